@@ -1,0 +1,215 @@
+"""Versioned event models (pydantic v2) for everything that crosses a topic or the intake API.
+
+Envelope attributes follow CloudEvents 1.0 where they fit: ``specversion``, ``source`` and
+``type`` keep their CloudEvents names; ``event_id`` is CloudEvents ``id`` and ``occurred_at`` is
+CloudEvents ``time`` (the names the partners already use). :func:`cloudevent_headers` gives the
+Kafka binding's ``ce_*`` headers.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+from uuid import UUID
+
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeFloat,
+                      NonNegativeInt, TypeAdapter, model_validator)
+
+from .places import AREAS, Region
+from .taxonomy import CDWRole, Competency, Plan, Stage
+from .vocabulary import (INDICATORS, Community, FindingSource, Indicator, OrganisationKind,
+                         ProviderSector, Severity, Theme, Unit)
+
+SCHEMA_VERSION = "1.0.0"
+FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
+PERFORMANCE_TYPE = "uk.nhs.commissioning.performance.v1"
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+                            description="Lower-case identifier: letters, digits and hyphens.")]
+FreeText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class _Strict(BaseModel):
+    """Unknown fields are refused, not dropped: a typo must not lose data silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class FindingData(_Strict):
+    """A community engagement finding: about a community and services, never about a patient."""
+
+    community: Community
+    theme: Theme
+    severity: Severity
+    people_affected: NonNegativeInt | None = Field(
+        None, description="Approximate number of people the finding concerns.")
+    finding_source: FindingSource
+    cdw_role: CDWRole | None = Field(
+        None, description="The CDW role under which the finding was gathered, if known.")
+    service: Annotated[str, Field(max_length=200)] | None = Field(
+        None, description="The service or pathway the finding concerns.")
+    summary: FreeText = Field(description="What was found, in plain words. No personal data.")
+    recommendation: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class PerformanceData(_Strict):
+    """A provider performance event: one indicator, one provider, one period."""
+
+    provider_id: Slug
+    provider_name: Annotated[str, Field(min_length=1, max_length=200)]
+    provider_sector: ProviderSector
+    indicator: Indicator
+    period_start: date
+    period_end: date
+    value: float = Field(description="The measured value, in the indicator's unit.")
+    target: float | None = Field(None, description="The contracted or national target, if any.")
+    unit: Unit | None = Field(None, description="Defaults to the indicator's own unit.")
+    numerator: NonNegativeInt | None = None
+    denominator: NonNegativeInt | None = None
+    community: Community | None = Field(
+        None, description="For utilisation by ethnic group: the group measured.")
+    population_share: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="The group's share of the area population (0..1), for utilisation.")
+    funding_committed_gbp: NonNegativeFloat | None = None
+    funding_required_gbp: NonNegativeFloat | None = None
+    contract_end_date: date | None = None
+    renewal_recorded: bool | None = None
+    notes: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "PerformanceData":
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        if (self.numerator is None) != (self.denominator is None):
+            raise ValueError("numerator and denominator go together")
+        if self.numerator is not None and self.denominator is not None \
+                and self.numerator > self.denominator:
+            raise ValueError("numerator is larger than denominator")
+        if self.indicator is Indicator.FUNDING and (
+                self.funding_committed_gbp is None or self.funding_required_gbp is None):
+            raise ValueError("indicator 'funding' needs funding_committed_gbp and funding_required_gbp")
+        if self.indicator is Indicator.CONTRACT_END and self.contract_end_date is None:
+            raise ValueError("indicator 'contract_end' needs contract_end_date")
+        if self.indicator is Indicator.UTILISATION_BY_ETHNIC_GROUP and (
+                self.community is None or self.population_share is None):
+            raise ValueError("indicator 'utilisation_by_ethnic_group' needs community and population_share")
+        unit = INDICATORS[self.indicator].unit
+        if self.unit is not None and self.unit is not unit:
+            raise ValueError(f"indicator '{self.indicator.value}' is measured in '{unit.value}'")
+        return self
+
+
+class _Envelope(_Strict):
+    specversion: Literal["1.0"] = "1.0"
+    event_id: UUID = Field(description="Chosen by the sender; the idempotency key (CloudEvents id).")
+    source: Slug = Field(description="The sending organisation's id (CloudEvents source).")
+    occurred_at: AwareDatetime = Field(description="When it happened (CloudEvents time), with offset.")
+    area: str = Field(pattern=r"^[A-Z]{2,5}$", description="Commissioning area code.")
+    region: Region
+
+    @model_validator(mode="after")
+    def _area_in_region(self):
+        area = AREAS.get(self.area)
+        if area is None:
+            raise ValueError(f"unknown area code '{self.area}'")
+        if area.region is not self.region:
+            raise ValueError(f"area '{self.area}' is in region '{area.region.value}', not '{self.region.value}'")
+        return self
+
+    @property
+    def partition_key(self) -> bytes:
+        return self.area.encode()
+
+
+class CommunityEngagementFinding(_Envelope):
+    type: Literal["uk.nhs.commissioning.finding.v1"] = FINDING_TYPE
+    data: FindingData
+
+
+class ProviderPerformanceEvent(_Envelope):
+    type: Literal["uk.nhs.commissioning.performance.v1"] = PERFORMANCE_TYPE
+    data: PerformanceData
+
+
+PartnerEvent = Annotated[Union[CommunityEngagementFinding, ProviderPerformanceEvent],
+                         Field(discriminator="type")]
+partner_event_adapter: TypeAdapter[CommunityEngagementFinding | ProviderPerformanceEvent] = \
+    TypeAdapter(PartnerEvent)
+
+
+class MappedEvent(_Strict):
+    """An intake event with its place in the commissioning cycle, and the reasons."""
+
+    event: PartnerEvent
+    cdw_roles: list[CDWRole]
+    stages: list[Stage]
+    competencies: list[Competency]
+    plans: list[Plan]
+    rule_ids: list[str]
+    rules_version: str
+    mapped_at: AwareDatetime
+
+    @property
+    def event_id(self) -> UUID:
+        return self.event.event_id
+
+    @property
+    def partition_key(self) -> bytes:
+        return self.event.partition_key
+
+
+class DeadLetter(_Strict):
+    """What could not be mapped or processed, with the reason and the original bytes."""
+
+    reason: str
+    stage: Literal["decode", "validate", "map", "process"]
+    source_topic: str
+    partition: int
+    offset: int
+    event_id: str | None = None
+    area: str | None = None
+    original: str = Field(description="The original record value, as UTF-8 text (replaced if invalid).")
+    failed_at: AwareDatetime
+    rules_version: str | None = None
+
+
+class AlertSeverity(str, Enum):
+    AMBER = "amber"
+    RED = "red"
+
+
+class AlertStatus(str, Enum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlertRule(str, Enum):
+    UNMET_NEED = "unmet_need"
+    FUNDING_GAP = "funding_gap"
+    CONTRACT_ENDING = "contract_ending"
+    PAYMENT_OVERDUE = "payment_overdue"
+    PERFORMANCE_BELOW_TARGET = "performance_below_target"
+    ETHNICITY_DATA_GAP = "ethnicity_data_gap"
+    UNDER_USE_BY_COMMUNITY = "under_use_by_community"
+    PROVIDER_SILENCE = "provider_silence"
+
+
+class Alert(_Strict):
+    """A risk alert for the commissioners of an area. ``fingerprint`` = hash(rule, area, subject)."""
+
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
+    rule: AlertRule
+    area: str
+    region: Region
+    subject: str = Field(description="What the alert is about: a community, a provider, an indicator.")
+    severity: AlertSeverity
+    status: AlertStatus
+    summary: str
+    stages: list[Stage]
+    competencies: list[Competency]
+    evidence: dict[str, Any]
+    event_ids: list[UUID]
+    starts_at: AwareDatetime
+    updated_at: AwareDatetime
+    ends_at: AwareDatetime | None = None

@@ -1,0 +1,186 @@
+"""Controlled vocabularies for events: themes, communities, sources, sectors, indicators.
+
+A closed list keeps rollups comparable across partners; each entry says where in the seeds it
+comes from. Adding an entry is a contract change (bump the schema files with
+``python -m contracts.export``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Theme(str, Enum):
+    """What a community engagement finding is about (000:195-264; 001:67-70; 003:66-87)."""
+
+    ACCESS_AND_LANGUAGE_BARRIERS = "access_and_language_barriers"
+    PATHWAY_CONFUSION = "pathway_confusion"
+    STIGMA = "stigma"
+    UNMET_NEED = "unmet_need"
+    SERVICE_GAP = "service_gap"
+    HEALTHCARE_RISK = "healthcare_risk"
+    OVER_REPRESENTATION_IN_DETENTION = "over_representation_in_detention"
+    CULTURAL_APPROPRIATENESS = "cultural_appropriateness"
+    STAFF_TRAINING = "staff_training"
+    JOINT_WORKING = "joint_working"
+    INNOVATIVE_PRACTICE = "innovative_practice"
+    COMMUNITY_LEADERSHIP = "community_leadership"
+    COMMUNITY_ORGANISATION_CAPACITY = "community_organisation_capacity"
+    CONTRACT_COMPLIANCE = "contract_compliance"
+    FUNDING_INSECURITY = "funding_insecurity"
+    ETHNICITY_DATA_GAPS = "ethnicity_data_gaps"
+    UNDER_USE_OF_SERVICES = "under_use_of_services"
+    EVIDENCE_FOR_DECOMMISSIONING = "evidence_for_decommissioning"
+
+
+#: Themes that report a need going unmet; the unmet-need alert rule counts these.
+UNMET_NEED_THEMES: frozenset[Theme] = frozenset({Theme.UNMET_NEED, Theme.SERVICE_GAP})
+
+
+class Community(str, Enum):
+    """Communities the seeds name (000:60; 001; 003:89-95)."""
+
+    AFRICAN = "african"
+    AFRICAN_CARIBBEAN = "african_caribbean"
+    SOMALI = "somali"
+    IRISH = "irish"
+    CHINESE = "chinese"
+    PAKISTANI = "pakistani"
+    BANGLADESHI = "bangladeshi"
+    INDIAN = "indian"
+    GYPSY_AND_TRAVELLER = "gypsy_and_traveller"
+    REFUGEES_AND_ASYLUM_SEEKERS = "refugees_and_asylum_seekers"
+    EAST_EUROPEAN = "east_european"
+    WHITE_OTHER = "white_other"
+    DUAL_HERITAGE = "dual_heritage"
+    BME_COMMUNITIES_GENERALLY = "bme_communities_generally"
+
+
+class FindingSource(str, Enum):
+    """How a finding was gathered (000:217-264; 001:7-8; 003:66-87)."""
+
+    COMMUNITY_FORUM = "community_forum"
+    CONSULTATION = "consultation"
+    MAPPING_EXERCISE = "mapping_exercise"
+    LITERATURE_REVIEW = "literature_review"
+    COMMUNITY_AUDIT = "community_audit"
+    SURVEY = "survey"
+    FOCUS_GROUP = "focus_group"
+    PEER_REVIEW = "peer_review"
+    REVERSE_COMMISSIONING_WORKSHOP = "reverse_commissioning_workshop"
+    OUTREACH = "outreach"
+
+
+class Severity(str, Enum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def weight(self) -> int:
+        return SEVERITY_WEIGHTS[self]
+
+
+SEVERITY_WEIGHTS: dict[Severity, int] = {
+    Severity.LOW: 1, Severity.MODERATE: 2, Severity.HIGH: 3, Severity.CRITICAL: 4,
+}
+
+
+class ProviderSector(str, Enum):
+    STATUTORY = "statutory"
+    VOLUNTARY = "voluntary"  # voluntary, community and social enterprise (VCSE)
+    INDEPENDENT = "independent"
+
+
+class OrganisationKind(str, Enum):
+    VCSE_PROVIDER = "vcse_provider"
+    COMMUNITY_DEVELOPMENT_WORKERS = "community_development_workers"
+    FAITH_OR_COMMUNITY_GROUP = "faith_or_community_group"
+    NHS_TRUST = "nhs_trust"
+    COMMISSIONER = "commissioner"
+    PEER_REVIEW_PANEL = "peer_review_panel"
+
+
+class Unit(str, Enum):
+    PERCENT = "percent"
+    COUNT = "count"
+    GBP = "gbp"
+    DAYS = "days"
+    RATE_PER_100K = "rate_per_100k"
+    RATIO = "ratio"
+
+
+class Indicator(str, Enum):
+    """Provider performance indicators (002:1160-1164, 002:1434-1450; 004:616-640; 001:648-720)."""
+
+    SEVEN_DAY_FOLLOW_UP = "seven_day_follow_up"
+    FOUR_WEEK_WAIT = "four_week_wait"
+    IAPT_ACCESS = "iapt_access"
+    EIP_NEW_CASES = "eip_new_cases"
+    CRISIS_HOME_TREATMENT_EPISODES = "crisis_home_treatment_episodes"
+    SETTLED_ACCOMMODATION = "settled_accommodation"
+    EMPLOYMENT = "employment"
+    SMI_PHYSICAL_HEALTH_CHECK = "smi_physical_health_check"
+    CARERS_SUPPORTED = "carers_supported"
+    ETHNICITY_RECORDING_COMPLETENESS = "ethnicity_recording_completeness"
+    UTILISATION_BY_ETHNIC_GROUP = "utilisation_by_ethnic_group"
+    FUNDING = "funding"
+    CONTRACT_END = "contract_end"
+    PAYMENT_OVERDUE = "payment_overdue"
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    indicator: Indicator
+    title: str
+    unit: Unit
+    higher_is_better: bool
+    default_target: float | None
+    seed_ref: str
+
+
+INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
+    IndicatorSpec(Indicator.SEVEN_DAY_FOLLOW_UP,
+                  "Patients followed up within 7 days of discharge from inpatient care",
+                  Unit.PERCENT, True, 95.0, "platform default (contract quality standard)"),
+    IndicatorSpec(Indicator.FOUR_WEEK_WAIT,
+                  "Percentage of patients waiting four weeks or less for support",
+                  Unit.PERCENT, True, 95.0, "004_c03c14da175a4187.txt:623"),
+    IndicatorSpec(Indicator.IAPT_ACCESS,
+                  "Proportion of people with depression and/or anxiety offered psychological therapy",
+                  Unit.PERCENT, True, None, "002_82c4fd005c265713.txt:1444-1445"),
+    IndicatorSpec(Indicator.EIP_NEW_CASES,
+                  "New cases of psychosis served by early intervention teams",
+                  Unit.COUNT, True, None, "002_82c4fd005c265713.txt:1436"),
+    IndicatorSpec(Indicator.CRISIS_HOME_TREATMENT_EPISODES,
+                  "Crisis resolution and home treatment episodes",
+                  Unit.COUNT, True, None, "002_82c4fd005c265713.txt:1437"),
+    IndicatorSpec(Indicator.SETTLED_ACCOMMODATION,
+                  "Adults in contact with secondary mental health services in settled accommodation",
+                  Unit.PERCENT, True, None, "002_82c4fd005c265713.txt:1448"),
+    IndicatorSpec(Indicator.EMPLOYMENT,
+                  "Adults in contact with secondary mental health services in employment",
+                  Unit.PERCENT, True, None, "002_82c4fd005c265713.txt:1449"),
+    IndicatorSpec(Indicator.SMI_PHYSICAL_HEALTH_CHECK,
+                  "People with severe mental illness who received an annual physical health check",
+                  Unit.PERCENT, True, None, "004_c03c14da175a4187.txt:625"),
+    IndicatorSpec(Indicator.CARERS_SUPPORTED,
+                  "Family members and friends supporting service users who feel supported",
+                  Unit.PERCENT, True, None, "004_c03c14da175a4187.txt:634"),
+    IndicatorSpec(Indicator.ETHNICITY_RECORDING_COMPLETENESS,
+                  "Records with a valid ethnic category",
+                  Unit.PERCENT, True, 90.0, "001_93a630ca1a6a1dee.txt:685,709"),
+    IndicatorSpec(Indicator.UTILISATION_BY_ETHNIC_GROUP,
+                  "Service use by an ethnic group relative to its share of the population",
+                  Unit.RATIO, True, 1.0, "003_91cb6e705136cded.txt:66-87"),
+    IndicatorSpec(Indicator.FUNDING,
+                  "Funding committed against funding required",
+                  Unit.GBP, True, None, "001_93a630ca1a6a1dee.txt:733-800; 004_c03c14da175a4187.txt:135"),
+    IndicatorSpec(Indicator.CONTRACT_END,
+                  "Days until the contract ends",
+                  Unit.DAYS, True, None, "001_93a630ca1a6a1dee.txt:792-800; 004_c03c14da175a4187.txt:284-300"),
+    IndicatorSpec(Indicator.PAYMENT_OVERDUE,
+                  "Days a payment to the provider is overdue",
+                  Unit.DAYS, False, 0.0, "001_93a630ca1a6a1dee.txt:755-757"),
+)}

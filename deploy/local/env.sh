@@ -1,0 +1,56 @@
+# Shared settings for the local runner scripts. Every value can be overridden from the environment.
+# shellcheck shell=bash
+CSP_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export CSP_REPO
+export CSP_HOME="${CSP_HOME:-$CSP_REPO/.local/stack}"          # data, logs, pids of one stack
+export CSP_CACHE="${CSP_CACHE:-$CSP_REPO/.local/cache}"        # downloaded jars, shared by stacks
+export CSP_KAFKA_VERSION="${CSP_KAFKA_VERSION:-3.9.1}"
+export CSP_KAFKA_PORT="${CSP_KAFKA_PORT:-19092}"
+export CSP_KAFKA_CONTROLLER_PORT="${CSP_KAFKA_CONTROLLER_PORT:-19093}"
+export CSP_KAFKA_HEAP="${CSP_KAFKA_HEAP:-768m}"
+export CSP_PG_PORT="${CSP_PG_PORT:-15432}"
+export CSP_PG_USER="${CSP_PG_USER:-csp}"
+export CSP_PG_PASSWORD="${CSP_PG_PASSWORD:-csp-local-only}"
+export CSP_PG_DATABASE="${CSP_PG_DATABASE:-csp}"
+export CSP_INTAKE_PORT="${CSP_INTAKE_PORT:-8081}"
+export CSP_MAPPING_PORT="${CSP_MAPPING_PORT:-8082}"
+export CSP_ALERTS_PORT="${CSP_ALERTS_PORT:-8083}"
+export CSP_REPORTING_PORT="${CSP_REPORTING_PORT:-8084}"
+export CSP_REPORTING_WORKER_PORT="${CSP_REPORTING_WORKER_PORT:-8085}"
+export CSP_KAFKA_BOOTSTRAP="${CSP_KAFKA_BOOTSTRAP:-127.0.0.1:$CSP_KAFKA_PORT}"
+export CSP_PG_DSN="${CSP_PG_DSN:-postgresql://$CSP_PG_USER:$CSP_PG_PASSWORD@127.0.0.1:$CSP_PG_PORT/$CSP_PG_DATABASE}"
+export CSP_PYTHON="${CSP_PYTHON:-$CSP_REPO/.venv/bin/python}"
+KAFKA_LIBS="$CSP_CACHE/kafka-$CSP_KAFKA_VERSION/libs"
+
+say()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die()  { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND once a second until it succeeds.
+wait_for() {
+  local seconds=$1 what=$2; shift 2
+  local i
+  for ((i = 0; i < seconds; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pidfile() {  # stop_pidfile FILE NAME [SECONDS]: TERM, wait, then KILL
+  local file=$1 name=$2 seconds=${3:-30} pid i
+  if ! pid_alive "$file"; then rm -f "$file"; return 0; fi
+  pid=$(cat "$file")
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < seconds * 4; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$file"; say "$name stopped"; return 0; }
+    sleep 0.25
+  done
+  say "$name did not stop in ${seconds}s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$file"
+}
+export PYTHONPATH="$CSP_REPO${PYTHONPATH:+:$PYTHONPATH}"

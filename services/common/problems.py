@@ -1,0 +1,90 @@
+"""RFC 9457 problem details: every 4xx/5xx a client sees is ``application/problem+json``."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://commissioning-signals.invalid/problems/"
+
+
+class Problem(Exception):
+    """Raised inside a handler; rendered as problem+json by the handler installed below."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, *,
+                 kind: str | None = None, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.errors, self.headers = errors, headers
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": TYPE_BASE + self.kind, "title": self.title, "status": self.status}
+        if self.detail:
+            out["detail"] = self.detail
+        if instance:
+            out["instance"] = instance
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+    def response(self, instance: str | None = None) -> JSONResponse:
+        return JSONResponse(self.body(instance), status_code=self.status,
+                            media_type=PROBLEM_JSON, headers=self.headers)
+
+
+def field_error(loc: Iterable[Any], reason: str) -> dict[str, str]:
+    parts = [str(p) for p in loc]
+    field = ".".join(p if not p.isdigit() else f"[{p}]" for p in parts).replace(".[", "[")
+    return {"field": field or "(body)", "pointer": "#/" + "/".join(parts), "reason": reason}
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    # Drop FastAPI's "body" prefix and pydantic's union tag from the location.
+    out = [p for p in loc if p != "body"]
+    return tuple(p for p in out if not (isinstance(p, str) and p.startswith("uk.nhs.")))
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field (not part of the contract)"
+        elif err.get("type") == "missing":
+            msg = "required field is missing"
+        msg = msg.removeprefix("Value error, ")
+        out.append(field_error(_clean_loc(tuple(err.get("loc", ()))), msg))
+    return out
+
+
+def from_validation_error(exc: ValidationError | RequestValidationError) -> Problem:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        e = next(e for e in errors if e.get("type") == "json_invalid")
+        ctx = e.get("ctx", {}) or {}
+        return Problem(400, "Malformed JSON", f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
+                       errors=[{"field": "(body)", "pointer": "#", "reason": "not valid JSON"}])
+    return Problem(422, "Invalid event", "the body does not match the contract; see errors",
+                   kind="validation", errors=validation_errors(errors))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return exc.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return from_validation_error(exc).response(request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return Problem(exc.status_code, str(exc.detail) if exc.detail else "Error",
+                       headers=getattr(exc, "headers", None)).response(request.url.path)

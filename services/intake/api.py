@@ -1,0 +1,146 @@
+"""Intake HTTP routes: parse, authorise, hand to IntakeService, answer. No rules here."""
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from services.common.problems import PROBLEM_JSON, Problem, validation_errors
+
+from . import examples
+from .domain.admission import Principal, Role, TokenBucket
+from .service import Outcome, rejected
+
+router = APIRouter()
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
+    for code, text in ((400, "Malformed JSON"), (401, "Missing or unknown API key"),
+                       (403, "The key may not post as that organisation"),
+                       (409, "The event_id was used with a different body"),
+                       (413, "Body or batch too large"), (415, "Not JSON"),
+                       (422, "Invalid event or personal data"), (429, "Rate limit; see Retry-After"),
+                       (503, "Event store unavailable; retry with the same event_id"))
+}
+
+
+async def principal(request: Request) -> Principal:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>'",
+                      headers={"WWW-Authenticate": 'Bearer realm="intake"'})
+    found = await request.app.state.keys.authenticate(token.strip())
+    if found is None:
+        raise Problem(401, "Unauthorized", "the API key is unknown or revoked",
+                      headers={"WWW-Authenticate": 'Bearer realm="intake", error="invalid_token"'})
+    buckets: dict[str, TokenBucket] = request.app.state.buckets
+    settings = request.app.state.settings
+    bucket = buckets.setdefault(found.key_id, TokenBucket(settings.rate_limit_per_second,
+                                                          settings.rate_limit_burst))
+    wait = bucket.take(time.monotonic())
+    if wait > 0:
+        raise Problem(429, "Too many requests", "this key is over its rate limit",
+                      headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    return found
+
+
+async def poster(p: Annotated[Principal, Depends(principal)]) -> Principal:
+    if p.role not in (Role.PARTNER, Role.OPERATOR):
+        raise Problem(403, "Forbidden", f"a {p.role.value} key cannot post events")
+    return p
+
+
+def respond(request: Request, outcome: Outcome) -> JSONResponse:
+    if outcome.http_status < 400:
+        return JSONResponse(outcome.body(), status_code=outcome.http_status)
+    headers = None
+    if outcome.http_status == 503:
+        headers = {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
+    return Problem(outcome.http_status, outcome.title or "Rejected", outcome.detail,
+                   kind="validation" if outcome.http_status == 422 else None,
+                   errors=outcome.errors or None, headers=headers).response(request.url.path)
+
+
+@router.post("/v1/findings", status_code=202, tags=["events"], responses=PROBLEM_RESPONSES,
+             summary="Post one community engagement finding")
+async def post_finding(
+    request: Request,
+    event: Annotated[CommunityEngagementFinding, Body(openapi_examples={
+        "unmet_need": {"summary": "Unmet need raised at a community forum", "value": examples.FINDING}})],
+    who: Annotated[Principal, Depends(poster)],
+) -> JSONResponse:
+    """202 when Kafka acknowledged the event; 200 with status 'duplicate' for a replay."""
+    return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
+
+
+@router.post("/v1/performance-events", status_code=202, tags=["events"], responses=PROBLEM_RESPONSES,
+             summary="Post one provider performance event")
+async def post_performance(
+    request: Request,
+    event: Annotated[ProviderPerformanceEvent, Body(openapi_examples={
+        "four_week_wait": {"summary": "Four-week wait below target", "value": examples.PERFORMANCE}})],
+    who: Annotated[Principal, Depends(poster)],
+) -> JSONResponse:
+    return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(
+        description="Events of the endpoint's type, as in the single-event form; at most the "
+                    "documented limit (500 by default). Each is answered on its own.")
+
+
+async def _batch(request: Request, batch: BatchIn, who: Principal, adapter: TypeAdapter) -> JSONResponse:
+    limit = request.app.state.settings.max_batch_events
+    if len(batch.events) > limit:
+        raise Problem(413, "Batch too large", f"{len(batch.events)} events; the limit is {limit}",
+                      errors=[{"field": "events", "pointer": "#/events",
+                               "reason": f"at most {limit} events per batch"}])
+    parsed, outcomes = [], [None] * len(batch.events)
+    for i, item in enumerate(batch.events):
+        try:
+            parsed.append((i, adapter.validate_python(item)))
+        except ValidationError as exc:
+            eid = item.get("event_id") if isinstance(item.get("event_id"), str) else None
+            outcomes[i] = rejected(422, "Invalid event", "the event does not match the contract",
+                                   validation_errors(exc.errors()), eid)
+    results = await request.app.state.intake.admit(who, [e for _, e in parsed])
+    for (i, _), res in zip(parsed, results):
+        outcomes[i] = res
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    body = {"results": [o.body() | {"index": i, "http_status": o.http_status} for i, o in enumerate(outcomes)],
+            "counts": counts}
+    if counts.get("unavailable"):
+        # Not everything admissible is stored: no 2xx. Retrying the whole batch is safe.
+        body.update(type="https://commissioning-signals.invalid/problems/service-unavailable",
+                    title="Service unavailable", status=503,
+                    detail="some events were not acknowledged by the event store; retry the batch")
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON,
+                            headers={"Retry-After": str(request.app.state.settings.retry_after_seconds)})
+    return JSONResponse(body, status_code=200)
+
+
+_FINDING = TypeAdapter(CommunityEngagementFinding)
+_PERFORMANCE = TypeAdapter(ProviderPerformanceEvent)
+
+
+@router.post("/v1/findings:batch", tags=["events"], responses=PROBLEM_RESPONSES,
+             summary="Post up to 500 community engagement findings, answered per item")
+async def post_findings_batch(request: Request, batch: BatchIn,
+                              who: Annotated[Principal, Depends(poster)]) -> JSONResponse:
+    return await _batch(request, batch, who, _FINDING)
+
+
+@router.post("/v1/performance-events:batch", tags=["events"], responses=PROBLEM_RESPONSES,
+             summary="Post up to 500 provider performance events, answered per item")
+async def post_performance_batch(request: Request, batch: BatchIn,
+                                 who: Annotated[Principal, Depends(poster)]) -> JSONResponse:
+    return await _batch(request, batch, who, _PERFORMANCE)

@@ -1,0 +1,74 @@
+"""Composition root of the intake service.
+
+    uvicorn services.intake.app:app --port 8081
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from services.common import logs
+from services.common.db import create_pool
+from services.common.http import harden, ops_router, pg_ok
+from services.common.metrics import set_build_info
+from services.common.migrate import migrate
+
+from .adapters.producer import Publisher
+from .adapters.store import KeyStore, Ledger
+from .api import router
+from .config import IntakeSettings
+from .service import IntakeService
+
+DESCRIPTION = """
+The front door for partner organisations: voluntary and community sector providers, community
+development workers, faith and community groups and NHS trusts post **community engagement
+findings** and **provider performance events**.
+
+* Authenticate with `Authorization: Bearer <API key>`; a partner posts only as its own organisation.
+* `event_id` is the idempotency key: a replay answers 200 `duplicate`, a different body 409.
+* A 202 means the event is durable in the event store (Kafka acknowledged it, acks=all).
+* Errors are `application/problem+json` naming the field and the reason.
+* No personal data: NHS numbers, emails, phone numbers, full postcodes and dates of birth are refused.
+"""
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
+    log = logs.configure("intake", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await migrate(settings.pg_dsn, verbose=False)
+        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
+        publisher = Publisher(settings.kafka_bootstrap, settings.produce_timeout_seconds)
+        app.state.pool = pool
+        app.state.keys = KeyStore(pool, settings.key_cache_seconds)
+        app.state.intake = IntakeService(Ledger(pool), publisher,
+                                         timedelta(seconds=settings.clock_skew_seconds))
+        app.state.publisher = publisher
+        await publisher.ready()  # connect early when Kafka is up; serve 503s when it is not
+        log.info("intake started", extra={"kafka": settings.kafka_bootstrap})
+        try:
+            yield
+        finally:
+            await publisher.close()
+            await pool.close()
+            log.info("intake stopped")
+
+    app = FastAPI(title="Commissioning signals: intake", version=settings.service_version,
+                  description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.buckets = {}
+    set_build_info("intake", settings.service_version)
+
+    async def checks() -> dict[str, bool]:
+        return {"postgres": await pg_ok(app.state.pool), "kafka": await app.state.publisher.ready()}
+
+    app.include_router(router)
+    app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
+    return harden(app, settings.max_body_bytes)
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Intake's pure domain: privacy guard, admission checks, rate limiting. No I/O here."""

@@ -1,0 +1,71 @@
+"""Pure admission decisions: who may post what, clock skew, idempotency outcome, rate limits."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+
+class Role(str, Enum):
+    PARTNER = "partner"
+    COMMISSIONER = "commissioner"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    organisation_id: str
+    role: Role
+    areas: frozenset[str] = frozenset()
+
+    def may_post_as(self, source: str) -> bool:
+        """A partner posts only as its own organisation; an operator may post for anyone."""
+        if self.role is Role.OPERATOR:
+            return True
+        return self.role is Role.PARTNER and source == self.organisation_id
+
+    def may_read_area(self, area: str) -> bool:
+        return self.role is Role.OPERATOR or area in self.areas
+
+
+def too_far_in_future(occurred_at: datetime, now: datetime, skew: timedelta) -> bool:
+    return occurred_at > now + skew
+
+
+class Idempotency(str, Enum):
+    NEW = "new"                # never seen: reserve and publish
+    RETRY = "retry"            # seen with the same body, not yet acknowledged by Kafka: publish again
+    DUPLICATE = "duplicate"    # seen with the same body and published: answer the original acceptance
+    CONFLICT = "conflict"      # same event_id, different body: refuse
+
+
+def idempotency(existing_hash: bytes | None, existing_published: bool, body_hash: bytes) -> Idempotency:
+    if existing_hash is None:
+        return Idempotency.NEW
+    if existing_hash != body_hash:
+        return Idempotency.CONFLICT
+    return Idempotency.DUPLICATE if existing_published else Idempotency.RETRY
+
+
+@dataclass
+class TokenBucket:
+    """Per-key rate limit: ``rate`` tokens a second, bursts up to ``capacity``."""
+
+    rate: float
+    capacity: float
+    tokens: float = field(default=-1.0)
+    updated: float = 0.0
+
+    def take(self, now: float, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens. Returns 0 when allowed, else the seconds to wait before retrying."""
+        if self.tokens < 0:
+            self.tokens, self.updated = self.capacity, now
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if cost > self.capacity:
+            cost = self.capacity  # a batch larger than the burst waits for a full bucket, not forever
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return 0.0
+        return (cost - self.tokens) / self.rate

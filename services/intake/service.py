@@ -1,0 +1,185 @@
+"""Intake's use case: admit a list of already-parsed events and publish the admissible ones.
+
+Order of checks for each event: organisation -> clock -> privacy -> idempotency -> publish.
+A 2xx outcome is only ever produced after Kafka acknowledged the record.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+from prometheus_client import Counter
+
+from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
+
+from .adapters.producer import BrokerUnavailable, Publisher
+from .adapters.store import Ledger
+from .domain import privacy
+from .domain.admission import Idempotency, Principal, idempotency, too_far_in_future
+
+log = logging.getLogger("intake")
+
+EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcome.",
+                 ["type", "outcome", "reason"])
+
+Event = CommunityEngagementFinding | ProviderPerformanceEvent
+
+
+@dataclass
+class Outcome:
+    status: str                      # accepted | duplicate | rejected | conflict | unavailable
+    http_status: int
+    event_id: str | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    title: str | None = None
+    detail: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"event_id": self.event_id, "status": self.status}
+        if self.topic is not None:
+            out.update(topic=self.topic, partition=self.partition, offset=self.offset)
+        if self.title:
+            out["title"] = self.title
+        if self.detail:
+            out["detail"] = self.detail
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+def body_hash(event: Event) -> bytes:
+    """Canonical form: the validated model's JSON, so spacing and key order do not matter."""
+    return hashlib.sha256(event.model_dump_json().encode()).digest()
+
+
+def _short_type(event: Event) -> str:
+    return "finding" if isinstance(event, CommunityEngagementFinding) else "performance"
+
+
+def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
+             event_id: str | None = None, type_: str = "unknown", reason: str = "invalid") -> Outcome:
+    EVENTS.labels(type_, "rejected", reason).inc()
+    return Outcome("rejected", status, event_id, title=title, detail=detail, errors=errors or [])
+
+
+class IntakeService:
+    def __init__(self, ledger: Ledger, publisher: Publisher, clock_skew: timedelta) -> None:
+        self.ledger = ledger
+        self.publisher = publisher
+        self.clock_skew = clock_skew
+
+    def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
+        """Pure checks that need no I/O; None when the event may go on."""
+        eid, typ = str(event.event_id), _short_type(event)
+        if not principal.may_post_as(event.source):
+            return rejected(403, "Forbidden", f"this key may not post as organisation '{event.source}'",
+                            [{"field": "source", "pointer": "#/source",
+                              "reason": "must be the organisation the API key belongs to"}],
+                            eid, typ, "organisation")
+        if too_far_in_future(event.occurred_at, now, self.clock_skew):
+            return rejected(422, "Invalid event", "occurred_at is in the future",
+                            [{"field": "occurred_at", "pointer": "#/occurred_at",
+                              "reason": f"is more than {int(self.clock_skew.total_seconds())}s in the future"}],
+                            eid, typ, "future_date")
+        hits = privacy.scan(event.model_dump(mode="json"))
+        if hits:
+            # Field and kind only: the offending value is never echoed nor logged.
+            log.info("privacy guard refused event", extra={"event_id": eid,
+                                                           "fields": ",".join(h.field for h in hits)})
+            return rejected(422, "Personal data refused", "the event carries personal data",
+                            [{"field": h.field, "pointer": "#/" + h.field.replace(".", "/"),
+                              "reason": h.reason} for h in hits], eid, typ, "privacy")
+        return None
+
+    async def admit(self, principal: Principal, events: list[Event]) -> list[Outcome]:
+        now = datetime.now(timezone.utc)
+        outcomes: list[Outcome | None] = [self.check(principal, e, now) for e in events]
+        todo = [(i, e) for i, e in enumerate(events) if outcomes[i] is None]
+        if not todo:
+            return outcomes  # type: ignore[return-value]
+        hashes = {i: body_hash(e) for i, e in todo}
+        # Within one batch, a repeated event_id counts once: later copies are duplicates/conflicts.
+        first_index: dict[UUID, int] = {}
+        unique = []
+        for i, e in todo:
+            j = first_index.get(e.event_id)
+            if j is None:
+                first_index[e.event_id] = i
+                unique.append((i, e))
+            else:
+                outcomes[i] = (self._conflict(e) if hashes[j] != hashes[i]
+                               else Outcome("duplicate", 200, str(e.event_id)))
+        existing = await self.ledger.lookup([e.event_id for _, e in unique])
+        to_reserve, to_publish = [], []
+        for i, e in unique:
+            row = existing.get(e.event_id)
+            decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), hashes[i])
+            if decision is Idempotency.CONFLICT:
+                outcomes[i] = self._conflict(e)
+            elif decision is Idempotency.DUPLICATE:
+                EVENTS.labels(_short_type(e), "duplicate", "none").inc()
+                outcomes[i] = Outcome("duplicate", 200, str(e.event_id), row.topic, row.partition, row.offset)
+            else:
+                if decision is Idempotency.NEW:
+                    to_reserve.append((i, e))
+                to_publish.append((i, e))
+        inserted = await self.ledger.reserve(
+            [(e.event_id, e.source, e.type, e.area, hashes[i]) for i, e in to_reserve])
+        raced = {e.event_id for _, e in to_reserve} - inserted
+        if raced:  # another request reserved the same id between our lookup and insert
+            again = await self.ledger.lookup(list(raced))
+            keep = []
+            for i, e in to_publish:
+                if e.event_id in raced:
+                    row = again[e.event_id]
+                    if row.body_sha256 != hashes[i]:
+                        outcomes[i] = self._conflict(e)
+                        continue
+                keep.append((i, e))
+            to_publish = keep
+        await self._publish(to_publish, outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _conflict(self, e: Event) -> Outcome:
+        EVENTS.labels(_short_type(e), "rejected", "conflict").inc()
+        return Outcome("conflict", 409, str(e.event_id), title="Conflict",
+                       detail="this event_id was already used with a different body",
+                       errors=[{"field": "event_id", "pointer": "#/event_id",
+                                "reason": "already used with a different body"}])
+
+    async def _publish(self, items: list[tuple[int, Event]], outcomes: list[Outcome | None]) -> None:
+        if not items:
+            return
+        records = []
+        for _, e in items:
+            topic = INTAKE_TOPIC_FOR_TYPE[e.type].name
+            records.append((topic, e.partition_key, e.model_dump_json().encode(), cloudevent_headers(e)))
+        try:
+            results = await self.publisher.publish_many(records)
+        except BrokerUnavailable as exc:
+            results = [exc] * len(items)
+        published = []
+        for (i, e), (topic, *_), res in zip(items, records, results):
+            if isinstance(res, Exception):
+                EVENTS.labels(_short_type(e), "unavailable", "kafka").inc()
+                log.warning("kafka did not acknowledge", extra={"event_id": str(e.event_id), "error": repr(res)})
+                outcomes[i] = Outcome("unavailable", 503, str(e.event_id), title="Service unavailable",
+                                      detail="the event store did not acknowledge; retry with the same event_id")
+            else:
+                partition, offset = res
+                published.append((e.event_id, topic, partition, offset))
+                EVENTS.labels(_short_type(e), "accepted", "none").inc()
+                log.info("event accepted", extra={"event_id": str(e.event_id), "area": e.area,
+                                                  "topic": topic, "partition": partition, "offset": offset})
+                outcomes[i] = Outcome("accepted", 202, str(e.event_id), topic, partition, offset)
+        # The broker has the records; a failure here leaves them 'pending', and a retry re-publishes
+        # the same event_id, which downstream deduplicates.
+        await self.ledger.mark_published(published)
