@@ -48,3 +48,20 @@ async def pg_ok(pool) -> bool:
         return True
     except Exception:  # noqa: BLE001 - readiness answers yes or no
         return False
+
+
+async def authenticate(request) -> "Principal":
+    """The caller's principal from ``Authorization: Bearer <key>``, or a 401 problem."""
+    from .auth import Principal  # noqa: F401 - for the annotation
+    from .problems import Problem
+
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>'",
+                      headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'})
+    found = await request.app.state.keys.authenticate(token.strip())
+    if found is None:
+        raise Problem(401, "Unauthorized", "the API key is unknown or revoked",
+                      headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals", error="invalid_token"'})
+    return found

@@ -9,10 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from services.common.http import authenticate
 from services.common.problems import PROBLEM_JSON, Problem, validation_errors
 
 from . import examples
-from .domain.admission import Principal, Role, TokenBucket
+from services.common.auth import Principal, Role
+
+from .domain.admission import TokenBucket
 from .service import Outcome, rejected
 
 router = APIRouter()
@@ -29,15 +32,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def principal(request: Request) -> Principal:
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>'",
-                      headers={"WWW-Authenticate": 'Bearer realm="intake"'})
-    found = await request.app.state.keys.authenticate(token.strip())
-    if found is None:
-        raise Problem(401, "Unauthorized", "the API key is unknown or revoked",
-                      headers={"WWW-Authenticate": 'Bearer realm="intake", error="invalid_token"'})
+    found = await authenticate(request)
     buckets: dict[str, TokenBucket] = request.app.state.buckets
     settings = request.app.state.settings
     bucket = buckets.setdefault(found.key_id, TokenBucket(settings.rate_limit_per_second,

@@ -16,7 +16,9 @@ from services.common.metrics import set_build_info
 from services.common.migrate import migrate
 
 from .adapters.producer import Publisher
-from .adapters.store import KeyStore, Ledger
+from services.common.auth import KeyStore
+
+from .adapters.store import Ledger
 from .api import router
 from .config import IntakeSettings
 from .service import IntakeService

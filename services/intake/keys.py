@@ -19,8 +19,7 @@ from services.common.db import create_pool
 from services.common.migrate import migrate
 from services.common.settings import CommonSettings
 
-from .adapters.store import KeyStore
-from .domain.admission import Role
+from services.common.auth import KeyStore, Role
 
 
 async def run(args: argparse.Namespace) -> int:

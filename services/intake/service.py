@@ -20,7 +20,9 @@ from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
 from .adapters.producer import BrokerUnavailable, Publisher
 from .adapters.store import Ledger
 from .domain import privacy
-from .domain.admission import Idempotency, Principal, idempotency, too_far_in_future
+from services.common.auth import Principal
+
+from .domain.admission import Idempotency, idempotency, too_far_in_future
 
 log = logging.getLogger("intake")
 

@@ -1,33 +1,10 @@
 """PostgreSQL adapter for intake: API keys and the idempotency ledger. Plain parameterised SQL."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-
-from ..domain.admission import Principal, Role
-
-KEY_PREFIX = "csp"
-
-
-def new_secret() -> tuple[str, str, bytes]:
-    """(key_id, full bearer token, sha256 of the secret part)."""
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    return key_id, f"{KEY_PREFIX}_{key_id}_{secret}", hashlib.sha256(secret.encode()).digest()
-
-
-def parse_token(token: str) -> tuple[str, str] | None:
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
-
 
 @dataclass(frozen=True)
 class LedgerRow:
@@ -38,58 +15,6 @@ class LedgerRow:
     topic: str | None
     partition: int | None
     offset: int | None
-
-
-class KeyStore:
-    def __init__(self, pool: asyncpg.Pool, cache_seconds: float = 5.0) -> None:
-        self.pool = pool
-        self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-
-    async def authenticate(self, token: str) -> Principal | None:
-        parsed = parse_token(token)
-        if parsed is None:
-            return None
-        key_id, secret = parsed
-        digest = hashlib.sha256(secret.encode()).digest()
-        cache_key = key_id + ":" + digest.hex()
-        now = time.monotonic()
-        hit = self._cache.get(cache_key)
-        if hit and now - hit[0] < self.cache_seconds:
-            return hit[1]
-        row = await self.pool.fetchrow(
-            "SELECT secret_sha256, organisation_id, role, areas FROM api_keys "
-            "WHERE key_id = $1 AND revoked_at IS NULL", key_id)
-        principal = None
-        if row is not None and hmac.compare_digest(bytes(row["secret_sha256"]), digest):
-            principal = Principal(key_id, row["organisation_id"], Role(row["role"]),
-                                  frozenset(row["areas"] or ()))
-        if self.cache_seconds > 0:
-            self._cache[cache_key] = (now, principal)
-        return principal
-
-    async def create(self, organisation_id: str, role: Role, areas: list[str], label: str = "",
-                     organisation_name: str | None = None, kind: str = "vcse_provider") -> tuple[str, str]:
-        key_id, token, digest = new_secret()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO organisations (id, name, kind) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                organisation_id, organisation_name or organisation_id, kind)
-            await conn.execute(
-                "INSERT INTO api_keys (key_id, secret_sha256, organisation_id, role, areas, label) "
-                "VALUES ($1, $2, $3, $4, $5, $6)", key_id, digest, organisation_id, role.value, areas, label)
-        return key_id, token
-
-    async def revoke(self, key_id: str) -> bool:
-        result = await self.pool.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)
-        self._cache.clear()
-        return result.endswith(" 1")
-
-    async def list(self) -> list[asyncpg.Record]:
-        return await self.pool.fetch(
-            "SELECT key_id, organisation_id, role, areas, label, created_at, revoked_at "
-            "FROM api_keys ORDER BY created_at")
 
 
 class Ledger:

@@ -1,32 +1,9 @@
-"""Pure admission decisions: who may post what, clock skew, idempotency outcome, rate limits."""
+"""Pure admission decisions: clock skew, idempotency outcome, rate limits."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-
-
-class Role(str, Enum):
-    PARTNER = "partner"
-    COMMISSIONER = "commissioner"
-    OPERATOR = "operator"
-
-
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    organisation_id: str
-    role: Role
-    areas: frozenset[str] = frozenset()
-
-    def may_post_as(self, source: str) -> bool:
-        """A partner posts only as its own organisation; an operator may post for anyone."""
-        if self.role is Role.OPERATOR:
-            return True
-        return self.role is Role.PARTNER and source == self.organisation_id
-
-    def may_read_area(self, area: str) -> bool:
-        return self.role is Role.OPERATOR or area in self.areas
 
 
 def too_far_in_future(occurred_at: datetime, now: datetime, skew: timedelta) -> bool:

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.settings import CommonSettings
+from .domain.ruleset import DEFAULT_RULES
+
+
+class MappingSettings(CommonSettings):
+    mapping_port: int = 8082
+    mapping_rules: Path = DEFAULT_RULES

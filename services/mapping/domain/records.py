@@ -1,0 +1,61 @@
+"""From raw record bytes to the record to produce: a mapped event or a dead letter. Pure."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from contracts.events import DeadLetter, partner_event_adapter
+from contracts.topics import DEADLETTER, MAPPED
+
+from .mapper import Unplaceable, map_event
+from .ruleset import RuleSet
+
+
+@dataclass(frozen=True)
+class Output:
+    topic: str
+    key: bytes
+    value: bytes
+    event_id: str | None
+    outcome: str  # mapped | deadletter
+
+
+def _peek(raw: bytes) -> tuple[str | None, str | None]:
+    try:
+        obj = json.loads(raw)
+        if isinstance(obj, dict):
+            eid, area = obj.get("event_id"), obj.get("area")
+            return (eid if isinstance(eid, str) else None, area if isinstance(area, str) else None)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return None, None
+
+
+def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, offset: int,
+           rules: RuleSet, now: datetime) -> Output:
+    def dead(stage: str, reason: str) -> Output:
+        eid, area = _peek(raw or b"")
+        letter = DeadLetter(reason=reason, stage=stage, source_topic=topic, partition=partition,
+                            offset=offset, event_id=eid, area=area,
+                            original=(raw or b"").decode("utf-8", errors="replace"),
+                            failed_at=now, rules_version=rules.version)
+        return Output(DEADLETTER.name, key or (area or "").encode(), letter.model_dump_json().encode(),
+                      eid, "deadletter")
+
+    if not raw:
+        return dead("decode", "empty record value")
+    try:
+        event = partner_event_adapter.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        stage = "decode" if first.get("type") == "json_invalid" else "validate"
+        return dead(stage, f"{where or '(record)'}: {first.get('msg')}")
+    mapped = map_event(event, rules, now)
+    if isinstance(mapped, Unplaceable):
+        return dead("map", mapped.reason)
+    return Output(MAPPED.name, mapped.partition_key, mapped.model_dump_json().encode(),
+                  str(event.event_id), "mapped")

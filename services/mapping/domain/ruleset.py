@@ -1,0 +1,126 @@
+"""The mapping rule set: data validated at load, never if-chains in code.
+
+A rule names its evidence in the seeds (``seed_ref``) and says why it routes as it does, so a
+commissioner can check the routing against the documents they know.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Plan, Stage
+from contracts.vocabulary import Indicator, ProviderSector, Theme
+
+DEFAULT_RULES = Path(__file__).resolve().parents[1] / "rules" / "ruleset.yaml"
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
+    why: str = Field(min_length=10)
+    seed_ref: str = Field(pattern=r"^\d{3}_[0-9a-f]{16}\.txt:\d+")
+    plans: tuple[Plan, ...] = ()
+
+
+class ThemeRule(_Rule):
+    theme: Theme
+    cdw_roles: tuple[CDWRole, ...] = Field(min_length=1)
+
+
+class IndicatorRule(_Rule):
+    indicator: Indicator
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    competencies: tuple[Competency, ...] = Field(min_length=1)
+
+
+class SectorRule(_Rule):
+    sector: ProviderSector
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    competencies: tuple[Competency, ...] = Field(min_length=1)
+
+
+class RuleSet(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
+    themes: tuple[ThemeRule, ...]
+    indicators: tuple[IndicatorRule, ...]
+    sectors: tuple[SectorRule, ...] = ()
+
+    @field_validator("themes")
+    @classmethod
+    def _one_rule_per_theme(cls, rules):
+        seen = set()
+        for r in rules:
+            if r.theme in seen:
+                raise ValueError(f"theme '{r.theme.value}' has more than one rule ({r.id})")
+            seen.add(r.theme)
+        return rules
+
+    @field_validator("indicators")
+    @classmethod
+    def _one_rule_per_indicator(cls, rules):
+        seen = set()
+        for r in rules:
+            if r.indicator in seen:
+                raise ValueError(f"indicator '{r.indicator.value}' has more than one rule ({r.id})")
+            seen.add(r.indicator)
+        return rules
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        ids = [r.id for r in (*self.themes, *self.indicators, *self.sectors)]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"rule ids used twice: {', '.join(dupes)}")
+        return self
+
+    def theme_rule(self, theme: Theme) -> ThemeRule | None:
+        return next((r for r in self.themes if r.theme is theme), None)
+
+    def indicator_rule(self, indicator: Indicator) -> IndicatorRule | None:
+        return next((r for r in self.indicators if r.indicator is indicator), None)
+
+    def sector_rule(self, sector: ProviderSector) -> SectorRule | None:
+        return next((r for r in self.sectors if r.sector is sector), None)
+
+
+class RuleSetError(ValueError):
+    """The rule file is refused; the message names the bad entry."""
+
+
+def parse(text: str, origin: str = "<rules>") -> RuleSet:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleSetError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RuleSetError(f"{origin}: expected a mapping at the top level")
+    try:
+        return RuleSet.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            where = ".".join(str(p) for p in loc)
+            # Name the entry by its id where we can: "themes[3] (theme.stigma)".
+            if len(loc) >= 2 and loc[0] in ("themes", "indicators", "sectors") and isinstance(loc[1], int):
+                entries = raw.get(loc[0]) or []
+                rid = entries[loc[1]].get("id") if loc[1] < len(entries) and isinstance(entries[loc[1]], dict) else None
+                where = f"{loc[0]}[{loc[1]}]" + (f" ({rid})" if rid else "") + \
+                        ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+            problems.append(f"{where}: {err['msg']}")
+        raise RuleSetError(f"{origin}: rule set refused: " + "; ".join(problems)) from exc
+
+
+def load(path: Path = DEFAULT_RULES) -> RuleSet:
+    return parse(path.read_text(), str(path))
+
+
+def role_stages(role: CDWRole) -> frozenset[Stage]:
+    return CDW_ROLES[role].stages
+
+
+def role_competencies(role: CDWRole) -> frozenset[Competency]:
+    return CDW_ROLES[role].competencies

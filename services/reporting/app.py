@@ -1,0 +1,53 @@
+"""Composition root of the reporting API.
+
+    uvicorn services.reporting.app:app --port 8084
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.common import logs
+from services.common.auth import KeyStore
+from services.common.db import create_pool
+from services.common.http import harden, ops_router, pg_ok
+from services.common.metrics import set_build_info
+from services.common.migrate import migrate
+
+from .adapters.store import ReportingStore
+from .api import router
+from .config import ReportingSettings
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    settings = settings or ReportingSettings()
+    logs.configure("reporting", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await migrate(settings.pg_dsn, verbose=False)
+        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
+        app.state.pool = pool
+        app.state.keys = KeyStore(pool, cache_seconds=5.0)
+        app.state.store = ReportingStore(pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title="Commissioning signals: reporting", version=settings.service_version,
+                  description="Rolling dashboards of where community engagement evidence lands in the "
+                              "commissioning cycle, for commissioners (their areas) and operators.",
+                  lifespan=lifespan)
+    set_build_info("reporting", settings.service_version)
+
+    async def checks() -> dict[str, bool]:
+        return {"postgres": await pg_ok(app.state.pool)}
+
+    app.include_router(router)
+    app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
+    return harden(app)
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Reporting's pure domain: windows and comparisons. No I/O here."""

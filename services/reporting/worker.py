@@ -1,0 +1,71 @@
+"""Reporting sink worker (faust-streaming): mapped events -> rollups in PostgreSQL, exactly once in effect.
+
+    python -m services.reporting.worker worker -l info
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+import asyncpg
+from pydantic import ValidationError
+
+from contracts.events import DeadLetter, MappedEvent
+from contracts.topics import DEADLETTER, MAPPED
+from services.common.db import create_pool
+from services.common.streams import RECORDS, make_app
+
+from .adapters.store import ReportingStore
+from .config import ReportingSettings
+
+settings = ReportingSettings()
+log = logging.getLogger("reporting")
+app = make_app("csp-reporting", settings, settings.reporting_worker_port)
+source = app.topic(MAPPED.name, value_serializer="raw", key_serializer="raw")
+deadletters = app.topic(DEADLETTER.name, value_serializer="raw", key_serializer="raw")
+_state: dict[str, ReportingStore] = {}
+
+
+async def store() -> ReportingStore:
+    if "store" not in _state:
+        _state["store"] = ReportingStore(await create_pool(settings.pg_dsn, 1, 4, attempts=120))
+    return _state["store"]
+
+
+async def ingest_until_stored(s: ReportingStore, mapped: MappedEvent) -> bool:
+    """PostgreSQL down is not a reason to skip: retry until stored, so the offset never passes it."""
+    delay = 0.2
+    while True:
+        try:
+            return await s.ingest(mapped)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.CannotConnectNowError) as exc:
+            log.warning("postgres unavailable, retrying", extra={"event_id": str(mapped.event_id),
+                                                                  "error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+
+@app.agent(source, concurrency=1)
+async def sink(stream):
+    s = await store()
+    async for event in stream.events():
+        msg = event.message
+        try:
+            mapped = MappedEvent.model_validate_json(event.value or b"")
+        except ValidationError as exc:
+            letter = DeadLetter(reason=str(exc.errors()[0].get("msg")), stage="process",
+                                source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                                original=(event.value or b"").decode("utf-8", "replace"),
+                                failed_at=datetime.now(timezone.utc))
+            await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
+            RECORDS.labels("reporting", msg.topic, "deadletter").inc()
+            continue
+        new = await ingest_until_stored(s, mapped)
+        RECORDS.labels("reporting", msg.topic, "stored" if new else "duplicate").inc()
+        log.info("event %s", "stored" if new else "duplicate", extra={"event_id": str(mapped.event_id)})
+
+
+if __name__ == "__main__":
+    app.main()
