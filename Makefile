@@ -1,0 +1,35 @@
+# The two commands: `make up` (whole stack + demo data) and `make test` (whole test suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+LOCAL := deploy/local
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+up:  ## install what is missing, start Kafka, PostgreSQL and the four services, load demo data
+	@bash $(LOCAL)/stack.sh up
+
+down:  ## stop everything; data stays on disk
+	@bash $(LOCAL)/stack.sh down
+
+status:  ## what is running
+	@bash $(LOCAL)/stack.sh status
+
+reset:  ## stop everything and delete the stack's data
+	@bash $(LOCAL)/stack.sh reset
+
+install:  ## install system packages, the virtualenv and the Kafka jars
+	@bash $(LOCAL)/install.sh
+
+test:  ## install what is missing and run the whole test suite (unit, integration, e2e)
+	@bash $(LOCAL)/install.sh
+	@.venv/bin/python -m contracts.export --check
+	@.venv/bin/python -m pytest tests
+
+unit:  ## the fast tests only (no Kafka or PostgreSQL)
+	@.venv/bin/python -m pytest tests/unit -q
+
+schemas:  ## regenerate contracts/schemas and contracts/asyncapi.json from the models
+	@.venv/bin/python -m contracts.export
+
+.PHONY: help up down status reset install test unit schemas

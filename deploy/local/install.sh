@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install what the platform needs on a fresh Debian machine, once: Java, Maven, PostgreSQL,
+# a Python virtualenv with the pinned dependencies, and the Kafka jars. Safe to run again.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$CSP_REPO"
+
+APT_UPDATED=0
+apt_install() {  # apt_install PACKAGE...: install the ones that are missing
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "need root to install ${missing[*]} (or install them yourself)"
+  if [ $APT_UPDATED -eq 0 ]; then say "apt-get update"; apt-get update -qq; APT_UPDATED=1; fi
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+command -v mvn >/dev/null || apt_install maven
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install postgresql
+# The Debian package starts its own cluster on 5432; the platform runs its own cluster instead.
+if [ "${CSP_INSTALL_EXTRAS:-}" != "" ]; then apt_install $CSP_INSTALL_EXTRAS; fi
+
+PY=${CSP_PYTHON_BOOTSTRAP:-python3}
+if [ ! -x "$CSP_REPO/.venv/bin/python" ]; then
+  "$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' \
+    || die "Python 3.11 is required (found $("$PY" --version 2>&1)); set CSP_PYTHON_BOOTSTRAP"
+  say "creating virtualenv .venv"
+  "$PY" -m venv "$CSP_REPO/.venv" || { apt_install python3-venv; "$PY" -m venv "$CSP_REPO/.venv"; }
+fi
+STAMP="$CSP_REPO/.venv/.installed-$(cat pyproject.toml constraints.txt | md5sum | cut -c1-12)"
+if [ ! -f "$STAMP" ]; then
+  say "installing Python dependencies (pinned by constraints.txt)"
+  "$CSP_REPO/.venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$CSP_REPO/.venv/bin/pip" install -q -c constraints.txt -e '.[test]'
+  rm -f "$CSP_REPO"/.venv/.installed-*; touch "$STAMP"
+fi
+bash "$CSP_REPO/deploy/local/kafka.sh" fetch
+say "install complete"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Start and stop the platform's own processes (needs Kafka and PostgreSQL up).
+#   services.sh start|stop|status [NAME...]   names: intake mapping alerts reporting-worker reporting
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+RUN="$CSP_HOME/run"; LOGS="$CSP_HOME/logs"
+mkdir -p "$RUN" "$LOGS"
+ALL=(intake mapping alerts reporting-worker reporting)
+
+cmd_for() {
+  case "$1" in
+    intake) echo "$CSP_REPO/.venv/bin/uvicorn services.intake.app:app --host 127.0.0.1 --port $CSP_INTAKE_PORT --no-access-log --timeout-graceful-shutdown 20" ;;
+    mapping) echo "$CSP_PYTHON -m services.mapping worker -l info" ;;
+    alerts) echo "$CSP_PYTHON -m services.alerts worker -l info" ;;
+    reporting-worker) echo "$CSP_PYTHON -m services.reporting.worker worker -l info" ;;
+    reporting) echo "$CSP_REPO/.venv/bin/uvicorn services.reporting.app:app --host 127.0.0.1 --port $CSP_REPORTING_PORT --no-access-log" ;;
+    *) die "unknown service '$1' (known: ${ALL[*]})" ;;
+  esac
+}
+port_for() {
+  case "$1" in
+    intake) echo "$CSP_INTAKE_PORT" ;; mapping) echo "$CSP_MAPPING_PORT" ;; alerts) echo "$CSP_ALERTS_PORT" ;;
+    reporting-worker) echo "$CSP_REPORTING_WORKER_PORT" ;; reporting) echo "$CSP_REPORTING_PORT" ;;
+  esac
+}
+ready_url() { echo "http://127.0.0.1:$(port_for "$1")/readyz"; }
+is_ready() { "$CSP_PYTHON" - "$1" <<'PY'
+import sys, urllib.request
+try:
+    sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+start_one() {
+  local name=$1 pidfile="$RUN/$1.pid" port
+  if pid_alive "$pidfile"; then say "$name already running (pid $(cat "$pidfile"))"; return 0; fi
+  port=$(port_for "$name")
+  port_in_use "$port" && die "port $port for $name is taken by another process; set its CSP_*_PORT"
+  # shellcheck disable=SC2046
+  (cd "$CSP_HOME" && setsid nohup $(cmd_for "$name") >>"$LOGS/$name.log" 2>&1 < /dev/null & echo $! > "$pidfile")
+  say "started $name (pid $(cat "$pidfile"), port $port, log $LOGS/$name.log)"
+}
+
+wait_ready() {
+  local name=$1 i
+  for ((i = 0; i < ${CSP_READY_TIMEOUT:-90}; i++)); do
+    if is_ready "$(ready_url "$name")"; then say "$name ready: $(ready_url "$name")"; return 0; fi
+    if ! pid_alive "$RUN/$name.pid"; then tail -n 40 "$LOGS/$name.log" >&2 || true; die "$name exited during start-up (log above)"; fi
+    sleep 1
+  done
+  tail -n 40 "$LOGS/$name.log" >&2 || true
+  die "$name did not become ready within ${CSP_READY_TIMEOUT:-90}s (log above)"
+}
+
+action=${1:-}; shift || true
+names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${ALL[@]}")
+case "$action" in
+  start) for n in "${names[@]}"; do start_one "$n"; done; for n in "${names[@]}"; do wait_ready "$n"; done ;;
+  stop) for n in "${names[@]}"; do stop_pidfile "$RUN/$n.pid" "$n" 30; done ;;
+  kill) for n in "${names[@]}"; do pid_alive "$RUN/$n.pid" && kill -KILL "$(cat "$RUN/$n.pid")" && say "$n killed (SIGKILL)"; rm -f "$RUN/$n.pid"; done ;;
+  status) rc=0; for n in "${names[@]}"; do
+            if pid_alive "$RUN/$n.pid"; then
+              if is_ready "$(ready_url "$n")"; then say "$n running and ready (pid $(cat "$RUN/$n.pid"))"
+              else say "$n running, not ready (pid $(cat "$RUN/$n.pid"))"; rc=1; fi
+            else say "$n stopped"; rc=3; fi; done; exit $rc ;;
+  *) echo "usage: $0 start|stop|kill|status [${ALL[*]}]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole local stack: Kafka, PostgreSQL, the four services, demo data.
+#   stack.sh up|down|status|reset|demo
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+D="$CSP_REPO/deploy/local"
+
+infra_up() {
+  bash "$D/postgres.sh" start
+  "$CSP_PYTHON" -m services.common.migrate
+  bash "$D/kafka.sh" start
+  bash "$D/kafka.sh" topics   # before any faust worker starts: agents subscribe to existing topics only
+}
+
+up() {
+  local t0=$SECONDS
+  bash "$D/install.sh"
+  infra_up
+  bash "$D/services.sh" start
+  if [ "${CSP_DEMO:-1}" = "1" ]; then "$CSP_PYTHON" -m deploy.local.demo; fi
+  cat <<MSG
+
+Commissioning signals platform is up ($((SECONDS - t0))s). Data: $CSP_HOME
+  Dashboard (JSON API)  http://127.0.0.1:$CSP_REPORTING_PORT/v1/reports/summary?region=west_midlands&days=90
+  Reporting API docs    http://127.0.0.1:$CSP_REPORTING_PORT/docs
+  Intake API docs       http://127.0.0.1:$CSP_INTAKE_PORT/docs
+  Metrics               http://127.0.0.1:$CSP_INTAKE_PORT/metrics   (intake)
+                        http://127.0.0.1:$CSP_MAPPING_PORT/metrics   (mapping)
+                        http://127.0.0.1:$CSP_ALERTS_PORT/metrics   (alerts)
+                        http://127.0.0.1:$CSP_REPORTING_WORKER_PORT/metrics   (reporting worker)
+                        http://127.0.0.1:$CSP_REPORTING_PORT/metrics   (reporting API)
+  Demo API keys         $CSP_HOME/demo-keys.json
+  Stop: make down    Wipe data: make reset
+MSG
+}
+
+down() {
+  bash "$D/services.sh" stop
+  bash "$D/kafka.sh" stop
+  bash "$D/postgres.sh" stop
+}
+
+case "${1:-}" in
+  up) up ;;
+  infra) bash "$D/install.sh"; infra_up ;;
+  down) down ;;
+  status) bash "$D/postgres.sh" status || true; bash "$D/kafka.sh" status || true; bash "$D/services.sh" status || true ;;
+  reset) down; bash "$D/kafka.sh" reset; bash "$D/postgres.sh" reset; rm -rf "$CSP_HOME"; say "stack data removed" ;;
+  demo) "$CSP_PYTHON" -m deploy.local.demo ;;
+  *) echo "usage: $0 up|infra|down|status|reset|demo" >&2; exit 2 ;;
+esac
