@@ -92,3 +92,31 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.5, what: str 
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def url(service: str, path: str) -> str:
+    port = TEST_ENV[f"CSP_{service.upper().replace('-', '_')}_PORT"]
+    return f"http://127.0.0.1:{port}{path}"
+
+
+@pytest.fixture(scope="session")
+def stack(infra):
+    """The five platform processes on their test ports, against the session's Kafka and PostgreSQL."""
+    run("services.sh", "start", timeout=300)
+    yield infra
+
+
+@pytest.fixture(scope="session")
+def keys(stack) -> dict[str, dict]:
+    """API keys for the organisations the tests act as (created with the project's key CLI)."""
+    return {
+        "pattigift": create_key("pattigift", "partner", name="Pattigift"),
+        "black-country-cdw": create_key("black-country-cdw", "partner", name="Black Country CDW team"),
+        "bsol-commissioner": create_key("bsol-icb", "commissioner", areas="BSOL", name="BSOL ICB"),
+        "som-commissioner": create_key("somerset-icb", "commissioner", areas="SOM", name="Somerset ICB"),
+        "operator": create_key("platform-ops", "operator", name="Platform operations"),
+    }
+
+
+def bearer(key: dict) -> dict[str, str]:
+    return {"authorization": f"Bearer {key['api_key']}"}

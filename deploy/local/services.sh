@@ -39,7 +39,9 @@ start_one() {
   port=$(port_for "$name")
   port_in_use "$port" && die "port $port for $name is taken by another process; set its CSP_*_PORT"
   # shellcheck disable=SC2046
-  (cd "$CSP_HOME" && setsid nohup $(cmd_for "$name") >>"$LOGS/$name.log" 2>&1 < /dev/null & echo $! > "$pidfile")
+  # exec all the way down, so the recorded pid is the service itself (not a wrapper shell).
+  (cd "$CSP_HOME" && exec setsid nohup $(cmd_for "$name") >>"$LOGS/$name.log" 2>&1 < /dev/null) &
+  echo $! > "$pidfile"
   say "started $name (pid $(cat "$pidfile"), port $port, log $LOGS/$name.log)"
 }
 
@@ -58,7 +60,9 @@ action=${1:-}; shift || true
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${ALL[@]}")
 case "$action" in
   start) for n in "${names[@]}"; do start_one "$n"; done; for n in "${names[@]}"; do wait_ready "$n"; done ;;
-  stop) for n in "${names[@]}"; do stop_pidfile "$RUN/$n.pid" "$n" 30; done ;;
+  stop) # TERM them all first so they drain in parallel, then wait for each (SIGKILL after 30s).
+        for n in "${names[@]}"; do pid_alive "$RUN/$n.pid" && kill -TERM "$(cat "$RUN/$n.pid")" 2>/dev/null; done
+        for n in "${names[@]}"; do stop_pidfile "$RUN/$n.pid" "$n" 30; done ;;
   kill) for n in "${names[@]}"; do pid_alive "$RUN/$n.pid" && kill -KILL "$(cat "$RUN/$n.pid")" && say "$n killed (SIGKILL)"; rm -f "$RUN/$n.pid"; done ;;
   status) rc=0; for n in "${names[@]}"; do
             if pid_alive "$RUN/$n.pid"; then

@@ -5,6 +5,8 @@ A 2xx outcome is only ever produced after Kafka acknowledged the record.
 """
 from __future__ import annotations
 
+import asyncio
+
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -76,6 +78,8 @@ class IntakeService:
     def __init__(self, ledger: Ledger, publisher: Publisher, clock_skew: timedelta) -> None:
         self.ledger = ledger
         self.publisher = publisher
+        self._late_tasks: set[asyncio.Task] = set()
+        publisher.on_late_ack = self._late_ack
         self.clock_skew = clock_skew
 
     def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
@@ -149,6 +153,16 @@ class IntakeService:
             to_publish = keep
         await self._publish(to_publish, outcomes)
         return outcomes  # type: ignore[return-value]
+
+    def _late_ack(self, topic: str, headers: list[tuple[str, bytes]], partition: int, offset: int) -> None:
+        """A record we answered 503 for reached the broker after all: mark it published."""
+        event_id = next((UUID(v.decode()) for k, v in headers if k == "ce_id"), None)
+        if event_id is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.ledger.mark_published([(event_id, topic, partition, offset)]))
+        self._late_tasks.add(task)
+        task.add_done_callback(self._late_tasks.discard)
 
     def _conflict(self, e: Event) -> Outcome:
         EVENTS.labels(_short_type(e), "rejected", "conflict").inc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -16,6 +17,11 @@ PRODUCE_SECONDS = Histogram("csp_intake_kafka_produce_duration_seconds",
                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 PRODUCE_ERRORS = Counter("csp_intake_kafka_produce_errors_total", "Produce attempts that failed.",
                          ["topic", "reason"])
+LATE_ACKS = Counter("csp_intake_kafka_late_acks_total",
+                    "Records acknowledged by the broker after intake had already answered 503.", ["topic"])
+
+#: Called as (topic, headers, partition, offset) when a timed-out record is acknowledged later.
+LateAck = Callable[[str, list[tuple[str, bytes]], int, int], None]
 
 
 class BrokerUnavailable(Exception):
@@ -30,6 +36,7 @@ class Publisher:
         self.timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
+        self.on_late_ack: LateAck | None = None
 
     async def _ensure(self) -> AIOKafkaProducer:
         if self._producer is not None:
@@ -51,10 +58,12 @@ class Publisher:
         return self._producer
 
     async def ready(self) -> bool:
+        """True when a broker answers a metadata request now (not merely once, at start-up)."""
         try:
-            await self._ensure()
+            producer = await self._ensure()
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), min(2.0, self.timeout_s))
             return True
-        except BrokerUnavailable:
+        except (BrokerUnavailable, asyncio.TimeoutError, KafkaError, OSError):
             return False
 
     async def publish_many(self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
@@ -69,16 +78,21 @@ class Publisher:
             except (KafkaError, OSError) as exc:
                 futures.append(exc)
 
-        async def wait(fut):
+        async def wait(fut, record):
             if isinstance(fut, Exception):
                 return fut
             try:
                 md = await asyncio.wait_for(asyncio.shield(fut), self.timeout_s)
                 return md.partition, md.offset
-            except (asyncio.TimeoutError, KafkaError, OSError) as exc:
+            except asyncio.TimeoutError as exc:
+                # The record stays in the producer's buffer and may still reach the broker once it
+                # is back. We answered 503; record the late acknowledgement so a retry is a duplicate.
+                fut.add_done_callback(lambda f: self._late(record, f))
+                return exc
+            except (KafkaError, OSError) as exc:
                 return exc
 
-        results = await asyncio.gather(*(wait(f) for f in futures))
+        results = await asyncio.gather(*(wait(f, r) for f, r in zip(futures, records)))
         elapsed = time.perf_counter() - start
         for (topic, *_), res in zip(records, results):
             if isinstance(res, Exception):
@@ -86,6 +100,17 @@ class Publisher:
             else:
                 PRODUCE_SECONDS.labels(topic).observe(elapsed)
         return results
+
+    def _late(self, record, fut: asyncio.Future) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        topic, _key, _value, headers = record
+        LATE_ACKS.labels(topic).inc()
+        md = fut.result()
+        log.warning("late broker acknowledgement", extra={"topic": topic, "partition": md.partition,
+                                                          "offset": md.offset})
+        if self.on_late_ack is not None:
+            self.on_late_ack(topic, headers, md.partition, md.offset)
 
     async def close(self) -> None:
         if self._producer is not None:

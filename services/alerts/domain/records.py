@@ -1,0 +1,86 @@
+"""The facts an area's alert state keeps, and what a rule says about them.
+
+Records hold only what the rules read, so a state stays small and serialises to JSON.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, NonNegativeInt
+
+from contracts.events import (AlertSeverity, CommunityEngagementFinding, PerformanceData,
+                              ProviderPerformanceEvent)
+from contracts.vocabulary import Community, Severity, Theme
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FindingRecord(_Record):
+    """One community engagement finding of unmet need or a service gap."""
+
+    event_id: UUID
+    occurred_at: AwareDatetime
+    community: Community
+    theme: Theme
+    severity: Severity
+    people_affected: NonNegativeInt | None = None
+
+    @classmethod
+    def of(cls, event: CommunityEngagementFinding) -> "FindingRecord":
+        d = event.data
+        return cls(event_id=event.event_id, occurred_at=event.occurred_at, community=d.community,
+                   theme=d.theme, severity=d.severity, people_affected=d.people_affected)
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return self.occurred_at, str(self.event_id)
+
+
+class PerformanceRecord(_Record):
+    """One provider performance event: one indicator, one provider, one period."""
+
+    event_id: UUID
+    occurred_at: AwareDatetime
+    data: PerformanceData
+
+    @classmethod
+    def of(cls, event: ProviderPerformanceEvent) -> "PerformanceRecord":
+        return cls(event_id=event.event_id, occurred_at=event.occurred_at, data=event.data)
+
+    @property
+    def series_key(self) -> str:
+        """Provider, indicator and (for per-community figures) community."""
+        d = self.data
+        community = d.community.value if d.community is not None else "-"
+        return f"{d.provider_id}|{d.indicator.value}|{community}"
+
+    @property
+    def period_key(self) -> str:
+        return f"{self.data.period_start.isoformat()}/{self.data.period_end.isoformat()}"
+
+    @property
+    def recency(self) -> tuple[date, datetime, str]:
+        """Orders a series: later period first, then the later statement of the same period."""
+        return self.data.period_end, self.occurred_at, str(self.event_id)
+
+
+class RuleOutcome(_Record):
+    """A rule's decision that a condition holds: how bad, why, and the events behind it."""
+
+    severity: AlertSeverity
+    subject: str
+    detail: str
+    evidence: dict[str, Any]
+    event_ids: tuple[UUID, ...]
+    provider_id: str | None = None
+
+
+def latest(records: "list[PerformanceRecord] | tuple[PerformanceRecord, ...]") -> PerformanceRecord:
+    """The record of the latest period (a restatement of the same period wins)."""
+    if not records:
+        raise ValueError("no records")
+    return max(records, key=lambda r: r.recency)

@@ -1,0 +1,85 @@
+"""Rule 4: race equality data gaps (001:685, 001:709) and under-use (Reverse Commissioning,
+003:66-87).
+
+* Ethnicity recording completeness: the latest percentage of records with a valid ethnic
+  category is below the area's threshold.
+* Under-use: a provider's users from a community, as a share of all its users, against the
+  community's share of the area population. The figure needs the counts (``numerator`` =
+  users from the group, ``denominator`` = all users) and ``population_share``. The interval is
+  the Wilson interval of the users' share divided by the population share (``stats.
+  share_ratio_interval``); the rule fires only when the interval's upper bound is below the
+  ratio threshold (parity, 1.0, by default), i.e. the 95% interval excludes parity. Without
+  counts the difference cannot be judged, so the rule stays quiet rather than guess.
+"""
+from __future__ import annotations
+
+import math
+
+from contracts.events import AlertSeverity
+from contracts.vocabulary import Indicator
+
+from ..records import PerformanceRecord, RuleOutcome
+from ..stats import share_ratio_interval
+from ..thresholds import RaceEqualityThresholds
+from ._text import day, label, number
+
+
+def _facts(record: PerformanceRecord) -> dict:
+    d = record.data
+    return {"provider_id": d.provider_id, "provider_name": d.provider_name,
+            "provider_sector": d.provider_sector.value, "indicator": d.indicator.value,
+            "period_start": d.period_start.isoformat(), "period_end": d.period_end.isoformat(),
+            "event_id": str(record.event_id)}
+
+
+def ethnicity_recording_gap(record: PerformanceRecord,
+                            t: RaceEqualityThresholds) -> RuleOutcome | None:
+    """Fires when completeness is below ``completeness_below`` (red below the red threshold)."""
+    d = record.data
+    if d.indicator is not Indicator.ETHNICITY_RECORDING_COMPLETENESS:
+        return None
+    if d.value >= t.completeness_below:
+        return None
+    red = d.value < t.red_completeness_below
+    evidence = {**_facts(record), "completeness_percent": d.value,
+                "numerator": d.numerator, "denominator": d.denominator,
+                "completeness_below": t.completeness_below,
+                "red_completeness_below": t.red_completeness_below}
+    detail = (f"Ethnicity recording at {d.provider_name}: {number(d.value)}% of records have a "
+              f"valid ethnic category in the period to {day(d.period_end)} (threshold "
+              f"{number(t.completeness_below)}%). Without it, needs cannot be assessed by "
+              f"community.")
+    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+                       subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
+                       event_ids=(record.event_id,), provider_id=d.provider_id)
+
+
+def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
+    """Fires when the Wilson interval of the use ratio lies wholly below ``under_use_ratio``."""
+    d = record.data
+    if (d.indicator is not Indicator.UTILISATION_BY_ETHNIC_GROUP or d.community is None
+            or not d.population_share or not d.denominator or d.numerator is None):
+        return None
+    ratio = share_ratio_interval(d.numerator, d.denominator, d.population_share, t.z)
+    if ratio.upper >= t.under_use_ratio:
+        return None
+    red = ratio.upper < t.red_under_use_ratio
+    confidence = math.erf(t.z / math.sqrt(2))
+    evidence = {**_facts(record), "community": d.community.value,
+                "group_users": d.numerator, "all_users": d.denominator,
+                "use_share": round(d.numerator / d.denominator, 4),
+                "population_share": d.population_share,
+                "ratio": round(ratio.estimate, 4), "ratio_lower": round(ratio.lower, 4),
+                "ratio_upper": round(ratio.upper, 4), "z": t.z,
+                "under_use_ratio": t.under_use_ratio,
+                "red_under_use_ratio": t.red_under_use_ratio, "reported_value": d.value}
+    detail = (f"Under-use of {d.provider_name} by the {label(d.community)} community: "
+              f"{d.numerator} of {d.denominator} users ({d.numerator / d.denominator:.1%}) "
+              f"against {d.population_share:.1%} of the population, a use ratio of "
+              f"{ratio.estimate:.2f} ({confidence:.0%} interval {ratio.lower:.2f} to "
+              f"{ratio.upper:.2f}, wholly below {number(t.under_use_ratio)}; 1 is parity), "
+              f"period to {day(d.period_end)}.")
+    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+                       subject=f"provider:{d.provider_id}/community:{d.community.value}",
+                       detail=detail, evidence=evidence, event_ids=(record.event_id,),
+                       provider_id=d.provider_id)

@@ -1,0 +1,30 @@
+"""Read the real topics back, to check what intake and the workers actually wrote."""
+from __future__ import annotations
+
+import time
+
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.conftest import TEST_ENV
+
+
+def records(topic: str, timeout: float = 10.0) -> list:
+    """Every record on ``topic`` now, from the beginning of each partition."""
+    consumer = KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
+                             group_id=None, consumer_timeout_ms=1000)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        out, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline and any(consumer.position(tp) < ends[tp] for tp in parts):
+            for batch in consumer.poll(timeout_ms=500).values():
+                out.extend(batch)
+        return out
+    finally:
+        consumer.close()
+
+
+def with_header(topic: str, name: str, value: str) -> list:
+    return [r for r in records(topic) if (name, value.encode()) in list(r.headers or [])]

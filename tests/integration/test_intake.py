@@ -1,0 +1,188 @@
+"""Intake against a real Kafka broker and a real PostgreSQL, through its HTTP API."""
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+
+import pytest
+
+from contracts.topics import FINDINGS, PERFORMANCE
+from services.intake.examples import FINDING, PERFORMANCE as PERFORMANCE_EXAMPLE
+from tests.conftest import REPO, TEST_ENV, bearer, create_key, http_json, url
+from tests.integration.kafka_probe import records, with_header
+
+pytestmark = pytest.mark.integration
+
+
+def finding(source="pattigift", area="BSOL", region="west_midlands", **data) -> dict:
+    body = copy.deepcopy(FINDING)
+    body.update(event_id=str(uuid.uuid4()), source=source, area=area, region=region)
+    body["data"].update(data)
+    return body
+
+
+def post(path, body, key, **kw):
+    return http_json("POST", url("intake", path), body, bearer(key), **kw)
+
+
+def test_accepted_event_is_in_kafka_keyed_by_area_with_cloudevents_headers(keys):
+    body = finding()
+    status, _, answer = post("/v1/findings", body, keys["pattigift"])
+    assert status == 202, answer
+    assert answer["status"] == "accepted" and answer["event_id"] == body["event_id"]
+    found = with_header(FINDINGS.name, "ce_id", body["event_id"])
+    assert len(found) == 1
+    record = found[0]
+    assert record.key == b"BSOL"
+    assert json.loads(record.value)["data"]["summary"] == body["data"]["summary"]
+    # Everything about one area lands in one partition.
+    second = finding()
+    assert post("/v1/findings", second, keys["pattigift"])[0] == 202
+    assert with_header(FINDINGS.name, "ce_id", second["event_id"])[0].partition == record.partition
+
+
+def test_replay_is_a_duplicate_and_is_not_published_again(keys):
+    body = finding()
+    first = post("/v1/findings", body, keys["pattigift"])
+    again = post("/v1/findings", body, keys["pattigift"])
+    assert (first[0], again[0]) == (202, 200)
+    assert again[2]["status"] == "duplicate"
+    where = ("topic", "partition", "offset")
+    assert [again[2][k] for k in where] == [first[2][k] for k in where]  # the original acceptance
+    assert len(with_header(FINDINGS.name, "ce_id", body["event_id"])) == 1
+
+
+def test_same_id_different_body_is_a_conflict(keys):
+    body = finding()
+    assert post("/v1/findings", body, keys["pattigift"])[0] == 202
+    changed = copy.deepcopy(body)
+    changed["data"]["people_affected"] = 41
+    status, headers, problem = post("/v1/findings", changed, keys["pattigift"])
+    assert status == 409 and headers["content-type"].startswith("application/problem+json")
+    assert problem["status"] == 409
+
+
+def test_a_partner_cannot_post_as_another_organisation(keys):
+    body = finding(source="black-country-cdw", area="BLKC")
+    status, _, problem = post("/v1/findings", body, keys["pattigift"])
+    assert status == 403 and "black-country-cdw" in problem["detail"]
+    assert with_header(FINDINGS.name, "ce_id", body["event_id"]) == []
+
+
+def test_commissioner_keys_cannot_post(keys):
+    status, _, _ = post("/v1/findings", finding(source="bsol-icb"), keys["bsol-commissioner"])
+    assert status == 403
+
+
+def test_missing_malformed_and_revoked_keys_are_401(stack):
+    body = finding()
+    assert http_json("POST", url("intake", "/v1/findings"), body)[0] == 401
+    assert http_json("POST", url("intake", "/v1/findings"), body,
+                     {"authorization": "Bearer csp_nothing_here"})[0] == 401
+    key = create_key("pattigift", "partner")
+    assert post("/v1/findings", body, key)[0] == 202
+    env = {**os.environ, **TEST_ENV}
+    subprocess.run([sys.executable, "-m", "services.intake.keys", "revoke", key["key_id"]],
+                   env=env, cwd=REPO, check=True, capture_output=True)
+    status, _, problem = post("/v1/findings", finding(), key)
+    assert status == 401 and problem["status"] == 401
+
+
+def test_personal_data_is_refused_naming_the_field_never_the_value(keys):
+    nhs = "943 476 5919"
+    body = finding(summary=f"Client {nhs} was discharged without follow-up")
+    status, headers, problem = post("/v1/findings", body, keys["pattigift"])
+    assert status == 422 and headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in problem["errors"]] == ["data.summary"]
+    assert "NHS number" in problem["errors"][0]["reason"]
+    assert nhs not in json.dumps(problem) and "9434765919" not in json.dumps(problem)
+    assert with_header(FINDINGS.name, "ce_id", body["event_id"]) == []
+    log = (REPO / ".local" / "test" / "logs" / "intake.log").read_text()
+    assert nhs not in log and "9434765919" not in log
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"theme": "vibes"}, "data.theme"),
+    ({"people_affected": -3}, "data.people_affected"),
+    ({"surprise": 1}, "data.surprise"),
+])
+def test_bad_fields_are_named(keys, change, field):
+    status, _, problem = post("/v1/findings", finding(**change), keys["pattigift"])
+    assert status == 422 and field in [e["field"] for e in problem["errors"]]
+
+
+def test_future_dates_beyond_the_skew_are_refused(keys):
+    body = finding()
+    body["occurred_at"] = "2099-01-01T00:00:00+00:00"
+    status, _, problem = post("/v1/findings", body, keys["pattigift"])
+    assert status == 422 and problem["errors"][0]["field"] == "occurred_at"
+
+
+def _raw(path, data: bytes, key, content_type="application/json"):
+    req = urllib.request.Request(url("intake", path), data=data, method="POST",
+                                 headers={"content-type": content_type, **bearer(key)})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers.get("content-type"), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("content-type"), json.loads(e.read())
+
+
+def test_malformed_json_wrong_type_and_oversized_bodies(keys):
+    status, ctype, problem = _raw("/v1/findings", b'{"event_id": ', keys["pattigift"])
+    assert status == 400 and ctype.startswith("application/problem+json")
+    assert _raw("/v1/findings", b"event_id=1", keys["pattigift"], "text/plain")[0] == 415
+    # A client announcing 3 MB is answered 413 before the body is read (no 3 MB upload needed).
+    conn = http.client.HTTPConnection("127.0.0.1", int(TEST_ENV["CSP_INTAKE_PORT"]), timeout=10)
+    conn.putrequest("POST", "/v1/findings")
+    for k, v in {"content-type": "application/json", "content-length": "3000000",
+                 **bearer(keys["pattigift"])}.items():
+        conn.putheader(k, v)
+    conn.endheaders(b'{"pad": "' + b"z" * 65536)
+    response = conn.getresponse()
+    assert response.status == 413
+    assert response.getheader("content-type").startswith("application/problem+json")
+    conn.close()
+
+
+def test_batch_answers_each_item(keys):
+    good, dup = finding(), finding()
+    assert post("/v1/findings", dup, keys["pattigift"])[0] == 202
+    bad = finding(theme="vibes")
+    other_org = finding(source="black-country-cdw", area="BLKC")
+    status, _, answer = post("/v1/findings:batch", {"events": [good, dup, bad, other_org]}, keys["pattigift"])
+    assert status == 200, answer
+    assert [r["status"] for r in answer["results"]] == ["accepted", "duplicate", "rejected", "rejected"]
+    assert [r["http_status"] for r in answer["results"]] == [202, 200, 422, 403]
+    assert answer["counts"] == {"accepted": 1, "duplicate": 1, "rejected": 2}
+    assert len(with_header(FINDINGS.name, "ce_id", good["event_id"])) == 1
+    assert with_header(FINDINGS.name, "ce_id", bad["event_id"]) == []
+
+
+def test_batch_over_the_limit_is_413(keys):
+    status, _, problem = post("/v1/findings:batch", {"events": [finding() for _ in range(501)]},
+                              keys["pattigift"])
+    assert status == 413 and problem["errors"][0]["field"] == "events"
+
+
+def test_performance_events_go_to_their_own_topic(keys):
+    body = copy.deepcopy(PERFORMANCE_EXAMPLE)
+    body.update(event_id=str(uuid.uuid4()), source="pattigift", area="BSOL", region="west_midlands")
+    status, _, answer = post("/v1/performance-events", body, keys["pattigift"])
+    assert status == 202, answer
+    assert len(with_header(PERFORMANCE.name, "ce_id", body["event_id"])) == 1
+
+
+def test_openapi_docs_are_served_with_seed_examples(stack):
+    status, _, doc = http_json("GET", url("intake", "/openapi.json"))
+    assert status == 200
+    text = json.dumps(doc)
+    assert "/v1/findings:batch" in doc["paths"] and "Revolving Door" in text
+    with urllib.request.urlopen(url("intake", "/docs"), timeout=5) as r:
+        assert r.status == 200 and b"swagger" in r.read().lower()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, strategies as st
+
+from services.intake.domain.admission import Idempotency, TokenBucket, idempotency, too_far_in_future
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+
+
+def test_clock_skew_allowance_is_inclusive():
+    skew = timedelta(minutes=5)
+    assert not too_far_in_future(NOW + skew, NOW, skew)
+    assert too_far_in_future(NOW + skew + timedelta(seconds=1), NOW, skew)
+    assert not too_far_in_future(NOW - timedelta(days=400), NOW, skew)
+
+
+def test_idempotency_outcomes():
+    assert idempotency(None, False, b"a") is Idempotency.NEW
+    assert idempotency(b"a", True, b"a") is Idempotency.DUPLICATE
+    assert idempotency(b"a", False, b"a") is Idempotency.RETRY
+    assert idempotency(b"a", True, b"b") is Idempotency.CONFLICT
+    assert idempotency(b"a", False, b"b") is Idempotency.CONFLICT
+
+
+def test_token_bucket_allows_burst_then_asks_to_wait():
+    bucket = TokenBucket(rate=2.0, capacity=3.0)
+    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = bucket.take(0.0)
+    assert wait == 0.5                # one token at 2/s
+    assert bucket.take(0.5) == 0.0    # refilled after waiting
+    assert bucket.take(0.5) > 0
+
+
+def test_batch_bigger_than_burst_waits_for_a_full_bucket_not_forever():
+    bucket = TokenBucket(rate=10.0, capacity=5.0)
+    assert bucket.take(0.0, cost=50) == 0.0   # full bucket admits it
+    assert 0 < bucket.take(0.0, cost=50) <= 0.5
+
+
+@given(st.lists(st.tuples(st.floats(0, 5), st.floats(0.1, 4)), max_size=50))
+def test_admitted_never_exceeds_burst_plus_rate_times_elapsed(steps):
+    bucket = TokenBucket(rate=3.0, capacity=4.0)
+    now, admitted = 0.0, 0.0
+    for dt, cost in steps:
+        now += dt
+        if bucket.take(now, cost) == 0.0:
+            admitted += cost
+    assert admitted <= 4.0 + 3.0 * now + 1e-9
