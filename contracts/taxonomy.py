@@ -2,7 +2,7 @@
 
 Every stage, competency, community development worker (CDW) role and plan the platform
 speaks of is defined here and nowhere else. Seed references are ``file:line`` into
-``shared/seeds/``.
+``docs/seeds/``.
 """
 from __future__ import annotations
 

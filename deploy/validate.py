@@ -38,6 +38,8 @@ from typing import Any, Callable, Iterable
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+if not __package__:  # run as `python deploy/validate.py`: make contracts importable
+    sys.path.insert(0, str(REPO))
 COMPOSE_FILE = "docker-compose.yml"
 COMPOSE_SCHEMA = "deploy/schemas/compose-spec.json"
 COMPOSE_SCHEMA_SHA256 = "46b7d35f19dd93a05f8fea530291bf84d881c1791ec167ecf0e6fb94e639d496"
@@ -117,6 +119,16 @@ def promtool() -> str | None:
     return shutil.which("promtool")
 
 
+def _require(module: str, package: str):
+    """Import a validation dependency, or say which pinned package provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise RuntimeError(f"{module} is missing: pip install {package}") from exc
+
+
 def _run(cmd: list[str], cwd: Path) -> tuple[int, str]:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
     return proc.returncode, (proc.stdout + proc.stderr).strip()
@@ -181,8 +193,7 @@ def _env_dict(env: Any) -> dict[str, Any]:
 # compose
 
 def compose_schema_problems(doc: Any, repo: Path = REPO) -> list[str]:
-    import jsonschema
-
+    jsonschema = _require("jsonschema", "jsonschema==4.26.0")
     schema_path = repo / COMPOSE_SCHEMA
     raw = schema_path.read_bytes()
     problems = []
@@ -459,7 +470,7 @@ def k8s_documents(repo: Path = REPO) -> list[tuple[str, dict]]:
 
 
 def k8s_schema_problems(docs: list[tuple[str, dict]]) -> list[str]:
-    from kubernetes_validate import utils as kv
+    kv = _require("kubernetes_validate.utils", "kubernetes-validate==1.37.0")
 
     problems = []
     for fname, doc in docs:
@@ -835,6 +846,12 @@ def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
     for tree in trees.values():
         for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "info" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in by_var and node.args and isinstance(node.args[0], ast.Dict)):
+                metric = by_var[node.func.value.id]  # an Info's labels are the keys of its dict
+                keys = [k.value for k in node.args[0].keys if isinstance(k, ast.Constant)]
+                metric.labels = tuple(dict.fromkeys([*metric.labels, *keys]))
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "labels" and isinstance(node.func.value, ast.Name)
                     and node.func.value.id in by_var):
                 metric = by_var[node.func.value.id]
@@ -866,7 +883,7 @@ def series_names(metric: Metric) -> dict[str, tuple[str, ...]]:
     if metric.type == "summary":
         return {n: labels + ("quantile",), n + "_sum": labels, n + "_count": labels}
     if metric.type == "info":
-        return {n + "_info": labels + ("service", "version")}
+        return {n + "_info": labels}
     return {n: labels}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO / ".local" / "test"
+#: The seed documents, vendored byte for byte (docs/seeds/README.md).
+SEEDS = REPO / "docs" / "seeds"
 TEST_ENV = {
     "CSP_HOME": str(TEST_HOME),
     "CSP_KAFKA_PORT": "29092",
@@ -30,6 +33,9 @@ TEST_ENV = {
     "CSP_RATE_LIMIT_PER_SECOND": "100000",
     "CSP_RATE_LIMIT_BURST": "100000",
     "CSP_KAFKA_HEAP": "512m",
+    # The mapping worker reads a copy of the rule file that tests may edit (hot reload).
+    "CSP_MAPPING_RULES": str(TEST_HOME / "rules.yaml"),
+    "CSP_RULES_CHECK_SECONDS": "1",
 }
 
 
@@ -102,6 +108,7 @@ def url(service: str, path: str) -> str:
 @pytest.fixture(scope="session")
 def stack(infra):
     """The five platform processes on their test ports, against the session's Kafka and PostgreSQL."""
+    shutil.copyfile(REPO / "services" / "mapping" / "rules" / "ruleset.yaml", TEST_ENV["CSP_MAPPING_RULES"])
     run("services.sh", "start", timeout=300)
     yield infra
 

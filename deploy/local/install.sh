@@ -20,6 +20,8 @@ command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v mvn >/dev/null || apt_install maven
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install postgresql
 # The Debian package starts its own cluster on 5432; the platform runs its own cluster instead.
+# promtool (Debian's prometheus package) checks the Prometheus config, rules and rule tests.
+command -v promtool >/dev/null || apt_install prometheus
 if [ "${CSP_INSTALL_EXTRAS:-}" != "" ]; then apt_install $CSP_INSTALL_EXTRAS; fi
 
 PY=${CSP_PYTHON_BOOTSTRAP:-python3}
@@ -32,7 +34,7 @@ fi
 STAMP="$CSP_REPO/.venv/.installed-$(cat pyproject.toml constraints.txt | md5sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   say "installing Python dependencies (pinned by constraints.txt)"
-  "$CSP_REPO/.venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$CSP_REPO/.venv/bin/pip" install -q "pip==26.3" >/dev/null
   "$CSP_REPO/.venv/bin/pip" install -q -c constraints.txt -e '.[test]'
   rm -f "$CSP_REPO"/.venv/.installed-*; touch "$STAMP"
 fi

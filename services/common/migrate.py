@@ -25,7 +25,10 @@ async def migrate(dsn: str, verbose: bool = True) -> list[str]:
         await conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
             name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
         done = {r["name"]: r["sha256"] for r in await conn.fetch("SELECT name, sha256 FROM schema_migrations")}
-        for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+        files = sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql"))
+        if not files:  # an install without the SQL files must not pass for an up-to-date schema
+            raise RuntimeError(f"no migrations found in {MIGRATIONS}")
+        for path in files:
             sql = path.read_text()
             digest = hashlib.sha256(sql.encode()).hexdigest()
             if path.name in done:

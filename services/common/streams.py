@@ -68,15 +68,27 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
 
 
 def _update_lag(app: faust.App) -> None:
-    """Lag per assigned partition from the consumer's own view of highwater and position."""
+    """Lag per assigned partition from the consumer's own view of highwater and committed offset.
+
+    Partitions this worker no longer owns (after a rebalance) are dropped, so that summing the
+    gauge across workers does not count a partition twice.
+    """
+    worker = app.conf.id.removeprefix("csp-")
     try:
         consumer = app.consumer
+        owned = set()
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             committed = consumer._committed_offset.get(tp) if hasattr(consumer, "_committed_offset") else None
             if high is None:
                 continue
-            position = committed if committed is not None else 0
-            CONSUMER_LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(max(0, high - position))
+            owned.add((worker, tp.topic, str(tp.partition)))
+            CONSUMER_LAG.labels(worker, tp.topic, str(tp.partition)).set(max(0, high - (committed or 0)))
+        for labels in list(_LAG_LABELS.get(worker, set()) - owned):
+            CONSUMER_LAG.remove(*labels)
+        _LAG_LABELS[worker] = owned
     except Exception:  # noqa: BLE001 - metrics must never break the worker
         pass
+
+
+_LAG_LABELS: dict[str, set[tuple[str, str, str]]] = {}

@@ -73,7 +73,9 @@ def share_ratio_interval(group_users: int, total_users: int, population_share: f
     """
     if not 0 < population_share <= 1:
         raise ValueError(f"population_share must be in (0, 1], got {population_share}")
-    return wilson_interval(group_users, total_users, z).scaled(1 / population_share)
+    share = wilson_interval(group_users, total_users, z)
+    return Interval(share.estimate / population_share, share.lower / population_share,
+                    share.upper / population_share)
 
 
 def _log_binomial_pmf(k: int, n: int, p: float) -> float:

@@ -1,7 +1,7 @@
 """Per-area alert thresholds, with defaults and where each default comes from.
 
 Every field carries its source in ``json_schema_extra["source"]``: a seed line
-(``file:line`` into ``shared/seeds/``) where the seeds give the figure or the reason for it, or
+(``file:line`` into ``docs/seeds/``) where the seeds give the figure or the reason for it, or
 "platform default" where the seeds give none and the figure is ours to defend.
 :func:`threshold_sources` lists them for the API and the docs.
 
@@ -215,7 +215,8 @@ class SilenceThresholds(_Thresholds):
         "Reports (distinct times) a provider must have sent to count as one that normally "
         "reports.", ge=2, le=100)
     cadence_multiplier: float = _sourced(
-        2.0, "platform default: two missed returns at the provider's own usual interval",
+        1.5, "platform default: one missed return and half an interval's grace, which for a "
+             "monthly reporter is the same 45 days",
         "A provider whose usual interval (median gap) is long is silent only after this many "
         "of its intervals, if that is longer than silent_after_days.", ge=1, le=10)
     red_factor: float = _sourced(

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from contracts.events import DeadLetter, partner_event_adapter
+from contracts.taxonomy import Stage
 from contracts.topics import DEADLETTER, MAPPED
 
 from .mapper import Unplaceable, map_event
@@ -21,6 +22,8 @@ class Output:
     value: bytes
     event_id: str | None
     outcome: str  # mapped | deadletter
+    stage: str | None = None  # the dead-letter stage: decode | validate | map
+    stages: tuple[Stage, ...] = ()  # the commissioning cycle stages of a mapped event
 
 
 def _peek(raw: bytes) -> tuple[str | None, str | None]:
@@ -43,7 +46,7 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
                             original=(raw or b"").decode("utf-8", errors="replace"),
                             failed_at=now, rules_version=rules.version)
         return Output(DEADLETTER.name, key or (area or "").encode(), letter.model_dump_json().encode(),
-                      eid, "deadletter")
+                      eid, "deadletter", stage)
 
     if not raw:
         return dead("decode", "empty record value")
@@ -58,4 +61,4 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
     if isinstance(mapped, Unplaceable):
         return dead("map", mapped.reason)
     return Output(MAPPED.name, mapped.partition_key, mapped.model_dump_json().encode(),
-                  str(event.event_id), "mapped")
+                  str(event.event_id), "mapped", None, tuple(mapped.stages))

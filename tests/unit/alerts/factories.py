@@ -69,7 +69,7 @@ def prec(event: ProviderPerformanceEvent) -> PerformanceRecord:
     return PerformanceRecord.of(event)
 
 
-SEEDS = Path(__file__).resolve().parents[4] / "shared" / "seeds"
+from tests.conftest import SEEDS  # noqa: E402 - the vendored seed documents
 SEED_REF = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt):(\d+)(?:-(\d+))?((?:,\d+)*)")
 
 

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import pytest
 
+from tests.conftest import SEEDS
 from contracts.taxonomy import (CDW_ROLES, COMPETENCY_TITLES, PLAN_TITLES, SEED_CDW_GUIDE,
                                 SEED_COMMISSIONING_FRIEND, CDWRole, Competency, Plan, Stage,
                                 taxonomy_document)
 
-SEEDS = Path(__file__).resolve().parents[4] / "shared" / "seeds"
 
 
 def seed_lines(name: str) -> list[str]:

@@ -38,8 +38,8 @@ def _provider_facts(record: PerformanceRecord) -> dict:
 
 def _who(record: PerformanceRecord) -> str:
     d = record.data
-    sector = "voluntary (VCSE)" if d.provider_sector is ProviderSector.VOLUNTARY else d.provider_sector.value
-    return f"{d.provider_name} ({sector} provider)"
+    sector = "VCSE" if d.provider_sector is ProviderSector.VOLUNTARY else d.provider_sector.value
+    return f"{d.provider_name}, a {sector} provider,"
 
 
 def shortfall_fraction(committed: float, required: float) -> float:
@@ -63,7 +63,7 @@ def funding_gap(record: PerformanceRecord, t: FundingThresholds) -> RuleOutcome 
                 "funding_required_gbp": required, "shortfall_gbp": round(required - committed, 2),
                 "shortfall_fraction": round(gap, 4),
                 "shortfall_tolerance": t.shortfall_tolerance, "red_shortfall": t.red_shortfall}
-    detail = (f"Funding gap at {_who(record)}: £{committed:,.0f} "
+    detail = (f"Funding gap at {_who(record)[:-1]}: £{committed:,.0f} "
               f"committed against £{required:,.0f} required for the period to "
               f"{day(d.period_end)}, a shortfall of {gap:.0%} "
               f"(tolerance {t.shortfall_tolerance:.0%}).")

@@ -40,7 +40,8 @@ class BreachState:
 
 
 def breach_scan(met: Sequence[bool], fire_after: int, resolve_after: int) -> BreachState:
-    """Fire after ``fire_after`` misses in a row; once firing, clear after ``resolve_after`` hits."""
+    """Fire after ``fire_after`` misses in a row; once firing, clear after ``resolve_after``
+    hits in a row."""
     if fire_after < 1 or resolve_after < 1:
         raise ValueError("fire_after and resolve_after must be at least 1")
     breached, missed_run, met_run = False, 0, 0
