@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from uuid import UUID, uuid4
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
