@@ -14,21 +14,25 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TEST_HOME = REPO / ".local" / "test"
+#: Test ports derive from one base (default 29000: Kafka 29092/29093, PostgreSQL 25432, services
+#: 28081-28085), so two test sessions can run side by side: CSP_TEST_PORT_BASE=39000 gives
+#: Kafka 39092/39093, PostgreSQL 35432, services 38081-38085 and data under .local/test-39000.
+BASE = int(os.environ.get("CSP_TEST_PORT_BASE", "29000"))
+TEST_HOME = REPO / ".local" / ("test" if BASE == 29000 else f"test-{BASE}")
 #: The seed documents, vendored byte for byte (docs/seeds/README.md).
 SEEDS = REPO / "docs" / "seeds"
 TEST_ENV = {
     "CSP_HOME": str(TEST_HOME),
-    "CSP_KAFKA_PORT": "29092",
-    "CSP_KAFKA_CONTROLLER_PORT": "29093",
-    "CSP_PG_PORT": "25432",
-    "CSP_INTAKE_PORT": "28081",
-    "CSP_MAPPING_PORT": "28082",
-    "CSP_ALERTS_PORT": "28083",
-    "CSP_REPORTING_PORT": "28084",
-    "CSP_REPORTING_WORKER_PORT": "28085",
-    "CSP_KAFKA_BOOTSTRAP": "127.0.0.1:29092",
-    "CSP_PG_DSN": "postgresql://csp:csp-local-only@127.0.0.1:25432/csp",
+    "CSP_KAFKA_PORT": str(BASE + 92),
+    "CSP_KAFKA_CONTROLLER_PORT": str(BASE + 93),
+    "CSP_PG_PORT": str(BASE - 3568),  # 25432 for the default base
+    "CSP_INTAKE_PORT": str(BASE - 919),
+    "CSP_MAPPING_PORT": str(BASE - 918),
+    "CSP_ALERTS_PORT": str(BASE - 917),
+    "CSP_REPORTING_PORT": str(BASE - 916),
+    "CSP_REPORTING_WORKER_PORT": str(BASE - 915),
+    "CSP_KAFKA_BOOTSTRAP": f"127.0.0.1:{BASE + 92}",
+    "CSP_PG_DSN": f"postgresql://csp:csp-local-only@127.0.0.1:{BASE - 3568}/csp",
     "CSP_KEY_CACHE_SECONDS": "0",   # revocation must bite at once in tests
     "CSP_RATE_LIMIT_PER_SECOND": "100000",
     "CSP_RATE_LIMIT_BURST": "100000",

@@ -14,7 +14,7 @@ import pytest
 
 from contracts.topics import FINDINGS, PERFORMANCE
 from services.intake.examples import FINDING, PERFORMANCE as PERFORMANCE_EXAMPLE
-from tests.conftest import REPO, TEST_ENV, bearer, create_key, http_json, url
+from tests.conftest import REPO, TEST_ENV, TEST_HOME, bearer, create_key, http_json, url
 from tests.integration.kafka_probe import records, with_header
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,7 @@ def test_personal_data_is_refused_naming_the_field_never_the_value(keys):
     assert "NHS number" in problem["errors"][0]["reason"]
     assert nhs not in json.dumps(problem) and "9434765919" not in json.dumps(problem)
     assert with_header(FINDINGS.name, "ce_id", body["event_id"]) == []
-    log = (REPO / ".local" / "test" / "logs" / "intake.log").read_text()
+    log = (TEST_HOME / "logs" / "intake.log").read_text()
     assert nhs not in log and "9434765919" not in log
 
 

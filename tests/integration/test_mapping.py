@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from contracts.events import DeadLetter, MappedEvent
 from contracts.topics import DEADLETTER, FINDINGS, MAPPED
 from services.intake.examples import FINDING
-from tests.conftest import REPO, TEST_ENV, bearer, http_json, run, url, wait_until
+from tests.conftest import REPO, TEST_ENV, TEST_HOME, bearer, http_json, run, url, wait_until
 from tests.integration.kafka_probe import records
 
 pytestmark = pytest.mark.integration
@@ -106,7 +106,7 @@ def test_rules_reload_refuses_bad_files_and_dead_letters_replay_after_a_fix(keys
         before = _rules_version()
         with open(path, "w") as f:
             f.write(original.replace("cdw_roles: [access_facilitator]", "cdw_roles: [wizard]", 1))
-        wait_until(lambda: "rule set refused" in (REPO / ".local/test/logs/mapping.log").read_text(), 20,
+        wait_until(lambda: "rule set refused" in (TEST_HOME / "logs" / "mapping.log").read_text(), 20,
                    what="the refusal in the log")
         assert _rules_version() == before
         # 2. Rules without a stigma rule: a stigma finding cannot be placed.
