@@ -15,8 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 #: Test ports derive from one base (default 29000: Kafka 29092/29093, PostgreSQL 25432, services
-#: 28081-28085), so two test sessions can run side by side: CSP_TEST_PORT_BASE=39000 gives
-#: Kafka 39092/39093, PostgreSQL 35432, services 38081-38085 and data under .local/test-39000.
+#: 28081-28086), so two test sessions can run side by side: CSP_TEST_PORT_BASE=39000 gives
+#: Kafka 39092/39093, PostgreSQL 35432, services 38081-38086 and data under .local/test-39000.
 BASE = int(os.environ.get("CSP_TEST_PORT_BASE", "29000"))
 TEST_HOME = REPO / ".local" / ("test" if BASE == 29000 else f"test-{BASE}")
 #: The seed documents, vendored byte for byte (docs/seeds/README.md).
@@ -31,6 +31,7 @@ TEST_ENV = {
     "CSP_ALERTS_PORT": str(BASE - 917),
     "CSP_REPORTING_PORT": str(BASE - 916),
     "CSP_REPORTING_WORKER_PORT": str(BASE - 915),
+    "CSP_ALERTS_API_PORT": str(BASE - 914),
     "CSP_KAFKA_BOOTSTRAP": f"127.0.0.1:{BASE + 92}",
     "CSP_PG_DSN": f"postgresql://csp:csp-local-only@127.0.0.1:{BASE - 3568}/csp",
     "CSP_KEY_CACHE_SECONDS": "0",   # revocation must bite at once in tests
