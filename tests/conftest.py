@@ -9,35 +9,24 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-#: Test ports derive from one base (default 29000: Kafka 29092/29093, PostgreSQL 25432, services
-#: 28081-28086), so two test sessions can run side by side: CSP_TEST_PORT_BASE=39000 gives
-#: Kafka 39092/39093, PostgreSQL 35432, services 38081-38086 and data under .local/test-39000.
+from tests.stackenv import REPO, run_script, stack_env
+
+#: Test ports derive from one base (tests/stackenv.py): the default 29000 gives Kafka 29092/29093,
+#: PostgreSQL 25432 and services 28081-28086; CSP_TEST_PORT_BASE=39000 gives Kafka 39092/39093,
+#: PostgreSQL 35432, services 38081-38086 and data under .local/test-39000, so two test sessions
+#: can run side by side.
 BASE = int(os.environ.get("CSP_TEST_PORT_BASE", "29000"))
 TEST_HOME = REPO / ".local" / ("test" if BASE == 29000 else f"test-{BASE}")
 #: The seed documents, vendored byte for byte (docs/seeds/README.md).
 SEEDS = REPO / "docs" / "seeds"
 TEST_ENV = {
-    "CSP_HOME": str(TEST_HOME),
-    "CSP_KAFKA_PORT": str(BASE + 92),
-    "CSP_KAFKA_CONTROLLER_PORT": str(BASE + 93),
-    "CSP_PG_PORT": str(BASE - 3568),  # 25432 for the default base
-    "CSP_INTAKE_PORT": str(BASE - 919),
-    "CSP_MAPPING_PORT": str(BASE - 918),
-    "CSP_ALERTS_PORT": str(BASE - 917),
-    "CSP_REPORTING_PORT": str(BASE - 916),
-    "CSP_REPORTING_WORKER_PORT": str(BASE - 915),
-    "CSP_ALERTS_API_PORT": str(BASE - 914),
-    "CSP_KAFKA_BOOTSTRAP": f"127.0.0.1:{BASE + 92}",
-    "CSP_PG_DSN": f"postgresql://csp:csp-local-only@127.0.0.1:{BASE - 3568}/csp",
+    **stack_env(BASE, TEST_HOME),
     "CSP_KEY_CACHE_SECONDS": "0",   # revocation must bite at once in tests
     "CSP_RATE_LIMIT_PER_SECOND": "100000",
     "CSP_RATE_LIMIT_BURST": "100000",
-    "CSP_KAFKA_HEAP": "512m",
     # The mapping worker reads a copy of the rule file that tests may edit (hot reload).
     "CSP_MAPPING_RULES": str(TEST_HOME / "rules.yaml"),
     "CSP_RULES_CHECK_SECONDS": "1",
@@ -45,12 +34,7 @@ TEST_ENV = {
 
 
 def run(script: str, *args: str, timeout: int = 600) -> str:
-    env = {**os.environ, **TEST_ENV}
-    proc = subprocess.run(["bash", str(REPO / "deploy" / "local" / script), *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{script} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
+    return run_script(TEST_ENV, script, *args, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -13,3 +13,9 @@ class CommonSettings(BaseSettings):
     pg_pool_max: int = 10
     log_level: str = "INFO"
     service_version: str = "0.1.0"
+    # Stream workers: a worker that dies is noticed after this long and its partitions move on.
+    kafka_session_timeout_seconds: float = 15.0
+    kafka_heartbeat_seconds: float = 3.0
+    # Offsets are committed every N records or this often, whichever comes first.
+    kafka_commit_every: int = 100
+    kafka_commit_interval_seconds: float = 0.5

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from typing import Callable
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -36,15 +37,19 @@ findings** and **provider performance events**.
 """
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings | None = None,
+               publisher_factory: Callable[[IntakeSettings], Publisher] | None = None) -> FastAPI:
+    """``publisher_factory`` exists for the benchmark's no-Kafka baseline; the service uses Kafka."""
     settings = settings or IntakeSettings()
+    publisher_factory = publisher_factory or (
+        lambda s: Publisher(s.kafka_bootstrap, s.produce_timeout_seconds))
     log = logs.configure("intake", settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await migrate(settings.pg_dsn, verbose=False)
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
-        publisher = Publisher(settings.kafka_bootstrap, settings.produce_timeout_seconds)
+        publisher = publisher_factory(settings)
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds)
         app.state.intake = IntakeService(Ledger(pool), publisher,
