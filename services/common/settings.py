@@ -17,5 +17,5 @@ class CommonSettings(BaseSettings):
     kafka_session_timeout_seconds: float = 15.0
     kafka_heartbeat_seconds: float = 3.0
     # Offsets are committed every N records or this often, whichever comes first.
-    kafka_commit_every: int = 100
+    kafka_commit_every: int = 1000
     kafka_commit_interval_seconds: float = 0.5

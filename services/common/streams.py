@@ -12,6 +12,7 @@ import faust
 from faust.web import View
 from prometheus_client import Counter, Gauge
 
+from . import logs
 from .metrics import exposition, set_build_info
 from .settings import CommonSettings
 
@@ -21,7 +22,13 @@ CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log e
                      ["worker", "topic", "partition"])
 
 
-def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
+def make_app(app_id: str, settings: CommonSettings, web_port: int,
+             publish_on_commit: bool = False) -> faust.App:
+    """``publish_on_commit``: records an agent sends are attached to the offset being processed,
+    published when that offset is committed, and the commit waits for the broker's
+    acknowledgement of all of them (faust's ``stream_publish_on_commit``). At-least-once without
+    waiting for each record's acknowledgement inside the agent. A record that cannot be published
+    crashes the worker rather than committing past it."""
     datadir = Path(os.environ.get("CSP_HOME", ".local/stack")) / "faust" / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -34,6 +41,7 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
+        stream_publish_on_commit=publish_on_commit,
         producer_acks=-1,
         broker_commit_every=settings.kafka_commit_every,
         broker_commit_interval=settings.kafka_commit_interval_seconds,
@@ -43,6 +51,8 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
         web_host="127.0.0.1",
         web_port=web_port,
         datadir=str(datadir),
+        # JSON lines like every other service, instead of faust's coloured console format.
+        logging_config=logs.dict_config(app_id.removeprefix("csp-"), settings.log_level),
     )
     set_build_info(app_id, settings.service_version)
 
