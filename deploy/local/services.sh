@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Start and stop the platform's own processes (needs Kafka and PostgreSQL up).
-#   services.sh start|stop|status [NAME...]   names: intake mapping alerts reporting-worker reporting
+#   services.sh start|stop|status [NAME...]   names: intake mapping alerts alerts-api reporting-worker reporting
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 RUN="$CSP_HOME/run"; LOGS="$CSP_HOME/logs"
 mkdir -p "$RUN" "$LOGS"
-ALL=(intake mapping alerts reporting-worker reporting)
+ALL=(intake mapping alerts alerts-api reporting-worker reporting)
 
 cmd_for() {
   case "$1" in
     intake) echo "$CSP_REPO/.venv/bin/uvicorn services.intake.app:app --host 127.0.0.1 --port $CSP_INTAKE_PORT --no-access-log --timeout-graceful-shutdown 20" ;;
     mapping) echo "$CSP_PYTHON -m services.mapping worker -l info" ;;
     alerts) echo "$CSP_PYTHON -m services.alerts worker -l info" ;;
+    alerts-api) echo "$CSP_REPO/.venv/bin/uvicorn services.alerts.app_api:app --host 127.0.0.1 --port $CSP_ALERTS_API_PORT --no-access-log --timeout-graceful-shutdown 10" ;;
     reporting-worker) echo "$CSP_PYTHON -m services.reporting.worker worker -l info" ;;
     reporting) echo "$CSP_REPO/.venv/bin/uvicorn services.reporting.app:app --host 127.0.0.1 --port $CSP_REPORTING_PORT --no-access-log" ;;
     *) die "unknown service '$1' (known: ${ALL[*]})" ;;
@@ -20,6 +21,7 @@ cmd_for() {
 port_for() {
   case "$1" in
     intake) echo "$CSP_INTAKE_PORT" ;; mapping) echo "$CSP_MAPPING_PORT" ;; alerts) echo "$CSP_ALERTS_PORT" ;;
+    alerts-api) echo "$CSP_ALERTS_API_PORT" ;;
     reporting-worker) echo "$CSP_REPORTING_WORKER_PORT" ;; reporting) echo "$CSP_REPORTING_PORT" ;;
   esac
 }

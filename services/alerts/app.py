@@ -2,33 +2,153 @@
 
     python -m services.alerts worker -l info
 
-Consumes mapped events, co-partitioned by area with the intake topics. The threshold rules,
-alert store and delivery arrive with the alerts issue; this worker already takes its place in
-the stack, with health and metrics, so the pipeline's shape is fixed from the start.
+Consumes mapped events (co-partitioned by area with the intake topics), at least once, one at
+a time per partition. Each event is one PostgreSQL transaction (services.alerts.service): the
+area's state, its alerts, the audit trail and both outboxes commit together, and a replayed
+event id changes nothing. Changed alerts are then published to alerts.v1 from the outbox.
+A timer re-evaluates areas that are due (group intervals, reminders, sliding windows) and
+refreshes the alert gauges. Notifications are delivered by the alerts API process.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from datetime import datetime, timedelta, timezone
 
+import asyncpg
 from pydantic import ValidationError
 
-from contracts.events import MappedEvent
-from contracts.topics import MAPPED
+from contracts.events import DeadLetter, MappedEvent
+from contracts.topics import ALERTS, DEADLETTER, MAPPED
+from services.common.db import create_pool
+from services.common.migrate import migrate
 from services.common.streams import RECORDS, make_app
 
+from .adapters import store
 from .config import AlertsSettings
+from .metrics import TIMER_ERRORS, TURN_SECONDS, set_alert_counts
+from .service import AlertsService
 
 settings = AlertsSettings()
 log = logging.getLogger("alerts")
 app = make_app("csp-alerts", settings, settings.alerts_port)
 source = app.topic(MAPPED.name, value_serializer="raw", key_serializer="raw")
+alerts_topic = app.topic(ALERTS.name, value_serializer="raw", key_serializer="raw")
+deadletters = app.topic(DEADLETTER.name, value_serializer="raw", key_serializer="raw")
+_state: dict[str, object] = {}
+_relay_lock, _start_lock = asyncio.Lock(), asyncio.Lock()
+GAUGES_EVERY_SECONDS, FORGET_EVERY_SECONDS = 5.0, 3600.0
+RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+             asyncpg.CannotConnectNowError, asyncpg.DeadlockDetectedError,
+             asyncpg.SerializationError)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def service() -> AlertsService:
+    """One pool and service per process, made by whichever of the agent and timer asks first."""
+    async with _start_lock:
+        if "service" not in _state:
+            await migrate(settings.pg_dsn, verbose=False)
+            pool = await create_pool(settings.pg_dsn, 1, 4, attempts=120)
+            _state["service"] = AlertsService(
+                pool, settings.policy(), settings.external_url,
+                timedelta(seconds=settings.alerts_reevaluate_seconds))
+    return _state["service"]  # type: ignore[return-value]
+
+
+async def until_done(what, event_id: str):
+    """PostgreSQL down is no reason to skip an event: retry, so the offset never passes it."""
+    delay = 0.2
+    while True:
+        try:
+            return await what()
+        except RETRYABLE as exc:
+            log.warning("postgres unavailable, retrying", extra={"event_id": event_id,
+                                                                  "error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+
+async def relay(pool: asyncpg.Pool, limit: int = 500) -> int:
+    """Publish the alerts.v1 outbox in id order; marked published only once Kafka acknowledged."""
+    async with _relay_lock, pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(4242003)")  # one relay at a time
+        rows = await store.pending_publications(conn, limit)
+        futures = [await alerts_topic.send(key=r["area"].encode(), value=r["payload"].encode())
+                   for r in rows]
+        await asyncio.gather(*futures)
+        await store.mark_published(conn, [r["id"] for r in rows])
+    return len(rows)
+
+
+async def dead_letter(event, reason: str) -> None:
+    msg = event.message
+    letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic,
+                        partition=msg.partition, offset=msg.offset,
+                        original=(event.value or b"").decode("utf-8", "replace"),
+                        failed_at=now())
+    await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
 
 
 @app.agent(source, concurrency=1)
 async def evaluate(stream):
+    s = await service()
     async for event in stream.events():
+        topic = event.message.topic
         try:
-            MappedEvent.model_validate_json(event.value or b"")
-            RECORDS.labels("alerts", event.message.topic, "seen").inc()
-        except ValidationError:
-            RECORDS.labels("alerts", event.message.topic, "invalid").inc()
+            mapped = MappedEvent.model_validate_json(event.value or b"")
+        except ValidationError as exc:
+            await dead_letter(event, str(exc.errors()[0].get("msg")))
+            RECORDS.labels("alerts", topic, "invalid").inc()
+            continue
+        event_id = str(mapped.event_id)
+        with TURN_SECONDS.labels("event").time():
+            turn = await until_done(lambda: s.ingest(mapped, now()), event_id)
+        RECORDS.labels("alerts", topic, "seen" if turn is not None else "duplicate").inc()
+        if turn is not None and turn.published:
+            await until_done(lambda: relay(s.pool), event_id)
+        log.info("event %s", "applied" if turn is not None else "duplicate",
+                 extra={"event_id": event_id, "area": mapped.event.area,
+                        "alerts_changed": len(turn.published) if turn else 0})
+
+
+@app.timer(interval=settings.alerts_tick_seconds)
+async def due_areas():
+    """Areas whose groups come due or whose windows need another look; the relay; gauges."""
+    s = await service()
+    try:
+        for area in await store.due_areas(s.pool, now()):
+            with TURN_SECONDS.labels("timer").time():
+                await s.tick(area, now())
+        await relay(s.pool)
+        await refresh_gauges(s.pool)
+        await forget_old(s.pool)
+    except RETRYABLE as exc:
+        log.warning("postgres unavailable, timer skipped", extra={"error": repr(exc)})
+    except Exception:  # noqa: BLE001 - the timer must keep running; the next tick retries
+        TIMER_ERRORS.labels("due_areas").inc()
+        log.exception("alerts timer failed")
+
+
+async def refresh_gauges(pool: asyncpg.Pool) -> None:
+    """csp_alerts and csp_alerts_by_area from the alert store, at most every few seconds."""
+    last = _state.get("gauges_at", 0.0)
+    if time.monotonic() - last < GAUGES_EVERY_SECONDS:  # type: ignore[operator]
+        return
+    _state["gauges_at"] = time.monotonic()
+    set_alert_counts(await store.counts_by_rule(pool), await store.counts_by_area(pool))
+
+
+async def forget_old(pool: asyncpg.Pool) -> None:
+    """Hourly: drop event ids past the topic's retention and alerts.v1 rows long published."""
+    last = _state.get("forgot_at")
+    if last is not None and time.monotonic() - last < FORGET_EVERY_SECONDS:  # type: ignore[operator]
+        return
+    _state["forgot_at"] = time.monotonic()
+    t = now()
+    await store.forget_old(pool, t - timedelta(days=settings.alerts_seen_retention_days),
+                           t - timedelta(days=7))

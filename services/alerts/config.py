@@ -1,7 +1,55 @@
+"""Settings of the alerts worker and the alerts API (environment, prefix ``CSP_``)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.common.settings import CommonSettings
+
+from .domain.lifecycle import NotificationPolicy
 
 
 class AlertsSettings(CommonSettings):
     alerts_port: int = 8083
+    alerts_api_port: int = 8086
+    #: Where commissioners open an alert (links in webhooks and emails); default: this API.
+    alerts_external_url: str | None = None
+    key_cache_seconds: float = 5.0  # revocation takes effect within this time
+    # Notification policy (services.alerts.domain.lifecycle.NotificationPolicy).
+    alerts_group_by: str = "area,rule,subject"
+    alerts_group_wait_seconds: float = 0.0
+    alerts_group_interval_seconds: float = 300.0
+    alerts_repeat_interval_seconds: float = 24 * 3600.0
+    alerts_prompt: str = "fired,reopened,escalated,acknowledged,resolved_by_hand"
+    # Worker timer: how often it looks for due areas; how often every area is re-evaluated
+    # without events (windows slide, contracts approach their end, providers fall silent).
+    alerts_tick_seconds: float = 1.0
+    alerts_reevaluate_seconds: float = 60.0
+    #: Applied event ids are remembered longer than mapped.events.v1 keeps records (30 days).
+    alerts_seen_retention_days: int = 35
+    # Delivery (runs in the alerts API process).
+    alerts_delivery_poll_seconds: float = 1.0
+    alerts_delivery_concurrency: int = 16
+    alerts_delivery_lease_seconds: float = 60.0
+    alerts_retry_base_seconds: float = 2.0
+    alerts_retry_cap_seconds: float = 600.0
+    alerts_max_attempts: int = 8
+    alerts_webhook_timeout_seconds: float = 10.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "Commissioning signals <alerts@commissioning-signals.invalid>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = 10.0
+
+    @property
+    def external_url(self) -> str:
+        return self.alerts_external_url or f"http://127.0.0.1:{self.alerts_api_port}"
+
+    def policy(self) -> NotificationPolicy:
+        return NotificationPolicy(
+            group_by=tuple(x.strip() for x in self.alerts_group_by.split(",") if x.strip()),
+            group_wait=timedelta(seconds=self.alerts_group_wait_seconds),
+            group_interval=timedelta(seconds=self.alerts_group_interval_seconds),
+            repeat_interval=timedelta(seconds=self.alerts_repeat_interval_seconds),
+            prompt=frozenset(x.strip() for x in self.alerts_prompt.split(",") if x.strip()))

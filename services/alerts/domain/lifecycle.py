@@ -21,7 +21,7 @@ storage and subscriptions are the adapters' business.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -35,6 +35,9 @@ from contracts.taxonomy import Competency, Stage
 from .conditions import SEVERITY_RANK, Condition
 
 GroupLabel = Literal["area", "rule", "subject"]
+#: Changes that :attr:`NotificationPolicy.prompt` may send at once, past the group interval.
+PromptAction = Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged",
+                       "resolved_by_hand", "resolved"]
 ACTIVE = frozenset({AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED})
 
 
@@ -62,6 +65,10 @@ class NotificationPolicy(_Frozen):
     repeat_interval: timedelta = Field(
         timedelta(hours=24), description="Platform default: commissioners read alerts daily, "
                                          "so a firing, unacknowledged group is reminded daily.")
+    prompt: frozenset[PromptAction] = Field(
+        frozenset(), description="Changes told at once, without waiting for the group interval "
+                                 "(Alertmanager has none: every change waits). The service sends "
+                                 "new alerts, escalations and people's actions promptly.")
 
     @model_validator(mode="after")
     def _coherent(self) -> "NotificationPolicy":
@@ -358,7 +365,8 @@ def _apply_silences(records: dict[str, AlertRecord], silences: Sequence[Silence]
 
 def _flush_reason(pending: list[AlertRecord], active: list[AlertRecord],
                   group: GroupRecord | None, now: datetime,
-                  policy: NotificationPolicy) -> tuple[str | None, datetime | None]:
+                  policy: NotificationPolicy, urgent: bool = False
+                  ) -> tuple[str | None, datetime | None]:
     """Why the group is notified now (or None) and, if not now, when to look again."""
     if pending:
         if group is None or group.last_flush_at is None:
@@ -366,7 +374,7 @@ def _flush_reason(pending: list[AlertRecord], active: list[AlertRecord],
             due = first + policy.group_wait
             return ("new", None) if now >= due else (None, due)
         due = group.last_flush_at + policy.group_interval
-        if now < due:
+        if now < due and not urgent:
             return None, due
         return ("resolved" if all(not r.active for r in pending) else "update"), None
     if group and group.last_flush_at and any(r.status is AlertStatus.FIRING for r in active):
@@ -377,10 +385,13 @@ def _flush_reason(pending: list[AlertRecord], active: list[AlertRecord],
 
 def flush(records: Mapping[str, AlertRecord], groups: Mapping[str, GroupRecord], *,
           now: datetime, silences: Sequence[Silence] = (),
-          policy: NotificationPolicy = DEFAULT_POLICY
+          policy: NotificationPolicy = DEFAULT_POLICY, immediate: Collection[str] = ()
           ) -> tuple[dict[str, AlertRecord], dict[str, GroupRecord], list[NotificationIntent],
                      datetime | None]:
-    """Decide which groups to notify at ``now``; mark what was notified."""
+    """Decide which groups to notify at ``now``; mark what was notified.
+
+    A group holding a pending alert whose fingerprint is in ``immediate`` is told now, even
+    inside its group interval (the group wait of a new group still applies)."""
     out, new_groups = dict(records), dict(groups)
     _apply_silences(out, silences, now)
     members: dict[str, list[AlertRecord]] = {}
@@ -397,7 +408,8 @@ def flush(records: Mapping[str, AlertRecord], groups: Mapping[str, GroupRecord],
         pending = [r for r in heard if _pending(r)]
         active = [r for r in heard if r.active]
         group = new_groups.get(key)
-        reason, wake = _flush_reason(pending, active, group, now, policy)
+        urgent = any(r.fingerprint in immediate for r in pending)
+        reason, wake = _flush_reason(pending, active, group, now, policy, urgent)
         if reason is not None:
             included = active + [r for r in pending if not r.active]
             for r in included:
@@ -421,6 +433,18 @@ def flush(records: Mapping[str, AlertRecord], groups: Mapping[str, GroupRecord],
     return out, new_groups, intents, min(wakeups, default=None)
 
 
+def prompt_action(entry: AuditEntry) -> PromptAction:
+    """The audit action as :attr:`NotificationPolicy.prompt` names it."""
+    if entry.action == "resolved" and entry.by is not None:
+        return "resolved_by_hand"
+    return entry.action
+
+
+def prompt_fingerprints(audit: Iterable[AuditEntry], policy: NotificationPolicy) -> set[str]:
+    """Alerts whose change the policy tells at once."""
+    return {a.fingerprint for a in audit if prompt_action(a) in policy.prompt}
+
+
 def step(previous: Mapping[str, AlertRecord], conditions: Sequence[Condition], *, area: str,
          now: datetime, groups: Mapping[str, GroupRecord] | None = None,
          silences: Sequence[Silence] = (),
@@ -428,6 +452,7 @@ def step(previous: Mapping[str, AlertRecord], conditions: Sequence[Condition], *
     """One evaluation's worth of lifecycle: state transitions, then notification decisions."""
     records, audit = transition(previous, conditions, area=area, now=now)
     records, new_groups, intents, wake = flush(records, groups or {}, now=now,
-                                               silences=silences, policy=policy)
+                                               silences=silences, policy=policy,
+                                               immediate=prompt_fingerprints(audit, policy))
     return LifecycleResult(records=records, groups=new_groups, notifications=tuple(intents),
                            audit=tuple(audit), next_wakeup=wake)

@@ -61,7 +61,8 @@ def provider_silence(records: Sequence[PerformanceRecord], now: datetime,
     evidence = {"provider_id": d.provider_id, "provider_name": d.provider_name,
                 "provider_sector": d.provider_sector.value,
                 "last_event_id": str(last.event_id), "last_report_at": last.occurred_at.isoformat(),
-                "days_quiet": round(quiet_days, 2), "threshold_days": round(threshold, 2),
+                "days_quiet": int(quiet_days),  # whole days: stable between evaluations
+                "threshold_days": round(threshold, 2),
                 "usual_interval_days": usual_interval_days(days),
                 "reporting_days": len(days), "silent_after_days": t.silent_after_days,
                 "red_after_days": round(t.red_factor * threshold, 2)}

@@ -75,15 +75,16 @@ def unmet_need(community: Community, findings: Sequence[FindingRecord], now: dat
     triggers = [name for name, hit in (("score", score >= t.amber_score), ("rise", rise)) if hit]
     evidence = {
         "community": community.value,
-        "window": {"from": (now - width).isoformat(), "to": now.isoformat(),
+        # Dates, not instants: evidence must not change with every evaluation's clock.
+        "window": {"from": (now - width).date().isoformat(), "to": now.date().isoformat(),
                    "days": t.window_days},
         "findings": len(current),
         "score": round(score, 2),
         "people_affected": sum(f.people_affected or 0 for f in current),
         "by_theme": dict(sorted(Counter(f.theme.value for f in current).items())),
         "by_severity": dict(sorted(Counter(f.severity.value for f in current).items())),
-        "previous_window": {"from": (now - 2 * width).isoformat(),
-                            "to": (now - width).isoformat(), "days": t.window_days},
+        "previous_window": {"from": (now - 2 * width).date().isoformat(),
+                            "to": (now - width).date().isoformat(), "days": t.window_days},
         "previous_findings": len(previous),
         "previous_score": round(previous_score, 2),
         "amber_score": t.amber_score,

@@ -1,0 +1,1 @@
+"""I/O of the alerts service: PostgreSQL (store, outbox, queries), webhooks, SMTP, LISTEN."""

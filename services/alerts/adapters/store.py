@@ -1,0 +1,239 @@
+"""PostgreSQL adapter of the alerts service: plain parameterised SQL, one statement per purpose.
+
+Functions taking ``conn`` run inside the caller's transaction; the caller holds the area's row
+lock (:func:`lock_area`) before it reads or writes anything else of that area.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.events import Alert
+
+from ..domain.delivery import Subscription
+from ..domain.lifecycle import AlertRecord, AuditEntry, GroupRecord, Silence
+from ..domain.state import AreaState, new_state
+from ..domain.thresholds import DEFAULT_THRESHOLDS, AreaThresholds
+
+Conn = asyncpg.Connection
+
+
+# --- area state --------------------------------------------------------------------------------
+
+async def lock_area(conn: Conn, area: str) -> tuple[AreaState, int]:
+    """The area's state under a row lock (created empty on first use) and its version."""
+    await conn.execute(
+        "INSERT INTO alert_area_state (area, state) VALUES ($1, $2::jsonb) "
+        "ON CONFLICT (area) DO NOTHING", area, new_state(area).to_json())
+    row = await conn.fetchrow(
+        "SELECT state, version FROM alert_area_state WHERE area = $1 FOR UPDATE", area)
+    return AreaState.from_json(row["state"]), row["version"]
+
+
+async def save_area(conn: Conn, state: AreaState, changed: bool, next_check_at: datetime,
+                    now: datetime) -> None:
+    if changed:
+        await conn.execute(
+            "UPDATE alert_area_state SET state = $2::jsonb, version = version + 1, "
+            "next_check_at = $3, updated_at = $4 WHERE area = $1",
+            state.area, state.to_json(), next_check_at, now)
+    else:
+        await conn.execute("UPDATE alert_area_state SET next_check_at = $2 WHERE area = $1",
+                           state.area, next_check_at)
+
+
+async def first_sight(conn: Conn, event_id: UUID, area: str) -> bool:
+    """True when this event id was never applied before (and records it)."""
+    row = await conn.fetchval(
+        "INSERT INTO alert_events_seen (event_id, area) VALUES ($1, $2) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING true", event_id, area)
+    return bool(row)
+
+
+async def due_areas(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT area FROM alert_area_state WHERE next_check_at <= $1 "
+        "ORDER BY next_check_at LIMIT $2", now, limit)
+    return [r["area"] for r in rows]
+
+
+async def thresholds_of(conn: Conn, area: str) -> AreaThresholds:
+    raw = await conn.fetchval("SELECT thresholds FROM alert_thresholds WHERE area = $1", area)
+    return AreaThresholds.model_validate_json(raw) if raw else DEFAULT_THRESHOLDS
+
+
+async def overrides_of(conn: Conn | asyncpg.Pool, area: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT thresholds, updated_by, updated_at FROM alert_thresholds WHERE area = $1", area)
+
+
+async def put_thresholds(conn: Conn, area: str, thresholds: AreaThresholds, by: str) -> None:
+    await conn.execute(
+        "INSERT INTO alert_thresholds (area, thresholds, updated_by) VALUES ($1, $2::jsonb, $3) "
+        "ON CONFLICT (area) DO UPDATE SET thresholds = EXCLUDED.thresholds, "
+        "updated_by = EXCLUDED.updated_by, updated_at = now()",
+        area, thresholds.model_dump_json(exclude_defaults=True), by)
+    # Re-evaluate at the next tick with the new figures.
+    await conn.execute("UPDATE alert_area_state SET next_check_at = now() WHERE area = $1", area)
+
+
+# --- alerts and groups -------------------------------------------------------------------------
+
+async def records_of(conn: Conn, area: str) -> dict[str, AlertRecord]:
+    rows = await conn.fetch("SELECT record FROM alerts WHERE area = $1", area)
+    out = (AlertRecord.model_validate_json(r["record"]) for r in rows)
+    return {r.fingerprint: r for r in out}
+
+
+async def area_of(conn: Conn | asyncpg.Pool, fingerprint: str) -> str | None:
+    return await conn.fetchval("SELECT area FROM alerts WHERE fingerprint = $1", fingerprint)
+
+
+async def groups_of(conn: Conn, area: str) -> dict[str, GroupRecord]:
+    rows = await conn.fetch("SELECT record FROM alert_groups WHERE area = $1", area)
+    out = (GroupRecord.model_validate_json(r["record"]) for r in rows)
+    return {g.key: g for g in out}
+
+
+UPSERT_ALERT = """
+INSERT INTO alerts (fingerprint, rule, area, region, subject, severity, status, summary, stages,
+    competencies, evidence, event_ids, starts_at, updated_at, ends_at, acknowledged_by,
+    acknowledged_at, acknowledgement_note, resolved_by, resolution_note, silenced, inhibited_by,
+    record)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18,
+    $19, $20, $21, $22, $23::jsonb)
+ON CONFLICT (fingerprint) DO UPDATE SET severity = EXCLUDED.severity, status = EXCLUDED.status,
+    summary = EXCLUDED.summary, stages = EXCLUDED.stages, competencies = EXCLUDED.competencies,
+    evidence = EXCLUDED.evidence, event_ids = EXCLUDED.event_ids, starts_at = EXCLUDED.starts_at,
+    updated_at = EXCLUDED.updated_at, ends_at = EXCLUDED.ends_at,
+    acknowledged_by = EXCLUDED.acknowledged_by, acknowledged_at = EXCLUDED.acknowledged_at,
+    acknowledgement_note = EXCLUDED.acknowledgement_note, resolved_by = EXCLUDED.resolved_by,
+    resolution_note = EXCLUDED.resolution_note, silenced = EXCLUDED.silenced,
+    inhibited_by = EXCLUDED.inhibited_by, record = EXCLUDED.record
+"""
+
+
+def _alert_row(r: AlertRecord) -> tuple:
+    return (r.fingerprint, r.rule.value, r.area, r.region.value, r.subject, r.severity.value,
+            r.status.value, r.summary, [int(s) for s in r.stages],
+            [int(c) for c in r.competencies], json.dumps(r.evidence), list(r.event_ids),
+            r.starts_at, r.updated_at, r.ends_at, r.acknowledged_by, r.acknowledged_at,
+            r.acknowledgement_note, r.resolved_by, r.resolution_note, bool(r.silenced_by),
+            r.inhibited_by, r.model_dump_json())
+
+
+async def save_records(conn: Conn, records: Iterable[AlertRecord]) -> None:
+    rows = [_alert_row(r) for r in records]
+    if rows:
+        await conn.executemany(UPSERT_ALERT, rows)
+
+
+async def save_groups(conn: Conn, area: str, groups: dict[str, GroupRecord]) -> None:
+    await conn.execute("DELETE FROM alert_groups WHERE area = $1 AND NOT (group_key = ANY($2))",
+                       area, list(groups))
+    rows = [(g.key, area, json.dumps(g.labels), g.model_dump_json()) for g in groups.values()]
+    if rows:
+        await conn.executemany(
+            "INSERT INTO alert_groups (group_key, area, labels, record) "
+            "VALUES ($1, $2, $3::jsonb, $4::jsonb) ON CONFLICT (group_key) DO UPDATE SET "
+            "record = EXCLUDED.record, updated_at = now()", rows)
+
+
+async def append_audit(conn: Conn, entries: Sequence[AuditEntry], key_id: str | None = None) -> None:
+    rows = [(a.fingerprint, a.at, a.action, a.from_status.value if a.from_status else None,
+             a.to_status.value, a.severity.value, a.by, key_id if a.by else None, a.note)
+            for a in entries]
+    if rows:
+        await conn.executemany(
+            "INSERT INTO alert_audit (fingerprint, at, action, from_status, to_status, severity, "
+            "actor, key_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", rows)
+
+
+async def enqueue_publications(conn: Conn, alerts: Sequence[Alert]) -> None:
+    rows = [(a.area, a.fingerprint, a.model_dump_json()) for a in alerts]
+    if rows:
+        await conn.executemany(
+            "INSERT INTO alert_publications (area, fingerprint, payload) VALUES ($1, $2, $3::jsonb)",
+            rows)
+
+
+async def announce(conn: Conn, alerts: Sequence[Alert], notifications: int) -> None:
+    """Wake the API's live streams and delivery loop once this transaction commits."""
+    for a in alerts:
+        await conn.execute("SELECT pg_notify('csp_alert_changes', $1)", json.dumps({
+            "fingerprint": a.fingerprint, "rule": a.rule.value, "area": a.area,
+            "subject": a.subject, "severity": a.severity.value, "status": a.status.value,
+            "summary": a.summary[:2000], "updated_at": a.updated_at.isoformat()}))
+    if notifications:
+        await conn.execute("SELECT pg_notify('csp_alert_outbox', '')")
+
+
+# --- silences and subscriptions -------------------------------------------------------------
+
+def _silence(row: asyncpg.Record) -> Silence:
+    return Silence(id=str(row["id"]), created_by=row["created_by"], reason=row["reason"],
+                   starts_at=row["starts_at"], ends_at=row["ends_at"], area=row["area"],
+                   rule=row["rule"], subject=row["subject"], fingerprint=row["fingerprint"])
+
+
+async def silences_for(conn: Conn, area: str, now: datetime) -> list[Silence]:
+    rows = await conn.fetch(
+        "SELECT * FROM alert_silences WHERE (area IS NULL OR area = $1) AND ends_at > $2 "
+        "AND starts_at <= $2", area, now)
+    return [_silence(r) for r in rows]
+
+
+def subscription_of(row: asyncpg.Record) -> Subscription:
+    return Subscription(id=row["id"], organisation_id=row["organisation_id"],
+                        areas=frozenset(row["areas"]), min_severity=row["min_severity"],
+                        rules=frozenset(row["rules"]), channel=row["channel"],
+                        target=row["target"])
+
+
+async def subscriptions_for(conn: Conn, area: str) -> list[Subscription]:
+    rows = await conn.fetch(
+        "SELECT * FROM alert_subscriptions WHERE active AND $1 = ANY(areas)", area)
+    return [subscription_of(r) for r in rows]
+
+
+async def enqueue_notifications(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (id, subscription_id, channel, area, group_key, reason, status, fingerprints, payload)."""
+    if rows:
+        await conn.executemany(
+            "INSERT INTO alert_notifications (id, subscription_id, channel, area, group_key, "
+            "reason, status, fingerprints, payload) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)", rows)
+
+
+# --- alerts.v1 relay ---------------------------------------------------------------------------
+
+async def pending_publications(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, area, payload FROM alert_publications WHERE published_at IS NULL "
+        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+
+
+async def mark_published(conn: Conn, ids: list[int]) -> None:
+    await conn.execute("UPDATE alert_publications SET published_at = now() WHERE id = ANY($1)", ids)
+
+
+async def forget_old(pool: asyncpg.Pool, seen_before: datetime,
+                     published_before: datetime) -> None:
+    """Event ids older than the topics' retention cannot come back; published rows are done."""
+    await pool.execute("DELETE FROM alert_events_seen WHERE seen_at < $1", seen_before)
+    await pool.execute("DELETE FROM alert_publications WHERE published_at < $1", published_before)
+
+
+# --- gauges ---------------------------------------------------------------------------------
+
+async def counts_by_rule(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch("SELECT rule, status, count(*) AS n FROM alerts GROUP BY rule, status")
+
+
+async def counts_by_area(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch("SELECT area, status, count(*) AS n FROM alerts GROUP BY area, status")

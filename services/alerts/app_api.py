@@ -1,0 +1,92 @@
+"""Composition root of the alerts API, which also delivers notifications.
+
+    uvicorn services.alerts.app_api:app --port 8086
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+
+from services.common import logs
+from services.common.auth import KeyStore
+from services.common.db import create_pool
+from services.common.http import harden, ops_router, pg_ok
+from services.common.metrics import set_build_info
+from services.common.migrate import migrate
+
+from .adapters.listener import Listener
+from .adapters.senders import EmailSender, SmtpRelay, WebhookSender
+from .api import router
+from .config import AlertsSettings
+from .delivery import Deliverer
+from .service import AlertsService
+
+DESCRIPTION = """
+Risk alerts for mental health commissioners: unmet need, funding gaps of voluntary providers,
+provider performance below target, race equality data gaps and silent providers.
+
+* Authenticate with `Authorization: Bearer <API key>`; a commissioner sees the areas its key grants.
+* Alerts go firing -> acknowledged -> resolved, with a full audit trail.
+* Subscriptions deliver by signed webhook (Alertmanager-shaped payload, HMAC-SHA256 over
+  `<X-CSP-Timestamp>.<body>` in `X-CSP-Signature: sha256=<hex>`) or by email;
+  `GET /v1/alerts/stream` is a live server-sent events view.
+* Errors are `application/problem+json` naming the field and the reason.
+"""
+
+
+def senders(settings: AlertsSettings) -> tuple[httpx.AsyncClient, WebhookSender, EmailSender]:
+    client = httpx.AsyncClient(timeout=settings.alerts_webhook_timeout_seconds,
+                               follow_redirects=False)
+    relay = SmtpRelay(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                      settings.smtp_starttls, settings.smtp_username, settings.smtp_password,
+                      settings.smtp_timeout_seconds)
+    return client, WebhookSender(client), EmailSender(relay)
+
+
+def create_app(settings: AlertsSettings | None = None) -> FastAPI:
+    settings = settings or AlertsSettings()
+    log = logs.configure("alerts-api", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await migrate(settings.pg_dsn, verbose=False)
+        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
+        listener = Listener(settings.pg_dsn)
+        await listener.ensure()
+        client, webhooks, email = senders(settings)
+        app.state.pool, app.state.listener = pool, listener
+        app.state.keys = KeyStore(pool, cache_seconds=settings.key_cache_seconds)
+        app.state.service = AlertsService(pool, settings.policy(), settings.external_url,
+                                          timedelta(seconds=settings.alerts_reevaluate_seconds))
+        deliverer = Deliverer(pool, settings, listener, webhooks, email)
+        task = asyncio.create_task(deliverer.run(), name="alert-delivery")
+        log.info("alerts api started", extra={"smtp": f"{settings.smtp_host}:{settings.smtp_port}"})
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await client.aclose()
+            await listener.close()
+            await pool.close()
+            log.info("alerts api stopped")
+
+    app = FastAPI(title="Commissioning signals: alerts", version=settings.service_version,
+                  description=DESCRIPTION, lifespan=lifespan)
+    set_build_info("alerts-api", settings.service_version)
+
+    async def checks() -> dict[str, bool]:
+        return {"postgres": await pg_ok(app.state.pool)}
+
+    app.include_router(router)
+    app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
+    return harden(app, max_body_bytes=100_000)
+
+
+app = create_app()

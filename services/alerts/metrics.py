@@ -1,0 +1,41 @@
+"""Metrics of the alerts service. Labels are bounded: rules, states, areas (contracts), channels."""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from contracts.events import AlertRule
+from contracts.places import AREAS
+
+ALERTS = Gauge("csp_alerts", "Alerts currently in each lifecycle state, by rule.",
+               ["rule", "state"])
+ALERTS_BY_AREA = Gauge("csp_alerts_by_area", "Alerts currently in each lifecycle state, by area.",
+                       ["area", "state"])
+NOTIFICATIONS = Counter("csp_alert_notifications_total",
+                        "Notifications to commissioners' subscriptions, by channel and outcome "
+                        "(delivered, retried, failed after the last attempt).",
+                        ["channel", "outcome"])
+DELIVERY_SECONDS = Histogram("csp_alert_notification_delivery_seconds",
+                             "From the state change that caused a notification to its delivery.",
+                             ["channel"],
+                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800))
+TURN_SECONDS = Histogram("csp_alert_turn_seconds",
+                         "One area's turn in PostgreSQL (lock, evaluate, write), by trigger.",
+                         ["trigger"],
+                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+TIMER_ERRORS = Counter("csp_alert_timer_errors_total", "Worker timer runs that failed.", ["timer"])
+
+
+def set_alert_counts(by_rule: list, by_area: list) -> None:
+    """Gauges from the alert store's counts; combinations with no alerts read 0. The state
+    values are written out so that deploy/validate.py can check rules against them."""
+    rules = {(r["rule"], r["status"]): r["n"] for r in by_rule}
+    for rule in (r.value for r in AlertRule):
+        ALERTS.labels(rule, "firing").set(rules.get((rule, "firing"), 0))
+        ALERTS.labels(rule, "acknowledged").set(rules.get((rule, "acknowledged"), 0))
+        ALERTS.labels(rule, "resolved").set(rules.get((rule, "resolved"), 0))
+    areas = {(r["area"], r["status"]): r["n"] for r in by_area}
+    for area in AREAS:
+        ALERTS_BY_AREA.labels(area, "firing").set(areas.get((area, "firing"), 0))
+        ALERTS_BY_AREA.labels(area, "acknowledged").set(areas.get((area, "acknowledged"), 0))
+        ALERTS_BY_AREA.labels(area, "resolved").set(areas.get((area, "resolved"), 0))

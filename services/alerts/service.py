@@ -1,0 +1,119 @@
+"""The alerts service's use cases, each one PostgreSQL transaction around one pure turn.
+
+* :meth:`AlertsService.ingest` - a mapped event: lock the area, skip a replayed event id, fold
+  it in, evaluate, run the lifecycle, write alerts, groups, audit, the notification outbox and
+  the alerts.v1 outbox. State and outboxes commit together, so a worker killed at any point
+  re-applies the event idempotently and neither loses nor repeats an alert or a notification.
+* :meth:`AlertsService.tick` - the same without an event (windows slide, groups come due).
+* :meth:`AlertsService.act` - a person acknowledges or resolves an alert.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import uuid4
+
+import asyncpg
+
+from contracts.events import MappedEvent
+
+from .adapters import store
+from .domain import engine
+from .domain.delivery import alertmanager_payload, route
+from .domain.engine import Turn
+from .domain.lifecycle import AlertRecord, NotificationPolicy
+from .domain.state import AreaState
+
+log = logging.getLogger("alerts")
+
+
+class UnknownAlert(LookupError):
+    pass
+
+
+class AlertsService:
+    def __init__(self, pool: asyncpg.Pool, policy: NotificationPolicy, external_url: str,
+                 reevaluate: timedelta) -> None:
+        self.pool, self.policy = pool, policy
+        self.external_url, self.reevaluate = external_url, reevaluate
+
+    async def ingest(self, mapped: MappedEvent, now: datetime) -> Turn | None:
+        """The turn the event caused, or None when the event id was applied before."""
+        area = mapped.event.area
+        async with self.pool.acquire() as conn, conn.transaction():
+            state, _ = await store.lock_area(conn, area)
+            if not await store.first_sight(conn, mapped.event_id, area):
+                return None
+            return await self._turn(conn, state, now, mapped)
+
+    async def tick(self, area: str, now: datetime) -> Turn:
+        async with self.pool.acquire() as conn, conn.transaction():
+            state, _ = await store.lock_area(conn, area)
+            return await self._turn(conn, state, now, None)
+
+    async def act(self, fingerprint: str, action: Literal["acknowledge", "resolve"], *,
+                  by: str, key_id: str, note: str | None, now: datetime) -> AlertRecord:
+        """Raises UnknownAlert, or lifecycle.LifecycleError when the state does not allow it."""
+        area = await store.area_of(self.pool, fingerprint)
+        if area is None:
+            raise UnknownAlert(fingerprint)
+        async with self.pool.acquire() as conn, conn.transaction():
+            state, _ = await store.lock_area(conn, area)
+            records = await store.records_of(conn, area)
+            turn = engine.act(state, records, await store.groups_of(conn, area),
+                              fingerprint=fingerprint, action=action, by=by, note=note, now=now,
+                              silences=await store.silences_for(conn, area, now),
+                              policy=self.policy)
+            await self._persist(conn, state, turn, now, key_id)
+        log.info("alert %s", action + "d", extra={"fingerprint": fingerprint, "area": area,
+                                                   "by": by})
+        return turn.records[fingerprint]
+
+    async def _turn(self, conn: asyncpg.Connection, state: AreaState, now: datetime,
+                    mapped: MappedEvent | None) -> Turn:
+        area = state.area
+        turn = engine.advance(state, await store.records_of(conn, area),
+                              await store.groups_of(conn, area), now=now, event=mapped,
+                              thresholds=await store.thresholds_of(conn, area),
+                              silences=await store.silences_for(conn, area, now),
+                              policy=self.policy)
+        await self._persist(conn, state, turn, now, None)
+        return turn
+
+    async def _persist(self, conn: asyncpg.Connection, before: AreaState, turn: Turn,
+                       now: datetime, key_id: str | None) -> None:
+        area = turn.state.area
+        next_check = now + self.reevaluate
+        if turn.next_wakeup is not None:
+            next_check = min(next_check, turn.next_wakeup)
+        await store.save_area(conn, turn.state, turn.state is not before, next_check, now)
+        await store.save_records(conn, [turn.records[fp] for fp in turn.changed])
+        await store.save_groups(conn, area, turn.groups)
+        await store.append_audit(conn, turn.audit, key_id)
+        rows = self._notifications(turn, await store.subscriptions_for(conn, area)) \
+            if turn.notifications else []
+        await store.enqueue_notifications(conn, rows)
+        alerts = turn.alerts()
+        await store.enqueue_publications(conn, alerts)
+        await store.announce(conn, alerts, len(rows))
+        for entry in turn.audit:
+            log.info("alert %s", entry.action, extra={"fingerprint": entry.fingerprint,
+                                                     "area": area, "status": entry.to_status.value,
+                                                     "severity": entry.severity.value})
+
+    def _notifications(self, turn: Turn, subscriptions) -> list[tuple[Any, ...]]:
+        rows = []
+        for intent in turn.notifications:
+            for sub, alerts in route(intent, subscriptions):
+                nid = uuid4()
+                payload = alertmanager_payload(intent, alerts, receiver=str(sub.id),
+                                               notification_id=str(nid),
+                                               external_url=self.external_url,
+                                               records=turn.records)
+                rows.append((nid, sub.id, sub.channel, turn.state.area, intent.group_key,
+                             intent.reason, payload["status"],
+                             [a.fingerprint for a in alerts],
+                             json.dumps(payload, separators=(",", ":"))))
+        return rows
