@@ -22,6 +22,8 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install postgresql
 # The Debian package starts its own cluster on 5432; the platform runs its own cluster instead.
 # promtool (Debian's prometheus package) checks the Prometheus config, rules and rule tests.
 command -v promtool >/dev/null || apt_install prometheus
+# Debian's chromium drives the dashboard test in a real headless browser.
+command -v chromium >/dev/null || apt_install chromium
 if [ "${CSP_INSTALL_EXTRAS:-}" != "" ]; then apt_install $CSP_INSTALL_EXTRAS; fi
 
 PY=${CSP_PYTHON_BOOTSTRAP:-python3}

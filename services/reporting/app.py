@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,12 +18,13 @@ from services.common.migrate import migrate
 
 from .adapters.store import ReportingStore
 from .api import router
+from .dashboard import router as dashboard_router
 from .config import ReportingSettings
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
-    logs.configure("reporting", settings.log_level)
+    log = logs.configure("reporting", settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -31,6 +33,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.keys = KeyStore(pool, cache_seconds=5.0)
         app.state.store = ReportingStore(pool)
+        app.state.settings = settings
+        if settings.reporting_session_secret:
+            app.state.session_secret = settings.reporting_session_secret.encode()
+        else:
+            app.state.session_secret = secrets.token_bytes(32)
+            log.warning("CSP_REPORTING_SESSION_SECRET is not set: dashboard sessions end when this process stops")
         try:
             yield
         finally:
@@ -38,7 +46,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Commissioning signals: reporting", version=settings.service_version,
                   description="Rolling dashboards of where community engagement evidence lands in the "
-                              "commissioning cycle, for commissioners (their areas) and operators.",
+                              "commissioning cycle, for commissioners (their areas) and operators. "
+                              "HTML dashboard at /dashboard (sign in at /login).",
                   lifespan=lifespan)
     set_build_info("reporting", settings.service_version)
 
@@ -46,6 +55,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         return {"postgres": await pg_ok(app.state.pool)}
 
     app.include_router(router)
+    app.include_router(dashboard_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app)
 

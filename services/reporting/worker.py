@@ -1,4 +1,5 @@
-"""Reporting sink worker (faust-streaming): mapped events -> rollups in PostgreSQL, exactly once in effect.
+"""Reporting sink worker (faust-streaming): mapped events -> rollups in PostgreSQL, exactly once in
+effect; alerts -> the alerts read model (latest state per fingerprint).
 
     python -m services.reporting.worker worker -l info
 """
@@ -11,8 +12,8 @@ from datetime import datetime, timezone
 import asyncpg
 from pydantic import ValidationError
 
-from contracts.events import DeadLetter, MappedEvent
-from contracts.topics import DEADLETTER, MAPPED
+from contracts.events import Alert, DeadLetter, MappedEvent
+from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool
 from services.common.streams import RECORDS, make_app
 
@@ -23,6 +24,7 @@ settings = ReportingSettings()
 log = logging.getLogger("reporting")
 app = make_app("csp-reporting", settings, settings.reporting_worker_port)
 source = app.topic(MAPPED.name, value_serializer="raw", key_serializer="raw")
+alerts_topic = app.topic(ALERTS.name, value_serializer="raw", key_serializer="raw")
 deadletters = app.topic(DEADLETTER.name, value_serializer="raw", key_serializer="raw")
 _state: dict[str, ReportingStore] = {}
 
@@ -33,18 +35,30 @@ async def store() -> ReportingStore:
     return _state["store"]
 
 
-async def ingest_until_stored(s: ReportingStore, mapped: MappedEvent) -> bool:
+async def until_stored(write, what: str) -> bool:
     """PostgreSQL down is not a reason to skip: retry until stored, so the offset never passes it."""
     delay = 0.2
     while True:
         try:
-            return await s.ingest(mapped)
+            return await write()
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                 asyncpg.CannotConnectNowError) as exc:
-            log.warning("postgres unavailable, retrying", extra={"event_id": str(mapped.event_id),
-                                                                  "error": repr(exc)})
+            log.warning("postgres unavailable, retrying", extra={"event_id": what, "error": repr(exc)})
             await asyncio.sleep(delay)
             delay = min(5.0, delay * 2)
+
+
+async def ingest_until_stored(s: ReportingStore, mapped: MappedEvent) -> bool:
+    return await until_stored(lambda: s.ingest(mapped), str(mapped.event_id))
+
+
+async def dead_letter(event, reason: str) -> None:
+    msg = event.message
+    letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic, partition=msg.partition,
+                        offset=msg.offset, original=(event.value or b"").decode("utf-8", "replace"),
+                        failed_at=datetime.now(timezone.utc))
+    await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
+    RECORDS.labels("reporting", msg.topic, "deadletter").inc()
 
 
 @app.agent(source, concurrency=1)
@@ -55,16 +69,29 @@ async def sink(stream):
         try:
             mapped = MappedEvent.model_validate_json(event.value or b"")
         except ValidationError as exc:
-            letter = DeadLetter(reason=str(exc.errors()[0].get("msg")), stage="process",
-                                source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                                original=(event.value or b"").decode("utf-8", "replace"),
-                                failed_at=datetime.now(timezone.utc))
-            await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
-            RECORDS.labels("reporting", msg.topic, "deadletter").inc()
+            await dead_letter(event, str(exc.errors()[0].get("msg")))
             continue
         new = await ingest_until_stored(s, mapped)
         RECORDS.labels("reporting", msg.topic, "stored" if new else "duplicate").inc()
         log.info("event %s", "stored" if new else "duplicate", extra={"event_id": str(mapped.event_id)})
+
+
+
+@app.agent(alerts_topic, concurrency=1)
+async def alerts_sink(stream):
+    """Alert state changes: the latest ``updated_at`` per fingerprint wins, so a redelivered or
+    out-of-order older state never overwrites a newer one."""
+    s = await store()
+    async for event in stream.events():
+        try:
+            alert = Alert.model_validate_json(event.value or b"")
+        except ValidationError as exc:
+            await dead_letter(event, str(exc.errors()[0].get("msg")))
+            continue
+        newer = await until_stored(lambda: s.upsert_alert(alert), alert.fingerprint)
+        RECORDS.labels("reporting", event.message.topic, "stored" if newer else "stale").inc()
+        log.info("alert %s", "stored" if newer else "stale",
+                 extra={"fingerprint": alert.fingerprint, "status": alert.status.value})
 
 
 if __name__ == "__main__":

@@ -1,30 +1,124 @@
-"""PostgreSQL adapter for reporting: idempotent ingestion of mapped events and rollup queries."""
+"""PostgreSQL adapter for reporting: idempotent ingestion of mapped events and alerts, rollup queries.
+
+Every dashboard figure is read from the rollups (migration 004); the event ledger
+``reporting_events`` is read only to list the findings behind a cell (drill-down).
+SQL is parameterised throughout; the only piece of SQL chosen at run time is an ORDER BY taken
+from a fixed whitelist (``ORDER_BY``), never from the caller's text.
+"""
 from __future__ import annotations
 
-from datetime import date
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from uuid import UUID
 
 import asyncpg
 
-from contracts.events import CommunityEngagementFinding, MappedEvent
+from contracts.events import Alert, CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
 
+from ..domain.rollups import RollupBatch, rollup
 from ..domain.windows import Window
 
-_INSERT_EVENT = """
-INSERT INTO reporting_events (event_id, type, source, region, area, occurred_at, day, community, theme,
-    severity, people_affected, finding_source, summary, provider_id, provider_sector, indicator, value,
-    target, stages, competencies, cdw_roles, plans, rule_ids, rules_version, mapped_at)
+_EVENT_COLUMNS = ("event_id, type, source, region, area, occurred_at, day, community, theme, severity, "
+                  "people_affected, finding_source, summary, provider_id, provider_sector, indicator, "
+                  "value, target, stages, competencies, cdw_roles, plans, rule_ids, rules_version, mapped_at")
+_EVENT_COLUMN_LIST = [c.strip() for c in _EVENT_COLUMNS.split(",")]
+
+_INSERT_EVENT = f"""
+INSERT INTO reporting_events ({_EVENT_COLUMNS})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
     $21, $22, $23, $24, $25)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
-
-_UPSERT_ROLLUP = """
-INSERT INTO rollup_stage_competency_daily (day, region, area, stage, competency, events)
-SELECT $1, $2, $3, s, c, 1 FROM unnest($4::smallint[]) AS s, unnest($5::smallint[]) AS c
-ON CONFLICT (area, day, stage, competency)
-DO UPDATE SET events = rollup_stage_competency_daily.events + 1
+_STAGING = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS reporting_events_staging
+    (LIKE reporting_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
+_INSERT_STAGED = f"""
+INSERT INTO reporting_events ({_EVENT_COLUMNS})
+SELECT {_EVENT_COLUMNS} FROM reporting_events_staging
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+_UPSERT_SIGNATURE = """
+INSERT INTO rollup_signatures (signature_id, type, stages, competencies, cdw_roles)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT (signature_id) DO NOTHING
+"""
+_UPSERT_AREA = """
+INSERT INTO rollup_area_daily (area, day, signature_id, region, events, people_affected, unmet_need)
+SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[], $5::int[], $6::bigint[], $7::int[])
+ON CONFLICT (area, day, signature_id) DO UPDATE SET
+    events = rollup_area_daily.events + excluded.events,
+    people_affected = rollup_area_daily.people_affected + excluded.people_affected,
+    unmet_need = rollup_area_daily.unmet_need + excluded.unmet_need
+"""
+_UPSERT_DETAIL = """
+INSERT INTO rollup_detail_daily (area, day, signature_id, community, theme, region, events,
+    people_affected, severity_weight, high_severity)
+SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+    $7::int[], $8::bigint[], $9::bigint[], $10::int[])
+ON CONFLICT (area, day, signature_id, community, theme) DO UPDATE SET
+    events = rollup_detail_daily.events + excluded.events,
+    people_affected = rollup_detail_daily.people_affected + excluded.people_affected,
+    severity_weight = rollup_detail_daily.severity_weight + excluded.severity_weight,
+    high_severity = rollup_detail_daily.high_severity + excluded.high_severity
+"""
+_UPSERT_FRESHNESS = """
+INSERT INTO reporting_freshness (area, region, last_ingested_at, last_event_day)
+SELECT a, r, now(), d FROM unnest($1::text[], $2::text[], $3::date[]) AS t(a, r, d)
+ON CONFLICT (area) DO UPDATE SET last_ingested_at = now(),
+    last_event_day = greatest(reporting_freshness.last_event_day, excluded.last_event_day)
+"""
+_UPSERT_SERIES = """
+INSERT INTO provider_indicator_series (area, provider_id, indicator, community, period_start, period_end,
+    region, provider_name, sector, value, target, unit, numerator, denominator, population_share,
+    funding_committed_gbp, funding_required_gbp, contract_end_date, renewal_recorded, event_id, occurred_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+ON CONFLICT (area, provider_id, indicator, community, period_start, period_end) DO UPDATE SET
+    region = excluded.region, provider_name = excluded.provider_name, sector = excluded.sector,
+    value = excluded.value, target = excluded.target, unit = excluded.unit,
+    numerator = excluded.numerator, denominator = excluded.denominator,
+    population_share = excluded.population_share,
+    funding_committed_gbp = excluded.funding_committed_gbp,
+    funding_required_gbp = excluded.funding_required_gbp,
+    contract_end_date = excluded.contract_end_date, renewal_recorded = excluded.renewal_recorded,
+    event_id = excluded.event_id, occurred_at = excluded.occurred_at, updated_at = now()
+WHERE excluded.occurred_at >= provider_indicator_series.occurred_at
+"""
+_UPSERT_ALERT = """
+INSERT INTO reporting_alerts (fingerprint, rule, area, region, subject, severity, status, summary,
+    stages, competencies, evidence, event_ids, starts_at, updated_at, ends_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15)
+ON CONFLICT (fingerprint) DO UPDATE SET
+    rule = excluded.rule, area = excluded.area, region = excluded.region, subject = excluded.subject,
+    severity = excluded.severity, status = excluded.status, summary = excluded.summary,
+    stages = excluded.stages, competencies = excluded.competencies, evidence = excluded.evidence,
+    event_ids = excluded.event_ids, starts_at = excluded.starts_at, updated_at = excluded.updated_at,
+    ends_at = excluded.ends_at, received_at = now()
+WHERE excluded.updated_at > reporting_alerts.updated_at
+RETURNING fingerprint
+"""
+
+#: The sort orders callers may ask for, by name. Only these strings ever reach an ORDER BY.
+ORDER_BY: dict[str, dict[str, str]] = {
+    "alerts": {
+        "age": "starts_at ASC, fingerprint",
+        "newest": "starts_at DESC, fingerprint",
+        "severity": "CASE severity WHEN 'red' THEN 0 ELSE 1 END, starts_at ASC, fingerprint",
+        "area": "area, starts_at ASC, fingerprint",
+        "rule": "rule, starts_at ASC, fingerprint",
+        "updated": "updated_at DESC, fingerprint",
+    },
+    "findings": {
+        "newest": "occurred_at DESC, event_id",
+        "oldest": "occurred_at ASC, event_id",
+        "severity": "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'moderate' THEN 2 "
+                    "WHEN 'low' THEN 3 ELSE 4 END, occurred_at DESC, event_id",
+        "people": "people_affected DESC NULLS LAST, occurred_at DESC, event_id",
+        "area": "area, occurred_at DESC, event_id",
+    },
+}
 
 
 def _row(m: MappedEvent) -> tuple:
@@ -45,47 +139,251 @@ def _row(m: MappedEvent) -> tuple:
                                 m.rule_ids, m.rules_version, m.mapped_at)
 
 
+def _series_row(e: ProviderPerformanceEvent) -> tuple:
+    d = e.data
+    return (e.area, d.provider_id, d.indicator.value, d.community.value if d.community else "",
+            d.period_start, d.period_end, e.region.value, d.provider_name, d.provider_sector.value,
+            d.value, d.target, d.unit.value if d.unit else None, d.numerator, d.denominator,
+            d.population_share, d.funding_committed_gbp, d.funding_required_gbp, d.contract_end_date,
+            d.renewal_recorded, e.event_id, e.occurred_at)
+
+
+def _alert_row(a: Alert) -> tuple:
+    return (a.fingerprint, a.rule.value, a.area, a.region.value, a.subject, a.severity.value,
+            a.status.value, a.summary, [int(s) for s in a.stages], [int(c) for c in a.competencies],
+            json.dumps(a.evidence, default=str), list(a.event_ids), a.starts_at, a.updated_at, a.ends_at)
+
+
 class ReportingStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._known_signatures: set[int] = set()
+
+    # -- ingestion -------------------------------------------------------------------------
 
     async def ingest(self, mapped: MappedEvent) -> bool:
         """Insert the event and add it to the rollups, once. False when it was already there."""
-        row = _row(mapped)
+        return await self.ingest_many([mapped]) == 1
+
+    async def ingest_many(self, events: Sequence[MappedEvent]) -> int:
+        """Insert a batch and add only the events new to the ledger to the rollups, in one
+        transaction. Returns how many were new."""
+        unique: dict[UUID, MappedEvent] = {}
+        for m in events:
+            unique.setdefault(m.event_id, m)
+        if not unique:
+            return 0
+        rows = [_row(m) for m in unique.values()]
         async with self.pool.acquire() as conn, conn.transaction():
-            inserted = await conn.fetchval(_INSERT_EVENT, *row)
-            if inserted is None:
-                return False  # a replay or redelivery: counted already
-            await conn.execute(_UPSERT_ROLLUP, row[6], row[3], row[4], row[18], row[19])
-        return True
+            if len(rows) == 1:
+                new_ids = {r for r in [await conn.fetchval(_INSERT_EVENT, *rows[0])] if r is not None}
+            else:
+                await conn.execute(_STAGING)
+                await conn.copy_records_to_table("reporting_events_staging", records=rows,
+                                                 columns=_EVENT_COLUMN_LIST)
+                new_ids = {r["event_id"] for r in await conn.fetch(_INSERT_STAGED)}
+            if not new_ids:
+                return 0  # replays or redeliveries: counted already
+            fresh = [m for i, m in unique.items() if i in new_ids]
+            batch = rollup(fresh)
+            added = await self._write_rollups(conn, batch)
+            series = [_series_row(m.event) for m in fresh if isinstance(m.event, ProviderPerformanceEvent)]
+            if series:
+                # Oldest first, so within a batch the latest occurrence of a period wins.
+                series.sort(key=lambda r: r[-1])
+                await conn.executemany(_UPSERT_SERIES, series)
+        self._known_signatures |= added
+        return len(new_ids)
 
-    async def counts(self, areas: list[str], window: Window) -> dict:
-        row = await self.pool.fetchrow(
-            "SELECT count(*) AS events, count(*) FILTER (WHERE type = 'finding') AS findings, "
-            "count(*) FILTER (WHERE type = 'performance') AS performance, "
-            "coalesce(sum(people_affected), 0) AS people_affected, max(ingested_at) AS as_of "
-            "FROM reporting_events WHERE area = ANY($1::text[]) AND day BETWEEN $2 AND $3",
-            areas, window.start, window.end)
-        return dict(row)
+    async def _write_rollups(self, conn: asyncpg.Connection, batch: RollupBatch) -> set[int]:
+        added = set()
+        for sid, sig in sorted(batch.signatures.items()):
+            if sid not in self._known_signatures:
+                await conn.execute(_UPSERT_SIGNATURE, sid, sig.type, list(sig.stages),
+                                   list(sig.competencies), list(sig.cdw_roles))
+                added.add(sid)
+        area_keys = sorted(batch.area)
+        await conn.execute(_UPSERT_AREA, [k[0] for k in area_keys], [k[1] for k in area_keys],
+                           [k[2] for k in area_keys], [batch.regions[k[0]] for k in area_keys],
+                           [batch.area[k].events for k in area_keys],
+                           [batch.area[k].people_affected for k in area_keys],
+                           [batch.area[k].unmet_need for k in area_keys])
+        keys = sorted(batch.detail)
+        vals = [batch.detail[k] for k in keys]
+        await conn.execute(_UPSERT_DETAIL, [k[0] for k in keys], [k[1] for k in keys],
+                           [k[2] for k in keys], [k[3] for k in keys], [k[4] for k in keys],
+                           [batch.regions[k[0]] for k in keys], [v.events for v in vals],
+                           [v.people_affected for v in vals], [v.severity_weight for v in vals],
+                           [v.high_severity for v in vals])
+        areas = sorted(batch.last_day)
+        await conn.execute(_UPSERT_FRESHNESS, areas, [batch.regions[a] for a in areas],
+                           [batch.last_day[a] for a in areas])
+        return added
 
-    async def stage_competency(self, areas: list[str], window: Window) -> list[dict]:
+    async def upsert_alert(self, alert: Alert) -> bool:
+        """Keep the latest state per fingerprint. False when this state is not newer than the stored one."""
+        return await self.pool.fetchval(_UPSERT_ALERT, *_alert_row(alert)) is not None
+
+    # -- queries ---------------------------------------------------------------------------
+
+    async def data_as_of(self, areas: list[str]) -> datetime | None:
+        return await self.pool.fetchval(
+            "SELECT max(last_ingested_at) FROM reporting_freshness WHERE area = ANY($1::text[])", areas)
+
+    async def area_totals(self, areas: list[str], cur: Window, prev: Window) -> list[dict]:
+        """Per area and event type: events and people affected in the window and the one before."""
         rows = await self.pool.fetch(
-            "SELECT stage, competency, sum(events)::int AS events FROM rollup_stage_competency_daily "
-            "WHERE area = ANY($1::text[]) AND day BETWEEN $2 AND $3 GROUP BY stage, competency "
-            "ORDER BY stage, competency", areas, window.start, window.end)
+            "SELECT r.area, s.type, "
+            "  coalesce(sum(r.events) FILTER (WHERE r.day >= $4), 0)::bigint AS events, "
+            "  coalesce(sum(r.events) FILTER (WHERE r.day < $4), 0)::bigint AS events_prev, "
+            "  coalesce(sum(r.people_affected) FILTER (WHERE r.day >= $4), 0)::bigint AS people, "
+            "  coalesce(sum(r.people_affected) FILTER (WHERE r.day < $4), 0)::bigint AS people_prev, "
+            "  coalesce(sum(r.unmet_need) FILTER (WHERE r.day >= $4), 0)::bigint AS unmet_need, "
+            "  coalesce(sum(r.unmet_need) FILTER (WHERE r.day < $4), 0)::bigint AS unmet_need_prev "
+            "FROM rollup_area_daily r JOIN rollup_signatures s USING (signature_id) "
+            "WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 GROUP BY r.area, s.type",
+            areas, prev.start, cur.end, cur.start)
         return [dict(r) for r in rows]
 
-    async def by_stage(self, areas: list[str], window: Window) -> dict[int, int]:
-        rows = await self.pool.fetch(
-            "SELECT s AS stage, count(*)::int AS events FROM reporting_events, unnest(stages) AS s "
-            "WHERE area = ANY($1::text[]) AND day BETWEEN $2 AND $3 GROUP BY s", areas, window.start, window.end)
-        return {r["stage"]: r["events"] for r in rows}
+    async def signature_counts(self, areas: list[str], cur: Window, prev: Window, *,
+                               community: str | None = None, theme: str | None = None) -> list[dict]:
+        """Events per mapping signature in the window and the one before; the caller expands the
+        signatures into stages, competencies and CDW roles."""
+        if community is None and theme is None:
+            sql = ("SELECT r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles, "
+                   "  coalesce(sum(r.events) FILTER (WHERE r.day >= $4), 0)::bigint AS events, "
+                   "  coalesce(sum(r.events) FILTER (WHERE r.day < $4), 0)::bigint AS events_prev "
+                   "FROM rollup_area_daily r JOIN rollup_signatures s USING (signature_id) "
+                   "WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
+                   "GROUP BY r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles")
+            args: tuple = (areas, prev.start, cur.end, cur.start)
+        else:
+            sql = ("SELECT r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles, "
+                   "  coalesce(sum(r.events) FILTER (WHERE r.day >= $4), 0)::bigint AS events, "
+                   "  coalesce(sum(r.events) FILTER (WHERE r.day < $4), 0)::bigint AS events_prev "
+                   "FROM rollup_detail_daily r JOIN rollup_signatures s USING (signature_id) "
+                   "WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
+                   "  AND ($5::text IS NULL OR r.community = $5) AND ($6::text IS NULL OR r.theme = $6) "
+                   "GROUP BY r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles")
+            args = (areas, prev.start, cur.end, cur.start, community, theme)
+        return [dict(r) for r in await self.pool.fetch(sql, *args)]
 
-    async def by_competency(self, areas: list[str], window: Window) -> dict[int, int]:
+    async def community_theme(self, areas: list[str], cur: Window, prev: Window) -> list[dict]:
+        """Findings per community and theme in the window and the one before."""
         rows = await self.pool.fetch(
-            "SELECT c AS competency, count(*)::int AS events FROM reporting_events, unnest(competencies) AS c "
-            "WHERE area = ANY($1::text[]) AND day BETWEEN $2 AND $3 GROUP BY c", areas, window.start, window.end)
-        return {r["competency"]: r["events"] for r in rows}
+            "SELECT r.community, r.theme, "
+            "  coalesce(sum(r.events) FILTER (WHERE r.day >= $4), 0)::bigint AS findings, "
+            "  coalesce(sum(r.events) FILTER (WHERE r.day < $4), 0)::bigint AS findings_prev, "
+            "  coalesce(sum(r.people_affected) FILTER (WHERE r.day >= $4), 0)::bigint AS people, "
+            "  coalesce(sum(r.people_affected) FILTER (WHERE r.day < $4), 0)::bigint AS people_prev, "
+            "  coalesce(sum(r.severity_weight) FILTER (WHERE r.day >= $4), 0)::bigint AS severity_weight, "
+            "  coalesce(sum(r.high_severity) FILTER (WHERE r.day >= $4), 0)::bigint AS high_severity "
+            "FROM rollup_detail_daily r JOIN rollup_signatures s USING (signature_id) "
+            "WHERE s.type = 'finding' AND r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
+            "GROUP BY r.community, r.theme",
+            areas, prev.start, cur.end, cur.start)
+        return [dict(r) for r in rows]
 
-    async def latest_day(self) -> date | None:
-        return await self.pool.fetchval("SELECT max(day) FROM reporting_events")
+    async def principal_key(self, key_id: str) -> dict | None:
+        """The role and areas of an unrevoked API key, by its public id (for signed sessions)."""
+        row = await self.pool.fetchrow(
+            "SELECT key_id, organisation_id, role, areas FROM api_keys "
+            "WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+        return dict(row) if row else None
+
+    async def series(self, areas: list[str], until: date, since: date, *,
+                     indicator: str | None = None, provider: str | None = None) -> list[dict]:
+        """Provider indicator series ending between ``since`` and ``until``, oldest period first."""
+        rows = await self.pool.fetch(
+            "SELECT area, region, provider_id, provider_name, sector, indicator, community, period_start, "
+            "  period_end, value, target, unit, numerator, denominator, population_share, "
+            "  funding_committed_gbp, funding_required_gbp, contract_end_date, renewal_recorded, event_id "
+            "FROM provider_indicator_series "
+            "WHERE area = ANY($1::text[]) AND period_end BETWEEN $2 AND $3 "
+            "  AND ($4::text IS NULL OR indicator = $4) AND ($5::text IS NULL OR provider_id = $5) "
+            "ORDER BY area, provider_id, indicator, community, period_start, period_end",
+            areas, since, until, indicator, provider)
+        return [dict(r) for r in rows]
+
+    async def region_pools(self, regions: list[str], indicators: list[str], window: Window) -> dict:
+        """Pooled numerator and denominator per (region, indicator) over periods ending in the window:
+        the region benchmark (every provider in the region, aggregated)."""
+        rows = await self.pool.fetch(
+            "SELECT region, indicator, sum(numerator)::bigint AS numerator, sum(denominator)::bigint AS denominator "
+            "FROM provider_indicator_series WHERE region = ANY($1::text[]) AND indicator = ANY($2::text[]) "
+            "  AND period_end BETWEEN $3 AND $4 AND denominator > 0 GROUP BY region, indicator",
+            regions, indicators, window.start, window.end)
+        return {(r["region"], r["indicator"]): (r["numerator"], r["denominator"]) for r in rows}
+
+    async def funding(self, areas: list[str], as_of: date) -> list[dict]:
+        """Per voluntary provider and area: its latest funding report and latest contract end date."""
+        rows = await self.pool.fetch(
+            "WITH f AS (SELECT DISTINCT ON (area, provider_id) area, provider_id, provider_name, "
+            "    funding_committed_gbp, funding_required_gbp, period_start, period_end, "
+            "    contract_end_date, renewal_recorded, event_id "
+            "  FROM provider_indicator_series WHERE area = ANY($1::text[]) AND sector = 'voluntary' "
+            "    AND indicator = 'funding' AND period_start <= $2 "
+            "  ORDER BY area, provider_id, period_end DESC, occurred_at DESC), "
+            "c AS (SELECT DISTINCT ON (area, provider_id) area, provider_id, provider_name, "
+            "    contract_end_date, renewal_recorded "
+            "  FROM provider_indicator_series WHERE area = ANY($1::text[]) AND sector = 'voluntary' "
+            "    AND contract_end_date IS NOT NULL AND period_start <= $2 "
+            "  ORDER BY area, provider_id, period_end DESC, occurred_at DESC) "
+            "SELECT coalesce(f.area, c.area) AS area, coalesce(f.provider_id, c.provider_id) AS provider_id, "
+            "  coalesce(f.provider_name, c.provider_name) AS provider_name, "
+            "  f.funding_committed_gbp, f.funding_required_gbp, f.period_start, f.period_end, "
+            "  c.contract_end_date, c.renewal_recorded, f.event_id "
+            "FROM f FULL JOIN c ON f.area = c.area AND f.provider_id = c.provider_id "
+            "ORDER BY 1, 2", areas, as_of)
+        return [dict(r) for r in rows]
+
+    async def provider_periods(self, areas: list[str], window: Window) -> list[dict]:
+        """Per provider: the months it reported for in the window (for data completeness)."""
+        rows = await self.pool.fetch(
+            "SELECT area, provider_id, min(provider_name) AS provider_name, min(sector) AS sector, "
+            "  array_agg(DISTINCT date_trunc('month', period_start)::date) AS months, "
+            "  max(period_end) AS last_period_end, count(DISTINCT indicator)::int AS indicators "
+            "FROM provider_indicator_series WHERE area = ANY($1::text[]) "
+            "  AND period_end >= $2 AND period_start <= $3 GROUP BY area, provider_id ORDER BY area, provider_id",
+            areas, window.start, window.end)
+        return [dict(r) for r in rows]
+
+    async def alerts(self, areas: list[str], *, include_resolved: bool = False, sort: str = "age",
+                     limit: int = 500) -> list[dict]:
+        order = ORDER_BY["alerts"][sort]  # KeyError for anything not whitelisted
+        rows = await self.pool.fetch(
+            "SELECT fingerprint, rule, area, region, subject, severity, status, summary, stages, "
+            "  competencies, event_ids, starts_at, updated_at, ends_at "
+            "FROM reporting_alerts WHERE area = ANY($1::text[]) AND ($2 OR status <> 'resolved') "
+            f"ORDER BY {order} LIMIT $3", areas, include_resolved, limit)
+        return [dict(r) for r in rows]
+
+    async def open_alert_counts(self, areas: list[str]) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            "SELECT area, count(*)::int AS n FROM reporting_alerts "
+            "WHERE area = ANY($1::text[]) AND status <> 'resolved' GROUP BY area", areas)
+        return {r["area"]: r["n"] for r in rows}
+
+    async def findings(self, areas: list[str], window: Window, *, stage: int | None = None,
+                       competency: int | None = None, community: str | None = None,
+                       theme: str | None = None, cdw_role: str | None = None,
+                       event_type: str | None = None, provider: str | None = None,
+                       sort: str = "newest", limit: int = 200, offset: int = 0) -> tuple[int, list[dict]]:
+        """The events behind a dashboard cell (drill-down), with the total that match."""
+        order = ORDER_BY["findings"][sort]
+        where = ("area = ANY($1::text[]) AND day BETWEEN $2 AND $3 "
+                 "AND ($4::smallint IS NULL OR $4 = ANY(stages)) "
+                 "AND ($5::smallint IS NULL OR $5 = ANY(competencies)) "
+                 "AND ($6::text IS NULL OR community = $6) AND ($7::text IS NULL OR theme = $7) "
+                 "AND ($8::text IS NULL OR $8 = ANY(cdw_roles)) AND ($9::text IS NULL OR type = $9) "
+                 "AND ($10::text IS NULL OR provider_id = $10)")
+        args = (areas, window.start, window.end, stage, competency, community, theme, cdw_role,
+                event_type, provider)
+        async with self.pool.acquire() as conn:
+            total = await conn.fetchval(f"SELECT count(*) FROM reporting_events WHERE {where}", *args)
+            rows = await conn.fetch(
+                "SELECT event_id, type, occurred_at, area, region, source, community, theme, severity, "
+                "  people_affected, summary, provider_id, indicator, value, target, stages, competencies, "
+                f"  cdw_roles FROM reporting_events WHERE {where} ORDER BY {order} LIMIT $11 OFFSET $12",
+                *args, limit, offset)
+        return total, [dict(r) for r in rows]

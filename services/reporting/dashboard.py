@@ -1,0 +1,245 @@
+"""HTML dashboard routes, sign-in and sign-out.
+
+Pages are GET only and read the same views as the JSON API. Sign-in is the one form: a POST of
+the organisation's API key with a double-submit CSRF token; it answers with a signed,
+HttpOnly, SameSite=Strict session cookie that expires. A Bearer header works too.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from contracts.places import AREAS, Region
+from contracts.vocabulary import Community, Theme
+from services.common.auth import Principal
+from services.common.problems import Problem
+
+from . import pages, views
+from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
+from .api import build_query
+from .domain import session
+
+router = APIRouter(include_in_schema=False)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+MAX_FORM_BYTES = 4096
+
+
+def html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _error_page(status: int, title: str, detail: str) -> HTMLResponse:
+    body = ("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{pages.e(title)} – Commissioning signals</title>"
+            "<link rel=\"stylesheet\" href=\"/dashboard/assets/dashboard.css\"></head><body>"
+            "<main id=\"main\"><h1>" + pages.e(title) + "</h1><div class=\"error\" role=\"alert\"><p>"
+            + pages.e(detail) + "</p></div><p><a href=\"/dashboard\">Back to the overview</a> · "
+            "<a href=\"/logout\">Sign out</a></p></main></body></html>")
+    return html(body, status)
+
+
+def _params(request: Request, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    keep = ("area", "region", "days", "from", "to") + extra
+    return {k: v for k, v in request.query_params.items() if k in keep and v}
+
+
+def _parse(params: dict[str, str]) -> tuple[str | None, Region | None, int | None, date | None, date | None]:
+    try:
+        area = params.get("area") or None
+        if area is not None and area not in AREAS:
+            raise ValueError(f"unknown area code '{area}'")
+        region = Region(params["region"]) if params.get("region") else None
+        days = int(params["days"]) if params.get("days") else None
+        if days is not None and not 1 <= days <= 3660:
+            raise ValueError("days must be between 1 and 3660")
+        start = date.fromisoformat(params["from"]) if params.get("from") else None
+        end = date.fromisoformat(params["to"]) if params.get("to") else None
+    except ValueError as exc:
+        raise Problem(422, "Invalid query", str(exc)) from exc
+    if start or end:
+        days = None
+    return area, region, days, start, end
+
+
+def _enum(cls, value: str | None):
+    if not value:
+        return None
+    try:
+        return cls(value).value
+    except ValueError as exc:
+        raise Problem(422, "Invalid query", f"unknown {cls.__name__.lower()} '{value}'") from exc
+
+
+def _int(value: str | None, lo: int, hi: int) -> int | None:
+    if not value:
+        return None
+    try:
+        n = int(value)
+    except ValueError as exc:
+        raise Problem(422, "Invalid query", f"'{value}' is not a number") from exc
+    if not lo <= n <= hi:
+        raise Problem(422, "Invalid query", f"{n} is outside {lo}..{hi}")
+    return n
+
+
+Render = Callable[[Request, Principal, views.Query, dict[str, str]], Awaitable[tuple[str, str, dict]]]
+
+
+async def _page(request: Request, active: str, title: str, render: Render,
+                extra: tuple[str, ...] = ()) -> Response:
+    try:
+        who = await principal_or_none(request)
+    except Problem as exc:
+        return _error_page(exc.status, exc.title, exc.detail or exc.title)
+    if who is None:
+        target = request.url.path + (("?" + request.url.query) if request.url.query else "")
+        return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303,
+                                headers=SECURITY_HEADERS)
+    if not may_read_reports(who):
+        return _error_page(403, "Not for this key", "The dashboards are for commissioners and operators.")
+    params = _params(request, extra)
+    try:
+        area, region, days, start, end = _parse(params)
+        q = build_query(who, area, region, days, start, end)
+        body, data_as_of, view = await render(request, who, q, params)
+    except Problem as exc:
+        return _error_page(exc.status, exc.title, exc.detail or "; ".join(
+            f"{x['field']}: {x['reason']}" for x in exc.errors or []))
+    allowed = [a for a in AREAS if who.may_read_area(a)]
+    nav_params = {k: v for k, v in params.items() if k in ("area", "region", "days", "from", "to")}
+    who_text = f"{who.organisation_id} ({who.role.value})"
+    content = pages.filters(request.url.path, allowed, params) + body
+    return html(pages.layout(title, content, active=active, who=who_text, data_as_of=data_as_of,
+                             params=nav_params))
+
+
+@router.get("/dashboard/assets/dashboard.css")
+async def stylesheet() -> Response:
+    return Response(pages.CSS, media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/dashboard")
+async def overview_page(request: Request) -> Response:
+    async def render(request, who, q, params):
+        s = request.app.state.store
+        view, _ = await views.overview(s, q)
+        comp, _ = await views.completeness(s, q)
+        return pages.overview_page(view, comp, params), view["data_as_of"], view
+    return await _page(request, "overview", "Overview", render)
+
+
+@router.get("/dashboard/heatmap")
+async def heatmap_page(request: Request) -> Response:
+    async def render(request, who, q, params):
+        view, _ = await views.heatmap(request.app.state.store, q)
+        return pages.heatmap_page(view, params), view["data_as_of"], view
+    return await _page(request, "heatmap", "Where the evidence sits in the commissioning cycle", render)
+
+
+@router.get("/dashboard/unmet-needs")
+async def unmet_page(request: Request) -> Response:
+    async def render(request, who, q, params):
+        view, _ = await views.unmet_needs(request.app.state.store, q)
+        return pages.unmet_page(view, params), view["data_as_of"], view
+    return await _page(request, "unmet", "Unmet needs by community and theme", render)
+
+
+@router.get("/dashboard/performance")
+async def performance_page(request: Request) -> Response:
+    async def render(request, who, q, params):
+        view, _ = await views.performance(request.app.state.store, q)
+        return pages.performance_page(view, params), view["data_as_of"], view
+    return await _page(request, "performance", "Provider performance", render)
+
+
+@router.get("/dashboard/funding")
+async def funding_page(request: Request) -> Response:
+    async def render(request, who, q, params):
+        view, _ = await views.funding(request.app.state.store, q)
+        return pages.funding_page(view, params), view["data_as_of"], view
+    return await _page(request, "funding", "Voluntary provider funding", render)
+
+
+@router.get("/dashboard/alerts")
+async def alerts_page(request: Request) -> Response:
+    async def render(request, who, q, params):
+        view, _ = await views.alerts(request.app.state.store, q)
+        return pages.alerts_page(view, params), view["data_as_of"], view
+    return await _page(request, "alerts", "Open alerts", render)
+
+
+@router.get("/dashboard/findings")
+async def findings_page(request: Request) -> Response:
+    extra = ("stage", "competency", "community", "theme")
+
+    async def render(request, who, q, params):
+        view, _ = await views.findings(
+            request.app.state.store, q, stage=_int(params.get("stage"), 1, 8),
+            competency=_int(params.get("competency"), 1, 11),
+            community=_enum(Community, params.get("community")), theme=_enum(Theme, params.get("theme")))
+        return pages.findings_page(view, params), view["data_as_of"], view
+    return await _page(request, "findings", "Findings behind the figures", render, extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in
+# ---------------------------------------------------------------------------------------------
+
+
+def _login_form(next_path: str, error: str | None = None, status: int = 200) -> Response:
+    token = session.new_csrf_token()
+    response = html(pages.login_page(token, next_path, error), status)
+    response.set_cookie(CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return _login_form(session.safe_next(request.query_params.get("next")))
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if ctype != "application/x-www-form-urlencoded" or len(body) > MAX_FORM_BYTES:
+        return _login_form("/dashboard", "Send the sign-in form as a web form.", 400)
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=10).items()}
+    next_path = session.safe_next(form.get("next"))
+    if not session.csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf_token")):
+        return _login_form(next_path, "The sign-in form expired. Please try again.", 400)
+    principal = await request.app.state.keys.authenticate(form.get("api_key", "").strip())
+    if principal is None:
+        return _login_form(next_path, "That key is not known or has been revoked.", 401)
+    if not may_read_reports(principal):
+        return _login_form(next_path, "The dashboards are for commissioners and operators.", 403)
+    settings = request.app.state.settings
+    cookie = session.sign(principal.key_id, request.app.state.session_secret, time.time(),
+                          settings.reporting_session_seconds)
+    response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.reporting_session_seconds, path="/",
+                        httponly=True, samesite="strict", secure=settings.reporting_cookie_secure)
+    response.delete_cookie(CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.get("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response

@@ -1,0 +1,119 @@
+"""What one mapped event adds to the reporting rollups, and a batch of them added up.
+
+Pure: the store writes what these functions return, so the counting rules are tested without
+PostgreSQL. A mapped event's type, stages, competencies and CDW roles form its *signature*;
+the rollups count events by day x area x signature (x community x theme), and the signature's
+stages and competencies expand into the heat map at query time.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from contracts.events import CommunityEngagementFinding, MappedEvent
+from contracts.vocabulary import SEVERITY_WEIGHTS, UNMET_NEED_THEMES, Severity
+
+HIGH_SEVERITIES = frozenset({Severity.HIGH, Severity.CRITICAL})
+
+
+@dataclass(frozen=True)
+class Signature:
+    type: str
+    stages: tuple[int, ...]
+    competencies: tuple[int, ...]
+    cdw_roles: tuple[str, ...]
+
+    @property
+    def id(self) -> int:
+        """A stable 64-bit id; migration 004 computes the same one in SQL for its backfill."""
+        text = "|".join((self.type, ",".join(map(str, self.stages)),
+                         ",".join(map(str, self.competencies)), ",".join(self.cdw_roles)))
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def event_type(mapped: MappedEvent) -> str:
+    return "finding" if isinstance(mapped.event, CommunityEngagementFinding) else "performance"
+
+
+def signature_of(mapped: MappedEvent) -> Signature:
+    return Signature(event_type(mapped), tuple(sorted({int(s) for s in mapped.stages})),
+                     tuple(sorted({int(c) for c in mapped.competencies})),
+                     tuple(sorted({r.value for r in mapped.cdw_roles})))
+
+
+@dataclass
+class Counts:
+    events: int = 0
+    people_affected: int = 0
+    severity_weight: int = 0
+    high_severity: int = 0
+    unmet_need: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.events += other.events
+        self.people_affected += other.people_affected
+        self.severity_weight += other.severity_weight
+        self.high_severity += other.high_severity
+        self.unmet_need += other.unmet_need
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One event's share of the rollups."""
+
+    area: str
+    region: str
+    day: date
+    signature: Signature
+    community: str
+    theme: str
+    counts: Counts
+
+
+def contribution(mapped: MappedEvent) -> Contribution:
+    e = mapped.event
+    if isinstance(e, CommunityEngagementFinding):
+        d = e.data
+        counts = Counts(1, d.people_affected or 0, SEVERITY_WEIGHTS[d.severity],
+                        1 if d.severity in HIGH_SEVERITIES else 0, 1 if d.theme in UNMET_NEED_THEMES else 0)
+        community, theme = d.community.value, d.theme.value
+    else:
+        counts = Counts(1)
+        community, theme = (e.data.community.value if e.data.community else ""), ""
+    return Contribution(e.area, e.region.value, e.occurred_at.date(), signature_of(mapped),
+                        community, theme, counts)
+
+
+AreaKey = tuple[str, date, int]              # area, day, signature id
+DetailKey = tuple[str, date, int, str, str]  # ... community, theme
+
+
+@dataclass
+class RollupBatch:
+    """A batch of events added up per rollup row: one upsert per row, keys sorted (no deadlocks)."""
+
+    signatures: dict[int, Signature] = field(default_factory=dict)
+    area: dict[AreaKey, Counts] = field(default_factory=dict)
+    detail: dict[DetailKey, Counts] = field(default_factory=dict)
+    regions: dict[str, str] = field(default_factory=dict)
+    last_day: dict[str, date] = field(default_factory=dict)
+
+    def add(self, c: Contribution) -> None:
+        sid = c.signature.id
+        self.signatures[sid] = c.signature
+        self.regions[c.area] = c.region
+        self.last_day[c.area] = max(c.day, self.last_day.get(c.area, c.day))
+        self.area.setdefault((c.area, c.day, sid), Counts()).add(c.counts)
+        self.detail.setdefault((c.area, c.day, sid, c.community, c.theme), Counts()).add(c.counts)
+
+    def __len__(self) -> int:
+        return sum(v.events for v in self.area.values())
+
+
+def rollup(events: Iterable[MappedEvent]) -> RollupBatch:
+    batch = RollupBatch()
+    for m in events:
+        batch.add(contribution(m))
+    return batch
