@@ -560,6 +560,13 @@ def test_the_dashboard_in_headless_chromium(keys, ardn_commissioner, posted):
         (artefacts / name).write_bytes(png)
         saved.append(artefacts / name)
 
+    # A provider series of its own, so the performance page has a chart whatever ran before.
+    today = datetime.now(timezone.utc).date()
+    provider = f"arden-browser-{uuid.uuid4().hex[:6]}"
+    series = [_perf(provider, _month_start(today, 3 - i), v) for i, v in enumerate([81, 79, 83])]
+    assert _post("performance-events", series, keys["pattigift"]) == {"accepted": len(series)}
+    wait_until(lambda: report(ardn_commissioner, "performance", area=AREA, days=90, provider=provider)["items"],
+               120, what="the provider's series")
     heat = report(keys["operator"], "heatmap", area=AREA, days=90)
     alerts = report(keys["operator"], "alerts", area=AREA)
     read = asyncio.run(_browse(_sign_in(ardn_commissioner), [
