@@ -143,44 +143,42 @@ async def overview_page(request: Request) -> Response:
     return await _page(request, "overview", "Overview", render)
 
 
+def _view_page(view_fn, page_fn):
+    """The renderer of a page that shows one view: read the view, draw the page."""
+    async def render(request, who, q, params):
+        view, _ = await view_fn(request.app.state.store, q)
+        return page_fn(view, params), view["data_as_of"], view
+    return render
+
+
 @router.get("/dashboard/heatmap")
 async def heatmap_page(request: Request) -> Response:
-    async def render(request, who, q, params):
-        view, _ = await views.heatmap(request.app.state.store, q)
-        return pages.heatmap_page(view, params), view["data_as_of"], view
-    return await _page(request, "heatmap", "Where the evidence sits in the commissioning cycle", render)
+    return await _page(request, "heatmap", "Where the evidence sits in the commissioning cycle",
+                       _view_page(views.heatmap, pages.heatmap_page))
 
 
 @router.get("/dashboard/unmet-needs")
 async def unmet_page(request: Request) -> Response:
-    async def render(request, who, q, params):
-        view, _ = await views.unmet_needs(request.app.state.store, q)
-        return pages.unmet_page(view, params), view["data_as_of"], view
-    return await _page(request, "unmet", "Unmet needs by community and theme", render)
+    return await _page(request, "unmet", "Unmet needs by community and theme",
+                       _view_page(views.unmet_needs, pages.unmet_page))
 
 
 @router.get("/dashboard/performance")
 async def performance_page(request: Request) -> Response:
-    async def render(request, who, q, params):
-        view, _ = await views.performance(request.app.state.store, q)
-        return pages.performance_page(view, params), view["data_as_of"], view
-    return await _page(request, "performance", "Provider performance", render)
+    return await _page(request, "performance", "Provider performance",
+                       _view_page(views.performance, pages.performance_page))
 
 
 @router.get("/dashboard/funding")
 async def funding_page(request: Request) -> Response:
-    async def render(request, who, q, params):
-        view, _ = await views.funding(request.app.state.store, q)
-        return pages.funding_page(view, params), view["data_as_of"], view
-    return await _page(request, "funding", "Voluntary provider funding", render)
+    return await _page(request, "funding", "Voluntary provider funding",
+                       _view_page(views.funding, pages.funding_page))
 
 
 @router.get("/dashboard/alerts")
 async def alerts_page(request: Request) -> Response:
-    async def render(request, who, q, params):
-        view, _ = await views.alerts(request.app.state.store, q)
-        return pages.alerts_page(view, params), view["data_as_of"], view
-    return await _page(request, "alerts", "Open alerts", render)
+    return await _page(request, "alerts", "Open alerts",
+                       _view_page(views.alerts, pages.alerts_page))
 
 
 @router.get("/dashboard/findings")
