@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for the four services (intake, mapping, alerts, reporting + reporting-worker) and the
-# one-shot jobs (migrations, topics). docker-compose.yml and deploy/k8s choose the command.
+# One image for the four services (intake, mapping, alerts + alerts-api, reporting + reporting-worker)
+# and the one-shot jobs (migrations, topics). docker-compose.yml and deploy/k8s choose the command.
 #
 #   docker build -t commissioning-signals:0.1.0 .
 #   docker run --rm -p 8081:8081 -e CSP_KAFKA_BOOTSTRAP=... -e CSP_PG_DSN=... commissioning-signals:0.1.0
@@ -49,11 +49,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CSP_HOME=/var/lib/csp
 USER 10001:10001
-EXPOSE 8081 8082 8083 8084 8085
+EXPOSE 8081 8082 8083 8084 8085 8086
 # Default: the intake API. The other processes override the command:
-#   python -m services.mapping worker -l info
-#   python -m services.alerts worker -l info
-#   python -m services.reporting.worker worker -l info
+#   python -m services.mapping --quiet worker -l info
+#   python -m services.alerts --quiet worker -l info
+#   uvicorn services.alerts.app_api:app --host 0.0.0.0 --port 8086 --no-access-log
+#   python -m services.reporting.worker --quiet worker -l info
 #   uvicorn services.reporting.app:app --host 0.0.0.0 --port 8084 --no-access-log
 #   python -m services.common.migrate          (job)
 #   python -m deploy.local.topics              (job)

@@ -15,7 +15,8 @@ prometheus  promtool check config / check rules / test rules (Debian package ``p
             every alert has a runbook section and a firing unit test.
 grafana     dashboards JSON: datasource uids, unique ids, every query parses (through promtool).
 metrics     every metric and label a rule or dashboard uses exists in services/ (or is planned,
-            PLANNED_METRICS below), and fixed label values match the code.
+            PLANNED_METRICS below), and fixed label values match the code; the metrics catalogue
+            in deploy/README-ops.md lists every metric services/ declares, with its type and labels.
 
 Each check returns a list of problems (empty = fine); ``main`` prints them and exits 1 on any.
 """
@@ -52,33 +53,10 @@ RUNBOOK = "deploy/README-ops.md"
 APP_IMAGE = "commissioning-signals"
 PROMTOOL_HELP = "promtool not found: install Debian's package 'prometheus' (apt-get install -y prometheus)"
 
-# Metrics the rules and dashboards already use, before the code exports them: name -> (type,
-# labels, {label: allowed values}, what it counts). deploy/README-ops.md lists them too.
-PLANNED_METRICS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]], str]] = {
-    "csp_deadletter_records_total": (
-        "counter", ("topic", "reason_stage"),
-        {"reason_stage": ("decode", "validate", "map", "process")},
-        "records written to deadletter.v1, by the topic they came from and the stage that refused them"),
-    "csp_alert_notifications_total": (
-        "counter", ("channel", "outcome"),
-        {"channel": ("webhook", "sse"), "outcome": ("delivered", "failed", "retried")},
-        "alert notifications to commissioners' subscriptions, by channel and outcome"),
-    "csp_alerts": (
-        "gauge", ("rule", "state"),
-        {"state": ("firing", "acknowledged", "resolved")},
-        "alerts currently in each lifecycle state, by rule"),
-    "csp_alerts_by_area": (
-        "gauge", ("area", "state"),
-        {"state": ("firing", "acknowledged", "resolved")},
-        "alerts currently in each lifecycle state, by commissioning area (bounded: contracts/places.py)"),
-    "csp_mapped_events_by_stage_total": (
-        "counter", ("stage",),
-        {"stage": ("assessing_needs", "reviewing_services_and_gap_analysis", "risk_management",
-                   "deciding_priorities", "strategic_planning", "contract_implementation",
-                   "provider_development", "managing_performance")},
-        "mapped events by commissioning cycle stage, contracts.taxonomy.Stage names in lower case "
-        "(an event may land in several stages)"),
-}
+# Metrics the rules and dashboards may use before the code exports them: name -> (type, labels,
+# {label: allowed values}, what it counts). deploy/README-ops.md lists them too. Empty while the
+# code exports everything the rules and dashboards read; a name the code exports may not stay here.
+PLANNED_METRICS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]], str]] = {}
 # Series every Prometheus has, and labels Prometheus itself attaches to every scraped series.
 BUILTIN_SERIES = {"up": ("job", "instance", "service"),
                   "ALERTS": ("alertname", "alertstate", "severity", "job", "instance"),
@@ -89,7 +67,7 @@ TARGET_LABELS = ("job", "instance", "service")
 WORKER_TOPICS = {"mapping": ("FINDINGS", "PERFORMANCE"), "alerts": ("MAPPED",),
                  "reporting-worker": ("MAPPED",)}
 # Secrets the manifests may reference; they are created outside the repository (see RUNBOOK).
-DOCUMENTED_SECRETS = {"csp-postgres": ("dsn",)}
+DOCUMENTED_SECRETS = {"csp-postgres": ("dsn",), "csp-smtp": ("username", "password")}
 # Grafana template variables, replaced by a plausible value before a query is parsed.
 GRAFANA_VARS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h",
                 "${job}": "csp-.+", "$job": "csp-.+"}
@@ -977,8 +955,59 @@ def rule_queries(repo: Path = REPO) -> list[tuple[str, str]]:
     return out
 
 
+def exposed_name(metric: Metric) -> str:
+    """The name operators query: counters end in _total, info metrics in _info."""
+    if metric.type == "counter" and not metric.name.endswith("_total"):
+        return metric.name + "_total"
+    if metric.type == "info":
+        return metric.name + "_info"
+    return metric.name
+
+
+def catalogue(repo: Path = REPO) -> dict[str, tuple[str, str]]:
+    """Metric name -> (type cell, labels cell) from the tables of RUNBOOK's "Metrics catalogue"
+    section (rows whose first cell is a backticked metric name; recording rules have a colon)."""
+    text = (repo / RUNBOOK).read_text() if (repo / RUNBOOK).is_file() else ""
+    m = re.search(r"^## Metrics catalogue\n(.*?)(?=^## )", text, re.M | re.S)
+    rows: dict[str, tuple[str, str]] = {}
+    for line in (m.group(1) if m else "").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = re.fullmatch(r"`([a-z_][a-z0-9_]*)`", cells[0]) if len(cells) >= 4 else None
+        if name:
+            rows[name.group(1)] = (cells[1], cells[2])
+    return rows
+
+
+def catalogue_problems(repo: Path = REPO) -> list[str]:
+    """The catalogue lists every metric the code exports, with its type and labels, and no other
+    (planned metrics excepted); a planned metric the code exports must leave PLANNED_METRICS."""
+    problems = []
+    rows = catalogue(repo)
+    exported = code_metrics(repo)
+    for declared, metric in sorted(exported.items()):
+        name = exposed_name(metric)
+        if declared in PLANNED_METRICS or name in PLANNED_METRICS:
+            problems.append(f"deploy/validate.py: {name} is exported by {metric.source}; move it out "
+                            f"of PLANNED_METRICS (and into {RUNBOOK}'s exported table)")
+        if name not in rows:
+            problems.append(f"{RUNBOOK}: the metrics catalogue does not list {name} ({metric.source})")
+            continue
+        kind, labels = rows[name]
+        if kind.split()[0] != metric.type:
+            problems.append(f"{RUNBOOK}: {name} is catalogued as '{kind}', but {metric.source} "
+                            f"declares type {metric.type}")
+        documented = set(re.findall(r"`([a-z_][a-z0-9_]*)`", labels))
+        missing = [label for label in metric.labels if label not in documented]
+        if missing:
+            problems.append(f"{RUNBOOK}: {name}: labels {', '.join(missing)} are not in the catalogue")
+    for name in sorted(set(rows) - {exposed_name(m) for m in exported.values()} - set(PLANNED_METRICS)):
+        problems.append(f"{RUNBOOK}: the metrics catalogue lists {name}, which no code under "
+                        f"services/ declares")
+    return problems
+
+
 def check_metrics(repo: Path = REPO) -> list[str]:
-    return metric_problems(rule_queries(repo) + dashboard_queries(repo), repo)
+    return metric_problems(rule_queries(repo) + dashboard_queries(repo), repo) + catalogue_problems(repo)
 
 
 # --------------------------------------------------------------------------------------------
@@ -989,7 +1018,8 @@ CHECKS: dict[str, tuple[Callable[[], list[str]], str]] = {
     "k8s": (check_k8s, f"{K8S_DIR} valid against the Kubernetes {K8S_VERSION} schemas (strict) and each other"),
     "prometheus": (check_prometheus, "promtool check config, check rules, test rules; runbooks and tests cover every alert"),
     "grafana": (check_grafana, "dashboards provisioned, every query parses"),
-    "metrics": (check_metrics, "every metric and label in rules and dashboards exists in services/ or is planned"),
+    "metrics": (check_metrics, "every metric and label in rules and dashboards exists in services/ or is planned; "
+                               "the catalogue documents every metric"),
 }
 
 

@@ -20,8 +20,9 @@ command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v mvn >/dev/null || apt_install maven
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install postgresql
 # The Debian package starts its own cluster on 5432; the platform runs its own cluster instead.
-# promtool (Debian's prometheus package) checks the Prometheus config, rules and rule tests.
-command -v promtool >/dev/null || apt_install prometheus
+# Debian's prometheus package: promtool checks the config, rules and rule tests; the prometheus
+# binary scrapes the test stack in tests/integration/test_prometheus.py.
+{ command -v promtool && command -v prometheus; } >/dev/null || apt_install prometheus
 # Debian's chromium drives the dashboard test in a real headless browser.
 command -v chromium >/dev/null || apt_install chromium
 if [ "${CSP_INSTALL_EXTRAS:-}" != "" ]; then apt_install $CSP_INSTALL_EXTRAS; fi

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from contracts.events import DeadLetter, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool
+from services.common.metrics import DEADLETTERS
 from services.common.migrate import migrate
 from services.common.streams import RECORDS, make_app
 
@@ -36,6 +37,7 @@ app = make_app("csp-alerts", settings, settings.alerts_port)
 source = app.topic(MAPPED.name, value_serializer="raw", key_serializer="raw")
 alerts_topic = app.topic(ALERTS.name, value_serializer="raw", key_serializer="raw")
 deadletters = app.topic(DEADLETTER.name, value_serializer="raw", key_serializer="raw")
+DEADLETTERS.labels(MAPPED.name, "process")  # reads 0 until the first dead letter
 _state: dict[str, object] = {}
 _relay_lock, _start_lock = asyncio.Lock(), asyncio.Lock()
 GAUGES_EVERY_SECONDS, FORGET_EVERY_SECONDS = 5.0, 3600.0
@@ -92,6 +94,7 @@ async def dead_letter(event, reason: str) -> None:
                         original=(event.value or b"").decode("utf-8", "replace"),
                         failed_at=now())
     await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
+    DEADLETTERS.labels(msg.topic, "process").inc()
 
 
 @app.agent(source, concurrency=1)

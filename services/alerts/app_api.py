@@ -24,6 +24,7 @@ from .adapters.senders import EmailSender, SmtpRelay, WebhookSender
 from .api import router
 from .config import AlertsSettings
 from .delivery import Deliverer
+from .metrics import start_delivery_series
 from .service import AlertsService
 
 DESCRIPTION = """
@@ -80,6 +81,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
     app = FastAPI(title="Commissioning signals: alerts", version=settings.service_version,
                   description=DESCRIPTION, lifespan=lifespan)
     set_build_info("alerts-api", settings.service_version)
+    start_delivery_series()
 
     async def checks() -> dict[str, bool]:
         return {"postgres": await pg_ok(app.state.pool)}

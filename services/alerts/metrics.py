@@ -39,3 +39,17 @@ def set_alert_counts(by_rule: list, by_area: list) -> None:
         ALERTS_BY_AREA.labels(area, "firing").set(areas.get((area, "firing"), 0))
         ALERTS_BY_AREA.labels(area, "acknowledged").set(areas.get((area, "acknowledged"), 0))
         ALERTS_BY_AREA.labels(area, "resolved").set(areas.get((area, "resolved"), 0))
+
+
+def start_delivery_series() -> None:
+    """Zero series for every channel and outcome the alerts API counts, so that rates and
+    increases see the first delivery or failure. Label values are spelled out for deploy/validate.py."""
+    NOTIFICATIONS.labels("webhook", "delivered")
+    NOTIFICATIONS.labels("webhook", "retried")
+    NOTIFICATIONS.labels("webhook", "failed")
+    NOTIFICATIONS.labels("email", "delivered")
+    NOTIFICATIONS.labels("email", "retried")
+    NOTIFICATIONS.labels("email", "failed")
+    NOTIFICATIONS.labels("sse", "delivered")
+    DELIVERY_SECONDS.labels("webhook")
+    DELIVERY_SECONDS.labels("email")

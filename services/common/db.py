@@ -6,6 +6,8 @@ import logging
 
 import asyncpg
 
+from .metrics import track_pool
+
 log = logging.getLogger(__name__)
 
 
@@ -14,8 +16,10 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
-            return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                              command_timeout=30)
+            track_pool(pool)  # csp_pg_pool_connections on this process's /metrics
+            return pool
         except (OSError, asyncpg.PostgresError) as exc:
             last = exc
             log.warning("postgres not reachable, retrying", extra={"attempt": attempt, "error": str(exc)})

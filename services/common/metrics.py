@@ -1,29 +1,63 @@
-"""Prometheus metrics shared by all services: build info, HTTP RED metrics, pool usage."""
+"""Prometheus metrics shared by all services: build info, HTTP RED metrics, pool usage.
+
+Labels are bounded: route templates (never raw paths), methods, status codes, pool states.
+"""
 from __future__ import annotations
+
+import platform
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
 
-BUILD_INFO = Info("csp_build", "Build information of this service.")
+# The label is `component`, not `service`: Prometheus attaches a `service` target label to every
+# series (deploy/prometheus/prometheus.yml) and would rename a scraped one to `exported_service`.
+BUILD_INFO = Info("csp_build", "Build information of this process (always 1).")
 HTTP_REQUESTS = Counter("csp_http_requests_total", "HTTP requests answered.",
                         ["route", "method", "status"])
 HTTP_DURATION = Histogram("csp_http_request_duration_seconds", "HTTP request duration.",
                           ["route", "method"],
                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 HTTP_IN_FLIGHT = Gauge("csp_http_requests_in_flight", "HTTP requests being handled.")
-PG_POOL_SIZE = Gauge("csp_pg_pool_connections", "PostgreSQL pool connections.", ["state"])
+# Every worker that writes to deadletter.v1 counts here, so one series covers the whole platform.
+DEADLETTERS = Counter("csp_deadletter_records_total",
+                      "Records written to the dead-letter topic, by the topic they came from and "
+                      "the stage that refused them (decode, validate, map, process).",
+                      ["topic", "reason_stage"])
+PG_POOL_SIZE = Gauge("csp_pg_pool_connections", "PostgreSQL pool connections, by state.", ["state"])
+PG_POOL_MAX = Gauge("csp_pg_pool_max_connections",
+                    "Most connections the PostgreSQL pool may open (saturation = in_use / max).")
+
+#: The asyncpg pools of this process, read at each scrape (asyncpg pools take no weak references).
+_POOLS: list = []
 
 
-def set_build_info(service: str, version: str) -> None:
-    BUILD_INFO.info({"service": service, "version": version})
+def set_build_info(component: str, version: str) -> None:
+    BUILD_INFO.info({"component": component, "version": version,
+                     "python_version": platform.python_version()})
 
 
-def exposition() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+def track_pool(pool) -> None:
+    """Report this pool's usage on every scrape from now on."""
+    if pool is not None and not any(p is pool for p in _POOLS):
+        _POOLS.append(pool)
 
 
 def observe_pool(pool) -> None:
-    if pool is None:
+    """Kept for callers that hand their pool over at scrape time; the same as :func:`track_pool`."""
+    track_pool(pool)
+
+
+def _update_pools() -> None:
+    _POOLS[:] = [p for p in _POOLS if not p.is_closing()]
+    if not _POOLS:
         return
-    size, idle = pool.get_size(), pool.get_idle_size()
+    size = sum(p.get_size() for p in _POOLS)
+    idle = sum(p.get_idle_size() for p in _POOLS)
     PG_POOL_SIZE.labels("in_use").set(size - idle)
     PG_POOL_SIZE.labels("idle").set(idle)
+    PG_POOL_MAX.set(sum(p.get_max_size() for p in _POOLS))
+
+
+def exposition() -> tuple[bytes, str]:
+    """The registry in the text format, with gauges that are read at scrape time brought up to date."""
+    _update_pools()
+    return generate_latest(), CONTENT_TYPE_LATEST

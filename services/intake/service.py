@@ -30,6 +30,12 @@ log = logging.getLogger("intake")
 
 EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcome.",
                  ["type", "outcome", "reason"])
+# The series the alerts and dashboards read exist from the start at 0, so that rate() and
+# increase() count the first event after a restart.
+EVENTS.labels("finding", "accepted", "none")
+EVENTS.labels("performance", "accepted", "none")
+EVENTS.labels("finding", "unavailable", "kafka")
+EVENTS.labels("performance", "unavailable", "kafka")
 
 Event = CommunityEngagementFinding | ProviderPerformanceEvent
 

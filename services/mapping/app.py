@@ -8,7 +8,9 @@ import asyncio
 import logging
 from datetime import datetime, timezone
 
+from contracts.taxonomy import Stage
 from contracts.topics import FINDINGS, PERFORMANCE
+from services.common.metrics import DEADLETTERS
 from services.common.streams import RECORDS, make_app
 
 from .config import MappingSettings
@@ -21,10 +23,14 @@ settings = MappingSettings()
 log = logging.getLogger("mapping")
 app = make_app("csp-mapping", settings, settings.mapping_port)
 RULES = RuleHolder(settings.mapping_rules)
-DEADLETTERS = Counter("csp_deadletter_records_total", "Records sent to the dead-letter topic.",
-                      ["topic", "reason_stage"])
 BY_STAGE = Counter("csp_mapped_events_by_stage_total", "Mapped events by commissioning cycle stage.",
                    ["stage"])
+# Series that exist from the start read 0, so the first dead letter or stage shows as an increase.
+for _stage in Stage:
+    BY_STAGE.labels(_stage.slug)
+for _topic in (FINDINGS.name, PERFORMANCE.name):
+    for _refused_at in ("decode", "validate", "map"):
+        DEADLETTERS.labels(_topic, _refused_at)
 
 source = app.topic(FINDINGS.name, PERFORMANCE.name, value_serializer="raw", key_serializer="raw")
 

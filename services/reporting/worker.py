@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from contracts.events import Alert, DeadLetter, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool
+from services.common.metrics import DEADLETTERS
 from services.common.streams import RECORDS, make_app
 
 from .adapters.store import ReportingStore
@@ -26,6 +27,8 @@ app = make_app("csp-reporting", settings, settings.reporting_worker_port)
 source = app.topic(MAPPED.name, value_serializer="raw", key_serializer="raw")
 alerts_topic = app.topic(ALERTS.name, value_serializer="raw", key_serializer="raw")
 deadletters = app.topic(DEADLETTER.name, value_serializer="raw", key_serializer="raw")
+DEADLETTERS.labels(MAPPED.name, "process")  # read 0 until the first dead letter
+DEADLETTERS.labels(ALERTS.name, "process")
 _state: dict[str, ReportingStore] = {}
 
 
@@ -59,6 +62,7 @@ async def dead_letter(event, reason: str) -> None:
                         failed_at=datetime.now(timezone.utc))
     await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
     RECORDS.labels("reporting", msg.topic, "deadletter").inc()
+    DEADLETTERS.labels(msg.topic, "process").inc()
 
 
 @app.agent(source, concurrency=1)

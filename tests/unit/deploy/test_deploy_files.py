@@ -45,8 +45,8 @@ def test_compose_file_is_valid_against_the_spec_and_the_repository(compose):
 
 def test_compose_has_the_whole_stack(compose):
     services = set(compose["services"])
-    assert {"kafka", "postgres", "topics", "migrate", "intake", "mapping", "alerts", "reporting",
-            "reporting-worker", "prometheus", "grafana"} <= services
+    assert {"kafka", "postgres", "topics", "migrate", "intake", "mapping", "alerts", "alerts-api",
+            "reporting", "reporting-worker", "prometheus", "grafana"} <= services
     assert compose["services"]["kafka"]["image"].startswith("apache/kafka:3.9")
     assert compose["services"]["postgres"]["image"].startswith("postgres:15")
 
@@ -120,7 +120,7 @@ def test_k8s_has_what_scale_out_needs(k8s_docs):
     kinds = {}
     for _, doc in k8s_docs:
         kinds.setdefault(doc["kind"], set()).add(doc["metadata"]["name"])
-    assert {"intake", "mapping", "alerts", "reporting", "reporting-worker"} <= kinds["Deployment"]
+    assert {"intake", "mapping", "alerts", "alerts-api", "reporting", "reporting-worker"} <= kinds["Deployment"]
     assert kinds["Deployment"] <= kinds["Service"]
     assert kinds["Deployment"] <= kinds["PodDisruptionBudget"]
     assert kinds["ConfigMap"] and kinds["Namespace"] and kinds["Job"]
@@ -166,10 +166,22 @@ def test_promtool_catches_a_query_that_does_not_parse():
     assert problems and "broken" in problems[0]
 
 
-def test_every_scrape_job_is_one_of_the_five_processes():
-    jobs = [j["job_name"] for j in validate._load_yaml(REPO / validate.PROM_DIR / "prometheus.yml")["scrape_configs"]]
-    assert set(jobs) - {"prometheus"} == {"csp-intake", "csp-mapping", "csp-alerts", "csp-reporting",
-                                          "csp-reporting-worker"}
+PROCESS_JOBS = {"csp-intake", "csp-mapping", "csp-alerts", "csp-alerts-api", "csp-reporting",
+                "csp-reporting-worker"}
+
+
+@pytest.mark.parametrize("config", validate.PROM_CONFIGS)
+def test_every_scrape_job_is_one_of_the_six_processes(config):
+    jobs = [j["job_name"] for j in validate._load_yaml(REPO / validate.PROM_DIR / config)["scrape_configs"]]
+    assert set(jobs) - {"prometheus"} == PROCESS_JOBS
+    assert len(jobs) == len(set(jobs))
+
+
+def test_every_process_of_the_local_runner_is_scraped():
+    """deploy/local/services.sh's process list and the scrape jobs name the same processes."""
+    text = (REPO / "deploy" / "local" / "services.sh").read_text()
+    processes = re.search(r"^ALL=\((.*)\)$", text, re.M).group(1).split()
+    assert {f"csp-{p}" for p in processes} == PROCESS_JOBS
 
 
 def test_the_platform_alerts_exist():
@@ -224,6 +236,11 @@ def test_metric_labels_and_values_match_the_code():
     _ok(validate.check_metrics(REPO))
 
 
+def test_no_planned_metric_is_already_exported():
+    exported = {validate.exposed_name(m) for m in validate.code_metrics(REPO).values()}
+    assert not exported & set(validate.PLANNED_METRICS)
+
+
 def test_planned_metrics_are_documented_and_agree_with_the_code_once_exported():
     runbook = (REPO / validate.RUNBOOK).read_text()
     exported = validate.code_metrics(REPO)
@@ -248,6 +265,37 @@ def test_the_metric_check_catches_unknown_names_labels_and_values():
     assert "no label 'worker'" in problems and "groups by 'area'" in problems
     assert "csp-mapping never set by the code" in problems
     assert "open never set by the code" in problems
+
+
+def test_every_exported_metric_is_in_the_catalogue_with_its_type_and_labels():
+    _ok(validate.catalogue_problems(REPO))
+    rows = validate.catalogue(REPO)
+    for name in ("csp_build_info", "csp_pg_pool_connections", "csp_kafka_consumer_lag_records",
+                 "csp_deadletter_records_total", "csp_alert_notifications_total", "csp_alerts"):
+        assert name in rows, name
+
+
+def test_the_catalogue_check_catches_missing_stale_and_wrong_rows(tmp_path):
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "m.py").write_text(
+        "from prometheus_client import Counter, Gauge, Info\n"
+        "A = Counter('csp_a_total', 'a', ['topic', 'outcome'])\n"
+        "B = Gauge('csp_b', 'b', ['state'])\n"
+        "C = Info('csp_c', 'c')\n"
+        "D = Gauge('csp_d', 'd')\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / validate.RUNBOOK).write_text(
+        "# Ops\n\n## Metrics catalogue\n\n| metric | type | labels | meaning |\n|---|---|---|---|\n"
+        "| `csp_a_total` | counter | `topic` | a |\n"
+        "| `csp_b` | counter | `state` | b |\n"
+        "| `csp_c_info` | info | | c |\n"
+        "| `csp_gone` | gauge | | removed from the code |\n\n## Next\n")
+    problems = "\n".join(validate.catalogue_problems(tmp_path))
+    assert "csp_a_total: labels outcome are not in the catalogue" in problems
+    assert "csp_b is catalogued as 'counter'" in problems
+    assert "does not list csp_d" in problems
+    assert "lists csp_gone, which no code" in problems
+    assert "csp_c" not in problems
 
 
 # --- the command line -----------------------------------------------------------------------
