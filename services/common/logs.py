@@ -55,4 +55,9 @@ def configure(service: str, level: str = "INFO") -> logging.Logger:
     root.setLevel(level.upper())
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # uvicorn installs plain-text handlers of its own before the app is imported: send its
+    # lines through the JSON handler too, so every line of a service's log is one JSON object.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     return logging.getLogger(service)
