@@ -106,7 +106,7 @@ async def evaluate(stream):
             mapped = MappedEvent.model_validate_json(event.value or b"")
         except ValidationError as exc:
             await dead_letter(event, str(exc.errors()[0].get("msg")))
-            RECORDS.labels("alerts", topic, "invalid").inc()
+            RECORDS.labels("alerts", topic, "deadletter").inc()
             continue
         event_id = str(mapped.event_id)
         with TURN_SECONDS.labels("event").time():
