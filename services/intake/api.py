@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
@@ -16,12 +17,29 @@ from . import examples
 from services.common.auth import Principal, Role
 
 from .domain.admission import TokenBucket
+from .domain.storable import unstorable
 from .service import Outcome, rejected
 
 router = APIRouter()
 
+_FIELD_ERROR = {"type": "object", "required": ["field", "reason"],
+                "properties": {"field": {"type": "string"}, "pointer": {"type": "string"},
+                               "reason": {"type": "string"}}}
+
+
+def _problem_schema(errors_required: bool = False) -> dict[str, Any]:
+    """RFC 9457 problem details as this API writes them; ``errors`` names each field and reason."""
+    required = ["type", "title", "status"] + (["errors"] if errors_required else [])
+    return {"type": "object", "required": required,
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                           "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                           "detail": {"type": "string"}, "instance": {"type": "string"},
+                           "errors": {"type": "array", "items": _FIELD_ERROR,
+                                      "minItems": 1 if errors_required else 0}}}
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
+    code: {"description": text, "content": {PROBLEM_JSON: {"schema": _problem_schema(code == 422)}}}
     for code, text in ((400, "Malformed JSON"), (401, "Missing or unknown API key"),
                        (403, "The key may not post as that organisation"),
                        (409, "The event_id was used with a different body"),
@@ -31,7 +49,65 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def principal(request: Request) -> Principal:
+class EventAnswer(BaseModel):
+    """Where the event is in the event store."""
+    event_id: str
+    status: Literal["accepted", "duplicate"]
+    topic: str
+    partition: int
+    offset: int
+
+
+class BatchItemAnswer(BaseModel):
+    event_id: str | None
+    status: Literal["accepted", "duplicate", "rejected", "conflict", "unavailable"]
+    index: int
+    http_status: int
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    title: str | None = None
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchItemAnswer]
+    counts: dict[str, int]
+
+
+SINGLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    202: {"model": EventAnswer, "description": "Accepted: the event store acknowledged the event"},
+    200: {"model": EventAnswer, "description": "Duplicate: the same body was accepted before; "
+                                               "where it is"},
+}
+BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    200: {"model": BatchAnswer, "description": "Each event answered on its own"},
+    503: {"description": "Some admissible events were not acknowledged; retry the whole batch. "
+                         "Problem details with the per-event results and counts.",
+          "content": {PROBLEM_JSON: {"schema": _problem_schema()}}},
+}
+#: Documents the Bearer scheme in OpenAPI; ``authenticate`` does the checking.
+_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                     description="An API key issued with `python -m services.intake.keys create`.")
+
+
+def unstorable_outcome(event: CommunityEngagementFinding | ProviderPerformanceEvent) -> Outcome | None:
+    """A 422 naming each field no store downstream could keep (see domain.storable), or None."""
+    found = unstorable(event.model_dump())
+    if not found:
+        return None
+    kind = "finding" if isinstance(event, CommunityEngagementFinding) else "performance"
+    return rejected(422, "Invalid event", "a value cannot be stored; see errors",
+                    [f.error() for f in found], str(event.event_id), kind, "unstorable")
+
+
+async def principal(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Principal:
     found = await authenticate(request)
     buckets: dict[str, TokenBucket] = request.app.state.buckets
     settings = request.app.state.settings
@@ -61,7 +137,7 @@ def respond(request: Request, outcome: Outcome) -> JSONResponse:
                    errors=outcome.errors or None, headers=headers).response(request.url.path)
 
 
-@router.post("/v1/findings", status_code=202, tags=["events"], responses=PROBLEM_RESPONSES,
+@router.post("/v1/findings", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
              summary="Post one community engagement finding")
 async def post_finding(
     request: Request,
@@ -70,10 +146,13 @@ async def post_finding(
     who: Annotated[Principal, Depends(poster)],
 ) -> JSONResponse:
     """202 when Kafka acknowledged the event; 200 with status 'duplicate' for a replay."""
+    refused = unstorable_outcome(event)
+    if refused:
+        return respond(request, refused)
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
-@router.post("/v1/performance-events", status_code=202, tags=["events"], responses=PROBLEM_RESPONSES,
+@router.post("/v1/performance-events", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
              summary="Post one provider performance event")
 async def post_performance(
     request: Request,
@@ -81,6 +160,9 @@ async def post_performance(
         "four_week_wait": {"summary": "Four-week wait below target", "value": examples.PERFORMANCE}})],
     who: Annotated[Principal, Depends(poster)],
 ) -> JSONResponse:
+    refused = unstorable_outcome(event)
+    if refused:
+        return respond(request, refused)
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
@@ -100,11 +182,17 @@ async def _batch(request: Request, batch: BatchIn, who: Principal, adapter: Type
     parsed, outcomes = [], [None] * len(batch.events)
     for i, item in enumerate(batch.events):
         try:
-            parsed.append((i, adapter.validate_python(item)))
+            event = adapter.validate_python(item)
         except ValidationError as exc:
             eid = item.get("event_id") if isinstance(item.get("event_id"), str) else None
             outcomes[i] = rejected(422, "Invalid event", "the event does not match the contract",
                                    validation_errors(exc.errors()), eid)
+            continue
+        refused = unstorable_outcome(event)
+        if refused:
+            outcomes[i] = refused
+        else:
+            parsed.append((i, event))
     results = await request.app.state.intake.admit(who, [e for _, e in parsed])
     for (i, _), res in zip(parsed, results):
         outcomes[i] = res
@@ -127,14 +215,14 @@ _FINDING = TypeAdapter(CommunityEngagementFinding)
 _PERFORMANCE = TypeAdapter(ProviderPerformanceEvent)
 
 
-@router.post("/v1/findings:batch", tags=["events"], responses=PROBLEM_RESPONSES,
+@router.post("/v1/findings:batch", tags=["events"], responses=BATCH_RESPONSES,
              summary="Post up to 500 community engagement findings, answered per item")
 async def post_findings_batch(request: Request, batch: BatchIn,
                               who: Annotated[Principal, Depends(poster)]) -> JSONResponse:
     return await _batch(request, batch, who, _FINDING)
 
 
-@router.post("/v1/performance-events:batch", tags=["events"], responses=PROBLEM_RESPONSES,
+@router.post("/v1/performance-events:batch", tags=["events"], responses=BATCH_RESPONSES,
              summary="Post up to 500 provider performance events, answered per item")
 async def post_performance_batch(request: Request, batch: BatchIn,
                                  who: Annotated[Principal, Depends(poster)]) -> JSONResponse:

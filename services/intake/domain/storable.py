@@ -1,0 +1,78 @@
+"""Values every store downstream can keep, checked before an event is admitted.
+
+The contract's types allow values that the event log or PostgreSQL cannot keep: the NUL
+character (U+0000) in text; a time whose offset carries it outside the years 1..9999 once
+converted to UTC; NaN and infinities (JSON has no such numbers, so the record on the log would
+carry null and the mapping worker would dead-letter an event intake had acknowledged); whole
+numbers wider than the reporting columns (``people_affected`` is a 32-bit integer there, other
+counts 64-bit). Any of them would be acknowledged and then stop or bypass a worker downstream,
+so intake refuses the event with a 422 naming the field. Pure.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+NUL = "\x00"
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+#: Whole-number fields stored in 32-bit columns; every other one must fit 64 bits.
+INT32_FIELDS = frozenset({"data.people_affected"})
+
+
+@dataclass(frozen=True)
+class Unstorable:
+    field: str
+    reason: str
+
+    def error(self) -> dict[str, str]:
+        pointer = self.field.replace(".", "/").replace("[", "/").replace("]", "")
+        return {"field": self.field, "pointer": "#/" + pointer, "reason": self.reason}
+
+
+def _values(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _values(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _values(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def _outside_utc_range(moment: datetime) -> bool:
+    if moment.tzinfo is None:
+        return False
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        return True
+    return False
+
+
+def _reason(path: str, value: Any) -> str | None:
+    if isinstance(value, str):
+        return "contains the NUL character (U+0000), which no text may carry" if NUL in value else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        limit = INT32_MAX if path in INT32_FIELDS else INT64_MAX
+        return f"is larger than {limit:,}" if abs(value) > limit else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "is not a finite number"
+    if isinstance(value, datetime):
+        return "is outside the years 1 to 9999 once converted to UTC" if _outside_utc_range(value) else None
+    return None
+
+
+def unstorable(payload: dict[str, Any]) -> list[Unstorable]:
+    """Every field of ``payload`` (a validated event as Python values) a store could not keep."""
+    found = []
+    for path, value in _values(payload, ""):
+        reason = _reason(path, value)
+        if reason:
+            found.append(Unstorable(path, reason))
+    return found
