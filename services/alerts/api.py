@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.events import AlertRule, AlertSeverity, AlertStatus
 from contracts.places import AREAS
@@ -38,6 +38,26 @@ Sort = Literal["-updated_at", "updated_at", "-starts_at", "starts_at", "-severit
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _storable_text(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000: refuse it here rather than fail at the INSERT.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+def _storable_moment(value: datetime) -> datetime:
+    # An offset can carry 0001-01-01 or 9999-12-31 outside the years PostgreSQL and Python keep.
+    try:
+        value.astimezone(timezone.utc)
+    except OverflowError as exc:
+        raise ValueError("is outside the years 1 to 9999 once converted to UTC") from exc
+    return value
+
+
+Text = AfterValidator(_storable_text)
+Moment = Annotated[AwareDatetime, AfterValidator(_storable_moment)]
 
 
 def invalid(field: str, reason: str, status: int = 422) -> Problem:
@@ -140,7 +160,7 @@ async def show_alert(request: Request, who: Reader, fingerprint: Fingerprint) ->
 
 class Note(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[str, Field(max_length=2000), Text] | None = None
 
 
 async def _act(request: Request, who: Principal, fingerprint: str,
@@ -174,12 +194,12 @@ async def resolve(request: Request, who: Reader, fingerprint: Fingerprint,
 
 class SilenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
-    ends_at: AwareDatetime
-    starts_at: AwareDatetime | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000), Text]
+    ends_at: Moment
+    starts_at: Moment | None = None
     area: Annotated[str, Field(pattern=r"^[A-Z]{2,5}$")] | None = None
     rule: AlertRule | None = None
-    subject: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    subject: Annotated[str, Field(min_length=1, max_length=200), Text] | None = None
     fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")] | None = None
 
 
@@ -247,10 +267,10 @@ class SubscriptionIn(BaseModel):
     areas: Annotated[list[Annotated[str, Field(pattern=r"^[A-Z]{2,5}$")]],
                      Field(min_length=1, max_length=20)]
     channel: Literal["webhook", "email"]
-    target: Annotated[str, Field(min_length=3, max_length=2000)]
+    target: Annotated[str, Field(min_length=3, max_length=2000), Text]
     min_severity: AlertSeverity = AlertSeverity.AMBER
     rules: list[AlertRule] = Field(default_factory=list, description="Empty: every rule.")
-    secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
+    secret: Annotated[str, Field(min_length=16, max_length=200), Text] | None = Field(
         None, description="Webhook signing secret; generated when absent. Shown only once.")
 
 

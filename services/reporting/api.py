@@ -59,11 +59,19 @@ def window_of(days: int | None, start: date | None, end: date | None) -> windows
         if start or end:
             if not (start and end):
                 raise ValueError("give both 'from' and 'to' for a custom window")
-            return windows.custom(start, end)
-        return windows.rolling(days or 30, datetime.now(timezone.utc).date())
+            win = windows.custom(start, end)
+        else:
+            win = windows.rolling(days or 30, datetime.now(timezone.utc).date())
+        win.previous()
+    except OverflowError as exc:
+        # Every report compares with the window before: that one must start after 1 January of year 1.
+        reason = "too early: the previous window of the same length would start before 0001-01-01"
+        raise Problem(422, "Invalid query", reason,
+                      errors=[{"field": "from", "pointer": "#/from", "reason": reason}]) from exc
     except ValueError as exc:
         raise Problem(422, "Invalid query", str(exc),
                       errors=[{"field": "window", "pointer": "#/window", "reason": str(exc)}]) from exc
+    return win
 
 
 def build_query(who: Principal, area: str | None, region: Region | None, days: int | None,
