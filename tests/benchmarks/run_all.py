@@ -180,6 +180,9 @@ def metrics(d: dict) -> list[dict]:
                          "end-to-end run", "events/s", e2e["background_achieved_events_per_s"], rate,
                          "scheduled rate", ">= 95% of schedule",
                          e2e["background_achieved_events_per_s"] >= 0.95 * rate))
+        for name, per_s in e2e["worker_events_per_s_under_load"].items():
+            rows.append(_row(f"e2e.worker.{name}.events_per_s", f"{name} worker throughput during the "
+                             "end-to-end load (committed offsets)", "events/s", per_s, rate, "offered rate"))
         rows.append(_row("e2e.webhooks_received", "Threshold crossings notified by webhook", "alerts",
                          e2e["webhooks_received"], e2e["triggers_posted"], "crossings posted", "all",
                          e2e["webhooks_missing"] == 0))
@@ -232,7 +235,7 @@ def _fmt(value, unit: str = "") -> str:
         return str(value)
     if isinstance(value, int) or (isinstance(value, float) and abs(value) >= 100):
         return f"{value:,.0f}"
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+    return f"{value:,.1f}" if isinstance(value, float) else str(value)
 
 
 def markdown(report: dict) -> str:
@@ -299,8 +302,12 @@ def notes(d: dict) -> list[str]:
                    f"events/s (batches of {e['background_batch']}, themes that cross no threshold) plus "
                    f"{e['triggers_posted']} single posts that each open a new unmet-need alert; latency from "
                    "just before the post to the signed webhook reaching a receiver in the benchmark process, "
-                   f"through intake, Kafka, mapping, the alerts worker and the alerts API. Unexpected alerts "
-                   f"notified: {e['unexpected_alerts_notified']}.")
+                   f"through intake, Kafka, mapping, the alerts worker and the alerts API; crossings not "
+                   f"notified within {e['settle_seconds']:g} s after the load are counted as missing, not in the "
+                   f"percentiles. Unexpected alerts notified: {e['unexpected_alerts_notified']}. Worker rows: "
+                   "offsets each stream worker committed during the load window, per second (its rate when "
+                   "it keeps up, its capacity when it does not); largest lag seen: "
+                   + ", ".join(f"{k} {v:,}" for k, v in e["max_consumer_lag_records"].items()) + " records.")
     if "memory" in d:
         out.append("Peak memory: VmHWM from /proc/<pid>/status of each process deploy/local/services.sh "
                    "started (pid files under the stack's run/), read after the end-to-end run.")

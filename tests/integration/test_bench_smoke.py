@@ -29,6 +29,8 @@ ROWS = {
     "intake.batch.events_per_s", "intake.batch.p50_ms", "intake.batch.p95_ms", "intake.batch.p99_ms",
     "intake.batch.vs_producer_performance", "kafka.producer_performance.records_per_s",
     "mapping.events_per_s", "e2e.background.events_per_s", "e2e.webhooks_received",
+    "e2e.worker.mapping.events_per_s", "e2e.worker.alerts.events_per_s",
+    "e2e.worker.reporting-worker.events_per_s",
     "e2e.post_to_webhook.p50_ms", "e2e.post_to_webhook.p95_ms", "e2e.post_to_webhook.p99_ms",
     "reporting.bulk.events_per_s", "reporting.rollup_events", "reporting.worker.events_per_s",
     "reporting.overview_90d.p50_ms", "reporting.overview_90d.p95_ms",
