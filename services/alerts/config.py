@@ -13,7 +13,6 @@ class AlertsSettings(CommonSettings):
     alerts_api_port: int = 8086
     #: Where commissioners open an alert (links in webhooks and emails); default: this API.
     alerts_external_url: str | None = None
-    key_cache_seconds: float = 5.0  # revocation takes effect within this time
     # Notification policy (services.alerts.domain.lifecycle.NotificationPolicy).
     alerts_group_by: str = "area,rule,subject"
     alerts_group_wait_seconds: float = 0.0

@@ -48,14 +48,20 @@ async def _problem(send, status: int, title: str, detail: str, headers=()) -> No
 
 
 class BodyGuard:
-    """415 for a write that is not JSON, 413 for a body over the limit (counted, not trusted)."""
+    """415 for a write that is not JSON, 413 for a body over the limit (counted, not trusted).
+
+    Only writes to a route that takes the method are checked: a PUT to a read-only route is the
+    router's 405, not a 415. The body is read here, up to the limit, so that a chunked body over
+    it is a 413 too (a limit raised inside the app's own body reading would surface as a 400).
+    """
 
     def __init__(self, app, max_body_bytes: int) -> None:
         self.app = app
         self.max = max_body_bytes
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") \
+                or not _route_takes(scope):
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
@@ -67,24 +73,37 @@ class BodyGuard:
         if length is not None and length.isdigit() and int(length) > self.max:
             return await _problem(send, 413, "Content too large",
                                   f"the body is larger than {self.max} bytes")
-        seen = 0
-        too_large = False
-
-        async def limited_receive():
-            nonlocal seen, too_large
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max:
-                    too_large = True
-                    raise _TooLarge()
-            return message
+            if message["type"] != "http.request":      # the client went away: nothing to answer
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max:
+                return await _problem(send, 413, "Content too large",
+                                      f"the body is larger than {self.max} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await _problem(send, 413, "Content too large", f"the body is larger than {self.max} bytes")
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
-class _TooLarge(Exception):
-    pass
+def _route_takes(scope) -> bool:
+    """Whether a route of the app matches this path and method (scope["app"] is the FastAPI app)."""
+    from starlette.routing import Match
+
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", None)
+    if routes is None:
+        return True
+    return any(route.matches(scope)[0] is Match.FULL for route in routes)

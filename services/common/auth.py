@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -47,9 +48,16 @@ def new_secret() -> tuple[str, str, bytes]:
     return key_id, f"{KEY_PREFIX}_{key_id}_{secret}", hashlib.sha256(secret.encode()).digest()
 
 
+#: The shapes :func:`new_secret` makes (hex id, URL-safe secret); anything else is refused before the
+#: database sees it.
+_KEY_ID = re.compile(r"[0-9a-f]{1,64}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
 def parse_token(token: str) -> tuple[str, str] | None:
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not _KEY_ID.fullmatch(parts[1]) \
+            or not _SECRET.fullmatch(parts[2]):
         return None
     return parts[1], parts[2]
 

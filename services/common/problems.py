@@ -71,6 +71,9 @@ def from_validation_error(exc: ValidationError | RequestValidationError) -> Prob
         ctx = e.get("ctx", {}) or {}
         return Problem(400, "Malformed JSON", f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
                        errors=[{"field": "(body)", "pointer": "#", "reason": "not valid JSON"}])
+    if errors and all(e.get("loc", ("body",))[0] in ("query", "path", "header", "cookie") for e in errors):
+        return Problem(422, "Invalid parameter", "a request parameter is not valid; see errors",
+                       kind="validation", errors=validation_errors(errors))
     return Problem(422, "Invalid event", "the body does not match the contract; see errors",
                    kind="validation", errors=validation_errors(errors))
 
@@ -86,5 +89,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return Problem(exc.status_code, str(exc.detail) if exc.detail else "Error",
+        errors = None
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # FastAPI's answer to a body it could not read as JSON at all (nested too deep,
+            # not UTF-8): still name the field, like every other refusal.
+            errors = [{"field": "(body)", "pointer": "#", "reason": "not readable as JSON"}]
+        return Problem(exc.status_code, str(exc.detail) if exc.detail else "Error", errors=errors,
                        headers=getattr(exc, "headers", None)).response(request.url.path)

@@ -13,6 +13,8 @@ class CommonSettings(BaseSettings):
     pg_pool_max: int = 10
     log_level: str = "INFO"
     service_version: str = "0.1.0"
+    # API key lookups are cached this long: a revoked key stops working within this time.
+    key_cache_seconds: float = 5.0
     # Stream workers: a worker that dies is noticed after this long and its partitions move on.
     kafka_session_timeout_seconds: float = 15.0
     kafka_heartbeat_seconds: float = 3.0

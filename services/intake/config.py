@@ -10,6 +10,5 @@ class IntakeSettings(CommonSettings):
     clock_skew_seconds: int = 300            # occurred_at may be this far ahead of our clock
     produce_timeout_seconds: float = 5.0     # longer than this without a broker ack -> 503
     retry_after_seconds: int = 5
-    key_cache_seconds: float = 5.0           # revocation takes effect within this time
     rate_limit_per_second: float = 200.0     # requests per key
     rate_limit_burst: float = 400.0

@@ -31,7 +31,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         await migrate(settings.pg_dsn, verbose=False)
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
         app.state.pool = pool
-        app.state.keys = KeyStore(pool, cache_seconds=5.0)
+        app.state.keys = KeyStore(pool, cache_seconds=settings.key_cache_seconds)
         app.state.store = ReportingStore(pool)
         app.state.settings = settings
         if settings.reporting_session_secret:

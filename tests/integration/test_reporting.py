@@ -13,6 +13,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -567,6 +568,13 @@ def test_the_dashboard_in_headless_chromium(keys, ardn_commissioner, posted):
     assert _post("performance-events", series, keys["pattigift"]) == {"accepted": len(series)}
     wait_until(lambda: report(ardn_commissioner, "performance", area=AREA, days=90, provider=provider)["items"],
                120, what="the provider's series")
+    # Earlier tests' events may still be arriving: read the figures once they have settled.
+    def settled():
+        first = report(keys["operator"], "heatmap", area=AREA, days=90)["cells"]
+        time.sleep(2)
+        return first if report(keys["operator"], "heatmap", area=AREA, days=90)["cells"] == first else None
+
+    wait_until(settled, 120, interval=0, what="the heat map to settle")
     heat = report(keys["operator"], "heatmap", area=AREA, days=90)
     alerts = report(keys["operator"], "alerts", area=AREA)
     read = asyncio.run(_browse(_sign_in(ardn_commissioner), [

@@ -43,7 +43,9 @@ def verify(token: str | None, secret: bytes, now: float) -> str | None:
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         return None
-    if not hmac.compare_digest(parts[2], _mac(secret, parts[0] + "." + parts[1])):
+    # Bytes, not str: compare_digest refuses non-ASCII strings, and a cookie may hold anything.
+    if not hmac.compare_digest(parts[2].encode("utf-8", "surrogateescape"),
+                               _mac(secret, parts[0] + "." + parts[1]).encode()):
         return None
     try:
         data = json.loads(_unb64(parts[1]))

@@ -259,6 +259,9 @@ def test_session_round_trip_expiry_and_tampering():
     assert session.verify(None, secret, 0) is None and session.verify("x.y", secret, 0) is None
     with pytest.raises(ValueError):
         session.sign("abc", b"", 0)
+    # Anything a browser may send is refused quietly, never an exception (a 500 on every page).
+    for junk in (f"{head}.{payload}.é{mac}", f"{head}.é.{mac}", "v1.\x00.\udcff"):
+        assert session.verify(junk, secret, 1001.0) is None
 
 
 def test_csrf_and_next():
