@@ -11,9 +11,9 @@ import csv
 import io
 import json
 import re
+import time
 import urllib.error
 import urllib.request
-import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
