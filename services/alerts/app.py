@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from contracts.events import DeadLetter, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
-from services.common.db import create_pool
+from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS
 from services.common.migrate import migrate
 from services.common.streams import RECORDS, make_app
@@ -41,10 +41,6 @@ DEADLETTERS.labels(MAPPED.name, "process")  # reads 0 until the first dead lette
 _state: dict[str, object] = {}
 _relay_lock, _start_lock = asyncio.Lock(), asyncio.Lock()
 GAUGES_EVERY_SECONDS, FORGET_EVERY_SECONDS = 5.0, 3600.0
-RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.CannotConnectNowError, asyncpg.DeadlockDetectedError,
-             asyncpg.SerializationError)
-
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -60,19 +56,6 @@ async def service() -> AlertsService:
                 pool, settings.policy(), settings.external_url,
                 timedelta(seconds=settings.alerts_reevaluate_seconds))
     return _state["service"]  # type: ignore[return-value]
-
-
-async def until_done(what, event_id: str):
-    """PostgreSQL down is no reason to skip an event: retry, so the offset never passes it."""
-    delay = 0.2
-    while True:
-        try:
-            return await what()
-        except RETRYABLE as exc:
-            log.warning("postgres unavailable, retrying", extra={"event_id": event_id,
-                                                                  "error": repr(exc)})
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
 
 
 async def relay(pool: asyncpg.Pool, limit: int = 500) -> int:
@@ -109,8 +92,13 @@ async def evaluate(stream):
             RECORDS.labels("alerts", topic, "deadletter").inc()
             continue
         event_id = str(mapped.event_id)
-        with TURN_SECONDS.labels("event").time():
-            turn = await until_done(lambda: s.ingest(mapped, now()), event_id)
+        try:
+            with TURN_SECONDS.labels("event").time():
+                turn = await until_done(lambda: s.ingest(mapped, now()), event_id)
+        except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
+            await dead_letter(event, f"not storable: {exc}")
+            RECORDS.labels("alerts", topic, "deadletter").inc()
+            continue
         RECORDS.labels("alerts", topic, "seen" if turn is not None else "duplicate").inc()
         if turn is not None and turn.published:
             await until_done(lambda: relay(s.pool), event_id)

@@ -25,3 +25,24 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
             log.warning("postgres not reachable, retrying", extra={"attempt": attempt, "error": str(exc)})
             await asyncio.sleep(min(2.0, 0.2 * attempt))
     raise RuntimeError(f"PostgreSQL not reachable after {attempts} attempts: {last}")
+
+
+#: Errors that say PostgreSQL is away or busy, not that the write is wrong: worth retrying.
+RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+             asyncpg.CannotConnectNowError, asyncpg.DeadlockDetectedError,
+             asyncpg.SerializationError)
+
+
+async def until_done(write, event_id: str):
+    """Run ``write`` (one transaction) until it succeeds. PostgreSQL down is no reason to skip an
+    event: the stream offset must never pass a record that is not stored. Data errors (SQLSTATE
+    class 22, e.g. a value PostgreSQL cannot hold) are raised: retrying would never succeed, and
+    the caller dead-letters the record."""
+    delay = 0.2
+    while True:
+        try:
+            return await write()
+        except RETRYABLE as exc:
+            log.warning("postgres unavailable, retrying", extra={"event_id": event_id, "error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)

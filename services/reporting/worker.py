@@ -5,7 +5,6 @@ effect; alerts -> the alerts read model (latest state per fingerprint).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 
 from contracts.events import Alert, DeadLetter, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
-from services.common.db import create_pool
+from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS
 from services.common.streams import RECORDS, make_app
 
@@ -38,23 +37,6 @@ async def store() -> ReportingStore:
     return _state["store"]
 
 
-async def until_stored(write, what: str) -> bool:
-    """PostgreSQL down is not a reason to skip: retry until stored, so the offset never passes it."""
-    delay = 0.2
-    while True:
-        try:
-            return await write()
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError) as exc:
-            log.warning("postgres unavailable, retrying", extra={"event_id": what, "error": repr(exc)})
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
-
-
-async def ingest_until_stored(s: ReportingStore, mapped: MappedEvent) -> bool:
-    return await until_stored(lambda: s.ingest(mapped), str(mapped.event_id))
-
-
 async def dead_letter(event, reason: str) -> None:
     msg = event.message
     letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic, partition=msg.partition,
@@ -63,6 +45,8 @@ async def dead_letter(event, reason: str) -> None:
     await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
     RECORDS.labels("reporting", msg.topic, "deadletter").inc()
     DEADLETTERS.labels(msg.topic, "process").inc()
+    log.warning("record dead-lettered", extra={"topic": msg.topic, "partition": msg.partition,
+                                               "offset": msg.offset, "reason": reason[:300]})
 
 
 @app.agent(source, concurrency=1)
@@ -75,7 +59,11 @@ async def sink(stream):
         except ValidationError as exc:
             await dead_letter(event, str(exc.errors()[0].get("msg")))
             continue
-        new = await ingest_until_stored(s, mapped)
+        try:
+            new = await until_done(lambda: s.ingest(mapped), str(mapped.event_id))
+        except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
+            await dead_letter(event, f"not storable: {exc}")
+            continue
         RECORDS.labels("reporting", msg.topic, "stored" if new else "duplicate").inc()
         log.info("event %s", "stored" if new else "duplicate", extra={"event_id": str(mapped.event_id)})
 
@@ -92,7 +80,11 @@ async def alerts_sink(stream):
         except ValidationError as exc:
             await dead_letter(event, str(exc.errors()[0].get("msg")))
             continue
-        newer = await until_stored(lambda: s.upsert_alert(alert), alert.fingerprint)
+        try:
+            newer = await until_done(lambda: s.upsert_alert(alert), alert.fingerprint)
+        except asyncpg.DataError as exc:
+            await dead_letter(event, f"not storable: {exc}")
+            continue
         RECORDS.labels("reporting", event.message.topic, "stored" if newer else "stale").inc()
         log.info("alert %s", "stored" if newer else "stale",
                  extra={"fingerprint": alert.fingerprint, "status": alert.status.value})

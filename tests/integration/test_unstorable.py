@@ -1,0 +1,72 @@
+"""A mapped event whose values PostgreSQL cannot hold (here a NUL character in the summary, which
+intake refuses but an older producer or a hand-written record might carry) is dead-lettered by the
+reporting worker, which stores the summary; it does not stop the worker, and the events behind it
+are stored. (The alerts worker keeps no free text, so for it the same event is an ordinary one.)"""
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from kafka import KafkaProducer
+
+from contracts.topics import DEADLETTER, FINDINGS, MAPPED
+from services.intake.examples import FINDING
+from services.mapping.domain.records import handle
+from services.mapping.domain.ruleset import load
+from tests.conftest import TEST_ENV, bearer, http_json, url, wait_until
+from tests.integration.kafka_probe import records
+
+pytestmark = pytest.mark.integration
+
+AREA, REGION = "WMER", "west_midlands"
+
+
+def _finding(summary: str) -> dict:
+    body = copy.deepcopy(FINDING)
+    body.update(event_id=str(uuid.uuid4()), source="black-country-cdw", area=AREA, region=REGION,
+                occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat())
+    body["data"].update(summary=summary, theme="stigma", community="irish", cdw_role=None)
+    return body
+
+
+def _findings(key) -> int:
+    status, _, body = http_json("GET", url("reporting", f"/v1/reports/summary?area={AREA}&days=7"),
+                                headers=bearer(key))
+    assert status == 200, body
+    return body["findings"]["current"]
+
+
+def test_an_unstorable_mapped_event_is_dead_lettered_and_the_workers_go_on(keys):
+    operator = keys["operator"]
+    before = _findings(operator)
+    poison = _finding("Members met at the centre\x00 and spoke of waiting times")
+    out = handle(json.dumps(poison).encode(), AREA.encode(), FINDINGS.name, 0, 0, load(),
+                 datetime.now(timezone.utc))
+    assert out.topic == MAPPED.name, out   # mapping itself has nothing against it
+    producer = KafkaProducer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], acks="all")
+    producer.send(MAPPED.name, key=out.key, value=out.value).get(timeout=30)
+    producer.close()
+    # A good event behind it, through the front door.
+    good = _finding("Members spoke of long waits for a first appointment")
+    status, _, answer = http_json("POST", url("intake", "/v1/findings"), good, bearer(keys["black-country-cdw"]))
+    assert status == 202, answer
+
+    wait_until(lambda: _findings(operator) - before == 1, 120, what="the good finding reported")
+
+    def letters():
+        found = []
+        for r in records(DEADLETTER.name, timeout=10):
+            try:
+                letter = json.loads(r.value)
+            except ValueError:
+                continue
+            if poison["event_id"] in letter.get("original", "") and "not storable" in letter.get("reason", ""):
+                found.append(letter)
+        return found or None
+
+    found = wait_until(letters, 90, what="the reporting worker's dead letter")
+    assert len(found) == 1 and found[0]["source_topic"] == MAPPED.name and found[0]["stage"] == "process"
+    assert _findings(operator) - before == 1   # the poison was not counted
