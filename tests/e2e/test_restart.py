@@ -3,7 +3,6 @@ ledger, keys and the reporting rollups) all live on disk under the stack's home.
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -12,7 +11,7 @@ import pytest
 from contracts.topics import FINDINGS
 from services.intake.examples import FINDING
 from tests.conftest import bearer, http_json, run, url, wait_until
-from tests.integration.kafka_probe import records
+from tests.integration.kafka_probe import json_values
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +24,6 @@ def _finding() -> dict:
                 occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat())
     body["data"].update(theme="stigma", people_affected=4, community="pakistani", cdw_role=None)
     return body
-
-
-def _event_id(raw: bytes) -> str | None:
-    """The event id of a record on the log; other tests put poison records there on purpose."""
-    try:
-        return json.loads(raw)["event_id"]
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def _findings(key) -> int:
@@ -66,7 +57,7 @@ def test_stop_and_start_keeps_the_log_the_ledger_and_the_rollups(keys):
                                   bearer(partner))
     assert status == 200 and answer["counts"] == {"duplicate": 5}, answer
     # The Kafka log survived: every event is still on the findings topic.
-    logged = {_event_id(r.value) for r in records(FINDINGS.name, timeout=30)}
+    logged = {v.get("event_id") for v in json_values(FINDINGS.name, timeout=30)}
     assert {e["event_id"] for e in events} <= logged
     # And the pipeline still flows after the restart.
     more = _finding()

@@ -1,6 +1,7 @@
 """Read the real topics back, to check what intake and the workers actually wrote."""
 from __future__ import annotations
 
+import json
 import time
 
 from kafka import KafkaConsumer, TopicPartition
@@ -24,6 +25,20 @@ def records(topic: str, timeout: float = 10.0) -> list:
         return out
     finally:
         consumer.close()
+
+
+def json_values(topic: str, timeout: float = 10.0) -> list:
+    """The JSON objects on ``topic``; records that are not JSON objects (poison that tests put on
+    the log on purpose) are left out."""
+    out = []
+    for r in records(topic, timeout):
+        try:
+            value = json.loads(r.value)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
 
 
 def with_header(topic: str, name: str, value: str) -> list:

@@ -21,7 +21,7 @@ from services.alerts.domain.conditions import fingerprint
 from services.alerts.domain.delivery import ZERO_TIME, sign, verify
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
 from tests.integration.alerts_support import SmtpSink, SseReader, WebhookReceiver
-from tests.integration.kafka_probe import records
+from tests.integration.kafka_probe import json_values, records
 from tests.stackenv import run_script
 
 pytestmark = pytest.mark.integration
@@ -129,9 +129,7 @@ def appears(fp: str, key: dict):
 
 
 def published(fp: str) -> list[dict]:
-    found = [json.loads(r.value) for r in records(ALERTS.name, timeout=20)
-             if json.loads(r.value)["fingerprint"] == fp]
-    return found
+    return [v for v in json_values(ALERTS.name, timeout=20) if v.get("fingerprint") == fp]
 
 
 def webhook(receiver, subscribe, key, **extra) -> dict:
