@@ -23,7 +23,7 @@ from services.common.http import authenticate
 from services.common.problems import Problem, field_error, validation_errors
 
 from .adapters import queries, store
-from .domain.delivery import valid_target
+from .domain.delivery import internal_address, valid_target, webhook_host
 from .domain.lifecycle import LifecycleError, Silence
 from .domain.thresholds import AreaThresholds, threshold_sources
 from .metrics import NOTIFICATIONS
@@ -274,6 +274,18 @@ class SubscriptionIn(BaseModel):
         None, description="Webhook signing secret; generated when absent. Shown only once.")
 
 
+async def refuse_internal(target: str) -> None:
+    """A webhook must resolve to public addresses only (checked when it is created)."""
+    host = webhook_host(target)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        raise invalid("target", f"the host {host!r} does not resolve") from None
+    if any(internal_address(info[4][0]) for info in infos):
+        raise invalid("target", "points at a loopback, private or link-local address, which the "
+                                "platform does not call (CSP_ALERTS_WEBHOOK_ALLOW_INTERNAL)")
+
+
 @router.post("/v1/subscriptions", status_code=201, tags=["subscriptions"],
              summary="Subscribe to alerts by area, minimum severity and rule")
 async def create_subscription(request: Request, who: Reader, body: SubscriptionIn) -> dict:
@@ -282,6 +294,8 @@ async def create_subscription(request: Request, who: Reader, body: SubscriptionI
     reason = valid_target(body.channel, body.target)
     if reason:
         raise invalid("target", reason)
+    if body.channel == "webhook" and not request.app.state.allow_internal_webhooks:
+        await refuse_internal(body.target)
     if body.channel == "email" and body.secret is not None:
         raise invalid("secret", "only webhooks are signed")
     secret = body.secret or (secrets.token_urlsafe(32) if body.channel == "webhook" else None)

@@ -61,6 +61,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         await listener.ensure()
         client, webhooks, email = senders(settings)
         app.state.pool, app.state.listener = pool, listener
+        app.state.allow_internal_webhooks = settings.alerts_webhook_allow_internal
         app.state.keys = KeyStore(pool, cache_seconds=settings.key_cache_seconds)
         app.state.service = AlertsService(pool, settings.policy(), settings.external_url,
                                           timedelta(seconds=settings.alerts_reevaluate_seconds))

@@ -28,6 +28,10 @@ class AlertsSettings(CommonSettings):
     # Delivery (runs in the alerts API process).
     alerts_delivery_poll_seconds: float = 1.0
     alerts_delivery_concurrency: int = 16
+    #: Webhooks to loopback, private or link-local addresses are refused unless this is set:
+    #: otherwise any commissioner could make the platform call services inside its own network.
+    #: The local stack and the tests set it (their receivers are on 127.0.0.1).
+    alerts_webhook_allow_internal: bool = False
     alerts_delivery_lease_seconds: float = 60.0
     alerts_retry_base_seconds: float = 2.0
     alerts_retry_cap_seconds: float = 600.0

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -69,6 +71,27 @@ def valid_target(channel: Channel, target: str) -> str | None:
     if not re.match(r"^https?://[^\s/?#]+", target):
         return "must be an http:// or https:// URL"
     return None
+
+
+def webhook_host(target: str) -> str | None:
+    """The host name or address a webhook URL points at."""
+    try:
+        return urlsplit(target).hostname
+    except ValueError:
+        return None
+
+
+def internal_address(address: str) -> bool:
+    """Whether an address is one a commissioner's webhook must not reach from the platform's
+    network: loopback, private, link-local (cloud metadata), multicast, reserved or unspecified."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True   # not an address at all: refuse rather than guess
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
+            or ip.is_reserved or ip.is_unspecified)
 
 
 def route(intent: NotificationIntent,

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from contracts.events import AlertRule, AlertSeverity
 from services.alerts.domain.conditions import Condition
-from services.alerts.domain.delivery import (ZERO_TIME, Subscription, alertmanager_payload,
+from services.alerts.domain.delivery import (ZERO_TIME, Subscription, alertmanager_payload, internal_address,
                                              backoff, email_message, retryable, route, sign,
-                                             valid_target, verify)
+                                             valid_target, verify, webhook_host)
 from services.alerts.domain.lifecycle import NotificationPolicy, acknowledge, step
 from services.alerts.domain.records import RuleOutcome
 
@@ -143,3 +143,22 @@ def test_email_has_subject_text_and_escaped_html():
     assert "FIRING AMBER: Unmet need <script>" in text and "n-42" in text
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "https://alerts.example/v1/alerts/" in html
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "127.8.9.10", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254",
+    "0.0.0.0", "::1", "fe80::1", "fe80::1%eth0", "fd00::1", "::ffff:10.1.2.3", "224.0.0.1", "not-an-ip",
+])
+def test_webhooks_may_not_reach_internal_addresses(address):
+    assert internal_address(address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "51.140.10.20", "2a00:1450:4009:80b::200e", "::ffff:8.8.4.4"])
+def test_public_addresses_are_fine(address):
+    assert not internal_address(address)
+
+
+def test_the_host_of_a_webhook_url():
+    assert webhook_host("https://hooks.example.nhs.uk:8443/path?q=1") == "hooks.example.nhs.uk"
+    assert webhook_host("http://[::1]:9/x") == "::1"
+    assert webhook_host("http://10.0.0.1/x") == "10.0.0.1"
