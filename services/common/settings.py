@@ -21,3 +21,7 @@ class CommonSettings(BaseSettings):
     # Offsets are committed every N records or this often, whichever comes first.
     kafka_commit_every: int = 1000
     kafka_commit_interval_seconds: float = 0.5
+    # Stream workers take records in batches of at most this many (mapped and produced together,
+    # or stored in one transaction); a batch waits at most this long to fill.
+    batch_max: int = 1000
+    batch_within_seconds: float = 0.02

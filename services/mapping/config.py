@@ -10,5 +10,3 @@ class MappingSettings(CommonSettings):
     mapping_port: int = 8082
     mapping_rules: Path = DEFAULT_RULES
     rules_check_seconds: float = 5.0       # how often the rule file is checked for changes
-    batch_max: int = 1000                  # records mapped and produced together
-    batch_within_seconds: float = 0.02     # a batch waits at most this long to fill

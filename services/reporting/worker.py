@@ -51,22 +51,37 @@ async def dead_letter(event, reason: str) -> None:
 
 @app.agent(source, concurrency=1)
 async def sink(stream):
+    """Mapped events in batches: each batch is stored in one transaction (the ledger decides what
+    is new, so a redelivered batch counts nothing twice), and take_events acks the batch's offsets
+    only after the body. A batch PostgreSQL refuses is retried event by event, so one unstorable
+    record is dead-lettered and the rest are stored."""
     s = await store()
-    async for event in stream.events():
-        msg = event.message
-        try:
-            mapped = MappedEvent.model_validate_json(event.value or b"")
-        except ValidationError as exc:
-            await dead_letter(event, str(exc.errors()[0].get("msg")))
+    async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+        parsed = []
+        for event in events:
+            try:
+                parsed.append((event, MappedEvent.model_validate_json(event.value or b"")))
+            except ValidationError as exc:
+                await dead_letter(event, str(exc.errors()[0].get("msg")))
+        if not parsed:
             continue
         try:
-            new = await until_done(lambda: s.ingest(mapped), str(mapped.event_id))
-        except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
-            await dead_letter(event, f"not storable: {exc}")
-            continue
-        RECORDS.labels("reporting", msg.topic, "stored" if new else "duplicate").inc()
-        log.info("event %s", "stored" if new else "duplicate", extra={"event_id": str(mapped.event_id)})
-
+            new = await until_done(lambda: s.ingest_new([m for _, m in parsed]), f"batch of {len(parsed)}")
+        except asyncpg.DataError:
+            new, kept = set(), []
+            for event, mapped in parsed:
+                try:
+                    new |= await until_done(lambda: s.ingest_new([mapped]), str(mapped.event_id))
+                    kept.append((event, mapped))
+                except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
+                    await dead_letter(event, f"not storable: {exc}")
+            parsed = kept
+        for event, mapped in parsed:
+            stored = mapped.event_id in new
+            new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
+            RECORDS.labels("reporting", event.message.topic, "stored" if stored else "duplicate").inc()
+            log.info("event %s", "stored" if stored else "duplicate",
+                     extra={"event_id": str(mapped.event_id)})
 
 
 @app.agent(alerts_topic, concurrency=1)

@@ -168,11 +168,15 @@ class ReportingStore:
     async def ingest_many(self, events: Sequence[MappedEvent]) -> int:
         """Insert a batch and add only the events new to the ledger to the rollups, in one
         transaction. Returns how many were new."""
+        return len(await self.ingest_new(events))
+
+    async def ingest_new(self, events: Sequence[MappedEvent]) -> set[UUID]:
+        """As :meth:`ingest_many`; returns the ids of the events that were new."""
         unique: dict[UUID, MappedEvent] = {}
         for m in events:
             unique.setdefault(m.event_id, m)
         if not unique:
-            return 0
+            return set()
         rows = [_row(m) for m in unique.values()]
         async with self.pool.acquire() as conn, conn.transaction():
             if len(rows) == 1:
@@ -183,7 +187,7 @@ class ReportingStore:
                                                  columns=_EVENT_COLUMN_LIST)
                 new_ids = {r["event_id"] for r in await conn.fetch(_INSERT_STAGED)}
             if not new_ids:
-                return 0  # replays or redeliveries: counted already
+                return set()  # replays or redeliveries: counted already
             fresh = [m for i, m in unique.items() if i in new_ids]
             batch = rollup(fresh)
             added = await self._write_rollups(conn, batch)
@@ -193,7 +197,7 @@ class ReportingStore:
                 series.sort(key=lambda r: r[-1])
                 await conn.executemany(_UPSERT_SERIES, series)
         self._known_signatures |= added
-        return len(new_ids)
+        return new_ids
 
     async def _write_rollups(self, conn: asyncpg.Connection, batch: RollupBatch) -> set[int]:
         added = set()
