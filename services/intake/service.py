@@ -129,9 +129,15 @@ class IntakeService:
             else:
                 outcomes[i] = (self._conflict(e) if hashes[j] != hashes[i]
                                else Outcome("duplicate", 200, str(e.event_id)))
-        existing = await self.ledger.lookup([e.event_id for _, e in unique])
-        to_reserve, to_publish = [], []
-        for i, e in unique:
+        # Reserve first: in the common case (new events) that is the only ledger round trip before
+        # the publish. Ids already in the ledger (inserted by an earlier request, or by a request
+        # racing this one) are looked up and decided by their stored body and state.
+        inserted = await self.ledger.reserve(
+            [(e.event_id, e.source, e.type, e.area, hashes[i]) for i, e in unique])
+        seen_before = [(i, e) for i, e in unique if e.event_id not in inserted]
+        existing = await self.ledger.lookup([e.event_id for _, e in seen_before]) if seen_before else {}
+        to_publish = [(i, e) for i, e in unique if e.event_id in inserted]
+        for i, e in seen_before:
             row = existing.get(e.event_id)
             decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), hashes[i])
             if decision is Idempotency.CONFLICT:
@@ -139,24 +145,9 @@ class IntakeService:
             elif decision is Idempotency.DUPLICATE:
                 EVENTS.labels(_short_type(e), "duplicate", "none").inc()
                 outcomes[i] = Outcome("duplicate", 200, str(e.event_id), row.topic, row.partition, row.offset)
-            else:
-                if decision is Idempotency.NEW:
-                    to_reserve.append((i, e))
+            else:   # RETRY: stored, never acknowledged by Kafka; publish again under the same id
                 to_publish.append((i, e))
-        inserted = await self.ledger.reserve(
-            [(e.event_id, e.source, e.type, e.area, hashes[i]) for i, e in to_reserve])
-        raced = {e.event_id for _, e in to_reserve} - inserted
-        if raced:  # another request reserved the same id between our lookup and insert
-            again = await self.ledger.lookup(list(raced))
-            keep = []
-            for i, e in to_publish:
-                if e.event_id in raced:
-                    row = again[e.event_id]
-                    if row.body_sha256 != hashes[i]:
-                        outcomes[i] = self._conflict(e)
-                        continue
-                keep.append((i, e))
-            to_publish = keep
+        to_publish.sort(key=lambda item: item[0])   # the batch's order, per area, onto the log
         await self._publish(to_publish, outcomes)
         return outcomes  # type: ignore[return-value]
 
