@@ -82,7 +82,7 @@ class Stack:
     def fresh(self) -> None:
         """A clean Kafka and PostgreSQL, topics created, schema migrated."""
         self.script("stack.sh", "reset")
-        self.check_ports()
+        self.wait_ports(self.ports())
         self.script("stack.sh", "infra")
 
     def ports(self) -> dict[str, int]:
@@ -90,23 +90,46 @@ class Stack:
                  "postgres": int(self.env["CSP_PG_PORT"]), "intake-baseline": self.baseline_port}
         return {**named, **{name: self.port(name) for name in SERVICES}}
 
-    def check_ports(self) -> None:
-        """Fail early, naming the port, when one this stack needs cannot be bound. Ports in the
-        kernel's ephemeral range can be held by any outgoing connection on the machine."""
+    def busy_ports(self, names=None) -> list[str]:
+        """Ports of this stack that cannot be bound now, with what holds them if ss can tell.
+        Ports in the kernel's ephemeral range (32768-60999 by default) can be held for a while by
+        any outgoing connection on the machine, which makes a service fail to start."""
         busy = []
         for name, port in self.ports().items():
+            if names is not None and name not in names:
+                continue
             with socket.socket() as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("0.0.0.0", port))
                 except OSError as exc:
-                    busy.append(f"{name} {port} ({exc.strerror})")
-        if busy:
-            raise RuntimeError(f"ports of port base {self.base} are in use: {', '.join(busy)}; "
-                               "choose another --port-base")
+                    held = subprocess.run(["ss", "-tanpH", f"sport = :{port}"], capture_output=True,
+                                          text=True).stdout.strip().replace("\n", "; ")
+                    busy.append(f"{name} {port} ({exc.strerror}{': ' + held if held else ''})")
+        return busy
 
-    def start(self, *services: str) -> None:
-        self.script("services.sh", "start", *services, timeout=600)
+    def wait_ports(self, names, timeout: float = 60) -> None:
+        """Until the named services' ports can be bound; waits out connections that hold one."""
+        deadline = time.monotonic() + timeout
+        while busy := self.busy_ports(set(names)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ports still in use after {timeout:g}s: {', '.join(busy)}")
+            log(f"waiting for ports in use: {', '.join(busy)}")
+            time.sleep(5)
+
+    def start(self, *services: str, attempts: int = 3) -> None:
+        """services.sh start, retried when a port was taken meanwhile (see :meth:`busy_ports`)."""
+        for attempt in range(1, attempts + 1):
+            self.wait_ports([n for n in (services or SERVICES) if self.pid(n) is None])
+            try:
+                self.script("services.sh", "start", *services, timeout=600)
+                return
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == attempts:
+                    raise
+                log(f"a port was taken while the services started (attempt {attempt}); starting the "
+                    "ones that exited again")
+                time.sleep(5)
 
     def stop(self, *services: str) -> None:
         self.script("services.sh", "stop", *services)

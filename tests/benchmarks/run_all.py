@@ -1,6 +1,6 @@
 """Every benchmark, side by side in one run, into one report.
 
-    python -m tests.benchmarks.run_all            # the full run (about 20 minutes on 2 cores)
+    python -m tests.benchmarks.run_all            # the full run (about 15 minutes on 2 cores)
     python -m tests.benchmarks.run_all --quick    # a small smoke run (about 2 minutes)
 
 One fresh Kafka and PostgreSQL on the benchmark's own port base (59000 unless ``--port-base``),
@@ -181,8 +181,8 @@ def metrics(d: dict) -> list[dict]:
                          "scheduled rate", ">= 95% of schedule",
                          e2e["background_achieved_events_per_s"] >= 0.95 * rate))
         for name, per_s in e2e["worker_events_per_s_under_load"].items():
-            rows.append(_row(f"e2e.worker.{name}.events_per_s", f"{name} worker throughput during the "
-                             "end-to-end load (committed offsets)", "events/s", per_s, rate, "offered rate"))
+            rows.append(_row(f"e2e.worker.{name}.events_per_s", f"Stream worker throughput during the "
+                             f"end-to-end load: {name} (committed offsets)", "events/s", per_s, rate, "offered rate"))
         rows.append(_row("e2e.webhooks_received", "Threshold crossings notified by webhook", "alerts",
                          e2e["webhooks_received"], e2e["triggers_posted"], "crossings posted", "all",
                          e2e["webhooks_missing"] == 0))
@@ -294,8 +294,8 @@ def notes(d: dict) -> list[str]:
                    f"`ReportingStore.ingest_many` (the reporting worker's own insert, dedupe and rollup code) in "
                    f"transactions of {r['batch_size']:,} events, not through Kafka; the bulk rate counts only the "
                    f"time inside it ({r['wall_seconds_with_generation']:,.0f} s wall time with generating the "
-                   "events). The worker row is the reporting worker itself consuming mapped.events.v1, one "
-                   "transaction per event.")
+                   "events). The worker row is the reporting worker itself, as deploy/local/services.sh starts "
+                   "it, consuming mapped.events.v1.")
     if "e2e" in d:
         e = d["e2e"]
         out.append(f"End to end: {e['seconds']:g} s of background findings at {e['background_rate_target']:g} "
@@ -322,7 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in PRESETS["full"].items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None,
                             help=f"default {value:,} (quick: {PRESETS['quick'][key]:,})")
+    parser.add_argument("--render", type=Path, metavar="REPORT_JSON",
+                        help="measure nothing: rebuild the table and report.md from a report.json")
     args = parser.parse_args(argv)
+    if args.render:
+        report = json.loads(args.render.read_text())
+        report.update(metrics=metrics(report["details"]), notes=notes(report["details"]))
+        args.render.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        (args.render.parent / "report.md").write_text(markdown(report))
+        print(markdown(report))
+        return 0
     p = {k: (getattr(args, k) if getattr(args, k) is not None else v)
          for k, v in PRESETS["quick" if args.quick else "full"].items()}
     stack = Stack(args.port_base)
