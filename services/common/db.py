@@ -28,9 +28,14 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
 
 
 #: Errors that say PostgreSQL is away or busy, not that the write is wrong: worth retrying.
+#: OperatorInterventionError is SQLSTATE class 57 (a session terminated by a restart or an
+#: administrator, a crash shutdown, "cannot connect now", a cancelled statement);
+#: InternalClientError is what asyncpg raises on a connection whose session was terminated
+#: mid-operation (MagicStack/asyncpg#784, #1069). An error escaping a faust agent acks its event,
+#: so anything missing here loses the event.
 RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.CannotConnectNowError, asyncpg.DeadlockDetectedError,
-             asyncpg.SerializationError)
+             asyncpg.InternalClientError, asyncpg.OperatorInterventionError,
+             asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
 async def until_done(write, event_id: str):
