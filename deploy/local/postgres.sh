@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PostgreSQL from Debian's package, in a cluster the project owns (own data directory and port).
-#   postgres.sh start|stop|status|reset|migrate|psql
+#   postgres.sh start|stop|restart|kill|status|reset|migrate|psql
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 PGHOME="$CSP_HOME/postgres"
@@ -78,6 +78,18 @@ stop() {
   fi
 }
 
+# A crash: immediate shutdown (the postmaster and every backend end at once, nothing is
+# checkpointed); the next start replays the WAL. For fault tests.
+kill_now() {
+  [ -n "$PGBIN" ] || return 0
+  local data; data=$(data_dir)
+  if [ -f "$data/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 60 stop >/dev/null && say "PostgreSQL killed (immediate shutdown)"
+  else
+    say "PostgreSQL not running"
+  fi
+}
+
 status() {
   local data; data=$(data_dir)
   if [ -n "$PGBIN" ] && [ -f "$data/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
@@ -89,9 +101,10 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   restart) stop; start ;;
+  kill) kill_now ;;
   status) status ;;
   reset) stop; d=$(data_dir); rm -rf "$(dirname "$d")" "$PGHOME"; say "PostgreSQL data removed" ;;
   migrate) "$CSP_PYTHON" -m services.common.migrate ;;
   psql) shift; PGPASSWORD="$CSP_PG_PASSWORD" psql -h 127.0.0.1 -p "$CSP_PG_PORT" -U "$CSP_PG_USER" "$CSP_PG_DATABASE" "$@" ;;
-  *) echo "usage: $0 start|stop|restart|status|reset|migrate|psql" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|kill|status|reset|migrate|psql" >&2; exit 2 ;;
 esac
