@@ -39,7 +39,9 @@ class Scenario:
     communities: tuple[Community, Community]     # this scenario's own unmet-need communities
     total: int = EVENTS
     rate: float = 1000.0                         # events per second offered to intake
-    unmet_share: float = 0.005                   # share of unmet-need findings (alert windows)
+    # Share of unmet-need findings: enough to fire alerts in every (area, community) of the
+    # scenario; few, because the alerts worker reads an area's whole state for every event.
+    unmet_share: float = 0.0025
     unmet_first: bool = False                    # unmet-need findings lead the load
     settle_timeout: float = 900.0
     settle_stall: float = 120.0

@@ -112,8 +112,8 @@ def plan(partners: list[Partner], areas: list[str], days: list[date], total: int
 
 def _performance(rng: random.Random, area: str, day: date) -> dict:
     indicator = INDICATORS[rng.randrange(len(INDICATORS))]
-    # A monthly period among the twelve before the event's day: the area's series stays small.
-    month = (day.replace(day=1) - timedelta(days=1 + 31 * rng.randrange(12))).replace(day=1)
+    # A monthly period among the six before the event's day: the area's series stays small.
+    month = (day.replace(day=1) - timedelta(days=1 + 31 * rng.randrange(6))).replace(day=1)
     end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     denominator = rng.randrange(100, 400)
     numerator = int(denominator * rng.uniform(0.85, 0.99))
