@@ -21,6 +21,9 @@ class CommonSettings(BaseSettings):
     # Offsets are committed every N records or this often, whichever comes first.
     kafka_commit_every: int = 1000
     kafka_commit_interval_seconds: float = 0.5
+    # Address the stream workers' web server (metrics, health) listens on: loopback for the local
+    # stack; the container files set 0.0.0.0 so Prometheus and the probes can reach it.
+    worker_web_bind: str = "127.0.0.1"
     # Stream workers take records in batches of at most this many (mapped and produced together,
     # or stored in one transaction); a batch waits at most this long to fill.
     batch_max: int = 1000

@@ -49,6 +49,7 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int,
         broker_heartbeat_interval=settings.kafka_heartbeat_seconds,
         web_enabled=True,
         web_host="127.0.0.1",
+        web_bind=settings.worker_web_bind,
         web_port=web_port,
         datadir=str(datadir),
         # JSON lines like every other service, instead of faust's coloured console format.
