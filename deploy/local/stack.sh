@@ -21,12 +21,15 @@ up() {
   cat <<MSG
 
 Commissioning signals platform is up ($((SECONDS - t0))s). Data: $CSP_HOME
+  Dashboard             http://127.0.0.1:$CSP_REPORTING_PORT/login   (sign in with a commissioner or operator key below)
   Dashboard (JSON API)  http://127.0.0.1:$CSP_REPORTING_PORT/v1/reports/summary?region=west_midlands&days=90
   Reporting API docs    http://127.0.0.1:$CSP_REPORTING_PORT/docs
   Intake API docs       http://127.0.0.1:$CSP_INTAKE_PORT/docs
+  Alerts API docs       http://127.0.0.1:$CSP_ALERTS_API_PORT/docs
   Metrics               http://127.0.0.1:$CSP_INTAKE_PORT/metrics   (intake)
                         http://127.0.0.1:$CSP_MAPPING_PORT/metrics   (mapping)
                         http://127.0.0.1:$CSP_ALERTS_PORT/metrics   (alerts)
+                        http://127.0.0.1:$CSP_ALERTS_API_PORT/metrics   (alerts API)
                         http://127.0.0.1:$CSP_REPORTING_WORKER_PORT/metrics   (reporting worker)
                         http://127.0.0.1:$CSP_REPORTING_PORT/metrics   (reporting API)
   Demo API keys         $CSP_HOME/demo-keys.json
