@@ -87,6 +87,17 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError):
         return from_validation_error(exc).response(request.url.path)
 
+    async def _unavailable(request: Request, exc: Exception):
+        # PostgreSQL away or restarting: a 503 the client may retry (with the same event_id),
+        # not a 500. Nothing was acknowledged, so nothing is lost by refusing.
+        return Problem(503, "Service unavailable",
+                       "a store the service depends on is unavailable; retry the same request shortly",
+                       kind="store-unavailable", headers={"Retry-After": "5"}).response(request.url.path)
+
+    from .db import RETRYABLE
+    for exc_class in RETRYABLE:
+        app.add_exception_handler(exc_class, _unavailable)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         errors = None

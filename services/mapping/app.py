@@ -35,6 +35,28 @@ for _topic in (FINDINGS.name, PERFORMANCE.name):
 source = app.topic(FINDINGS.name, PERFORMANCE.name, value_serializer="raw", key_serializer="raw")
 
 
+async def produce_all(outs) -> None:
+    """Produce every output and wait until the broker acknowledged all of them. take_events marks
+    the batch processed even when the body raises, so a failure here must not escape: the whole
+    batch is sent again until it is acknowledged (copies are deduplicated downstream by event id)."""
+    delay = 0.5
+    while True:
+        try:
+            # Straight to the app's Kafka producer (acks=all): the same delivery with less
+            # per-record work than Topic.send.
+            pending = [await app.producer.send(out.topic, out.key, out.value, partition=None,
+                                               timestamp=None, headers=None) for out in outs]
+            await asyncio.gather(*pending)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything short of an ack means: send again
+            log.warning("produce failed, sending the batch again",
+                        extra={"records": len(outs), "error": repr(exc), "retry_in": delay})
+            await asyncio.sleep(delay)
+            delay = min(10.0, delay * 2)
+
+
 @app.agent(source, concurrency=1)
 async def map_events(stream):
     """Receive a batch, map each record (pure), produce them all, and wait for the broker to
@@ -43,11 +65,7 @@ async def map_events(stream):
         now = datetime.now(timezone.utc)
         outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition, e.message.offset,
                                    RULES.current, now)) for e in events]
-        # Straight to the app's Kafka producer (acks=all): the same delivery with less per-record work
-        # than Topic.send.
-        pending = [await app.producer.send(out.topic, out.key, out.value, partition=None, timestamp=None,
-                                           headers=None) for _, out in outs]
-        await asyncio.gather(*pending)  # raises (and crashes the worker) rather than ack a lost record
+        await produce_all([out for _, out in outs])
         for msg, out in outs:
             RECORDS.labels("mapping", msg.topic, out.outcome).inc()
             if out.stage is not None:
