@@ -116,3 +116,26 @@ def keys(stack) -> dict[str, dict]:
 
 def bearer(key: dict) -> dict[str, str]:
     return {"authorization": f"Bearer {key['api_key']}"}
+
+
+def findings_reported(key: dict, area: str, days: int = 7) -> int:
+    """Findings the reporting API counts for ``area`` in the last ``days`` days."""
+    status, _, body = http_json("GET", url("reporting", f"/v1/reports/summary?area={area}&days={days}"),
+                                headers=bearer(key))
+    assert status == 200, body
+    return body["findings"]["current"]
+
+
+def recent_finding(area: str, region: str, source: str = "black-country-cdw", **data) -> dict:
+    """The example finding with a fresh id, from yesterday, in ``area``; ``data`` overrides its payload."""
+    import copy
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from services.intake.examples import FINDING
+
+    body = copy.deepcopy(FINDING)
+    body.update(event_id=str(uuid.uuid4()), source=source, area=area, region=region,
+                occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat())
+    body["data"].update(cdw_role=None, **data)
+    return body

@@ -2,15 +2,10 @@
 ledger, keys and the reporting rollups) all live on disk under the stack's home."""
 from __future__ import annotations
 
-import copy
-import uuid
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
 from contracts.topics import FINDINGS
-from services.intake.examples import FINDING
-from tests.conftest import bearer, http_json, run, url, wait_until
+from tests.conftest import bearer, findings_reported, http_json, recent_finding, run, url, wait_until
 from tests.integration.kafka_probe import json_values
 
 pytestmark = pytest.mark.integration
@@ -19,18 +14,11 @@ AREA, REGION = "STAF", "west_midlands"
 
 
 def _finding() -> dict:
-    body = copy.deepcopy(FINDING)
-    body.update(event_id=str(uuid.uuid4()), source="black-country-cdw", area=AREA, region=REGION,
-                occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat())
-    body["data"].update(theme="stigma", people_affected=4, community="pakistani", cdw_role=None)
-    return body
+    return recent_finding(AREA, REGION, theme="stigma", people_affected=4, community="pakistani")
 
 
 def _findings(key) -> int:
-    status, _, body = http_json("GET", url("reporting", f"/v1/reports/summary?area={AREA}&days=7"),
-                                headers=bearer(key))
-    assert status == 200, body
-    return body["findings"]["current"]
+    return findings_reported(key, AREA)
 
 
 def test_stop_and_start_keeps_the_log_the_ledger_and_the_rollups(keys):

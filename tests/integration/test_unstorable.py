@@ -4,19 +4,16 @@ reporting worker, which stores the summary; it does not stop the worker, and the
 are stored. (The alerts worker keeps no free text, so for it the same event is an ordinary one.)"""
 from __future__ import annotations
 
-import copy
 import json
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from kafka import KafkaProducer
 
 from contracts.topics import DEADLETTER, FINDINGS, MAPPED
-from services.intake.examples import FINDING
 from services.mapping.domain.records import handle
 from services.mapping.domain.ruleset import load
-from tests.conftest import TEST_ENV, bearer, http_json, url, wait_until
+from tests.conftest import TEST_ENV, bearer, findings_reported, http_json, recent_finding, url, wait_until
 from tests.integration.kafka_probe import records
 
 pytestmark = pytest.mark.integration
@@ -25,18 +22,11 @@ AREA, REGION = "WMER", "west_midlands"
 
 
 def _finding(summary: str) -> dict:
-    body = copy.deepcopy(FINDING)
-    body.update(event_id=str(uuid.uuid4()), source="black-country-cdw", area=AREA, region=REGION,
-                occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat())
-    body["data"].update(summary=summary, theme="stigma", community="irish", cdw_role=None)
-    return body
+    return recent_finding(AREA, REGION, summary=summary, theme="stigma", community="irish")
 
 
 def _findings(key) -> int:
-    status, _, body = http_json("GET", url("reporting", f"/v1/reports/summary?area={AREA}&days=7"),
-                                headers=bearer(key))
-    assert status == 200, body
-    return body["findings"]["current"]
+    return findings_reported(key, AREA)
 
 
 def test_an_unstorable_mapped_event_is_dead_lettered_and_the_workers_go_on(keys):
