@@ -80,7 +80,7 @@ def test_a_partner_cannot_post_as_another_organisation(actors):
 
 def test_a_commissioner_sees_nothing_of_another_areas_alerts(actors):
     kent, hamp = actors["kent"], actors["hamp"]
-    fp = unmet_need_alert(actors["partner"], kent, "irish")
+    fp = unmet_need_alert(actors["partner"], kent, "east_european")
     status, _, body = call("alerts-api", "GET", f"/v1/alerts/{fp}", kent)
     assert status == 200 and json.loads(body)["area"] == AREA
     secret_bits = (fp, "Kent", AREA)
@@ -260,7 +260,7 @@ def test_the_webhooks_the_platform_sends_verify_only_with_the_shared_secret(acto
                                {"areas": [area], "channel": "webhook", "target": receiver.url})
         sub = json.loads(body)
         assert status == 201 and len(sub["secret"]) >= 32
-        fp = unmet_need_alert(partner, reader, "chinese", area, region)
+        fp = unmet_need_alert(partner, reader, "dual_heritage", area, region)
         (delivery,) = wait_until(lambda: receiver.about(fp), 60, what="the signed webhook")
     finally:
         receiver.close()
