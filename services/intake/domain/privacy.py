@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+
+from .fields import leaves
 
 # Separators inside an NHS number: a space (also the no-break space a word processor puts in) or -.
 _NHS_CANDIDATE = re.compile(r"(?<![\d])(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?![\d])")
@@ -115,17 +117,6 @@ class PrivacyFinding:
                 "(the value is not echoed)")
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
-
-
 #: Fields whose values are checked by their own patterns and never carry free text. The
 #: provider's id is an organisation's slug like ``source``: "arden-peer-support-fd33ee" is not a
 #: postcode.
@@ -141,7 +132,9 @@ _MAY_IDENTIFY = re.compile(r"[\d@]")
 def scan(payload: dict[str, Any]) -> list[PrivacyFinding]:
     """Every free-text field that carries an identifier, with the kind found. Pure."""
     found = []
-    for path, text in _strings(payload, ""):
+    for path, text in leaves(payload):
+        if not isinstance(text, str):
+            continue
         if path in STRUCTURED_FIELDS or path.endswith("_date") or path.endswith("period_start") \
                 or path.endswith("period_end") or not _MAY_IDENTIFY.search(text):
             continue

@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
+
+from .fields import leaves
 
 NUL = "\x00"
 INT32_MAX = 2**31 - 1
@@ -30,17 +32,6 @@ class Unstorable:
     def error(self) -> dict[str, str]:
         pointer = self.field.replace(".", "/").replace("[", "/").replace("]", "")
         return {"field": self.field, "pointer": "#/" + pointer, "reason": self.reason}
-
-
-def _values(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _values(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _values(v, f"{path}[{i}]")
-    else:
-        yield path, value
 
 
 def _outside_utc_range(moment: datetime) -> bool:
@@ -71,7 +62,7 @@ def _reason(path: str, value: Any) -> str | None:
 def unstorable(payload: dict[str, Any]) -> list[Unstorable]:
     """Every field of ``payload`` (a validated event as Python values) a store could not keep."""
     found = []
-    for path, value in _values(payload, ""):
+    for path, value in leaves(payload):
         reason = _reason(path, value)
         if reason:
             found.append(Unstorable(path, reason))
