@@ -2,10 +2,10 @@
 
     python -m services.alerts worker -l info
 
-Consumes mapped events (co-partitioned by area with the intake topics), at least once, one at
-a time per partition. Each event is one PostgreSQL transaction (services.alerts.service): the
-area's state, its alerts, the audit trail and both outboxes commit together, and a replayed
-event id changes nothing. Changed alerts are then published to alerts.v1 from the outbox.
+Consumes mapped events (co-partitioned by area with the intake topics), at least once, in
+batches (up to CSP_BATCH_MAX records, or what arrived within CSP_BATCH_WITHIN_SECONDS). Each
+batch is one PostgreSQL transaction (services.alerts.service): each area's state, its alerts,
+the audit trail and both outboxes commit together, and a replayed event id changes nothing. Changed alerts are then published to alerts.v1 from the outbox.
 A timer re-evaluates areas that are due (group intervals, reminders, sliding windows) and
 refreshes the alert gauges. Notifications are delivered by the alerts API process.
 """
@@ -82,29 +82,46 @@ async def dead_letter(event, reason: str) -> None:
 
 @app.agent(source, concurrency=1)
 async def evaluate(stream):
+    """Mapped events in batches (take_events acks a batch's offsets after the body): each batch
+    is one transaction, each area in it one turn. A batch PostgreSQL refuses is applied again
+    event by event, so one unstorable record is dead-lettered and the rest are applied."""
     s = await service()
-    async for event in stream.events():
-        topic = event.message.topic
-        try:
-            mapped = MappedEvent.model_validate_json(event.value or b"")
-        except ValidationError as exc:
-            await dead_letter(event, str(exc.errors()[0].get("msg")))
-            RECORDS.labels("alerts", topic, "deadletter").inc()
+    async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+        parsed = []
+        for event in events:
+            try:
+                parsed.append((event, MappedEvent.model_validate_json(event.value or b"")))
+            except ValidationError as exc:
+                await dead_letter(event, str(exc.errors()[0].get("msg")))
+                RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
+        if not parsed:
             continue
-        event_id = str(mapped.event_id)
-        try:
-            with TURN_SECONDS.labels("event").time():
-                turn = await until_done(lambda: s.ingest(mapped, now()), event_id)
-        except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
-            await dead_letter(event, f"not storable: {exc}")
-            RECORDS.labels("alerts", topic, "deadletter").inc()
-            continue
-        RECORDS.labels("alerts", topic, "seen" if turn is not None else "duplicate").inc()
-        if turn is not None and turn.published:
-            await until_done(lambda: relay(s.pool), event_id)
-        log.info("event %s", "applied" if turn is not None else "duplicate",
-                 extra={"event_id": event_id, "area": mapped.event.area,
-                        "alerts_changed": len(turn.published) if turn else 0})
+        with TURN_SECONDS.labels("batch").time():
+            try:
+                done = await until_done(lambda: s.ingest([m for _, m in parsed], now()),
+                                        f"batch of {len(parsed)}")
+                fresh, published = set(done.fresh), done.published
+            except asyncpg.DataError:
+                fresh, published, kept = set(), 0, []
+                for event, mapped in parsed:
+                    try:
+                        one = await until_done(lambda: s.ingest([mapped], now()), str(mapped.event_id))
+                    except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
+                        await dead_letter(event, f"not storable: {exc}")
+                        RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
+                        continue
+                    fresh |= one.fresh
+                    published += one.published
+                    kept.append((event, mapped))
+                parsed = kept
+        if published:
+            await until_done(lambda: relay(s.pool), f"batch of {len(parsed)}")
+        for event, mapped in parsed:
+            applied = mapped.event_id in fresh
+            fresh.discard(mapped.event_id)             # a second copy in the batch is a duplicate
+            RECORDS.labels("alerts", event.message.topic, "seen" if applied else "duplicate").inc()
+            log.info("event %s", "applied" if applied else "duplicate",
+                     extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
 
 
 @app.timer(interval=settings.alerts_tick_seconds)

@@ -19,7 +19,8 @@ DELIVERY_SECONDS = Histogram("csp_alert_notification_delivery_seconds",
                              ["channel"],
                              buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800))
 TURN_SECONDS = Histogram("csp_alert_turn_seconds",
-                         "One area's turn in PostgreSQL (lock, evaluate, write), by trigger.",
+                         "A batch of events (one transaction, a turn per area) or a timer's turn of "
+                         "one area in PostgreSQL (lock, evaluate, write), by trigger.",
                          ["trigger"],
                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 

@@ -1,9 +1,10 @@
 """The alerts service's use cases, each one PostgreSQL transaction around one pure turn.
 
-* :meth:`AlertsService.ingest` - a mapped event: lock the area, skip a replayed event id, fold
-  it in, evaluate, run the lifecycle, write alerts, groups, audit, the notification outbox and
-  the alerts.v1 outbox. State and outboxes commit together, so a worker killed at any point
-  re-applies the event idempotently and neither loses nor repeats an alert or a notification.
+* :meth:`AlertsService.ingest` - a batch of mapped events: lock their areas, skip replayed
+  event ids, fold each area's events in, evaluate, run the lifecycle, write alerts, groups,
+  audit, the notification outbox and the alerts.v1 outbox. State and outboxes commit together,
+  so a worker killed at any point re-applies the batch idempotently and neither loses nor
+  repeats an alert or a notification.
 * :meth:`AlertsService.tick` - the same without an event (windows slide, groups come due).
 * :meth:`AlertsService.act` - a person acknowledges or resolves an alert.
 """
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -33,25 +37,47 @@ class UnknownAlert(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """What a batch did: the event ids applied for the first time, and each area's turn."""
+
+    fresh: set[UUID]
+    turns: tuple[Turn, ...]
+
+    @property
+    def published(self) -> int:
+        return sum(len(t.published) for t in self.turns)
+
+
 class AlertsService:
     def __init__(self, pool: asyncpg.Pool, policy: NotificationPolicy, external_url: str,
                  reevaluate: timedelta) -> None:
         self.pool, self.policy = pool, policy
         self.external_url, self.reevaluate = external_url, reevaluate
 
-    async def ingest(self, mapped: MappedEvent, now: datetime) -> Turn | None:
-        """The turn the event caused, or None when the event id was applied before."""
-        area = mapped.event.area
+    async def ingest(self, batch: Sequence[MappedEvent], now: datetime) -> Ingested:
+        """Apply a batch of events in one transaction: each area's events in one turn.
+
+        Areas are locked in name order, so two workers sharing areas for a moment (a
+        rebalance) wait for each other instead of deadlocking. An event id applied before, or
+        a second copy inside the batch, is a duplicate and changes nothing."""
+        by_area: dict[str, list[MappedEvent]] = defaultdict(list)
+        for mapped in batch:
+            by_area[mapped.event.area].append(mapped)
         async with self.pool.acquire() as conn, conn.transaction():
-            state, _ = await store.lock_area(conn, area)
-            if not await store.first_sight(conn, mapped.event_id, area):
-                return None
-            return await self._turn(conn, state, now, mapped)
+            states = {area: (await store.lock_area(conn, area))[0] for area in sorted(by_area)}
+            fresh = await store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
+            turns = []
+            for area, state in states.items():
+                events = [m for m in by_area[area] if m.event_id in fresh]
+                if events:
+                    turns.append(await self._turn(conn, state, now, events))
+        return Ingested(fresh, tuple(turns))
 
     async def tick(self, area: str, now: datetime) -> Turn:
         async with self.pool.acquire() as conn, conn.transaction():
             state, _ = await store.lock_area(conn, area)
-            return await self._turn(conn, state, now, None)
+            return await self._turn(conn, state, now, ())
 
     async def act(self, fingerprint: str, action: Literal["acknowledge", "resolve"], *,
                   by: str, key_id: str, note: str | None, now: datetime) -> AlertRecord:
@@ -72,10 +98,10 @@ class AlertsService:
         return turn.records[fingerprint]
 
     async def _turn(self, conn: asyncpg.Connection, state: AreaState, now: datetime,
-                    mapped: MappedEvent | None) -> Turn:
+                    events: Sequence[MappedEvent]) -> Turn:
         area = state.area
         turn = engine.advance(state, await store.records_of(conn, area),
-                              await store.groups_of(conn, area), now=now, event=mapped,
+                              await store.groups_of(conn, area), now=now, events=events,
                               thresholds=await store.thresholds_of(conn, area),
                               silences=await store.silences_for(conn, area, now),
                               policy=self.policy)

@@ -47,12 +47,16 @@ async def save_area(conn: Conn, state: AreaState, changed: bool, next_check_at: 
                            state.area, next_check_at)
 
 
-async def first_sight(conn: Conn, event_id: UUID, area: str) -> bool:
-    """True when this event id was never applied before (and records it)."""
-    row = await conn.fetchval(
-        "INSERT INTO alert_events_seen (event_id, area) VALUES ($1, $2) "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING true", event_id, area)
-    return bool(row)
+async def first_sights(conn: Conn, events: Sequence[tuple[UUID, str]]) -> set[UUID]:
+    """The ids among ``events`` (event id, area) never applied before; records them all.
+    A copy of an id inside ``events`` is a duplicate of the first."""
+    unique = dict(events)
+    rows = await conn.fetch(
+        "INSERT INTO alert_events_seen (event_id, area) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[]) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        list(unique), list(unique.values()))
+    return {r["event_id"] for r in rows}
 
 
 async def due_areas(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> list[str]:

@@ -1,7 +1,7 @@
 """One area's turn: fold an event in, evaluate, run the lifecycle. Pure, for the worker and API.
 
 The adapters load an area's state, alerts, groups, thresholds and silences under a row lock,
-call :func:`advance` (for an event or a timer tick) or :func:`act` (a person acknowledges or
+call :func:`advance` (for the area's events of a batch, or a timer tick) or :func:`act` (a person acknowledges or
 resolves), and write back what comes out, in the same transaction.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contracts.events import Alert
 from .lifecycle import (DEFAULT_POLICY, AlertRecord, AuditEntry, GroupRecord,
                         NotificationIntent, NotificationPolicy, Silence, acknowledge, flush,
                         prompt_fingerprints, resolve_by_hand, step)
-from .state import AreaState, Event, apply, evaluate, prune
+from .state import AreaState, Event, apply_all, evaluate, prune
 from .thresholds import DEFAULT_THRESHOLDS, AreaThresholds
 
 
@@ -55,12 +55,17 @@ def _diff(before: Mapping[str, AlertRecord],
 
 
 def advance(state: AreaState, records: Mapping[str, AlertRecord],
-            groups: Mapping[str, GroupRecord], *, now: datetime, event: Event | None = None,
+            groups: Mapping[str, GroupRecord], *, now: datetime, events: Sequence[Event] = (),
             thresholds: AreaThresholds = DEFAULT_THRESHOLDS, silences: Sequence[Silence] = (),
             policy: NotificationPolicy = DEFAULT_POLICY) -> Turn:
-    """Apply ``event`` (if any), forget what fell out of the windows, evaluate, step."""
-    if event is not None:
-        state = apply(state, event)
+    """Fold ``events`` in (none for a timer tick), forget what fell out of the windows,
+    evaluate once, step.
+
+    The rules read the state, not the order the events came in (folding is order-free), so a
+    batch of an area's events gives the conditions that hold after all of them, as a rule
+    evaluation interval does in Prometheus: a condition that both starts and clears inside one
+    batch never fires, and one that holds at the end fires once."""
+    state = apply_all(state, events)
     state = prune(state, now, thresholds)
     conditions = evaluate(state, now, thresholds)
     result = step(records, conditions, area=state.area, now=now, groups=groups,

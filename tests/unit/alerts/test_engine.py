@@ -36,7 +36,7 @@ class Area:
 
     def event(self, event, at=NOW):
         return self.keep(engine.advance(self.state, self.records, self.groups, now=at,
-                                        event=event, policy=self.policy))
+                                        events=[event], policy=self.policy))
 
     def tick(self, at):
         return self.keep(engine.advance(self.state, self.records, self.groups, now=at,
@@ -128,3 +128,28 @@ def test_an_automatic_resolution_waits_for_the_group_interval():
 def test_unknown_fingerprint_is_a_key_error():
     with pytest.raises(KeyError):
         Area().act("0" * 32, "acknowledge", NOW)
+
+
+def test_a_batch_of_events_ends_where_the_same_events_one_by_one_end():
+    events = [high(), high(), high(community=Community.IRISH), high(community=Community.IRISH),
+              finding(severity=Severity.LOW, people=3)]
+    one_by_one = Area()
+    for event in events:
+        one_by_one.event(event)
+    batch = Area()
+    turn = batch.keep(engine.advance(batch.state, batch.records, batch.groups, now=NOW,
+                                     events=events, policy=batch.policy))
+    assert batch.state == one_by_one.state
+    assert batch.records == one_by_one.records and len(batch.records) == 2
+    assert sorted(a.action for a in turn.audit) == ["fired", "fired"]
+    assert sorted(fp for n in turn.notifications for fp in (a.fingerprint for a in n.alerts)) == \
+        sorted(batch.records)
+
+
+def test_a_copy_of_an_event_inside_a_batch_counts_once():
+    first = high()
+    batch = Area()
+    turn = batch.keep(engine.advance(batch.state, batch.records, batch.groups, now=NOW,
+                                     events=[first, first], policy=batch.policy))
+    assert turn.audit == () and batch.records == {}   # one high finding is under the threshold
+    assert [a.action for a in batch.event(high()).audit] == ["fired"]
