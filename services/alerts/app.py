@@ -24,7 +24,7 @@ from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS
 from services.common.migrate import migrate
-from services.common.streams import RECORDS, make_app
+from services.common.streams import RECORDS, inc_each, make_app
 
 from .adapters import store
 from .config import AlertsSettings
@@ -116,12 +116,16 @@ async def evaluate(stream):
                 parsed = kept
         if published:
             await until_done(lambda: relay(s.pool), f"batch of {len(parsed)}")
+        outcomes = []
+        logging_on = log.isEnabledFor(logging.INFO)
         for event, mapped in parsed:
             applied = mapped.event_id in fresh
             fresh.discard(mapped.event_id)             # a second copy in the batch is a duplicate
-            RECORDS.labels("alerts", event.message.topic, "seen" if applied else "duplicate").inc()
-            log.info("event %s", "applied" if applied else "duplicate",
-                     extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+            outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
+            if logging_on:
+                log.info("event %s", "applied" if applied else "duplicate",
+                         extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+        inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
 
 
 @app.timer(interval=settings.alerts_tick_seconds)

@@ -6,7 +6,10 @@ bytes validated with the contracts models by the service's own pure code, not by
 from __future__ import annotations
 
 import os
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import faust
 from faust.web import View
@@ -20,6 +23,13 @@ RECORDS = Counter("csp_stream_records_total", "Records handled by a stream worke
                   ["worker", "topic", "outcome"])
 CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log end.",
                      ["worker", "topic", "partition"])
+
+
+def inc_each(series: Callable[..., Any], keys: Iterable[tuple]) -> None:
+    """Count a batch: ``series(*key).inc(n)`` once per distinct label tuple, not once per record.
+    ``series`` is a metric's ``labels`` (or a lambda fixing some of them)."""
+    for key, n in Tally(keys).items():
+        series(*key).inc(n)
 
 
 def make_app(app_id: str, settings: CommonSettings, web_port: int,

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter as Tally
 from datetime import datetime, timezone
 
 from contracts.taxonomy import Stage
 from contracts.topics import FINDINGS, PERFORMANCE
 from services.common.metrics import DEADLETTERS
-from services.common.streams import RECORDS, make_app
+from services.common.streams import RECORDS, inc_each, make_app
 
 from prometheus_client import Counter
 
@@ -76,18 +75,10 @@ async def map_events(stream):
 
 def count(outs) -> None:
     """The batch's counters, one increment per series rather than per record."""
-    records, deadletters, stages = Tally(), Tally(), Tally()
-    for msg, out in outs:
-        records[(msg.topic, out.outcome)] += 1
-        if out.stage is not None:
-            deadletters[(msg.topic, out.stage)] += 1
-        stages.update(stage.slug for stage in out.stages)
-    for (topic, outcome), n in records.items():
-        RECORDS.labels("mapping", topic, outcome).inc(n)
-    for (topic, stage), n in deadletters.items():
-        DEADLETTERS.labels(topic, stage).inc(n)
-    for slug, n in stages.items():
-        BY_STAGE.labels(slug).inc(n)
+    inc_each(lambda topic, outcome: RECORDS.labels("mapping", topic, outcome),
+             ((msg.topic, out.outcome) for msg, out in outs))
+    inc_each(DEADLETTERS.labels, ((msg.topic, out.stage) for msg, out in outs if out.stage is not None))
+    inc_each(BY_STAGE.labels, ((stage.slug,) for _, out in outs for stage in out.stages))
 
 
 @app.timer(interval=settings.rules_check_seconds)

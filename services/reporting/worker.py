@@ -15,7 +15,7 @@ from contracts.events import Alert, DeadLetter, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS
-from services.common.streams import RECORDS, make_app
+from services.common.streams import RECORDS, inc_each, make_app
 
 from .adapters.store import ReportingStore
 from .config import ReportingSettings
@@ -76,12 +76,15 @@ async def sink(stream):
                 except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
                     await dead_letter(event, f"not storable: {exc}")
             parsed = kept
+        outcomes = []
+        logging_on = log.isEnabledFor(logging.INFO)
         for event, mapped in parsed:
-            stored = mapped.event_id in new
+            outcome = "stored" if mapped.event_id in new else "duplicate"
             new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
-            RECORDS.labels("reporting", event.message.topic, "stored" if stored else "duplicate").inc()
-            log.info("event %s", "stored" if stored else "duplicate",
-                     extra={"event_id": str(mapped.event_id)})
+            outcomes.append((event.message.topic, outcome))
+            if logging_on:
+                log.info("event %s", outcome, extra={"event_id": str(mapped.event_id)})
+        inc_each(lambda topic, outcome: RECORDS.labels("reporting", topic, outcome), outcomes)
 
 
 @app.agent(alerts_topic, concurrency=1)

@@ -72,6 +72,7 @@ def _post(kind: str, events: list[dict], key) -> dict:
     status, _, answer = http_json("POST", url("intake", f"/v1/{kind}:batch"), {"events": events}, bearer(key),
                                   timeout=60)
     assert status == 200, answer
+    assert not answer["counts"].get("rejected"), answer
     return answer["counts"]
 
 
