@@ -7,6 +7,7 @@ stages and competencies expand into the heat map at query time.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,9 +29,14 @@ class Signature:
     @property
     def id(self) -> int:
         """A stable 64-bit id; migration 004 computes the same one in SQL for its backfill."""
-        text = "|".join((self.type, ",".join(map(str, self.stages)),
-                         ",".join(map(str, self.competencies)), ",".join(self.cdw_roles)))
-        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+        return _signature_id(self)
+
+
+@functools.lru_cache(maxsize=4096)  # a few hundred signatures exist; each batch repeats them
+def _signature_id(sig: Signature) -> int:
+    text = "|".join((sig.type, ",".join(map(str, sig.stages)),
+                     ",".join(map(str, sig.competencies)), ",".join(sig.cdw_roles)))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
 def event_type(mapped: MappedEvent) -> str:
