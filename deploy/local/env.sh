@@ -31,14 +31,14 @@ die()  { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND once a second until it succeeds.
-wait_for() {
+wait_for() {  # wait_for SECONDS WHAT CHECK...: true once CHECK succeeds, false after SECONDS of wall clock
   local seconds=$1 what=$2; shift 2
-  local i
-  for ((i = 0; i < seconds; i++)); do
+  local deadline=$((SECONDS + seconds))
+  while ((SECONDS < deadline)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 1
   done
-  return 1
+  "$@" >/dev/null 2>&1  # one last look at the deadline
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
