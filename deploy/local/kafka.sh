@@ -63,6 +63,7 @@ PROPS
 }
 
 ready() { "$CSP_PYTHON" -m deploy.local.topics --check-broker >/dev/null 2>&1; }
+ready_or_exited() { ! pid_alive "$PIDFILE" || ready; }
 
 start() {
   command -v java >/dev/null || die "Java is missing: run deploy/local/install.sh"
@@ -86,7 +87,8 @@ start() {
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KHOME/server.properties" \
     >"$KHOME/logs/stdout.log" 2>&1 < /dev/null &
   echo $! > "$PIDFILE"
-  if ! wait_for 90 "Kafka" ready; then
+  # Stop waiting as soon as the broker is ready or has exited (a port taken meanwhile, bad config).
+  if ! wait_for 90 "Kafka" ready_or_exited || ! pid_alive "$PIDFILE"; then
     tail -n 30 "$KHOME/logs/server.log" "$KHOME/logs/stdout.log" >&2 || true
     pid_alive "$PIDFILE" || die "Kafka exited during start-up (logs above)"
     die "Kafka did not become ready in 90s (logs above)"
