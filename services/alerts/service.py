@@ -65,19 +65,20 @@ class AlertsService:
         for mapped in batch:
             by_area[mapped.event.area].append(mapped)
         async with self.pool.acquire() as conn, conn.transaction():
-            states = {area: (await store.lock_area(conn, area))[0] for area in sorted(by_area)}
+            states = await store.lock_areas(conn, list(by_area))
             fresh = await store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
-            turns = []
-            for area, state in states.items():
-                events = [m for m in by_area[area] if m.event_id in fresh]
-                if events:
-                    turns.append(await self._turn(conn, state, now, events))
+            todo = {area: [m for m in by_area[area] if m.event_id in fresh] for area in states}
+            todo = {area: events for area, events in todo.items() if events}
+            inputs = await store.inputs_of(conn, list(todo), now) if todo else {}
+            turns = [await self._turn(conn, states[area], now, events, inputs[area])
+                     for area, events in todo.items()]
         return Ingested(fresh, tuple(turns))
 
     async def tick(self, area: str, now: datetime) -> Turn:
         async with self.pool.acquire() as conn, conn.transaction():
-            state, _ = await store.lock_area(conn, area)
-            return await self._turn(conn, state, now, ())
+            state = await store.lock_area(conn, area)
+            return await self._turn(conn, state, now, (),
+                                    (await store.inputs_of(conn, [area], now))[area])
 
     async def act(self, fingerprint: str, action: Literal["acknowledge", "resolve"], *,
                   by: str, key_id: str, note: str | None, now: datetime) -> AlertRecord:
@@ -86,37 +87,35 @@ class AlertsService:
         if area is None:
             raise UnknownAlert(fingerprint)
         async with self.pool.acquire() as conn, conn.transaction():
-            state, _ = await store.lock_area(conn, area)
-            records = await store.records_of(conn, area)
-            turn = engine.act(state, records, await store.groups_of(conn, area),
-                              fingerprint=fingerprint, action=action, by=by, note=note, now=now,
-                              silences=await store.silences_for(conn, area, now),
-                              policy=self.policy)
-            await self._persist(conn, state, turn, now, key_id)
+            state = await store.lock_area(conn, area)
+            inputs = (await store.inputs_of(conn, [area], now))[area]
+            turn = engine.act(state, inputs.records, inputs.groups, fingerprint=fingerprint,
+                              action=action, by=by, note=note, now=now,
+                              silences=inputs.silences, policy=self.policy)
+            await self._persist(conn, state, inputs, turn, now, key_id)
         log.info("alert %s", action + "d", extra={"fingerprint": fingerprint, "area": area,
                                                    "by": by})
         return turn.records[fingerprint]
 
     async def _turn(self, conn: asyncpg.Connection, state: AreaState, now: datetime,
-                    events: Sequence[MappedEvent]) -> Turn:
-        area = state.area
-        turn = engine.advance(state, await store.records_of(conn, area),
-                              await store.groups_of(conn, area), now=now, events=events,
-                              thresholds=await store.thresholds_of(conn, area),
-                              silences=await store.silences_for(conn, area, now),
+                    events: Sequence[MappedEvent], inputs: store.AreaInputs) -> Turn:
+        turn = engine.advance(state, inputs.records, inputs.groups, now=now, events=events,
+                              thresholds=inputs.thresholds, silences=inputs.silences,
                               policy=self.policy)
-        await self._persist(conn, state, turn, now, None)
+        await self._persist(conn, state, inputs, turn, now, None)
         return turn
 
-    async def _persist(self, conn: asyncpg.Connection, before: AreaState, turn: Turn,
-                       now: datetime, key_id: str | None) -> None:
+    async def _persist(self, conn: asyncpg.Connection, before: AreaState,
+                       inputs: store.AreaInputs, turn: Turn, now: datetime,
+                       key_id: str | None) -> None:
         area = turn.state.area
         next_check = now + self.reevaluate
         if turn.next_wakeup is not None:
             next_check = min(next_check, turn.next_wakeup)
         await store.save_area(conn, turn.state, turn.state is not before, next_check, now)
         await store.save_records(conn, [turn.records[fp] for fp in turn.changed])
-        await store.save_groups(conn, area, turn.groups)
+        if turn.groups != inputs.groups:
+            await store.save_groups(conn, area, turn.groups)
         await store.append_audit(conn, turn.audit, key_id)
         rows = self._notifications(turn, await store.subscriptions_for(conn, area)) \
             if turn.notifications else []

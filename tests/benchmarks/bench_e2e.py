@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import sys
 import threading
 import time
@@ -34,7 +35,7 @@ import aiohttp
 
 from contracts.events import AlertRule
 from contracts.places import AREAS
-from contracts.topics import FINDINGS, MAPPED
+from contracts.topics import ALERTS, FINDINGS, MAPPED
 from contracts.vocabulary import UNMET_NEED_THEMES, Community, Severity, Theme
 from services.alerts.domain.conditions import fingerprint
 from tests.benchmarks.common import Stack, latency_summary, log, report
@@ -42,6 +43,7 @@ from tests.integration.alerts_support import WebhookReceiver
 
 ORG = "pattigift"
 SUMMARY = "Forum members describe long waits and no culturally appropriate support after discharge."
+EVENT_ID = re.compile(rb'"event_id"\s*:\s*"([0-9a-f-]{36})"')
 BACKGROUND_THEMES = [t for t in Theme if t not in UNMET_NEED_THEMES]
 
 
@@ -79,6 +81,7 @@ async def load(stack: Stack, partner_key: str, seconds: float, rate: float, batc
     rng = random.Random(seed)
     headers = {"authorization": f"Bearer {partner_key}", "content-type": "application/json"}
     posted_at: dict[str, float] = {}
+    trigger_ids: dict[str, str] = {}  # event id -> fingerprint
     bg = {"sent": 0, "accepted": 0, "statuses": {}, "latencies": []}
     trig = {"statuses": {}, "latencies": []}
     in_flight = asyncio.Semaphore(64)
@@ -95,8 +98,10 @@ async def load(stack: Stack, partner_key: str, seconds: float, rate: float, batc
                 bg["accepted"] += json.loads(raw)["counts"].get("accepted", 0)
 
     async def post_trigger(session: aiohttp.ClientSession, area: str, community: str) -> None:
-        body = json.dumps(trigger_finding(area, community)).encode()
+        finding = trigger_finding(area, community)
+        body = json.dumps(finding).encode()
         fp = fingerprint(AlertRule.UNMET_NEED, area, f"community:{community}")
+        trigger_ids[finding["event_id"]] = fp
         posted_at[fp] = time.time()
         t0 = time.perf_counter()
         async with session.post(stack.url("intake", "/v1/findings"), data=body, headers=headers) as r:
@@ -129,7 +134,7 @@ async def load(stack: Stack, partner_key: str, seconds: float, rate: float, batc
         sent_for = time.monotonic() - start
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - start
-    return {"posted_at": posted_at, "background": bg, "triggers": trig,
+    return {"posted_at": posted_at, "trigger_ids": trigger_ids, "background": bg, "triggers": trig,
             "sending_seconds": round(sent_for, 2), "seconds_until_all_answered": round(elapsed, 2)}
 
 
@@ -243,6 +248,7 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
         "webhooks_missing": sum(1 for fp in posted_at if fp not in arrived),
         "unexpected_alerts_notified": len(set(arrived) - set(posted_at)),
         "post_to_webhook": latency_summary(latencies),
+        "post_to_webhook_by_stage": stage_breakdown(stack.bootstrap, out["trigger_ids"], posted_at, arrived),
         "max_consumer_lag_records": dict(lag.max),
         # Records each stream worker committed while the load ran: its rate when it keeps up,
         # its capacity when it does not.
@@ -257,6 +263,51 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
         f"{result['post_to_webhook']['p50_ms']} ms, p99 {p99} ms; background "
         f"{result['background_achieved_events_per_s']:,.0f} events/s accepted")
     return result
+
+
+def stage_breakdown(bootstrap: str, trigger_ids: dict[str, str], posted_at: dict[str, float],
+                    arrived: dict[str, float]) -> dict:
+    """Where each threshold crossing spent its time, from the records' own timestamps (set by
+    each producer when it sends, on this machine's clock): post -> on the intake topic (intake)
+    -> on the mapped topic (mapping) -> its alert on alerts.v1 (alerts worker: batch, evaluation,
+    commit, relay) -> webhook received (alerts API delivery; it starts from the same commit as
+    the relay, so this last stage can be near zero or even negative)."""
+    from kafka import KafkaConsumer, TopicPartition
+    by_topic: dict[str, dict[str, float]] = {FINDINGS.name: {}, MAPPED.name: {}, ALERTS.name: {}}
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(t, p) for t in by_topic for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for tp, records in consumer.poll(timeout_ms=500, max_records=5000).items():
+                seen = by_topic[tp.topic]
+                for r in records:
+                    if r.offset >= ends[tp] or r.value is None:
+                        continue
+                    if tp.topic == ALERTS.name:
+                        body = json.loads(r.value)
+                        key = body.get("fingerprint")
+                        if key not in posted_at:
+                            continue
+                    else:
+                        found = EVENT_ID.search(r.value)
+                        if found is None or found.group(1).decode() not in trigger_ids:
+                            continue
+                        key = trigger_ids[found.group(1).decode()]
+                    seen[key] = min(seen.get(key, r.timestamp / 1000), r.timestamp / 1000)
+    finally:
+        consumer.close()
+    stages = {"intake": [], "mapping": [], "alerts_worker": [], "delivery": []}
+    for fp, t0 in posted_at.items():
+        times = [t0, by_topic[FINDINGS.name].get(fp), by_topic[MAPPED.name].get(fp),
+                 by_topic[ALERTS.name].get(fp), arrived.get(fp)]
+        if any(t is None for t in times):
+            continue
+        for name, a, b in zip(stages, times, times[1:]):
+            stages[name].append(b - a)
+    return {name: latency_summary(values) for name, values in stages.items()}
 
 
 def _first_arrivals(receiver: WebhookReceiver) -> dict[str, float]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,14 +26,24 @@ Conn = asyncpg.Connection
 
 # --- area state --------------------------------------------------------------------------------
 
-async def lock_area(conn: Conn, area: str) -> tuple[AreaState, int]:
-    """The area's state under a row lock (created empty on first use) and its version."""
+async def lock_areas(conn: Conn, areas: Sequence[str]) -> dict[str, AreaState]:
+    """The areas' states under row locks (each created empty on first use), in name order.
+
+    Every caller locks in name order (rows are inserted sorted and locked by ``ORDER BY ...
+    FOR UPDATE``), so two transactions that share areas wait for each other, never deadlock."""
+    names = sorted(set(areas))
     await conn.execute(
-        "INSERT INTO alert_area_state (area, state) VALUES ($1, $2::jsonb) "
-        "ON CONFLICT (area) DO NOTHING", area, new_state(area).to_json())
-    row = await conn.fetchrow(
-        "SELECT state, version FROM alert_area_state WHERE area = $1 FOR UPDATE", area)
-    return AreaState.from_json(row["state"]), row["version"]
+        "INSERT INTO alert_area_state (area, state) "
+        "SELECT a, s::jsonb FROM unnest($1::text[], $2::text[]) AS t(a, s) ORDER BY a "
+        "ON CONFLICT (area) DO NOTHING", names, [new_state(a).to_json() for a in names])
+    rows = await conn.fetch(
+        "SELECT area, state FROM alert_area_state WHERE area = ANY($1::text[]) "
+        "ORDER BY area FOR UPDATE", names)
+    return {r["area"]: AreaState.from_json(r["state"]) for r in rows}
+
+
+async def lock_area(conn: Conn, area: str) -> AreaState:
+    return (await lock_areas(conn, [area]))[area]
 
 
 async def save_area(conn: Conn, state: AreaState, changed: bool, next_check_at: datetime,
@@ -66,9 +77,6 @@ async def due_areas(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> list
     return [r["area"] for r in rows]
 
 
-async def thresholds_of(conn: Conn, area: str) -> AreaThresholds:
-    raw = await conn.fetchval("SELECT thresholds FROM alert_thresholds WHERE area = $1", area)
-    return AreaThresholds.model_validate_json(raw) if raw else DEFAULT_THRESHOLDS
 
 
 async def overrides_of(conn: Conn | asyncpg.Pool, area: str) -> asyncpg.Record | None:
@@ -86,22 +94,46 @@ async def put_thresholds(conn: Conn, area: str, thresholds: AreaThresholds, by: 
     await conn.execute("UPDATE alert_area_state SET next_check_at = now() WHERE area = $1", area)
 
 
+# --- what a turn reads ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AreaInputs:
+    """Everything a turn of one area reads besides its state."""
+
+    records: dict[str, AlertRecord]
+    groups: dict[str, GroupRecord]
+    thresholds: AreaThresholds
+    silences: list[Silence]
+
+
+async def inputs_of(conn: Conn, areas: Sequence[str], now: datetime) -> dict[str, AreaInputs]:
+    """The alerts, groups, thresholds and silences in force of several areas: four queries
+    whatever the number of areas (the caller holds their row locks)."""
+    names = sorted(set(areas))
+    records: dict[str, dict[str, AlertRecord]] = {a: {} for a in names}
+    for r in await conn.fetch("SELECT area, record FROM alerts WHERE area = ANY($1::text[])", names):
+        rec = AlertRecord.model_validate_json(r["record"])
+        records[r["area"]][rec.fingerprint] = rec
+    groups: dict[str, dict[str, GroupRecord]] = {a: {} for a in names}
+    for r in await conn.fetch("SELECT area, record FROM alert_groups WHERE area = ANY($1::text[])", names):
+        g = GroupRecord.model_validate_json(r["record"])
+        groups[r["area"]][g.key] = g
+    thresholds = {r["area"]: AreaThresholds.model_validate_json(r["thresholds"]) for r in await conn.fetch(
+        "SELECT area, thresholds FROM alert_thresholds WHERE area = ANY($1::text[])", names)}
+    silences: dict[str, list[Silence]] = {a: [] for a in names}
+    for r in await conn.fetch(
+            "SELECT * FROM alert_silences WHERE (area IS NULL OR area = ANY($1::text[])) "
+            "AND ends_at > $2 AND starts_at <= $2 ORDER BY created_at, id", names, now):
+        for a in ([r["area"]] if r["area"] is not None else names):
+            silences[a].append(_silence(r))
+    return {a: AreaInputs(records[a], groups[a], thresholds.get(a, DEFAULT_THRESHOLDS), silences[a])
+            for a in names}
+
+
 # --- alerts and groups -------------------------------------------------------------------------
-
-async def records_of(conn: Conn, area: str) -> dict[str, AlertRecord]:
-    rows = await conn.fetch("SELECT record FROM alerts WHERE area = $1", area)
-    out = (AlertRecord.model_validate_json(r["record"]) for r in rows)
-    return {r.fingerprint: r for r in out}
-
 
 async def area_of(conn: Conn | asyncpg.Pool, fingerprint: str) -> str | None:
     return await conn.fetchval("SELECT area FROM alerts WHERE fingerprint = $1", fingerprint)
-
-
-async def groups_of(conn: Conn, area: str) -> dict[str, GroupRecord]:
-    rows = await conn.fetch("SELECT record FROM alert_groups WHERE area = $1", area)
-    out = (GroupRecord.model_validate_json(r["record"]) for r in rows)
-    return {g.key: g for g in out}
 
 
 UPSERT_ALERT = """
@@ -183,13 +215,6 @@ def _silence(row: asyncpg.Record) -> Silence:
     return Silence(id=str(row["id"]), created_by=row["created_by"], reason=row["reason"],
                    starts_at=row["starts_at"], ends_at=row["ends_at"], area=row["area"],
                    rule=row["rule"], subject=row["subject"], fingerprint=row["fingerprint"])
-
-
-async def silences_for(conn: Conn, area: str, now: datetime) -> list[Silence]:
-    rows = await conn.fetch(
-        "SELECT * FROM alert_silences WHERE (area IS NULL OR area = $1) AND ends_at > $2 "
-        "AND starts_at <= $2", area, now)
-    return [_silence(r) for r in rows]
 
 
 def subscription_of(row: asyncpg.Record) -> Subscription:
