@@ -22,3 +22,19 @@ def test_inc_each_adds_each_distinct_label_tuple_once_with_its_count():
     assert sorted(calls) == [("a", "stored"), ("b", "duplicate")]
     inc_each(series, [])
     assert value("a", "stored") == 3
+
+
+async def test_worker_consumers_get_the_fetch_wait_set_not_fausts_fixed_1500_ms():
+    """aiokafka consumers are made inside a running loop; nothing connects until start()."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    from services.common.settings import CommonSettings
+    from services.common.streams import bound_fetch_wait, make_app
+
+    app = make_app("csp-test-fetch-wait", CommonSettings(kafka_fetch_max_wait_ms=120), 65000)
+    thread = app.consumer._thread
+    consumer = thread._create_worker_consumer(app.transport)
+    assert consumer._fetch_max_wait_ms == 120
+    bound_fetch_wait(80)  # set again: replaces the value, does not wrap the wrapper
+    assert thread._create_worker_consumer(app.transport)._fetch_max_wait_ms == 80
+    assert not hasattr(AIOKafkaConsumerThread._create_worker_consumer.__wrapped__, "__wrapped__")
