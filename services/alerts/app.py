@@ -17,14 +17,14 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
-from pydantic import ValidationError
 
-from contracts.events import DeadLetter, MappedEvent
+from contracts.events import MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS
 from services.common.migrate import migrate
-from services.common.streams import RECORDS, inc_each, make_app
+from services.common.streams import (RECORDS, apply_or_one_by_one, inc_each, make_app,
+                                     parse_each, send_dead_letter)
 
 from .adapters import store
 from .config import AlertsSettings
@@ -71,13 +71,9 @@ async def relay(pool: asyncpg.Pool, limit: int = 500) -> int:
 
 
 async def dead_letter(event, reason: str) -> None:
-    msg = event.message
-    letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic,
-                        partition=msg.partition, offset=msg.offset,
-                        original=(event.value or b"").decode("utf-8", "replace"),
-                        failed_at=now())
-    await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
-    DEADLETTERS.labels(msg.topic, "process").inc()
+    await send_dead_letter(deadletters, event, reason)
+    DEADLETTERS.labels(event.message.topic, "process").inc()
+    RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
 
 
 @app.agent(source, concurrency=1)
@@ -87,33 +83,14 @@ async def evaluate(stream):
     event by event, so one unstorable record is dead-lettered and the rest are applied."""
     s = await service()
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-        parsed = []
-        for event in events:
-            try:
-                parsed.append((event, MappedEvent.model_validate_json(event.value or b"")))
-            except ValidationError as exc:
-                await dead_letter(event, str(exc.errors()[0].get("msg")))
-                RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
+        parsed = await parse_each(events, MappedEvent, dead_letter)
         if not parsed:
             continue
         with TURN_SECONDS.labels("batch").time():
-            try:
-                done = await until_done(lambda: s.ingest([m for _, m in parsed], now()),
-                                        f"batch of {len(parsed)}")
-                fresh, published = set(done.fresh), done.published
-            except asyncpg.DataError:
-                fresh, published, kept = set(), 0, []
-                for event, mapped in parsed:
-                    try:
-                        one = await until_done(lambda: s.ingest([mapped], now()), str(mapped.event_id))
-                    except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
-                        await dead_letter(event, f"not storable: {exc}")
-                        RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
-                        continue
-                    fresh |= one.fresh
-                    published += one.published
-                    kept.append((event, mapped))
-                parsed = kept
+            parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, now()),
+                                                     dead_letter)
+        fresh = set().union(*(d.fresh for d in done))
+        published = sum(d.published for d in done)
         if published:
             await until_done(lambda: relay(s.pool), f"batch of {len(parsed)}")
         outcomes = []

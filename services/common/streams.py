@@ -6,21 +6,31 @@ bytes validated with the contracts models by the service's own pure code, not by
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web import View
 from prometheus_client import Counter, Gauge
+from pydantic import BaseModel, ValidationError
+
+from contracts.events import DeadLetter
 
 from . import logs
+from .db import until_done
 from .metrics import exposition, set_build_info
 from .settings import CommonSettings
 
+log = logging.getLogger("streams")
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 RECORDS = Counter("csp_stream_records_total", "Records handled by a stream worker.",
                   ["worker", "topic", "outcome"])
 CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log end.",
@@ -32,6 +42,53 @@ def inc_each(series: Callable[..., Any], keys: Iterable[tuple]) -> None:
     ``series`` is a metric's ``labels`` (or a lambda fixing some of them)."""
     for key, n in Tally(keys).items():
         series(*key).inc(n)
+
+
+async def send_dead_letter(topic: faust.types.TopicT, event: faust.types.EventT, reason: str) -> None:
+    """The record, why it was refused and where it came from, on the dead-letter topic, once
+    the broker acknowledged it. The caller counts it (its own literal labels)."""
+    msg = event.message
+    letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic, partition=msg.partition,
+                        offset=msg.offset, original=(event.value or b"").decode("utf-8", "replace"),
+                        failed_at=datetime.now(timezone.utc))
+    await (await topic.send(key=event.key, value=letter.model_dump_json().encode()))
+    log.warning("record dead-lettered", extra={"topic": msg.topic, "partition": msg.partition,
+                                               "offset": msg.offset, "reason": reason[:300]})
+
+
+Refuse = Callable[[Any, str], Awaitable[None]]
+
+
+async def parse_each(events: Sequence[Any], model: type[M], refuse: Refuse) -> list[tuple[Any, M]]:
+    """Each event's value validated as ``model``; an event that is not is refused with the reason."""
+    parsed = []
+    for event in events:
+        try:
+            parsed.append((event, model.model_validate_json(event.value or b"")))
+        except ValidationError as exc:
+            await refuse(event, str(exc.errors()[0].get("msg")))
+    return parsed
+
+
+async def apply_or_one_by_one(parsed: list[tuple[Any, M]], apply: Callable[[list[M]], Awaitable[R]],
+                              refuse: Refuse) -> tuple[list[tuple[Any, M]], list[R]]:
+    """``apply`` the whole batch (retried while PostgreSQL is away). If PostgreSQL refuses a value
+    in it (asyncpg.DataError: it can never be stored), apply the records one by one and refuse
+    those it refuses, so one bad record neither blocks the partition nor sinks the rest. Returns
+    the records applied and what each ``apply`` returned."""
+    try:
+        return parsed, [await until_done(lambda: apply([m for _, m in parsed]), f"batch of {len(parsed)}")]
+    except asyncpg.DataError:
+        kept, results = [], []
+        for event, item in parsed:
+            try:
+                label = str(getattr(item, "event_id", event.message.offset))
+                results.append(await until_done(lambda: apply([item]), label))
+            except asyncpg.DataError as exc:
+                await refuse(event, f"not storable: {exc}")
+                continue
+            kept.append((event, item))
+        return kept, results
 
 
 def bound_fetch_wait(max_wait_ms: int) -> None:

@@ -6,16 +6,16 @@ effect; alerts -> the alerts read model (latest state per fingerprint).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 import asyncpg
 from pydantic import ValidationError
 
-from contracts.events import Alert, DeadLetter, MappedEvent
+from contracts.events import Alert, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS
-from services.common.streams import RECORDS, inc_each, make_app
+from services.common.streams import (RECORDS, apply_or_one_by_one, inc_each, make_app,
+                                     parse_each, send_dead_letter)
 
 from .adapters.store import ReportingStore
 from .config import ReportingSettings
@@ -38,15 +38,9 @@ async def store() -> ReportingStore:
 
 
 async def dead_letter(event, reason: str) -> None:
-    msg = event.message
-    letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic, partition=msg.partition,
-                        offset=msg.offset, original=(event.value or b"").decode("utf-8", "replace"),
-                        failed_at=datetime.now(timezone.utc))
-    await (await deadletters.send(key=event.key, value=letter.model_dump_json().encode()))
-    RECORDS.labels("reporting", msg.topic, "deadletter").inc()
-    DEADLETTERS.labels(msg.topic, "process").inc()
-    log.warning("record dead-lettered", extra={"topic": msg.topic, "partition": msg.partition,
-                                               "offset": msg.offset, "reason": reason[:300]})
+    await send_dead_letter(deadletters, event, reason)
+    DEADLETTERS.labels(event.message.topic, "process").inc()
+    RECORDS.labels("reporting", event.message.topic, "deadletter").inc()
 
 
 @app.agent(source, concurrency=1)
@@ -57,25 +51,11 @@ async def sink(stream):
     record is dead-lettered and the rest are stored."""
     s = await store()
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-        parsed = []
-        for event in events:
-            try:
-                parsed.append((event, MappedEvent.model_validate_json(event.value or b"")))
-            except ValidationError as exc:
-                await dead_letter(event, str(exc.errors()[0].get("msg")))
+        parsed = await parse_each(events, MappedEvent, dead_letter)
         if not parsed:
             continue
-        try:
-            new = await until_done(lambda: s.ingest_new([m for _, m in parsed]), f"batch of {len(parsed)}")
-        except asyncpg.DataError:
-            new, kept = set(), []
-            for event, mapped in parsed:
-                try:
-                    new |= await until_done(lambda: s.ingest_new([mapped]), str(mapped.event_id))
-                    kept.append((event, mapped))
-                except asyncpg.DataError as exc:   # a value PostgreSQL cannot hold: never storable
-                    await dead_letter(event, f"not storable: {exc}")
-            parsed = kept
+        parsed, done = await apply_or_one_by_one(parsed, s.ingest_new, dead_letter)
+        new = set().union(*done)
         outcomes = []
         logging_on = log.isEnabledFor(logging.INFO)
         for event, mapped in parsed:
