@@ -32,7 +32,7 @@ unit:  ## the fast tests only (no Kafka or PostgreSQL)
 schemas:  ## regenerate contracts/schemas and contracts/asyncapi.json from the models
 	@.venv/bin/python -m contracts.export
 
-bench:  ## run every benchmark side by side; writes artifacts/benchmarks/report.{json,md} (about 15 minutes)
+bench:  ## run every benchmark side by side; writes artifacts/benchmarks/report.{json,md} (about 10 minutes)
 	@.venv/bin/python -m tests.benchmarks.run_all
 
 .PHONY: help up down status reset install test unit schemas

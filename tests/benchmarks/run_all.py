@@ -270,6 +270,14 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _stages(stages: dict | None) -> str:
+    if not stages or not all(v.get("n") for v in stages.values()):
+        return ""
+    return (" Where a crossing spent its time, p50 / p99 from the records' own timestamps: "
+            + "; ".join(f"{name.replace('_', ' ')} {v['p50_ms']:,.0f} / {v['p99_ms']:,.0f} ms"
+                        for name, v in stages.items()) + ".")
+
+
 def notes(d: dict) -> list[str]:
     out = ["Everything ran on this one machine, side by side in this run: the services, Kafka, "
            "PostgreSQL and the load generators share its cores, so each figure includes the cost of "
@@ -286,8 +294,14 @@ def notes(d: dict) -> list[str]:
                    f"{FINDINGS.name}), unthrottled, with intake's producer settings "
                    f"({', '.join(f'{k}={v}' for k, v in pp['producer_props'].items())}).")
     if "mapping" in d:
+        m = d["mapping"]
+        rounds = m.get("rounds", 1)
+        turns = (f" They take turns, {rounds} rounds each, and each side's best round counts (agent "
+                 f"{', '.join(f'{x:,.0f}' for x in m['faust_agent'].get('rounds_events_per_s', []))}; bare loop "
+                 f"{', '.join(f'{x:,.0f}' for x in m['bare_aiokafka_loop'].get('rounds_events_per_s', []))} "
+                 "events/s).") if rounds > 1 else ""
         out.append("Mapping: both read the same pre-loaded findings and produce with acks=all; throughput "
-                   "from the first to the last output record's broker timestamp.")
+                   "from the first to the last output record's broker timestamp." + turns)
     if "reporting_load" in d:
         r = d["reporting_load"]
         out.append(f"The {r['events']:,} events were bulk-loaded straight into PostgreSQL through "
@@ -307,7 +321,8 @@ def notes(d: dict) -> list[str]:
                    f"percentiles. Unexpected alerts notified: {e['unexpected_alerts_notified']}. Worker rows: "
                    "offsets each stream worker committed during the load window, per second (its rate when "
                    "it keeps up, its capacity when it does not); largest lag seen: "
-                   + ", ".join(f"{k} {v:,}" for k, v in e["max_consumer_lag_records"].items()) + " records.")
+                   + ", ".join(f"{k} {v:,}" for k, v in e["max_consumer_lag_records"].items()) + " records."
+                   + _stages(e.get("post_to_webhook_by_stage")))
     if "memory" in d:
         out.append("Peak memory: VmHWM from /proc/<pid>/status of each process deploy/local/services.sh "
                    "started (pid files under the stack's run/), read after the end-to-end run.")
