@@ -68,27 +68,21 @@ CONF
   say "PostgreSQL ready"
 }
 
-stop() {
+halt() {  # halt MODE DONE-MESSAGE: pg_ctl stop in that mode if the cluster runs
   [ -n "$PGBIN" ] || return 0
   local data; data=$(data_dir)
   if [ -f "$data/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null && say "PostgreSQL stopped"
+    as_pg "$PGBIN/pg_ctl" -D "$data" -m "$1" -w -t 60 stop >/dev/null && say "$2"
   else
     say "PostgreSQL not running"
   fi
 }
 
+stop() { halt fast "PostgreSQL stopped"; }
+
 # A crash: immediate shutdown (the postmaster and every backend end at once, nothing is
 # checkpointed); the next start replays the WAL. For fault tests.
-kill_now() {
-  [ -n "$PGBIN" ] || return 0
-  local data; data=$(data_dir)
-  if [ -f "$data/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 60 stop >/dev/null && say "PostgreSQL killed (immediate shutdown)"
-  else
-    say "PostgreSQL not running"
-  fi
-}
+kill_now() { halt immediate "PostgreSQL killed (immediate shutdown)"; }
 
 status() {
   local data; data=$(data_dir)

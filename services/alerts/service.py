@@ -67,8 +67,8 @@ class AlertsService:
         async with self.pool.acquire() as conn, conn.transaction():
             states = await store.lock_areas(conn, list(by_area))
             fresh = await store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
-            todo = {area: [m for m in by_area[area] if m.event_id in fresh] for area in states}
-            todo = {area: events for area, events in todo.items() if events}
+            todo = {area: events for area in states
+                    if (events := [m for m in by_area[area] if m.event_id in fresh])}
             inputs = await store.inputs_of(conn, list(todo), now) if todo else {}
             turns = [await self._turn(conn, states[area], now, events, inputs[area])
                      for area, events in todo.items()]

@@ -18,18 +18,13 @@ SCENARIO = Scenario("workers-killed", days_ago=(7, 8, 9, 10),
 
 async def test_killed_mapping_and_alerts_workers_lose_and_double_nothing(whole_stack, load_partners):
     async def fault(sender: Sender, t: Timeline) -> dict:
-        await sender.reached(0.25)
-        await script("services.sh", "kill", "mapping")
-        t.mark("mapping SIGKILLed")
-        await asyncio.sleep(2)
-        await script("services.sh", "start", "mapping")
-        t.mark("mapping restarted and ready")
-        await sender.reached(0.6)
-        await script("services.sh", "kill", "alerts")
-        t.mark("alerts SIGKILLed")
-        await asyncio.sleep(2)
-        await script("services.sh", "start", "alerts")
-        t.mark("alerts restarted and ready")
+        for worker, at in (("mapping", 0.25), ("alerts", 0.6)):
+            await sender.reached(at)
+            await script("services.sh", "kill", worker)
+            t.mark(f"{worker} SIGKILLed")
+            await asyncio.sleep(2)
+            await script("services.sh", "start", worker)
+            t.mark(f"{worker} restarted and ready")
         return {}
 
     ledger = await account(await run(SCENARIO, load_partners, fault))
