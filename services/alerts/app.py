@@ -21,10 +21,10 @@ import asyncpg
 from contracts.events import MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import RETRYABLE, create_pool, until_done
-from services.common.metrics import DEADLETTERS
+from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import migrate
-from services.common.streams import (RECORDS, apply_or_one_by_one, inc_each, make_app,
-                                     parse_each, send_dead_letter)
+from services.common.streams import (RECORDS, apply_or_one_by_one, make_app, parse_each,
+                                     send_dead_letter)
 
 from .adapters import store
 from .config import AlertsSettings

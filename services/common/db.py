@@ -11,13 +11,22 @@ from .metrics import track_pool
 log = logging.getLogger(__name__)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release without a reset query: asyncpg has already rolled back any open transaction."""
+
+
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
-                      attempts: int = 30) -> asyncpg.Pool:
+                      attempts: int = 30, session_state: bool = True) -> asyncpg.Pool:
+    """A pool that waits for PostgreSQL. By default a released connection is reset (``RESET
+    ALL; UNLISTEN *; ...``: one more round trip per query); ``session_state=False`` skips that
+    for a pool whose users never set session state (no SET, LISTEN, session advisory locks,
+    cursors outside a transaction)."""
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                             command_timeout=30)
+                                             command_timeout=30,
+                                             reset=None if session_state else _keep_session)
             track_pool(pool)  # csp_pg_pool_connections on this process's /metrics
             return pool
         except (OSError, asyncpg.PostgresError) as exc:

@@ -5,6 +5,9 @@ Labels are bounded: route templates (never raw paths), methods, status codes, po
 from __future__ import annotations
 
 import platform
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
 
@@ -28,6 +31,13 @@ PG_POOL_MAX = Gauge("csp_pg_pool_max_connections",
 
 #: The asyncpg pools of this process, read at each scrape (asyncpg pools take no weak references).
 _POOLS: list = []
+
+
+def inc_each(series: Callable[..., Any], keys: Iterable[tuple]) -> None:
+    """Count a batch: ``series(*key).inc(n)`` once per distinct label tuple, not once per record.
+    ``series`` is a metric's ``labels`` (or a lambda fixing some of them)."""
+    for key, n in Tally(keys).items():
+        series(*key).inc(n)
 
 
 def set_build_info(component: str, version: str) -> None:

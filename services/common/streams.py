@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,13 +34,6 @@ RECORDS = Counter("csp_stream_records_total", "Records handled by a stream worke
                   ["worker", "topic", "outcome"])
 CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log end.",
                      ["worker", "topic", "partition"])
-
-
-def inc_each(series: Callable[..., Any], keys: Iterable[tuple]) -> None:
-    """Count a batch: ``series(*key).inc(n)`` once per distinct label tuple, not once per record.
-    ``series`` is a metric's ``labels`` (or a lambda fixing some of them)."""
-    for key, n in Tally(keys).items():
-        series(*key).inc(n)
 
 
 async def send_dead_letter(topic: faust.types.TopicT, event: faust.types.EventT, reason: str) -> None:

@@ -17,7 +17,6 @@ from . import examples
 from services.common.auth import Principal, Role
 
 from .domain.admission import TokenBucket
-from .domain.storable import unstorable
 from .service import Outcome, rejected
 
 router = APIRouter()
@@ -94,16 +93,6 @@ _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
                      description="An API key issued with `python -m services.intake.keys create`.")
 
 
-def unstorable_outcome(event: CommunityEngagementFinding | ProviderPerformanceEvent) -> Outcome | None:
-    """A 422 naming each field no store downstream could keep (see domain.storable), or None."""
-    found = unstorable(event.model_dump())
-    if not found:
-        return None
-    kind = "finding" if isinstance(event, CommunityEngagementFinding) else "performance"
-    return rejected(422, "Invalid event", "a value cannot be stored; see errors",
-                    [f.error() for f in found], str(event.event_id), kind, "unstorable")
-
-
 async def principal(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
@@ -146,9 +135,6 @@ async def post_finding(
     who: Annotated[Principal, Depends(poster)],
 ) -> JSONResponse:
     """202 when Kafka acknowledged the event; 200 with status 'duplicate' for a replay."""
-    refused = unstorable_outcome(event)
-    if refused:
-        return respond(request, refused)
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
@@ -160,9 +146,6 @@ async def post_performance(
         "four_week_wait": {"summary": "Four-week wait below target", "value": examples.PERFORMANCE}})],
     who: Annotated[Principal, Depends(poster)],
 ) -> JSONResponse:
-    refused = unstorable_outcome(event)
-    if refused:
-        return respond(request, refused)
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
@@ -188,11 +171,7 @@ async def _batch(request: Request, batch: BatchIn, who: Principal, adapter: Type
             outcomes[i] = rejected(422, "Invalid event", "the event does not match the contract",
                                    validation_errors(exc.errors()), eid)
             continue
-        refused = unstorable_outcome(event)
-        if refused:
-            outcomes[i] = refused
-        else:
-            parsed.append((i, event))
+        parsed.append((i, event))
     results = await request.app.state.intake.admit(who, [e for _, e in parsed])
     for (i, _), res in zip(parsed, results):
         outcomes[i] = res

@@ -1,12 +1,12 @@
 """Intake's use case: admit a list of already-parsed events and publish the admissible ones.
 
-Order of checks for each event: organisation -> clock -> privacy -> idempotency -> publish.
+Order of checks for each event: storable values -> organisation -> clock -> privacy ->
+idempotency -> publish.
 A 2xx outcome is only ever produced after Kafka acknowledged the record.
 """
 from __future__ import annotations
 
 import asyncio
-
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -18,10 +18,13 @@ from prometheus_client import Counter
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
+from services.common.metrics import inc_each
 
 from .adapters.producer import BrokerUnavailable, Publisher
 from .adapters.store import Ledger
 from .domain import privacy
+from .domain.fields import leaves
+from .domain.storable import unstorable_fields
 from services.common.auth import Principal
 
 from .domain.admission import Idempotency, idempotency, too_far_in_future
@@ -65,9 +68,10 @@ class Outcome:
         return out
 
 
-def body_hash(event: Event) -> bytes:
-    """Canonical form: the validated model's JSON, so spacing and key order do not matter."""
-    return hashlib.sha256(event.model_dump_json().encode()).digest()
+def canonical(event: Event) -> bytes:
+    """The validated model's JSON: what goes on the log, and what the body hash is taken of, so
+    spacing and key order in the request do not matter."""
+    return event.model_dump_json().encode()
 
 
 def _short_type(event: Event) -> str:
@@ -89,8 +93,14 @@ class IntakeService:
         self.clock_skew = clock_skew
 
     def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
-        """Pure checks that need no I/O; None when the event may go on."""
+        """Pure checks that need no I/O, in this order: storable values (domain.storable),
+        organisation, clock, privacy. None when the event may go on."""
         eid, typ = str(event.event_id), _short_type(event)
+        fields = leaves(event.model_dump())
+        found = unstorable_fields(fields)
+        if found:
+            return rejected(422, "Invalid event", "a value cannot be stored; see errors",
+                            [f.error() for f in found], eid, typ, "unstorable")
         if not principal.may_post_as(event.source):
             return rejected(403, "Forbidden", f"this key may not post as organisation '{event.source}'",
                             [{"field": "source", "pointer": "#/source",
@@ -101,7 +111,7 @@ class IntakeService:
                             [{"field": "occurred_at", "pointer": "#/occurred_at",
                               "reason": f"is more than {int(self.clock_skew.total_seconds())}s in the future"}],
                             eid, typ, "future_date")
-        hits = privacy.scan(event.model_dump(mode="json"))
+        hits = privacy.scan_fields(fields)
         if hits:
             # Field and kind only: the offending value is never echoed nor logged.
             log.info("privacy guard refused event", extra={"event_id": eid,
@@ -117,7 +127,8 @@ class IntakeService:
         todo = [(i, e) for i, e in enumerate(events) if outcomes[i] is None]
         if not todo:
             return outcomes  # type: ignore[return-value]
-        hashes = {i: body_hash(e) for i, e in todo}
+        values = {i: canonical(e) for i, e in todo}
+        hashes = {i: hashlib.sha256(values[i]).digest() for i in values}
         # Within one batch, a repeated event_id counts once: later copies are duplicates/conflicts.
         first_index: dict[UUID, int] = {}
         unique = []
@@ -148,7 +159,7 @@ class IntakeService:
             else:   # RETRY: stored, never acknowledged by Kafka; publish again under the same id
                 to_publish.append((i, e))
         to_publish.sort(key=lambda item: item[0])   # the batch's order, per area, onto the log
-        await self._publish(to_publish, outcomes)
+        await self._publish(to_publish, values, outcomes)
         return outcomes  # type: ignore[return-value]
 
     def _late_ack(self, topic: str, headers: list[tuple[str, bytes]], partition: int, offset: int) -> None:
@@ -168,31 +179,33 @@ class IntakeService:
                        errors=[{"field": "event_id", "pointer": "#/event_id",
                                 "reason": "already used with a different body"}])
 
-    async def _publish(self, items: list[tuple[int, Event]], outcomes: list[Outcome | None]) -> None:
+    async def _publish(self, items: list[tuple[int, Event]], values: dict[int, bytes],
+                       outcomes: list[Outcome | None]) -> None:
         if not items:
             return
-        records = []
-        for _, e in items:
-            topic = INTAKE_TOPIC_FOR_TYPE[e.type].name
-            records.append((topic, e.partition_key, e.model_dump_json().encode(), cloudevent_headers(e)))
+        records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.partition_key, values[i], cloudevent_headers(e))
+                   for i, e in items]
         try:
             results = await self.publisher.publish_many(records)
         except BrokerUnavailable as exc:
             results = [exc] * len(items)
-        published = []
+        published, counted = [], []
+        detailed = log.isEnabledFor(logging.INFO)
         for (i, e), (topic, *_), res in zip(items, records, results):
             if isinstance(res, Exception):
-                EVENTS.labels(_short_type(e), "unavailable", "kafka").inc()
+                counted.append((_short_type(e), "unavailable", "kafka"))
                 log.warning("kafka did not acknowledge", extra={"event_id": str(e.event_id), "error": repr(res)})
                 outcomes[i] = Outcome("unavailable", 503, str(e.event_id), title="Service unavailable",
                                       detail="the event store did not acknowledge; retry with the same event_id")
             else:
                 partition, offset = res
                 published.append((e.event_id, topic, partition, offset))
-                EVENTS.labels(_short_type(e), "accepted", "none").inc()
-                log.info("event accepted", extra={"event_id": str(e.event_id), "area": e.area,
-                                                  "topic": topic, "partition": partition, "offset": offset})
+                counted.append((_short_type(e), "accepted", "none"))
+                if detailed:
+                    log.info("event accepted", extra={"event_id": str(e.event_id), "area": e.area,
+                                                      "topic": topic, "partition": partition, "offset": offset})
                 outcomes[i] = Outcome("accepted", 202, str(e.event_id), topic, partition, offset)
+        inc_each(EVENTS.labels, counted)
         # The broker has the records; a failure here leaves them 'pending', and a retry re-publishes
         # the same event_id, which downstream deduplicates.
         await self.ledger.mark_published(published)

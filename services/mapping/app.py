@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 from contracts.taxonomy import Stage
 from contracts.topics import FINDINGS, PERFORMANCE
-from services.common.metrics import DEADLETTERS
-from services.common.streams import RECORDS, inc_each, make_app
+from services.common.metrics import DEADLETTERS, inc_each
+from services.common.streams import RECORDS, make_app
 
 from prometheus_client import Counter
 

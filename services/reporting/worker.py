@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from contracts.events import Alert, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool, until_done
-from services.common.metrics import DEADLETTERS
-from services.common.streams import (RECORDS, apply_or_one_by_one, inc_each, make_app,
-                                     parse_each, send_dead_letter)
+from services.common.metrics import DEADLETTERS, inc_each
+from services.common.streams import (RECORDS, apply_or_one_by_one, make_app, parse_each,
+                                     send_dead_letter)
 
 from .adapters.store import ReportingStore
 from .config import ReportingSettings

@@ -7,10 +7,17 @@ import time
 from typing import Callable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter, Histogram
 
 log = logging.getLogger(__name__)
+
+#: The Java client's partitioner (murmur2 of the key): an area lands where any producer puts it.
+_PARTITIONER = DefaultPartitioner()
+#: From this many records for one partition in one call, they go as a record batch of their own
+#: (one future, one append each); fewer join the producer's open batch record by record.
+WHOLE_BATCH_FROM = 16
 
 PRODUCE_SECONDS = Histogram("csp_intake_kafka_produce_duration_seconds",
                             "Time from send to broker acknowledgement.", ["topic"],
@@ -68,49 +75,106 @@ class Publisher:
 
     async def publish_many(self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
                            ) -> list[tuple[int, int] | Exception]:
-        """Send all, then wait for each acknowledgement. Per record: (partition, offset) or the error."""
+        """Send all, then wait for the acknowledgements. Per record: (partition, offset) or the error.
+
+        Records are placed by their key with the producer's partitioner (murmur2, as the Java
+        client). A partition's records in one call, when there are many, go in order as record
+        batches of their own, so a request of 500 events costs a few batches and futures rather
+        than 500 of each; a few records join the producer's open batch for their partition. The
+        idempotent producer numbers a batch when it is drained, whichever way it was filled.
+        """
         producer = await self._ensure()
         start = time.perf_counter()
-        futures = []
-        for topic, key, value, headers in records:
+        results: list[tuple[int, int] | Exception | None] = [None] * len(records)
+        try:
+            placed = await self._place(producer, records)
+        except (KafkaError, OSError) as exc:
+            for (topic, *_rest) in records:
+                PRODUCE_ERRORS.labels(topic, type(exc).__name__).inc()
+            return [exc] * len(records)
+        sent: list[tuple[asyncio.Future, int, list[int]]] = []   # (future, partition, record indexes)
+        for (topic, partition), indexes in placed.items():
             try:
-                futures.append(await producer.send(topic, value=value, key=key, headers=headers))
+                if len(indexes) < WHOLE_BATCH_FROM:
+                    # A few records (single-event requests): the producer's open batch for the
+                    # partition takes them, shared with the requests in flight at the same time.
+                    for i in indexes:
+                        _topic, key, value, headers = records[i]
+                        sent.append((await producer.send(topic, value=value, key=key, partition=partition,
+                                                         headers=headers), partition, [i]))
+                    continue
+                for batch, members in self._batches(producer, records, indexes):
+                    sent.append((await producer.send_batch(batch, topic, partition=partition),
+                                 partition, members))
             except (KafkaError, OSError) as exc:
-                futures.append(exc)
-
-        async def wait(fut, record):
-            if isinstance(fut, Exception):
-                return fut
-            try:
-                md = await asyncio.wait_for(asyncio.shield(fut), self.timeout_s)
-                return md.partition, md.offset
-            except asyncio.TimeoutError as exc:
-                # The record stays in the producer's buffer and may still reach the broker once it
-                # is back. We answered 503; record the late acknowledgement so a retry is a duplicate.
-                fut.add_done_callback(lambda f: self._late(record, f))
-                return exc
-            except (KafkaError, OSError) as exc:
-                return exc
-
-        results = await asyncio.gather(*(wait(f, r) for f, r in zip(futures, records)))
+                for i in indexes:
+                    if results[i] is None:
+                        results[i] = exc
+        futures = [f for f, *_ in sent]
+        if futures:
+            await asyncio.wait(futures, timeout=self.timeout_s)
         elapsed = time.perf_counter() - start
-        for (topic, *_), res in zip(records, results):
-            if isinstance(res, Exception):
-                PRODUCE_ERRORS.labels(topic, type(res).__name__).inc()
+        for fut, partition, members in sent:
+            topic = records[members[0]][0]
+            if not fut.done():
+                # The batch stays in the producer's buffer and may still reach the broker once it is
+                # back. We answer 503; a late acknowledgement is recorded so a retry is a duplicate.
+                fut.add_done_callback(lambda f, m=members: self._late([records[i] for i in m], f))
+                outcome: Exception | None = asyncio.TimeoutError()
+            elif fut.exception() is not None:
+                outcome = fut.exception()
             else:
+                outcome = None
+                base = fut.result().offset
+                for n, i in enumerate(members):
+                    results[i] = (partition, base + n)
                 PRODUCE_SECONDS.labels(topic).observe(elapsed)
-        return results
+            if outcome is not None:
+                PRODUCE_ERRORS.labels(topic, type(outcome).__name__).inc()
+                for i in members:
+                    results[i] = outcome
+        return results  # type: ignore[return-value]
 
-    def _late(self, record, fut: asyncio.Future) -> None:
+    async def _place(self, producer: AIOKafkaProducer, records) -> dict[tuple[str, int], list[int]]:
+        """Record indexes by (topic, partition), in their order; waits for the topics' metadata."""
+        partitions: dict[str, list[int]] = {}
+        for topic in dict.fromkeys(r[0] for r in records):
+            partitions[topic] = sorted(await producer.partitions_for(topic))
+        placed: dict[tuple[str, int], list[int]] = {}
+        for i, (topic, key, _value, _headers) in enumerate(records):
+            every = partitions[topic]
+            partition = _PARTITIONER(key, every, every)
+            placed.setdefault((topic, partition), []).append(i)
+        return placed
+
+    @staticmethod
+    def _batches(producer: AIOKafkaProducer, records, indexes: list[int]):
+        """Record batches holding ``indexes`` in order, each as large as the producer allows."""
+        batch, members = producer.create_batch(), []
+        for i in indexes:
+            _topic, key, value, headers = records[i]
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                if not members:
+                    raise MessageSizeTooLargeError(f"{len(value)} bytes do not fit a record batch")
+                yield batch, members
+                batch, members = producer.create_batch(), []
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    raise MessageSizeTooLargeError(f"{len(value)} bytes do not fit a record batch")
+            members.append(i)
+        if members:
+            yield batch, members
+
+    def _late(self, records, fut: asyncio.Future) -> None:
+        """A batch answered 503 reached the broker after all: report each record's offset."""
         if fut.cancelled() or fut.exception() is not None:
             return
-        topic, _key, _value, headers = record
-        LATE_ACKS.labels(topic).inc()
         md = fut.result()
-        log.warning("late broker acknowledgement", extra={"topic": topic, "partition": md.partition,
-                                                          "offset": md.offset})
-        if self.on_late_ack is not None:
-            self.on_late_ack(topic, headers, md.partition, md.offset)
+        for n, (topic, _key, _value, headers) in enumerate(records):
+            LATE_ACKS.labels(topic).inc()
+            log.warning("late broker acknowledgement", extra={"topic": topic, "partition": md.partition,
+                                                              "offset": md.offset + n})
+            if self.on_late_ack is not None:
+                self.on_late_ack(topic, headers, md.partition, md.offset + n)
 
     async def close(self) -> None:
         if self._producer is not None:

@@ -6,6 +6,9 @@ from uuid import UUID
 
 import asyncpg
 
+from services.common.coalesce import Coalescer
+
+
 @dataclass(frozen=True)
 class LedgerRow:
     event_id: UUID
@@ -22,6 +25,8 @@ class Ledger:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._reserve = Coalescer(self._insert_pending)
+        self._mark = Coalescer(self._update_published)
 
     async def lookup(self, event_ids: list[UUID]) -> dict[UUID, LedgerRow]:
         rows = await self.pool.fetch(
@@ -32,23 +37,35 @@ class Ledger:
                                          r["kafka_offset"]) for r in rows}
 
     async def reserve(self, rows: list[tuple[UUID, str, str, str, bytes]]) -> set[UUID]:
-        """Insert pending rows; returns the ids this call inserted (others raced or existed)."""
-        if not rows:
-            return set()
+        """Insert pending rows; returns the ids this call inserted (others raced or existed).
+
+        Calls in flight together share one INSERT (see services.common.coalesce); an id offered
+        twice among them counts as inserted for the first offer only."""
+        flags = await self._reserve(rows)
+        return {row[0] for row, inserted in zip(rows, flags) if inserted}
+
+    async def _insert_pending(self, rows: list[tuple[UUID, str, str, str, bytes]]) -> list[bool]:
         ids, orgs, types, areas, hashes = zip(*rows)
-        inserted = await self.pool.fetch(
+        inserted = {r["event_id"] for r in await self.pool.fetch(
             "INSERT INTO intake_events (event_id, organisation_id, type, area, body_sha256, status) "
             "SELECT * , 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[]) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-            list(ids), list(orgs), list(types), list(areas), list(hashes))
-        return {r["event_id"] for r in inserted}
+            list(ids), list(orgs), list(types), list(areas), list(hashes))}
+        flags = []
+        for event_id in ids:
+            flags.append(event_id in inserted)
+            inserted.discard(event_id)     # a second offer of the same id was not inserted by it
+        return flags
 
     async def mark_published(self, rows: list[tuple[UUID, str, int, int]]) -> None:
-        if not rows:
-            return
+        """Record where Kafka put each event; calls in flight together share one UPDATE."""
+        await self._mark(rows)
+
+    async def _update_published(self, rows: list[tuple[UUID, str, int, int]]) -> list[None]:
         ids, topics, partitions, offsets = zip(*rows)
         await self.pool.execute(
             "UPDATE intake_events AS e SET status = 'published', topic = u.topic, "
             "kafka_partition = u.p, kafka_offset = u.o, published_at = now() "
             "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[]) AS u(id, topic, p, o) "
             "WHERE e.event_id = u.id", list(ids), list(topics), list(partitions), list(offsets))
+        return [None] * len(rows)

@@ -1,17 +1,34 @@
 """Walking a validated event's fields by their path ("data.people_affected", "tags[2]"). Pure."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
+#: (path, value) for each value of an event that is neither a dict nor a list.
+Fields = list[tuple[str, Any]]
 
-def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every value that is neither a dict nor a list, with its path."""
+
+def leaves(value: Any, path: str = "") -> Fields:
+    """Every value that is neither a dict nor a list, with its path, in document order. Intake
+    walks each event once and hands the list to every check that reads fields."""
+    out: Fields = []
+    _walk(value, path, out)
+    return out
+
+
+def _walk(value: Any, path: str, out: Fields) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from leaves(v, f"{path}.{k}" if path else str(k))
+            here = f"{path}.{k}" if path else str(k)
+            if isinstance(v, (dict, list, tuple)):
+                _walk(v, here, out)
+            else:
+                out.append((here, v))
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from leaves(v, f"{path}[{i}]")
+            here = f"{path}[{i}]"
+            if isinstance(v, (dict, list, tuple)):
+                _walk(v, here, out)
+            else:
+                out.append((here, v))
     else:
-        yield path, value
+        out.append((path, value))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .fields import leaves
+from .fields import Fields, leaves
 
 NUL = "\x00"
 INT32_MAX = 2**31 - 1
@@ -61,8 +61,13 @@ def _reason(path: str, value: Any) -> str | None:
 
 def unstorable(payload: dict[str, Any]) -> list[Unstorable]:
     """Every field of ``payload`` (a validated event as Python values) a store could not keep."""
+    return unstorable_fields(leaves(payload))
+
+
+def unstorable_fields(fields: Fields) -> list[Unstorable]:
+    """As :func:`unstorable`, over an event's fields already walked (see fields.leaves)."""
     found = []
-    for path, value in leaves(payload):
+    for path, value in fields:
         reason = _reason(path, value)
         if reason:
             found.append(Unstorable(path, reason))

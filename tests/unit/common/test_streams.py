@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.common.streams import inc_each
+from services.common.metrics import inc_each
 
 
 def test_inc_each_adds_each_distinct_label_tuple_once_with_its_count():
