@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from services.common import logs
+from services.common import heap, logs
 from services.common.auth import KeyStore
 from services.common.db import create_pool
 from services.common.http import harden, ops_router, pg_ok
@@ -67,6 +67,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
                                           timedelta(seconds=settings.alerts_reevaluate_seconds))
         deliverer = Deliverer(pool, settings, listener, webhooks, email)
         task = asyncio.create_task(deliverer.run(), name="alert-delivery")
+        heap.settle()
         log.info("alerts api started", extra={"smtp": f"{settings.smtp_host}:{settings.smtp_port}"})
         try:
             yield

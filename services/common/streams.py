@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.events import DeadLetter
 
-from . import logs
+from . import heap, logs
 from .db import until_done
 from .metrics import exposition, set_build_info
 from .settings import CommonSettings
@@ -139,6 +139,10 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int,
         logging_config=logs.dict_config(app_id.removeprefix("csp-"), settings.log_level),
     )
     set_build_info(app_id, settings.service_version)
+
+    @app.task
+    async def settle_heap() -> None:
+        heap.settle()
 
     @app.page("/metrics")
     class Metrics(View):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.common import logs
+from services.common import heap, logs
 from services.common.db import create_pool
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
@@ -58,6 +58,7 @@ def create_app(settings: IntakeSettings | None = None,
                                          timedelta(seconds=settings.clock_skew_seconds))
         app.state.publisher = publisher
         await publisher.ready()  # connect early when Kafka is up; serve 503s when it is not
+        heap.settle()
         log.info("intake started", extra={"kafka": settings.kafka_bootstrap})
         try:
             yield

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common import logs
+from services.common import heap, logs
 from services.common.auth import KeyStore
 from services.common.db import create_pool
 from services.common.http import harden, ops_router, pg_ok
@@ -39,6 +39,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         else:
             app.state.session_secret = secrets.token_bytes(32)
             log.warning("CSP_REPORTING_SESSION_SECRET is not set: dashboard sessions end when this process stops")
+        heap.settle()
         try:
             yield
         finally:

@@ -5,8 +5,11 @@
 Two intake processes run side by side on the benchmark's own PostgreSQL and Kafka: the service
 as deploy/local/services.sh starts it, and a baseline built from the same application (same
 validation, privacy guard, ledger writes) whose publisher acknowledges at once without Kafka.
-One load generator drives each in turn with the same workload (single events at a concurrency of
-50; batches of 500 at a concurrency of 4), so the ratio is measured in one run on one machine.
+One load generator drives each in turn with the same workload, so the ratio is measured in one
+run on one machine: single events in a closed loop at a concurrency of 50 (saturated: throughput,
+and the latency that queueing at saturation gives); single events offered at 60% of the baseline's
+saturated throughput over at most 50 connections (the latency at the throughput target); batches
+of 500 in a closed loop.
 Bodies are pre-encoded templates with a fresh event id spliced in, so the generator spends its
 share of the two cores on HTTP, not on building JSON.
 """
@@ -29,6 +32,7 @@ from tests.benchmarks.common import Stack, latency_summary, log, report, vmhwm_m
 from tests.stackenv import REPO
 
 ID_MARK = b"00000000-0000-4000-8000-00000000beef"
+TARGET_RATIO, TARGET_P99_MS = 0.60, 50.0
 
 
 class NullPublisher:
@@ -112,6 +116,38 @@ async def drive(port: int, key: str, seconds: float, concurrency: int, batch: in
             "statuses": {str(k): v for k, v in sorted(statuses.items())}, **latency_summary(latencies)}
 
 
+async def paced(port: int, key: str, seconds: float, rate: float, concurrency: int) -> dict:
+    """Open loop: single events offered at ``rate`` per second over at most ``concurrency``
+    connections. Each latency runs from when the request was due, so waiting for a free
+    connection counts (no coordinated omission): the latency at that throughput, not at saturation."""
+    bodies = Bodies()
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    free = asyncio.Semaphore(concurrency)
+    total = max(1, int(seconds * rate))
+
+    async def one(session: aiohttp.ClientSession, i: int, due: float) -> None:
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        async with free:
+            async with session.post(f"http://127.0.0.1:{port}/v1/findings", data=bodies.one(i),
+                                    headers=headers) as r:
+                await r.read()
+        latencies.append(loop.time() - due)
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = loop.time() + 0.05
+        await asyncio.gather(*(one(session, i, start + i / rate) for i in range(total)))
+        elapsed = loop.time() - start
+    accepted = statuses.get(202, 0)
+    return {"offered_per_s": round(rate, 1), "events_per_s": round(accepted / elapsed, 1),
+            "events_accepted": accepted, "requests": total, "seconds": round(elapsed, 2),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}, **latency_summary(latencies)}
+
+
 def record_sizes(stack: Stack, sample: int = 2000) -> dict:
     """Mean sizes of the records intake wrote to the findings topic (the newest ``sample``)."""
     from kafka import KafkaConsumer
@@ -160,6 +196,15 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
                 results[f"{shape}_{mode}"] = r
                 log(f"intake {shape:6} {mode:8}: {r['events_per_s']:>9,.0f} events/s, "
                     f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}")
+            if shape == "single":
+                # The latency target holds at the throughput target: both, side by side, offered
+                # 60% of the baseline's saturated throughput.
+                rate = TARGET_RATIO * results["single_baseline"]["events_per_s"]
+                for mode in ("baseline", "kafka"):
+                    r = asyncio.run(paced(ports[mode], key, seconds, rate, concurrency))
+                    results[f"single_paced_{mode}"] = r
+                    log(f"intake paced  {mode:8}: offered {rate:,.0f}/s, {r['events_per_s']:>7,.0f} events/s, "
+                        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}")
         memory = {"intake": vmhwm_mib(stack.pid("intake") or -1), "intake_baseline": vmhwm_mib(baseline.pid)}
         sizes = record_sizes(stack)
     finally:
@@ -170,6 +215,7 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
             baseline.kill()
         stack.stop("intake")
     single_ratio = results["single_kafka"]["events_per_s"] / results["single_baseline"]["events_per_s"]
+    paced_kafka = results["single_paced_kafka"]
     batch_ratio = results["batch_kafka"]["events_per_s"] / results["batch_baseline"]["events_per_s"]
     return {
         "seconds_per_run": seconds, "concurrency_single": concurrency,
@@ -177,9 +223,13 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
         **results, "record_sizes": sizes, "peak_memory_mib": memory,
         "single_ratio_kafka_to_baseline": round(single_ratio, 3),
         "batch_ratio_kafka_to_baseline": round(batch_ratio, 3),
-        "targets": {"single_ratio": 0.60, "single_p99_ms": 50, "batch_events_per_s": 20000},
-        "meets": {"single_ratio": single_ratio >= 0.60,
-                  "single_p99": results["single_kafka"]["p99_ms"] < 50,
+        "targets": {"single_ratio": TARGET_RATIO, "single_p99_ms": TARGET_P99_MS, "batch_events_per_s": 20000},
+        "meets": {"single_ratio": single_ratio >= TARGET_RATIO,
+                  # At the target throughput: all of it served (98%: the last second's requests
+                  # still in flight when the clock stops), with p99 under the bound.
+                  "single_p99_at_target_rate": (paced_kafka["events_per_s"] >= 0.98 * paced_kafka["offered_per_s"]
+                                                and paced_kafka["p99_ms"] < TARGET_P99_MS),
+                  "single_p99_saturated": results["single_kafka"]["p99_ms"] < TARGET_P99_MS,
                   "batch_throughput": results["batch_kafka"]["events_per_s"] >= 20000},
     }
 
