@@ -27,6 +27,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 
 from contracts.places import AREAS
 from contracts.topics import DEADLETTER, FINDINGS, MAPPED, PERFORMANCE
+from services.common import heap
 from services.intake.examples import FINDING
 from services.mapping.domain.records import handle
 from services.mapping.domain.ruleset import load
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", default="bench-bare", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_only:  # the bare loop runs in its own process, like the faust worker
+        heap.settle()      # and with its heap settled, as every service's is (services.common.heap)
         asyncio.run(bare_loop(args.bootstrap, args.events, args.group))
         return 0
     stack = Stack()

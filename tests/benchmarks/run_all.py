@@ -147,10 +147,19 @@ def metrics(d: dict) -> list[dict]:
                          "same app, no Kafka", f">= {INTAKE_TARGET_RATIO:.0%} of baseline",
                          s["events_per_s"] >= INTAKE_TARGET_RATIO * sb["events_per_s"]))
         for q in ("p50", "p95", "p99"):
-            target, passed = (f"< {INTAKE_TARGET_P99_MS:g} ms", s["p99_ms"] < INTAKE_TARGET_P99_MS) \
-                if q == "p99" else (None, None)
-            rows.append(_row(f"intake.single.{q}_ms", f"Intake single-event latency {q}", "ms", s[f"{q}_ms"],
-                             sb[f"{q}_ms"], "same app, no Kafka", target, passed))
+            rows.append(_row(f"intake.single.{q}_ms", f"Intake single-event latency {q}, saturated", "ms",
+                             s[f"{q}_ms"], sb[f"{q}_ms"], "same app, no Kafka"))
+        paced, paced_base = intake.get("single_paced_kafka"), intake.get("single_paced_baseline")
+        if paced and paced_base:
+            rows.append(_row("intake.single_paced.events_per_s", "Intake single events served when offered "
+                             f"{paced['offered_per_s']:,.0f}/s (60% of the baseline's throughput)", "events/s",
+                             paced["events_per_s"], paced_base["events_per_s"], "same app, no Kafka"))
+            for q in ("p50", "p95", "p99"):
+                target, passed = (f"< {INTAKE_TARGET_P99_MS:g} ms, all offered served",
+                                  intake["meets"]["single_p99_at_target_rate"]) if q == "p99" else (None, None)
+                rows.append(_row(f"intake.single_paced.{q}_ms", f"Intake single-event latency {q} at "
+                                 f"{paced['offered_per_s']:,.0f}/s", "ms", paced[f"{q}_ms"],
+                                 paced_base[f"{q}_ms"], "same app, no Kafka", target, passed))
         rows.append(_row("intake.batch.events_per_s", f"Intake batch throughput ({intake['batch']['size']} "
                          f"per request, concurrency {intake['batch']['concurrency']})", "events/s",
                          b["events_per_s"], bb["events_per_s"], "same app, no Kafka",
@@ -284,9 +293,13 @@ def notes(d: dict) -> list[str]:
            "the load generator driving it."]
     if "intake" in d:
         i = d["intake"]
-        out.append(f"Intake: closed loop for {i['seconds_per_run']:g} s per figure, the service (Kafka, acks=all) "
+        out.append(f"Intake: {i['seconds_per_run']:g} s per figure, the service (Kafka, acks=all) "
                    "and the baseline (the same FastAPI app and PostgreSQL ledger, a publisher that "
-                   "acknowledges at once) driven in turn with the same bodies.")
+                   "acknowledges at once) driven in turn with the same bodies. Throughput in a closed loop "
+                   "(each of the clients posts again as soon as it is answered: saturated, so latency "
+                   "there is queueing, concurrency / throughput); latency target in an open loop offering "
+                   "60% of the baseline's saturated throughput over at most 50 connections, each latency "
+                   "counted from when its request was due.")
     if "producer_performance" in d:
         pp = d["producer_performance"]
         out.append(f"Physical limit: `{pp['tool']}` from the Kafka {pp['kafka']} jars, {pp['records']:,} records of "
