@@ -63,6 +63,7 @@ def create_app(settings: IntakeSettings | None = None,
         try:
             yield
         finally:
+            await app.state.intake.close()
             await publisher.close()
             await pool.close()
             log.info("intake stopped")

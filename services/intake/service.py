@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from prometheus_client import Counter
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
@@ -41,6 +42,8 @@ EVENTS.labels("finding", "unavailable", "kafka")
 EVENTS.labels("performance", "unavailable", "kafka")
 
 Event = CommunityEngagementFinding | ProviderPerformanceEvent
+#: How long a ledger update after an answer keeps trying while PostgreSQL is away.
+MARK_PATIENCE_S = 60.0
 
 
 @dataclass
@@ -88,9 +91,12 @@ class IntakeService:
     def __init__(self, ledger: Ledger, publisher: Publisher, clock_skew: timedelta) -> None:
         self.ledger = ledger
         self.publisher = publisher
-        self._late_tasks: set[asyncio.Task] = set()
         publisher.on_late_ack = self._late_ack
         self.clock_skew = clock_skew
+        #: Ledger updates still running after the answer went out, and where Kafka put each of
+        #: their events meanwhile (see :meth:`_mark_published`).
+        self._marking: set[asyncio.Task] = set()
+        self._unmarked: dict[UUID, tuple[str, int, int]] = {}
 
     def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
         """Pure checks that need no I/O, in this order: storable values (domain.storable),
@@ -150,6 +156,10 @@ class IntakeService:
         to_publish = [(i, e) for i, e in unique if e.event_id in inserted]
         for i, e in seen_before:
             row = existing.get(e.event_id)
+            where = self._unmarked.get(e.event_id)
+            if row is not None and not row.published and where is not None:
+                # Published by this process; the ledger update is still on its way.
+                row = replace(row, published=True, topic=where[0], partition=where[1], offset=where[2])
             decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), hashes[i])
             if decision is Idempotency.CONFLICT:
                 outcomes[i] = self._conflict(e)
@@ -167,10 +177,46 @@ class IntakeService:
         event_id = next((UUID(v.decode()) for k, v in headers if k == "ce_id"), None)
         if event_id is None:
             return
-        task = asyncio.get_running_loop().create_task(
-            self.ledger.mark_published([(event_id, topic, partition, offset)]))
-        self._late_tasks.add(task)
-        task.add_done_callback(self._late_tasks.discard)
+        self._mark_published([(event_id, topic, partition, offset)])
+
+    def _mark_published(self, rows: list[tuple[UUID, str, int, int]]) -> None:
+        """Tell the ledger where Kafka put each event, without holding the answer for it: the 2xx
+        rests on Kafka's acknowledgement, not on this update. Until the ledger has it, this process
+        remembers, so a replay arriving here meanwhile is a duplicate at once. Should the update
+        never land (PostgreSQL away for longer than MARK_PATIENCE_S), the rows stay 'pending' and a
+        replay publishes the event again under the same id, which every consumer deduplicates."""
+        if not rows:
+            return
+        for event_id, topic, partition, offset in rows:
+            self._unmarked[event_id] = (topic, partition, offset)
+        task = asyncio.get_running_loop().create_task(self._mark(rows))
+        self._marking.add(task)
+        task.add_done_callback(self._marking.discard)
+
+    async def _mark(self, rows: list[tuple[UUID, str, int, int]]) -> None:
+        delay, waited = 0.2, 0.0
+        try:
+            while True:
+                try:
+                    await self.ledger.mark_published(rows)
+                    return
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    if waited >= MARK_PATIENCE_S:
+                        log.warning("ledger not told where events were published; a replay publishes "
+                                    "them again (consumers deduplicate)",
+                                    extra={"events": len(rows), "error": repr(exc)})
+                        return
+                    await asyncio.sleep(delay)
+                    waited += delay
+                    delay = min(5.0, delay * 2)
+        finally:
+            for event_id, *_ in rows:
+                self._unmarked.pop(event_id, None)
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Graceful shutdown: let the ledger updates still running finish (at most ``timeout_s``)."""
+        if self._marking:
+            await asyncio.wait(set(self._marking), timeout=timeout_s)
 
     def _conflict(self, e: Event) -> Outcome:
         EVENTS.labels(_short_type(e), "rejected", "conflict").inc()
@@ -206,6 +252,4 @@ class IntakeService:
                                                       "topic": topic, "partition": partition, "offset": offset})
                 outcomes[i] = Outcome("accepted", 202, str(e.event_id), topic, partition, offset)
         inc_each(EVENTS.labels, counted)
-        # The broker has the records; a failure here leaves them 'pending', and a retry re-publishes
-        # the same event_id, which downstream deduplicates.
-        await self.ledger.mark_published(published)
+        self._mark_published(published)

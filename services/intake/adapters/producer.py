@@ -11,13 +11,12 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter, Histogram
 
+from services.common.coalesce import Coalescer
+
 log = logging.getLogger(__name__)
 
 #: The Java client's partitioner (murmur2 of the key): an area lands where any producer puts it.
 _PARTITIONER = DefaultPartitioner()
-#: From this many records for one partition in one call, they go as a record batch of their own
-#: (one future, one append each); fewer join the producer's open batch record by record.
-WHOLE_BATCH_FROM = 16
 
 PRODUCE_SECONDS = Histogram("csp_intake_kafka_produce_duration_seconds",
                             "Time from send to broker acknowledgement.", ["topic"],
@@ -43,6 +42,7 @@ class Publisher:
         self.timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
+        self._flush = Coalescer(self._publish_now, "intake_kafka_publish")
         self.on_late_ack: LateAck | None = None
 
     async def _ensure(self) -> AIOKafkaProducer:
@@ -77,42 +77,52 @@ class Publisher:
                            ) -> list[tuple[int, int] | Exception]:
         """Send all, then wait for the acknowledgements. Per record: (partition, offset) or the error.
 
+        Calls in flight together go as one (services.common.coalesce): fifty requests of 500
+        events make a few large record batches per partition, not fifty small ones each waiting
+        for the one before it (the producer has one request in flight per broker)."""
+        return await self._flush(records)
+
+    async def _publish_now(self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
+                           ) -> list[tuple[int, int] | Exception]:
+        """Send all, then wait for the acknowledgements. Per record: (partition, offset) or the error.
+
         Records are placed by their key with the producer's partitioner (murmur2, as the Java
-        client). A partition's records in one call, when there are many, go in order as record
-        batches of their own, so a request of 500 events costs a few batches and futures rather
-        than 500 of each; a few records join the producer's open batch for their partition. The
-        idempotent producer numbers a batch when it is drained, whichever way it was filled.
+        client) and go, in order, as record batches of their own per partition (as large as the
+        producer allows), so a flush of 500 events costs a few batches and futures rather than
+        500 of each. The idempotent producer numbers a batch when it is drained.
         """
-        producer = await self._ensure()
+        try:
+            producer = await self._ensure()
+        except BrokerUnavailable as exc:
+            return [exc] * len(records)
         start = time.perf_counter()
+        deadline = time.monotonic() + self.timeout_s    # for the whole flush, not each step
+
+        def left() -> float:
+            return max(0.001, deadline - time.monotonic())
+
         results: list[tuple[int, int] | Exception | None] = [None] * len(records)
         try:
-            placed = await self._place(producer, records)
-        except (KafkaError, OSError) as exc:
+            placed = await asyncio.wait_for(self._place(producer, records), left())
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
             for (topic, *_rest) in records:
                 PRODUCE_ERRORS.labels(topic, type(exc).__name__).inc()
             return [exc] * len(records)
         sent: list[tuple[asyncio.Future, int, list[int]]] = []   # (future, partition, record indexes)
         for (topic, partition), indexes in placed.items():
             try:
-                if len(indexes) < WHOLE_BATCH_FROM:
-                    # A few records (single-event requests): the producer's open batch for the
-                    # partition takes them, shared with the requests in flight at the same time.
-                    for i in indexes:
-                        _topic, key, value, headers = records[i]
-                        sent.append((await producer.send(topic, value=value, key=key, partition=partition,
-                                                         headers=headers), partition, [i]))
-                    continue
                 for batch, members in self._batches(producer, records, indexes):
-                    sent.append((await producer.send_batch(batch, topic, partition=partition),
-                                 partition, members))
-            except (KafkaError, OSError) as exc:
+                    # Waits while an earlier batch for the partition is still queued (one that
+                    # timed out, say): bounded by what is left of the flush's time.
+                    sent.append((await asyncio.wait_for(producer.send_batch(batch, topic, partition=partition),
+                                                        left()), partition, members))
+            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                 for i in indexes:
                     if results[i] is None:
                         results[i] = exc
         futures = [f for f, *_ in sent]
         if futures:
-            await asyncio.wait(futures, timeout=self.timeout_s)
+            await asyncio.wait(futures, timeout=left())
         elapsed = time.perf_counter() - start
         for fut, partition, members in sent:
             topic = records[members[0]][0]
@@ -149,19 +159,21 @@ class Publisher:
 
     @staticmethod
     def _batches(producer: AIOKafkaProducer, records, indexes: list[int]):
-        """Record batches holding ``indexes`` in order, each as large as the producer allows."""
+        """Record batches holding ``indexes`` in order, each as large as the producer allows, and
+        closed: complete, so the producer sends them at once instead of lingering for more."""
         batch, members = producer.create_batch(), []
         for i in indexes:
             _topic, key, value, headers = records[i]
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 if not members:
                     raise MessageSizeTooLargeError(f"{len(value)} bytes do not fit a record batch")
-                yield batch, members
+                yield batch, members       # full: append() closed it
                 batch, members = producer.create_batch(), []
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     raise MessageSizeTooLargeError(f"{len(value)} bytes do not fit a record batch")
             members.append(i)
         if members:
+            batch.close()
             yield batch, members
 
     def _late(self, records, fut: asyncio.Future) -> None:

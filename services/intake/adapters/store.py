@@ -25,8 +25,8 @@ class Ledger:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self._reserve = Coalescer(self._insert_pending)
-        self._mark = Coalescer(self._update_published)
+        self._reserve = Coalescer(self._insert_pending, "intake_ledger_reserve")
+        self._mark = Coalescer(self._update_published, "intake_ledger_published")
 
     async def lookup(self, event_ids: list[UUID]) -> dict[UUID, LedgerRow]:
         rows = await self.pool.fetch(

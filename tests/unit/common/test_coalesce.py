@@ -27,13 +27,13 @@ class Store:
 
 async def test_a_lone_call_is_written_at_once_with_its_own_results():
     store = Store()
-    assert await Coalescer(store.write)(["a", "b"]) == ["A", "B"]
+    assert await Coalescer(store.write, "test")(["a", "b"]) == ["A", "B"]
     assert store.writes == [["a", "b"]]
 
 
 async def test_calls_arriving_while_a_write_is_in_flight_share_the_next_write_in_order():
     store = Store()
-    coalescer = Coalescer(store.write)
+    coalescer = Coalescer(store.write, "test")
     store.gate.clear()
     first = asyncio.create_task(coalescer(["a"]))
     await asyncio.sleep(0.01)                       # 'a' is being written, the gate holds it
@@ -48,7 +48,7 @@ async def test_calls_arriving_while_a_write_is_in_flight_share_the_next_write_in
 
 async def test_a_failed_merged_write_is_retried_per_call_so_only_the_bad_call_fails():
     store = Store()
-    coalescer = Coalescer(store.write)
+    coalescer = Coalescer(store.write, "test")
     store.gate.clear()
     first = asyncio.create_task(coalescer(["a"]))
     await asyncio.sleep(0.01)
@@ -64,7 +64,7 @@ async def test_a_failed_merged_write_is_retried_per_call_so_only_the_bad_call_fa
 
 async def test_max_items_bounds_a_write_but_never_splits_a_call():
     store = Store()
-    coalescer = Coalescer(store.write, max_items=3)
+    coalescer = Coalescer(store.write, "test", max_items=3)
     store.gate.clear()
     calls = [asyncio.create_task(coalescer(items))
              for items in (["a"], ["b", "c"], ["d", "e"], ["f", "g", "h", "i"], ["j"])]
@@ -78,7 +78,7 @@ async def test_max_items_bounds_a_write_but_never_splits_a_call():
 
 async def test_a_cancelled_caller_does_not_stop_the_others():
     store = Store()
-    coalescer = Coalescer(store.write)
+    coalescer = Coalescer(store.write, "test")
     store.gate.clear()
     gone = asyncio.create_task(coalescer(["a"]))
     await asyncio.sleep(0.01)
