@@ -39,12 +39,12 @@ from tests.benchmarks.common import ARTIFACTS, DEFAULT_BASE, SERVICES, Stack, lo
 
 PRESETS = {
     "full": {"intake_seconds": 10.0, "intake_warmup": 2.0, "intake_concurrency": 50, "batch_size": 500,
-             "batch_concurrency": 4, "producer_records": 200_000, "mapping_events": 30_000, "mapping_rounds": 2,
+             "batch_concurrency": 50, "producer_records": 200_000, "mapping_events": 30_000, "mapping_rounds": 2,
              "reporting_events": 1_000_000, "reporting_batch": 5000, "worker_events": 20_000,
              "requests": 200, "warmup_requests": 20, "e2e_seconds": 60.0, "e2e_rate": 500.0,
              "e2e_batch": 25, "e2e_triggers": 200, "e2e_settle": 300.0},
     "quick": {"intake_seconds": 2.0, "intake_warmup": 0.5, "intake_concurrency": 50, "batch_size": 500,
-              "batch_concurrency": 4, "producer_records": 10_000, "mapping_events": 1_000, "mapping_rounds": 1,
+              "batch_concurrency": 50, "producer_records": 10_000, "mapping_events": 1_000, "mapping_rounds": 1,
               "reporting_events": 20_000, "reporting_batch": 5000, "worker_events": 500,
               "requests": 20, "warmup_requests": 3, "e2e_seconds": 8.0, "e2e_rate": 100.0,
               "e2e_batch": 10, "e2e_triggers": 8, "e2e_settle": 90.0},
