@@ -11,7 +11,9 @@ import urllib.request
 import uuid
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
+from contracts.places import AREAS
 from contracts.topics import FINDINGS, PERFORMANCE
 from services.intake.examples import FINDING, PERFORMANCE as PERFORMANCE_EXAMPLE
 from tests.conftest import REPO, TEST_ENV, TEST_HOME, bearer, create_key, http_json, url
@@ -163,6 +165,26 @@ def test_batch_answers_each_item(keys):
     assert answer["counts"] == {"accepted": 1, "duplicate": 1, "rejected": 2}
     assert len(with_header(FINDINGS.name, "ce_id", good["event_id"])) == 1
     assert with_header(FINDINGS.name, "ce_id", bad["event_id"]) == []
+
+
+def test_a_batch_is_where_its_answers_say_in_order_per_area_on_the_area_partition(keys):
+    """Intake writes a request's records as record batches per partition and derives each
+    record's offset from its batch's: every answer must point at its own event, each area's
+    events must keep the batch's order in one partition, and that partition must be the one the
+    Java client's partitioner (murmur2 of the key) gives the area, as for any other producer."""
+    areas = list(AREAS.values())[:5]
+    bodies = [finding(area=areas[i % 5].code, region=areas[i % 5].region.value) for i in range(150)]
+    status, _, answer = post("/v1/findings:batch", {"events": bodies}, keys["pattigift"])
+    assert status == 200 and answer["counts"] == {"accepted": 150}, answer["counts"]
+    at = {(r.partition, r.offset): dict(r.headers)["ce_id"].decode() for r in records(FINDINGS.name)}
+    partitions = list(range(FINDINGS.partitions))
+    for area in areas:
+        mine = [(b, r) for b, r in zip(bodies, answer["results"]) if b["area"] == area.code]
+        assert {r["partition"] for _, r in mine} == {DefaultPartitioner()(area.code.encode(), partitions,
+                                                                          partitions)}
+        offsets = [r["offset"] for _, r in mine]
+        assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+        assert [at[(r["partition"], r["offset"])] for _, r in mine] == [b["event_id"] for b, _ in mine]
 
 
 def test_batch_over_the_limit_is_413(keys):

@@ -25,6 +25,17 @@ class Store:
         return [item.upper() for item in items]
 
 
+async def behind_a_write_in_flight(store: Store, coalescer: Coalescer, *calls: list[str]):
+    """Call with ['a'] while the store holds writes, then make ``calls`` while that write is in
+    flight. The caller releases the store (``store.gate.set()``)."""
+    store.gate.clear()
+    first = asyncio.create_task(coalescer(["a"]))
+    await asyncio.sleep(0.01)
+    rest = [asyncio.create_task(coalescer(items)) for items in calls]
+    await asyncio.sleep(0.01)
+    return first, rest
+
+
 async def test_a_lone_call_is_written_at_once_with_its_own_results():
     store = Store()
     assert await Coalescer(store.write, "test")(["a", "b"]) == ["A", "B"]
@@ -34,11 +45,7 @@ async def test_a_lone_call_is_written_at_once_with_its_own_results():
 async def test_calls_arriving_while_a_write_is_in_flight_share_the_next_write_in_order():
     store = Store()
     coalescer = Coalescer(store.write, "test")
-    store.gate.clear()
-    first = asyncio.create_task(coalescer(["a"]))
-    await asyncio.sleep(0.01)                       # 'a' is being written, the gate holds it
-    rest = [asyncio.create_task(coalescer([x, x + "2"])) for x in "bcd"]
-    await asyncio.sleep(0.01)
+    first, rest = await behind_a_write_in_flight(store, coalescer, *([x, x + "2"] for x in "bcd"))
     store.gate.set()
     assert await first == ["A"]
     assert [await t for t in rest] == [["B", "B2"], ["C", "C2"], ["D", "D2"]]
@@ -49,11 +56,7 @@ async def test_calls_arriving_while_a_write_is_in_flight_share_the_next_write_in
 async def test_a_failed_merged_write_is_retried_per_call_so_only_the_bad_call_fails():
     store = Store()
     coalescer = Coalescer(store.write, "test")
-    store.gate.clear()
-    first = asyncio.create_task(coalescer(["a"]))
-    await asyncio.sleep(0.01)
-    good1, bad, good2 = (asyncio.create_task(coalescer(items)) for items in (["b"], ["bad", "c"], ["d"]))
-    await asyncio.sleep(0.01)
+    first, (good1, bad, good2) = await behind_a_write_in_flight(store, coalescer, ["b"], ["bad", "c"], ["d"])
     store.gate.set()
     assert await first == ["A"]
     assert await good1 == ["B"] and await good2 == ["D"]
@@ -79,11 +82,7 @@ async def test_max_items_bounds_a_write_but_never_splits_a_call():
 async def test_a_cancelled_caller_does_not_stop_the_others():
     store = Store()
     coalescer = Coalescer(store.write, "test")
-    store.gate.clear()
-    gone = asyncio.create_task(coalescer(["a"]))
-    await asyncio.sleep(0.01)
-    kept = asyncio.create_task(coalescer(["b"]))
-    await asyncio.sleep(0.01)
+    gone, (kept,) = await behind_a_write_in_flight(store, coalescer, ["b"])
     gone.cancel()
     store.gate.set()
     assert await kept == ["B"]
