@@ -27,6 +27,24 @@ def records(topic: str, timeout: float = 10.0) -> list:
         consumer.close()
 
 
+def between(topic: str, partition: int, first: int, last: int, timeout: float = 10.0) -> dict:
+    """The records at offsets ``first``..``last`` of one partition, by offset: a read of just
+    that range, however long the log."""
+    consumer = KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
+                             group_id=None, consumer_timeout_ms=1000)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, first)
+        out, deadline = {}, time.monotonic() + timeout
+        while time.monotonic() < deadline and consumer.position(tp) <= last:
+            for batch in consumer.poll(timeout_ms=500).values():
+                out.update((r.offset, r) for r in batch if first <= r.offset <= last)
+        return out
+    finally:
+        consumer.close()
+
+
 def json_values(topic: str, timeout: float = 10.0) -> list:
     """The JSON objects on ``topic``; records that are not JSON objects (poison that tests put on
     the log on purpose) are left out."""
