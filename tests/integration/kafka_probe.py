@@ -9,7 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from tests.conftest import TEST_ENV
 
 
-def records(topic: str, timeout: float = 10.0) -> list:
+def records(topic: str, timeout: float = 60.0) -> list:
     """Every record on ``topic`` now, from the beginning of each partition."""
     consumer = KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
                              group_id=None, consumer_timeout_ms=1000)
@@ -45,7 +45,7 @@ def between(topic: str, partition: int, first: int, last: int, timeout: float = 
         consumer.close()
 
 
-def json_values(topic: str, timeout: float = 10.0) -> list:
+def json_values(topic: str, timeout: float = 60.0) -> list:
     """The JSON objects on ``topic``; records that are not JSON objects (poison that tests put on
     the log on purpose) are left out."""
     out = []
