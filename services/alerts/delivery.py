@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
+from services.common.db import RETRYABLE
+
 from .adapters import outbox
 from .adapters.listener import Listener
 from .adapters.senders import EmailSender, Sent, WebhookSender
@@ -40,8 +42,12 @@ class Deliverer:
                 self.listener.outbox_ready.clear()
                 if await self.deliver_due() >= s.alerts_delivery_concurrency:
                     continue  # more may be waiting
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (*RETRYABLE, asyncpg.PostgresError) as exc:
+                # InternalClientError among them: asyncpg raises it on a pooled connection whose
+                # session a PostgreSQL restart ended mid-operation; the pool replaces it.
                 log.warning("postgres unavailable, delivery paused", extra={"error": repr(exc)})
+            except Exception:  # noqa: BLE001 - the loop outlives any one failure, or nothing is delivered
+                log.exception("delivery round failed; trying again at the next poll")
             try:
                 await asyncio.wait_for(self.listener.outbox_ready.wait(),
                                        s.alerts_delivery_poll_seconds)
