@@ -43,6 +43,9 @@ wait_for() {  # wait_for SECONDS WHAT CHECK...: true once CHECK succeeds, false 
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# exited PID: true once the process has ended; a zombie (not yet reaped) has ended and closed its sockets.
+exited() { local state; state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0; [ -z "$state" ] || [ "$state" = Z ]; }
+
 stop_pidfile() {  # stop_pidfile FILE NAME [SECONDS]: TERM, wait, then KILL
   local file=$1 name=$2 seconds=${3:-30} pid i
   if ! pid_alive "$file"; then rm -f "$file"; return 0; fi

@@ -65,7 +65,14 @@ case "$action" in
   stop) # TERM them all first so they drain in parallel, then wait for each (SIGKILL after 30s).
         for n in "${names[@]}"; do pid_alive "$RUN/$n.pid" && kill -TERM "$(cat "$RUN/$n.pid")" 2>/dev/null; done
         for n in "${names[@]}"; do stop_pidfile "$RUN/$n.pid" "$n" 30; done ;;
-  kill) for n in "${names[@]}"; do pid_alive "$RUN/$n.pid" && kill -KILL "$(cat "$RUN/$n.pid")" && say "$n killed (SIGKILL)"; rm -f "$RUN/$n.pid"; done ;;
+  kill) # SIGKILL, then wait until the process is gone: until then it holds its port, and a start
+        # right after would find the port taken.
+        for n in "${names[@]}"; do
+          if pid_alive "$RUN/$n.pid"; then
+            pid=$(cat "$RUN/$n.pid"); kill -KILL "$pid" && say "$n killed (SIGKILL)"
+            for ((i = 0; i < 40; i++)); do exited "$pid" && break; sleep 0.25; done
+          fi
+          rm -f "$RUN/$n.pid"; done ;;
   status) rc=0; for n in "${names[@]}"; do
             if pid_alive "$RUN/$n.pid"; then
               if is_ready "$(ready_url "$n")"; then say "$n running and ready (pid $(cat "$RUN/$n.pid"))"
