@@ -19,6 +19,7 @@ from prometheus_client import Counter
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
+from services.common.db import RETRYABLE
 from services.common.metrics import inc_each
 
 from .adapters.producer import BrokerUnavailable, Publisher
@@ -200,7 +201,7 @@ class IntakeService:
                 try:
                     await self.ledger.mark_published(rows)
                     return
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except (*RETRYABLE, asyncpg.PostgresError) as exc:
                     if waited >= MARK_PATIENCE_S:
                         log.warning("ledger not told where events were published; a replay publishes "
                                     "them again (consumers deduplicate)",
