@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.events import DeadLetter
 
 from . import heap, logs
+from .drain import eager_drain
 from .db import until_done
 from .metrics import exposition, set_build_info
 from .settings import CommonSettings
@@ -112,6 +113,7 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int,
     waiting for each record's acknowledgement inside the agent. A record that cannot be published
     crashes the worker rather than committing past it."""
     bound_fetch_wait(settings.kafka_fetch_max_wait_ms)
+    eager_drain()
     datadir = Path(os.environ.get("CSP_HOME", ".local/stack")) / "faust" / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
