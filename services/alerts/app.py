@@ -5,7 +5,8 @@
 Consumes mapped events (co-partitioned by area with the intake topics), at least once, in
 batches (up to CSP_BATCH_MAX records, or what arrived within CSP_BATCH_WITHIN_SECONDS). Each
 batch is one PostgreSQL transaction (services.alerts.service): each area's state, its alerts,
-the audit trail and both outboxes commit together, and a replayed event id changes nothing. Changed alerts are then published to alerts.v1 from the outbox.
+the audit trail and both outboxes commit together, and a replayed event id changes nothing.
+Changed alerts are then published to alerts.v1 from the outbox.
 A timer re-evaluates areas that are due (group intervals, reminders, sliding windows) and
 refreshes the alert gauges. Notifications are delivered by the alerts API process.
 """
@@ -23,7 +24,7 @@ from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import migrate
-from services.common.streams import (RECORDS, apply_or_one_by_one, make_app, parse_each,
+from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each,
                                      send_dead_letter)
 
 from .adapters import store
@@ -83,6 +84,7 @@ async def evaluate(stream):
     event by event, so one unstorable record is dead-lettered and the rest are applied."""
     s = await service()
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+        BATCH_RECORDS.labels("alerts").observe(len(events))
         parsed = await parse_each(events, MappedEvent, dead_letter)
         if not parsed:
             continue

@@ -10,10 +10,11 @@ event loop.
 
 :func:`eager_drain` gives faust's consumer a ``wait_first`` that first steps the callback on the
 spot. When the callback finishes without waiting (flow not suspended, queue not full), that is
-the answer, with no task at all (the loop still gets one turn per record). When it has to wait, the rest of it goes to mode's
-``wait_first`` as before, still raced against the suspension of the flow (a rebalance must be
-able to break a callback blocked on a full queue), so nothing changes when it matters. A
-callback's exception propagates as from mode's ``wait_first``.
+the answer, with no task at all (the loop still gets one turn per record). When it has to
+wait, the rest of it goes to mode's ``wait_first`` as before, still raced against the
+suspension of the flow (a rebalance must be able to break a callback blocked on a full queue),
+so nothing changes when it matters. A callback's exception propagates as from mode's
+``wait_first``.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import asyncpg
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web import View
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, ValidationError
 
 from contracts.events import DeadLetter
@@ -33,6 +33,8 @@ M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 RECORDS = Counter("csp_stream_records_total", "Records handled by a stream worker.",
                   ["worker", "topic", "outcome"])
+BATCH_RECORDS = Histogram("csp_stream_batch_records", "Records in one batch a stream worker took.",
+                          ["worker"], buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000))
 CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log end.",
                      ["worker", "topic", "partition"])
 

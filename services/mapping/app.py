@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from contracts.taxonomy import Stage
 from contracts.topics import FINDINGS, PERFORMANCE
 from services.common.metrics import DEADLETTERS, inc_each
-from services.common.streams import RECORDS, make_app
+from services.common.streams import BATCH_RECORDS, RECORDS, make_app
 
 from prometheus_client import Counter
 
@@ -62,6 +62,7 @@ async def map_events(stream):
     """Receive a batch, map each record (pure), produce them all, and wait for the broker to
     acknowledge every one before the batch's offsets are acked (take_events acks after the body)."""
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+        BATCH_RECORDS.labels("mapping").observe(len(events))
         now = datetime.now(timezone.utc)
         outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition, e.message.offset,
                                    RULES.current, now)) for e in events]

@@ -14,7 +14,7 @@ from contracts.events import Alert, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
-from services.common.streams import (RECORDS, apply_or_one_by_one, make_app, parse_each,
+from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each,
                                      send_dead_letter)
 
 from .adapters.store import ReportingStore
@@ -51,6 +51,7 @@ async def sink(stream):
     record is dead-lettered and the rest are stored."""
     s = await store()
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+        BATCH_RECORDS.labels("reporting").observe(len(events))
         parsed = await parse_each(events, MappedEvent, dead_letter)
         if not parsed:
             continue

@@ -60,6 +60,10 @@ def test_mapped_in_order_per_area(keys):
     assert in_log_order == ids
     mapped = MappedEvent.model_validate_json(found[0].value)
     assert mapped.rule_ids and mapped.rules_version and mapped.stages
+    # Every record the worker took was in a batch it counted.
+    metrics = http_json_text(url("mapping", "/metrics"))
+    took = re.search(r'csp_stream_batch_records_sum\{worker="mapping"\} ([0-9.e+]+)', metrics)
+    assert took and float(took.group(1)) >= 30, metrics[-2000:]
 
 
 def test_poison_record_is_dead_lettered_and_does_not_block_the_partition(keys):
