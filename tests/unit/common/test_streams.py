@@ -38,3 +38,13 @@ async def test_worker_consumers_get_the_fetch_wait_set_not_fausts_fixed_1500_ms(
     bound_fetch_wait(80)  # set again: replaces the value, does not wrap the wrapper
     assert thread._create_worker_consumer(app.transport)._fetch_max_wait_ms == 80
     assert not hasattr(AIOKafkaConsumerThread._create_worker_consumer.__wrapped__, "__wrapped__")
+
+
+def test_worker_apps_get_the_stream_buffer_size_set():
+    """faust's own 4,096 paused the reporting worker's fetches so often it fell behind."""
+    from services.common.settings import CommonSettings
+    from services.common.streams import make_app
+
+    assert CommonSettings().stream_buffer_maxsize == 16384
+    app = make_app("csp-test-buffer", CommonSettings(stream_buffer_maxsize=1234), 65002)
+    assert app.conf.stream_buffer_maxsize == 1234
