@@ -24,8 +24,8 @@ from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import migrate
-from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each,
-                                     send_dead_letter)
+from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, held_on_failure, make_app,
+                                     parse_each, send_dead_letter)
 
 from .adapters import store
 from .config import AlertsSettings
@@ -84,27 +84,28 @@ async def evaluate(stream):
     event by event, so one unstorable record is dead-lettered and the rest are applied."""
     s = await service()
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-        BATCH_RECORDS.labels("alerts").observe(len(events))
-        parsed = await parse_each(events, MappedEvent, dead_letter)
-        if not parsed:
-            continue
-        with TURN_SECONDS.labels("batch").time():
-            parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, now()),
-                                                     dead_letter)
-        fresh = set().union(*(d.fresh for d in done))
-        published = sum(d.published for d in done)
-        if published:
-            await until_done(lambda: relay(s.pool), f"batch of {len(parsed)}")
-        outcomes = []
-        logging_on = log.isEnabledFor(logging.INFO)
-        for event, mapped in parsed:
-            applied = mapped.event_id in fresh
-            fresh.discard(mapped.event_id)             # a second copy in the batch is a duplicate
-            outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
-            if logging_on:
-                log.info("event %s", "applied" if applied else "duplicate",
-                         extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
-        inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
+        with held_on_failure(events):
+            BATCH_RECORDS.labels("alerts").observe(len(events))
+            parsed = await parse_each(events, MappedEvent, dead_letter)
+            if not parsed:
+                continue
+            with TURN_SECONDS.labels("batch").time():
+                parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, now()),
+                                                         dead_letter)
+            fresh = set().union(*(d.fresh for d in done))
+            published = sum(d.published for d in done)
+            if published:
+                await until_done(lambda: relay(s.pool), f"batch of {len(parsed)}")
+            outcomes = []
+            logging_on = log.isEnabledFor(logging.INFO)
+            for event, mapped in parsed:
+                applied = mapped.event_id in fresh
+                fresh.discard(mapped.event_id)             # a second copy in the batch is a duplicate
+                outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
+                if logging_on:
+                    log.info("event %s", "applied" if applied else "duplicate",
+                             extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+            inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
 
 
 @app.timer(interval=settings.alerts_tick_seconds)

@@ -5,10 +5,11 @@ bytes validated with the contracts models by the service's own pure code, not by
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,6 +85,24 @@ async def apply_or_one_by_one(parsed: list[tuple[Any, M]], apply: Callable[[list
                 continue
             kept.append((event, item))
         return kept, results
+
+
+@contextlib.contextmanager
+def held_on_failure(events: Sequence[Any]) -> Iterator[None]:
+    """Around an agent's body for ``events``: if the body does not finish (an error, a
+    cancellation), the events are held (one more reference each), so faust never counts them as
+    processed. faust acknowledges what ``take_events`` (or ``events()``) handed over in a
+    ``finally``, failed body or not (faust-streaming issue #315), and would then commit past
+    records that were never stored or produced. Held, they stay uncommitted and are read again
+    when the worker restarts; later offsets are not committed past them either."""
+    try:
+        yield
+    except BaseException:
+        for event in events:
+            event.message.incref()
+        log.error("batch not processed; its records stay unacknowledged until the worker restarts",
+                  extra={"records": len(events)})
+        raise
 
 
 def bound_fetch_wait(max_wait_ms: int) -> None:

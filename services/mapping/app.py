@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from contracts.taxonomy import Stage
 from contracts.topics import FINDINGS, PERFORMANCE
 from services.common.metrics import DEADLETTERS, inc_each
-from services.common.streams import BATCH_RECORDS, RECORDS, make_app
+from services.common.streams import BATCH_RECORDS, RECORDS, held_on_failure, make_app
 
 from prometheus_client import Counter
 
@@ -62,16 +62,17 @@ async def map_events(stream):
     """Receive a batch, map each record (pure), produce them all, and wait for the broker to
     acknowledge every one before the batch's offsets are acked (take_events acks after the body)."""
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-        BATCH_RECORDS.labels("mapping").observe(len(events))
-        now = datetime.now(timezone.utc)
-        outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition, e.message.offset,
-                                   RULES.current, now)) for e in events]
-        await produce_all([out for _, out in outs])
-        count(outs)
-        if log.isEnabledFor(logging.INFO):
-            for msg, out in outs:
-                log.info("event %s", out.outcome, extra={"event_id": out.event_id, "topic": out.topic,
-                                                         "source_topic": msg.topic, "offset": msg.offset})
+        with held_on_failure(events):
+            BATCH_RECORDS.labels("mapping").observe(len(events))
+            now = datetime.now(timezone.utc)
+            outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition, e.message.offset,
+                                       RULES.current, now)) for e in events]
+            await produce_all([out for _, out in outs])
+            count(outs)
+            if log.isEnabledFor(logging.INFO):
+                for msg, out in outs:
+                    log.info("event %s", out.outcome, extra={"event_id": out.event_id, "topic": out.topic,
+                                                             "source_topic": msg.topic, "offset": msg.offset})
 
 
 def count(outs) -> None:

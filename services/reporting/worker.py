@@ -14,8 +14,8 @@ from contracts.events import Alert, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
-from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each,
-                                     send_dead_letter)
+from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, held_on_failure, make_app,
+                                     parse_each, send_dead_letter)
 
 from .adapters.store import ReportingStore
 from .config import ReportingSettings
@@ -51,21 +51,22 @@ async def sink(stream):
     record is dead-lettered and the rest are stored."""
     s = await store()
     async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-        BATCH_RECORDS.labels("reporting").observe(len(events))
-        parsed = await parse_each(events, MappedEvent, dead_letter)
-        if not parsed:
-            continue
-        parsed, done = await apply_or_one_by_one(parsed, s.ingest_new, dead_letter)
-        new = set().union(*done)
-        outcomes = []
-        logging_on = log.isEnabledFor(logging.INFO)
-        for event, mapped in parsed:
-            outcome = "stored" if mapped.event_id in new else "duplicate"
-            new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
-            outcomes.append((event.message.topic, outcome))
-            if logging_on:
-                log.info("event %s", outcome, extra={"event_id": str(mapped.event_id)})
-        inc_each(lambda topic, outcome: RECORDS.labels("reporting", topic, outcome), outcomes)
+        with held_on_failure(events):
+            BATCH_RECORDS.labels("reporting").observe(len(events))
+            parsed = await parse_each(events, MappedEvent, dead_letter)
+            if not parsed:
+                continue
+            parsed, done = await apply_or_one_by_one(parsed, s.ingest_new, dead_letter)
+            new = set().union(*done)
+            outcomes = []
+            logging_on = log.isEnabledFor(logging.INFO)
+            for event, mapped in parsed:
+                outcome = "stored" if mapped.event_id in new else "duplicate"
+                new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
+                outcomes.append((event.message.topic, outcome))
+                if logging_on:
+                    log.info("event %s", outcome, extra={"event_id": str(mapped.event_id)})
+            inc_each(lambda topic, outcome: RECORDS.labels("reporting", topic, outcome), outcomes)
 
 
 @app.agent(alerts_topic, concurrency=1)
@@ -74,19 +75,20 @@ async def alerts_sink(stream):
     out-of-order older state never overwrites a newer one."""
     s = await store()
     async for event in stream.events():
-        try:
-            alert = Alert.model_validate_json(event.value or b"")
-        except ValidationError as exc:
-            await dead_letter(event, str(exc.errors()[0].get("msg")))
-            continue
-        try:
-            newer = await until_done(lambda: s.upsert_alert(alert), alert.fingerprint)
-        except asyncpg.DataError as exc:
-            await dead_letter(event, f"not storable: {exc}")
-            continue
-        RECORDS.labels("reporting", event.message.topic, "stored" if newer else "stale").inc()
-        log.info("alert %s", "stored" if newer else "stale",
-                 extra={"fingerprint": alert.fingerprint, "status": alert.status.value})
+        with held_on_failure([event]):
+            try:
+                alert = Alert.model_validate_json(event.value or b"")
+            except ValidationError as exc:
+                await dead_letter(event, str(exc.errors()[0].get("msg")))
+                continue
+            try:
+                newer = await until_done(lambda: s.upsert_alert(alert), alert.fingerprint)
+            except asyncpg.DataError as exc:
+                await dead_letter(event, f"not storable: {exc}")
+                continue
+            RECORDS.labels("reporting", event.message.topic, "stored" if newer else "stale").inc()
+            log.info("alert %s", "stored" if newer else "stale",
+                     extra={"fingerprint": alert.fingerprint, "status": alert.status.value})
 
 
 if __name__ == "__main__":
