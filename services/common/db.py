@@ -40,8 +40,9 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
 #: OperatorInterventionError is SQLSTATE class 57 (a session terminated by a restart or an
 #: administrator, a crash shutdown, "cannot connect now", a cancelled statement);
 #: InternalClientError is what asyncpg raises on a connection whose session was terminated
-#: mid-operation (MagicStack/asyncpg#784, #1069). An error escaping a faust agent acks its event,
-#: so anything missing here loses the event.
+#: mid-operation (MagicStack/asyncpg#784, #1069). An error escaping a faust agent's body holds
+#: its batch uncommitted (streams.held_on_failure) and stalls the worker's commits until it
+#: restarts, so anything missing here turns a passing outage into a stalled worker.
 RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.InternalClientError, asyncpg.OperatorInterventionError,
              asyncpg.DeadlockDetectedError, asyncpg.SerializationError)

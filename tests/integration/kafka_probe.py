@@ -9,10 +9,15 @@ from kafka import KafkaConsumer, TopicPartition
 from tests.conftest import TEST_ENV
 
 
+def _reader() -> KafkaConsumer:
+    """A consumer outside any group that commits nothing: it reads, it never moves an offset."""
+    return KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
+                         group_id=None, consumer_timeout_ms=1000)
+
+
 def records(topic: str, timeout: float = 60.0) -> list:
     """Every record on ``topic`` now, from the beginning of each partition."""
-    consumer = KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
-                             group_id=None, consumer_timeout_ms=1000)
+    consumer = _reader()
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(parts)
@@ -30,8 +35,7 @@ def records(topic: str, timeout: float = 60.0) -> list:
 def between(topic: str, partition: int, first: int, last: int, timeout: float = 10.0) -> dict:
     """The records at offsets ``first``..``last`` of one partition, by offset: a read of just
     that range, however long the log."""
-    consumer = KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
-                             group_id=None, consumer_timeout_ms=1000)
+    consumer = _reader()
     try:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
