@@ -6,6 +6,14 @@ time, which in intake took up to 80 ms, several times a minute, stalling every r
 most of its p99 at moderate load. :func:`settle` collects once and freezes what start-up built
 (``gc.freeze``: those objects are never scanned again), and makes the young generation larger so
 that a request's short-lived objects rarely reach the older ones at all.
+
+A young collection is due when the objects the collector tracks have grown by YOUNG_THRESHOLD since
+the last one (allocations less deallocations), and it scans every young object still alive. Work in
+flight is what stays alive: fifty intake batches of 500 events, or a stream worker's buffers of
+thousands of records. At CPython's default (700) and at 20,000, intake spent a quarter of its time
+collecting under batch load (54 young and 4 middle collections in 3.7 s, 0.84 s in all); at 100,000
+with middle collections every 50 young ones, 7 collections took 0.17 s. Garbage that only the
+collector can free (reference cycles) waits longer, bounded by the same threshold.
 """
 from __future__ import annotations
 
@@ -14,14 +22,16 @@ import logging
 
 log = logging.getLogger(__name__)
 
-#: Allocations before a young collection (CPython's default is 700).
-YOUNG_THRESHOLD = 20_000
+#: Growth in tracked objects before a young collection (CPython's default is 700).
+YOUNG_THRESHOLD = 100_000
+#: Young collections before a middle one (CPython's default is 10).
+MIDDLE_THRESHOLD = 50
 
 
 def settle() -> None:
     """Call once, after start-up and before serving."""
     gc.collect()
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
+    _, _, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, oldest)
     log.info("heap settled", extra={"frozen_objects": gc.get_freeze_count()})

@@ -71,7 +71,7 @@ def from_validation_error(exc: ValidationError | RequestValidationError) -> Prob
         ctx = e.get("ctx", {}) or {}
         return Problem(400, "Malformed JSON", f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
                        errors=[{"field": "(body)", "pointer": "#", "reason": "not valid JSON"}])
-    if errors and all(e.get("loc", ("body",))[0] in ("query", "path", "header", "cookie") for e in errors):
+    if errors and all((e.get("loc") or ("body",))[0] in ("query", "path", "header", "cookie") for e in errors):
         return Problem(422, "Invalid parameter", "a request parameter is not valid; see errors",
                        kind="validation", errors=validation_errors(errors))
     return Problem(422, "Invalid event", "the body does not match the contract; see errors",

@@ -102,31 +102,36 @@ class IntakeService:
     def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
         """Pure checks that need no I/O, in this order: storable values (domain.storable),
         organisation, clock, privacy. None when the event may go on."""
-        eid, typ = str(event.event_id), _short_type(event)
         fields = leaves(event.model_dump())
         found = unstorable_fields(fields)
         if found:
-            return rejected(422, "Invalid event", "a value cannot be stored; see errors",
-                            [f.error() for f in found], eid, typ, "unstorable")
+            return self._refuse(event, 422, "Invalid event", "a value cannot be stored; see errors",
+                                [f.error() for f in found], "unstorable")
         if not principal.may_post_as(event.source):
-            return rejected(403, "Forbidden", f"this key may not post as organisation '{event.source}'",
-                            [{"field": "source", "pointer": "#/source",
-                              "reason": "must be the organisation the API key belongs to"}],
-                            eid, typ, "organisation")
+            return self._refuse(event, 403, "Forbidden",
+                                f"this key may not post as organisation '{event.source}'",
+                                [{"field": "source", "pointer": "#/source",
+                                  "reason": "must be the organisation the API key belongs to"}],
+                                "organisation")
         if too_far_in_future(event.occurred_at, now, self.clock_skew):
-            return rejected(422, "Invalid event", "occurred_at is in the future",
-                            [{"field": "occurred_at", "pointer": "#/occurred_at",
-                              "reason": f"is more than {int(self.clock_skew.total_seconds())}s in the future"}],
-                            eid, typ, "future_date")
+            return self._refuse(event, 422, "Invalid event", "occurred_at is in the future",
+                                [{"field": "occurred_at", "pointer": "#/occurred_at",
+                                  "reason": f"is more than {int(self.clock_skew.total_seconds())}s in the future"}],
+                                "future_date")
         hits = privacy.scan_fields(fields)
         if hits:
             # Field and kind only: the offending value is never echoed nor logged.
-            log.info("privacy guard refused event", extra={"event_id": eid,
+            log.info("privacy guard refused event", extra={"event_id": str(event.event_id),
                                                            "fields": ",".join(h.field for h in hits)})
-            return rejected(422, "Personal data refused", "the event carries personal data",
-                            [{"field": h.field, "pointer": "#/" + h.field.replace(".", "/"),
-                              "reason": h.reason} for h in hits], eid, typ, "privacy")
+            return self._refuse(event, 422, "Personal data refused", "the event carries personal data",
+                                [{"field": h.field, "pointer": "#/" + h.field.replace(".", "/"),
+                                  "reason": h.reason} for h in hits], "privacy")
         return None
+
+    @staticmethod
+    def _refuse(event: Event, status: int, title: str, detail: str, errors: list[dict[str, str]],
+                reason: str) -> Outcome:
+        return rejected(status, title, detail, errors, str(event.event_id), _short_type(event), reason)
 
     async def admit(self, principal: Principal, events: list[Event]) -> list[Outcome]:
         now = datetime.now(timezone.utc)

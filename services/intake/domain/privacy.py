@@ -135,17 +135,30 @@ def scan(payload: dict[str, Any]) -> list[PrivacyFinding]:
 
 
 def scan_fields(fields: Fields) -> list[PrivacyFinding]:
-    """As :func:`scan`, over an event's fields already walked (see fields.leaves). Only text is
-    read: dates, times, ids and numbers, in JSON or as Python values, are not free text."""
+    """As :func:`scan`, over an event's fields already walked (see fields.leaves). Only free text
+    is read: dates, times, ids, numbers and taxonomy values (enumeration members), in JSON or as
+    Python values, are not free text."""
     found = []
     for path, text in fields:
-        if not isinstance(text, str):
-            continue
-        if path in STRUCTURED_FIELDS or path.endswith("_date") or path.endswith("period_start") \
-                or path.endswith("period_end") or not _MAY_IDENTIFY.search(text):
+        # A str subclass is an enumeration member: a taxonomy value, not text a person wrote.
+        if type(text) is not str or not _is_free_text(path) or not _MAY_IDENTIFY.search(text):
             continue
         for kind, check in CHECKS:
             if check(text):
                 found.append(PrivacyFinding(path, kind))
                 break
     return found
+
+
+_FREE_TEXT: dict[str, bool] = {}
+#: Paths remembered by :func:`_is_free_text`; events have a few dozen, lists aside.
+_FREE_TEXT_REMEMBERED = 4096
+
+
+def _is_free_text(path: str) -> bool:
+    known = _FREE_TEXT.get(path)
+    if known is None:
+        known = not (path in STRUCTURED_FIELDS or path.endswith(("_date", "period_start", "period_end")))
+        if len(_FREE_TEXT) < _FREE_TEXT_REMEMBERED:
+            _FREE_TEXT[path] = known
+    return known

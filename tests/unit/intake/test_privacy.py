@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
+from services.intake.domain import privacy
 from services.intake.domain.privacy import nhs_number_is_valid, scan
 
 VALID_NHS = "9434765919"       # the NHS Data Dictionary's worked example
@@ -58,3 +59,16 @@ def test_structured_fields_are_not_scanned_and_nested_paths_are_named():
     body = {"event_id": "3f6c1c1e-8a2b-4f0e-9d51-6c1f7a2b9e10", "occurred_at": "2026-11-02T18:30:00+00:00",
             "data": {"notes": ["ok", "email a@b.co"], "contract_end_date": "2027-03-31"}}
     assert [f.field for f in scan(body)] == ["data.notes[1]"]
+
+
+def test_taxonomy_values_are_not_free_text_and_free_text_still_is():
+    from enum import Enum
+
+    class Kind(str, Enum):
+        CODE = "B11 2AB"          # an enumeration member is a taxonomy value, never scanned
+
+    assert privacy.scan_fields([("data.kind", Kind.CODE)]) == []
+    assert [f.field for f in privacy.scan_fields([("data.summary", "B11 2AB")])] == ["data.summary"]
+    # A structured field is not free text, whether or not the answer was remembered before.
+    for _ in range(2):
+        assert privacy.scan_fields([("area", "B11 2AB"), ("data.period_start", "B11 2AB")]) == []
