@@ -48,13 +48,32 @@ INTAKE_TOPIC_FOR_TYPE = {
 }
 
 
-def cloudevent_headers(event: CommunityEngagementFinding | ProviderPerformanceEvent) -> list[tuple[str, bytes]]:
-    """CloudEvents Kafka protocol binding, structured mode: attributes also as ``ce_`` headers."""
+_SPECVERSION = ("ce_specversion", b"1.0")
+_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
+#: ("ce_type", ...) and ("ce_source", ...) as built before: intake writes one per event, and
+#: there are two types and a few hundred organisations (bounded, like the keys that name them).
+_TYPE_HEADERS: dict[str, tuple[str, bytes]] = {}
+_SOURCE_HEADERS: dict[str, tuple[str, bytes]] = {}
+_SOURCES_REMEMBERED = 10_000
+
+
+def cloudevent_headers(event: CommunityEngagementFinding | ProviderPerformanceEvent,
+                       event_id: str | None = None) -> list[tuple[str, bytes]]:
+    """CloudEvents Kafka protocol binding, structured mode: attributes also as ``ce_`` headers.
+    ``event_id`` is ``str(event.event_id)`` when the caller has it already."""
+    kind = _TYPE_HEADERS.get(event.type)
+    if kind is None:
+        kind = _TYPE_HEADERS[event.type] = ("ce_type", event.type.encode())
+    source = _SOURCE_HEADERS.get(event.source)
+    if source is None:
+        source = ("ce_source", event.source.encode())
+        if len(_SOURCE_HEADERS) < _SOURCES_REMEMBERED:
+            _SOURCE_HEADERS[event.source] = source
     return [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", str(event.event_id).encode()),
-        ("ce_source", event.source.encode()),
-        ("ce_type", event.type.encode()),
+        _SPECVERSION,
+        ("ce_id", (event_id or str(event.event_id)).encode()),
+        source,
+        kind,
         ("ce_time", event.occurred_at.isoformat().encode()),
-        ("content-type", b"application/cloudevents+json"),
+        _CONTENT_TYPE,
     ]

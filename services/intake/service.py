@@ -235,27 +235,28 @@ class IntakeService:
                        outcomes: list[Outcome | None]) -> None:
         if not items:
             return
-        records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.partition_key, values[i], cloudevent_headers(e))
-                   for i, e in items]
+        ids = [str(e.event_id) for _, e in items]
+        records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.partition_key, values[i], cloudevent_headers(e, eid))
+                   for (i, e), eid in zip(items, ids)]
         try:
             results = await self.publisher.publish_many(records)
         except BrokerUnavailable as exc:
             results = [exc] * len(items)
         published, counted = [], []
         detailed = log.isEnabledFor(logging.INFO)
-        for (i, e), (topic, *_), res in zip(items, records, results):
+        for (i, e), eid, (topic, *_), res in zip(items, ids, records, results):
             if isinstance(res, Exception):
                 counted.append((_short_type(e), "unavailable", "kafka"))
-                log.warning("kafka did not acknowledge", extra={"event_id": str(e.event_id), "error": repr(res)})
-                outcomes[i] = Outcome("unavailable", 503, str(e.event_id), title="Service unavailable",
+                log.warning("kafka did not acknowledge", extra={"event_id": eid, "error": repr(res)})
+                outcomes[i] = Outcome("unavailable", 503, eid, title="Service unavailable",
                                       detail="the event store did not acknowledge; retry with the same event_id")
             else:
                 partition, offset = res
                 published.append((e.event_id, topic, partition, offset))
                 counted.append((_short_type(e), "accepted", "none"))
                 if detailed:
-                    log.info("event accepted", extra={"event_id": str(e.event_id), "area": e.area,
+                    log.info("event accepted", extra={"event_id": eid, "area": e.area,
                                                       "topic": topic, "partition": partition, "offset": offset})
-                outcomes[i] = Outcome("accepted", 202, str(e.event_id), topic, partition, offset)
+                outcomes[i] = Outcome("accepted", 202, eid, topic, partition, offset)
         inc_each(EVENTS.labels, counted)
         self._mark_published(published)

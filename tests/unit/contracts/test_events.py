@@ -81,6 +81,13 @@ def test_every_partner_type_has_an_intake_topic_keyed_by_area():
     assert headers["ce_id"] == str(event.event_id).encode()
     assert headers["ce_type"] == event.type.encode()
     assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_source"] == b"pattigift" and headers["ce_time"] == event.occurred_at.isoformat().encode()
+    # Each event's own source and id, whatever was built for the one before.
+    other = CommunityEngagementFinding.model_validate({**FINDING, "source": "black-country-cdw",
+                                                       "event_id": "0c9f3c52-57a4-4a59-a0c1-5a3ed1f0e2a1"})
+    again = dict(cloudevent_headers(other, "0c9f3c52-57a4-4a59-a0c1-5a3ed1f0e2a1"))
+    assert again["ce_source"] == b"black-country-cdw" and again["ce_id"] == b"0c9f3c52-57a4-4a59-a0c1-5a3ed1f0e2a1"
+    assert dict(cloudevent_headers(event))["ce_source"] == b"pattigift"
 
 
 def test_generated_schemas_and_asyncapi_match_the_models():
