@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 #: The Java client's partitioner (murmur2 of the key): an area lands where any producer puts it.
 _PARTITIONER = DefaultPartitioner()
+#: Keys whose partition a Publisher remembers, per topic.
+_KEYS_REMEMBERED = 10_000
 
 PRODUCE_SECONDS = Histogram("csp_intake_kafka_produce_duration_seconds",
                             "Time from send to broker acknowledgement.", ["topic"],
@@ -43,6 +45,8 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._flush = Coalescer(self._publish_now, "intake_kafka_publish")
+        #: Per topic: its partitions, and the partition of each key seen (see :meth:`_place`).
+        self._homes: dict[str, tuple[tuple[int, ...], dict[bytes, int]]] = {}
         self.on_late_ack: LateAck | None = None
 
     async def _ensure(self) -> AIOKafkaProducer:
@@ -109,17 +113,24 @@ class Publisher:
                 PRODUCE_ERRORS.labels(topic, type(exc).__name__).inc()
             return [exc] * len(records)
         sent: list[tuple[asyncio.Future, int, list[int]]] = []   # (future, partition, record indexes)
-        for (topic, partition), indexes in placed.items():
-            try:
-                for batch, members in self._batches(producer, records, indexes):
-                    # Waits while an earlier batch for the partition is still queued (one that
-                    # timed out, say): bounded by what is left of the flush's time.
-                    sent.append((await asyncio.wait_for(producer.send_batch(batch, topic, partition=partition),
-                                                        left()), partition, members))
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-                for i in indexes:
-                    if results[i] is None:
-                        results[i] = exc
+        try:
+            # send_batch waits while an earlier batch for the partition is still queued (one that
+            # timed out, say): bounded, all partitions together, by what is left of the flush's time.
+            async with asyncio.timeout(left()):
+                for (topic, partition), indexes in placed.items():
+                    try:
+                        for batch, members in self._batches(producer, records, indexes):
+                            sent.append((await producer.send_batch(batch, topic, partition=partition),
+                                         partition, members))
+                    except (KafkaError, OSError) as exc:
+                        for i in indexes:
+                            if results[i] is None:
+                                results[i] = exc
+        except TimeoutError as exc:
+            queued = {i for *_, members in sent for i in members}
+            for i, result in enumerate(results):
+                if result is None and i not in queued:
+                    results[i] = exc
         futures = [f for f, *_ in sent]
         if futures:
             await asyncio.wait(futures, timeout=left())
@@ -146,14 +157,26 @@ class Publisher:
         return results  # type: ignore[return-value]
 
     async def _place(self, producer: AIOKafkaProducer, records) -> dict[tuple[str, int], list[int]]:
-        """Record indexes by (topic, partition), in their order; waits for the topics' metadata."""
-        partitions: dict[str, list[int]] = {}
+        """Record indexes by (topic, partition), in their order; waits for the topics' metadata.
+
+        Where a key goes is remembered for as long as its topic's partitions stay the same (keys
+        are area codes, a few dozen): the partitioner hashes in Python, once per record."""
+        homes: dict[str, dict[bytes, int]] = {}
         for topic in dict.fromkeys(r[0] for r in records):
-            partitions[topic] = sorted(await producer.partitions_for(topic))
+            every = tuple(sorted(await producer.partitions_for(topic)))
+            known = self._homes.get(topic)
+            if known is None or known[0] != every:
+                known = self._homes[topic] = (every, {})
+            homes[topic] = known[1]
         placed: dict[tuple[str, int], list[int]] = {}
         for i, (topic, key, _value, _headers) in enumerate(records):
-            every = partitions[topic]
-            partition = _PARTITIONER(key, every, every)
+            home = homes[topic]
+            partition = home.get(key)
+            if partition is None:
+                every = list(self._homes[topic][0])
+                partition = _PARTITIONER(key, every, every)
+                if len(home) < _KEYS_REMEMBERED:
+                    home[key] = partition
             placed.setdefault((topic, partition), []).append(i)
         return placed
 
