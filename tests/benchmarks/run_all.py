@@ -38,14 +38,14 @@ from tests.benchmarks import bench_e2e, bench_intake, bench_mapping, bench_produ
 from tests.benchmarks.common import ARTIFACTS, DEFAULT_BASE, SERVICES, Stack, log, machine
 
 PRESETS = {
-    "full": {"intake_seconds": 10.0, "intake_warmup": 2.0, "intake_concurrency": 50, "batch_size": 500,
-             "batch_concurrency": 50, "producer_records": 200_000, "mapping_events": 30_000, "mapping_rounds": 2,
-             "reporting_events": 1_000_000, "reporting_batch": 5000, "worker_events": 20_000,
+    "full": {"intake_seconds": 10.0, "intake_warmup": 5.0, "intake_rounds": 3, "intake_concurrency": 50,
+             "batch_size": 500, "batch_concurrency": 50, "producer_records": 200_000, "mapping_events": 30_000,
+             "mapping_rounds": 2, "reporting_events": 1_000_000, "reporting_batch": 5000, "worker_events": 20_000,
              "requests": 200, "warmup_requests": 20, "e2e_seconds": 60.0, "e2e_rate": 500.0,
              "e2e_batch": 25, "e2e_triggers": 200, "e2e_settle": 300.0},
-    "quick": {"intake_seconds": 2.0, "intake_warmup": 0.5, "intake_concurrency": 50, "batch_size": 500,
-              "batch_concurrency": 50, "producer_records": 10_000, "mapping_events": 1_000, "mapping_rounds": 1,
-              "reporting_events": 20_000, "reporting_batch": 5000, "worker_events": 500,
+    "quick": {"intake_seconds": 2.0, "intake_warmup": 0.5, "intake_rounds": 1, "intake_concurrency": 50,
+              "batch_size": 500, "batch_concurrency": 50, "producer_records": 10_000, "mapping_events": 1_000,
+              "mapping_rounds": 1, "reporting_events": 20_000, "reporting_batch": 5000, "worker_events": 500,
               "requests": 20, "warmup_requests": 3, "e2e_seconds": 8.0, "e2e_rate": 100.0,
               "e2e_batch": 10, "e2e_triggers": 8, "e2e_settle": 90.0},
 }
@@ -83,7 +83,7 @@ def run_phases(stack: Stack, p: dict, run: Run) -> None:
     if "stack" in run.errors:
         return
     intake = run.phase("intake", bench_intake.run, stack, p["intake_seconds"], p["intake_concurrency"],
-                       p["batch_size"], p["batch_concurrency"], p["intake_warmup"])
+                       p["batch_size"], p["batch_concurrency"], p["intake_warmup"], p["intake_rounds"])
     record_size = round(intake["record_sizes"]["value_bytes_mean"]) if intake else 700
     run.phase("producer_performance", bench_producer.run, stack, p["producer_records"], record_size)
     run.phase("mapping", bench_mapping.run, stack, p["mapping_events"], p["mapping_rounds"])
@@ -147,8 +147,12 @@ def metrics(d: dict) -> list[dict]:
                          "same app, no Kafka", f">= {INTAKE_TARGET_RATIO:.0%} of baseline",
                          s["events_per_s"] >= INTAKE_TARGET_RATIO * sb["events_per_s"]))
         for q in ("p50", "p95", "p99"):
+            # The wording: at a concurrency of 50, 60% of the baseline's throughput with
+            # p99 under 50 ms. The paced rows below hold the same bound at exactly that rate.
+            target, passed = (f"< {INTAKE_TARGET_P99_MS:g} ms at concurrency {intake['concurrency_single']}",
+                              intake["meets"]["single_p99_saturated"]) if q == "p99" else (None, None)
             rows.append(_row(f"intake.single.{q}_ms", f"Intake single-event latency {q}, saturated", "ms",
-                             s[f"{q}_ms"], sb[f"{q}_ms"], "same app, no Kafka"))
+                             s[f"{q}_ms"], sb[f"{q}_ms"], "same app, no Kafka", target, passed))
         paced, paced_base = intake.get("single_paced_kafka"), intake.get("single_paced_baseline")
         if paced and paced_base:
             rows.append(_row("intake.single_paced.events_per_s", "Intake single events served when offered "

@@ -97,6 +97,10 @@ def test_the_runs_are_consistent_with_what_was_sent(quick_report):
     report = quick_report[0]
     d, p = report["details"], report["parameters"]
     assert d["mapping"]["faust_agent"]["records"] == p["mapping_events"]
+    for shape in ("single", "batch"):
+        rounds = d["intake"][f"{shape}_rounds"]
+        assert len(rounds) == p["intake_rounds"]
+        assert d["intake"][f"{shape}_kafka"] in [r["kafka"] for r in rounds]   # the reported one was measured
     assert d["mapping"]["bare_aiokafka_loop"]["records"] == p["mapping_events"]
     assert d["reporting_load"]["rollup_events_total"] == p["reporting_events"]
     assert d["reporting_load"]["replayed_batch_new_events"] == 0
