@@ -102,7 +102,7 @@ class IntakeService:
     def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
         """Pure checks that need no I/O, in this order: storable values (domain.storable),
         organisation, clock, privacy. None when the event may go on."""
-        fields = leaves(event.model_dump())
+        fields = leaves(event)
         found = unstorable_fields(fields)
         if found:
             return self._refuse(event, 422, "Invalid event", "a value cannot be stored; see errors",
