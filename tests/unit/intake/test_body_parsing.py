@@ -77,3 +77,13 @@ def test_standard_json_refuses_as_fastapi_does():
         standard_json(b'{"a": "\xff"}')
     assert unreadable.value.status_code == 400
     assert standard_json(b'{"a": [1, 2.5]}') == {"a": [1, 2.5]}
+
+
+def test_answers_are_the_same_compact_utf8_json_as_jsonresponse():
+    from fastapi.responses import JSONResponse
+
+    from services.intake.api import Answer
+    body = {"results": [{"event_id": "e", "status": "accepted", "index": 0, "offset": 2**40,
+                         "detail": "café – ok", "errors": None}], "counts": {"accepted": 1}}
+    assert Answer(body).body == JSONResponse(body).body
+    assert json.loads(Answer(body, status_code=503, media_type="application/problem+json").body) == body
