@@ -207,9 +207,12 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
         stack.start("intake")
         wait_http(f"http://127.0.0.1:{stack.baseline_port}/readyz", 90, baseline)
         ports = {"kafka": stack.port("intake"), "baseline": stack.baseline_port}
+        # Steady state, not start-up: the broker's JVM has just started and compiles its hot
+        # paths under the first load; half the warm-up in single events, half in batches.
         log(f"intake: warming up ({warmup:g}s each)")
         for port in ports.values():
-            asyncio.run(drive(port, key, warmup, concurrency, 1))
+            asyncio.run(drive(port, key, warmup / 2, concurrency, 1))
+            asyncio.run(drive(port, key, warmup / 2, batch_concurrency, batch_size))
         for shape, conc, size in (("single", concurrency, 1), ("batch", batch_concurrency, batch_size)):
             for n in range(rounds):
                 one: dict[str, dict] = {}
