@@ -304,6 +304,14 @@ def notes(d: dict) -> list[str]:
                    "there is queueing, concurrency / throughput); latency target in an open loop offering "
                    "60% of the baseline's saturated throughput over at most 50 connections, each latency "
                    "counted from when its request was due.")
+        if i.get("single_rounds"):
+            def by_round(shape: str) -> str:
+                return ", ".join(f"{r['kafka']['events_per_s']:,.0f} against {r['baseline']['events_per_s']:,.0f} "
+                                 f"({r['ratio']:.2f})" for r in i[f"{shape}_rounds"])
+            out.append(f"Intake closed loops in {i['rounds']} rounds, the service and the baseline side by side "
+                       "in each, who goes first alternating; the table shows the round with the median ratio "
+                       f"(single events) or the median throughput (batches). Single events by round: "
+                       f"{by_round('single')} events/s; batches: {by_round('batch')} events/s.")
     if "producer_performance" in d:
         pp = d["producer_performance"]
         out.append(f"Physical limit: `{pp['tool']}` from the Kafka {pp['kafka']} jars, {pp['records']:,} records of "
