@@ -38,7 +38,7 @@ from tests.benchmarks import bench_e2e, bench_intake, bench_mapping, bench_produ
 from tests.benchmarks.common import ARTIFACTS, DEFAULT_BASE, SERVICES, Stack, log, machine
 
 PRESETS = {
-    "full": {"intake_seconds": 10.0, "intake_warmup": 15.0, "intake_rounds": 3, "intake_concurrency": 50,
+    "full": {"intake_seconds": 10.0, "intake_warmup": 40.0, "intake_rounds": 3, "intake_concurrency": 50,
              "batch_size": 500, "batch_concurrency": 50, "producer_records": 200_000, "mapping_events": 30_000,
              "mapping_rounds": 2, "reporting_events": 1_000_000, "reporting_batch": 5000, "worker_events": 20_000,
              "requests": 200, "warmup_requests": 20, "e2e_seconds": 60.0, "e2e_rate": 500.0,
