@@ -10,7 +10,7 @@ that a request's short-lived objects rarely reach the older ones at all.
 A young collection is due when the objects the collector tracks have grown by YOUNG_THRESHOLD since
 the last one (allocations less deallocations), and it scans every young object still alive. Work in
 flight is what stays alive: fifty intake batches of 500 events, or a stream worker's buffers of
-thousands of records. At CPython's default (700) and at 20,000, intake spent a quarter of its time
+thousands of records. With a young generation of 20,000, intake spent a quarter of its time
 collecting under batch load (54 young and 4 middle collections in 3.7 s, 0.84 s in all); at 100,000
 with middle collections every 50 young ones, 7 collections took 0.17 s. Garbage that only the
 collector can free (reference cycles) waits longer, bounded by the same threshold.
