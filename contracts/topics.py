@@ -1,6 +1,7 @@
 """Kafka topics: names, partition counts, keys and what each carries. The only place they are written."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -50,30 +51,23 @@ INTAKE_TOPIC_FOR_TYPE = {
 
 _SPECVERSION = ("ce_specversion", b"1.0")
 _CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
-#: ("ce_type", ...) and ("ce_source", ...) as built before: intake writes one per event, and
-#: there are two types and a few hundred organisations (bounded, like the keys that name them).
-_TYPE_HEADERS: dict[str, tuple[str, bytes]] = {}
-_SOURCE_HEADERS: dict[str, tuple[str, bytes]] = {}
-_SOURCES_REMEMBERED = 10_000
+
+
+@functools.lru_cache(maxsize=10_000)    # two types and a few hundred organisations
+def _header(name: str, value: str) -> tuple[str, bytes]:
+    """A ``ce_`` header whose value repeats from event to event, built once."""
+    return (name, value.encode())
 
 
 def cloudevent_headers(event: CommunityEngagementFinding | ProviderPerformanceEvent,
                        event_id: str | None = None) -> list[tuple[str, bytes]]:
     """CloudEvents Kafka protocol binding, structured mode: attributes also as ``ce_`` headers.
     ``event_id`` is ``str(event.event_id)`` when the caller has it already."""
-    kind = _TYPE_HEADERS.get(event.type)
-    if kind is None:
-        kind = _TYPE_HEADERS[event.type] = ("ce_type", event.type.encode())
-    source = _SOURCE_HEADERS.get(event.source)
-    if source is None:
-        source = ("ce_source", event.source.encode())
-        if len(_SOURCE_HEADERS) < _SOURCES_REMEMBERED:
-            _SOURCE_HEADERS[event.source] = source
     return [
         _SPECVERSION,
         ("ce_id", (event_id or str(event.event_id)).encode()),
-        source,
-        kind,
+        _header("ce_source", event.source),
+        _header("ce_type", event.type),
         ("ce_time", event.occurred_at.isoformat().encode()),
         _CONTENT_TYPE,
     ]

@@ -97,8 +97,9 @@ _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
                      description="An API key issued with `python -m services.intake.keys create`.")
 
 
-async def caller(request: Request) -> Principal:
-    """The key's principal, once it is known and within its rate limit (401 / 429 otherwise)."""
+async def posting_caller(request: Request) -> Principal:
+    """The key's principal, once it is known (401), within its rate limit (429) and of a role
+    that may post events (403)."""
     found = await authenticate(request)
     buckets: dict[str, TokenBucket] = request.app.state.buckets
     settings = request.app.state.settings
@@ -109,15 +110,9 @@ async def caller(request: Request) -> Principal:
     if wait > 0:
         raise Problem(429, "Too many requests", "this key is over its rate limit",
                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    if found.role not in (Role.PARTNER, Role.OPERATOR):
+        raise Problem(403, "Forbidden", f"a {found.role.value} key cannot post events")
     return found
-
-
-async def posting_caller(request: Request) -> Principal:
-    """:func:`caller`, and a key whose role may post events (403 otherwise)."""
-    p = await caller(request)
-    if p.role not in (Role.PARTNER, Role.OPERATOR):
-        raise Problem(403, "Forbidden", f"a {p.role.value} key cannot post events")
-    return p
 
 
 async def poster(

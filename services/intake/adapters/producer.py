@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Callable
@@ -17,8 +18,14 @@ log = logging.getLogger(__name__)
 
 #: The Java client's partitioner (murmur2 of the key): an area lands where any producer puts it.
 _PARTITIONER = DefaultPartitioner()
-#: Keys whose partition a Publisher remembers, per topic.
-_KEYS_REMEMBERED = 10_000
+
+
+@functools.lru_cache(maxsize=10_000)    # keys are area codes, a few dozen per topic layout
+def _home(key: bytes, partitions: tuple[int, ...]) -> int:
+    """The partition of ``key`` among ``partitions``; the partitioner hashes in Python, so each
+    key is hashed once per layout rather than once per record."""
+    every = list(partitions)
+    return _PARTITIONER(key, every, every)
 
 PRODUCE_SECONDS = Histogram("csp_intake_kafka_produce_duration_seconds",
                             "Time from send to broker acknowledgement.", ["topic"],
@@ -45,8 +52,6 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._flush = Coalescer(self._publish_now, "intake_kafka_publish")
-        #: Per topic: its partitions, and the partition of each key seen (see :meth:`_place`).
-        self._homes: dict[str, tuple[tuple[int, ...], dict[bytes, int]]] = {}
         self.on_late_ack: LateAck | None = None
 
     async def _ensure(self) -> AIOKafkaProducer:
@@ -157,27 +162,13 @@ class Publisher:
         return results  # type: ignore[return-value]
 
     async def _place(self, producer: AIOKafkaProducer, records) -> dict[tuple[str, int], list[int]]:
-        """Record indexes by (topic, partition), in their order; waits for the topics' metadata.
-
-        Where a key goes is remembered for as long as its topic's partitions stay the same (keys
-        are area codes, a few dozen): the partitioner hashes in Python, once per record."""
-        homes: dict[str, dict[bytes, int]] = {}
+        """Record indexes by (topic, partition), in their order; waits for the topics' metadata."""
+        partitions: dict[str, tuple[int, ...]] = {}
         for topic in dict.fromkeys(r[0] for r in records):
-            every = tuple(sorted(await producer.partitions_for(topic)))
-            known = self._homes.get(topic)
-            if known is None or known[0] != every:
-                known = self._homes[topic] = (every, {})
-            homes[topic] = known[1]
+            partitions[topic] = tuple(sorted(await producer.partitions_for(topic)))
         placed: dict[tuple[str, int], list[int]] = {}
         for i, (topic, key, _value, _headers) in enumerate(records):
-            home = homes[topic]
-            partition = home.get(key)
-            if partition is None:
-                every = list(self._homes[topic][0])
-                partition = _PARTITIONER(key, every, every)
-                if len(home) < _KEYS_REMEMBERED:
-                    home[key] = partition
-            placed.setdefault((topic, partition), []).append(i)
+            placed.setdefault((topic, _home(key, partitions[topic])), []).append(i)
         return placed
 
     @staticmethod

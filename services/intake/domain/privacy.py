@@ -12,6 +12,7 @@ Names on their own are not detected.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -150,15 +151,6 @@ def scan_fields(fields: Fields) -> list[PrivacyFinding]:
     return found
 
 
-_FREE_TEXT: dict[str, bool] = {}
-#: Paths remembered by :func:`_is_free_text`; events have a few dozen, lists aside.
-_FREE_TEXT_REMEMBERED = 4096
-
-
+@functools.lru_cache(maxsize=4096)     # events have a few dozen paths, lists aside
 def _is_free_text(path: str) -> bool:
-    known = _FREE_TEXT.get(path)
-    if known is None:
-        known = not (path in STRUCTURED_FIELDS or path.endswith(("_date", "period_start", "period_end")))
-        if len(_FREE_TEXT) < _FREE_TEXT_REMEMBERED:
-            _FREE_TEXT[path] = known
-    return known
+    return not (path in STRUCTURED_FIELDS or path.endswith(("_date", "period_start", "period_end")))
