@@ -63,11 +63,18 @@ def cloudevent_headers(event: CommunityEngagementFinding | ProviderPerformanceEv
                        event_id: str | None = None) -> list[tuple[str, bytes]]:
     """CloudEvents Kafka protocol binding, structured mode: attributes also as ``ce_`` headers.
     ``event_id`` is ``str(event.event_id)`` when the caller has it already."""
+    return ce_headers(event_id or str(event.event_id), event.source, event.type,
+                      event.occurred_at.isoformat())
+
+
+def ce_headers(event_id: str, source: str, type_: str, time: str) -> list[tuple[str, bytes]]:
+    """The ``ce_`` headers of :func:`cloudevent_headers` from the attributes themselves (``time``
+    in ISO 8601), for a caller that holds them rather than the event."""
     return [
         _SPECVERSION,
-        ("ce_id", (event_id or str(event.event_id)).encode()),
-        _header("ce_source", event.source),
-        _header("ce_type", event.type),
-        ("ce_time", event.occurred_at.isoformat().encode()),
+        ("ce_id", event_id.encode()),
+        _header("ce_source", source),
+        _header("ce_type", type_),
+        ("ce_time", time.encode()),
         _CONTENT_TYPE,
     ]

@@ -1,35 +1,32 @@
-"""Intake's use case: admit a list of already-parsed events and publish the admissible ones.
+"""Intake's use case: admit a list of events and publish the admissible ones.
 
 Order of checks for each event: storable values -> organisation -> clock -> privacy ->
-idempotency -> publish.
+idempotency -> publish. The checks that need no caller and no store run in domain.prepare, on the
+loop, with no I/O.
 A 2xx outcome is only ever produced after Kafka acknowledged the record.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
+from pydantic import BaseModel
 
-from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
-from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
+from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE, CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.topics import INTAKE_TOPIC_FOR_TYPE, ce_headers
+from services.common.auth import Principal
 from services.common.db import RETRYABLE
 from services.common.metrics import inc_each
 
 from .adapters.producer import BrokerUnavailable, Publisher
 from .adapters.store import Ledger
-from .domain import privacy
-from .domain.fields import leaves
-from .domain.storable import unstorable_fields
-from services.common.auth import Principal
-
-from .domain.admission import Idempotency, idempotency, too_far_in_future
+from .domain.admission import Idempotency, idempotency
+from .domain.prepare import Prepared, Refusal, prepare, prepare_whole
 
 log = logging.getLogger("intake")
 
@@ -72,14 +69,8 @@ class Outcome:
         return out
 
 
-def canonical(event: Event) -> bytes:
-    """The validated model's JSON: what goes on the log, and what the body hash is taken of, so
-    spacing and key order in the request do not matter."""
-    return event.model_dump_json().encode()
-
-
-def _short_type(event: Event) -> str:
-    return "finding" if isinstance(event, CommunityEngagementFinding) else "performance"
+#: The short name each event type is counted under.
+SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance"}
 
 
 def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
@@ -97,66 +88,60 @@ class IntakeService:
         #: Ledger updates still running after the answer went out, and where Kafka put each of
         #: their events meanwhile (see :meth:`_mark_published`).
         self._marking: set[asyncio.Task] = set()
-        self._unmarked: dict[UUID, tuple[str, int, int]] = {}
+        self._unmarked: dict[str, tuple[str, int, int]] = {}
 
-    def check(self, principal: Principal, event: Event, now: datetime) -> Outcome | None:
-        """Pure checks that need no I/O, in this order: storable values (domain.storable),
-        organisation, clock, privacy. None when the event may go on."""
-        fields = leaves(event)
-        found = unstorable_fields(fields)
-        if found:
-            return self._refuse(event, 422, "Invalid event", "a value cannot be stored; see errors",
-                                [f.error() for f in found], "unstorable")
+    def prepare_batch(self, item: type[BaseModel], raw: bytes) -> list[Prepared] | None:
+        """A batch body's events prepared in one pass (domain.prepare.prepare_whole); None unless
+        the whole body is a valid batch of ``item``."""
+        return prepare_whole(item, raw, datetime.now(timezone.utc), self.clock_skew)
+
+    def check(self, principal: Principal, event: Prepared) -> Outcome | None:
+        """The checks with no I/O, in this order: storable values, organisation, clock, privacy
+        (all but the organisation were run by domain.prepare). None when the event may go on."""
+        if event.unstorable is not None:
+            return self._refuse(event, event.unstorable)
         if not principal.may_post_as(event.source):
-            return self._refuse(event, 403, "Forbidden",
-                                f"this key may not post as organisation '{event.source}'",
-                                [{"field": "source", "pointer": "#/source",
-                                  "reason": "must be the organisation the API key belongs to"}],
-                                "organisation")
-        if too_far_in_future(event.occurred_at, now, self.clock_skew):
-            return self._refuse(event, 422, "Invalid event", "occurred_at is in the future",
-                                [{"field": "occurred_at", "pointer": "#/occurred_at",
-                                  "reason": f"is more than {int(self.clock_skew.total_seconds())}s in the future"}],
-                                "future_date")
-        hits = privacy.scan_fields(fields)
-        if hits:
-            # Field and kind only: the offending value is never echoed nor logged.
-            log.info("privacy guard refused event", extra={"event_id": str(event.event_id),
-                                                           "fields": ",".join(h.field for h in hits)})
-            return self._refuse(event, 422, "Personal data refused", "the event carries personal data",
-                                [{"field": h.field, "pointer": "#/" + h.field.replace(".", "/"),
-                                  "reason": h.reason} for h in hits], "privacy")
+            return self._refuse(event, Refusal(
+                403, "Forbidden", f"this key may not post as organisation '{event.source}'",
+                [{"field": "source", "pointer": "#/source",
+                  "reason": "must be the organisation the API key belongs to"}], "organisation"))
+        if event.refusal is not None:
+            if event.refusal.reason == "privacy":
+                # Field and kind only: the offending value is never echoed nor logged.
+                log.info("privacy guard refused event", extra={
+                    "event_id": event.event_id, "fields": ",".join(e["field"] for e in event.refusal.errors)})
+            return self._refuse(event, event.refusal)
         return None
 
     @staticmethod
-    def _refuse(event: Event, status: int, title: str, detail: str, errors: list[dict[str, str]],
-                reason: str) -> Outcome:
-        return rejected(status, title, detail, errors, str(event.event_id), _short_type(event), reason)
+    def _refuse(event: Prepared, refusal: Refusal) -> Outcome:
+        return rejected(refusal.status, refusal.title, refusal.detail, refusal.errors, event.event_id,
+                        SHORT_TYPE[event.type], refusal.reason)
 
-    async def admit(self, principal: Principal, events: list[Event]) -> list[Outcome]:
+    async def admit(self, principal: Principal, events: list[Event | Prepared]) -> list[Outcome]:
+        """Admit events, validated models or already prepared (:meth:`prepare_batch`), in order."""
         now = datetime.now(timezone.utc)
-        outcomes: list[Outcome | None] = [self.check(principal, e, now) for e in events]
-        todo = [(i, e) for i, e in enumerate(events) if outcomes[i] is None]
+        prepared = [e if isinstance(e, Prepared) else prepare(e, now, self.clock_skew) for e in events]
+        outcomes: list[Outcome | None] = [self.check(principal, e) for e in prepared]
+        todo = [(i, e) for i, e in enumerate(prepared) if outcomes[i] is None]
         if not todo:
             return outcomes  # type: ignore[return-value]
-        values = {i: canonical(e) for i, e in todo}
-        hashes = {i: hashlib.sha256(values[i]).digest() for i in values}
         # Within one batch, a repeated event_id counts once: later copies are duplicates/conflicts.
-        first_index: dict[UUID, int] = {}
+        first: dict[str, Prepared] = {}
         unique = []
         for i, e in todo:
-            j = first_index.get(e.event_id)
-            if j is None:
-                first_index[e.event_id] = i
+            earlier = first.get(e.event_id)
+            if earlier is None:
+                first[e.event_id] = e
                 unique.append((i, e))
             else:
-                outcomes[i] = (self._conflict(e) if hashes[j] != hashes[i]
-                               else Outcome("duplicate", 200, str(e.event_id)))
+                outcomes[i] = (self._conflict(e) if earlier.digest != e.digest
+                               else Outcome("duplicate", 200, e.event_id))
         # Reserve first: in the common case (new events) that is the only ledger round trip before
         # the publish. Ids already in the ledger (inserted by an earlier request, or by a request
         # racing this one) are looked up and decided by their stored body and state.
         inserted = await self.ledger.reserve(
-            [(e.event_id, e.source, e.type, e.area, hashes[i]) for i, e in unique])
+            [(e.event_id, e.source, e.type, e.area, e.digest) for _, e in unique])
         seen_before = [(i, e) for i, e in unique if e.event_id not in inserted]
         existing = await self.ledger.lookup([e.event_id for _, e in seen_before]) if seen_before else {}
         to_publish = [(i, e) for i, e in unique if e.event_id in inserted]
@@ -166,26 +151,26 @@ class IntakeService:
             if row is not None and not row.published and where is not None:
                 # Published by this process; the ledger update is still on its way.
                 row = replace(row, published=True, topic=where[0], partition=where[1], offset=where[2])
-            decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), hashes[i])
+            decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), e.digest)
             if decision is Idempotency.CONFLICT:
                 outcomes[i] = self._conflict(e)
             elif decision is Idempotency.DUPLICATE:
-                EVENTS.labels(_short_type(e), "duplicate", "none").inc()
-                outcomes[i] = Outcome("duplicate", 200, str(e.event_id), row.topic, row.partition, row.offset)
+                EVENTS.labels(SHORT_TYPE[e.type], "duplicate", "none").inc()
+                outcomes[i] = Outcome("duplicate", 200, e.event_id, row.topic, row.partition, row.offset)
             else:   # RETRY: stored, never acknowledged by Kafka; publish again under the same id
                 to_publish.append((i, e))
         to_publish.sort(key=lambda item: item[0])   # the batch's order, per area, onto the log
-        await self._publish(to_publish, values, outcomes)
+        await self._publish(to_publish, outcomes)
         return outcomes  # type: ignore[return-value]
 
     def _late_ack(self, topic: str, headers: list[tuple[str, bytes]], partition: int, offset: int) -> None:
         """A record we answered 503 for reached the broker after all: mark it published."""
-        event_id = next((UUID(v.decode()) for k, v in headers if k == "ce_id"), None)
+        event_id = next((v.decode() for k, v in headers if k == "ce_id"), None)
         if event_id is None:
             return
         self._mark_published([(event_id, topic, partition, offset)])
 
-    def _mark_published(self, rows: list[tuple[UUID, str, int, int]]) -> None:
+    def _mark_published(self, rows: list[tuple[str, str, int, int]]) -> None:
         """Tell the ledger where Kafka put each event, without holding the answer for it: the 2xx
         rests on Kafka's acknowledgement, not on this update. Until the ledger has it, this process
         remembers, so a replay arriving here meanwhile is a duplicate at once. Should the update
@@ -199,7 +184,7 @@ class IntakeService:
         self._marking.add(task)
         task.add_done_callback(self._marking.discard)
 
-    async def _mark(self, rows: list[tuple[UUID, str, int, int]]) -> None:
+    async def _mark(self, rows: list[tuple[str, str, int, int]]) -> None:
         delay, waited = 0.2, 0.0
         try:
             while True:
@@ -224,36 +209,35 @@ class IntakeService:
         if self._marking:
             await asyncio.wait(set(self._marking), timeout=timeout_s)
 
-    def _conflict(self, e: Event) -> Outcome:
-        EVENTS.labels(_short_type(e), "rejected", "conflict").inc()
-        return Outcome("conflict", 409, str(e.event_id), title="Conflict",
+    def _conflict(self, e: Prepared) -> Outcome:
+        EVENTS.labels(SHORT_TYPE[e.type], "rejected", "conflict").inc()
+        return Outcome("conflict", 409, e.event_id, title="Conflict",
                        detail="this event_id was already used with a different body",
                        errors=[{"field": "event_id", "pointer": "#/event_id",
                                 "reason": "already used with a different body"}])
 
-    async def _publish(self, items: list[tuple[int, Event]], values: dict[int, bytes],
-                       outcomes: list[Outcome | None]) -> None:
+    async def _publish(self, items: list[tuple[int, Prepared]], outcomes: list[Outcome | None]) -> None:
         if not items:
             return
-        ids = [str(e.event_id) for _, e in items]
-        records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.partition_key, values[i], cloudevent_headers(e, eid))
-                   for (i, e), eid in zip(items, ids)]
+        records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.key, e.value,
+                    ce_headers(e.event_id, e.source, e.type, e.time)) for _, e in items]
         try:
             results = await self.publisher.publish_many(records)
         except BrokerUnavailable as exc:
             results = [exc] * len(items)
         published, counted = [], []
         detailed = log.isEnabledFor(logging.INFO)
-        for (i, e), eid, (topic, *_), res in zip(items, ids, records, results):
+        for (i, e), (topic, *_), res in zip(items, records, results):
+            eid = e.event_id
             if isinstance(res, Exception):
-                counted.append((_short_type(e), "unavailable", "kafka"))
+                counted.append((SHORT_TYPE[e.type], "unavailable", "kafka"))
                 log.warning("kafka did not acknowledge", extra={"event_id": eid, "error": repr(res)})
                 outcomes[i] = Outcome("unavailable", 503, eid, title="Service unavailable",
                                       detail="the event store did not acknowledge; retry with the same event_id")
             else:
                 partition, offset = res
-                published.append((e.event_id, topic, partition, offset))
-                counted.append((_short_type(e), "accepted", "none"))
+                published.append((eid, topic, partition, offset))
+                counted.append((SHORT_TYPE[e.type], "accepted", "none"))
                 if detailed:
                     log.info("event accepted", extra={"event_id": eid, "area": e.area,
                                                       "topic": topic, "partition": partition, "offset": offset})

@@ -209,3 +209,45 @@ def test_openapi_docs_are_served_with_seed_examples(stack):
     assert "/v1/findings:batch" in doc["paths"] and "Revolving Door" in text
     with urllib.request.urlopen(url("intake", "/docs"), timeout=5) as r:
         assert r.status == 200 and b"swagger" in r.read().lower()
+
+
+def test_marking_events_published_is_a_heap_only_update(infra):
+    """The ledger's second write ('published', with where Kafka put the event) adds no index
+    entries: migration 005 leaves room on each page for the row's new version (HOT update)."""
+    import asyncio
+
+    import asyncpg
+
+    from services.intake.adapters.store import Ledger
+
+    async def updates(pool) -> tuple[int, int]:
+        row = await pool.fetchrow("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                                  "WHERE relname = 'intake_events'")
+        return row["n_tup_upd"], row["n_tup_hot_upd"]
+
+    async def go() -> tuple[int, int, str]:
+        # One connection: the backend that updates is the one asked to flush its statistics.
+        pool = await asyncpg.create_pool(TEST_ENV["CSP_PG_DSN"], min_size=1, max_size=1)
+        try:
+            ledger = Ledger(pool)
+            ids = [str(uuid.uuid4()) for _ in range(400)]
+            before = await updates(pool)
+            inserted = await ledger.reserve([(i, "pattigift", FINDING["type"], "BSOL", bytes(32)) for i in ids])
+            assert inserted == set(ids)
+            await ledger.mark_published([(i, FINDINGS.name, 0, n) for n, i in enumerate(ids)])
+            await pool.execute("SELECT pg_stat_force_next_flush()")
+            await pool.execute("SELECT 1")      # the flush happens once the backend is idle
+            after = await updates(pool)
+            options = await pool.fetchval("SELECT array_to_string(reloptions, ',') FROM pg_class "
+                                          "WHERE relname = 'intake_events'")
+            published = await pool.fetchval("SELECT count(*) FROM intake_events WHERE event_id = ANY($1::uuid[]) "
+                                             "AND status = 'published'", ids)
+            assert published == len(ids)
+            return after[0] - before[0], after[1] - before[1], options
+        finally:
+            await pool.close()
+
+    updated, hot, options = asyncio.run(go())
+    assert options == "fillfactor=40"
+    assert updated >= 400
+    assert hot >= 0.95 * updated, (hot, updated)     # 330 of 400 at fillfactor 50

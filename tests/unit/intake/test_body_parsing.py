@@ -1,5 +1,6 @@
-"""How intake's event routes read a body (services.intake.api): one pass by pydantic's JSON reader,
-and, for whatever that refuses, the standard library's reader with FastAPI's refusals."""
+"""How intake's event routes read a body (services.intake.api): one pass by pydantic's JSON reader
+(for a whole batch: domain.prepare.prepare_whole, tests/unit/intake/test_prepare.py), and, for
+whatever that refuses, the standard library's reader with FastAPI's refusals, event by event."""
 from __future__ import annotations
 
 import copy
@@ -25,7 +26,7 @@ def _batch(*events) -> bytes:
     return json.dumps({"events": list(events)}).encode()
 
 
-def test_an_all_valid_batch_is_read_in_one_pass_into_events_of_the_endpoints_type():
+def test_a_batch_read_event_by_event_gives_events_of_the_endpoints_type():
     batch = FindingsBatch.parse_json(_batch(_finding(), _finding(people_affected=3)))
     assert [type(e) for e in batch._parsed] == [CommunityEngagementFinding] * 2
     assert batch._parsed[1].data.people_affected == 3

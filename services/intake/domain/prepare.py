@@ -1,0 +1,105 @@
+"""An event made ready for admission, without I/O. Pure.
+
+:func:`prepare` runs the checks that need neither the caller nor a store (storable values, the
+clock, the privacy guard) and takes what the ledger and the event log need: the event's canonical
+JSON, its digest and its attributes. :func:`prepare_whole` does the same for a whole batch straight
+from its bytes. What both return is plain data: the event's id as text (hashed and compared
+without uuid.UUID's Python-level methods), no model.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+
+from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+
+from . import privacy
+from .admission import too_far_in_future
+from .fields import leaves
+from .storable import unstorable_fields
+
+Event = CommunityEngagementFinding | ProviderPerformanceEvent
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an event is refused: HTTP status, problem title and detail, the fields in error with
+    their reasons, and the reason it is counted under (csp_intake_events_total)."""
+    status: int
+    title: str
+    detail: str
+    errors: list[dict[str, str]]
+    reason: str
+
+
+class Prepared(NamedTuple):
+    """An event as admission needs it. ``value`` and ``digest`` are empty when it is refused."""
+    event_id: str                # the UUID's canonical text, as ``str(UUID)`` writes it
+    source: str
+    type: str
+    area: str
+    key: bytes                   # partition key
+    time: str                    # occurred_at in ISO 8601
+    value: bytes                 # canonical JSON: what goes on the log and what the digest is of
+    digest: bytes                # SHA-256 of value
+    unstorable: Refusal | None   # answered before the organisation is checked
+    refusal: Refusal | None      # the clock or the privacy guard: answered after it
+
+
+def canonical(event: Event) -> bytes:
+    """The validated model's JSON: what goes on the log, and what the body hash is taken of, so
+    spacing and key order in the request do not matter."""
+    return event.model_dump_json().encode()
+
+
+def prepare(event: Event, now: datetime, clock_skew: timedelta) -> Prepared:
+    """Checks in the order they are answered: storable values (domain.storable), then (the
+    organisation, checked by the caller) the clock, then the privacy guard."""
+    fields = leaves(event)
+    unstorable = refusal = None
+    found = unstorable_fields(fields)
+    if found:
+        unstorable = Refusal(422, "Invalid event", "a value cannot be stored; see errors",
+                             [f.error() for f in found], "unstorable")
+    elif too_far_in_future(event.occurred_at, now, clock_skew):
+        refusal = Refusal(422, "Invalid event", "occurred_at is in the future",
+                          [{"field": "occurred_at", "pointer": "#/occurred_at",
+                            "reason": f"is more than {int(clock_skew.total_seconds())}s in the future"}],
+                          "future_date")
+    else:
+        hits = privacy.scan_fields(fields)
+        if hits:
+            # Field and kind only: the offending value is never echoed.
+            refusal = Refusal(422, "Personal data refused", "the event carries personal data",
+                              [{"field": h.field, "pointer": "#/" + h.field.replace(".", "/"),
+                                "reason": h.reason} for h in hits], "privacy")
+    value = digest = b""
+    if unstorable is None and refusal is None:
+        value = canonical(event)
+        digest = hashlib.sha256(value).digest()
+    return Prepared(str(event.event_id), event.source, event.type, event.area, event.partition_key,
+                    event.occurred_at.isoformat(), value, digest, unstorable, refusal)
+
+
+@functools.lru_cache(maxsize=8)         # one per event type
+def batch_adapter(item: type[BaseModel]) -> TypeAdapter:
+    """``{"events": [...]}`` of ``item`` with no other field, validated in one pass."""
+    whole = create_model(f"{item.__name__}Batch", __config__=ConfigDict(extra="forbid"),
+                         events=(list[item], ...))   # type: ignore[valid-type]
+    return TypeAdapter(whole)
+
+
+def prepare_whole(item: type[BaseModel], raw: bytes, now: datetime,
+                  clock_skew: timedelta) -> list[Prepared] | None:
+    """Every event of a batch body, prepared; None unless the whole body is a valid batch of
+    ``item`` (the caller then reads it event by event, to answer each on its own)."""
+    try:
+        events = batch_adapter(item).validate_json(raw).events
+    except ValidationError:
+        return None
+    return [prepare(e, now, clock_skew) for e in events]

@@ -1,0 +1,91 @@
+"""domain.prepare: the checks that need neither caller nor store, in the order they are answered,
+and what the ledger and the log get (canonical JSON, its digest, the attributes)."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+
+from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from services.intake.domain.prepare import prepare, prepare_whole
+from services.intake.examples import FINDING, PERFORMANCE
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+SKEW = timedelta(seconds=300)
+
+
+def _finding(**data) -> dict:
+    body = copy.deepcopy(FINDING)
+    body["data"].update(data)
+    return body
+
+
+def _event(body: dict) -> CommunityEngagementFinding:
+    return CommunityEngagementFinding.model_validate(body)
+
+
+def test_an_admissible_event_carries_its_canonical_json_digest_and_attributes():
+    event = _event(FINDING)
+    p = prepare(event, NOW, SKEW)
+    assert p.unstorable is None and p.refusal is None
+    assert p.value == event.model_dump_json().encode()
+    assert p.digest == hashlib.sha256(p.value).digest()
+    assert p.event_id == FINDING["event_id"] == str(event.event_id)
+    assert (p.source, p.type, p.area, p.key) == ("pattigift", event.type, "BSOL", b"BSOL")
+    assert p.time == "2026-11-02T18:30:00+00:00"
+
+
+def test_the_digest_does_not_depend_on_spacing_or_key_order():
+    reordered = json.loads(json.dumps(FINDING, sort_keys=True))
+    reordered["data"] = dict(reversed(list(reordered["data"].items())))
+    assert prepare(_event(reordered), NOW, SKEW).digest == prepare(_event(FINDING), NOW, SKEW).digest
+    changed = prepare(_event(_finding(people_affected=41)), NOW, SKEW)
+    assert changed.digest != prepare(_event(FINDING), NOW, SKEW).digest
+
+
+def test_an_unstorable_value_is_answered_first_and_nothing_else_is_read():
+    p = prepare(_event(_finding(summary="call 07700 900123\x00")), NOW, SKEW)
+    assert p.unstorable is not None and p.unstorable.reason == "unstorable"
+    assert [e["field"] for e in p.unstorable.errors] == ["data.summary"]
+    assert p.refusal is None and p.value == b"" and p.digest == b""
+
+
+def test_the_clock_is_checked_before_the_privacy_guard():
+    body = _finding(summary="call 07700 900123")
+    body["occurred_at"] = (NOW + SKEW + timedelta(seconds=1)).isoformat()
+    p = prepare(_event(body), NOW, SKEW)
+    assert p.refusal is not None and p.refusal.reason == "future_date"
+    assert [e["field"] for e in p.refusal.errors] == ["occurred_at"]
+    body["occurred_at"] = (NOW + SKEW).isoformat()          # at the allowance: on to the guard
+    assert prepare(_event(body), NOW, SKEW).refusal.reason == "privacy"
+
+
+def test_personal_data_is_refused_naming_the_field_never_the_value():
+    p = prepare(_event(_finding(recommendation="ask for jo.bloggs@example.org")), NOW, SKEW)
+    assert p.unstorable is None and p.refusal.status == 422 and p.refusal.reason == "privacy"
+    assert [e["field"] for e in p.refusal.errors] == ["data.recommendation"]
+    assert [e["pointer"] for e in p.refusal.errors] == ["#/data/recommendation"]
+    assert "jo.bloggs" not in json.dumps(p.refusal.errors)
+    assert p.value == b"" and p.digest == b""
+
+
+def test_a_valid_batch_body_is_prepared_whole_as_each_event_would_be():
+    second = _finding(people_affected=3)
+    second["event_id"] = "7d1f0a52-3c4b-4e6f-8a9b-0c1d2e3f4a5b"
+    raw = json.dumps({"events": [FINDING, second]}).encode()
+    whole = prepare_whole(CommunityEngagementFinding, raw, NOW, SKEW)
+    assert whole == [prepare(_event(FINDING), NOW, SKEW), prepare(_event(second), NOW, SKEW)]
+
+
+def test_a_body_that_is_not_a_valid_batch_is_left_to_be_read_event_by_event():
+    def whole(body, item=CommunityEngagementFinding):
+        return prepare_whole(item, body if isinstance(body, bytes) else json.dumps(body).encode(), NOW, SKEW)
+    assert whole({"events": [FINDING, _finding(people_affected=-1)]}) is None
+    assert whole({"events": [FINDING], "extra": 1}) is None
+    assert whole({"events": [FINDING]}, ProviderPerformanceEvent) is None
+    assert whole({"events": [PERFORMANCE]}, ProviderPerformanceEvent) is not None
+    assert whole(b"{not json") is None
+    # A lone surrogate escape: pydantic's reader refuses the body; the standard library's reads it.
+    assert whole(json.dumps({"events": [_finding(summary="X")]}).encode().replace(b'"X"', b'"a\\ud800b"')) is None
+    assert whole({"events": []}) == []
