@@ -20,7 +20,7 @@ from contracts.events import CommunityEngagementFinding, ProviderPerformanceEven
 
 from . import privacy
 from .admission import too_far_in_future
-from .fields import leaves
+from .fields import checked
 from .storable import unstorable_fields
 
 Event = CommunityEngagementFinding | ProviderPerformanceEvent
@@ -60,7 +60,7 @@ def canonical(event: Event) -> bytes:
 def prepare(event: Event, now: datetime, clock_skew: timedelta) -> Prepared:
     """Checks in the order they are answered: storable values (domain.storable), then (the
     organisation, checked by the caller) the clock, then the privacy guard."""
-    fields = leaves(event)
+    fields = checked(event)
     unstorable = refusal = None
     found = unstorable_fields(fields)
     if found:
