@@ -59,17 +59,9 @@ def _header(name: str, value: str) -> tuple[str, bytes]:
     return (name, value.encode())
 
 
-def cloudevent_headers(event: CommunityEngagementFinding | ProviderPerformanceEvent,
-                       event_id: str | None = None) -> list[tuple[str, bytes]]:
-    """CloudEvents Kafka protocol binding, structured mode: attributes also as ``ce_`` headers.
-    ``event_id`` is ``str(event.event_id)`` when the caller has it already."""
-    return ce_headers(event_id or str(event.event_id), event.source, event.type,
-                      event.occurred_at.isoformat())
-
-
-def ce_headers(event_id: str, source: str, type_: str, time: str) -> list[tuple[str, bytes]]:
-    """The ``ce_`` headers of :func:`cloudevent_headers` from the attributes themselves (``time``
-    in ISO 8601), for a caller that holds them rather than the event."""
+def cloudevent_headers(event_id: str, source: str, type_: str, time: str) -> list[tuple[str, bytes]]:
+    """CloudEvents Kafka protocol binding, structured mode: the event's attributes (``event_id``
+    as ``str(UUID)`` writes it, ``time`` in ISO 8601) also as ``ce_`` headers."""
     return [
         _SPECVERSION,
         ("ce_id", event_id.encode()),

@@ -17,8 +17,8 @@ import asyncpg
 from prometheus_client import Counter
 from pydantic import BaseModel
 
-from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE, CommunityEngagementFinding, ProviderPerformanceEvent
-from contracts.topics import INTAKE_TOPIC_FOR_TYPE, ce_headers
+from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE
+from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
 from services.common.auth import Principal
 from services.common.db import RETRYABLE
 from services.common.metrics import inc_each
@@ -26,7 +26,7 @@ from services.common.metrics import inc_each
 from .adapters.producer import BrokerUnavailable, Publisher
 from .adapters.store import Ledger
 from .domain.admission import Idempotency, idempotency
-from .domain.prepare import Prepared, Refusal, prepare, prepare_whole
+from .domain.prepare import Event, Prepared, Refusal, prepare, prepare_whole
 
 log = logging.getLogger("intake")
 
@@ -39,7 +39,6 @@ EVENTS.labels("performance", "accepted", "none")
 EVENTS.labels("finding", "unavailable", "kafka")
 EVENTS.labels("performance", "unavailable", "kafka")
 
-Event = CommunityEngagementFinding | ProviderPerformanceEvent
 #: How long a ledger update after an answer keeps trying while PostgreSQL is away.
 MARK_PATIENCE_S = 60.0
 
@@ -220,7 +219,7 @@ class IntakeService:
         if not items:
             return
         records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.key, e.value,
-                    ce_headers(e.event_id, e.source, e.type, e.time)) for _, e in items]
+                    cloudevent_headers(e.event_id, e.source, e.type, e.time)) for _, e in items]
         try:
             results = await self.publisher.publish_many(records)
         except BrokerUnavailable as exc:
