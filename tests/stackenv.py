@@ -20,6 +20,8 @@ def stack_env(base: int, home: Path) -> dict[str, str]:
         "CSP_KAFKA_CONTROLLER_PORT": str(base + 93),
         "CSP_PG_PORT": str(base - 3568),
         "CSP_INTAKE_PORT": str(base - 919),
+        # As deploy/local/env.sh: intake's worker processes, one per core of a two-core machine.
+        "CSP_INTAKE_WORKERS": os.environ.get("CSP_INTAKE_WORKERS", "2"),
         "CSP_MAPPING_PORT": str(base - 918),
         "CSP_ALERTS_PORT": str(base - 917),
         "CSP_REPORTING_PORT": str(base - 916),

@@ -13,6 +13,8 @@ export CSP_PG_USER="${CSP_PG_USER:-csp}"
 export CSP_PG_PASSWORD="${CSP_PG_PASSWORD:-csp-local-only}"
 export CSP_PG_DATABASE="${CSP_PG_DATABASE:-csp}"
 export CSP_INTAKE_PORT="${CSP_INTAKE_PORT:-8081}"
+# Intake's worker processes (services/intake/serve.py); one per core of a two-core machine.
+export CSP_INTAKE_WORKERS="${CSP_INTAKE_WORKERS:-2}"
 export CSP_MAPPING_PORT="${CSP_MAPPING_PORT:-8082}"
 export CSP_ALERTS_PORT="${CSP_ALERTS_PORT:-8083}"
 export CSP_REPORTING_PORT="${CSP_REPORTING_PORT:-8084}"
@@ -41,10 +43,14 @@ wait_for() {  # wait_for SECONDS WHAT CHECK...: true once CHECK succeeds, false 
   "$@" >/dev/null 2>&1  # one last look at the deadline
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive FILE: the process recorded in FILE is running (a zombie, killed and not yet reaped, is not).
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null && ! exited "$(cat "$1")"; }
 
 # exited PID: true once the process has ended; a zombie (not yet reaped) has ended and closed its sockets.
 exited() { local state; state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0; [ -z "$state" ] || [ "$state" = Z ]; }
+
+# group_gone PGID: no process of the group is left (zombies aside): a service's workers included.
+group_gone() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ {left = 1} END {exit left}'; }
 
 stop_pidfile() {  # stop_pidfile FILE NAME [SECONDS]: TERM, wait, then KILL
   local file=$1 name=$2 seconds=${3:-30} pid i

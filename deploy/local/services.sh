@@ -9,7 +9,7 @@ ALL=(intake mapping alerts alerts-api reporting-worker reporting)
 
 cmd_for() {
   case "$1" in
-    intake) echo "$CSP_REPO/.venv/bin/uvicorn services.intake.app:app --host 127.0.0.1 --port $CSP_INTAKE_PORT --no-access-log --timeout-graceful-shutdown 20" ;;
+    intake) echo "$CSP_PYTHON -m services.intake.serve --host 127.0.0.1 --port $CSP_INTAKE_PORT --workers $CSP_INTAKE_WORKERS" ;;
     mapping) echo "$CSP_PYTHON -m services.mapping --quiet worker -l info" ;;
     alerts) echo "$CSP_PYTHON -m services.alerts --quiet worker -l info" ;;
     alerts-api) echo "$CSP_REPO/.venv/bin/uvicorn services.alerts.app_api:app --host 127.0.0.1 --port $CSP_ALERTS_API_PORT --no-access-log --timeout-graceful-shutdown 10" ;;
@@ -66,11 +66,12 @@ case "$action" in
         for n in "${names[@]}"; do pid_alive "$RUN/$n.pid" && kill -TERM "$(cat "$RUN/$n.pid")" 2>/dev/null; done
         for n in "${names[@]}"; do stop_pidfile "$RUN/$n.pid" "$n" 30; done ;;
   kill) # SIGKILL, then wait until the process is gone: until then it holds its port, and a start
-        # right after would find the port taken.
+        # right after would find the port taken. Each service leads its own process group (setsid):
+        # the group goes, workers included.
         for n in "${names[@]}"; do
           if pid_alive "$RUN/$n.pid"; then
-            pid=$(cat "$RUN/$n.pid"); kill -KILL "$pid" && say "$n killed (SIGKILL)"
-            for ((i = 0; i < 40; i++)); do exited "$pid" && break; sleep 0.25; done
+            pid=$(cat "$RUN/$n.pid"); kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; say "$n killed (SIGKILL)"
+            for ((i = 0; i < 40; i++)); do exited "$pid" && group_gone "$pid" && break; sleep 0.25; done
           fi
           rm -f "$RUN/$n.pid"; done ;;
   status) rc=0; for n in "${names[@]}"; do

@@ -1,6 +1,6 @@
 """Composition root of the intake service.
 
-    uvicorn services.intake.app:app --port 8081
+    python -m services.intake.serve --port 8081 [--workers N]
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from services.common import heap, logs
 from services.common.db import create_pool
 from services.common.http import harden, ops_router, pg_ok
-from services.common.metrics import set_build_info
+from services.common.metrics import set_build_info, worker_started, worker_stopped
 from services.common.migrate import migrate
 
 from .adapters.producer import Publisher
@@ -47,6 +47,7 @@ def create_app(settings: IntakeSettings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        worker_started()
         await migrate(settings.pg_dsn, verbose=False)
         # Intake's queries (keys, ledger) set no session state: no reset round trip on release.
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max,
@@ -55,7 +56,8 @@ def create_app(settings: IntakeSettings | None = None,
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds)
         app.state.intake = IntakeService(Ledger(pool), publisher,
-                                         timedelta(seconds=settings.clock_skew_seconds))
+                                         timedelta(seconds=settings.clock_skew_seconds),
+                                         in_flight_s=settings.produce_timeout_seconds + 1.0)
         app.state.publisher = publisher
         await publisher.ready()  # connect early when Kafka is up; serve 503s when it is not
         heap.settle()
@@ -66,6 +68,7 @@ def create_app(settings: IntakeSettings | None = None,
             await app.state.intake.close()
             await publisher.close()
             await pool.close()
+            worker_stopped()
             log.info("intake stopped")
 
     app = FastAPI(title="Commissioning signals: intake", version=settings.service_version,

@@ -24,7 +24,7 @@ from services.common.db import RETRYABLE
 from services.common.metrics import inc_each
 
 from .adapters.producer import BrokerUnavailable, Publisher
-from .adapters.store import Ledger
+from .adapters.store import Ledger, LedgerRow
 from .domain.admission import Idempotency, idempotency
 from .domain.prepare import Event, Prepared, Refusal, prepare, prepare_whole
 
@@ -41,6 +41,10 @@ EVENTS.labels("performance", "unavailable", "kafka")
 
 #: How long a ledger update after an answer keeps trying while PostgreSQL is away.
 MARK_PATIENCE_S = 60.0
+#: A copy of an event being published meanwhile looks at the ledger again after this long,
+#: doubling up to the second figure, until the first is published or has given up.
+IN_FLIGHT_POLL_S = 0.005
+IN_FLIGHT_POLL_MAX_S = 0.2
 
 
 @dataclass
@@ -79,11 +83,15 @@ def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] 
 
 
 class IntakeService:
-    def __init__(self, ledger: Ledger, publisher: Publisher, clock_skew: timedelta) -> None:
+    def __init__(self, ledger: Ledger, publisher: Publisher, clock_skew: timedelta,
+                 in_flight_s: float = 6.0) -> None:
+        """``in_flight_s``: how long after an event was reserved its publication may still be
+        under way (the produce timeout and a margin); a copy arriving meanwhile waits for it."""
         self.ledger = ledger
         self.publisher = publisher
         publisher.on_late_ack = self._late_ack
         self.clock_skew = clock_skew
+        self.in_flight_s = in_flight_s
         #: Ledger updates still running after the answer went out, and where Kafka put each of
         #: their events meanwhile (see :meth:`_mark_published`).
         self._marking: set[asyncio.Task] = set()
@@ -142,25 +150,43 @@ class IntakeService:
         inserted = await self.ledger.reserve(
             [(e.event_id, e.source, e.type, e.area, e.digest) for _, e in unique])
         seen_before = [(i, e) for i, e in unique if e.event_id not in inserted]
-        existing = await self.ledger.lookup([e.event_id for _, e in seen_before]) if seen_before else {}
         to_publish = [(i, e) for i, e in unique if e.event_id in inserted]
-        for i, e in seen_before:
-            row = existing.get(e.event_id)
-            where = self._unmarked.get(e.event_id)
-            if row is not None and not row.published and where is not None:
-                # Published by this process; the ledger update is still on its way.
-                row = replace(row, published=True, topic=where[0], partition=where[1], offset=where[2])
-            decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), e.digest)
-            if decision is Idempotency.CONFLICT:
-                outcomes[i] = self._conflict(e)
-            elif decision is Idempotency.DUPLICATE:
-                EVENTS.labels(SHORT_TYPE[e.type], "duplicate", "none").inc()
-                outcomes[i] = Outcome("duplicate", 200, e.event_id, row.topic, row.partition, row.offset)
-            else:   # RETRY: stored, never acknowledged by Kafka; publish again under the same id
-                to_publish.append((i, e))
+        delay = IN_FLIGHT_POLL_S
+        while seen_before:
+            existing = await self.ledger.lookup([e.event_id for _, e in seen_before])
+            waiting = []
+            for i, e in seen_before:
+                row = self._published_here(existing.get(e.event_id))
+                decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), e.digest,
+                                       in_flight=row is not None and row.age_s < self.in_flight_s)
+                if decision is Idempotency.CONFLICT:
+                    outcomes[i] = self._conflict(e)
+                elif decision is Idempotency.DUPLICATE:
+                    EVENTS.labels(SHORT_TYPE[e.type], "duplicate", "none").inc()
+                    outcomes[i] = Outcome("duplicate", 200, e.event_id, row.topic, row.partition, row.offset)
+                elif decision is Idempotency.IN_FLIGHT:
+                    waiting.append((i, e))
+                else:   # RETRY (or NEW): stored, never acknowledged by Kafka; publish again, same id
+                    to_publish.append((i, e))
+            if waiting:
+                # A copy sent at the same time, to this worker or another: its outcome answers
+                # this one (look again until it is published, or old enough to have given up).
+                await asyncio.sleep(delay)
+                delay = min(IN_FLIGHT_POLL_MAX_S, delay * 2)
+            seen_before = waiting
         to_publish.sort(key=lambda item: item[0])   # the batch's order, per area, onto the log
         await self._publish(to_publish, outcomes)
         return outcomes  # type: ignore[return-value]
+
+    def _published_here(self, row: LedgerRow | None) -> LedgerRow | None:
+        """``row`` as this process knows it: published, if this process published it and the
+        ledger update is still on its way (:meth:`_mark_published`)."""
+        if row is None or row.published:
+            return row
+        where = self._unmarked.get(row.event_id)
+        if where is None:
+            return row
+        return replace(row, published=True, topic=where[0], partition=where[1], offset=where[2])
 
     def _late_ack(self, topic: str, headers: list[tuple[str, bytes]], partition: int, offset: int) -> None:
         """A record we answered 503 for reached the broker after all: mark it published."""

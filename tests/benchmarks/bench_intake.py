@@ -31,6 +31,7 @@ import uvloop
 from contracts.places import AREAS
 from contracts.topics import FINDINGS
 from services.intake.examples import FINDING
+from services.intake.serve import end_with_parent, serve
 from tests.benchmarks import loadgen
 from tests.benchmarks.common import Stack, latency_summary, log, report, vmhwm_mib, wait_http
 from tests.stackenv import REPO
@@ -60,12 +61,17 @@ class NullPublisher:
         return None
 
 
-def serve_baseline(port: int) -> None:
-    import uvicorn
-
+def baseline_app():
+    """The baseline's app in each of its workers: intake's, with the NullPublisher."""
     from services.intake.app import create_app
-    uvicorn.run(create_app(publisher_factory=lambda s: NullPublisher()), host="127.0.0.1", port=port,
-                log_level="warning", access_log=False)
+    end_with_parent()
+    return create_app(publisher_factory=lambda s: NullPublisher())
+
+
+def serve_baseline(port: int, workers: int) -> None:
+    """As intake is served (services/intake/serve.py), with as many worker processes."""
+    serve("tests.benchmarks.bench_intake:baseline_app", "127.0.0.1", port, workers, factory=True,
+          log_level="WARNING")
 
 
 class Bodies:
@@ -227,8 +233,10 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
     ratio is taken within a round and the round with the median ratio (single events) or the
     median throughput (batches) is the one reported, every round listed beside it."""
     key = stack.create_key("pattigift", "partner", name="Pattigift")
+    workers = int(stack.env["CSP_INTAKE_WORKERS"])
     baseline = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_intake", "--serve-baseline",
-                                 "--port", str(stack.baseline_port)], env=stack.process_env(), cwd=REPO)
+                                 "--port", str(stack.baseline_port), "--workers", str(workers)],
+                                env=stack.process_env(), cwd=REPO)
     results: dict[str, dict] = {}
     all_rounds: dict[str, list[dict]] = {"single": [], "batch": []}
     try:
@@ -278,6 +286,7 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
     batch_ratio = results["batch_kafka"]["events_per_s"] / results["batch_baseline"]["events_per_s"]
     return {
         "seconds_per_run": seconds, "concurrency_single": concurrency, "rounds": rounds,
+        "worker_processes": workers,   # intake's, and as many for the baseline
         "batch": {"size": batch_size, "concurrency": batch_concurrency},
         **results, "single_rounds": all_rounds["single"], "batch_rounds": all_rounds["batch"],
         "record_sizes": sizes, "peak_memory_mib": memory,
@@ -303,9 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each closed-loop measurement")
     parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_baseline:
-        serve_baseline(args.port)
+        serve_baseline(args.port, args.workers)
         return 0
     stack = Stack()
     try:

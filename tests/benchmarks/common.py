@@ -210,13 +210,21 @@ class Stack:
 
 
 def vmhwm_mib(pid: int) -> float | None:
-    """Peak resident set size of a live process (VmHWM in /proc/<pid>/status), in MiB."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
-    return round(int(match.group(1)) / 1024, 1) if match else None
+    """Peak resident set size of a live process (VmHWM in /proc/<pid>/status), in MiB, added up
+    over it and its descendants (a service's worker processes)."""
+    total, pending, seen = 0, [pid], False
+    while pending:
+        one = pending.pop()
+        try:
+            text = Path(f"/proc/{one}/status").read_text()
+            children = Path(f"/proc/{one}/task/{one}/children").read_text().split()
+        except OSError:
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+        if match:
+            total, seen = total + int(match.group(1)), True
+        pending.extend(int(c) for c in children)
+    return round(total / 1024, 1) if seen else None
 
 
 def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:

@@ -17,6 +17,7 @@ class LedgerRow:
     topic: str | None
     partition: int | None
     offset: int | None
+    age_s: float                 # since the row was reserved, by PostgreSQL's clock
 
 
 class Ledger:
@@ -30,11 +31,12 @@ class Ledger:
 
     async def lookup(self, event_ids: list[str]) -> dict[str, LedgerRow]:
         rows = await self.pool.fetch(
-            "SELECT event_id::text AS event_id, organisation_id, body_sha256, status, topic, kafka_partition, kafka_offset "
+            "SELECT event_id::text AS event_id, organisation_id, body_sha256, status, topic, kafka_partition, "
+            "kafka_offset, extract(epoch FROM clock_timestamp() - received_at)::float8 AS age_s "
             "FROM intake_events WHERE event_id = ANY($1::uuid[])", event_ids)
         return {r["event_id"]: LedgerRow(r["event_id"], r["organisation_id"], bytes(r["body_sha256"]),
                                          r["status"] == "published", r["topic"], r["kafka_partition"],
-                                         r["kafka_offset"]) for r in rows}
+                                         r["kafka_offset"], r["age_s"]) for r in rows}
 
     async def reserve(self, rows: list[tuple[str, str, str, str, bytes]]) -> set[str]:
         """Insert pending rows; returns the ids this call inserted (others raced or existed).

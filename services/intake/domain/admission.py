@@ -13,16 +13,23 @@ def too_far_in_future(occurred_at: datetime, now: datetime, skew: timedelta) -> 
 class Idempotency(str, Enum):
     NEW = "new"                # never seen: reserve and publish
     RETRY = "retry"            # seen with the same body, not yet acknowledged by Kafka: publish again
+    IN_FLIGHT = "in_flight"    # seen with the same body, being published now: wait for the outcome
     DUPLICATE = "duplicate"    # seen with the same body and published: answer the original acceptance
     CONFLICT = "conflict"      # same event_id, different body: refuse
 
 
-def idempotency(existing_hash: bytes | None, existing_published: bool, body_hash: bytes) -> Idempotency:
+def idempotency(existing_hash: bytes | None, existing_published: bool, body_hash: bytes,
+                in_flight: bool = False) -> Idempotency:
+    """``in_flight``: the stored event was reserved so recently that the request which reserved
+    it may still be waiting for Kafka (by this process or another). Its outcome, not a second
+    publication, answers a copy: a duplicate once it is published, a retry once it is given up."""
     if existing_hash is None:
         return Idempotency.NEW
     if existing_hash != body_hash:
         return Idempotency.CONFLICT
-    return Idempotency.DUPLICATE if existing_published else Idempotency.RETRY
+    if existing_published:
+        return Idempotency.DUPLICATE
+    return Idempotency.IN_FLIGHT if in_flight else Idempotency.RETRY
 
 
 @dataclass

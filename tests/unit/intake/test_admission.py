@@ -24,6 +24,16 @@ def test_idempotency_outcomes():
     assert idempotency(b"a", False, b"b") is Idempotency.CONFLICT
 
 
+def test_a_copy_of_an_event_being_published_waits_for_its_outcome():
+    # Same body, reserved moments ago and not yet published: another request is publishing it.
+    assert idempotency(b"a", False, b"a", in_flight=True) is Idempotency.IN_FLIGHT
+    # Once published, or once too old to be in flight, the usual answers.
+    assert idempotency(b"a", True, b"a", in_flight=True) is Idempotency.DUPLICATE
+    assert idempotency(b"a", False, b"a", in_flight=False) is Idempotency.RETRY
+    # A different body is a conflict at once, in flight or not.
+    assert idempotency(b"a", False, b"b", in_flight=True) is Idempotency.CONFLICT
+
+
 def test_token_bucket_allows_burst_then_asks_to_wait():
     bucket = TokenBucket(rate=2.0, capacity=3.0)
     assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
