@@ -4,9 +4,12 @@
     python -m services.intake.serve --port 8081 --workers 2
 
 One intake process uses one core: its work per event (validation, the checks, the canonical JSON,
-the Kafka client) is Python. With ``--workers N`` uvicorn's supervisor starts N workers that accept
-connections from one listening socket, restarts a worker that dies, and on SIGTERM stops them all,
-each draining its requests in flight. What the workers share, and how:
+the Kafka client) is Python. With ``--workers N`` this process supervises N workers: each listens
+on the port with a socket of its own (SO_REUSEPORT), so the kernel spreads connections evenly
+over them. (With one socket shared, as uvicorn's own ``--workers`` does, whichever worker woke
+first took the connections: 38 of a load generator's 50 went to one worker, which then set the
+pace.) A worker that dies is started again; on SIGTERM or SIGINT every worker is stopped, each
+draining its requests in flight. What the workers share, and how:
 
 * the idempotency ledger is PostgreSQL's: a replay or a copy of an event sent at the same time
   reaches whichever worker, and is answered from the ledger (service.IntakeService.admit waits
@@ -23,22 +26,18 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
+import threading
 
-#: The app each worker builds: services.intake.app's, in a worker that ends with its supervisor.
-WORKER_APP = "services.intake.serve:worker_app"
 _PR_SET_PDEATHSIG = 1
-
-
-def worker_app():
-    """uvicorn's app factory in each worker."""
-    end_with_parent()
-    from services.intake.app import create_app
-    return create_app()
+#: A worker's exit status when it could not start (uvicorn's own).
+STARTUP_FAILURE = 3
 
 
 def end_with_parent() -> None:
@@ -53,30 +52,100 @@ def end_with_parent() -> None:
 
 
 def serve(app: str, host: str, port: int, workers: int, factory: bool = False,
-          graceful_s: int = 20, log_level: str = "INFO") -> None:
+          graceful_s: int = 20, log_level: str = "INFO") -> int:
     """Run ``app`` (an import string, ``module:attribute``) on ``host:port`` with ``workers``
-    processes; one runs it in this process."""
-    import uvicorn
-
+    processes (one runs it in this process). Returns the exit status."""
     from services.common import logs
-    logs.configure("intake", log_level)
+    log = logs.configure("intake", log_level)
+    if workers == 1:
+        return _run(app, factory, graceful_s, None, host, port)
     own_dir = None
-    if workers > 1:
-        # Before any worker imports prometheus_client: they read the variable at import.
-        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-        if metrics_dir:
-            # Values left by an earlier run would be added to this one's.
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-            os.makedirs(metrics_dir)
-        else:
-            metrics_dir = own_dir = tempfile.mkdtemp(prefix="csp-intake-metrics-")
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # Before any worker imports prometheus_client: they read the variable at import.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:
+        # Values left by an earlier run would be added to this one's.
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        os.makedirs(metrics_dir)
+    else:
+        metrics_dir = own_dir = tempfile.mkdtemp(prefix="csp-intake-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        uvicorn.run(app, host=host, port=port, workers=workers, factory=factory, log_config=None,
-                    access_log=False, timeout_graceful_shutdown=graceful_s)
+        return Supervisor(workers, (app, factory, host, port, graceful_s, log_level), log).run()
     finally:
         if own_dir:
             shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def _run(app: str, factory: bool, graceful_s: int, sock: socket.socket | None,
+         host: str = "127.0.0.1", port: int = 0) -> int:
+    import uvicorn
+    config = uvicorn.Config(app, host=host, port=port, factory=factory, log_config=None,
+                            access_log=False, timeout_graceful_shutdown=graceful_s)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock] if sock is not None else None)
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _worker(app: str, factory: bool, host: str, port: int, graceful_s: int, log_level: str) -> None:
+    """One worker: its own listening socket on the shared port, then uvicorn on it."""
+    end_with_parent()
+    from services.common import logs
+    log = logs.configure("intake", log_level)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        log.error("cannot listen", extra={"port": port, "error": str(exc)})
+        sys.exit(STARTUP_FAILURE)
+    sys.exit(_run(app, factory, graceful_s, sock))
+
+
+class Supervisor:
+    """Starts ``count`` workers, starts a worker again when one dies, and stops them all on
+    SIGTERM or SIGINT (SIGTERM to each: uvicorn's graceful shutdown). A worker that fails to start
+    (exit status 3: its app, or the port) stops the service: it would fail the same way again."""
+
+    def __init__(self, count: int, args: tuple, log) -> None:
+        self.count, self.args, self.log = count, args, log
+        self.context = multiprocessing.get_context("spawn")
+        self.stopping = threading.Event()
+
+    def _start(self):
+        process = self.context.Process(target=_worker, args=self.args, name="intake-worker")
+        process.start()
+        return process
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        workers = [self._start() for _ in range(self.count)]
+        self.log.info("intake workers started", extra={"pids": ",".join(str(w.pid) for w in workers)})
+        status = 0
+        while not self.stopping.wait(0.5):
+            for i, worker in enumerate(workers):
+                if worker.is_alive():
+                    continue
+                if worker.exitcode == STARTUP_FAILURE:
+                    self.log.error("an intake worker failed to start; stopping", extra={"pid": worker.pid})
+                    status = STARTUP_FAILURE
+                    self.stopping.set()
+                    break
+                self.log.warning("an intake worker died; starting another",
+                                 extra={"pid": worker.pid, "exit_status": worker.exitcode})
+                workers[i] = self._start()
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()                       # SIGTERM: drain, then stop
+        graceful_s = self.args[4]
+        for worker in workers:
+            worker.join(graceful_s + 10)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        self.log.info("intake workers stopped")
+        return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,11 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    if args.workers == 1:
-        serve("services.intake.app:app", args.host, args.port, 1, log_level=settings.log_level)
-    else:
-        serve(WORKER_APP, args.host, args.port, args.workers, factory=True, log_level=settings.log_level)
-    return 0
+    return serve("services.intake.app:app", args.host, args.port, args.workers, log_level=settings.log_level)
 
 
 if __name__ == "__main__":
