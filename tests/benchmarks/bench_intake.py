@@ -38,6 +38,8 @@ from tests.stackenv import REPO
 
 ID_MARK = b"00000000-0000-4000-8000-00000000beef"
 TARGET_RATIO, TARGET_P99_MS = 0.60, 50.0
+#: Lower fractions of the baseline's throughput offered to intake alone after the 60% reading.
+PACED_LOWER = (0.4, 0.5)
 
 
 class NullPublisher:
@@ -272,6 +274,16 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
                     results[f"single_paced_{mode}"] = r
                     log(f"intake paced  {mode:8}: offered {rate:,.0f}/s, {r['events_per_s']:>7,.0f} events/s, "
                         f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}")
+                # Where the bound holds below that rate: the service alone, at lower fractions of
+                # the same baseline figure (latency climbs steeply as a shared 2-core machine nears
+                # saturation; this says how far below it intake must run to keep p99 under 50 ms).
+                results["single_paced_lower"] = []
+                for fraction in PACED_LOWER:
+                    r = run_loop(paced(ports["kafka"], key, seconds, fraction * results["single_baseline"]["events_per_s"],
+                                       concurrency))
+                    results["single_paced_lower"].append({"fraction_of_baseline": fraction, **r})
+                    log(f"intake paced  kafka    at {fraction:.0%} of the baseline: offered {r['offered_per_s']:,.0f}/s, "
+                        f"{r['events_per_s']:>7,.0f} events/s, p99 {r['p99_ms']} ms")
         memory = {"intake": vmhwm_mib(stack.pid("intake") or -1), "intake_baseline": vmhwm_mib(baseline.pid)}
         sizes = record_sizes(stack)
     finally:

@@ -164,6 +164,11 @@ def metrics(d: dict) -> list[dict]:
                 rows.append(_row(f"intake.single_paced.{q}_ms", f"Intake single-event latency {q} at "
                                  f"{paced['offered_per_s']:,.0f}/s", "ms", paced[f"{q}_ms"],
                                  paced_base[f"{q}_ms"], "same app, no Kafka", target, passed))
+        for lower in intake.get("single_paced_lower", []):
+            rows.append(_row(f"intake.single_paced_{round(lower['fraction_of_baseline'] * 100)}.p99_ms",
+                             f"Intake single-event latency p99 at {lower['offered_per_s']:,.0f}/s "
+                             f"({lower['fraction_of_baseline']:.0%} of the baseline's throughput; "
+                             f"{lower['events_per_s']:,.0f}/s served)", "ms", lower["p99_ms"]))
         rows.append(_row("intake.batch.events_per_s", f"Intake batch throughput ({intake['batch']['size']} "
                          f"per request, concurrency {intake['batch']['concurrency']})", "events/s",
                          b["events_per_s"], bb["events_per_s"], "same app, no Kafka",

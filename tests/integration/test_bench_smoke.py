@@ -27,7 +27,8 @@ PHASES = {"stack", "intake", "producer_performance", "mapping", "reporting_load"
 ROWS = {
     "intake.single.events_per_s", "intake.single.p50_ms", "intake.single.p95_ms", "intake.single.p99_ms",
     "intake.single_paced.events_per_s", "intake.single_paced.p50_ms", "intake.single_paced.p95_ms",
-    "intake.single_paced.p99_ms", "intake.batch.events_per_s", "intake.batch.p50_ms", "intake.batch.p95_ms", "intake.batch.p99_ms",
+    "intake.single_paced.p99_ms", "intake.single_paced_40.p99_ms", "intake.single_paced_50.p99_ms",
+    "intake.batch.events_per_s", "intake.batch.p50_ms", "intake.batch.p95_ms", "intake.batch.p99_ms",
     "intake.batch.vs_producer_performance", "kafka.producer_performance.records_per_s",
     "mapping.events_per_s", "e2e.background.events_per_s", "e2e.webhooks_received",
     "e2e.worker.mapping.events_per_s", "e2e.worker.alerts.events_per_s",
