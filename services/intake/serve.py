@@ -63,9 +63,12 @@ def serve(app: str, host: str, port: int, workers: int, factory: bool = False,
     # Before any worker imports prometheus_client: they read the variable at import.
     metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if metrics_dir:
-        # Values left by an earlier run would be added to this one's.
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        os.makedirs(metrics_dir)
+        # Values left by an earlier run would be added to this one's: its files go (and only
+        # those: the directory is the operator's).
+        os.makedirs(metrics_dir, exist_ok=True)
+        for name in os.listdir(metrics_dir):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(metrics_dir, name))
     else:
         metrics_dir = own_dir = tempfile.mkdtemp(prefix="csp-intake-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
