@@ -58,4 +58,4 @@ EXPOSE 8081 8082 8083 8084 8085 8086
 #   uvicorn services.reporting.app:app --host 0.0.0.0 --port 8084 --no-access-log
 #   python -m services.common.migrate          (job)
 #   python -m deploy.local.topics              (job)
-CMD ["uvicorn", "services.intake.app:app", "--host", "0.0.0.0", "--port", "8081", "--no-access-log", "--timeout-graceful-shutdown", "20"]
+CMD ["python", "-m", "services.intake.serve", "--host", "0.0.0.0", "--port", "8081"]
