@@ -70,9 +70,9 @@ def baseline_app():
     return create_app(publisher_factory=lambda s: NullPublisher())
 
 
-def serve_baseline(port: int, workers: int) -> None:
+def serve_baseline(port: int, workers: int) -> int:
     """As intake is served (services/intake/serve.py), with as many worker processes."""
-    serve("tests.benchmarks.bench_intake:baseline_app", "127.0.0.1", port, workers, factory=True,
+    return serve("tests.benchmarks.bench_intake:baseline_app", "127.0.0.1", port, workers, factory=True,
           log_level="WARNING")
 
 
@@ -327,8 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_baseline:
-        serve_baseline(args.port, args.workers)
-        return 0
+        return serve_baseline(args.port, args.workers)
     stack = Stack()
     try:
         log(f"fresh Kafka and PostgreSQL ({stack.home})")

@@ -355,7 +355,8 @@ def notes(d: dict) -> list[str]:
                    + _stages(e.get("post_to_webhook_by_stage")))
     if "memory" in d:
         out.append("Peak memory: VmHWM from /proc/<pid>/status of each process deploy/local/services.sh "
-                   "started (pid files under the stack's run/), read after the end-to-end run.")
+                   "started (pid files under the stack's run/), added up with its worker processes' "
+                   "(intake's supervisor and workers), read after the end-to-end run.")
     return out
 
 

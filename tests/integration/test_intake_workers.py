@@ -14,6 +14,7 @@ from contracts.topics import FINDINGS
 from tests.conftest import TEST_ENV, TEST_HOME, http_json, run, url, wait_until
 from tests.integration.kafka_probe import with_header
 from tests.integration.test_intake import finding, post
+from tests.metrics_text import series
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +56,7 @@ def scrape() -> dict[str, float]:
     """intake's /metrics as {series: value}, on a connection of its own (any worker may answer)."""
     import urllib.request
     with urllib.request.urlopen(url("intake", "/metrics"), timeout=10) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            series, _, value = line.rpartition(" ")
-            out[series] = float(value)
-    return out
+        return series(r.read().decode())
 
 
 ACCEPTED = 'csp_intake_events_total{outcome="accepted",reason="none",type="finding"}'

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+from tests.metrics_text import series
 from tests.stackenv import REPO
 
 WORKER = textwrap.dedent("""
@@ -35,15 +36,6 @@ def run(code: str, folder: str, *args: str) -> str:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": folder, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=REPO, capture_output=True,
                           text=True, check=True).stdout
-
-
-def series(text: str) -> dict[str, float]:
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
 
 
 def test_a_scrape_reports_every_workers_counts_and_only_live_workers_gauges(tmp_path):
