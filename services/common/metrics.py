@@ -20,6 +20,8 @@ from typing import Any
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, Info,
                                generate_latest, multiprocess)
 
+from .procs import running
+
 #: True in a worker of a multi-process service (see the module's docstring).
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -136,7 +138,7 @@ def worker_started() -> None:
         return
     for name in os.listdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
         found = _LIVE_FILE.match(name)
-        if found and not _alive(int(found.group(1))):
+        if found and not running(int(found.group(1))):
             multiprocess.mark_process_dead(int(found.group(1)))
 
 
@@ -145,12 +147,3 @@ def worker_stopped() -> None:
     if MULTIPROCESS:
         multiprocess.mark_process_dead(os.getpid())
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import threading
 
+from services.common.procs import running
+
 _PR_SET_PDEATHSIG = 1
 #: A worker's exit status when it could not start (uvicorn's own).
 STARTUP_FAILURE = 3
@@ -70,13 +72,35 @@ def serve(app: str, host: str, port: int, workers: int, factory: bool = False,
             if name.endswith(".db"):
                 os.unlink(os.path.join(metrics_dir, name))
     else:
-        metrics_dir = own_dir = tempfile.mkdtemp(prefix="csp-intake-metrics-")
+        _remove_orphaned_dirs()
+        metrics_dir = own_dir = tempfile.mkdtemp(prefix=f"{_OWN_PREFIX}{os.getpid()}-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         return Supervisor(workers, (app, factory, host, port, graceful_s, log_level), log).run()
     finally:
         if own_dir:
             shutil.rmtree(own_dir, ignore_errors=True)
+
+
+#: The start of the metrics directories serve makes itself, followed by the supervisor's pid.
+_OWN_PREFIX = "csp-intake-metrics-"
+
+
+def _remove_orphaned_dirs() -> None:
+    """Remove the metrics directories of supervisors that are gone without removing theirs
+    (SIGKILLed, say): this user's, under the temporary directory, with a pid no longer running."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        if not name.startswith(_OWN_PREFIX):
+            continue
+        path = os.path.join(base, name)
+        pid = name[len(_OWN_PREFIX):].split("-", 1)[0]
+        try:
+            mine = os.stat(path).st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _run(app: str, factory: bool, graceful_s: int, sock: socket.socket | None,

@@ -55,3 +55,22 @@ def test_a_metrics_directory_given_is_emptied_of_an_earlier_runs_values_and_noth
     assert done.returncode == 3
     assert not (tmp_path / "counter_123.db").exists()
     assert (tmp_path / "notes.txt").read_text() == "the operator's"
+
+
+def test_the_metrics_directories_of_supervisors_that_are_gone_are_removed(tmp_path):
+    gone = tmp_path / "csp-intake-metrics-999999999-abc"      # no such pid
+    gone.mkdir()
+    (gone / "counter_1.db").write_bytes(b"stale")
+    alive = tmp_path / f"csp-intake-metrics-{os.getpid()}-def"  # this test's own process
+    alive.mkdir()
+    other = tmp_path / "something-else"
+    other.mkdir()
+    holder = held_port()
+    try:
+        done = serve("--port", str(holder.getsockname()[1]), "--workers", "2", TMPDIR=str(tmp_path))
+    finally:
+        holder.close()
+    assert done.returncode == 3
+    assert not gone.exists() and alive.exists() and other.exists()
+    # and the supervisor removed its own on the way out
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name])
