@@ -42,14 +42,17 @@ _PR_SET_PDEATHSIG = 1
 STARTUP_FAILURE = 3
 
 
-def end_with_parent() -> None:
-    """SIGTERM this process when the one that started it dies (Linux; elsewhere nothing)."""
+def end_with_parent(parent: int | None = None) -> None:
+    """SIGTERM this process when the one that started it dies (Linux; elsewhere nothing).
+    ``parent``: the pid it was started by, if known; when this process's parent is already
+    another (it died before the request took effect), the SIGTERM comes now. (Not "the parent is
+    pid 1": in a container the supervisor is pid 1.)"""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         return
-    if os.getppid() == 1:       # the supervisor died before prctl took effect
+    if parent is not None and os.getppid() != parent:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -76,7 +79,7 @@ def serve(app: str, host: str, port: int, workers: int, factory: bool = False,
         metrics_dir = own_dir = tempfile.mkdtemp(prefix=f"{_OWN_PREFIX}{os.getpid()}-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        return Supervisor(workers, (app, factory, host, port, graceful_s, log_level), log).run()
+        return Supervisor(workers, (app, factory, host, port, graceful_s, log_level, os.getpid()), log).run()
     finally:
         if own_dir:
             shutil.rmtree(own_dir, ignore_errors=True)
@@ -113,9 +116,10 @@ def _run(app: str, factory: bool, graceful_s: int, sock: socket.socket | None,
     return 0 if server.started else STARTUP_FAILURE
 
 
-def _worker(app: str, factory: bool, host: str, port: int, graceful_s: int, log_level: str) -> None:
+def _worker(app: str, factory: bool, host: str, port: int, graceful_s: int, log_level: str,
+            supervisor: int) -> None:
     """One worker: its own listening socket on the shared port, then uvicorn on it."""
-    end_with_parent()
+    end_with_parent(supervisor)
     from services.common import logs
     log = logs.configure("intake", log_level)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

@@ -74,3 +74,17 @@ def test_the_metrics_directories_of_supervisors_that_are_gone_are_removed(tmp_pa
     assert not gone.exists() and alive.exists() and other.exists()
     # and the supervisor removed its own on the way out
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name])
+
+
+def test_a_process_asking_to_end_with_its_parent_ends_at_once_if_that_parent_is_already_gone():
+    code = ("import os, sys, time; from services.intake.serve import end_with_parent; "
+            "end_with_parent(int(sys.argv[1])); time.sleep(0.5); print('still here')")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    parent = os.getpid()           # the child's parent: this process
+    kept = subprocess.run([sys.executable, "-c", code, str(parent)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert kept.returncode == 0 and "still here" in kept.stdout
+    # Started by this process but told another: as if its supervisor had died meanwhile.
+    ended = subprocess.run([sys.executable, "-c", code, str(parent + 1_000_000)], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert ended.returncode == -15 and "still here" not in ended.stdout
