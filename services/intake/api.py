@@ -138,13 +138,16 @@ class EventRoute(APIRoute):
         endpoint = self.endpoint
         body_name, model = _body_parameter(endpoint)
         read = getattr(model, "read", None)
-        parse = _single_parser(model)
+        if read is None:
+            parse = _single_parser(model)
+
+            def read(request: Request, raw: bytes):
+                return parse(raw)
 
         async def handle(request: Request):
             who = await posting_caller(request)
             try:
-                raw = await request.body()
-                body = read(request, raw) if read is not None else parse(raw)
+                body = read(request, await request.body())
             except ValidationError as exc:
                 # Located as FastAPI locates a body's errors, and answered by the same handler.
                 raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}

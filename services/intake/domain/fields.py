@@ -85,7 +85,7 @@ def _checked(model: BaseModel, prefix: str, out: Fields) -> None:
     values = model.__dict__
     plan = _plan(type(model), prefix)
     if len(plan) != len(values):       # fields beyond the declared ones: walk it the long way
-        out.extend(f for f in leaves(model, prefix) if type(f[1]) in CHECKED_TYPES)
+        _checked_leaves(model, prefix, out)
         return
     for name, path in plan:
         value = values[name]
@@ -96,4 +96,9 @@ def _checked(model: BaseModel, prefix: str, out: Fields) -> None:
             if isinstance(value, BaseModel):
                 _checked(value, path, out)
             else:
-                out.extend(f for f in leaves(value, path) if type(f[1]) in CHECKED_TYPES)
+                _checked_leaves(value, path, out)
+
+
+def _checked_leaves(value: Any, path: str, out: Fields) -> None:
+    """The long way: every leaf under ``path``, kept if a check reads its type."""
+    out.extend(f for f in leaves(value, path) if type(f[1]) in CHECKED_TYPES)
