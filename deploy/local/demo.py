@@ -116,7 +116,9 @@ def build_events(day0: date) -> dict[str, list[dict]]:
         region = AREAS[area].region.value
         n = rng.randint(14, 30)
         for i in range(n):
-            day = day0 - timedelta(days=rng.randint(0, 89))
+            # From yesterday back: a time later today could still be ahead of the clock, and
+            # intake refuses an event from the future.
+            day = day0 - timedelta(days=rng.randint(1, 89))
             theme = rng.choice(themes)
             when = datetime.combine(day, dtime(rng.randint(9, 19), rng.choice((0, 15, 30, 45))), timezone.utc)
             out[pid].append({
@@ -157,7 +159,8 @@ def _performance(pid, name, area, region, sector, indicator, start, end, value, 
         data["denominator"] = denominator
         data["numerator"] = min(denominator, round(denominator * value / 100.0))
     return {"event_id": str(uuid.uuid5(NS, f"{day0}:{pid}:{indicator}:{month}")), "source": pid,
-            "occurred_at": datetime.combine(end + timedelta(days=1), dtime(9), timezone.utc).isoformat(),
+            # Reported on the period's last day (never later than yesterday: see build_events).
+            "occurred_at": datetime.combine(end, dtime(18), timezone.utc).isoformat(),
             "area": area, "region": region, "type": "uk.nhs.commissioning.performance.v1", "data": data}
 
 

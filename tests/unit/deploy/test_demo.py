@@ -1,0 +1,20 @@
+"""The demo data posted by `make up` (deploy/local/demo.py)."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+import pytest
+
+from deploy.local.demo import build_events
+
+
+@pytest.mark.parametrize("anchor", [datetime.now(timezone.utc).date(), date(2026, 12, 1), date(2027, 3, 1)])
+def test_no_demo_event_is_dated_later_than_the_start_of_its_anchor_day(anchor):
+    """`make up` anchors the demo on today's date and posts at any hour: an event later today
+    would be in the future before that hour and intake would refuse it (422), failing `make up`.
+    (Findings dated today, and performance events reported on the 1st at 09:00, did.)"""
+    start_of_day = datetime.combine(anchor, time(0), timezone.utc)
+    events = [e for items in build_events(anchor).values() for e in items]
+    assert len(events) > 400
+    late = [e["occurred_at"] for e in events if datetime.fromisoformat(e["occurred_at"]) > start_of_day]
+    assert late == []
