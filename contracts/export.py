@@ -22,10 +22,26 @@ MODELS: tuple[type[BaseModel], ...] = (
     CommunityEngagementFinding, ProviderPerformanceEvent, MappedEvent, DeadLetter, Alert)
 
 
+def portable(node: object) -> object:
+    """The schema with pydantic's OpenAPI-style ``discriminator`` object written as the property
+    name alone, the form the AsyncAPI Schema Object defines (a string). JSON Schema itself gives
+    the keyword no meaning, so validation is unchanged: ``oneOf`` still decides."""
+    if isinstance(node, dict):
+        out = {k: portable(v) for k, v in node.items()}
+        found = node.get("discriminator")
+        if isinstance(found, dict) and "propertyName" in found:
+            out["discriminator"] = found["propertyName"]
+        return out
+    if isinstance(node, list):
+        return [portable(v) for v in node]
+    return node
+
+
 def json_schemas() -> dict[str, dict]:
     out = {}
     for model in MODELS:
-        schema = model.model_json_schema()
+        schema = portable(model.model_json_schema())
+        assert isinstance(schema, dict)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"urn:commissioning-signals:schema:{model.__name__}:{SCHEMA_VERSION}"
         out[f"{model.__name__}.json"] = schema

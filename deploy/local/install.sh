@@ -42,4 +42,14 @@ if [ ! -f "$STAMP" ]; then
   rm -f "$CSP_REPO"/.venv/.installed-*; touch "$STAMP"
 fi
 bash "$CSP_REPO/deploy/local/kafka.sh" fetch
+# The ecosystem's own checkers of the published contracts (tests/interop), pinned by its package-lock.json;
+# install scripts are not run (the parser needs none).
+command -v npm >/dev/null || apt_install nodejs npm
+INTEROP="$CSP_REPO/tests/interop"
+NPM_STAMP="$INTEROP/node_modules/.installed-$(md5sum < "$INTEROP/package-lock.json" | cut -c1-12)"
+if [ ! -f "$NPM_STAMP" ]; then
+  say "installing the interoperability checkers (npm ci in tests/interop)"
+  npm ci --prefix "$INTEROP" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$NPM_STAMP"
+fi
 say "install complete"
