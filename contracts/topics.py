@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import BaseModel
 
@@ -49,19 +50,37 @@ INTAKE_TOPIC_FOR_TYPE = {
 }
 
 
+#: CloudEvents types of the records the platform itself writes (intake's records keep the type
+#: their partner event carries).
+MAPPED_TYPE = "uk.nhs.commissioning.mapped.v1"
+DEADLETTER_TYPE = "uk.nhs.commissioning.deadletter.v1"
+ALERT_TYPE = "uk.nhs.commissioning.alert.v1"
+
+
+def service_source(service: str) -> str:
+    """The CloudEvents ``source`` (a URI reference) of records one of the platform's services writes."""
+    return f"/commissioning-signals/{service}"
+
+
+MAPPING_SOURCE = service_source("mapping")
+ALERTS_SOURCE = service_source("alerts")
+
 _SPECVERSION = ("ce_specversion", b"1.0")
-_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
+# Binary content mode: the attributes travel as ce_ headers and the record value is the data
+# itself, JSON; ``content-type`` is the Kafka binding's name for ``datacontenttype``.
+_CONTENT_TYPE = ("content-type", b"application/json")
 
 
-@functools.lru_cache(maxsize=10_000)    # two types and a few hundred organisations
+@functools.lru_cache(maxsize=10_000)    # a few types and a few hundred organisations
 def _header(name: str, value: str) -> tuple[str, bytes]:
     """A ``ce_`` header whose value repeats from event to event, built once."""
     return (name, value.encode())
 
 
 def cloudevent_headers(event_id: str, source: str, type_: str, time: str) -> list[tuple[str, bytes]]:
-    """CloudEvents Kafka protocol binding, structured mode: the event's attributes (``event_id``
-    as ``str(UUID)`` writes it, ``time`` in ISO 8601) also as ``ce_`` headers."""
+    """CloudEvents Kafka protocol binding, binary content mode: ``id`` (``event_id`` as
+    ``str(UUID)`` writes it), ``source``, ``type``, ``specversion`` and ``time`` (RFC 3339) as
+    ``ce_`` headers, ``datacontenttype`` as ``content-type``; the value is the JSON data."""
     return [
         _SPECVERSION,
         ("ce_id", event_id.encode()),
@@ -70,3 +89,25 @@ def cloudevent_headers(event_id: str, source: str, type_: str, time: str) -> lis
         ("ce_time", time.encode()),
         _CONTENT_TYPE,
     ]
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def mapped_headers(mapped: MappedEvent) -> list[tuple[str, bytes]]:
+    """A mapped event is one per intake event: its id is the intake event's id."""
+    return cloudevent_headers(str(mapped.event_id), MAPPING_SOURCE, MAPPED_TYPE,
+                              _rfc3339(mapped.mapped_at))
+
+
+def deadletter_headers(letter: DeadLetter, service: str) -> list[tuple[str, bytes]]:
+    """A dead letter is one per record a service refused: its id is where that record stood."""
+    return cloudevent_headers(f"{letter.source_topic}:{letter.partition}:{letter.offset}",
+                              service_source(service), DEADLETTER_TYPE, _rfc3339(letter.failed_at))
+
+
+def alert_headers(alert: Alert) -> list[tuple[str, bytes]]:
+    """An alert record is one state of one alert: its id names the alert and the moment."""
+    return cloudevent_headers(f"{alert.fingerprint}:{alert.status.value}:{_rfc3339(alert.updated_at)}",
+                              ALERTS_SOURCE, ALERT_TYPE, _rfc3339(alert.updated_at))
