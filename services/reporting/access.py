@@ -1,11 +1,10 @@
-"""Who is reading: an API key in ``Authorization: Bearer`` or a signed session cookie made from one.
+"""Who is reading: an API key in ``Authorization: Bearer`` or a session cookie made from one.
 
-Both end in the same Principal; the key is looked up on every request, so a revoked key stops
-working at once, cookie or not. Commissioners read their granted areas; operators read all.
+Both end in the same Principal. A cookie names a server-side session (migration 007); it reads
+only while that session is live: not signed out, not expired, and its key not revoked, all
+checked on every request. Commissioners read their granted areas; operators read all.
 """
 from __future__ import annotations
-
-import time
 
 from fastapi import Request
 
@@ -23,11 +22,10 @@ async def principal_or_none(request: Request) -> Principal | None:
     """The caller, or None when it sent neither a key nor a valid session. A wrong key is a 401."""
     if request.headers.get("authorization"):
         return await authenticate(request)
-    key_id = session.verify(request.cookies.get(SESSION_COOKIE), request.app.state.session_secret,
-                            time.time())
-    if key_id is None:
+    session_id = session.verify(request.cookies.get(SESSION_COOKIE), request.app.state.session_secret)
+    if session_id is None:
         return None
-    row = await request.app.state.store.principal_key(key_id)
+    row = await request.app.state.store.session_principal(session.session_digest(session_id))
     if row is None:
         return None
     return Principal(row["key_id"], row["organisation_id"], Role(row["role"]), frozenset(row["areas"] or ()))

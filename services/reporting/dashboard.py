@@ -1,8 +1,10 @@
 """HTML dashboard routes, sign-in and sign-out.
 
 Pages are GET only and read the same views as the JSON API. Sign-in is the one form: a POST of
-the organisation's API key with a double-submit CSRF token; it answers with a signed,
-HttpOnly, SameSite=Strict session cookie that expires. A Bearer header works too.
+the organisation's API key with a CSRF token the server signed, in both the form and a cookie; it
+answers with an HttpOnly, SameSite=Strict cookie naming a server-side session that expires.
+Signing out ends that session on the server, so an earlier copy of the cookie reads nothing.
+A Bearer header works too.
 """
 from __future__ import annotations
 
@@ -199,16 +201,17 @@ async def findings_page(request: Request) -> Response:
 # ---------------------------------------------------------------------------------------------
 
 
-def _login_form(next_path: str, error: str | None = None, status: int = 200) -> Response:
-    token = session.new_csrf_token()
+def _login_form(request: Request, next_path: str, error: str | None = None, status: int = 200) -> Response:
+    token = session.new_csrf_token(request.app.state.session_secret, time.time())
     response = html(pages.login_page(token, next_path, error), status)
-    response.set_cookie(CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict")
+    response.set_cookie(CSRF_COOKIE, token, max_age=session.CSRF_SECONDS, path="/login", httponly=True,
+                        samesite="strict", secure=request.app.state.settings.reporting_cookie_secure)
     return response
 
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
-    return _login_form(session.safe_next(request.query_params.get("next")))
+    return _login_form(request, session.safe_next(request.query_params.get("next")))
 
 
 @router.post("/login")
@@ -216,19 +219,22 @@ async def login(request: Request) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if ctype != "application/x-www-form-urlencoded" or len(body) > MAX_FORM_BYTES:
-        return _login_form("/dashboard", "Send the sign-in form as a web form.", 400)
+        return _login_form(request, "/dashboard", "Send the sign-in form as a web form.", 400)
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=10).items()}
     next_path = session.safe_next(form.get("next"))
-    if not session.csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf_token")):
-        return _login_form(next_path, "The sign-in form expired. Please try again.", 400)
+    secret = request.app.state.session_secret
+    if not session.csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf_token"), secret, time.time()):
+        return _login_form(request, next_path, "The sign-in form expired. Please try again.", 400)
     principal = await request.app.state.keys.authenticate(form.get("api_key", "").strip())
     if principal is None:
-        return _login_form(next_path, "That key is not known or has been revoked.", 401)
+        return _login_form(request, next_path, "That key is not known or has been revoked.", 401)
     if not may_read_reports(principal):
-        return _login_form(next_path, "The dashboards are for commissioners and operators.", 403)
+        return _login_form(request, next_path, "The dashboards are for commissioners and operators.", 403)
     settings = request.app.state.settings
-    cookie = session.sign(principal.key_id, request.app.state.session_secret, time.time(),
-                          settings.reporting_session_seconds)
+    session_id = session.new_session_id()
+    await request.app.state.store.start_session(session.session_digest(session_id), principal.key_id,
+                                                settings.reporting_session_seconds)
+    cookie = session.sign(session_id, secret)
     response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.reporting_session_seconds, path="/",
                         httponly=True, samesite="strict", secure=settings.reporting_cookie_secure)
@@ -237,7 +243,12 @@ async def login(request: Request) -> Response:
 
 
 @router.get("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """End the session server-side (every copy of the cookie stops reading), then clear the cookie.
+    A GET is safe here: the SameSite=Strict cookie is not sent from another site's link."""
+    session_id = session.verify(request.cookies.get(SESSION_COOKIE), request.app.state.session_secret)
+    if session_id is not None:
+        await request.app.state.store.end_session(session.session_digest(session_id))
     response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

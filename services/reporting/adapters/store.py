@@ -154,6 +154,11 @@ def _alert_row(a: Alert) -> tuple:
             json.dumps(a.evidence, default=str), list(a.event_ids), a.starts_at, a.updated_at, a.ends_at)
 
 
+#: Ended or expired session rows are kept this long as a record, then deleted (a local default).
+_FORGET_OLD_SESSIONS = ("DELETE FROM reporting_sessions "
+                        "WHERE expires_at < now() - interval '30 days'")
+
+
 class ReportingStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -288,12 +293,32 @@ class ReportingStore:
             areas, prev.start, cur.end, cur.start)
         return [dict(r) for r in rows]
 
-    async def principal_key(self, key_id: str) -> dict | None:
-        """The role and areas of an unrevoked API key, by its public id (for signed sessions)."""
+    # -- dashboard sessions (migration 007) ------------------------------------------------------
+
+    async def start_session(self, session_sha256: bytes, key_id: str, seconds: int) -> None:
+        """Record a signed-in session of ``key_id`` for ``seconds``; forget sessions long expired."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_FORGET_OLD_SESSIONS)
+            await conn.execute(
+                "INSERT INTO reporting_sessions (session_sha256, key_id, expires_at) "
+                "VALUES ($1, $2, now() + make_interval(secs => $3))", session_sha256, key_id, float(seconds))
+
+    async def session_principal(self, session_sha256: bytes) -> dict | None:
+        """The key behind a live session: not ended, not expired, its key not revoked."""
         row = await self.pool.fetchrow(
-            "SELECT key_id, organisation_id, role, areas FROM api_keys "
-            "WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+            "SELECT k.key_id, k.organisation_id, k.role, k.areas "
+            "FROM reporting_sessions s JOIN api_keys k USING (key_id) "
+            "WHERE s.session_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
+            "AND k.revoked_at IS NULL", session_sha256)
         return dict(row) if row else None
+
+    async def end_session(self, session_sha256: bytes) -> bool:
+        """Sign a session out server-side: every copy of its cookie stops reading. False when it
+        had already ended."""
+        result = await self.pool.execute(
+            "UPDATE reporting_sessions SET ended_at = now(), end_reason = 'signed_out' "
+            "WHERE session_sha256 = $1 AND ended_at IS NULL", session_sha256)
+        return result.endswith(" 1")
 
     async def series(self, areas: list[str], until: date, since: date, *,
                      indicator: str | None = None, provider: str | None = None) -> list[dict]:
