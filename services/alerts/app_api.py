@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from services.common import heap, logs
 from services.common.auth import KeyStore
 from services.common.db import create_pool
+from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
 from services.common.migrate import migrate
@@ -80,7 +81,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
             await pool.close()
             log.info("alerts api stopped")
 
-    app = FastAPI(title="Commissioning signals: alerts", version=settings.service_version,
+    app = api_app(title="Commissioning signals: alerts", version=settings.service_version,
                   description=DESCRIPTION, lifespan=lifespan)
     set_build_info("alerts-api", settings.service_version)
     start_delivery_series()

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.common import heap, logs
 from services.common.db import create_pool
+from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info, worker_started, worker_stopped
 from services.common.migrate import migrate
@@ -71,7 +72,7 @@ def create_app(settings: IntakeSettings | None = None,
             worker_stopped()
             log.info("intake stopped")
 
-    app = FastAPI(title="Commissioning signals: intake", version=settings.service_version,
+    app = api_app(title="Commissioning signals: intake", version=settings.service_version,
                   description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.buckets = {}

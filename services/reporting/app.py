@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.common import heap, logs
 from services.common.auth import KeyStore
 from services.common.db import create_pool
+from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
 from services.common.migrate import migrate
@@ -45,7 +46,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(title="Commissioning signals: reporting", version=settings.service_version,
+    app = api_app(title="Commissioning signals: reporting", version=settings.service_version,
                   description="Rolling dashboards of where community engagement evidence lands in the "
                               "commissioning cycle, for commissioners (their areas) and operators. "
                               "HTML dashboard at /dashboard (sign in at /login).",
