@@ -62,16 +62,15 @@ def test_a_cookie_copied_before_logout_reads_nothing_after_it(actors):
     cookie = sign_in(actors["kent"])
     copy = cookie
     assert reads(copy) == (200, 200)
-    row = session_row(cookie)
-    assert row and row["key_id"] == actors["kent"]["key_id"] and row["ended_at"] is None
-    assert row["expires_at"] > row["created_at"]
-    # The browser signs out: the answer clears its cookie and ends the row.
+    # The browser signs out: the answer clears its cookie.
     status, headers, _ = raw("reporting", "GET", "/logout", headers={"cookie": cookie})
     assert status == 303 and headers["location"] == "/login"
     assert set_cookie(headers, "csp_session") in ('csp_session=""', "csp_session=")
     # The copy taken before is refused on a page and on a report.
     assert_refused(copy)
+    # Because the server ended the session's row.
     row = session_row(cookie)
+    assert row["key_id"] == actors["kent"]["key_id"] and row["expires_at"] > row["created_at"]
     assert row["ended_at"] is not None and row["end_reason"] == "signed_out"
     # Signing out again with the copy changes nothing and is no error.
     assert raw("reporting", "GET", "/logout", headers={"cookie": copy})[0] == 303
@@ -103,6 +102,7 @@ def test_revoking_the_key_ends_its_sessions(stack):
     revoke(reader)
     assert_refused(first)
     assert_refused(second)
+    # Not only refused: the revocation ended them server-side, and says so.
     for cookie in (first, second):
         row = session_row(cookie)
         assert row["ended_at"] is not None and row["end_reason"] == "key_revoked"
