@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 STRUCTURED = "application/cloudevents+json"
 #: CloudEvents attribute -> envelope field.
@@ -70,8 +71,9 @@ def is_binary(headers: Mapping[str, str]) -> bool:
 
 
 def from_binary(headers: Mapping[str, str], data: Any) -> dict[str, Any]:
-    """A binary-mode CloudEvent (its ``ce-*`` headers, lower-cased, and its JSON body) as the
-    platform's envelope. The body's content type was checked as the request's own."""
+    """A binary-mode CloudEvent (its ``ce-*`` headers, lower-cased and percent-encoded as the
+    HTTP binding writes them, and its JSON body) as the platform's envelope. The body's content
+    type was checked as the request's own."""
     envelope: dict[str, Any] = {"data": data}
     for header, value in headers.items():
         if not header.startswith("ce-"):
@@ -79,7 +81,7 @@ def from_binary(headers: Mapping[str, str], data: Any) -> dict[str, Any]:
         name = header.removeprefix("ce-")
         if name not in ATTRIBUTES:
             raise NotACloudEvent(header, "not an attribute the platform's events carry")
-        envelope[ATTRIBUTES[name]] = value
+        envelope[ATTRIBUTES[name]] = unquote(value)  # header values are percent-encoded
     return envelope
 
 

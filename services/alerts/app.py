@@ -19,8 +19,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from contracts.events import MappedEvent
-from contracts.topics import ALERTS, DEADLETTER, MAPPED
+from contracts.events import Alert, MappedEvent
+from contracts.topics import ALERTS, DEADLETTER, MAPPED, alert_headers
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import migrate
@@ -64,7 +64,8 @@ async def relay(pool: asyncpg.Pool, limit: int = 500) -> int:
     async with _relay_lock, pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(4242003)")  # one relay at a time
         rows = await store.pending_publications(conn, limit)
-        futures = [await alerts_topic.send(key=r["area"].encode(), value=r["payload"].encode())
+        futures = [await alerts_topic.send(key=r["area"].encode(), value=r["payload"].encode(),
+                                           headers=alert_headers(Alert.model_validate_json(r["payload"])))
                    for r in rows]
         await asyncio.gather(*futures)
         await store.mark_published(conn, [r["id"] for r in rows])
@@ -72,7 +73,7 @@ async def relay(pool: asyncpg.Pool, limit: int = 500) -> int:
 
 
 async def dead_letter(event, reason: str) -> None:
-    await send_dead_letter(deadletters, event, reason)
+    await send_dead_letter(deadletters, event, reason, "alerts")
     DEADLETTERS.labels(event.message.topic, "process").inc()
     RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
 

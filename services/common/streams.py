@@ -22,6 +22,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, ValidationError
 
 from contracts.events import DeadLetter
+from contracts.topics import deadletter_headers
 
 from . import heap, logs
 from .drain import eager_drain
@@ -40,14 +41,16 @@ CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log e
                      ["worker", "topic", "partition"])
 
 
-async def send_dead_letter(topic: faust.types.TopicT, event: faust.types.EventT, reason: str) -> None:
-    """The record, why it was refused and where it came from, on the dead-letter topic, once
-    the broker acknowledged it. The caller counts it (its own literal labels)."""
+async def send_dead_letter(topic: faust.types.TopicT, event: faust.types.EventT, reason: str,
+                           service: str) -> None:
+    """The record, why ``service`` refused it and where it came from, on the dead-letter topic,
+    once the broker acknowledged it. The caller counts it (its own literal labels)."""
     msg = event.message
     letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic, partition=msg.partition,
                         offset=msg.offset, original=(event.value or b"").decode("utf-8", "replace"),
                         failed_at=datetime.now(timezone.utc))
-    await (await topic.send(key=event.key, value=letter.model_dump_json().encode()))
+    await (await topic.send(key=event.key, value=letter.model_dump_json().encode(),
+                            headers=deadletter_headers(letter, service)))
     log.warning("record dead-lettered", extra={"topic": msg.topic, "partition": msg.partition,
                                                "offset": msg.offset, "reason": reason[:300]})
 

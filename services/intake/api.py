@@ -19,7 +19,7 @@ from contracts.events import CommunityEngagementFinding, ProviderPerformanceEven
 from services.common.http import authenticate
 from services.common.problems import PROBLEM_JSON, Problem, validation_errors
 
-from . import examples
+from . import cloudevents, examples
 from services.common.auth import Principal, Role
 
 from .domain.admission import TokenBucket
@@ -144,14 +144,22 @@ class EventRoute(APIRoute):
             def read(request: Request, raw: bytes):
                 return parse(raw)
 
+        batch = getattr(model, "read", None) is not None
+
         async def handle(request: Request):
             who = await posting_caller(request)
+            raw = await request.body()
+            mode = request.state.event_mode = cloudevents.mode_of(request)
+            if mode != cloudevents.ENVELOPE:
+                if batch:
+                    raise cloudevents.refuse_batch()
+                raw = cloudevents.envelope(request, raw, mode)
             try:
-                body = read(request, await request.body())
+                body = read(request, raw)
             except ValidationError as exc:
                 # Located as FastAPI locates a body's errors, and answered by the same handler.
-                raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
-                                              for e in exc.errors()]) from None
+                errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+                raise RequestValidationError(cloudevents.located(errors, mode)) from None
             return await endpoint(request=request, who=who, **{body_name: body})
 
         return handle
@@ -219,9 +227,10 @@ def respond(request: Request, outcome: Outcome) -> JSONResponse:
     headers = None
     if outcome.http_status == 503:
         headers = {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
+    errors = cloudevents.renamed(outcome.errors, getattr(request.state, "event_mode", cloudevents.ENVELOPE))
     return Problem(outcome.http_status, outcome.title or "Rejected", outcome.detail,
                    kind="validation" if outcome.http_status == 422 else None,
-                   errors=outcome.errors or None, headers=headers).response(request.url.path)
+                   errors=errors or None, headers=headers).response(request.url.path)
 
 
 @router.post("/v1/findings", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,

@@ -45,7 +45,7 @@ async def produce_all(outs) -> None:
             # Straight to the app's Kafka producer (acks=all): the same delivery with less
             # per-record work than Topic.send.
             pending = [await app.producer.send(out.topic, out.key, out.value, partition=None,
-                                               timestamp=None, headers=None) for out in outs]
+                                               timestamp=None, headers=list(out.headers)) for out in outs]
             await asyncio.gather(*pending)
             return
         except asyncio.CancelledError:

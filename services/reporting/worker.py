@@ -38,7 +38,7 @@ async def store() -> ReportingStore:
 
 
 async def dead_letter(event, reason: str) -> None:
-    await send_dead_letter(deadletters, event, reason)
+    await send_dead_letter(deadletters, event, reason, "reporting")
     DEADLETTERS.labels(event.message.topic, "process").inc()
     RECORDS.labels("reporting", event.message.topic, "deadletter").inc()
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from contracts.events import DeadLetter, partner_event_adapter
 from contracts.taxonomy import Stage
-from contracts.topics import DEADLETTER, MAPPED
+from contracts.topics import DEADLETTER, MAPPED, deadletter_headers, mapped_headers
 
 from .mapper import Unplaceable, map_event
 from .ruleset import RuleSet
@@ -24,6 +24,7 @@ class Output:
     outcome: str  # mapped | deadletter
     stage: str | None = None  # the dead-letter stage: decode | validate | map
     stages: tuple[Stage, ...] = ()  # the commissioning cycle stages of a mapped event
+    headers: tuple[tuple[str, bytes], ...] = ()  # CloudEvents attributes (binary content mode)
 
 
 def _peek(raw: bytes) -> tuple[str | None, str | None]:
@@ -46,7 +47,7 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
                             original=(raw or b"").decode("utf-8", errors="replace"),
                             failed_at=now, rules_version=rules.version)
         return Output(DEADLETTER.name, key or (area or "").encode(), letter.model_dump_json().encode(),
-                      eid, "deadletter", stage)
+                      eid, "deadletter", stage, headers=tuple(deadletter_headers(letter, "mapping")))
 
     if not raw:
         return dead("decode", "empty record value")
@@ -61,4 +62,5 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
     if isinstance(mapped, Unplaceable):
         return dead("map", mapped.reason)
     return Output(MAPPED.name, mapped.partition_key, mapped.model_dump_json().encode(),
-                  str(event.event_id), "mapped", None, tuple(mapped.stages))
+                  str(event.event_id), "mapped", None, tuple(mapped.stages),
+                  tuple(mapped_headers(mapped)))
