@@ -20,7 +20,7 @@ from contracts.events import AlertRule, AlertSeverity, AlertStatus
 from contracts.places import AREAS
 from services.common.auth import Principal, Role
 from services.common.http import authenticate
-from services.common.problems import Problem, field_error, validation_errors
+from services.common.problems import API_PROBLEMS, Problem, field_error, problem_responses, validation_errors
 
 from .adapters import queries, store
 from .domain.delivery import internal_address, valid_target, webhook_host
@@ -29,7 +29,7 @@ from .domain.thresholds import AreaThresholds, threshold_sources
 from .metrics import NOTIFICATIONS
 from .service import AlertsService, UnknownAlert
 
-router = APIRouter()
+router = APIRouter(responses=problem_responses(API_PROBLEMS))
 Fingerprint = Annotated[str, Path(pattern=r"^[0-9a-f]{16,64}$")]
 AreaCode = Annotated[str, Path(pattern=r"^[A-Z]{2,5}$")]
 Sort = Literal["-updated_at", "updated_at", "-starts_at", "starts_at", "-severity", "severity",

@@ -24,6 +24,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from .problems import document_body_problems
+
 DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"
 
@@ -77,6 +79,7 @@ def api_app(**kwargs: Any) -> FastAPI:
     if "docs_url" in kwargs or "redoc_url" in kwargs:
         raise TypeError("api_app serves /docs itself; do not pass docs_url or redoc_url")
     app = FastAPI(docs_url=None, redoc_url=None, **kwargs)
+    document_body_problems(app)
     app.mount(ASSETS_PATH, StaticFiles(directory=str(ASSETS)), name="swagger-ui-assets")
 
     @app.get(DOCS_PATH, include_in_schema=False)

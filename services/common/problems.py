@@ -39,6 +39,56 @@ class Problem(Exception):
                             media_type=PROBLEM_JSON, headers=self.headers)
 
 
+_FIELD_ERROR = {"type": "object", "required": ["field", "reason"],
+                "properties": {"field": {"type": "string"}, "pointer": {"type": "string"},
+                               "reason": {"type": "string"}}}
+
+
+def problem_schema(errors_required: bool = False) -> dict[str, Any]:
+    """RFC 9457 problem details as the platform writes them; ``errors`` names each field and reason."""
+    required = ["type", "title", "status"] + (["errors"] if errors_required else [])
+    return {"type": "object", "required": required,
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                           "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                           "detail": {"type": "string"}, "instance": {"type": "string"},
+                           "errors": {"type": "array", "items": _FIELD_ERROR,
+                                      "minItems": 1 if errors_required else 0}}}
+
+
+def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem answers a route can give, status -> description."""
+    return {code: {"description": text, "content": {PROBLEM_JSON: {"schema": problem_schema(code == 422)}}}
+            for code, text in described.items()}
+
+
+#: What any authenticated route of the platform can answer besides its own success.
+API_PROBLEMS = {401: "Missing or unknown API key", 403: "The key may not read or change this",
+                422: "A parameter or the body is not valid; errors name each field",
+                429: "Over a rate limit; see Retry-After",
+                503: "A store the service depends on is unavailable; retry shortly (Retry-After)"}
+#: What a route that takes a body can also answer (the body guard of every service).
+BODY_PROBLEMS = {413: "Body too large", 415: "Not JSON"}
+
+
+def document_body_problems(app: FastAPI) -> None:
+    """Every operation that takes a body documents the body guard's 413 and 415 (services.common.asgi
+    answers them before any route runs), added to the OpenAPI document as FastAPI's guide to
+    extending it does, rather than repeated on each route."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = default()
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    responses = operation.setdefault("responses", {})
+                    for code, answer in problem_responses(BODY_PROBLEMS).items():
+                        responses.setdefault(str(code), answer)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def field_error(loc: Iterable[Any], reason: str) -> dict[str, str]:
     parts = [str(p) for p in loc]
     field = ".".join(p if not p.isdigit() else f"[{p}]" for p in parts).replace(".[", "[")

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, Val
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from services.common.http import authenticate
-from services.common.problems import PROBLEM_JSON, Problem, validation_errors
+from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
+    validation_errors
 
 from . import cloudevents, examples
 from services.common.auth import Principal, Role
@@ -25,31 +26,11 @@ from services.common.auth import Principal, Role
 from .domain.admission import TokenBucket
 from .service import Outcome, rejected
 
-_FIELD_ERROR = {"type": "object", "required": ["field", "reason"],
-                "properties": {"field": {"type": "string"}, "pointer": {"type": "string"},
-                               "reason": {"type": "string"}}}
-
-
-def _problem_schema(errors_required: bool = False) -> dict[str, Any]:
-    """RFC 9457 problem details as this API writes them; ``errors`` names each field and reason."""
-    required = ["type", "title", "status"] + (["errors"] if errors_required else [])
-    return {"type": "object", "required": required,
-            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                           "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                           "detail": {"type": "string"}, "instance": {"type": "string"},
-                           "errors": {"type": "array", "items": _FIELD_ERROR,
-                                      "minItems": 1 if errors_required else 0}}}
-
-
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_JSON: {"schema": _problem_schema(code == 422)}}}
-    for code, text in ((400, "Malformed JSON"), (401, "Missing or unknown API key"),
-                       (403, "The key may not post as that organisation"),
-                       (409, "The event_id was used with a different body"),
-                       (413, "Body or batch too large"), (415, "Not JSON"),
-                       (422, "Invalid event or personal data"), (429, "Rate limit; see Retry-After"),
-                       (503, "Event store unavailable; retry with the same event_id"))
-}
+PROBLEM_RESPONSES = problem_responses({
+    400: "Malformed JSON", 401: "Missing or unknown API key",
+    403: "The key may not post as that organisation", 409: "The event_id was used with a different body",
+    413: "Body or batch too large", 415: "Not JSON", 422: "Invalid event or personal data",
+    429: "Rate limit; see Retry-After", 503: "Event store unavailable; retry with the same event_id"})
 
 
 class EventAnswer(BaseModel):
@@ -90,7 +71,7 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": BatchAnswer, "description": "Each event answered on its own"},
     503: {"description": "Some admissible events were not acknowledged; retry the whole batch. "
                          "Problem details with the per-event results and counts.",
-          "content": {PROBLEM_JSON: {"schema": _problem_schema()}}},
+          "content": {PROBLEM_JSON: {"schema": problem_schema()}}},
 }
 #: Documents the Bearer scheme in OpenAPI; ``authenticate`` does the checking.
 _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",

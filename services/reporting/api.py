@@ -18,7 +18,7 @@ from contracts.places import AREAS, Region, areas_in
 from contracts.taxonomy import CDWRole
 from contracts.vocabulary import Community, Indicator, Theme
 from services.common.auth import Principal
-from services.common.problems import Problem
+from services.common.problems import API_PROBLEMS, Problem, problem_responses
 
 from . import views
 from .access import reader
@@ -27,7 +27,7 @@ from .domain import windows
 from .domain.csvout import to_csv
 from .domain.reports import UNMET_SORTS
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], responses=problem_responses(API_PROBLEMS))
 
 AreaQ = Annotated[str | None, Query(pattern=r"^[A-Z]{2,5}$", description="Commissioning area code.")]
 DaysQ = Annotated[int | None, Query(ge=1, le=3660, description="Rolling window in days (7, 30, 90...).")]

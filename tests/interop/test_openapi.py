@@ -36,3 +36,24 @@ def test_the_validator_refuses_a_broken_document(stack):
                                    if p.get("name") != "fingerprint"]
     with pytest.raises(OpenAPIValidationError):
         validate(document)
+
+
+def _operations(document: dict):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/"):
+                yield f"{method.upper()} {path}", operation
+
+
+@pytest.mark.parametrize("service", HTTP_SERVICES)
+def test_every_route_documents_the_problems_it_can_answer(stack, service):
+    """401, 422, 429 and 503 can come from any API route (key, parameters, rate limit, store
+    away), 413 and 415 from any route that takes a body: each is documented as problem+json."""
+    missing = []
+    for name, operation in _operations(served_document(service)):
+        wanted = {"401", "422", "429", "503"} | ({"413", "415"} if "requestBody" in operation else set())
+        for code in sorted(wanted):
+            answer = operation["responses"].get(code, {})
+            if "application/problem+json" not in answer.get("content", {}):
+                missing.append(f"{name} {code}")
+    assert not missing, missing
