@@ -21,6 +21,7 @@ from services.alerts.domain.conditions import fingerprint
 from services.alerts.domain.delivery import ZERO_TIME, sign, verify
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
 from tests.integration.alerts_support import SmtpSink, SseReader, WebhookReceiver
+from tests.interop.alertmanager_schema import problems as alertmanager_problems
 from tests.integration.kafka_probe import json_values, records
 from tests.stackenv import run_script
 
@@ -154,6 +155,7 @@ def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
     assert verify(sub["secret"], ts, first.body, sig, now=now)
     assert not verify("another-secret-entirely", ts, first.body, sig, now=now)
     payload = first.payload
+    assert alertmanager_problems(payload) == []  # what an Alertmanager receiver accepts
     assert first.headers["idempotency-key"] == payload["notificationId"]
     assert first.headers["content-type"] == "application/json"
     assert {k: payload[k] for k in ("version", "status", "receiver", "reason")} == {

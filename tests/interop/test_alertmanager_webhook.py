@@ -4,26 +4,15 @@ unchanged. Firing, acknowledged, resolved and grouped notifications are all chec
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from contracts.events import AlertSeverity
 from services.alerts.domain.delivery import alertmanager_payload
 from services.alerts.domain.lifecycle import acknowledge, resolve_by_hand
+from tests.interop.alertmanager_schema import problems
 from tests.unit.alerts.factories import NOW
 from tests.unit.alerts.test_delivery import cond, fired
-
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "external"
-                     / "alertmanager-webhook-v4.json").read_text())
-VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def problems(body: dict) -> list[str]:
-    # Through JSON, as a receiver sees it.
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in VALIDATOR.iter_errors(json.loads(json.dumps(body)))]
 
 
 def payloads() -> dict[str, dict]:
