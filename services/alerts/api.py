@@ -359,10 +359,15 @@ async def get_thresholds(request: Request, who: Reader, area: AreaCode) -> dict:
     granted(who, area)
     row = await store.overrides_of(request.app.state.pool, area)
     overrides = json.loads(row["thresholds"]) if row else {}
-    effective = AreaThresholds.model_validate(overrides)
-    return {"area": area, "thresholds": effective.model_dump(mode="json"),
-            "overrides": overrides, "updated_by": row["updated_by"] if row else None,
-            "updated_at": row["updated_at"] if row else None, "sources": threshold_sources()}
+    # What the worker uses: stored overrides that no longer read as thresholds leave the defaults.
+    effective, readable = store.stored_thresholds(area, row["thresholds"]) if row else (AreaThresholds(), True)
+    answer = {"area": area, "thresholds": effective.model_dump(mode="json"),
+              "overrides": overrides, "updated_by": row["updated_by"] if row else None,
+              "updated_at": row["updated_at"] if row else None, "sources": threshold_sources()}
+    if not readable:
+        answer["overrides_invalid"] = ("the stored overrides are not valid thresholds; the defaults "
+                                       "are in force until new ones are put")
+    return answer
 
 
 @router.put("/v1/areas/{area}/thresholds", tags=["thresholds"],

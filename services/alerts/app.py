@@ -29,7 +29,7 @@ from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one
 
 from .adapters import store
 from .config import AlertsSettings
-from .metrics import TIMER_ERRORS, TURN_SECONDS, set_alert_counts
+from .metrics import AREA_FAILURES, TIMER_ERRORS, TURN_SECONDS, set_alert_counts
 from .service import AlertsService
 
 settings = AlertsSettings()
@@ -115,8 +115,7 @@ async def due_areas():
     s = await service()
     try:
         for area in await store.due_areas(s.pool, now()):
-            with TURN_SECONDS.labels("timer").time():
-                await s.tick(area, now())
+            await tick(s, area)
         await relay(s.pool)
         await refresh_gauges(s.pool)
         await forget_old(s.pool)
@@ -125,6 +124,20 @@ async def due_areas():
     except Exception:  # noqa: BLE001 - the timer must keep running; the next tick retries
         TIMER_ERRORS.labels("due_areas").inc()
         log.exception("alerts timer failed")
+
+
+async def tick(s: AlertsService, area: str) -> None:
+    """One area's timer turn. A failure that is the area's own (bad stored state) is logged,
+    counted and skipped, so every other due area is still evaluated; PostgreSQL being away is
+    not the area's and ends the pass for the next tick to retry."""
+    try:
+        with TURN_SECONDS.labels("timer").time():
+            await s.tick(area, now())
+    except RETRYABLE:
+        raise
+    except Exception:  # noqa: BLE001 - one area's state must not stop the others
+        AREA_FAILURES.labels("timer").inc()
+        log.exception("area skipped by the timer", extra={"area": area})
 
 
 async def refresh_gauges(pool: asyncpg.Pool) -> None:

@@ -25,6 +25,12 @@ TURN_SECONDS = Histogram("csp_alert_turn_seconds",
                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 
 TIMER_ERRORS = Counter("csp_alert_timer_errors_total", "Worker timer runs that failed.", ["timer"])
+AREA_FAILURES = Counter("csp_alert_area_failures_total",
+                        "Turns of one area that failed and were skipped so the other areas went on.",
+                        ["stage"])
+AREA_FAILURES.labels("timer")
+INVALID_THRESHOLDS = Counter("csp_alert_invalid_thresholds_total",
+                             "Stored area thresholds that did not read back; the area used the defaults.")
 
 
 def set_alert_counts(by_rule: list, by_area: list) -> None:

@@ -6,6 +6,7 @@ lock (:func:`lock_area`) before it reads or writes anything else of that area.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic import ValidationError
 
 from contracts.events import Alert
 
@@ -20,6 +22,9 @@ from ..domain.delivery import Subscription
 from ..domain.lifecycle import AlertRecord, AuditEntry, GroupRecord, Silence
 from ..domain.state import AreaState, new_state
 from ..domain.thresholds import DEFAULT_THRESHOLDS, AreaThresholds
+from ..metrics import INVALID_THRESHOLDS
+
+log = logging.getLogger("alerts.store")
 
 Conn = asyncpg.Connection
 
@@ -106,6 +111,20 @@ class AreaInputs:
     silences: list[Silence]
 
 
+def stored_thresholds(area: str, text: str) -> tuple[AreaThresholds, bool]:
+    """An area's thresholds in force from its stored overrides, and whether those read back. A
+    row that does not (written before the API refused such values, or by hand) leaves the area on
+    the defaults, logged and counted, so the area is still watched and no other area's turn
+    depends on it."""
+    try:
+        return AreaThresholds.model_validate_json(text), True
+    except ValidationError as exc:
+        INVALID_THRESHOLDS.inc()
+        log.error("stored thresholds are not valid; the area is evaluated on the defaults",
+                  extra={"area": area, "error": str(exc)[:300]})
+        return DEFAULT_THRESHOLDS, False
+
+
 async def inputs_of(conn: Conn, areas: Sequence[str], now: datetime) -> dict[str, AreaInputs]:
     """The alerts, groups, thresholds and silences in force of several areas: four queries
     whatever the number of areas (the caller holds their row locks)."""
@@ -118,7 +137,7 @@ async def inputs_of(conn: Conn, areas: Sequence[str], now: datetime) -> dict[str
     for r in await conn.fetch("SELECT area, record FROM alert_groups WHERE area = ANY($1::text[])", names):
         g = GroupRecord.model_validate_json(r["record"])
         groups[r["area"]][g.key] = g
-    thresholds = {r["area"]: AreaThresholds.model_validate_json(r["thresholds"]) for r in await conn.fetch(
+    thresholds = {r["area"]: stored_thresholds(r["area"], r["thresholds"])[0] for r in await conn.fetch(
         "SELECT area, thresholds FROM alert_thresholds WHERE area = ANY($1::text[])", names)}
     silences: dict[str, list[Silence]] = {a: [] for a in names}
     for r in await conn.fetch(

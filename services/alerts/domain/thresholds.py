@@ -39,7 +39,8 @@ def _sourced(default: Any, source: str, description: str, **constraints: Any) ->
 
 
 class _Thresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and the infinities are refused: none is a threshold, and JSON cannot store them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class UnmetNeedThresholds(_Thresholds):

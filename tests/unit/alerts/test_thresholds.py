@@ -105,3 +105,22 @@ def test_performance_indicators_exclude_funding_and_race_equality():
                                          Indicator.PAYMENT_OVERDUE,
                                          Indicator.ETHNICITY_RECORDING_COMPLETENESS,
                                          Indicator.UTILISATION_BY_ETHNIC_GROUP}
+
+
+@pytest.mark.parametrize("overrides", [
+    {"unmet_need": {"amber_score": 1, "red_score": float("inf")}},
+    {"unmet_need": {"amber_score": float("nan")}},
+    {"unmet_need": {"rise_alpha": float("nan")}},
+    {"performance": {"targets": {"four_week_wait": float("nan")}}},
+    {"performance": {"targets": {"four_week_wait": float("-inf")}}},
+])
+def test_non_finite_numbers_are_not_thresholds(overrides):
+    with pytest.raises(ValidationError, match="finite"):
+        AreaThresholds.model_validate(overrides)
+
+
+def test_a_stored_row_that_does_not_read_back_leaves_the_defaults():
+    from services.alerts.adapters.store import stored_thresholds
+    assert stored_thresholds("NHAM", '{"unmet_need": {"red_score": null}}') == (DEFAULT_THRESHOLDS, False)
+    raised = stored_thresholds("NHAM", '{"unmet_need": {"red_score": 50}}')
+    assert raised[1] and raised[0].unmet_need.red_score == 50
