@@ -55,23 +55,19 @@ def scope(p: Principal, area: str | None, region: Region | None) -> list[str]:
 
 
 def window_of(days: int | None, start: date | None, end: date | None) -> windows.Window:
+    """The report's window from the query, or a 422 naming the parameter (see domain.windows for
+    the range a window may lie in)."""
+    today = datetime.now(timezone.utc).date()
     try:
         if start or end:
             if not (start and end):
-                raise ValueError("give both 'from' and 'to' for a custom window")
-            win = windows.custom(start, end)
-        else:
-            win = windows.rolling(days or 30, datetime.now(timezone.utc).date())
-        win.previous()
-    except OverflowError as exc:
-        # Every report compares with the window before: that one must start after 1 January of year 1.
-        reason = "too early: the previous window of the same length would start before 0001-01-01"
-        raise Problem(422, "Invalid query", reason,
-                      errors=[{"field": "from", "pointer": "#/from", "reason": reason}]) from exc
-    except ValueError as exc:
-        raise Problem(422, "Invalid query", str(exc),
-                      errors=[{"field": "window", "pointer": "#/window", "reason": str(exc)}]) from exc
-    return win
+                missing = "to" if start else "from"
+                raise windows.WindowError(missing, "give both 'from' and 'to' for a custom window")
+            return windows.custom(start, end, today)
+        return windows.rolling(days or 30, today)
+    except windows.WindowError as exc:
+        raise Problem(422, "Invalid query", exc.reason,
+                      errors=[{"field": exc.field, "pointer": f"#/{exc.field}", "reason": exc.reason}]) from exc
 
 
 def build_query(who: Principal, area: str | None, region: Region | None, days: int | None,

@@ -5,6 +5,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 ROLLING_DAYS = (7, 30, 90)
+#: The range every window and the window before it must lie in. Local defaults, not from the
+#: seeds: the platform holds nothing dated before 2000 (the seeds' earliest figures are for
+#: 2004/5), and nothing is dated after tomorrow (intake refuses the future beyond a few minutes
+#: of clock skew; a day covers every time zone).
+EARLIEST = date(2000, 1, 1)
+LATEST_AHEAD = timedelta(days=1)
+MAX_DAYS = 3660
+
+
+class WindowError(ValueError):
+    """A window that cannot be reported, naming the query parameter at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field, self.reason = field, reason
 
 
 @dataclass(frozen=True)
@@ -26,18 +41,29 @@ class Window:
         return {"from": self.start.isoformat(), "to": self.end.isoformat(), "days": self.days}
 
 
+def _within(window: Window, today: date, first: str, last: str) -> Window:
+    if window.end > today + LATEST_AHEAD:
+        raise WindowError(last, f"the window ends after {today + LATEST_AHEAD}; nothing is dated later")
+    if (window.start - EARLIEST).days < window.days:  # no date arithmetic that could overflow
+        raise WindowError(first, f"the window and the one before it (for comparison) must start on or "
+                                 f"after {EARLIEST}")
+    return window
+
+
 def rolling(days: int, today: date) -> Window:
-    if days < 1:
-        raise ValueError("a window has at least one day")
-    return Window(today - timedelta(days=days - 1), today)
+    """The ``days`` days up to ``today``."""
+    if not 1 <= days <= MAX_DAYS:
+        raise WindowError("days", f"a rolling window has 1 to {MAX_DAYS} days")
+    return _within(Window(today - timedelta(days=days - 1), today), today, "days", "days")
 
 
-def custom(start: date, end: date, max_days: int = 3660) -> Window:
+def custom(start: date, end: date, today: date, max_days: int = MAX_DAYS) -> Window:
+    """Days ``start`` to ``end``, inside the range a window may lie in (refused by name otherwise)."""
     if end < start:
-        raise ValueError("'to' is before 'from'")
+        raise WindowError("to", "'to' is before 'from'")
     if (end - start).days + 1 > max_days:
-        raise ValueError(f"a custom window spans at most {max_days} days")
-    return Window(start, end)
+        raise WindowError("to", f"a custom window spans at most {max_days} days")
+    return _within(Window(start, end), today, "from", "to")
 
 
 def change(current: int | float, previous: int | float) -> dict:
