@@ -7,18 +7,18 @@ Kafka binding's ``ce_*`` headers.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeFloat,
-                      NonNegativeInt, TypeAdapter, model_validator)
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo,
+                      field_validator, model_validator)
 
 from .places import AREAS, Region
 from .taxonomy import CDWRole, Competency, Plan, Stage
 from .vocabulary import (INDICATORS, Community, FindingSource, Indicator, OrganisationKind,
-                         ProviderSector, Severity, Theme, Unit)
+                         ProviderSector, Severity, Theme, Unit, outside_range)
 
 SCHEMA_VERSION = "1.0.0"
 FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
@@ -28,11 +28,26 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
                             description="Lower-case identifier: letters, digits and hyphens.")]
 FreeText = Annotated[str, Field(min_length=1, max_length=4000)]
 
+#: The earliest date any event may carry, and the latest a contract may end. Local defaults, not
+#: from the seeds: the seeds' own figures start in 2004/5 (000:130), so a date before 2000 is a
+#: typo or a placeholder such as 0001-01-01; a contract ending after 2100 is one too. How far
+#: ahead of the clock an event may be is intake's clock check (services.intake.domain.admission).
+EARLIEST_DATE = date(2000, 1, 1)
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST_CONTRACT_END = date(2100, 12, 31)
+EventDate = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_CONTRACT_END)]
+#: Numbers are JSON numbers and booleans JSON booleans: "12" is not 12 (strict), and NaN and the
+#: infinities are no measure (allow_inf_nan=False on the models).
+Count = Annotated[int, Field(strict=True, ge=0)]
+Number = Annotated[float, Field(strict=True)]
+Money = Annotated[float, Field(strict=True, ge=0)]
+Flag = Annotated[bool, Field(strict=True)]
+
 
 class _Strict(BaseModel):
     """Unknown fields are refused, not dropped: a typo must not lose data silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False)
 
 
 class FindingData(_Strict):
@@ -41,7 +56,7 @@ class FindingData(_Strict):
     community: Community
     theme: Theme
     severity: Severity
-    people_affected: NonNegativeInt | None = Field(
+    people_affected: Count | None = Field(
         None, description="Approximate number of people the finding concerns.")
     finding_source: FindingSource
     cdw_role: CDWRole | None = Field(
@@ -59,22 +74,34 @@ class PerformanceData(_Strict):
     provider_name: Annotated[str, Field(min_length=1, max_length=200)]
     provider_sector: ProviderSector
     indicator: Indicator
-    period_start: date
-    period_end: date
-    value: float = Field(description="The measured value, in the indicator's unit.")
-    target: float | None = Field(None, description="The contracted or national target, if any.")
+    period_start: EventDate
+    period_end: EventDate
+    value: Number = Field(description="The measured value, in the indicator's unit (a percentage "
+                                      "0 to 100; counts, money and ratios not negative).")
+    target: Number | None = Field(None, description="The contracted or national target, if any, "
+                                                    "in the same unit as the value.")
     unit: Unit | None = Field(None, description="Defaults to the indicator's own unit.")
-    numerator: NonNegativeInt | None = None
-    denominator: NonNegativeInt | None = None
+    numerator: Count | None = None
+    denominator: Count | None = None
     community: Community | None = Field(
         None, description="For utilisation by ethnic group: the group measured.")
-    population_share: Annotated[float, Field(ge=0, le=1)] | None = Field(
+    population_share: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
         None, description="The group's share of the area population (0..1), for utilisation.")
-    funding_committed_gbp: NonNegativeFloat | None = None
-    funding_required_gbp: NonNegativeFloat | None = None
-    contract_end_date: date | None = None
-    renewal_recorded: bool | None = None
+    funding_committed_gbp: Money | None = None
+    funding_required_gbp: Money | None = None
+    contract_end_date: EventDate | None = None
+    renewal_recorded: Flag | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
+
+    @field_validator("value", "target")
+    @classmethod
+    def _in_the_indicators_range(cls, number: float | None, info: ValidationInfo) -> float | None:
+        indicator = info.data.get("indicator")
+        if number is not None and indicator is not None:
+            reason = outside_range(INDICATORS[indicator].unit, number)
+            if reason:
+                raise ValueError(f"{reason} ({indicator.value})")
+        return number
 
     @model_validator(mode="after")
     def _coherent(self) -> "PerformanceData":
@@ -103,7 +130,8 @@ class _Envelope(_Strict):
     specversion: Literal["1.0"] = "1.0"
     event_id: UUID = Field(description="Chosen by the sender; the idempotency key (CloudEvents id).")
     source: Slug = Field(description="The sending organisation's id (CloudEvents source).")
-    occurred_at: AwareDatetime = Field(description="When it happened (CloudEvents time), with offset.")
+    occurred_at: Annotated[AwareDatetime, Field(ge=EARLIEST_TIME)] = Field(
+        description="When it happened (CloudEvents time), with offset; not before 2000.")
     area: str = Field(pattern=r"^[A-Z]{2,5}$", description="Commissioning area code.")
     region: Region
 

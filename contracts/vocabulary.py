@@ -111,6 +111,29 @@ class Unit(str, Enum):
     RATIO = "ratio"
 
 
+#: The values a measure in each unit can take (inclusive; None: no bound). Counts, money, rates
+#: and ratios are never negative and a percentage is 0 to 100; days are signed (a contract that
+#: ended is a negative number of days until its end) and bounded at a century either way.
+UNIT_RANGES: dict[Unit, tuple[float | None, float | None]] = {
+    Unit.PERCENT: (0.0, 100.0),
+    Unit.COUNT: (0.0, None),
+    Unit.GBP: (0.0, None),
+    Unit.DAYS: (-36_600.0, 36_600.0),
+    Unit.RATE_PER_100K: (0.0, 100_000.0),
+    Unit.RATIO: (0.0, None),
+}
+
+
+def outside_range(unit: Unit, value: float) -> str | None:
+    """Why ``value`` cannot be a measure in ``unit``, or None when it can."""
+    low, high = UNIT_RANGES[unit]
+    if low is not None and value < low:
+        return f"a value in {unit.value} is at least {low:g}"
+    if high is not None and value > high:
+        return f"a value in {unit.value} is at most {high:g}"
+    return None
+
+
 class Indicator(str, Enum):
     """Provider performance indicators (002:1160-1164, 002:1434-1450; 004:616-640; 001:648-720)."""
 

@@ -2,12 +2,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
+from typing import Any
+
+
+#: A calendar date has begun somewhere on Earth once it has begun at UTC+14.
+EARLIEST_ZONE = timedelta(hours=14)
 
 
 def too_far_in_future(occurred_at: datetime, now: datetime, skew: timedelta) -> bool:
     return occurred_at > now + skew
+
+
+def future_dates(event: Any, now: datetime, skew: timedelta) -> list[tuple[str, str]]:
+    """(field, reason) for each time or date of ``event`` that is still to come: ``occurred_at``
+    beyond the clock-skew allowance, and a performance period that has not begun anywhere yet
+    (a period cannot have been measured before it happened). A contract's end may lie ahead."""
+    found = []
+    if too_far_in_future(event.occurred_at, now, skew):
+        found.append(("occurred_at", f"is more than {int(skew.total_seconds())}s in the future"))
+    latest_day = (now + skew + EARLIEST_ZONE).date()
+    for name in ("period_start", "period_end"):
+        day: date | None = getattr(event.data, name, None)
+        if day is not None and day > latest_day:
+            found.append((f"data.{name}", f"is in the future (after {latest_day})"))
+    return found
 
 
 class Idempotency(str, Enum):

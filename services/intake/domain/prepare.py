@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 
 from . import privacy
-from .admission import too_far_in_future
+from .admission import future_dates
 from .fields import checked
 from .storable import unstorable_fields
 
@@ -66,11 +66,10 @@ def prepare(event: Event, now: datetime, clock_skew: timedelta) -> Prepared:
     if found:
         unstorable = Refusal(422, "Invalid event", "a value cannot be stored; see errors",
                              [f.error() for f in found], "unstorable")
-    elif too_far_in_future(event.occurred_at, now, clock_skew):
-        refusal = Refusal(422, "Invalid event", "occurred_at is in the future",
-                          [{"field": "occurred_at", "pointer": "#/occurred_at",
-                            "reason": f"is more than {int(clock_skew.total_seconds())}s in the future"}],
-                          "future_date")
+    elif future := future_dates(event, now, clock_skew):
+        refusal = Refusal(422, "Invalid event", "the event is dated in the future",
+                          [{"field": f, "pointer": "#/" + f.replace(".", "/"), "reason": r}
+                           for f, r in future], "future_date")
     else:
         hits = privacy.scan_fields(fields)
         if hits:

@@ -1,16 +1,14 @@
 """Values every store downstream can keep, checked before an event is admitted.
 
 The contract's types allow values that the event log or PostgreSQL cannot keep: the NUL
-character (U+0000) in text; a time whose offset carries it outside the years 1..9999 once
-converted to UTC; NaN and infinities (JSON has no such numbers, so the record on the log would
-carry null and the mapping worker would dead-letter an event intake had acknowledged); whole
-numbers wider than the reporting columns (``people_affected`` is a 32-bit integer there, other
-counts 64-bit). Any of them would be acknowledged and then stop or bypass a worker downstream,
+character (U+0000) in text; a time whose offset carries it past the year 9999 once converted to
+UTC; whole numbers wider than the reporting columns (``people_affected`` is a 32-bit integer
+there, other counts 64-bit). (NaN and the infinities, which JSON cannot carry, the contract
+refuses itself.) Any of them would be acknowledged and then stop or bypass a worker downstream,
 so intake refuses the event with a 422 naming the field. Pure.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -52,8 +50,6 @@ def _reason(path: str, value: Any) -> str | None:
     if isinstance(value, int):
         limit = INT32_MAX if path in INT32_FIELDS else INT64_MAX
         return f"is larger than {limit:,}" if abs(value) > limit else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "is not a finite number"
     if isinstance(value, datetime):
         return "is outside the years 1 to 9999 once converted to UTC" if _outside_utc_range(value) else None
     return None

@@ -110,3 +110,53 @@ def test_asyncapi_names_every_topic_with_its_key():
     addresses = {c["address"] for c in doc["channels"].values()}
     assert addresses == {t.name for t in ALL_TOPICS}
     json.dumps(doc)  # serialisable
+
+
+# --- values and dates no measure can have (security issue, item 3) ---------------------------
+
+def _performance_errors(**data) -> list[tuple[str, str]]:
+    body = copy.deepcopy(PERFORMANCE)
+    body["data"].update(data)
+    return _errors(ProviderPerformanceEvent, body)
+
+
+@pytest.mark.parametrize("data,field", [
+    ({"value": -5.0}, "data.value"),                                   # a percentage of -5
+    ({"value": 100.5}, "data.value"),
+    ({"target": 101.0}, "data.target"),
+    ({"indicator": "eip_new_cases", "unit": None, "numerator": None, "denominator": None,
+      "value": -1.0}, "data.value"),                                   # a negative count
+    ({"value": float("nan")}, "data.value"),
+    ({"value": float("inf")}, "data.value"),
+    ({"value": "81.5"}, "data.value"),                                 # text is not a number
+    ({"numerator": "163"}, "data.numerator"),
+    ({"period_start": "0001-01-01"}, "data.period_start"),
+    ({"period_end": "9999-12-31"}, "data.period_end"),
+    ({"indicator": "contract_end", "unit": None, "numerator": None, "denominator": None,
+      "value": 30.0, "contract_end_date": "2101-01-01"}, "data.contract_end_date"),
+    ({"renewal_recorded": "yes"}, "data.renewal_recorded"),
+])
+def test_values_and_dates_no_measure_can_have_are_refused_naming_the_field(data, field):
+    assert field in [loc for loc, _ in _performance_errors(**data)]
+
+
+def test_a_finding_counts_people_in_a_json_number():
+    body = copy.deepcopy(FINDING)
+    body["data"]["people_affected"] = "12"
+    assert "data.people_affected" in [loc for loc, _ in _errors(CommunityEngagementFinding, body)]
+
+
+def test_nothing_happened_before_2000():
+    body = copy.deepcopy(FINDING)
+    body["occurred_at"] = "0001-01-01T00:00:00Z"
+    assert "occurred_at" in [loc for loc, _ in _errors(CommunityEngagementFinding, body)]
+    body["occurred_at"] = "2000-01-01T00:00:00Z"
+    assert CommunityEngagementFinding.model_validate(body).occurred_at.year == 2000
+
+
+def test_the_edges_of_each_range_are_measures():
+    body = copy.deepcopy(PERFORMANCE)
+    body["data"].update(value=0.0, target=100.0, period_start="2000-01-01", period_end="2000-01-31")
+    assert ProviderPerformanceEvent.model_validate(body).data.value == 0.0
+    body["data"].update(value=100, target=0)     # a whole number is a number
+    assert ProviderPerformanceEvent.model_validate(body).data.value == 100.0

@@ -18,3 +18,19 @@ def test_no_demo_event_is_dated_later_than_the_start_of_its_anchor_day(anchor):
     assert len(events) > 400
     late = [e["occurred_at"] for e in events if datetime.fromisoformat(e["occurred_at"]) > start_of_day]
     assert late == []
+
+
+def test_every_demo_event_meets_the_contract_and_the_clock():
+    """`make up` must load the demo with no refusal: each event is valid (values in their
+    indicator's range, dates in the platform's range) and dated no later than intake allows."""
+    from datetime import timedelta
+
+    from contracts.events import partner_event_adapter
+    from services.intake.domain.admission import future_dates
+
+    anchor = datetime.now(timezone.utc).date()
+    posted_at = datetime.combine(anchor, time(0), timezone.utc)   # the earliest hour make up runs
+    for items in build_events(anchor).values():
+        for body in items:
+            event = partner_event_adapter.validate_python(body)
+            assert future_dates(event, posted_at, timedelta(seconds=300)) == [], body

@@ -58,3 +58,26 @@ def test_admitted_never_exceeds_burst_plus_rate_times_elapsed(steps):
         if bucket.take(now, cost) == 0.0:
             admitted += cost
     assert admitted <= 4.0 + 3.0 * now + 1e-9
+
+
+def test_future_dates_name_each_field():
+    from datetime import date, datetime, timedelta, timezone
+
+    from contracts.events import ProviderPerformanceEvent
+    from services.intake.domain.admission import future_dates
+    from services.intake.examples import PERFORMANCE
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
+    skew = timedelta(seconds=300)
+
+    def event(**changes):
+        body = {**PERFORMANCE, "occurred_at": changes.pop("occurred_at", "2026-12-03T11:00:00Z")}
+        body["data"] = {**PERFORMANCE["data"], **changes}
+        return ProviderPerformanceEvent.model_validate(body)
+
+    assert future_dates(event(), now, skew) == []
+    # Tomorrow has begun in Kiribati at 10:00 UTC today; the day after has not.
+    assert future_dates(event(period_end=date(2026, 12, 4)), now, skew) == []
+    assert [f for f, _ in future_dates(event(period_start=date(2026, 12, 5), period_end=date(2026, 12, 5)),
+                                       now, skew)] == ["data.period_start", "data.period_end"]
+    assert [f for f, _ in future_dates(event(occurred_at="2026-12-03T12:06:00Z"), now, skew)] == ["occurred_at"]
