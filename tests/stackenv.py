@@ -1,20 +1,41 @@
 """Environments for running the platform's own scripts on a port base of their own.
 
 Ports derive from one base: Kafka base+92/base+93, PostgreSQL base-3568, services base-919 ...
-base-914 (intake, mapping, alerts, reporting, reporting-worker, alerts-api). The default test
+base-914 (intake, mapping, alerts, reporting, reporting-worker, alerts-api), webhook receivers
+base-880 ... base-861. The default test
 base 29000 gives Kafka 29092/29093, PostgreSQL 25432 and services 28081-28086.
 """
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+def receiver_ports(base: int) -> range:
+    """Loopback ports of the stack's own webhook receivers (base-880 .. base-861): the alerts API
+    calls these and no other internal address (CSP_ALERTS_WEBHOOK_RECEIVERS)."""
+    return range(base - 880, base - 860)
+
+
+def bind_receiver_port(base: int) -> int:
+    """A free port from the stack's receiver pool, to serve a test's webhook receiver on."""
+    for port in receiver_ports(base):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"every webhook receiver port of base {base} is in use")
+
+
 def stack_env(base: int, home: Path) -> dict[str, str]:
     return {
+        "CSP_ALERTS_WEBHOOK_RECEIVERS": ",".join(f"127.0.0.1:{p}" for p in receiver_ports(base)),
         "CSP_HOME": str(home),
         "CSP_KAFKA_PORT": str(base + 92),
         "CSP_KAFKA_CONTROLLER_PORT": str(base + 93),

@@ -20,8 +20,9 @@ export CSP_ALERTS_PORT="${CSP_ALERTS_PORT:-8083}"
 export CSP_REPORTING_PORT="${CSP_REPORTING_PORT:-8084}"
 export CSP_REPORTING_WORKER_PORT="${CSP_REPORTING_WORKER_PORT:-8085}"
 export CSP_ALERTS_API_PORT="${CSP_ALERTS_API_PORT:-8086}"
-# The local stack and its tests deliver webhooks to receivers on 127.0.0.1; a deployment does not.
-export CSP_ALERTS_WEBHOOK_ALLOW_INTERNAL="${CSP_ALERTS_WEBHOOK_ALLOW_INTERNAL:-true}"
+# Webhooks reach the public internet only; loopback receivers the operator names ("host:port,...")
+# are the one exception (the test stacks name their own; make up names none).
+export CSP_ALERTS_WEBHOOK_RECEIVERS="${CSP_ALERTS_WEBHOOK_RECEIVERS:-}"
 export CSP_KAFKA_BOOTSTRAP="${CSP_KAFKA_BOOTSTRAP:-127.0.0.1:$CSP_KAFKA_PORT}"
 export CSP_PG_DSN="${CSP_PG_DSN:-postgresql://$CSP_PG_USER:$CSP_PG_PASSWORD@127.0.0.1:$CSP_PG_PORT/$CSP_PG_DATABASE}"
 export CSP_PYTHON="${CSP_PYTHON:-$CSP_REPO/.venv/bin/python}"

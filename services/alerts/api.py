@@ -6,8 +6,10 @@ keys get 403. An alert outside the caller's areas is answered as if it did not e
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import secrets
+import socket
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -23,7 +25,8 @@ from services.common.http import authenticate
 from services.common.problems import API_PROBLEMS, Problem, field_error, problem_responses, validation_errors
 
 from .adapters import queries, store
-from .domain.delivery import internal_address, valid_target, webhook_host
+from .domain import targets
+from .domain.delivery import valid_target
 from .domain.lifecycle import LifecycleError, Silence
 from .domain.thresholds import AreaThresholds, threshold_sources
 from .metrics import NOTIFICATIONS
@@ -274,16 +277,24 @@ class SubscriptionIn(BaseModel):
         None, description="Webhook signing secret; generated when absent. Shown only once.")
 
 
-async def refuse_internal(target: str) -> None:
-    """A webhook must resolve to public addresses only (checked when it is created)."""
-    host = webhook_host(target)
+async def refuse_unreachable(target: str, named: frozenset) -> None:
+    """A webhook must be a well-formed URL whose every address is public (or a receiver the
+    operator named); checked here at creation and again by each delivery (domain.targets)."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except OSError:
-        raise invalid("target", f"the host {host!r} does not resolve") from None
-    if any(internal_address(info[4][0]) for info in infos):
-        raise invalid("target", "points at a loopback, private or link-local address, which the "
-                                "platform does not call (CSP_ALERTS_WEBHOOK_ALLOW_INTERNAL)")
+        parsed = targets.parse(target)
+    except targets.TargetRefused as exc:
+        raise invalid("target", str(exc)) from None
+    if parsed.address is not None:
+        addresses = [parsed.address]
+    else:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(parsed.host, parsed.port,
+                                                                  type=socket.SOCK_STREAM)
+        except OSError:
+            raise invalid("target", "the host does not resolve") from None
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not all(targets.allowed(a, parsed.port, named) for a in addresses):
+        raise invalid("target", targets.REFUSED)
 
 
 @router.post("/v1/subscriptions", status_code=201, tags=["subscriptions"],
@@ -294,8 +305,8 @@ async def create_subscription(request: Request, who: Reader, body: SubscriptionI
     reason = valid_target(body.channel, body.target)
     if reason:
         raise invalid("target", reason)
-    if body.channel == "webhook" and not request.app.state.allow_internal_webhooks:
-        await refuse_internal(body.target)
+    if body.channel == "webhook":
+        await refuse_unreachable(body.target, request.app.state.webhook_receivers)
     if body.channel == "email" and body.secret is not None:
         raise invalid("secret", "only webhooks are signed")
     secret = body.secret or (secrets.token_urlsafe(32) if body.channel == "webhook" else None)

@@ -25,6 +25,7 @@ from .adapters.senders import EmailSender, SmtpRelay, WebhookSender
 from .api import router
 from .config import AlertsSettings
 from .delivery import Deliverer
+from .domain.targets import receivers
 from .metrics import start_delivery_series
 from .service import AlertsService
 
@@ -47,7 +48,8 @@ def senders(settings: AlertsSettings) -> tuple[httpx.AsyncClient, WebhookSender,
     relay = SmtpRelay(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                       settings.smtp_starttls, settings.smtp_username, settings.smtp_password,
                       settings.smtp_timeout_seconds)
-    return client, WebhookSender(client), EmailSender(relay)
+    return client, WebhookSender(client, receivers=receivers(settings.alerts_webhook_receivers)), \
+        EmailSender(relay)
 
 
 def create_app(settings: AlertsSettings | None = None) -> FastAPI:
@@ -62,7 +64,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         await listener.ensure()
         client, webhooks, email = senders(settings)
         app.state.pool, app.state.listener = pool, listener
-        app.state.allow_internal_webhooks = settings.alerts_webhook_allow_internal
+        app.state.webhook_receivers = receivers(settings.alerts_webhook_receivers)
         app.state.keys = KeyStore(pool, cache_seconds=settings.key_cache_seconds)
         app.state.service = AlertsService(pool, settings.policy(), settings.external_url,
                                           timedelta(seconds=settings.alerts_reevaluate_seconds))

@@ -31,7 +31,9 @@ class AlertsSettings(CommonSettings):
     #: Webhooks to loopback, private or link-local addresses are refused unless this is set:
     #: otherwise any commissioner could make the platform call services inside its own network.
     #: The local stack and the tests set it (their receivers are on 127.0.0.1).
-    alerts_webhook_allow_internal: bool = False
+    #: Loopback receivers a webhook may reach besides the public internet, as "host:port,..."
+    #: (the local stack's and the tests' own receivers); empty in a deployment.
+    alerts_webhook_receivers: str = ""
     alerts_delivery_lease_seconds: float = 60.0
     alerts_retry_base_seconds: float = 2.0
     alerts_retry_cap_seconds: float = 600.0

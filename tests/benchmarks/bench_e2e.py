@@ -210,7 +210,7 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
         raise ValueError(f"at most {len(pairs)} triggers (one per area and community)")
     random.Random(seed).shuffle(pairs)
     pairs = pairs[:triggers]
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver(base=stack.base)
     try:
         partner = stack.create_key(ORG, "partner", name="Pattigift")
         operator = stack.create_key("bench-ops", "operator", name="Benchmark operations")

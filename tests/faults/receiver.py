@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from services.alerts.domain.delivery import verify
+from tests.conftest import BASE
+from tests.stackenv import bind_receiver_port
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,8 @@ class _Server(ThreadingHTTPServer):
 
 class FlakyReceiver:
     def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        # From the stack's pool of named receivers: the alerts API calls no other loopback port.
+        self.port = bind_receiver_port(BASE)
         self.secret: str | None = None
         self.arrivals: list[Arrival] = []
         self._lock = threading.Lock()

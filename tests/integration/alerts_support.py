@@ -14,6 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+from tests.conftest import TEST_ENV
+from tests.stackenv import bind_receiver_port
+
 
 @dataclass
 class Delivery:
@@ -33,6 +36,8 @@ class WebhookReceiver:
     plan: list[int] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
+    #: The port base of the stack whose alerts API calls it (its receiver pool, tests/stackenv.py).
+    base: int = field(default_factory=lambda: int(TEST_ENV["CSP_KAFKA_PORT"]) - 92)
 
     def __post_init__(self) -> None:
         receiver, lock = self, threading.Lock()
@@ -53,7 +58,7 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", bind_receiver_port(self.base)), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

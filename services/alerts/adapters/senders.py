@@ -6,8 +6,10 @@ secret or a target address never appears in a log line or an error message.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import smtplib
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from email.utils import make_msgid
 
 import httpx
 
+from ..domain import targets
 from ..domain.delivery import email_message, retryable, sign
 
 
@@ -37,12 +40,24 @@ def _retry_after(value: str | None) -> float | None:
 
 class WebhookSender:
     """POST ``body`` with ``X-CSP-Timestamp``, ``X-CSP-Signature: sha256=<hex>`` (HMAC-SHA256 of
-    "<timestamp>.<body>") and ``Idempotency-Key`` (the notification id, the same on retries)."""
+    "<timestamp>.<body>") and ``Idempotency-Key`` (the notification id, the same on retries).
 
-    def __init__(self, client: httpx.AsyncClient, clock=time.time) -> None:
-        self.client, self.clock = client, clock
+    The target's host is resolved here, each address checked (domain.targets), and the request
+    sent to the address checked, with the name in the Host header and for TLS, so a name that
+    now resolves somewhere internal is never called. A refused target is a permanent failure
+    whose logged reason says nothing of what is behind it."""
+
+    def __init__(self, client: httpx.AsyncClient, clock=time.time,
+                 receivers: frozenset = frozenset(), resolve=None) -> None:
+        self.client, self.clock, self.receivers = client, clock, receivers
+        self.resolve = resolve or _resolve
 
     async def send(self, url: str, secret: str, body: bytes, notification_id: str) -> Sent:
+        try:
+            target = targets.parse(url)
+            address = await self._checked_address(target)
+        except (targets.TargetRefused, OSError):
+            return Sent(False, error="target not allowed or not resolvable", permanent=True)
         timestamp = str(int(self.clock()))
         headers = {"content-type": "application/json",
                    "user-agent": "commissioning-signals-alerts/1",
@@ -50,8 +65,12 @@ class WebhookSender:
                    "x-csp-signature": sign(secret, timestamp, body),
                    "x-csp-notification-id": notification_id,
                    "idempotency-key": notification_id}
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            response = await self.client.post(url, content=body, headers=headers)
+            response = await self.client.post(f"{target.scheme}://{literal}:{target.port}{target.path}",
+                                              content=body, headers={**headers, "host": target.host_header},
+                                              extensions=extensions)
         except httpx.HTTPError as exc:
             return Sent(False, error=type(exc).__name__)
         code = response.status_code
@@ -59,6 +78,19 @@ class WebhookSender:
             return Sent(True, code)
         return Sent(False, code, f"HTTP {code}", permanent=not retryable(code),
                     retry_after=_retry_after(response.headers.get("retry-after")))
+
+
+    async def _checked_address(self, target: targets.WebhookTarget) -> targets.IPAddress:
+        addresses = [target.address] if target.address is not None else \
+            await self.resolve(target.host, target.port)
+        if not addresses or not all(targets.allowed(a, target.port, self.receivers) for a in addresses):
+            raise targets.TargetRefused(targets.REFUSED)
+        return addresses[0]
+
+
+async def _resolve(host: str, port: int) -> list[targets.IPAddress]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
 @dataclass(frozen=True)

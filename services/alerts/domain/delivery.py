@@ -13,12 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.events import Alert, AlertRule, AlertSeverity, AlertStatus
 from contracts.places import AREAS
 
+from . import targets
 from .conditions import SEVERITY_RANK
 from .lifecycle import AlertRecord, NotificationIntent
 
@@ -68,30 +67,11 @@ def valid_target(channel: Channel, target: str) -> str | None:
     """Why ``target`` cannot be used on ``channel``, or None when it can."""
     if channel == "email":
         return None if _EMAIL.match(target) else "not an email address"
-    if not re.match(r"^https?://[^\s/?#]+", target):
-        return "must be an http:// or https:// URL"
+    try:
+        targets.parse(target)
+    except targets.TargetRefused as exc:
+        return str(exc)
     return None
-
-
-def webhook_host(target: str) -> str | None:
-    """The host name or address a webhook URL points at."""
-    try:
-        return urlsplit(target).hostname
-    except ValueError:
-        return None
-
-
-def internal_address(address: str) -> bool:
-    """Whether an address is one a commissioner's webhook must not reach from the platform's
-    network: loopback, private, link-local (cloud metadata), multicast, reserved or unspecified."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return True   # not an address at all: refuse rather than guess
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-            or ip.is_reserved or ip.is_unspecified)
 
 
 def route(intent: NotificationIntent,
