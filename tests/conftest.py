@@ -67,9 +67,19 @@ def http_json(method: str, url: str, body=None, headers=None, timeout: float = 1
         return e.code, dict(e.headers), json.loads(raw) if raw else None
 
 
-def create_key(org: str, role: str, areas: str = "", name: str | None = None) -> dict:
+def create_key(org: str, role: str, areas: str = "", name: str | None = None,
+               provider_ids: str = "") -> dict:
+    """A key made with the project's key CLI. A partner's ``areas`` are the areas its organisation
+    serves (the organisation registry); unless a test names them, the suite's partners serve every
+    area, so tests can post anywhere and tests/hostile/test_registry.py shows the refusals."""
+    from contracts.places import AREAS
+
     env = {**os.environ, **TEST_ENV}
     args = [sys.executable, "-m", "services.intake.keys", "create", "--org", org, "--role", role, "--json"]
+    if role == "partner" and not areas:
+        areas = ",".join(AREAS)
+    if provider_ids:
+        args += ["--provider-ids", provider_ids]
     if areas:
         args += ["--areas", areas]
     if name:

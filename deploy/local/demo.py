@@ -24,6 +24,7 @@ import httpx
 
 from contracts.places import AREAS
 from services.common.auth import KeyStore, Role
+from services.common.organisations import Registry
 from services.common.db import create_pool
 from services.common.migrate import migrate
 from services.common.settings import CommonSettings
@@ -172,10 +173,13 @@ async def keys() -> dict[str, dict]:
     await migrate(dsn, verbose=False)
     pool = await create_pool(dsn, 1, 2)
     store = KeyStore(pool, cache_seconds=0)
+    registry = Registry(pool, cache_seconds=0)
     out: dict[str, dict] = {}
     try:
-        for pid, name, kind, *_ in PARTNERS:
+        for pid, name, kind, area, *_ in PARTNERS:
             key_id, token = await store.create(pid, Role.PARTNER, [], "demo", name, kind)
+            # The registry: each organisation serves its own area and reports for itself.
+            await registry.register(pid, areas=[area])
             out[pid] = {"role": "partner", "key_id": key_id, "api_key": token}
         for cid, name, areas in COMMISSIONERS:
             key_id, token = await store.create(cid, Role.COMMISSIONER, areas, "demo", name, "commissioner")

@@ -19,6 +19,9 @@ from services.common.migrate import migrate
 
 from .adapters.producer import Publisher
 from services.common.auth import KeyStore
+from services.common.organisations import Registry
+
+from .organisations import router as organisations_router
 
 from .adapters.store import Ledger
 from .api import router
@@ -56,9 +59,11 @@ def create_app(settings: IntakeSettings | None = None,
         publisher = publisher_factory(settings)
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds)
+        app.state.registry = Registry(pool, cache_seconds=settings.key_cache_seconds)
         app.state.intake = IntakeService(Ledger(pool), publisher,
                                          timedelta(seconds=settings.clock_skew_seconds),
-                                         in_flight_s=settings.produce_timeout_seconds + 1.0)
+                                         in_flight_s=settings.produce_timeout_seconds + 1.0,
+                                         registry=app.state.registry)
         app.state.publisher = publisher
         await publisher.ready()  # connect early when Kafka is up; serve 503s when it is not
         heap.settle()
@@ -82,6 +87,7 @@ def create_app(settings: IntakeSettings | None = None,
         return {"postgres": await pg_ok(app.state.pool), "kafka": await app.state.publisher.ready()}
 
     app.include_router(router)
+    app.include_router(organisations_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app, settings.max_body_bytes)
 

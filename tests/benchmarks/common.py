@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from contracts.places import AREAS
 from tests.stackenv import REPO, run_script, stack_env
 
 DEFAULT_BASE = 59000
@@ -164,6 +165,8 @@ class Stack:
     def create_key(self, org: str, role: str, areas: str = "", name: str | None = None) -> str:
         args = [sys.executable, "-m", "services.intake.keys", "create", "--org", org, "--role", role,
                 "--json"]
+        if role == "partner" and not areas:
+            areas = ",".join(AREAS)   # the benchmarks' partners post into every area
         if areas:
             args += ["--areas", areas]
         if name:

@@ -40,8 +40,8 @@ GROWING_TABLES = ("intake_events", "reporting_events", "alerts", "alert_audit")
 def actors(stack) -> dict[str, dict]:
     """Keys of the organisations these tests act as, made with the project's key CLI."""
     return {
-        "partner": create_key(PARTNER_ORG, "partner", name="Medway Community Voice"),
-        "other_partner": create_key(OTHER_ORG, "partner", name="Hampshire Carers Network"),
+        "partner": create_key(PARTNER_ORG, "partner", areas=AREA, name="Medway Community Voice"),
+        "other_partner": create_key(OTHER_ORG, "partner", areas=OTHER_AREA, name="Hampshire Carers Network"),
         "kent": create_key("kent-medway-icb", "commissioner", areas=AREA, name="Kent and Medway ICB"),
         "hamp": create_key("hampshire-icb", "commissioner", areas=OTHER_AREA, name="Hampshire ICB"),
         "operator": create_key("hostile-input-ops", "operator", name="Platform operations"),

@@ -49,6 +49,7 @@ class Prepared(NamedTuple):
     digest: bytes                # SHA-256 of value
     unstorable: Refusal | None   # answered before the organisation is checked
     refusal: Refusal | None      # the clock or the privacy guard: answered after it
+    provider_id: str | None = None   # a performance event's provider, for the organisation registry
 
 
 def canonical(event: Event) -> bytes:
@@ -82,7 +83,8 @@ def prepare(event: Event, now: datetime, clock_skew: timedelta) -> Prepared:
         value = canonical(event)
         digest = hashlib.sha256(value).digest()
     return Prepared(str(event.event_id), event.source, event.type, event.area, event.partition_key,
-                    event.occurred_at.isoformat(), value, digest, unstorable, refusal)
+                    event.occurred_at.isoformat(), value, digest, unstorable, refusal,
+                    getattr(event.data, "provider_id", None))
 
 
 @functools.lru_cache(maxsize=8)         # one per event type

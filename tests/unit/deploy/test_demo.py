@@ -34,3 +34,18 @@ def test_every_demo_event_meets_the_contract_and_the_clock():
         for body in items:
             event = partner_event_adapter.validate_python(body)
             assert future_dates(event, posted_at, timedelta(seconds=300)) == [], body
+
+
+def test_every_demo_event_is_one_its_organisation_may_report():
+    """The demo registers each partner for its own area (deploy/local/demo.py keys()): intake's
+    organisation registry must let every demo event through."""
+    from deploy.local.demo import PARTNERS
+    from services.common.organisations import Registration, refusals
+
+    registry = {pid: Registration(pid, name, kind, frozenset({area}), frozenset(), frozenset(), frozenset({pid}))
+                for pid, name, kind, area, *_ in PARTNERS}
+    for pid, items in build_events(datetime.now(timezone.utc).date()).items():
+        for body in items:
+            assert body["source"] == pid
+            provider = body["data"].get("provider_id")
+            assert refusals(registry[pid], body["area"], provider, frozenset({provider}) if provider else frozenset()) == [], body
