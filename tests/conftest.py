@@ -27,6 +27,12 @@ TEST_ENV = {
     "CSP_KEY_CACHE_SECONDS": "0",   # revocation must bite at once in tests
     "CSP_RATE_LIMIT_PER_SECOND": "100000",
     "CSP_RATE_LIMIT_BURST": "100000",
+    # The suite reads and fails authentication far faster than any person; the limits' own tests
+    # (tests/unit/common/test_limits.py) use the defaults.
+    "CSP_READS_PER_SECOND": "100000",
+    "CSP_READS_BURST": "100000",
+    "CSP_AUTH_FAILURES_PER_SECOND": "100000",
+    "CSP_AUTH_FAILURES_BURST": "100000",
     # The mapping worker reads a copy of the rule file that tests may edit (hot reload).
     "CSP_MAPPING_RULES": str(TEST_HOME / "rules.yaml"),
     "CSP_RULES_CHECK_SECONDS": "1",

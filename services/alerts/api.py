@@ -10,6 +10,8 @@ import ipaddress
 import json
 import secrets
 import socket
+import time
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -128,17 +130,40 @@ async def list_alerts(
 async def stream(request: Request, who: Reader,
                  area: Annotated[str | None, Query(pattern=r"^[A-Z]{2,5}$")] = None):
     areas = set(scope(who, area))
-    listener = request.app.state.listener
+    state = request.app.state
+    open_streams: Counter[str] = state.open_streams
+    if open_streams[who.key_id] >= state.settings.alerts_streams_per_key:
+        raise Problem(429, "Too many streams",
+                      f"this key has {open_streams[who.key_id]} live streams open already",
+                      errors=[{"field": "authorization", "pointer": "#",
+                               "reason": f"at most {state.settings.alerts_streams_per_key} live streams per key"}],
+                      headers={"Retry-After": "30"})
+    token = request.headers["authorization"].partition(" ")[2].strip()
+    # The key is looked up again at least this often, so revoking it ends the stream.
+    recheck = max(1.0, min(5.0, state.settings.key_cache_seconds or 5.0))
+    ends_at = time.monotonic() + state.settings.alerts_stream_max_seconds
+    listener = state.listener
     queue = listener.subscribe()
+    open_streams[who.key_id] += 1
 
     async def events():
         try:
             yield "retry: 3000\n: connected\n\n"
+            quiet = 0.0
             while not await request.is_disconnected():
+                if time.monotonic() >= ends_at:
+                    yield "event: end\ndata: {\"reason\": \"the stream's time is up; reconnect\"}\n\n"
+                    return
                 try:
-                    change = await asyncio.wait_for(queue.get(), 15)
+                    change = await asyncio.wait_for(queue.get(), recheck)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    if await state.keys.authenticate(token) is None:
+                        yield "event: end\ndata: {\"reason\": \"the key was revoked\"}\n\n"
+                        return
+                    quiet += recheck
+                    if quiet >= 15:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
                     continue
                 if change["area"] in areas:
                     NOTIFICATIONS.labels("sse", "delivered").inc()
@@ -146,6 +171,7 @@ async def stream(request: Request, who: Reader,
                            f"data: {json.dumps(change)}\n\n")
         finally:
             listener.unsubscribe(queue)
+            open_streams[who.key_id] -= 1
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import contextlib
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -65,7 +66,8 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         client, webhooks, email = senders(settings)
         app.state.pool, app.state.listener = pool, listener
         app.state.webhook_receivers = receivers(settings.alerts_webhook_receivers)
-        app.state.keys = KeyStore(pool, cache_seconds=settings.key_cache_seconds)
+        app.state.settings, app.state.open_streams = settings, Counter()
+        app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
         app.state.service = AlertsService(pool, settings.policy(), settings.external_url,
                                           timedelta(seconds=settings.alerts_reevaluate_seconds))
         deliverer = Deliverer(pool, settings, listener, webhooks, email)

@@ -28,12 +28,14 @@ class AlertsSettings(CommonSettings):
     # Delivery (runs in the alerts API process).
     alerts_delivery_poll_seconds: float = 1.0
     alerts_delivery_concurrency: int = 16
-    #: Webhooks to loopback, private or link-local addresses are refused unless this is set:
-    #: otherwise any commissioner could make the platform call services inside its own network.
-    #: The local stack and the tests set it (their receivers are on 127.0.0.1).
     #: Loopback receivers a webhook may reach besides the public internet, as "host:port,..."
     #: (the local stack's and the tests' own receivers); empty in a deployment.
     alerts_webhook_receivers: str = ""
+    #: Live streams (/v1/alerts/stream): at most this many open at once per key; each ends after
+    #: the second figure (the client reconnects) and re-checks its key at least every key-cache
+    #: lifetime, so a revoked key's stream closes. Local defaults.
+    alerts_streams_per_key: int = 5
+    alerts_stream_max_seconds: float = 3600.0
     alerts_delivery_lease_seconds: float = 60.0
     alerts_retry_base_seconds: float = 2.0
     alerts_retry_cap_seconds: float = 600.0

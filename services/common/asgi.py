@@ -1,6 +1,7 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -38,26 +39,36 @@ class HttpMetrics:
             HTTP_REQUESTS.labels(template, method, str(status)).inc()
 
 
-async def _problem(send, status: int, title: str, detail: str, headers=()) -> None:
+async def _problem(send, status: int, title: str, detail: str, field: str, reason: str,
+                   headers=()) -> None:
     body = json.dumps({"type": TYPE_BASE + title.lower().replace(" ", "-"), "title": title,
-                       "status": status, "detail": detail}).encode()
+                       "status": status, "detail": detail,
+                       "errors": [{"field": field, "pointer": "#", "reason": reason}]}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_JSON.encode()),
                             (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
 
 
+#: The media types a write may carry: JSON, and a structured CloudEvent (which is JSON).
+#: Nothing else that merely ends in "+json" (application/evil+json) is read as JSON.
+JSON_TYPES = (b"application/json", b"application/cloudevents+json")
+
+
 class BodyGuard:
-    """415 for a write that is not JSON, 413 for a body over the limit (counted, not trusted).
+    """415 for a write that is not JSON, 413 for a body over the limit (counted, not trusted),
+    408 for a body that does not arrive within ``body_seconds`` (a slow sender holds no worker).
+    Each names the field at fault (``content-type`` or ``body``).
 
     Only writes to a route that takes the method are checked: a PUT to a read-only route is the
     router's 405, not a 415. The body is read here, up to the limit, so that a chunked body over
     it is a 413 too (a limit raised inside the app's own body reading would surface as a 400).
     """
 
-    def __init__(self, app, max_body_bytes: int) -> None:
+    def __init__(self, app, max_body_bytes: int, body_seconds: float = 10.0) -> None:
         self.app = app
         self.max = max_body_bytes
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") \
@@ -65,27 +76,32 @@ class BodyGuard:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if ctype not in (b"application/json", b"application/cloudevents+json") and \
-                not ctype.endswith(b"+json"):
+        if ctype not in JSON_TYPES:
             return await _problem(send, 415, "Unsupported media type",
-                                  "send the body as application/json")
+                                  "send the body as application/json", "content-type",
+                                  "must be application/json (or application/cloudevents+json)")
         length = headers.get(b"content-length")
+        too_large = (f"the body is larger than {self.max} bytes", "body", f"at most {self.max} bytes")
         if length is not None and length.isdigit() and int(length) > self.max:
-            return await _problem(send, 413, "Content too large",
-                                  f"the body is larger than {self.max} bytes")
+            return await _problem(send, 413, "Content too large", *too_large)
         chunks, seen = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":      # the client went away: nothing to answer
-                return
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.max:
-                return await _problem(send, 413, "Content too large",
-                                      f"the body is larger than {self.max} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":   # the client went away: nothing to answer
+                        return
+                    chunk = message.get("body", b"")
+                    seen += len(chunk)
+                    if seen > self.max:
+                        return await _problem(send, 413, "Content too large", *too_large)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            return await _problem(send, 408, "Request timeout",
+                                  f"the body did not arrive within {self.body_seconds:g} seconds", "body",
+                                  "sent too slowly", headers=[(b"connection", b"close")])
         replayed = False
 
         async def replay():

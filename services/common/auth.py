@@ -10,6 +10,7 @@ import hmac
 import re
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 
@@ -63,10 +64,12 @@ def parse_token(token: str) -> tuple[str, str] | None:
 
 
 class KeyStore:
-    def __init__(self, pool: asyncpg.Pool, cache_seconds: float = 5.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, cache_seconds: float = 5.0, max_entries: int = 10_000) -> None:
         self.pool = pool
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self.max_entries = max_entries
+        # Least recently used first; unknown tokens are cached too, so a bound is needed.
+        self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
 
     async def authenticate(self, token: str) -> Principal | None:
         parsed = parse_token(token)
@@ -88,6 +91,9 @@ class KeyStore:
                                   frozenset(row["areas"] or ()))
         if self.cache_seconds > 0:
             self._cache[cache_key] = (now, principal)
+            self._cache.move_to_end(cache_key)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
         return principal
 
     async def create(self, organisation_id: str, role: Role, areas: list[str], label: str = "",

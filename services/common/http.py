@@ -1,13 +1,17 @@
 """The operational endpoints every FastAPI service exposes: /healthz, /readyz, /metrics."""
 from __future__ import annotations
 
+import math
+import time
 from typing import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from . import asgi, problems
+from .limits import Buckets
 from .metrics import exposition, observe_pool
+from .settings import CommonSettings
 
 
 def ops_router(checks: Callable[[], Awaitable[dict[str, bool]]], pool_of=lambda: None) -> APIRouter:
@@ -34,7 +38,11 @@ def ops_router(checks: Callable[[], Awaitable[dict[str, bool]]], pool_of=lambda:
 
 
 def harden(app: FastAPI, max_body_bytes: int | None = None) -> FastAPI:
-    """Problem+json errors, request metrics and (for writers) the body guard."""
+    """Problem+json errors, request metrics, the read and failed-authentication limits of
+    :func:`authenticate`, and (for writers) the body guard."""
+    settings = CommonSettings()
+    app.state.read_limits = Buckets(settings.reads_per_second, settings.reads_burst)
+    app.state.auth_failures = Buckets(settings.auth_failures_per_second, settings.auth_failures_burst)
     problems.install(app)
     if max_body_bytes is not None:
         app.add_middleware(asgi.BodyGuard, max_body_bytes=max_body_bytes)
@@ -61,7 +69,25 @@ async def authenticate(request) -> "Principal":
         raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>'",
                       headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'})
     found = await request.app.state.keys.authenticate(token.strip())
+    state, now = request.app.state, time.monotonic()
     if found is None:
+        client = request.client.host if request.client else "unknown"
+        wait = state.auth_failures.take(client, now) if hasattr(state, "auth_failures") else 0.0
+        if wait > 0:
+            raise too_many("this address has failed to authenticate too often", wait)
         raise Problem(401, "Unauthorized", "the API key is unknown or revoked",
                       headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals", error="invalid_token"'})
+    if request.method == "GET" and hasattr(state, "read_limits"):
+        wait = state.read_limits.take(found.key_id, now)
+        if wait > 0:
+            raise too_many("this key is over its read limit", wait)
     return found
+
+
+def too_many(detail: str, wait: float) -> "Problem":
+    """429 naming the credential that is over its limit, with Retry-After in whole seconds."""
+    from .problems import Problem
+
+    return Problem(429, "Too many requests", detail,
+                   errors=[{"field": "authorization", "pointer": "#", "reason": detail}],
+                   headers={"Retry-After": str(max(1, math.ceil(wait)))})

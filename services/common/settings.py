@@ -15,6 +15,14 @@ class CommonSettings(BaseSettings):
     service_version: str = "0.1.0"
     # API key lookups are cached this long: a revoked key stops working within this time.
     key_cache_seconds: float = 5.0
+    # Local defaults: each API key may read this many requests a second (bursts up to the second
+    # figure); each client address may fail authentication (unknown, malformed or revoked key)
+    # this often. Over either: 429 with Retry-After. At most key_cache_max keys are cached.
+    reads_per_second: float = 20.0
+    reads_burst: float = 200.0
+    auth_failures_per_second: float = 2.0
+    auth_failures_burst: float = 30.0
+    key_cache_max: int = 10_000
     # Stream workers: a worker that dies is noticed after this long and its partitions move on.
     kafka_session_timeout_seconds: float = 15.0
     kafka_heartbeat_seconds: float = 3.0

@@ -16,14 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
-from services.common.http import authenticate
+from services.common.http import authenticate, too_many
 from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
     validation_errors
 
 from . import cloudevents, examples
 from services.common.auth import Principal, Role
 
-from .domain.admission import TokenBucket
 from .service import Outcome, rejected
 
 PROBLEM_RESPONSES = problem_responses({
@@ -82,15 +81,9 @@ async def posting_caller(request: Request) -> Principal:
     """The key's principal, once it is known (401), within its rate limit (429) and of a role
     that may post events (403)."""
     found = await authenticate(request)
-    buckets: dict[str, TokenBucket] = request.app.state.buckets
-    settings = request.app.state.settings
-    bucket = buckets.get(found.key_id)
-    if bucket is None:
-        bucket = buckets[found.key_id] = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
-    wait = bucket.take(time.monotonic())
+    wait = request.app.state.post_limits.take(found.key_id, time.monotonic())
     if wait > 0:
-        raise Problem(429, "Too many requests", "this key is over its rate limit",
-                      headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+        raise too_many("this key is over its rate limit", wait)
     if found.role not in (Role.PARTNER, Role.OPERATOR):
         raise Problem(403, "Forbidden", f"a {found.role.value} key cannot post events")
     return found

@@ -19,6 +19,7 @@ from services.common.migrate import migrate
 
 from .adapters.producer import Publisher
 from services.common.auth import KeyStore
+from services.common.limits import Buckets
 from services.common.organisations import Registry
 
 from .organisations import router as organisations_router
@@ -58,7 +59,7 @@ def create_app(settings: IntakeSettings | None = None,
                                  session_state=False)
         publisher = publisher_factory(settings)
         app.state.pool = pool
-        app.state.keys = KeyStore(pool, settings.key_cache_seconds)
+        app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
         app.state.registry = Registry(pool, cache_seconds=settings.key_cache_seconds)
         app.state.intake = IntakeService(Ledger(pool), publisher,
                                          timedelta(seconds=settings.clock_skew_seconds),
@@ -80,7 +81,7 @@ def create_app(settings: IntakeSettings | None = None,
     app = api_app(title="Commissioning signals: intake", version=settings.service_version,
                   description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    app.state.buckets = {}
+    app.state.post_limits = Buckets(settings.rate_limit_per_second, settings.rate_limit_burst)
     set_build_info("intake", settings.service_version)
 
     async def checks() -> dict[str, bool]:

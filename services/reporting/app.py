@@ -32,7 +32,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         await migrate(settings.pg_dsn, verbose=False)
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
         app.state.pool = pool
-        app.state.keys = KeyStore(pool, cache_seconds=settings.key_cache_seconds)
+        app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
         app.state.store = ReportingStore(pool)
         app.state.settings = settings
         if settings.reporting_session_secret:

@@ -1,7 +1,6 @@
 """Pure admission decisions: clock skew, idempotency outcome, rate limits."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -50,26 +49,3 @@ def idempotency(existing_hash: bytes | None, existing_published: bool, body_hash
     if existing_published:
         return Idempotency.DUPLICATE
     return Idempotency.IN_FLIGHT if in_flight else Idempotency.RETRY
-
-
-@dataclass
-class TokenBucket:
-    """Per-key rate limit: ``rate`` tokens a second, bursts up to ``capacity``."""
-
-    rate: float
-    capacity: float
-    tokens: float = field(default=-1.0)
-    updated: float = 0.0
-
-    def take(self, now: float, cost: float = 1.0) -> float:
-        """Take ``cost`` tokens. Returns 0 when allowed, else the seconds to wait before retrying."""
-        if self.tokens < 0:
-            self.tokens, self.updated = self.capacity, now
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if cost > self.capacity:
-            cost = self.capacity  # a batch larger than the burst waits for a full bucket, not forever
-        if self.tokens >= cost:
-            self.tokens -= cost
-            return 0.0
-        return (cost - self.tokens) / self.rate

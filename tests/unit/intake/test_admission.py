@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, strategies as st
 
-from services.intake.domain.admission import Idempotency, TokenBucket, idempotency, too_far_in_future
+from services.common.limits import TokenBucket
+from services.intake.domain.admission import Idempotency, idempotency, too_far_in_future
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
 
