@@ -84,10 +84,8 @@ async def authenticate(request) -> "Principal":
     return found
 
 
-def too_many(detail: str, wait: float) -> "Problem":
+def too_many(detail: str, wait: float) -> problems.Problem:
     """429 naming the credential that is over its limit, with Retry-After in whole seconds."""
-    from .problems import Problem
-
-    return Problem(429, "Too many requests", detail,
+    return problems.Problem(429, "Too many requests", detail,
                    errors=[{"field": "authorization", "pointer": "#", "reason": detail}],
                    headers={"Retry-After": str(max(1, math.ceil(wait)))})

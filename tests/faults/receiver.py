@@ -7,7 +7,6 @@ server is off. Every POST it answers is checked against the subscription's signi
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import Counter

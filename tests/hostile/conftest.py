@@ -90,6 +90,17 @@ def alive(service: str) -> bool:
     return status == 200
 
 
+def sql(statement: str, *args) -> list:
+    """One statement against the test stack's PostgreSQL, as the platform's own tables hold it."""
+    async def run():
+        conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
+        try:
+            return await conn.fetch(statement, *args)
+        finally:
+            await conn.close()
+    return asyncio.run(run())
+
+
 def database_snapshot() -> dict:
     """Every table in the schema; row counts of the append-only tables; the static tables' rows."""
     async def take() -> dict:

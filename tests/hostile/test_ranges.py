@@ -2,18 +2,25 @@
 the consumers store (security issue, item 3)."""
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-import asyncpg
 import pytest
 
 from services.intake.examples import PERFORMANCE
-from tests.conftest import TEST_ENV, bearer, wait_until
-from tests.hostile.conftest import AREA, PARTNER_ORG, REGION, fields_named, finding, problem_of, raw
+from tests.conftest import bearer, wait_until
+from tests.hostile.conftest import (
+    AREA,
+    PARTNER_ORG,
+    REGION,
+    fields_named,
+    finding,
+    problem_of,
+    raw,
+    sql,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +35,6 @@ def performance(**data) -> dict:
 
 def post(path: str, body: bytes, key: dict) -> tuple[int, dict, bytes]:
     return raw("intake", "POST", path, body, {**bearer(key), "content-type": "application/json"})
-
-
-def sql(statement: str, *args):
-    async def run():
-        conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
-        try:
-            return await conn.fetch(statement, *args)
-        finally:
-            await conn.close()
-    return asyncio.run(run())
 
 
 TOMORROW_BUT_ONE = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()

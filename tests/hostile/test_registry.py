@@ -15,7 +15,15 @@ import pytest
 
 from services.intake.examples import PERFORMANCE
 from tests.conftest import REPO, TEST_ENV, bearer, create_key, http_json, url
-from tests.hostile.conftest import AREA, PARTNER_ORG, REGION, fields_named, finding, problem_of, raw
+from tests.hostile.conftest import (
+    AREA,
+    PARTNER_ORG,
+    REGION,
+    fields_named,
+    finding,
+    problem_of,
+    raw,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +61,7 @@ def test_the_issues_case_is_refused_naming_area_and_provider(actors, somerset):
     problem = problem_of(status, headers, answer)
     assert status == 403 and fields_named(problem) == {"area", "data.provider_id"}, problem
     # Nothing reached the ledger (so nothing reached Kafka).
-    assert http_json("GET", url("reporting", f"/v1/reports/findings?area=SOM&days=7"),
+    assert http_json("GET", url("reporting", "/v1/reports/findings?area=SOM&days=7"),
                      headers=bearer(actors["operator"]))[0] == 200
 
 

@@ -10,30 +10,26 @@ worker for the other areas (security issue, item 1).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import urllib.request
 
-import asyncpg
 import pytest
 
-from tests.conftest import TEST_ENV, bearer, url, wait_until
-from tests.hostile.conftest import AREA, REGION, fields_named, problem_of, raw, unmet_need_alert
+from tests.conftest import bearer, url, wait_until
+from tests.hostile.conftest import (
+    AREA,
+    REGION,
+    fields_named,
+    problem_of,
+    raw,
+    sql,
+    unmet_need_alert,
+)
 
 pytestmark = pytest.mark.integration
 
 BAD_AREA, BAD_REGION = "NHAM", "east_midlands"   # Northamptonshire: no other hostile test posts there
-
-
-def sql(statement: str, *args):
-    async def run():
-        conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
-        try:
-            return await conn.fetch(statement, *args)
-        finally:
-            await conn.close()
-    return asyncio.run(run())
 
 
 def metric(name: str) -> float:

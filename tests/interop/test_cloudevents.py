@@ -10,11 +10,25 @@ from uuid import UUID
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 
-from contracts.events import (Alert, AlertRule, AlertSeverity, AlertStatus, DeadLetter, MappedEvent,
-                              partner_event_adapter)
+from contracts.events import (
+    Alert,
+    AlertRule,
+    AlertSeverity,
+    AlertStatus,
+    DeadLetter,
+    MappedEvent,
+    partner_event_adapter,
+)
 from contracts.taxonomy import Competency, Stage
-from contracts.topics import (ALERT_TYPE, DEADLETTER_TYPE, MAPPED_TYPE, alert_headers, cloudevent_headers,
-                              deadletter_headers, mapped_headers)
+from contracts.topics import (
+    ALERT_TYPE,
+    DEADLETTER_TYPE,
+    MAPPED_TYPE,
+    alert_headers,
+    cloudevent_headers,
+    deadletter_headers,
+    mapped_headers,
+)
 from services.intake.examples import FINDING, PERFORMANCE
 
 AT = datetime(2026, 11, 30, 9, 15, tzinfo=timezone.utc)

@@ -16,7 +16,6 @@ import pytest
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from cloudevents.core.v1.event import CloudEvent
-
 from kafka import KafkaProducer
 
 from contracts.topics import ALERTS, DEADLETTER, FINDINGS, MAPPED
