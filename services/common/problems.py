@@ -67,7 +67,7 @@ API_PROBLEMS = {401: "Missing or unknown API key", 403: "The key may not read or
                 429: "Over a rate limit; see Retry-After",
                 503: "A store the service depends on is unavailable; retry shortly (Retry-After)"}
 #: What a route that takes a body can also answer (the body guard of every service).
-BODY_PROBLEMS = {413: "Body too large", 415: "Not JSON"}
+BODY_PROBLEMS = {400: "Malformed JSON", 413: "Body too large", 415: "Not JSON"}
 
 
 def document_body_problems(app: FastAPI) -> None:
@@ -155,5 +155,22 @@ def install(app: FastAPI) -> None:
             # FastAPI's answer to a body it could not read as JSON at all (nested too deep,
             # not UTF-8): still name the field, like every other refusal.
             errors = [{"field": "(body)", "pointer": "#", "reason": "not readable as JSON"}]
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; the resource allows
+            # the methods of every route on it (a GET and a PUT declared apart, for example).
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return Problem(exc.status_code, str(exc.detail) if exc.detail else "Error", errors=errors,
-                       headers=getattr(exc, "headers", None)).response(request.url.path)
+                       headers=headers).response(request.url.path)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this request's path."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -198,7 +198,7 @@ def test_malformed_keys_are_401_problems(actors, service, method, path):
 
 
 def test_a_revoked_key_stops_working_everywhere(actors):
-    partner = create_key(PARTNER_ORG, "partner", name="Medway Community Voice")
+    partner = create_key(PARTNER_ORG, "partner", areas=AREA, name="Medway Community Voice")
     reader = create_key("kent-medway-icb", "commissioner", areas=AREA, name="Kent and Medway ICB")
     assert call("intake", "POST", "/v1/findings", partner, finding())[0] == 202
     assert call("alerts-api", "GET", "/v1/alerts", reader)[0] == 200

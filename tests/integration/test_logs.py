@@ -11,7 +11,8 @@ import uuid
 import pytest
 
 from services.intake.examples import FINDING
-from tests.conftest import TEST_HOME, bearer, http_json, url, wait_until
+from tests.conftest import BASE, TEST_HOME, bearer, http_json, url, wait_until
+from tests.stackenv import receiver_ports
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,8 @@ def test_api_keys_bearer_tokens_and_webhook_secrets_never_reach_the_logs(keys):
     assert http_json("GET", url("alerts-api", "/v1/alerts?area=BSOL"), None, bearer(commissioner))[0] == 200
     status, _, sub = http_json("POST", url("alerts-api", "/v1/subscriptions"),
                                {"areas": ["BSOL"], "channel": "webhook",
-                                "target": f"http://127.0.0.1:9{webhook_path}", "secret": webhook_secret},
+                                "target": f"http://127.0.0.1:{receiver_ports(BASE)[0]}{webhook_path}",
+                                "secret": webhook_secret},
                                bearer(commissioner))
     assert status == 201, sub
     assert http_json("DELETE", url("alerts-api", f"/v1/subscriptions/{sub['id']}"), None,
