@@ -149,23 +149,27 @@ async def stream(request: Request, who: Reader,
     async def events():
         try:
             yield "retry: 3000\n: connected\n\n"
-            quiet = 0.0
+            checked = sent = time.monotonic()
             while not await request.is_disconnected():
-                if time.monotonic() >= ends_at:
+                now = time.monotonic()
+                if now >= ends_at:
                     yield "event: end\ndata: {\"reason\": \"the stream's time is up; reconnect\"}\n\n"
                     return
-                try:
-                    change = await asyncio.wait_for(queue.get(), recheck)
-                except TimeoutError:
+                # Checked on time, not only when quiet: a busy stream is re-checked as often.
+                if now - checked >= recheck:
+                    checked = now
                     if await state.keys.authenticate(token) is None:
                         yield "event: end\ndata: {\"reason\": \"the key was revoked\"}\n\n"
                         return
-                    quiet += recheck
-                    if quiet >= 15:
-                        quiet = 0.0
+                try:
+                    change = await asyncio.wait_for(queue.get(), max(0.0, checked + recheck - now))
+                except TimeoutError:
+                    if time.monotonic() - sent >= 15:
+                        sent = time.monotonic()
                         yield ": keep-alive\n\n"
                     continue
                 if change["area"] in areas:
+                    sent = time.monotonic()
                     NOTIFICATIONS.labels("sse", "delivered").inc()
                     yield (f"event: alert\nid: {change['fingerprint']}:{change['updated_at']}\n"
                            f"data: {json.dumps(change)}\n\n")

@@ -55,6 +55,22 @@ async def _problem(send, status: int, title: str, detail: str, field: str, reaso
 JSON_TYPES = (b"application/json", b"application/cloudevents+json")
 
 
+def is_json_write(content_type: bytes) -> bool:
+    """Whether a Content-Type header names one of :data:`JSON_TYPES`, with no parameter but an
+    optional ``charset=utf-8`` (JSON is UTF-8, RFC 8259 section 8.1). Case-insensitive; the
+    charset's value may be quoted."""
+    media, *params = content_type.split(b";")
+    if media.strip().lower() not in JSON_TYPES:
+        return False
+    for param in params:
+        name, eq, value = param.strip().partition(b"=")
+        if not param.strip():
+            continue
+        if not eq or name.strip().lower() != b"charset" or value.strip().strip(b'"').lower() != b"utf-8":
+            return False
+    return True
+
+
 class BodyGuard:
     """415 for a write that is not JSON, 413 for a body over the limit (counted, not trusted),
     408 for a body that does not arrive within ``body_seconds`` (a slow sender holds no worker).
@@ -75,11 +91,11 @@ class BodyGuard:
                 or not _route_takes(scope):
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
-        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if ctype not in JSON_TYPES:
+        if not is_json_write(headers.get(b"content-type", b"")):
             return await _problem(send, 415, "Unsupported media type",
                                   "send the body as application/json", "content-type",
-                                  "must be application/json (or application/cloudevents+json)")
+                                  "must be application/json (or application/cloudevents+json), "
+                                  "with no parameter but charset=utf-8")
         length = headers.get(b"content-length")
         too_large = (f"the body is larger than {self.max} bytes", "body", f"at most {self.max} bytes")
         if length is not None and length.isdigit() and int(length) > self.max:

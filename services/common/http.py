@@ -45,7 +45,7 @@ def harden(app: FastAPI, max_body_bytes: int | None = None) -> FastAPI:
     app.state.auth_failures = Buckets(settings.auth_failures_per_second, settings.auth_failures_burst)
     problems.install(app)
     if max_body_bytes is not None:
-        app.add_middleware(asgi.BodyGuard, max_body_bytes=max_body_bytes)
+        app.add_middleware(asgi.BodyGuard, max_body_bytes=max_body_bytes, body_seconds=settings.body_seconds)
     app.add_middleware(asgi.HttpMetrics)
     return app
 
@@ -68,11 +68,15 @@ async def authenticate(request) -> "Principal":
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>'",
                       headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'})
-    found = await request.app.state.keys.authenticate(token.strip())
     state, now = request.app.state, time.monotonic()
+    # An address over its failed-authentication limit is refused before its key is looked up, so
+    # that guessing past the limit learns nothing.
+    wait = auth_failure_wait(request, now)
+    if wait > 0:
+        raise too_many("this address has failed to authenticate too often", wait)
+    found = await state.keys.authenticate(token.strip())
     if found is None:
-        client = request.client.host if request.client else "unknown"
-        wait = state.auth_failures.take(client, now) if hasattr(state, "auth_failures") else 0.0
+        wait = note_auth_failure(request, now)
         if wait > 0:
             raise too_many("this address has failed to authenticate too often", wait)
         raise Problem(401, "Unauthorized", "the API key is unknown or revoked",
@@ -82,6 +86,24 @@ async def authenticate(request) -> "Principal":
         if wait > 0:
             raise too_many("this key is over its read limit", wait)
     return found
+
+
+def _client(request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def auth_failure_wait(request, now: float) -> float:
+    """Seconds until the caller's address may try a key again (0: now); see :func:`harden`."""
+    failures = getattr(request.app.state, "auth_failures", None)
+    return failures.wait(_client(request), now) if failures is not None else 0.0
+
+
+def note_auth_failure(request, now: float) -> float:
+    """Count a failed authentication (an unknown, malformed or revoked key, here or at the
+    dashboard's sign-in) against the caller's address: 0 while it is within its limit, else the
+    seconds to wait."""
+    failures = getattr(request.app.state, "auth_failures", None)
+    return failures.take(_client(request), now) if failures is not None else 0.0
 
 
 def too_many(detail: str, wait: float) -> problems.Problem:

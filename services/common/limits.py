@@ -32,6 +32,14 @@ class TokenBucket:
             return 0.0
         return (cost - self.tokens) / self.rate
 
+    def wait(self, now: float, cost: float = 1.0) -> float:
+        """The seconds until ``cost`` tokens could be taken (0: now), taking none."""
+        if self.tokens < 0:
+            return 0.0
+        tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        cost = min(cost, self.capacity)
+        return 0.0 if tokens >= cost else (cost - tokens) / self.rate
+
 
 class Buckets:
     """One :class:`TokenBucket` per caller (a key id, a client address), the least recently used
@@ -51,6 +59,11 @@ class Buckets:
         else:
             self._buckets.move_to_end(caller)
         return bucket.take(now, cost)
+
+    def wait(self, caller: str, now: float, cost: float = 1.0) -> float:
+        """The seconds until ``caller`` could take ``cost`` (0: now), taking nothing."""
+        bucket = self._buckets.get(caller)
+        return 0.0 if bucket is None else bucket.wait(now, cost)
 
     def __len__(self) -> int:
         return len(self._buckets)

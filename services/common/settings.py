@@ -23,6 +23,9 @@ class CommonSettings(BaseSettings):
     auth_failures_per_second: float = 2.0
     auth_failures_burst: float = 30.0
     key_cache_max: int = 10_000
+    # Local default: a request body (intake, alerts-api writes) must arrive whole within this
+    # many seconds of the request's headers, else 408 and the connection is closed.
+    body_seconds: float = 10.0
     # Stream workers: a worker that dies is noticed after this long and its partitions move on.
     kafka_session_timeout_seconds: float = 15.0
     kafka_heartbeat_seconds: float = 3.0

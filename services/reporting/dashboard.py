@@ -8,6 +8,7 @@ A Bearer header works too.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -19,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from contracts.places import AREAS, Region
 from contracts.vocabulary import Community, Theme
 from services.common.auth import Principal
+from services.common.http import auth_failure_wait, note_auth_failure
 from services.common.problems import Problem
 
 from . import pages, views
@@ -225,9 +227,21 @@ async def login(request: Request) -> Response:
     secret = request.app.state.session_secret
     if not session.csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf_token"), secret, time.time()):
         return _login_form(request, next_path, "The sign-in form expired. Please try again.", 400)
-    principal = await request.app.state.keys.authenticate(form.get("api_key", "").strip())
-    if principal is None:
-        return _login_form(request, next_path, "That key is not known or has been revoked.", 401)
+    # Failed sign-ins count against the address as failed API authentications do (a 429 past
+    # the limit, the key not even looked up).
+    now = time.monotonic()
+    wait = auth_failure_wait(request, now)
+    if wait <= 0:
+        principal = await request.app.state.keys.authenticate(form.get("api_key", "").strip())
+        if principal is None:
+            wait = note_auth_failure(request, now)
+            if wait <= 0:
+                return _login_form(request, next_path, "That key is not known or has been revoked.", 401)
+    if wait > 0:
+        response = _login_form(request, next_path, "Too many failed sign-ins from this address. "
+                               f"Please try again in {math.ceil(wait)} seconds.", 429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     if not may_read_reports(principal):
         return _login_form(request, next_path, "The dashboards are for commissioners and operators.", 403)
     settings = request.app.state.settings

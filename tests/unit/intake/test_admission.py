@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, strategies as st
-
-from services.common.limits import TokenBucket
 from services.intake.domain.admission import Idempotency, idempotency, too_far_in_future
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
@@ -33,32 +30,6 @@ def test_a_copy_of_an_event_being_published_waits_for_its_outcome():
     assert idempotency(b"a", False, b"a", in_flight=False) is Idempotency.RETRY
     # A different body is a conflict at once, in flight or not.
     assert idempotency(b"a", False, b"b", in_flight=True) is Idempotency.CONFLICT
-
-
-def test_token_bucket_allows_burst_then_asks_to_wait():
-    bucket = TokenBucket(rate=2.0, capacity=3.0)
-    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = bucket.take(0.0)
-    assert wait == 0.5                # one token at 2/s
-    assert bucket.take(0.5) == 0.0    # refilled after waiting
-    assert bucket.take(0.5) > 0
-
-
-def test_batch_bigger_than_burst_waits_for_a_full_bucket_not_forever():
-    bucket = TokenBucket(rate=10.0, capacity=5.0)
-    assert bucket.take(0.0, cost=50) == 0.0   # full bucket admits it
-    assert 0 < bucket.take(0.0, cost=50) <= 0.5
-
-
-@given(st.lists(st.tuples(st.floats(0, 5), st.floats(0.1, 4)), max_size=50))
-def test_admitted_never_exceeds_burst_plus_rate_times_elapsed(steps):
-    bucket = TokenBucket(rate=3.0, capacity=4.0)
-    now, admitted = 0.0, 0.0
-    for dt, cost in steps:
-        now += dt
-        if bucket.take(now, cost) == 0.0:
-            admitted += cost
-    assert admitted <= 4.0 + 3.0 * now + 1e-9
 
 
 def test_future_dates_name_each_field():
