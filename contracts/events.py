@@ -7,18 +7,19 @@ Kafka binding's ``ce_*`` headers.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
+                      ValidationInfo, field_validator, model_validator)
 
 from .places import AREAS, Region
 from .taxonomy import CDWRole, Competency, Plan, Stage
-from .vocabulary import (INDICATORS, Community, FindingSource, Indicator, OrganisationKind,
-                         ProviderSector, Severity, Theme, Unit, outside_range)
+from .vocabulary import (INDICATORS, MAX_COUNT, MAX_GBP, Community, FindingSource, Indicator,
+                         OrganisationKind, ProviderSector, Severity, Theme, Unit, outside_range)
 
 SCHEMA_VERSION = "1.0.0"
 FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
@@ -35,12 +36,33 @@ FreeText = Annotated[str, Field(min_length=1, max_length=4000)]
 EARLIEST_DATE = date(2000, 1, 1)
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST_CONTRACT_END = date(2100, 12, 31)
-EventDate = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_CONTRACT_END)]
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_as_text(value: Any) -> Any:
+    """A date is JSON text, YYYY-MM-DD: not a number, not a time (a Python date passes)."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("a date is written as text, YYYY-MM-DD")
+
+
+def _time_as_text(value: Any) -> Any:
+    """A time is JSON text in RFC 3339 (a Python datetime passes): a number is not read as
+    seconds since 1970, nor is text of digits."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DAY.match(value)):
+        return value
+    raise ValueError("a time is written as RFC 3339 text, such as 2026-10-31T09:00:00Z")
+
+
+EventDate = Annotated[date, BeforeValidator(_date_as_text), Field(ge=EARLIEST_DATE, le=LATEST_CONTRACT_END)]
+EventTime = Annotated[AwareDatetime, BeforeValidator(_time_as_text), Field(ge=EARLIEST_TIME)]
 #: Numbers are JSON numbers and booleans JSON booleans: "12" is not 12 (strict), and NaN and the
-#: infinities are no measure (allow_inf_nan=False on the models).
-Count = Annotated[int, Field(strict=True, ge=0)]
+#: infinities are no measure (allow_inf_nan=False on the models). Counts and money stay below
+#: the bounds in contracts.vocabulary, so every total the reports add up stays finite.
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 Number = Annotated[float, Field(strict=True)]
-Money = Annotated[float, Field(strict=True, ge=0)]
+Money = Annotated[float, Field(strict=True, ge=0, le=MAX_GBP)]
 Flag = Annotated[bool, Field(strict=True)]
 
 
@@ -130,7 +152,7 @@ class _Envelope(_Strict):
     specversion: Literal["1.0"] = "1.0"
     event_id: UUID = Field(description="Chosen by the sender; the idempotency key (CloudEvents id).")
     source: Slug = Field(description="The sending organisation's id (CloudEvents source).")
-    occurred_at: Annotated[AwareDatetime, Field(ge=EARLIEST_TIME)] = Field(
+    occurred_at: EventTime = Field(
         description="When it happened (CloudEvents time), with offset; not before 2000.")
     area: str = Field(pattern=r"^[A-Z]{2,5}$", description="Commissioning area code.")
     region: Region

@@ -111,26 +111,36 @@ class Unit(str, Enum):
     RATIO = "ratio"
 
 
-#: The values a measure in each unit can take (inclusive; None: no bound). Counts, money, rates
-#: and ratios are never negative and a percentage is 0 to 100; days are signed (a contract that
-#: ended is a negative number of days until its end) and bounded at a century either way.
-UNIT_RANGES: dict[Unit, tuple[float | None, float | None]] = {
+#: The largest count (of people, records, cases) and the largest sum of money any event may
+#: carry. Local defaults, not from the seeds: far beyond any one provider's figures, and low
+#: enough that the reports' totals over every provider and period stay finite and fit their
+#: columns (a sum of values near the float maximum was an infinity no JSON answer can carry).
+MAX_COUNT = 1_000_000_000
+MAX_GBP = 1_000_000_000_000.0
+#: The largest ratio (a group's use of a service against its share of the population). Local
+#: default: a group using a service a million times more than its share is a typo.
+MAX_RATIO = 1_000_000.0
+
+#: The values a measure in each unit can take (inclusive). Counts, money, rates and ratios are
+#: never negative and a percentage is 0 to 100; days are signed (a contract that ended is a
+#: negative number of days until its end) and bounded at a century either way.
+UNIT_RANGES: dict[Unit, tuple[float, float]] = {
     Unit.PERCENT: (0.0, 100.0),
-    Unit.COUNT: (0.0, None),
-    Unit.GBP: (0.0, None),
+    Unit.COUNT: (0.0, float(MAX_COUNT)),
+    Unit.GBP: (0.0, MAX_GBP),
     Unit.DAYS: (-36_600.0, 36_600.0),
     Unit.RATE_PER_100K: (0.0, 100_000.0),
-    Unit.RATIO: (0.0, None),
+    Unit.RATIO: (0.0, MAX_RATIO),
 }
 
 
 def outside_range(unit: Unit, value: float) -> str | None:
     """Why ``value`` cannot be a measure in ``unit``, or None when it can."""
     low, high = UNIT_RANGES[unit]
-    if low is not None and value < low:
-        return f"a value in {unit.value} is at least {low:g}"
-    if high is not None and value > high:
-        return f"a value in {unit.value} is at most {high:g}"
+    if value < low:
+        return f"a value in {unit.value} is at least {low:,.0f}"
+    if value > high:
+        return f"a value in {unit.value} is at most {high:,.0f}"
     return None
 
 

@@ -2,10 +2,11 @@
 
 The contract's types allow values that the event log or PostgreSQL cannot keep: the NUL
 character (U+0000) in text; a time whose offset carries it past the year 9999 once converted to
-UTC; whole numbers wider than the reporting columns (``people_affected`` is a 32-bit integer
-there, other counts 64-bit). (NaN and the infinities, which JSON cannot carry, the contract
-refuses itself.) Any of them would be acknowledged and then stop or bypass a worker downstream,
-so intake refuses the event with a 422 naming the field. Pure.
+UTC. Whole numbers wider than the reporting columns (``people_affected`` is a 32-bit integer
+there, other counts 64-bit) are checked too, for any field without a bound of its own (the
+contract keeps its counts below contracts.vocabulary.MAX_COUNT). (NaN and the infinities, which
+JSON cannot carry, the contract refuses itself.) Any of them would be acknowledged and then stop
+or bypass a worker downstream, so intake refuses the event with a 422 naming the field. Pure.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from contracts.events import (CommunityEngagementFinding, ProviderPerformanceEve
                               partner_event_adapter)
 from contracts.export import asyncapi_document, drift, json_schemas
 from contracts.topics import ALL_TOPICS, INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
+from contracts.vocabulary import MAX_COUNT, MAX_GBP, UNIT_RANGES, Unit, outside_range
 from services.intake.examples import FINDING, PERFORMANCE
 
 
@@ -160,3 +161,53 @@ def test_the_edges_of_each_range_are_measures():
     assert ProviderPerformanceEvent.model_validate(body).data.value == 0.0
     body["data"].update(value=100, target=0)     # a whole number is a number
     assert ProviderPerformanceEvent.model_validate(body).data.value == 100.0
+
+
+@pytest.mark.parametrize("data,field", [
+    ({"numerator": MAX_COUNT + 1, "denominator": MAX_COUNT + 1}, "data.numerator"),
+    ({"indicator": "eip_new_cases", "unit": None, "numerator": None, "denominator": None,
+      "value": MAX_COUNT + 1.0}, "data.value"),
+    ({"indicator": "funding", "unit": None, "numerator": None, "denominator": None, "target": None,
+      "value": 1.0, "funding_committed_gbp": 1.7e308, "funding_required_gbp": 1.7e308},
+     "data.funding_committed_gbp"),                                   # totals of these were infinite
+    ({"indicator": "utilisation_by_ethnic_group", "unit": None, "value": 2e6, "target": 1.0,
+      "community": "somali", "population_share": 0.05}, "data.value"),
+])
+def test_counts_and_money_stay_below_the_bounds_every_total_can_carry(data, field):
+    assert field in [loc for loc, _ in _performance_errors(**data)]
+
+
+def test_the_upper_edges_of_counts_and_money_are_measures():
+    body = copy.deepcopy(PERFORMANCE)
+    body["data"].update(indicator="funding", value=MAX_GBP, target=None, numerator=MAX_COUNT,
+                        denominator=MAX_COUNT, funding_committed_gbp=MAX_GBP, funding_required_gbp=MAX_GBP)
+    assert ProviderPerformanceEvent.model_validate(body).data.funding_required_gbp == MAX_GBP
+
+
+@pytest.mark.parametrize("field,value", [
+    ("occurred_at", 1_793_437_200),               # seconds since 1970 were read as a time
+    ("occurred_at", "1793437200"),
+    ("data.period_start", 1_790_812_800),         # midnight on 2026-10-01, in seconds
+    ("data.period_start", "20261001"),
+    ("data.period_end", "2026-10-31T00:00:00Z"),  # a time is not a date
+])
+def test_dates_and_times_are_written_as_text(field, value):
+    body = copy.deepcopy(PERFORMANCE)
+    *parents, name = field.split(".")
+    target = body
+    for parent in parents:
+        target = target[parent]
+    target[name] = value
+    assert field in [loc for loc, _ in _errors(ProviderPerformanceEvent, body)]
+    # Read from JSON text as intake reads a body, too.
+    with pytest.raises(ValidationError) as refused:
+        ProviderPerformanceEvent.model_validate_json(json.dumps(body))
+    assert field in [".".join(map(str, e["loc"])) for e in refused.value.errors()]
+
+
+def test_outside_range_names_each_units_bounds():
+    assert outside_range(Unit.PERCENT, -5.0) == "a value in percent is at least 0"
+    assert outside_range(Unit.GBP, MAX_GBP * 2) == "a value in gbp is at most 1,000,000,000,000"
+    assert outside_range(Unit.DAYS, -30.0) is None          # a contract that ended 30 days ago
+    assert all(outside_range(unit, low) is None and outside_range(unit, high) is None
+               for unit, (low, high) in UNIT_RANGES.items())

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.vocabulary import MAX_COUNT
 from services.intake.domain import privacy
 from services.intake.domain.fields import CHECKED_TYPES, checked, leaves
 from services.intake.domain.storable import unstorable_fields
@@ -36,7 +37,7 @@ _text = st.one_of(st.none(), st.text(max_size=60),
 
 @settings(max_examples=300, deadline=None)
 @given(summary=_text, recommendation=_text, service=_text,
-       people=st.one_of(st.none(), st.integers(min_value=0, max_value=2**70)),
+       people=st.one_of(st.none(), st.integers(min_value=0, max_value=MAX_COUNT)),
        offset=st.integers(min_value=-23, max_value=23))
 def test_checked_fields_are_the_whole_walk_less_what_no_check_reads(summary, recommendation, service,
                                                                    people, offset):
