@@ -30,7 +30,7 @@ from .domain.reports import UNMET_SORTS
 router = APIRouter(tags=["reports"], responses=problem_responses(API_PROBLEMS))
 
 AreaQ = Annotated[str | None, Query(pattern=r"^[A-Z]{2,5}$", description="Commissioning area code.")]
-DaysQ = Annotated[int | None, Query(ge=1, le=3660, description="Rolling window in days (7, 30, 90...).")]
+DaysQ = Annotated[int | None, Query(ge=1, le=windows.MAX_DAYS, description="Rolling window in days (7, 30, 90...).")]
 FromQ = Annotated[date | None, Query(alias="from", description="Custom window: first day.")]
 ToQ = Annotated[date | None, Query(alias="to", description="Custom window: last day.")]
 FormatQ = Annotated[Literal["json", "csv"] | None, Query(description="csv: the main table as CSV.")]

@@ -26,7 +26,7 @@ from services.common.problems import Problem
 from . import pages, views
 from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
 from .api import build_query
-from .domain import session
+from .domain import session, windows
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,19 +61,29 @@ def _params(request: Request, extra: tuple[str, ...] = ()) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k in keep and v}
 
 
+def _invalid(name: str, reason: str) -> Problem:
+    return Problem(422, "Invalid query", f"{name}: {reason}",
+                   errors=[{"field": name, "pointer": f"#/{name}", "reason": reason}])
+
+
 def _parse(params: dict[str, str]) -> tuple[str | None, Region | None, int | None, date | None, date | None]:
+    """The page's filters, or a 422 naming the parameter; the window's range is checked as for
+    the JSON API (domain.windows, through build_query)."""
+    area = params.get("area") or None
+    if area is not None and area not in AREAS:
+        raise _invalid("area", f"unknown area code '{area}'")
     try:
-        area = params.get("area") or None
-        if area is not None and area not in AREAS:
-            raise ValueError(f"unknown area code '{area}'")
         region = Region(params["region"]) if params.get("region") else None
-        days = int(params["days"]) if params.get("days") else None
-        if days is not None and not 1 <= days <= 3660:
-            raise ValueError("days must be between 1 and 3660")
-        start = date.fromisoformat(params["from"]) if params.get("from") else None
-        end = date.fromisoformat(params["to"]) if params.get("to") else None
     except ValueError as exc:
-        raise Problem(422, "Invalid query", str(exc)) from exc
+        raise _invalid("region", f"unknown region '{params['region']}'") from exc
+    days = _int(params.get("days"), 1, windows.MAX_DAYS, "days")
+    dates = []
+    for name in ("from", "to"):
+        try:
+            dates.append(date.fromisoformat(params[name]) if params.get(name) else None)
+        except ValueError as exc:
+            raise _invalid(name, "a date is written YYYY-MM-DD") from exc
+    start, end = dates
     if start or end:
         days = None
     return area, region, days, start, end
@@ -82,21 +92,25 @@ def _parse(params: dict[str, str]) -> tuple[str | None, Region | None, int | Non
 def _enum(cls, value: str | None):
     if not value:
         return None
+    name = cls.__name__.lower()
     try:
         return cls(value).value
     except ValueError as exc:
-        raise Problem(422, "Invalid query", f"unknown {cls.__name__.lower()} '{value}'") from exc
+        raise _invalid(name, f"unknown {name} '{value}'") from exc
 
 
-def _int(value: str | None, lo: int, hi: int) -> int | None:
+def _int(value: str | None, lo: int, hi: int, name: str) -> int | None:
     if not value:
         return None
     try:
-        n = int(value)
-    except ValueError as exc:
-        raise Problem(422, "Invalid query", f"'{value}' is not a number") from exc
+        # ASCII digits only (int() also reads other scripts' digits and underscores).
+        n = int(value) if value.isascii() and value.lstrip("-").isdigit() else None
+    except ValueError:      # longer than int() reads: far outside any range
+        raise _invalid(name, f"is outside {lo}..{hi}") from None
+    if n is None:
+        raise _invalid(name, "is not a whole number")
     if not lo <= n <= hi:
-        raise Problem(422, "Invalid query", f"{n} is outside {lo}..{hi}")
+        raise _invalid(name, f"is outside {lo}..{hi}")
     return n
 
 
@@ -121,8 +135,8 @@ async def _page(request: Request, active: str, title: str, render: Render,
         q = build_query(who, area, region, days, start, end)
         body, data_as_of, view = await render(request, who, q, params)
     except Problem as exc:
-        return _error_page(exc.status, exc.title, exc.detail or "; ".join(
-            f"{x['field']}: {x['reason']}" for x in exc.errors or []))
+        return _error_page(exc.status, exc.title, "; ".join(
+            f"{x['field']}: {x['reason']}" for x in exc.errors or []) or exc.detail or exc.title)
     allowed = [a for a in AREAS if who.may_read_area(a)]
     nav_params = {k: v for k, v in params.items() if k in ("area", "region", "days", "from", "to")}
     who_text = f"{who.organisation_id} ({who.role.value})"
@@ -191,8 +205,8 @@ async def findings_page(request: Request) -> Response:
 
     async def render(request, who, q, params):
         view, _ = await views.findings(
-            request.app.state.store, q, stage=_int(params.get("stage"), 1, 8),
-            competency=_int(params.get("competency"), 1, 11),
+            request.app.state.store, q, stage=_int(params.get("stage"), 1, 8, "stage"),
+            competency=_int(params.get("competency"), 1, 11, "competency"),
             community=_enum(Community, params.get("community")), theme=_enum(Theme, params.get("theme")))
         return pages.findings_page(view, params), view["data_as_of"], view
     return await _page(request, "findings", "Findings behind the figures", render, extra)

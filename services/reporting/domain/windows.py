@@ -4,12 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from contracts.events import EARLIEST_DATE
+
 ROLLING_DAYS = (7, 30, 90)
-#: The range every window and the window before it must lie in. Local defaults, not from the
-#: seeds: the platform holds nothing dated before 2000 (the seeds' earliest figures are for
-#: 2004/5), and nothing is dated after tomorrow (intake refuses the future beyond a few minutes
-#: of clock skew; a day covers every time zone).
-EARLIEST = date(2000, 1, 1)
+#: The range every window and the window before it must lie in: the platform holds nothing
+#: dated before the contract's earliest date (2000-01-01, a local default; the seeds' earliest
+#: figures are for 2004/5), and nothing dated after tomorrow (intake refuses the future beyond a
+#: few minutes of clock skew; a day covers every time zone). A window spans at most ten years
+#: (a local default).
+EARLIEST = EARLIEST_DATE
 LATEST_AHEAD = timedelta(days=1)
 MAX_DAYS = 3660
 
