@@ -73,25 +73,26 @@ def http_json(method: str, url: str, body=None, headers=None, timeout: float = 1
         return e.code, dict(e.headers), json.loads(raw) if raw else None
 
 
+def keys_cli(*args: str) -> str:
+    """Run the project's key and registry CLI (python -m services.intake.keys) on the test stack."""
+    out = subprocess.run([sys.executable, "-m", "services.intake.keys", *args], env={**os.environ, **TEST_ENV},
+                         capture_output=True, text=True, cwd=REPO, check=True)
+    return out.stdout
+
+
 def create_key(org: str, role: str, areas: str = "", name: str | None = None,
                provider_ids: str = "") -> dict:
-    """A key made with the project's key CLI. A partner's ``areas`` are the areas its organisation
-    serves (the organisation registry); unless a test names them, the suite's partners serve every
-    area, so tests can post anywhere and tests/hostile/test_registry.py shows the refusals."""
-    from contracts.places import AREAS
-
-    env = {**os.environ, **TEST_ENV}
-    args = [sys.executable, "-m", "services.intake.keys", "create", "--org", org, "--role", role, "--json"]
-    if role == "partner" and not areas:
-        areas = ",".join(AREAS)
-    if provider_ids:
-        args += ["--provider-ids", provider_ids]
+    """A key made with the project's key CLI. For a partner, ``areas`` are the areas its
+    organisation serves and ``provider_ids`` the providers it reports for besides itself, both
+    added to the organisation registry: intake refuses its posts anywhere else (403)."""
+    args = ["create", "--org", org, "--role", role, "--json"]
     if areas:
         args += ["--areas", areas]
+    if provider_ids:
+        args += ["--provider-ids", provider_ids]
     if name:
         args += ["--name", name]
-    out = subprocess.run(args, env=env, capture_output=True, text=True, cwd=REPO, check=True)
-    return json.loads(out.stdout)
+    return json.loads(keys_cli(*args))
 
 
 def wait_until(predicate, timeout: float = 60, interval: float = 0.5, what: str = "condition"):
@@ -120,10 +121,17 @@ def stack(infra):
 
 @pytest.fixture(scope="session")
 def keys(stack) -> dict[str, dict]:
-    """API keys for the organisations the tests act as (created with the project's key CLI)."""
+    """API keys for the organisations the tests act as (created with the project's key CLI). Each
+    partner is registered for the areas the suite posts it into, and for no provider but itself
+    (a test reporting on another provider registers it first)."""
     return {
-        "pattigift": create_key("pattigift", "partner", name="Pattigift"),
-        "black-country-cdw": create_key("black-country-cdw", "partner", name="Black Country CDW team"),
+        # BSOL, its own; the first five areas of contracts.places for test_intake's batch across
+        # partitions; EASI for test_mapping's bulk load; ARDN for test_reporting's providers.
+        "pattigift": create_key("pattigift", "partner", areas="BSOL,BLKC,ARDN,STAF,WMER,EASI", name="Pattigift"),
+        # BLKC, its own (e2e, interop); WMER (test_unstorable), ARDN (test_reporting), STAF
+        # (e2e test_restart): each reads an area no other test writes to.
+        "black-country-cdw": create_key("black-country-cdw", "partner", areas="BLKC,WMER,ARDN,STAF",
+                                        name="Black Country CDW team"),
         "bsol-commissioner": create_key("bsol-icb", "commissioner", areas="BSOL", name="BSOL ICB"),
         "som-commissioner": create_key("somerset-icb", "commissioner", areas="SOM", name="Somerset ICB"),
         "operator": create_key("platform-ops", "operator", name="Platform operations"),

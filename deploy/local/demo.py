@@ -24,7 +24,7 @@ import httpx
 
 from contracts.places import AREAS
 from services.common.auth import KeyStore, Role
-from services.common.organisations import Registry
+from services.common.organisations import Registration, Registry
 from services.common.db import create_pool
 from services.common.migrate import migrate
 from services.common.settings import CommonSettings
@@ -165,30 +165,50 @@ def _performance(pid, name, area, region, sector, indicator, start, end, value, 
             "area": area, "region": region, "type": "uk.nhs.commissioning.performance.v1", "data": data}
 
 
+def registrations() -> dict[str, Registration]:
+    """What the demo registers for each partner (services.common.organisations): the one area it
+    serves, reporting for itself as a provider and for no other. The seeds name no members of the
+    Somerset VCSE alliance, so it is registered with none."""
+    return {pid: Registration(pid, name, kind, areas=frozenset({area}), reports_for=frozenset({pid}))
+            for pid, name, kind, area, *_ in PARTNERS}
+
+
+async def register(pool) -> None:
+    """Register every demo partner, on every run, so a stack whose keys predate the registry is
+    brought up to date too."""
+    registry = Registry(pool, cache_seconds=0)
+    for pid, r in registrations().items():
+        await registry.register(pid, name=r.name, kind=r.kind, areas=sorted(r.areas),
+                                provider_ids=sorted(r.provider_ids), members=sorted(r.members))
+
+
 async def keys() -> dict[str, dict]:
-    path = HOME / "demo-keys.json"
-    if path.exists():
-        return json.loads(path.read_text())
     dsn = CommonSettings().pg_dsn
     await migrate(dsn, verbose=False)
     pool = await create_pool(dsn, 1, 2)
-    store = KeyStore(pool, cache_seconds=0)
-    registry = Registry(pool, cache_seconds=0)
-    out: dict[str, dict] = {}
+    path = HOME / "demo-keys.json"
     try:
-        for pid, name, kind, area, *_ in PARTNERS:
-            key_id, token = await store.create(pid, Role.PARTNER, [], "demo", name, kind)
-            # The registry: each organisation serves its own area and reports for itself.
-            await registry.register(pid, areas=[area])
-            out[pid] = {"role": "partner", "key_id": key_id, "api_key": token}
-        for cid, name, areas in COMMISSIONERS:
-            key_id, token = await store.create(cid, Role.COMMISSIONER, areas, "demo", name, "commissioner")
-            out[cid] = {"role": "commissioner", "areas": areas, "key_id": key_id, "api_key": token}
-        key_id, token = await store.create("platform-operations", Role.OPERATOR, [], "demo",
-                                           "Platform operations", "commissioner")
-        out["platform-operations"] = {"role": "operator", "key_id": key_id, "api_key": token}
+        await register(pool)
+        if path.exists():
+            return json.loads(path.read_text())
+        return await _new_keys(pool, path)
     finally:
         await pool.close()
+
+
+async def _new_keys(pool, path: Path) -> dict[str, dict]:
+    """A key for every demo organisation, written to ``path`` (shown once, kept for the next run)."""
+    store = KeyStore(pool, cache_seconds=0)
+    out: dict[str, dict] = {}
+    for pid, name, kind, area, *_ in PARTNERS:
+        key_id, token = await store.create(pid, Role.PARTNER, [], "demo", name, kind)
+        out[pid] = {"role": "partner", "key_id": key_id, "api_key": token}
+    for cid, name, areas in COMMISSIONERS:
+        key_id, token = await store.create(cid, Role.COMMISSIONER, areas, "demo", name, "commissioner")
+        out[cid] = {"role": "commissioner", "areas": areas, "key_id": key_id, "api_key": token}
+    key_id, token = await store.create("platform-operations", Role.OPERATOR, [], "demo",
+                                       "Platform operations", "commissioner")
+    out["platform-operations"] = {"role": "operator", "key_id": key_id, "api_key": token}
     path.write_text(json.dumps(out, indent=2))
     path.chmod(0o600)
     return out

@@ -1,23 +1,24 @@
 """The organisation registry: which areas an organisation serves and which providers it reports for.
 
 A partner key posts as its own organisation (auth.Principal.may_post_as); the registry says what
-that organisation may report:
+that organisation may report (:func:`may_report`):
 
 * an event's ``area`` must be one the organisation serves;
-* a performance event's ``data.provider_id`` must not be registered to another organisation.
-  A provider id is registered to an organisation when it is that organisation's own id or one of
-  its ``provider_ids``. An alliance's lead body (Keep thinking differently, 004:282-294) reports
-  for its members: their ids and provider ids count as its own. An id registered to nobody is
-  accepted, so a partner can report a service the registry does not list yet; registering it to
-  an organisation closes it to every other one.
+* a performance event's ``data.provider_id`` must be one it reports for: its own id, one of its
+  registered ``provider_ids``, or, for an alliance's lead body, a member's id or provider id
+  ("funding flowed from the CCG, to the Trust and then to Rethink Mental Illness as the accountable
+  organisation for the VCSE alliance", Keep thinking differently, 004:282).
 
-Operators are not partners and are not restricted. :func:`refusals` is the rule (pure); the
-:class:`Registry` reads and writes the tables (deploy/migrations/006_organisation_registry.sql).
+An organisation registered with no area reports nothing: the registry fails closed. Operators are
+not partners and are not restricted. :func:`may_report` is the rule (pure); :class:`Registry`
+reads and writes the tables (deploy/migrations/006_organisation_registry.sql).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -31,7 +32,7 @@ class Registration:
     provider_ids: frozenset[str] = frozenset()
     members: frozenset[str] = frozenset()
     #: Provider ids it reports for: its own id and provider ids, and its members'.
-    reports_for: frozenset[str] = field(default=frozenset())
+    reports_for: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict:
         return {"id": self.organisation_id, "name": self.name, "kind": self.kind,
@@ -39,20 +40,47 @@ class Registration:
                 "members": sorted(self.members), "reports_for": sorted(self.reports_for)}
 
 
-def refusals(registration: Registration | None, area: str, provider_id: str | None,
-             owners: frozenset[str]) -> list[tuple[str, str]]:
-    """(field, reason) for each thing the organisation may not report; ``owners`` are the
-    organisations ``provider_id`` is registered to."""
+@dataclass(frozen=True)
+class NotReportable:
+    """Why an organisation may not report an event: one problem+json error per field."""
+    errors: tuple[dict[str, str], ...]
+
+    @property
+    def fields(self) -> list[str]:
+        return [e["field"] for e in self.errors]
+
+
+def _error(field: str, reason: str) -> dict[str, str]:
+    return {"field": field, "pointer": "#/" + field.replace(".", "/"), "reason": reason}
+
+
+def may_report(registration: Registration | None, area: str,
+               provider_id: str | None) -> NotReportable | None:
+    """None when the organisation may report an event for ``area`` (and, for a performance event,
+    about ``provider_id``); otherwise what it may not, naming each field."""
     if registration is None:
-        return [("source", "the organisation is not in the registry")]
-    found = []
+        return NotReportable((_error("source", "the organisation is not in the registry"),))
+    errors = []
     if area not in registration.areas:
         served = ", ".join(sorted(registration.areas)) or "none"
-        found.append(("area", f"the organisation does not serve area '{area}' (it serves: {served})"))
-    if provider_id is not None and provider_id not in registration.reports_for and owners:
-        found.append(("data.provider_id",
-                      f"provider '{provider_id}' is registered to another organisation"))
-    return found
+        errors.append(_error("area", f"the organisation does not serve area '{area}' (it serves: {served})"))
+    if provider_id is not None and provider_id not in registration.reports_for:
+        errors.append(_error("data.provider_id", f"the organisation does not report for provider '{provider_id}'; "
+                                                 "an operator registers the providers it reports for"))
+    return NotReportable(tuple(errors)) if errors else None
+
+
+class UnknownOrganisations(LookupError):
+    """Members named that are not registered organisations."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(f"no organisation {', '.join(ids)}")
+        self.ids = ids
+
+
+def _not_its_own_member(organisation_id: str, members: Sequence[str]) -> None:
+    if organisation_id in members:
+        raise ValueError(f"{organisation_id} cannot be its own member")
 
 
 _REGISTRATIONS = """
@@ -66,6 +94,14 @@ FROM organisations o LEFT JOIN organisation_members m ON m.lead_id = o.id
 WHERE $1::text IS NULL OR o.id = $1
 GROUP BY o.id ORDER BY o.id"""
 
+_UPSERT = """
+INSERT INTO organisations (id, name, kind, areas, provider_ids)
+VALUES ($1, coalesce($2::text, $1), coalesce($3::text, 'vcse_provider'),
+        coalesce($4::text[], '{}'), coalesce($5::text[], '{}'))
+ON CONFLICT (id) DO UPDATE SET name = coalesce($2::text, organisations.name),
+    kind = coalesce($3::text, organisations.kind), areas = coalesce($4::text[], organisations.areas),
+    provider_ids = coalesce($5::text[], organisations.provider_ids), updated_at = now()"""
+
 
 def _registration(row: asyncpg.Record) -> Registration:
     return Registration(row["id"], row["name"], row["kind"], frozenset(row["areas"]),
@@ -74,61 +110,78 @@ def _registration(row: asyncpg.Record) -> Registration:
 
 
 class Registry:
-    """The registry in PostgreSQL, with registrations cached for ``cache_seconds`` (as keys are)."""
+    """The registry in PostgreSQL. Registrations are cached for ``cache_seconds`` (as keys are, so
+    a change bites everywhere within that time), at most ``max_entries``, least recently used
+    forgotten first."""
 
     def __init__(self, pool: asyncpg.Pool, cache_seconds: float = 5.0, max_entries: int = 10_000) -> None:
         self.pool, self.cache_seconds, self.max_entries = pool, cache_seconds, max_entries
-        self._cache: dict[str, tuple[float, Registration | None]] = {}
+        self._cache: OrderedDict[str, tuple[float, Registration | None]] = OrderedDict()
 
     async def of(self, organisation_id: str) -> Registration | None:
         now = time.monotonic()
         hit = self._cache.get(organisation_id)
         if hit and now - hit[0] < self.cache_seconds:
+            self._cache.move_to_end(organisation_id)
             return hit[1]
         rows = await self.pool.fetch(_REGISTRATIONS, organisation_id)
         found = _registration(rows[0]) if rows else None
         if self.cache_seconds > 0:
-            if len(self._cache) >= self.max_entries:
-                self._cache.clear()
             self._cache[organisation_id] = (now, found)
+            self._cache.move_to_end(organisation_id)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
         return found
-
-    async def owners(self, provider_ids: set[str]) -> dict[str, frozenset[str]]:
-        """The organisations each provider id is registered to (absent: to none)."""
-        if not provider_ids:
-            return {}
-        rows = await self.pool.fetch(
-            "SELECT p, array_agg(o.id) AS owners FROM organisations o "
-            "CROSS JOIN LATERAL unnest(o.provider_ids || o.id) AS p "
-            "WHERE p = ANY($1::text[]) GROUP BY p", sorted(provider_ids))
-        return {r["p"]: frozenset(r["owners"]) for r in rows}
 
     async def all(self) -> list[Registration]:
         return [_registration(r) for r in await self.pool.fetch(_REGISTRATIONS, None)]
 
     async def register(self, organisation_id: str, *, name: str | None = None, kind: str | None = None,
                        areas: list[str] | None = None, provider_ids: list[str] | None = None,
-                       members: list[str] | None = None, conn: asyncpg.Connection | None = None) -> None:
-        """Create or update an organisation; arguments left None keep what is stored."""
-        async def run(c: asyncpg.Connection) -> None:
-            await c.execute(
-                "INSERT INTO organisations (id, name, kind, areas, provider_ids) "
-                "VALUES ($1, coalesce($2::text, $1), coalesce($3::text, 'vcse_provider'), "
-                "coalesce($4::text[], '{}'), coalesce($5::text[], '{}')) "
-                "ON CONFLICT (id) DO UPDATE SET name = coalesce($2::text, organisations.name), "
-                "kind = coalesce($3::text, organisations.kind), areas = coalesce($4::text[], organisations.areas), "
-                "provider_ids = coalesce($5::text[], organisations.provider_ids), updated_at = now()",
-                organisation_id, name, kind, areas, provider_ids)
+                       members: list[str] | None = None) -> Registration:
+        """Create or update an organisation in one transaction; an argument left None keeps what is
+        stored, a list given replaces it. Members must be registered organisations
+        (:class:`UnknownOrganisations` otherwise, and nothing is written)."""
+        _not_its_own_member(organisation_id, members or ())
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_UPSERT, organisation_id, name, kind, areas, provider_ids)
             if members is not None:
-                await c.execute("DELETE FROM organisation_members WHERE lead_id = $1", organisation_id)
-                for member in members:
-                    await c.execute("INSERT INTO organisations (id, name, kind) VALUES ($1, $1, 'vcse_provider') "
-                                    "ON CONFLICT (id) DO NOTHING", member)
-                    await c.execute("INSERT INTO organisation_members (lead_id, member_id) VALUES ($1, $2)",
-                                    organisation_id, member)
-        if conn is not None:
-            await run(conn)
-        else:
-            async with self.pool.acquire() as c, c.transaction():
-                await run(c)
+                await self._check_known(conn, members)
+                await conn.execute("DELETE FROM organisation_members WHERE lead_id = $1", organisation_id)
+                await conn.executemany("INSERT INTO organisation_members (lead_id, member_id) VALUES ($1, $2)",
+                                       [(organisation_id, m) for m in sorted(set(members))])
+        return await self._fresh(organisation_id)
+
+    async def add(self, organisation_id: str, *, areas: Sequence[str] = (), provider_ids: Sequence[str] = (),
+                  members: Sequence[str] = ()) -> Registration:
+        """Add areas, provider ids or members to a registered organisation, keeping what it has."""
+        _not_its_own_member(organisation_id, members)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._check_known(conn, [organisation_id, *members])
+            await conn.execute(
+                "UPDATE organisations SET areas = ARRAY(SELECT DISTINCT unnest(areas || $2::text[]) ORDER BY 1), "
+                "provider_ids = ARRAY(SELECT DISTINCT unnest(provider_ids || $3::text[]) ORDER BY 1), "
+                "updated_at = now() WHERE id = $1", organisation_id, list(areas), list(provider_ids))
+            await conn.executemany("INSERT INTO organisation_members (lead_id, member_id) VALUES ($1, $2) "
+                                   "ON CONFLICT DO NOTHING", [(organisation_id, m) for m in members])
+        return await self._fresh(organisation_id)
+
+    async def remove_member(self, lead_id: str, member_id: str) -> bool:
+        result = await self.pool.execute(
+            "DELETE FROM organisation_members WHERE lead_id = $1 AND member_id = $2", lead_id, member_id)
+        self._cache.pop(lead_id, None)
+        return result.endswith(" 1")
+
+    async def _fresh(self, organisation_id: str) -> Registration:
         self._cache.pop(organisation_id, None)
+        found = await self.of(organisation_id)
+        assert found is not None
+        return found
+
+    @staticmethod
+    async def _check_known(conn: asyncpg.Connection, ids: Sequence[str]) -> None:
+        known = {r["id"] for r in await conn.fetch("SELECT id FROM organisations WHERE id = ANY($1::text[])",
+                                                   list(ids))}
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise UnknownOrganisations(unknown)

@@ -60,11 +60,10 @@ def create_app(settings: IntakeSettings | None = None,
         publisher = publisher_factory(settings)
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
-        app.state.registry = Registry(pool, cache_seconds=settings.key_cache_seconds)
-        app.state.intake = IntakeService(Ledger(pool), publisher,
+        app.state.registry = Registry(pool, settings.key_cache_seconds, settings.key_cache_max)
+        app.state.intake = IntakeService(Ledger(pool), publisher, app.state.registry,
                                          timedelta(seconds=settings.clock_skew_seconds),
-                                         in_flight_s=settings.produce_timeout_seconds + 1.0,
-                                         registry=app.state.registry)
+                                         in_flight_s=settings.produce_timeout_seconds + 1.0)
         app.state.publisher = publisher
         await publisher.ready()  # connect early when Kafka is up; serve 503s when it is not
         heap.settle()

@@ -13,7 +13,7 @@ from contracts.places import AREAS
 from contracts.vocabulary import OrganisationKind
 from services.common.auth import Principal, Role
 from services.common.http import authenticate
-from services.common.organisations import Registry
+from services.common.organisations import Registry, UnknownOrganisations
 from services.common.problems import API_PROBLEMS, Problem, problem_responses
 
 router = APIRouter(tags=["organisations"], responses=problem_responses(API_PROBLEMS))
@@ -23,7 +23,8 @@ OrganisationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", descr
 async def operator(request: Request) -> Principal:
     who = await authenticate(request)
     if who.role is not Role.OPERATOR:
-        raise Problem(403, "Forbidden", "only an operator key manages the organisation registry")
+        raise Problem(403, "Forbidden", "only an operator key manages the organisation registry",
+                      errors=[{"field": "authorization", "reason": f"a {who.role.value} key, not an operator's"}])
     return who
 
 
@@ -58,7 +59,8 @@ async def list_organisations(request: Request, who: Operator) -> dict:
     return {"items": [r.as_dict() for r in await registry(request).all()]}
 
 
-@router.get("/v1/organisations/{organisation_id}", summary="One organisation's registration (operators)")
+@router.get("/v1/organisations/{organisation_id}", summary="One organisation's registration (operators)",
+            responses=problem_responses({404: "No such organisation"}))
 async def show_organisation(request: Request, who: Operator, organisation_id: OrganisationId) -> dict:
     found = await registry(request).of(organisation_id)
     if found is None:
@@ -69,10 +71,13 @@ async def show_organisation(request: Request, who: Operator, organisation_id: Or
 @router.put("/v1/organisations/{organisation_id}", summary="Register or update an organisation (operators)")
 async def register_organisation(request: Request, who: Operator, organisation_id: OrganisationId,
                                 body: RegistrationIn) -> dict:
-    if body.members and organisation_id in body.members:
-        raise Problem(422, "Invalid registration", errors=[{"field": "members", "pointer": "#/members",
-                                                             "reason": "an organisation is not its own member"}])
-    await registry(request).register(organisation_id, name=body.name,
-                                     kind=body.kind.value if body.kind else None, areas=body.areas,
-                                     provider_ids=body.provider_ids, members=body.members)
-    return await show_organisation(request, who, organisation_id)
+    try:
+        registered = await registry(request).register(
+            organisation_id, name=body.name, kind=body.kind.value if body.kind else None, areas=body.areas,
+            provider_ids=body.provider_ids, members=body.members)
+    except (UnknownOrganisations, ValueError) as exc:
+        reason = (f"not registered organisations: {', '.join(exc.ids)}" if isinstance(exc, UnknownOrganisations)
+                  else "an organisation is not its own member")
+        raise Problem(422, "Invalid registration", reason,
+                      errors=[{"field": "members", "pointer": "#/members", "reason": reason}]) from None
+    return registered.as_dict()

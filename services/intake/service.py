@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE
 from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
 from services.common.auth import Principal, Role
-from services.common.organisations import Registration, Registry, refusals
+from services.common.organisations import Registration, Registry, may_report
 from services.common.db import RETRYABLE
 from services.common.metrics import inc_each
 
@@ -85,14 +85,13 @@ def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] 
 
 @dataclass(frozen=True)
 class Scope:
-    """A partner organisation's registration and the owners of the providers it reports on."""
+    """What a partner's organisation may report: its registration (None: it is not registered)."""
     registration: Registration | None
-    owners: dict[str, frozenset[str]]
 
 
 class IntakeService:
-    def __init__(self, ledger: Ledger, publisher: Publisher, clock_skew: timedelta,
-                 in_flight_s: float = 6.0, registry: Registry | None = None) -> None:
+    def __init__(self, ledger: Ledger, publisher: Publisher, registry: Registry, clock_skew: timedelta,
+                 in_flight_s: float = 6.0) -> None:
         """``in_flight_s``: how long after an event was reserved its publication may still be
         under way (the produce timeout and a margin); a copy arriving meanwhile waits for it.
         ``registry``: what each partner organisation may report (services.common.organisations)."""
@@ -112,7 +111,7 @@ class IntakeService:
         the whole body is a valid batch of ``item``."""
         return prepare_whole(item, raw, datetime.now(timezone.utc), self.clock_skew)
 
-    def check(self, principal: Principal, event: Prepared, scope: "Scope | None" = None) -> Outcome | None:
+    def check(self, principal: Principal, event: Prepared, scope: Scope | None = None) -> Outcome | None:
         """The checks, in this order: storable values, organisation (the key's, then what the
         registry lets it report, looked up beforehand into ``scope``), clock, privacy (all but the
         organisation were run by domain.prepare). None when the event may go on."""
@@ -124,13 +123,11 @@ class IntakeService:
                 [{"field": "source", "pointer": "#/source",
                   "reason": "must be the organisation the API key belongs to"}], "organisation"))
         if scope is not None:
-            found = refusals(scope.registration, event.area, event.provider_id,
-                             scope.owners.get(event.provider_id or "", frozenset()))
-            if found:
+            refused = may_report(scope.registration, event.area, event.provider_id)
+            if refused is not None:
                 return self._refuse(event, Refusal(
                     403, "Forbidden", "the organisation may not report this; see errors",
-                    [{"field": f, "pointer": "#/" + f.replace(".", "/"), "reason": r} for f, r in found],
-                    "organisation"))
+                    list(refused.errors), "organisation"))
         if event.refusal is not None:
             if event.refusal.reason == "privacy":
                 # Field and kind only: the offending value is never echoed nor logged.
@@ -139,14 +136,11 @@ class IntakeService:
             return self._refuse(event, event.refusal)
         return None
 
-    async def scope_of(self, principal: Principal, events: list[Prepared]) -> "Scope | None":
-        """What a partner's organisation may report, for this request's events (None: not
-        restricted, an operator or no registry)."""
-        if self.registry is None or principal.role is not Role.PARTNER:
+    async def scope_of(self, principal: Principal) -> Scope | None:
+        """What a partner's organisation may report (None: not restricted, an operator)."""
+        if principal.role is not Role.PARTNER:
             return None
-        providers = {e.provider_id for e in events if e.provider_id}
-        return Scope(await self.registry.of(principal.organisation_id),
-                     await self.registry.owners(providers))
+        return Scope(await self.registry.of(principal.organisation_id))
 
     @staticmethod
     def _refuse(event: Prepared, refusal: Refusal) -> Outcome:
@@ -157,7 +151,7 @@ class IntakeService:
         """Admit events, validated models or already prepared (:meth:`prepare_batch`), in order."""
         now = datetime.now(timezone.utc)
         prepared = [e if isinstance(e, Prepared) else prepare(e, now, self.clock_skew) for e in events]
-        scope = await self.scope_of(principal, prepared)
+        scope = await self.scope_of(principal)
         outcomes: list[Outcome | None] = [self.check(principal, e, scope) for e in prepared]
         todo = [(i, e) for i, e in enumerate(prepared) if outcomes[i] is None]
         if not todo:

@@ -212,7 +212,8 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
     pairs = pairs[:triggers]
     receiver = WebhookReceiver(base=stack.base)
     try:
-        partner = stack.create_key(ORG, "partner", name="Pattigift")
+        # One trigger per area and community: the partner serves every area.
+        partner = stack.create_key(ORG, "partner", areas=",".join(AREAS), name="Pattigift")
         operator = stack.create_key("bench-ops", "operator", name="Benchmark operations")
         sub = subscribe(stack, operator, receiver.url)
         log(f"e2e: webhook receiver {receiver.url}, subscription {sub['id']}; {seconds:g}s of "

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from contracts.places import AREAS
 from tests.stackenv import REPO, run_script, stack_env
 
 DEFAULT_BASE = 59000
@@ -165,10 +164,10 @@ class Stack:
         return out
 
     def create_key(self, org: str, role: str, areas: str = "", name: str | None = None) -> str:
+        """A key from the project's key CLI; a partner's ``areas`` are those its organisation serves
+        (the organisation registry), where intake lets it post."""
         args = [sys.executable, "-m", "services.intake.keys", "create", "--org", org, "--role", role,
                 "--json"]
-        if role == "partner" and not areas:
-            areas = ",".join(AREAS)   # the benchmarks' partners post into every area
         if areas:
             args += ["--areas", areas]
         if name:

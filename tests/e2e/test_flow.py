@@ -96,6 +96,7 @@ def test_performance_event_lands_in_managing_performance(keys):
     body = copy.deepcopy(PERFORMANCE)
     body.update(event_id=str(uuid.uuid4()), source="pattigift", area="BSOL", region="west_midlands",
                 occurred_at=(datetime.now(timezone.utc) - timedelta(hours=1)).isoformat())
+    body["data"].update(provider_id="pattigift", provider_name="Pattigift")   # its own service
     assert http_json("POST", url("intake", "/v1/performance-events"), body, bearer(keys["pattigift"]))[0] == 202
     after = wait_until(lambda: (s := _summary(operator, area="BSOL"))["performance_events"]["current"]
                        - before["performance_events"]["current"] == 1 and s, 90, what="performance event")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import create_key, run
 
-from .load import Partner
+from .load import Partner, provider_id
 
 #: The organisations the load posts as (each with its own partner key).
 LOAD_PARTNERS = ("east-cdw-network", "south-vcse-alliance", "london-mh-trust")
@@ -49,5 +49,12 @@ def whole_stack(stack):
 
 @pytest.fixture(scope="session")
 def load_partners(stack) -> list[Partner]:
-    return [Partner(org, create_key(org, "partner", name=org.replace("-", " ").title())["api_key"])
+    """The load's partners, each registered for what the load posts as it: every area under load,
+    and that area's provider (load.plan spreads each partner's events over all of them)."""
+    from .harness import AREAS_UNDER_LOAD
+
+    areas = ",".join(AREAS_UNDER_LOAD)
+    providers = ",".join(provider_id(a) for a in AREAS_UNDER_LOAD)
+    return [Partner(org, create_key(org, "partner", areas=areas, provider_ids=providers,
+                                    name=org.replace("-", " ").title())["api_key"])
             for org in LOAD_PARTNERS]

@@ -110,6 +110,11 @@ def plan(partners: list[Partner], areas: list[str], days: list[date], total: int
     return out
 
 
+def provider_id(area: str) -> str:
+    """The one provider the load reports on in ``area``."""
+    return f"{area.lower()}-talking-therapies"
+
+
 def _performance(rng: random.Random, area: str, day: date) -> dict:
     indicator = INDICATORS[rng.randrange(len(INDICATORS))]
     # A monthly period among the six before the event's day: the area's series stays small.
@@ -117,7 +122,7 @@ def _performance(rng: random.Random, area: str, day: date) -> dict:
     end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     denominator = rng.randrange(100, 400)
     numerator = int(denominator * rng.uniform(0.85, 0.99))
-    return {"provider_id": f"{area.lower()}-talking-therapies", "provider_name": f"{area} talking therapies",
+    return {"provider_id": provider_id(area), "provider_name": f"{area} talking therapies",
             "provider_sector": "voluntary", "indicator": indicator, "period_start": month.isoformat(),
             "period_end": end.isoformat(), "value": round(100 * numerator / denominator, 1),
             "target": 95.0, "numerator": numerator, "denominator": denominator}

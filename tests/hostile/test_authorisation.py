@@ -253,7 +253,7 @@ def test_nothing_accepts_callbacks_so_no_signature_is_ever_trusted(actors):
 def test_the_webhooks_the_platform_sends_verify_only_with_the_shared_secret(actors):
     area, region = "CAMP", "east_of_england"
     reader = create_key("cambridgeshire-icb", "commissioner", areas=area, name="Cambridgeshire ICB")
-    partner = create_key("fenland-peer-support", "partner", name="Fenland peer support")
+    partner = create_key("fenland-peer-support", "partner", areas=area, name="Fenland peer support")
     receiver = WebhookReceiver()
     try:
         status, _, body = call("alerts-api", "POST", "/v1/subscriptions", reader,

@@ -56,7 +56,7 @@ def alerts_env(stack, smtp):
 @pytest.fixture(scope="module")
 def actors(alerts_env, keys) -> dict[str, dict]:
     return {
-        "partner": create_key("gman-cdw", "partner", name="Greater Manchester CDW team"),
+        "partner": create_key("gman-cdw", "partner", areas=f"{AREA},SHEF", name="Greater Manchester CDW team"),
         "gman": create_key("gman-icb", "commissioner", areas=AREA, name="Greater Manchester ICB"),
         "shef": create_key("sheffield-icb", "commissioner", areas="SHEF", name="Sheffield ICB"),
         "som": keys["som-commissioner"],

@@ -87,7 +87,7 @@ def test_missing_malformed_and_revoked_keys_are_401(stack):
     assert http_json("POST", url("intake", "/v1/findings"), body)[0] == 401
     assert http_json("POST", url("intake", "/v1/findings"), body,
                      {"authorization": "Bearer csp_nothing_here"})[0] == 401
-    key = create_key("pattigift", "partner")
+    key = create_key("pattigift", "partner", areas="BSOL")
     assert post("/v1/findings", body, key)[0] == 202
     env = {**os.environ, **TEST_ENV}
     subprocess.run([sys.executable, "-m", "services.intake.keys", "revoke", key["key_id"]],
@@ -197,6 +197,7 @@ def test_batch_over_the_limit_is_413(keys):
 def test_performance_events_go_to_their_own_topic(keys):
     body = copy.deepcopy(PERFORMANCE_EXAMPLE)
     body.update(event_id=str(uuid.uuid4()), source="pattigift", area="BSOL", region="west_midlands")
+    body["data"].update(provider_id="pattigift", provider_name="Pattigift")   # its own service
     status, _, answer = post("/v1/performance-events", body, keys["pattigift"])
     assert status == 202, answer
     assert len(with_header(PERFORMANCE.name, "ce_id", body["event_id"])) == 1

@@ -23,7 +23,7 @@ from kafka import KafkaProducer
 
 from contracts.topics import ALERTS, FINDINGS
 from services.intake.examples import FINDING, PERFORMANCE
-from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
+from tests.conftest import TEST_ENV, bearer, create_key, http_json, keys_cli, url, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -84,8 +84,11 @@ def _month_start(d: date, back: int) -> date:
 def _provider(prefix: str) -> str:
     """A provider slug unique to this run, in letters only: a hex suffix such as "ad12ab" turns the
     provider's name ("Arden Peer Support Ad12Ab") into what the privacy guard rightly takes for a
-    full postcode (AD1 2AB), about once in fifty draws."""
-    return f"{prefix}-" + "".join(chr(ord("a") + b % 26) for b in uuid.uuid4().bytes[:8])
+    full postcode (AD1 2AB), about once in fifty draws. Registered as one Pattigift reports for
+    (the organisation registry refuses a provider the partner does not report for)."""
+    provider = f"{prefix}-" + "".join(chr(ord("a") + b % 26) for b in uuid.uuid4().bytes[:8])
+    keys_cli("org", "add", "pattigift", "--provider-ids", provider)
+    return provider
 
 
 def _perf(provider: str, month: date, value_pct: float, denominator: int = 200, **data) -> dict:

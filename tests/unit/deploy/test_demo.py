@@ -37,15 +37,27 @@ def test_every_demo_event_meets_the_contract_and_the_clock():
 
 
 def test_every_demo_event_is_one_its_organisation_may_report():
-    """The demo registers each partner for its own area (deploy/local/demo.py keys()): intake's
-    organisation registry must let every demo event through."""
-    from deploy.local.demo import PARTNERS
-    from services.common.organisations import Registration, refusals
+    """`make up` must load the demo with no refusal: every event it posts is allowed by what the
+    demo registers (deploy/local/demo.py registrations()) under intake's own rule."""
+    from deploy.local.demo import registrations
+    from services.common.organisations import may_report
 
-    registry = {pid: Registration(pid, name, kind, frozenset({area}), frozenset(), frozenset(), frozenset({pid}))
-                for pid, name, kind, area, *_ in PARTNERS}
+    registry = registrations()
+    posted = 0
     for pid, items in build_events(datetime.now(timezone.utc).date()).items():
         for body in items:
             assert body["source"] == pid
-            provider = body["data"].get("provider_id")
-            assert refusals(registry[pid], body["area"], provider, frozenset({provider}) if provider else frozenset()) == [], body
+            assert may_report(registry[pid], body["area"], body["data"].get("provider_id")) is None, body
+            posted += 1
+    assert posted > 400
+
+
+def test_the_demo_registers_no_more_than_each_partner_posts():
+    """Registered truthfully: an organisation serves only the areas its demo events are in, and
+    reports for no provider but itself."""
+    from deploy.local.demo import registrations
+
+    for pid, items in build_events(datetime.now(timezone.utc).date()).items():
+        entry = registrations()[pid]
+        assert entry.areas == {body["area"] for body in items}
+        assert entry.reports_for == {pid}
