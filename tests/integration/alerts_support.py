@@ -125,7 +125,7 @@ class SseReader:
     def close(self) -> None:
         """Hang up, so the server's stream ends (and its shutdown need not wait for it)."""
         response = getattr(self, "_response", None)
-        if response is not None:
+        if response is not None and response.fp is not None:   # fp is None once the server ended it
             response.fp.raw._sock.shutdown(socket.SHUT_RDWR)
 
     def _run(self) -> None:
