@@ -67,11 +67,12 @@ API_PROBLEMS = {401: "Missing or unknown API key", 403: "The key may not read or
                 429: "Over a rate limit; see Retry-After",
                 503: "A store the service depends on is unavailable; retry shortly (Retry-After)"}
 #: What a route that takes a body can also answer (the body guard of every service).
-BODY_PROBLEMS = {400: "Malformed JSON", 413: "Body too large", 415: "Not JSON"}
+BODY_PROBLEMS = {400: "Malformed JSON", 408: "The body did not arrive in time (CSP_BODY_SECONDS); names body",
+                 413: "Body too large; names body", 415: "Not JSON; names content-type"}
 
 
 def document_body_problems(app: FastAPI) -> None:
-    """Every operation that takes a body documents the body guard's 413 and 415 (services.common.asgi
+    """Every operation that takes a body documents the body guard's 408, 413 and 415 (services.common.asgi
     answers them before any route runs), added to the OpenAPI document as FastAPI's guide to
     extending it does, rather than repeated on each route."""
     default = app.openapi
