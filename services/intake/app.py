@@ -34,7 +34,8 @@ The front door for partner organisations: voluntary and community sector provide
 development workers, faith and community groups and NHS trusts post **community engagement
 findings** and **provider performance events**.
 
-* Authenticate with `Authorization: Bearer <API key>`; a partner posts only as its own organisation.
+* Authenticate with `Authorization: Bearer <API key>`; a partner posts only as its own organisation,
+  for the areas it serves and the providers it reports for (the organisation registry; 403 otherwise).
 * `event_id` is the idempotency key: a replay answers 200 `duplicate`, a different body 409.
 * A 202 means the event is durable in the event store (Kafka acknowledged it, acks=all).
 * Errors are `application/problem+json` naming the field and the reason.
