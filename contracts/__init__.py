@@ -7,7 +7,9 @@ from .events import (SCHEMA_VERSION, Alert, AlertRule, AlertSeverity, AlertStatu
                      PartnerEvent, PerformanceData, ProviderPerformanceEvent,
                      partner_event_adapter)
 from .places import AREAS, Area, Region
-from .taxonomy import CDW_ROLES, CDWRole, Competency, Plan, Stage, taxonomy_document
+from .citations import LocalDefault, SeedRef
+from .taxonomy import (CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage, competency_named,
+                       taxonomy_document)
 from .topics import ALL_TOPICS, ALERTS, DEADLETTER, FINDINGS, MAPPED, PERFORMANCE, TopicSpec
 from .vocabulary import (INDICATORS, UNMET_NEED_THEMES, Community, FindingSource, Indicator,
                          ProviderSector, Severity, Theme, Unit)
@@ -16,8 +18,8 @@ __all__ = [
     "SCHEMA_VERSION", "Alert", "AlertRule", "AlertSeverity", "AlertStatus",
     "CommunityEngagementFinding", "DeadLetter", "FindingData", "MappedEvent", "PartnerEvent",
     "PerformanceData", "ProviderPerformanceEvent", "partner_event_adapter",
-    "AREAS", "Area", "Region", "CDW_ROLES", "CDWRole", "Competency", "Plan", "Stage",
-    "taxonomy_document", "ALL_TOPICS", "ALERTS", "DEADLETTER", "FINDINGS", "MAPPED",
+    "AREAS", "Area", "Region", "LocalDefault", "SeedRef", "CDW_ROLES", "CDWRole", "Competency",
+    "Destination", "Plan", "Stage", "competency_named", "taxonomy_document", "ALL_TOPICS", "ALERTS", "DEADLETTER", "FINDINGS", "MAPPED",
     "PERFORMANCE", "TopicSpec", "INDICATORS", "UNMET_NEED_THEMES", "Community",
     "FindingSource", "Indicator", "ProviderSector", "Severity", "Theme", "Unit",
 ]

@@ -17,7 +17,7 @@ from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fie
                       ValidationInfo, field_validator, model_validator)
 
 from .places import AREAS, Region
-from .taxonomy import CDWRole, Competency, Plan, Stage
+from .taxonomy import CDWRole, Competency, Destination, Plan, Stage
 from .vocabulary import (INDICATORS, MAX_COUNT, MAX_GBP, Community, FindingSource, Indicator,
                          OrganisationKind, ProviderSector, Severity, Theme, Unit, outside_range)
 
@@ -195,6 +195,9 @@ class MappedEvent(_Strict):
     stages: list[Stage]
     competencies: list[Competency]
     plans: list[Plan]
+    # Where else the CDW guide sends the evidence (LIT, JSNA, LSP/LAA, ...); absent on records
+    # mapped before destinations existed.
+    destinations: list[Destination] = []
     rule_ids: list[str]
     rules_version: str
     mapped_at: AwareDatetime

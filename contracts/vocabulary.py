@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .citations import LocalDefault, SeedRef, local, seed
+
 
 class Theme(str, Enum):
     """What a community engagement finding is about (000:195-264; 001:67-70; 003:66-87)."""
@@ -165,55 +167,102 @@ class Indicator(str, Enum):
 
 @dataclass(frozen=True)
 class IndicatorSpec:
+    """An indicator's meaning and unit, whether higher is better, and its default target:
+    ``cites`` quotes where the seeds name the measure, ``target_source`` where the default target
+    comes from (None when there is no default: the event's own target, or an area's, applies)."""
+
     indicator: Indicator
     title: str
     unit: Unit
     higher_is_better: bool
     default_target: float | None
-    seed_ref: str
+    cites: tuple[SeedRef | LocalDefault, ...]
+    target_source: SeedRef | LocalDefault | None = None
 
 
 INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
     IndicatorSpec(Indicator.SEVEN_DAY_FOLLOW_UP,
                   "Patients followed up within 7 days of discharge from inpatient care",
-                  Unit.PERCENT, True, 95.0, "platform default (contract quality standard)"),
+                  Unit.PERCENT, True, 95.0,
+                  (local("no seed names follow-up after discharge; it is a common contract quality "
+                         "standard for mental health inpatient care"),),
+                  local("95% is the platform's choice; no seed gives a follow-up target")),
     IndicatorSpec(Indicator.FOUR_WEEK_WAIT,
                   "Percentage of patients waiting four weeks or less for support",
-                  Unit.PERCENT, True, 95.0, "004_c03c14da175a4187.txt:623"),
+                  Unit.PERCENT, True, 95.0,
+                  (seed("004", 623, "Percentage of patients waiting for four weeks or less for support"),
+                   seed("004", 50, "A new four-week waiting time is being trialled")),
+                  local("95% is a local choice: the seeds call the four-week wait a measure being "
+                        "trialled (004:50) and warn against rigid targets (004:222)")),
     IndicatorSpec(Indicator.IAPT_ACCESS,
                   "Proportion of people with depression and/or anxiety offered psychological therapy",
-                  Unit.PERCENT, True, None, "002_82c4fd005c265713.txt:1444-1445"),
+                  Unit.PERCENT, True, None,
+                  (seed("002", (1444, 1445), "IAPT (proportion of people with depression and/or anxiety "
+                                             "disorders who are offered psychological therapy)"),)),
     IndicatorSpec(Indicator.EIP_NEW_CASES,
                   "New cases of psychosis served by early intervention teams",
-                  Unit.COUNT, True, None, "002_82c4fd005c265713.txt:1436"),
+                  Unit.COUNT, True, None,
+                  (seed("002", 1436, "7,500 new cases of psychosis served by Early Intervention teams each year"),)),
     IndicatorSpec(Indicator.CRISIS_HOME_TREATMENT_EPISODES,
                   "Crisis resolution and home treatment episodes",
-                  Unit.COUNT, True, None, "002_82c4fd005c265713.txt:1437"),
+                  Unit.COUNT, True, None,
+                  (seed("002", 1437, "100,000 Crisis Resolution and Home Treatment episodes each year"),)),
     IndicatorSpec(Indicator.SETTLED_ACCOMMODATION,
                   "Adults in contact with secondary mental health services in settled accommodation",
-                  Unit.PERCENT, True, None, "002_82c4fd005c265713.txt:1448"),
+                  Unit.PERCENT, True, None,
+                  (seed("002", 1448, "Proportion of adults in contact with secondary mental health services "
+                                     "in settled accommodation"),)),
     IndicatorSpec(Indicator.EMPLOYMENT,
                   "Adults in contact with secondary mental health services in employment",
-                  Unit.PERCENT, True, None, "002_82c4fd005c265713.txt:1449"),
+                  Unit.PERCENT, True, None,
+                  (seed("002", 1449, "Proportion of adults in contact with secondary mental health services "
+                                     "in employment"),)),
     IndicatorSpec(Indicator.SMI_PHYSICAL_HEALTH_CHECK,
                   "People with severe mental illness who received an annual physical health check",
-                  Unit.PERCENT, True, None, "004_c03c14da175a4187.txt:625"),
+                  Unit.PERCENT, True, None,
+                  (seed("004", 625, "Percentage of people with severe mental illness who have received an "
+                                    "annual physical health check"),)),
     IndicatorSpec(Indicator.CARERS_SUPPORTED,
                   "Family members and friends supporting service users who feel supported",
-                  Unit.PERCENT, True, None, "004_c03c14da175a4187.txt:634"),
+                  Unit.PERCENT, True, None,
+                  (seed("004", 632, "Do family members and friends supporting the service user feel "
+                                    "supported, listened to and valued?"),)),
     IndicatorSpec(Indicator.ETHNICITY_RECORDING_COMPLETENESS,
                   "Records with a valid ethnic category",
-                  Unit.PERCENT, True, 90.0, "001_93a630ca1a6a1dee.txt:685,709"),
+                  Unit.PERCENT, True, 90.0,
+                  (seed("001", 685, "98.8% valid ethnicity codes recorded against the patient records. "
+                                    "This could be misleading"),
+                   seed("001", 709, "meaningful data collection for \u201cWhite other\u201d and dual "
+                                    "heritage categories")),
+                  local("90% is the platform's choice; no seed gives a completeness percentage")),
     IndicatorSpec(Indicator.UTILISATION_BY_ETHNIC_GROUP,
                   "Service use by an ethnic group relative to its share of the population",
-                  Unit.RATIO, True, 1.0, "003_91cb6e705136cded.txt:66-87"),
+                  Unit.RATIO, True, 1.0,
+                  (seed("003", 70, "to determine the extent to which BME Communities are utilising the "
+                                   "existing clinical services"),),
+                  local("parity (1.0): a group using a service in proportion to its share of the "
+                        "population; the seeds give no figure")),
     IndicatorSpec(Indicator.FUNDING,
                   "Funding committed against funding required",
-                  Unit.GBP, True, None, "001_93a630ca1a6a1dee.txt:733-800; 004_c03c14da175a4187.txt:135"),
+                  Unit.GBP, True, None,
+                  (seed("001", 739, "others spread grants ranging from \u00a3500 to 10,000 across 10 or "
+                                    "more projects"),
+                   seed("004", 135, "VCSE organisations are, in particular, used to operating in a "
+                                    "competitive funding environment")),
+                  None),
     IndicatorSpec(Indicator.CONTRACT_END,
                   "Days until the contract ends",
-                  Unit.DAYS, True, None, "001_93a630ca1a6a1dee.txt:792-800; 004_c03c14da175a4187.txt:284-300"),
+                  Unit.DAYS, True, None,
+                  (seed("001", 794, "adequate time is needed to engage stakeholders and successfully tender "
+                                    "for projects"),
+                   seed("004", 286, "These contracts usually exist over a longer-term period of delivery")),
+                  None),
     IndicatorSpec(Indicator.PAYMENT_OVERDUE,
                   "Days a payment to the provider is overdue",
-                  Unit.DAYS, False, 0.0, "001_93a630ca1a6a1dee.txt:755-757"),
+                  Unit.DAYS, False, 0.0,
+                  (local("no seed speaks of overdue payments; the platform watches them because small "
+                         "sums matter to small voluntary providers"),
+                   seed("001", 756, "small amounts of funding can release the potential of projects by "
+                                    "enabling small community groups to pay for administrative support")),
+                  local("0 days: a payment is due on its date")),
 )}

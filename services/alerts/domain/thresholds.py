@@ -1,9 +1,10 @@
 """Per-area alert thresholds, with defaults and where each default comes from.
 
-Every field carries its source in ``json_schema_extra["source"]``: a seed line
-(``file:line`` into ``docs/seeds/``) where the seeds give the figure or the reason for it, or
-"platform default" where the seeds give none and the figure is ours to defend.
-:func:`threshold_sources` lists them for the API and the docs.
+Every field carries its sources in ``json_schema_extra``: ``cites``, citations as
+:mod:`contracts.citations` writes them (a seed's lines with a verbatim quote where the seeds give
+the figure or the reason for it, a local default with its reason where they give none and the
+figure is ours to defend), and ``source``, the same in one line. :func:`threshold_sources` lists
+the lines for the API and the docs, :func:`threshold_citations` the citations.
 
 A threshold that makes no sense (a negative window, a tolerance of 1 or more, amber beyond red)
 is refused with a message that names the field, so the API can answer 422.
@@ -14,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contracts.citations import LocalDefault, SeedRef, as_json, local, parse_citations, render, seed
 from contracts.vocabulary import INDICATORS, Indicator, ProviderSector, Unit
 
-CDW_GUIDE = "000_7e844ea1bcdc73dd.txt"
-PEER_REVIEW = "001_93a630ca1a6a1dee.txt"
-COMMISSIONING_FRIEND = "002_82c4fd005c265713.txt"
-BME_NETWORK = "003_91cb6e705136cded.txt"
-KEEP_THINKING = "004_c03c14da175a4187.txt"
+#: The peer review's monthly reporting cycle, which the windows and silences follow.
+MONTHLY_REPORTS = seed("001", 940, "the monthly progress reports required for each meeting were too onerous")
+#: Small sums matter to small voluntary providers.
+SMALL_SUMS = seed("001", 756, "small amounts of funding can release the potential of projects")
 
 #: Indicators rule 2 (funding) and rule 4 (race equality data) read; rule 3 reads the rest.
 FUNDING_INDICATORS = frozenset({Indicator.FUNDING, Indicator.CONTRACT_END,
@@ -33,9 +34,11 @@ _COMPLETENESS = INDICATORS[Indicator.ETHNICITY_RECORDING_COMPLETENESS]
 _UTILISATION = INDICATORS[Indicator.UTILISATION_BY_ETHNIC_GROUP]
 
 
-def _sourced(default: Any, source: str, description: str, **constraints: Any) -> Any:
-    return Field(default, description=description, json_schema_extra={"source": source},
-                 **constraints)
+def _sourced(default: Any, source: SeedRef | LocalDefault | tuple[SeedRef | LocalDefault, ...],
+             description: str, **constraints: Any) -> Any:
+    cites = source if isinstance(source, tuple) else (source,)
+    return Field(default, description=description,
+                 json_schema_extra={"source": render(cites), "cites": as_json(cites)}, **constraints)
 
 
 class _Thresholds(BaseModel):
@@ -47,17 +50,16 @@ class UnmetNeedThresholds(_Thresholds):
     """Rule 1: findings of unmet need or a service gap, per community, in a rolling window."""
 
     window_days: int = _sourced(
-        30, f"platform default (issue 5); a month, the reporting cycle the peer review describes "
-            f"({PEER_REVIEW}:940)",
+        30, (local("a month (issue 5), the reporting cycle the peer review describes"), MONTHLY_REPORTS),
         "Length of the rolling window, in days of the findings' own occurred_at.", ge=1, le=366)
     amber_score: float = _sourced(
-        15.0, "platform default: e.g. two high-severity findings each about 100 people (2 x 9)",
+        15.0, local("e.g. two high-severity findings each about 100 people (2 x 9)"),
         "Weighted score at or above which the rule fires amber.", gt=0)
     red_score: float = _sourced(
-        40.0, "platform default: e.g. three critical findings each about 1,000 people (3 x 16)",
+        40.0, local("e.g. three critical findings each about 1,000 people (3 x 16)"),
         "Weighted score at or above which the rule fires red.", gt=0)
     rise_alpha: float = _sourced(
-        0.05, "platform default: the conventional 5% level, matching the 95% intervals of rule 4",
+        0.05, local("the conventional 5% level, matching the 95% intervals of rule 4"),
         "One-sided significance level for a rise in the number of findings against the "
         "previous window.", gt=0, lt=0.5)
 
@@ -74,33 +76,36 @@ class FundingThresholds(_Thresholds):
 
     sectors: frozenset[ProviderSector] = _sourced(
         frozenset({ProviderSector.VOLUNTARY}),
-        f"{KEEP_THINKING}:42 (transformation money is for contracting the VCSE sector); "
-        f"{KEEP_THINKING}:135 (VCSE funding is competitive and was hit by COVID-19); "
-        f"{PEER_REVIEW}:756 (small sums matter to small providers)",
+        (seed("004", 42, "the vast majority of the transformation funding should go to provider "
+                         "staff and contracting the VCSE sector"),
+         seed("004", 135, "VCSE organisations are, in particular, used to operating in a competitive "
+                          "funding environment"),
+         SMALL_SUMS),
         "Provider sectors the funding rules watch.", min_length=1)
     shortfall_tolerance: float = _sourced(
-        0.10, "platform default",
+        0.10, local("a tenth of the required amount; the seeds give no figure"),
         "Fires amber when committed funding falls short of required funding by more than this "
         "fraction of the required amount.", ge=0, lt=1)
     red_shortfall: float = _sourced(
-        0.25, "platform default",
+        0.25, local("a quarter of the required amount; the seeds give no figure"),
         "Fires red when the shortfall is more than this fraction of the required amount.",
         ge=0, lt=1)
     contract_ending_days: int = _sourced(
-        90, f"platform default (issue 5); time to re-tender, which the peer review found slow "
-            f"({PEER_REVIEW}:794)",
+        90, (local("a quarter (issue 5): time to re-tender, which the peer review found slow"),
+             seed("001", 794, "adequate time is needed to engage stakeholders and successfully "
+                              "tender for projects")),
         "Fires amber when a contract ends within this many days and no renewal is recorded.",
         ge=1, le=730)
     red_contract_ending_days: int = _sourced(
-        30, "platform default",
+        30, local("a month; the seeds give no figure"),
         "Fires red when a contract ends within this many days (or has ended) with no renewal.",
         ge=0, le=730)
     payment_overdue_days: int = _sourced(
-        14, f"platform default, kept short because small voluntary providers live on small sums "
-            f"({PEER_REVIEW}:756)",
+        14, (local("a fortnight, kept short because small voluntary providers live on small sums; "
+                   "no seed speaks of overdue payments"), SMALL_SUMS),
         "Fires amber when a payment is overdue by more than this many days.", ge=0, le=365)
     red_payment_overdue_days: int = _sourced(
-        30, "platform default",
+        30, local("a month; the seeds give no figure"),
         "Fires red when a payment is overdue by more than this many days.", ge=0, le=365)
 
     @model_validator(mode="after")
@@ -121,26 +126,26 @@ class PerformanceThresholds(_Thresholds):
     """Rule 3: a provider indicator below its target for N consecutive periods, with hysteresis."""
 
     consecutive_periods: int = _sourced(
-        3, "platform default: a quarter of monthly returns",
+        3, (local("a quarter of monthly returns"), MONTHLY_REPORTS),
         "Periods in a row below target before the rule fires (N).", ge=1, le=24)
     resolve_periods: int = _sourced(
-        2, "platform default",
+        2, local("two periods, so one good period does not end an alert"),
         "Periods in a row at or better than target before a firing rule resolves (M).",
         ge=1, le=24)
     red_periods: int = _sourced(
-        6, "platform default",
+        6, local("half a year of monthly returns"),
         "Periods in a row below target at which the alert turns red.", ge=1, le=60)
     significance_z: float = _sourced(
-        1.96, "platform default: 95%, as for rule 4 (issue 5)",
+        1.96, local("95%, as for rule 4 (issue 5)"),
         "z for the Wilson interval of a percentage; a latest period whose whole interval is on "
         "the wrong side of the target turns the alert red.", gt=0, le=4)
     targets: dict[Indicator, float] = _sourced(
-        {}, f"defaults come from contracts.vocabulary.INDICATORS (e.g. four-week wait "
-            f"{KEEP_THINKING}:623)",
+        {}, (local("defaults come from contracts.vocabulary.INDICATORS, each with its source"),
+             seed("004", 623, "Percentage of patients waiting for four weeks or less for support")),
         "Area overrides of indicator targets. Precedence: this map, then the target on the "
         "event, then the indicator's default target.")
     history_periods: int = _sourced(
-        36, "platform default: three years of monthly returns",
+        36, local("three years of monthly returns"),
         "Periods judged per provider and indicator.", ge=2, le=60)
 
     @field_validator("targets")
@@ -173,24 +178,22 @@ class RaceEqualityThresholds(_Thresholds):
 
     completeness_below: float = _sourced(
         _COMPLETENESS.default_target,
-        f"contracts.vocabulary.INDICATORS target; {PEER_REVIEW}:685 (no baseline data), "
-        f"{PEER_REVIEW}:709 ('White other' and dual heritage)",
+        (_COMPLETENESS.target_source, *_COMPLETENESS.cites),
         "Fires amber when the percentage of records with a valid ethnic category is below this.",
         ge=0, le=100)
     red_completeness_below: float = _sourced(
-        75.0, "platform default",
+        75.0, local("three records in four; the seeds give no figure"),
         "Fires red when completeness is below this percentage.", ge=0, le=100)
     under_use_ratio: float = _sourced(
         _UTILISATION.default_target,
-        f"parity, contracts.vocabulary.INDICATORS target; Reverse Commissioning "
-        f"{BME_NETWORK}:66-87",
+        (_UTILISATION.target_source, *_UTILISATION.cites),
         "Fires amber when the upper confidence bound of (share of users) / (share of "
         "population) is below this ratio.", gt=0, le=1)
     red_under_use_ratio: float = _sourced(
-        0.5, "platform default: the group uses the service at most half as much as its share",
+        0.5, local("the group uses the service at most half as much as its share"),
         "Fires red when the upper confidence bound is below this ratio.", gt=0, le=1)
     z: float = _sourced(
-        1.96, "issue 5: 'the Wilson 95% interval'",
+        1.96, local("issue 5: 'the Wilson 95% interval'"),
         "z of the Wilson interval (1.96 for 95%).", gt=0, le=4)
 
     @model_validator(mode="after")
@@ -208,20 +211,20 @@ class SilenceThresholds(_Thresholds):
     """Rule 5: a provider that normally reports has sent nothing for a while."""
 
     silent_after_days: int = _sourced(
-        45, f"platform default: a monthly return ({PEER_REVIEW}:940; {COMMISSIONING_FRIEND}:965) "
-            f"plus a fortnight's grace",
+        45, (local("a monthly return plus a fortnight's grace"), MONTHLY_REPORTS,
+             seed("002", 965, "reports monthly on expenditure and activity")),
         "Days without any event from a provider before it counts as silent.", ge=1, le=730)
     min_reports: int = _sourced(
-        3, "platform default",
+        3, local("three reports before a provider's silence means anything"),
         "Reports (distinct times) a provider must have sent to count as one that normally "
         "reports.", ge=2, le=100)
     cadence_multiplier: float = _sourced(
-        1.5, "platform default: one missed return and half an interval's grace, which for a "
-             "monthly reporter is the same 45 days",
+        1.5, local("one missed return and half an interval's grace, which for a monthly "
+                   "reporter is the same 45 days"),
         "A provider whose usual interval (median gap) is long is silent only after this many "
         "of its intervals, if that is longer than silent_after_days.", ge=1, le=10)
     red_factor: float = _sourced(
-        2.0, "platform default",
+        2.0, local("twice the amber threshold"),
         "Silence turns red after this multiple of the amber threshold.", gt=1, le=10)
 
 
@@ -242,13 +245,19 @@ class AreaThresholds(_Thresholds):
 
 DEFAULT_THRESHOLDS = AreaThresholds()
 
-def threshold_sources(model: type[BaseModel] = AreaThresholds, prefix: str = "") -> dict[str, str]:
-    """Every threshold's dotted name with the source of its default."""
-    out: dict[str, str] = {}
+def threshold_sources() -> dict[str, str]:
+    """Every threshold's dotted name with the sources of its default, in one line each."""
+    return {name: render(cites) for name, cites in threshold_citations().items()}
+
+
+def threshold_citations(model: type[BaseModel] = AreaThresholds,
+                        prefix: str = "") -> dict[str, tuple[SeedRef | LocalDefault, ...]]:
+    """Every threshold's dotted name with the citations of its default."""
+    out: dict[str, tuple[SeedRef | LocalDefault, ...]] = {}
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, _Thresholds):
-            out.update(threshold_sources(annotation, f"{prefix}{name}."))
-        elif isinstance(field.json_schema_extra, dict) and "source" in field.json_schema_extra:
-            out[f"{prefix}{name}"] = str(field.json_schema_extra["source"])
+            out.update(threshold_citations(annotation, f"{prefix}{name}."))
+        elif isinstance(field.json_schema_extra, dict) and "cites" in field.json_schema_extra:
+            out[f"{prefix}{name}"] = parse_citations(field.json_schema_extra["cites"])
     return out

@@ -1,6 +1,7 @@
 """The mapping rule set: data validated at load, never if-chains in code.
 
-A rule names its evidence in the seeds (``seed_ref``) and says why it routes as it does, so a
+A rule names its evidence in the seeds (``cites``: seed lines with a verbatim quote, or a local
+default with its reason where no seed supports it) and says why it routes as it does, so a
 commissioner can check the routing against the documents they know.
 """
 from __future__ import annotations
@@ -10,7 +11,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Plan, Stage
+from contracts.citations import Citations, SeedRef
+from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
 from contracts.vocabulary import Indicator, ProviderSector, Theme
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "rules" / "ruleset.yaml"
@@ -20,8 +22,13 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
     why: str = Field(min_length=10)
-    seed_ref: str = Field(pattern=r"^\d{3}_[0-9a-f]{16}\.txt:\d+")
+    cites: Citations
     plans: tuple[Plan, ...] = ()
+    destinations: tuple[Destination, ...] = ()
+
+    @property
+    def seed_refs(self) -> tuple[SeedRef, ...]:
+        return tuple(c for c in self.cites if isinstance(c, SeedRef))
 
 
 class ThemeRule(_Rule):

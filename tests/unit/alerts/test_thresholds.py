@@ -33,8 +33,8 @@ def test_every_threshold_states_its_source():
                                                SilenceThresholds))
     assert len(sources) == fields
     for name, source in sources.items():
-        assert SEED_REF.search(source) or "platform default" in source \
-            or "issue 5" in source, f"{name} has no seed line and is not called a default"
+        assert SEED_REF.search(source) or "local default" in source, \
+            f"{name} has no seed line and is not called a default"
 
 
 def test_seed_references_point_at_real_lines():

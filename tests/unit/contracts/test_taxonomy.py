@@ -5,8 +5,10 @@ import re
 import pytest
 
 from tests.conftest import SEEDS
-from contracts.taxonomy import (CDW_ROLES, COMPETENCY_TITLES, PLAN_TITLES, SEED_CDW_GUIDE,
-                                SEED_COMMISSIONING_FRIEND, CDWRole, Competency, Plan, Stage,
+from contracts.taxonomy import (CDW_ROLES, COMPETENCY_SOURCES, DESTINATION_SOURCES,
+                                DESTINATION_TITLES, PLAN_TITLES, SEED_CDW_GUIDE,
+                                SEED_COMMISSIONING_FRIEND, STAGE_ALIASES, STAGE_SOURCES, CDWRole,
+                                Competency, Destination, Plan, Stage, competency_named,
                                 taxonomy_document)
 
 
@@ -65,18 +67,57 @@ def test_there_are_eight_stages_eleven_competencies_four_roles_three_plans():
 
 
 @pytest.mark.parametrize("competency", list(Competency))
-def test_competency_descriptions_are_quoted_from_the_seed(competency):
-    text = " ".join(seed_lines(SEED_COMMISSIONING_FRIEND)[1050:1140])
-    text = re.sub(r"\s+", " ", text)
-    # The first six words of each description appear verbatim in the seed's competency list.
-    opening = " ".join(COMPETENCY_TITLES[competency][1].split()[:6])
-    assert opening.lower() in text.lower(), opening
+def test_competency_titles_and_descriptions_are_quoted_whole_from_the_seed(competency):
+    ref = COMPETENCY_SOURCES[competency]
+    cited = re.sub(r"\s+", " ", " ".join(seed_lines(SEED_COMMISSIONING_FRIEND)[ref.lines[0] - 1:ref.lines[1]]))
+    assert f"{int(competency)}. {competency.title}" in cited
+    assert competency.description in cited
 
 
-def test_stage_names_appear_in_the_seed():
-    text = " ".join(seed_lines(SEED_CDW_GUIDE)).lower()
-    for stage in Stage:
-        assert stage.title.lower().split()[0] in text
+def _whole_title_in_seeds(title: str) -> bool:
+    """The whole title, not its first word, in the CDW guide's tables or the cycle in 002."""
+    guide = re.sub(r"\s+", " ", " ".join(seed_lines(SEED_CDW_GUIDE)[194:264])).lower()
+    cycle = seed_lines(SEED_COMMISSIONING_FRIEND)[1197].lower()
+    return title.lower() in guide or title.lower() in cycle
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_stage_titles_appear_whole_in_the_seed(stage):
+    assert _whole_title_in_seeds(stage.title)
+    # Each stage cites the guide's numbered entry ("gaps analysis" there, "gap analysis" in 002).
+    assert any(f"{int(stage)}. {stage.title.lower()}" in ref.quote.lower().replace("gaps", "gap")
+               for ref in STAGE_SOURCES[stage])
+    if stage in STAGE_ALIASES:
+        assert _whole_title_in_seeds(STAGE_ALIASES[stage])
+
+
+def test_a_title_sharing_only_its_first_word_with_a_stage_fails():
+    assert not _whole_title_in_seeds("Managing expectations")
+    assert not _whole_title_in_seeds("Strategic marketing")
+
+
+def test_competency_11_has_both_names_and_either_finds_it():
+    c = Competency.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND
+    assert c.other_names == ("Make sound financial investments",)
+    for text in ("Make sound financial investments", "  make SOUND financial   investments ",
+                 "Efficiency and effectiveness of spend", "11", c.slug):
+        assert competency_named(text) is c
+    assert competency_named("Spend wisely") is None
+    doc = {x["number"]: x for x in taxonomy_document()["competencies"]}
+    assert doc[11]["other_names"] == ["Make sound financial investments"]
+    assert {tuple(r["lines"]) for r in doc[11]["cites"]} >= {(725, 725), (738, 738), (780, 780), (989, 989)}
+
+
+def test_destinations_are_the_ones_the_guide_names():
+    assert {d.value for d in Destination} == {"lit", "jsna", "lsp_laa", "pct_decision_making",
+                                              "provider_workforce_monitoring", "contract_monitoring"}
+    assert set(DESTINATION_SOURCES) == set(Destination) == set(DESTINATION_TITLES)
+
+
+def test_the_change_agent_reading_is_recorded_with_the_garbled_quote():
+    m = CDW_ROLES[CDWRole.CHANGE_AGENT]
+    assert m.reading and "1, 2, 3, 4, 5 and 7" in m.reading
+    assert any("4. reviewing services and gaps analysis 5. risk management" in r.quote for r in m.cites)
 
 
 def test_taxonomy_document_is_complete_and_sorted():

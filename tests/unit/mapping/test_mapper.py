@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 from contracts.events import (CommunityEngagementFinding, DeadLetter, MappedEvent,
                               ProviderPerformanceEvent)
-from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Stage
+from contracts.citations import LocalDefault, SeedRef, misquoted
+from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
 from contracts.topics import DEADLETTER, MAPPED
 from contracts.vocabulary import Community, Indicator, ProviderSector, Severity, Theme
 from services.intake.examples import FINDING, PERFORMANCE
@@ -76,11 +77,53 @@ def test_voluntary_funding_gap_reaches_prioritising_investment():
     assert any(r.startswith("sector.") for r in mapped.rule_ids)
 
 
-def test_every_firing_explains_itself_with_a_seed_reference():
+def test_every_firing_explains_itself_with_a_quoted_seed_reference():
     result = explain(finding(theme=Theme.UNMET_NEED), RULES)
     assert result.firings
     for f in result.firings:
-        assert len(f.why) > 20 and f.seed_ref.split(":")[0].endswith(".txt")
+        refs = [c for c in f.cites if isinstance(c, SeedRef)]
+        assert len(f.why) > 20 and refs and all(misquoted(c) is None for c in refs)
+
+
+def test_provider_staff_training_goes_to_workforce_monitoring_not_the_commissioners_own_plan():
+    mapped = map_event(finding(theme=Theme.STAFF_TRAINING, cdw_role=None), RULES, NOW)
+    assert Plan.ORGANISATIONAL_DEVELOPMENT_PLAN not in mapped.plans
+    assert mapped.destinations == [Destination.PROVIDER_WORKFORCE_MONITORING]
+
+
+def test_community_leaders_go_to_the_lit_and_pct_decision_making():
+    mapped = map_event(finding(theme=Theme.COMMUNITY_LEADERSHIP, cdw_role=None), RULES, NOW)
+    assert Plan.ORGANISATIONAL_DEVELOPMENT_PLAN not in mapped.plans
+    assert mapped.destinations == [Destination.LOCAL_IMPLEMENTATION_TEAM, Destination.PCT_DECISION_MAKING]
+
+
+def test_no_rule_routes_to_the_organisational_development_plan():
+    # 000:191 and 002:1217: it is the commissioner's own capability plan.
+    rules = (*RULES.themes, *RULES.indicators, *RULES.sectors)
+    assert all(Plan.ORGANISATIONAL_DEVELOPMENT_PLAN not in r.plans for r in rules)
+
+
+def test_evidence_for_decommissioning_includes_the_change_agent():
+    mapped = map_event(finding(theme=Theme.EVIDENCE_FOR_DECOMMISSIONING, cdw_role=None), RULES, NOW)
+    assert mapped.cdw_roles == [CDWRole.ACCESS_FACILITATOR, CDWRole.CHANGE_AGENT,
+                                CDWRole.CAPACITY_BUILDER]
+
+
+def test_every_destination_is_reached_by_some_rule():
+    reached = {d for r in (*RULES.themes, *RULES.indicators, *RULES.sectors) for d in r.destinations}
+    assert reached == set(Destination)
+
+
+def test_a_record_mapped_before_destinations_still_parses():
+    good = handle(json.dumps(FINDING).encode(), b"BSOL", "intake.findings.v1", 0, 7, RULES, NOW)
+    old = json.loads(good.value)
+    del old["destinations"]
+    assert MappedEvent.model_validate(old).destinations == []
+
+
+def test_payment_overdue_says_no_seed_supports_it():
+    rule = RULES.indicator_rule(Indicator.PAYMENT_OVERDUE)
+    assert isinstance(rule.cites[0], LocalDefault) and "overdue" in rule.cites[0].reason
 
 
 def test_missing_theme_rule_is_unplaceable_with_reason():

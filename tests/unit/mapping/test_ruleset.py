@@ -43,8 +43,26 @@ def test_duplicate_ids_and_missing_seed_ref():
     raw["indicators"][1]["id"] = raw["indicators"][0]["id"]
     assert "used twice" in _refused(raw)
     raw = yaml.safe_load(DEFAULT_RULES.read_text())
-    del raw["themes"][0]["seed_ref"]
-    assert "seed_ref" in _refused(raw)
+    del raw["themes"][0]["cites"]
+    assert "cites" in _refused(raw)
+
+
+def test_a_citation_without_a_quote_or_an_unknown_seed_is_refused():
+    raw = yaml.safe_load(DEFAULT_RULES.read_text())
+    del raw["themes"][0]["cites"][0]["quote"]
+    assert f"themes[0] ({raw['themes'][0]['id']}).cites" in _refused(raw)
+    raw = yaml.safe_load(DEFAULT_RULES.read_text())
+    raw["themes"][0]["cites"] = [{"seed": "009", "lines": 1, "quote": "anything"}]
+    assert "cites" in _refused(raw)
+    raw = yaml.safe_load(DEFAULT_RULES.read_text())
+    raw["themes"][0]["cites"] = []
+    assert "cites" in _refused(raw)
+
+
+def test_an_unknown_destination_is_refused():
+    raw = yaml.safe_load(DEFAULT_RULES.read_text())
+    raw["themes"][0]["destinations"] = ["the_moon"]
+    assert "destinations" in _refused(raw)
 
 
 def test_not_yaml_and_not_a_mapping():
