@@ -16,9 +16,11 @@ RULES_INFO = Info("csp_mapping_rules", "The rule set in force.")
 
 @dataclass
 class RuleHolder:
-    """Holds the rules in force; ``check()`` reloads when the file changed on disk."""
+    """Holds the rules in force; ``check()`` reloads when the file changed on disk. ``report``
+    off: a reader other than the mapping worker (the explain API) leaves its metrics alone."""
 
     path: Path
+    report: bool = True
     current: RuleSet = field(init=False)
     _stamp: tuple[int, int] = field(init=False, default=(0, 0))
     last_error: str | None = field(init=False, default=None)
@@ -26,7 +28,8 @@ class RuleHolder:
     def __post_init__(self) -> None:
         self._stamp = self._stat()
         self.current = parse(self.path.read_text(), str(self.path))  # refuse to start on bad rules
-        RULES_INFO.info({"version": self.current.version, "path": str(self.path)})
+        if self.report:
+            RULES_INFO.info({"version": self.current.version, "path": str(self.path)})
 
     def _stat(self) -> tuple[int, int]:
         st = self.path.stat()
@@ -46,8 +49,9 @@ class RuleHolder:
         except (RuleSetError, OSError) as exc:
             return self._refuse(str(exc))
         previous, self.current, self.last_error = self.current.version, rules, None
-        RELOADS.labels("loaded").inc()
-        RULES_INFO.info({"version": rules.version, "path": str(self.path)})
+        if self.report:
+            RELOADS.labels("loaded").inc()
+            RULES_INFO.info({"version": rules.version, "path": str(self.path)})
         log.info("rule set reloaded", extra={"previous_version": previous, "rules_version": rules.version})
         return True
 
@@ -56,5 +60,6 @@ class RuleHolder:
             log.error("rule set refused; keeping version %s", self.current.version,
                       extra={"reason": reason, "rules_version": self.current.version})
         self.last_error = reason
-        RELOADS.labels("refused").inc()
+        if self.report:
+            RELOADS.labels("refused").inc()
         return False

@@ -20,6 +20,7 @@ from services.common.migrate import migrate
 from .adapters.store import ReportingStore
 from .api import router
 from .dashboard import router as dashboard_router
+from .taxonomy_api import router as taxonomy_router
 from .config import ReportingSettings
 
 
@@ -58,6 +59,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(dashboard_router)
+    app.include_router(taxonomy_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app)
 
