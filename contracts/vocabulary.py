@@ -59,7 +59,7 @@ class Community(str, Enum):
 
 
 class FindingSource(str, Enum):
-    """How a finding was gathered (000:217-264; 001:7-8; 003:66-87)."""
+    """How a finding was gathered (000:217-264; 001:8; 003:66-87)."""
 
     COMMUNITY_FORUM = "community_forum"
     CONSULTATION = "consultation"
@@ -147,7 +147,7 @@ def outside_range(unit: Unit, value: float) -> str | None:
 
 
 class Indicator(str, Enum):
-    """Provider performance indicators (002:1160-1164, 002:1434-1450; 004:616-640; 001:648-720)."""
+    """Provider performance indicators (002:1160-1164, 002:1434-1449; 004:616-633; 001:648-720)."""
 
     SEVEN_DAY_FOLLOW_UP = "seven_day_follow_up"
     FOUR_WEEK_WAIT = "four_week_wait"

@@ -4,14 +4,17 @@ docs/seeds/. The citations are collected by walking the loaded data, so a new on
 without being listed here."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
 import contracts.taxonomy
 import contracts.vocabulary
-from contracts.citations import LocalDefault, SeedRef, misquoted, module_citations, walk
+from contracts.citations import LocalDefault, SeedRef, misquoted, module_citations, seed_lines, walk
 from services.alerts.domain.thresholds import threshold_citations
 from services.mapping.domain.ruleset import load
+from tests.conftest import REPO
 
 
 def every_citation() -> list[tuple[str, SeedRef | LocalDefault]]:
@@ -86,3 +89,23 @@ def test_quotes_are_case_sensitive():
 def test_a_citation_without_a_seed_range_or_short_quote_is_refused(bad):
     with pytest.raises(ValidationError):
         SeedRef.model_validate(bad)
+
+
+POINTER = re.compile(r"\b(00[0-4]):(\d+)(?:-(\d+))?")
+SOURCES = [*sorted((REPO / "contracts").glob("*.py")), REPO / "services/alerts/domain/thresholds.py",
+           *sorted((REPO / "services/mapping").rglob("*.py")), REPO / "services/mapping/rules/ruleset.yaml"]
+
+
+def test_pointers_in_docstrings_and_comments_name_lines_that_say_something():
+    """A short ``seed:line`` pointer in prose (a docstring or comment, next to the quoted
+    citations) names lines inside its seed, and neither end of the range is blank."""
+    checked = 0
+    for path in SOURCES:
+        for m in POINTER.finditer(path.read_text(encoding="utf-8")):
+            lines = seed_lines(m.group(1))
+            first, last = int(m.group(2)), int(m.group(3) or m.group(2))
+            where = f"{path.relative_to(REPO)}: {m.group(0)}"
+            assert 1 <= first <= last <= len(lines), where
+            assert lines[first - 1].strip() and lines[last - 1].strip(), f"{where} starts or ends on a blank line"
+            checked += 1
+    assert checked > 20

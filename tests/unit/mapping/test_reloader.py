@@ -45,3 +45,19 @@ def test_a_bad_file_at_start_up_is_refused(tmp_path):
     path.write_text("version: nope\nthemes: []\nindicators: []\n")
     with pytest.raises(RuleSetError, match="version"):
         RuleHolder(path)
+
+
+def test_a_reader_other_than_the_worker_reloads_without_counting(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(DEFAULT_RULES.read_text())
+    holder = RuleHolder(path, report=False)
+    loaded, refused = RELOADS.labels("loaded")._value.get(), RELOADS.labels("refused")._value.get()
+    bad = yaml.safe_load(DEFAULT_RULES.read_text())
+    bad["themes"][0]["cites"] = []
+    _write(path, bad, 1_000_000)
+    assert holder.check() is False and "cites" in holder.last_error
+    good = yaml.safe_load(DEFAULT_RULES.read_text())
+    good["version"] = "2099.1.2"
+    _write(path, good, 2_000_000)
+    assert holder.check() is True and holder.current.version == "2099.1.2"
+    assert (RELOADS.labels("loaded")._value.get(), RELOADS.labels("refused")._value.get()) == (loaded, refused)
