@@ -51,11 +51,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 EXPOSE 8081 8082 8083 8084 8085 8086
 # Default: the intake API. The other processes override the command:
-#   python -m services.mapping --quiet worker -l info
-#   python -m services.alerts --quiet worker -l info
-#   uvicorn services.alerts.app_api:app --host 0.0.0.0 --port 8086 --no-access-log
-#   python -m services.reporting.worker --quiet worker -l info
-#   uvicorn services.reporting.app:app --host 0.0.0.0 --port 8084 --no-access-log
+#   python -m services.mapping worker
+#   python -m services.alerts worker
+#   python -m services.alerts api --host 0.0.0.0 --port 8086 --no-access-log
+#   python -m services.reporting worker
+#   python -m services.reporting api --host 0.0.0.0 --port 8084 --no-access-log
 #   python -m services.common.migrate          (job)
 #   python -m deploy.local.topics              (job)
-CMD ["python", "-m", "services.intake.serve", "--host", "0.0.0.0", "--port", "8081"]
+CMD ["python", "-m", "services.intake", "api", "--host", "0.0.0.0", "--port", "8081"]

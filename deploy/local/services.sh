@@ -9,12 +9,12 @@ ALL=(intake mapping alerts alerts-api reporting-worker reporting)
 
 cmd_for() {
   case "$1" in
-    intake) echo "$CSP_PYTHON -m services.intake.serve --host 127.0.0.1 --port $CSP_INTAKE_PORT --workers $CSP_INTAKE_WORKERS" ;;
-    mapping) echo "$CSP_PYTHON -m services.mapping --quiet worker -l info" ;;
-    alerts) echo "$CSP_PYTHON -m services.alerts --quiet worker -l info" ;;
-    alerts-api) echo "$CSP_REPO/.venv/bin/uvicorn services.alerts.app_api:app --host 127.0.0.1 --port $CSP_ALERTS_API_PORT --no-access-log --timeout-graceful-shutdown 10" ;;
-    reporting-worker) echo "$CSP_PYTHON -m services.reporting.worker --quiet worker -l info" ;;
-    reporting) echo "$CSP_REPO/.venv/bin/uvicorn services.reporting.app:app --host 127.0.0.1 --port $CSP_REPORTING_PORT --no-access-log" ;;
+    intake) echo "$CSP_PYTHON -m services.intake api --host 127.0.0.1 --port $CSP_INTAKE_PORT --workers $CSP_INTAKE_WORKERS" ;;
+    mapping) echo "$CSP_PYTHON -m services.mapping worker" ;;
+    alerts) echo "$CSP_PYTHON -m services.alerts worker" ;;
+    alerts-api) echo "$CSP_PYTHON -m services.alerts api --host 127.0.0.1 --port $CSP_ALERTS_API_PORT --no-access-log --timeout-graceful-shutdown 10" ;;
+    reporting-worker) echo "$CSP_PYTHON -m services.reporting worker" ;;
+    reporting) echo "$CSP_PYTHON -m services.reporting api --host 127.0.0.1 --port $CSP_REPORTING_PORT --no-access-log" ;;
     *) die "unknown service '$1' (known: ${ALL[*]})" ;;
   esac
 }

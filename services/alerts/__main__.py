@@ -1,3 +1,6 @@
-from .app import app
+"""python -m services.alerts api|worker"""
+import sys
 
-app.main()
+from services.common.entry import run
+
+sys.exit(run("alerts"))

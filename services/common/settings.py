@@ -32,9 +32,6 @@ class CommonSettings(BaseSettings):
     # Offsets are committed every N records or this often, whichever comes first.
     kafka_commit_every: int = 1000
     kafka_commit_interval_seconds: float = 0.5
-    # Longest the broker holds a stream worker's fetch when it has nothing new for it. faust fixes
-    # 1,500 ms; a record on a partition outside the fetch in flight waits for it to return.
-    kafka_fetch_max_wait_ms: int = 100
     # Address the stream workers' web server (metrics, health) listens on: loopback for the local
     # stack; the container files set 0.0.0.0 so Prometheus and the probes can reach it.
     worker_web_bind: str = "127.0.0.1"

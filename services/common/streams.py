@@ -5,18 +5,15 @@ bytes validated with the contracts models by the service's own pure code, not by
 """
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 import faust
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web import View
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, ValidationError
@@ -25,7 +22,6 @@ from contracts.events import DeadLetter
 from contracts.topics import deadletter_headers
 
 from . import heap, logs
-from .drain import eager_drain
 from .db import until_done
 from .metrics import exposition, set_build_info
 from .settings import CommonSettings
@@ -90,54 +86,15 @@ async def apply_or_one_by_one(parsed: list[tuple[Any, M]], apply: Callable[[list
         return kept, results
 
 
-@contextlib.contextmanager
-def held_on_failure(events: Sequence[Any]) -> Iterator[None]:
-    """Around an agent's body for ``events``: if the body does not finish (an error, a
-    cancellation), the events are held (one more reference each), so faust never counts them as
-    processed. faust acknowledges what ``take_events`` (or ``events()``) handed over in a
-    ``finally``, failed body or not (faust-streaming issue #315), and would then commit past
-    records that were never stored or produced. Held, they stay uncommitted and are read again
-    when the worker restarts; later offsets are not committed past them either."""
-    try:
-        yield
-    except BaseException:
-        for event in events:
-            event.message.incref()
-        log.error("batch not processed; its records stay unacknowledged until the worker restarts",
-                  extra={"records": len(events)})
-        raise
+def raw_topic(app: faust.App, *names: str) -> faust.TopicT:
+    """A topic of ``app`` read and written as raw bytes (records are JSON the services validate)."""
+    return app.topic(*names, value_serializer="raw", key_serializer="raw")
 
 
-def bound_fetch_wait(max_wait_ms: int) -> None:
-    """Make faust's worker consumers ask the broker to answer a fetch within ``max_wait_ms``.
-
-    faust builds its aiokafka consumer with ``fetch_max_wait_ms=1500``, fixed. A fetch in flight
-    names only the partitions with nothing buffered in the consumer, so a record arriving on
-    another partition waits until that fetch comes back, empty, after up to 1.5 s: measured as
-    most of the time between the mapped topic and the alert in the end-to-end benchmark. The
-    value is set on the consumer after faust creates it and before it starts (aiokafka hands it
-    to its fetcher in ``start``)."""
-    cls = faust_aiokafka.AIOKafkaConsumerThread
-    create = getattr(cls._create_worker_consumer, "__wrapped__", cls._create_worker_consumer)
-
-    @functools.wraps(create)
-    def _create_worker_consumer(self, transport):
-        consumer = create(self, transport)
-        consumer._fetch_max_wait_ms = max_wait_ms
-        return consumer
-
-    cls._create_worker_consumer = _create_worker_consumer
-
-
-def make_app(app_id: str, settings: CommonSettings, web_port: int,
-             publish_on_commit: bool = False) -> faust.App:
-    """``publish_on_commit``: records an agent sends are attached to the offset being processed,
-    published when that offset is committed, and the commit waits for the broker's
-    acknowledgement of all of them (faust's ``stream_publish_on_commit``). At-least-once without
-    waiting for each record's acknowledgement inside the agent. A record that cannot be published
-    crashes the worker rather than committing past it."""
-    bound_fetch_wait(settings.kafka_fetch_max_wait_ms)
-    eager_drain()
+def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
+    """A stream worker's faust app: at-least-once (offsets committed after the agent's body),
+    acks=all, raw bytes in and out, topics never declared by faust, and /metrics, /healthz and
+    /readyz on its web server. The service adds its agents and timers (``create_worker``)."""
     datadir = Path(os.environ.get("CSP_HOME", ".local/stack")) / "faust" / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -150,7 +107,6 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int,
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        stream_publish_on_commit=publish_on_commit,
         producer_acks=-1,
         broker_commit_every=settings.kafka_commit_every,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
@@ -195,7 +151,8 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int,
 
 
 def _update_lag(app: faust.App) -> None:
-    """Lag per assigned partition from the consumer's own view of highwater and committed offset.
+    """Lag per assigned partition: the consumer's highwater less the offset faust last committed
+    (its monitor's ``tp_committed_offsets``, public sensor state).
 
     Partitions this worker no longer owns (after a rebalance) are dropped, so that summing the
     gauge across workers does not count a partition twice.
@@ -206,7 +163,7 @@ def _update_lag(app: faust.App) -> None:
         owned = set()
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
-            committed = consumer._committed_offset.get(tp) if hasattr(consumer, "_committed_offset") else None
+            committed = app.monitor.tp_committed_offsets.get(tp)
             if high is None:
                 continue
             owned.add((worker, tp.topic, str(tp.partition)))

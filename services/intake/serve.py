@@ -1,7 +1,7 @@
 """Serve intake with one or more worker processes on one port.
 
-    python -m services.intake.serve --port 8081              # workers: CSP_INTAKE_WORKERS (1)
-    python -m services.intake.serve --port 8081 --workers 2
+    python -m services.intake api --port 8081              # workers: CSP_INTAKE_WORKERS (1)
+    python -m services.intake api --port 8081 --workers 2
 
 One intake process uses one core: its work per event (validation, the checks, the canonical JSON,
 the Kafka client) is Python. With ``--workers N`` this process supervises N workers: each listens
@@ -182,7 +182,7 @@ class Supervisor:
 def main(argv: list[str] | None = None) -> int:
     from .config import IntakeSettings
     settings = IntakeSettings()
-    parser = argparse.ArgumentParser(prog="python -m services.intake.serve", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m services.intake api", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=settings.intake_port)
     parser.add_argument("--workers", type=int, default=settings.intake_workers,
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    return serve("services.intake.app:app", args.host, args.port, args.workers, log_level=settings.log_level)
+    return serve("services.intake.api:app", args.host, args.port, args.workers, log_level=settings.log_level)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,6 @@
-from .app import app
+"""python -m services.mapping worker"""
+import sys
 
-app.main()
+from services.common.entry import run
+
+sys.exit(run("mapping"))

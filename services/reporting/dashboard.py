@@ -25,7 +25,7 @@ from services.common.problems import Problem
 
 from . import pages, views
 from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
-from .api import build_query
+from .routes import build_query
 from .domain import session, windows
 
 router = APIRouter(include_in_schema=False)

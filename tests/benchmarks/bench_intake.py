@@ -65,7 +65,7 @@ class NullPublisher:
 
 def baseline_app():
     """The baseline's app in each of its workers: intake's, with the NullPublisher."""
-    from services.intake.app import create_app
+    from services.intake.api import create_app
     end_with_parent()
     return create_app(publisher_factory=lambda s: NullPublisher())
 

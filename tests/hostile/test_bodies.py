@@ -24,7 +24,7 @@ from tests.hostile.conftest import (AREA, PARTNER_ORG, REGION, alive, end_offset
 pytestmark = pytest.mark.integration
 
 MAX_BODY = 1_000_000            # services/intake/config.py max_body_bytes
-ALERTS_MAX_BODY = 100_000       # services/alerts/app_api.py
+ALERTS_MAX_BODY = 100_000       # services/alerts/api.py
 MAX_BATCH = 500                 # services/intake/config.py max_batch_events
 
 

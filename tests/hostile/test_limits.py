@@ -19,6 +19,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from urllib.parse import urlencode
@@ -59,7 +60,7 @@ def strict(stack) -> int:
     log_path = os.path.join(TEST_ENV["CSP_HOME"], "logs", "reporting-strict.log")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [str(REPO / ".venv" / "bin" / "uvicorn"), "services.reporting.app:app", "--host", "127.0.0.1",
+            [sys.executable, "-m", "services.reporting", "api", "--host", "127.0.0.1",
              "--port", str(port), "--no-access-log"],
             env={**os.environ, **TEST_ENV, **STRICT_ENV}, cwd=TEST_ENV["CSP_HOME"], stdout=log, stderr=log)
 

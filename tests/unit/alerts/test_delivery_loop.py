@@ -6,7 +6,7 @@ import asyncio
 import asyncpg
 
 from services.alerts.config import AlertsSettings
-from services.alerts.delivery import Deliverer
+from services.alerts.deliverer import Deliverer
 
 
 class QuietListener:

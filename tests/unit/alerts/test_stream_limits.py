@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.alerts.api import stream
+from services.alerts.routes import stream
 from services.common.auth import Principal, Role
 from services.common.problems import Problem
 

@@ -1,4 +1,4 @@
-"""How intake's event routes read a body (services.intake.api): one pass by pydantic's JSON reader
+"""How intake's event routes read a body (services.intake.routes): one pass by pydantic's JSON reader
 (for a whole batch: domain.prepare.prepare_whole, tests/unit/intake/test_prepare.py), and, for
 whatever that refuses, the standard library's reader with FastAPI's refusals, event by event."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
-from services.intake.api import FindingsBatch, PerformanceBatch, _single_parser, standard_json
+from services.intake.routes import FindingsBatch, PerformanceBatch, _single_parser, standard_json
 from services.intake.examples import FINDING, PERFORMANCE
 
 
@@ -83,7 +83,7 @@ def test_standard_json_refuses_as_fastapi_does():
 def test_answers_are_the_same_compact_utf8_json_as_jsonresponse():
     from fastapi.responses import JSONResponse
 
-    from services.intake.api import Answer
+    from services.intake.routes import Answer
     body = {"results": [{"event_id": "e", "status": "accepted", "index": 0, "offset": 2**40,
                          "detail": "café – ok", "errors": None}], "counts": {"accepted": 1}}
     assert Answer(body).body == JSONResponse(body).body

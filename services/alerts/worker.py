@@ -1,0 +1,172 @@
+"""The alerts stream worker (faust-streaming).
+
+    python -m services.alerts worker
+
+Consumes mapped events (co-partitioned by area with the intake topics), at least once, in
+batches (up to CSP_BATCH_MAX records, or what arrived within CSP_BATCH_WITHIN_SECONDS). Each
+batch is one PostgreSQL transaction (services.alerts.service): each area's state, its alerts,
+the audit trail and both outboxes commit together, and a replayed event id changes nothing.
+Changed alerts are then published to alerts.v1 from the outbox.
+A timer re-evaluates areas that are due (group intervals, reminders, sliding windows) and
+refreshes the alert gauges. Notifications are delivered by the alerts API process.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import faust
+
+from contracts.events import Alert, MappedEvent
+from contracts.topics import ALERTS, DEADLETTER, MAPPED, alert_headers
+from services.common.db import RETRYABLE, create_pool, until_done
+from services.common.metrics import DEADLETTERS, inc_each
+from services.common.migrate import migrate
+from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each, raw_topic,
+                                     send_dead_letter)
+from services.common.upstream import held_on_failure
+
+from .adapters import store
+from .config import AlertsSettings
+from .metrics import AREA_FAILURES, TIMER_ERRORS, TURN_SECONDS, set_alert_counts
+from .service import AlertsService
+
+log = logging.getLogger("alerts")
+GAUGES_EVERY_SECONDS, FORGET_EVERY_SECONDS = 5.0, 3600.0
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_worker(settings: AlertsSettings | None = None) -> faust.App:
+    """The faust app with its agent and timer; PostgreSQL is reached when they first run."""
+    settings = settings or AlertsSettings()
+    app = make_app("csp-alerts", settings, settings.alerts_port)
+    worker = AlertsWorker(settings, raw_topic(app, ALERTS.name), raw_topic(app, DEADLETTER.name))
+    DEADLETTERS.labels(MAPPED.name, "process")  # reads 0 until the first dead letter
+
+    @app.agent(raw_topic(app, MAPPED.name), concurrency=1)
+    async def evaluate(stream):
+        """Mapped events in batches (take_events acks a batch's offsets after the body)."""
+        s = await worker.service()
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+            with held_on_failure(events):
+                await worker.batch(s, events)
+
+    @app.timer(interval=settings.alerts_tick_seconds)
+    async def due_areas():
+        await worker.due_areas()
+
+    return app
+
+
+class AlertsWorker:
+    """The worker's state: one pool and service (made by whichever of the agent and timer asks
+    first), the outbox relay, and the timer's bookkeeping."""
+
+    def __init__(self, settings: AlertsSettings, alerts_topic: faust.TopicT, deadletters: faust.TopicT) -> None:
+        self.settings, self.alerts_topic, self.deadletters = settings, alerts_topic, deadletters
+        self._service: AlertsService | None = None
+        self._relay_lock, self._start_lock = asyncio.Lock(), asyncio.Lock()
+        self._gauges_at = 0.0
+        self._forgot_at: float | None = None
+
+    async def service(self) -> AlertsService:
+        async with self._start_lock:
+            if self._service is None:
+                await migrate(self.settings.pg_dsn, verbose=False)
+                pool = await create_pool(self.settings.pg_dsn, 1, 4, attempts=120)
+                self._service = AlertsService(
+                    pool, self.settings.policy(), self.settings.external_url,
+                    timedelta(seconds=self.settings.alerts_reevaluate_seconds))
+        return self._service
+
+    async def relay(self, pool: asyncpg.Pool, limit: int = 500) -> int:
+        """Publish the alerts.v1 outbox in id order; marked published only once Kafka acknowledged."""
+        async with self._relay_lock, pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(4242003)")  # one relay at a time
+            rows = await store.pending_publications(conn, limit)
+            futures = [await self.alerts_topic.send(key=r["area"].encode(), value=r["payload"].encode(),
+                                                    headers=alert_headers(Alert.model_validate_json(r["payload"])))
+                       for r in rows]
+            await asyncio.gather(*futures)
+            await store.mark_published(conn, [r["id"] for r in rows])
+        return len(rows)
+
+    async def dead_letter(self, event, reason: str) -> None:
+        await send_dead_letter(self.deadletters, event, reason, "alerts")
+        DEADLETTERS.labels(event.message.topic, "process").inc()
+        RECORDS.labels("alerts", event.message.topic, "deadletter").inc()
+
+    async def batch(self, s: AlertsService, events) -> None:
+        """One batch is one transaction, each area in it one turn. A batch PostgreSQL refuses is
+        applied again event by event, so one unstorable record is dead-lettered and the rest are
+        applied."""
+        BATCH_RECORDS.labels("alerts").observe(len(events))
+        parsed = await parse_each(events, MappedEvent, self.dead_letter)
+        if not parsed:
+            return
+        with TURN_SECONDS.labels("batch").time():
+            parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, now()),
+                                                     self.dead_letter)
+        fresh = set().union(*(d.fresh for d in done))
+        if sum(d.published for d in done):
+            await until_done(lambda: self.relay(s.pool), f"batch of {len(parsed)}")
+        outcomes = []
+        logging_on = log.isEnabledFor(logging.INFO)
+        for event, mapped in parsed:
+            applied = mapped.event_id in fresh
+            fresh.discard(mapped.event_id)             # a second copy in the batch is a duplicate
+            outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
+            if logging_on:
+                log.info("event %s", "applied" if applied else "duplicate",
+                         extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+        inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
+
+    async def due_areas(self) -> None:
+        """Areas whose groups come due or whose windows need another look; the relay; gauges."""
+        s = await self.service()
+        try:
+            for area in await store.due_areas(s.pool, now()):
+                await self.tick(s, area)
+            await self.relay(s.pool)
+            await self.refresh_gauges(s.pool)
+            await self.forget_old(s.pool)
+        except RETRYABLE as exc:
+            log.warning("postgres unavailable, timer skipped", extra={"error": repr(exc)})
+        except Exception:  # noqa: BLE001 - the timer must keep running; the next tick retries
+            TIMER_ERRORS.labels("due_areas").inc()
+            log.exception("alerts timer failed")
+
+    async def tick(self, s: AlertsService, area: str) -> None:
+        """One area's timer turn. A failure that is the area's own (bad stored state) is logged,
+        counted and skipped, so every other due area is still evaluated; PostgreSQL being away is
+        not the area's and ends the pass for the next tick to retry."""
+        try:
+            with TURN_SECONDS.labels("timer").time():
+                await s.tick(area, now())
+        except RETRYABLE:
+            raise
+        except Exception:  # noqa: BLE001 - one area's state must not stop the others
+            AREA_FAILURES.labels("timer").inc()
+            log.exception("area skipped by the timer", extra={"area": area})
+
+    async def refresh_gauges(self, pool: asyncpg.Pool) -> None:
+        """csp_alerts and csp_alerts_by_area from the alert store, at most every few seconds."""
+        if time.monotonic() - self._gauges_at < GAUGES_EVERY_SECONDS:
+            return
+        self._gauges_at = time.monotonic()
+        set_alert_counts(await store.counts_by_rule(pool), await store.counts_by_area(pool))
+
+    async def forget_old(self, pool: asyncpg.Pool) -> None:
+        """Hourly: drop event ids past the topic's retention and alerts.v1 rows long published."""
+        if self._forgot_at is not None and time.monotonic() - self._forgot_at < FORGET_EVERY_SECONDS:
+            return
+        self._forgot_at = time.monotonic()
+        t = now()
+        await store.forget_old(pool, t - timedelta(days=self.settings.alerts_seen_retention_days),
+                               t - timedelta(days=7))
