@@ -21,7 +21,12 @@ from .taxonomy import CDWRole, Competency, Destination, Plan, Stage
 from .vocabulary import (INDICATORS, MAX_COUNT, MAX_GBP, Community, FindingSource, Indicator,
                          OrganisationKind, ProviderSector, Severity, Theme, Unit, outside_range)
 
-SCHEMA_VERSION = "1.0.0"
+#: The contract's version, in every schema's ``$id`` and the AsyncAPI document. A minor version
+#: adds optional fields only, so every event valid under an earlier minor version of the same
+#: major version is still valid and is handled as before (1.1.0 added ``data.ethnicity``, the
+#: counts behind ethnicity recording completeness); a change that could refuse or reread an
+#: existing event is a new major version and a new ``type`` (``...performance.v2``).
+SCHEMA_VERSION = "1.1.0"
 FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
 PERFORMANCE_TYPE = "uk.nhs.commissioning.performance.v1"
 
@@ -89,6 +94,47 @@ class FindingData(_Strict):
     recommendation: Annotated[str, Field(max_length=4000)] | None = None
 
 
+class EthnicityRecording(_Strict):
+    """The counts behind ethnicity recording completeness (contract 1.1.0).
+
+    A valid code may be "not stated", so a high share of valid codes can hide records whose
+    ethnicity is not known: "98.8% valid ethnicity codes recorded against the patient records.
+    This could be misleading as some of the codes may be under the category ‘not stated’"
+    (001:685). ``not_stated`` is counted within ``valid``, as that figure counted it."""
+
+    valid: Count = Field(description="Records with a valid ethnic category code, \"not stated\" "
+                                     "among them.")
+    not_stated: Count = Field(description="Of the valid records, those coded \"not stated\".")
+    missing: Count = Field(description="Records with no ethnic category code or an invalid one.")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "EthnicityRecording":
+        if self.not_stated > self.valid:
+            raise ValueError("not_stated is counted within valid, so it cannot be larger")
+        if self.valid + self.missing == 0:
+            raise ValueError("valid and missing count no records")
+        return self
+
+    @property
+    def records(self) -> int:
+        return self.valid + self.missing
+
+    @property
+    def known(self) -> int:
+        """Records whose ethnicity is known: a valid code other than "not stated"."""
+        return self.valid - self.not_stated
+
+    @property
+    def completeness_percent(self) -> float:
+        """Known records as a percentage of all records: "not stated" is not known."""
+        return 100.0 * self.known / self.records
+
+    @property
+    def valid_percent(self) -> float:
+        """Valid codes as a percentage of all records, the figure 001:685 calls misleading."""
+        return 100.0 * self.valid / self.records
+
+
 class PerformanceData(_Strict):
     """A provider performance event: one indicator, one provider, one period."""
 
@@ -114,6 +160,11 @@ class PerformanceData(_Strict):
     contract_end_date: EventDate | None = None
     renewal_recorded: Flag | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
+    ethnicity: EthnicityRecording | None = Field(
+        None, description="For ethnicity recording completeness (since 1.1.0): the valid, not "
+                          "stated and missing counts. When given, completeness is the share of "
+                          "records whose ethnicity is known (\"not stated\" is not), whatever "
+                          "value says; without them, value is the completeness.")
 
     @field_validator("value", "target")
     @classmethod
@@ -142,10 +193,26 @@ class PerformanceData(_Strict):
         if self.indicator is Indicator.UTILISATION_BY_ETHNIC_GROUP and (
                 self.community is None or self.population_share is None):
             raise ValueError("indicator 'utilisation_by_ethnic_group' needs community and population_share")
+        if self.ethnicity is not None and self.indicator is not Indicator.ETHNICITY_RECORDING_COMPLETENESS:
+            raise ValueError("ethnicity counts go with indicator 'ethnicity_recording_completeness' only")
         unit = INDICATORS[self.indicator].unit
         if self.unit is not None and self.unit is not unit:
             raise ValueError(f"indicator '{self.indicator.value}' is measured in '{unit.value}'")
         return self
+
+    @property
+    def measured(self) -> float:
+        """The figure the platform judges and reports: the completeness the ethnicity counts
+        give when they are present, otherwise the value as sent."""
+        return self.ethnicity.completeness_percent if self.ethnicity is not None else self.value
+
+    @property
+    def measured_counts(self) -> tuple[int | None, int | None]:
+        """The numerator and denominator behind :attr:`measured` (known and all records when
+        the ethnicity counts are present)."""
+        if self.ethnicity is not None:
+            return self.ethnicity.known, self.ethnicity.records
+        return self.numerator, self.denominator
 
 
 class _Envelope(_Strict):

@@ -140,10 +140,13 @@ def _row(m: MappedEvent) -> tuple:
 
 
 def _series_row(e: ProviderPerformanceEvent) -> tuple:
+    """A series point holds the measure the platform judges (``PerformanceData.measured``: for
+    ethnicity recording with counts, the share of records whose ethnicity is known)."""
     d = e.data
+    numerator, denominator = d.measured_counts
     return (e.area, d.provider_id, d.indicator.value, d.community.value if d.community else "",
             d.period_start, d.period_end, e.region.value, d.provider_name, d.provider_sector.value,
-            d.value, d.target, d.unit.value if d.unit else None, d.numerator, d.denominator,
+            d.measured, d.target, d.unit.value if d.unit else None, numerator, denominator,
             d.population_share, d.funding_committed_gbp, d.funding_required_gbp, d.contract_end_date,
             d.renewal_recorded, e.event_id, e.occurred_at)
 

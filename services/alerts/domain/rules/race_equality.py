@@ -1,8 +1,11 @@
 """Rule 4: race equality data gaps (001:685, 001:709) and under-use (Reverse Commissioning,
 003:66-87).
 
-* Ethnicity recording completeness: the latest percentage of records with a valid ethnic
-  category is below the area's threshold.
+* Ethnicity recording completeness: the latest percentage of records whose ethnicity is known
+  is below the area's threshold. With the valid, not stated and missing counts (contract
+  1.1.0) a record coded "not stated" is not known, since a high share of valid codes "could be
+  misleading as some of the codes may be under the category ‘not stated’" (001:685);
+  without them the percentage sent is read as the completeness, as before.
 * Under-use: a provider's users from a community, as a share of all its users, against the
   community's share of the area population. The figure needs the counts (``numerator`` =
   users from the group, ``denominator`` = all users) and ``population_share``. The interval is
@@ -38,17 +41,27 @@ def ethnicity_recording_gap(record: PerformanceRecord,
     d = record.data
     if d.indicator is not Indicator.ETHNICITY_RECORDING_COMPLETENESS:
         return None
-    if d.value >= t.completeness_below:
+    completeness = d.measured
+    if completeness >= t.completeness_below:
         return None
-    red = d.value < t.red_completeness_below
-    evidence = {**_facts(record), "completeness_percent": d.value,
-                "numerator": d.numerator, "denominator": d.denominator,
+    red = completeness < t.red_completeness_below
+    numerator, denominator = d.measured_counts
+    evidence = {**_facts(record), "completeness_percent": completeness,
+                "reported_value": d.value, "numerator": numerator, "denominator": denominator,
                 "completeness_below": t.completeness_below,
                 "red_completeness_below": t.red_completeness_below}
-    detail = (f"Ethnicity recording at {d.provider_name}: {number(d.value)}% of records have a "
-              f"valid ethnic category in the period to {day(d.period_end)} (threshold "
-              f"{number(t.completeness_below)}%). Without it, needs cannot be assessed by "
-              f"community.")
+    counts = d.ethnicity
+    if counts is None:
+        found = f"{number(d.value)}% of records have a valid ethnic category"
+    else:
+        evidence.update(valid=counts.valid, not_stated=counts.not_stated, missing=counts.missing,
+                        valid_percent=round(counts.valid_percent, 2))
+        found = (f"{number(completeness)}% of records have a known ethnic category "
+                 f"({number(counts.valid_percent)}% have a valid code, but "
+                 f"{counts.not_stated} of those {counts.valid} are \"not stated\")")
+    detail = (f"Ethnicity recording at {d.provider_name}: {found} in the period to "
+              f"{day(d.period_end)} (threshold {number(t.completeness_below)}%). Without it, "
+              f"needs cannot be assessed by community.")
     return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
                        subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
                        event_ids=(record.event_id,), provider_id=d.provider_id)
