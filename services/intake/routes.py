@@ -1,28 +1,24 @@
 """Intake HTTP routes: parse, authorise, hand to IntakeService, answer. No rules here."""
 from __future__ import annotations
 
-import inspect
-import json
 import time
-from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal
 
-import orjson
-
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from services.common.http import authenticate, too_many
 from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
     validation_errors
 
-from . import cloudevents, examples
 from services.common.auth import Principal, Role
 
+from . import cloudevents, examples
 from .service import Outcome, rejected
 
 PROBLEM_RESPONSES = problem_responses({
@@ -77,9 +73,13 @@ _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
                      description="An API key issued with `python -m services.intake.keys create`.")
 
 
-async def posting_caller(request: Request) -> Principal:
+async def poster(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Principal:
     """The key's principal, once it is known (401), within its rate limit (429) and of a role
-    that may post events (403)."""
+    that may post events (403). ``_documented`` shows the Bearer scheme in OpenAPI;
+    :func:`authenticate` does the checking."""
     found = await authenticate(request)
     wait = request.app.state.post_limits.take(found.key_id, time.monotonic())
     if wait > 0:
@@ -89,115 +89,48 @@ async def posting_caller(request: Request) -> Principal:
     return found
 
 
-async def poster(
-    request: Request,
-    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-) -> Principal:
-    """The dependency as the OpenAPI document shows it (Bearer); :class:`EventRoute` calls
-    :func:`posting_caller` directly."""
-    return await posting_caller(request)
+Poster = Annotated[Principal, Depends(poster)]
+
+
+class EventRequest(Request):
+    """A request whose body is a CloudEvent (structured or binary content mode) reads as the
+    platform's envelope, so FastAPI validates it with the event model like any other body."""
+
+    async def body(self) -> bytes:
+        if "event_body" not in self.scope:
+            raw = await super().body()
+            mode = self.state.event_mode = cloudevents.mode_of(self)
+            self.scope["event_body"] = raw if mode == cloudevents.ENVELOPE else cloudevents.envelope(self, raw, mode)
+        return self.scope["event_body"]
 
 
 class EventRoute(APIRoute):
-    """A route that posts events: documented from its endpoint's signature like any FastAPI route
-    (body model, examples, Bearer security), but served without FastAPI's per-request dependency
-    solving and body handling (intake's CPU per single event, in-process: 307 microseconds with
-    them, 176 without). The handler checks the caller
-    (:func:`posting_caller`), then parses the body straight from its bytes with the body model
-    (its ``read`` when it has one, else its ``validate_json``), and calls
-    ``endpoint(request, <body>, who)``. Refusals are the same problem+json as elsewhere: a body
-    that is not JSON is a 400, one that does not match the model a 422 naming the fields."""
+    """FastAPI's documented way to customise how a route reads its request ("Custom Request and
+    APIRoute class"): the handler gets an :class:`EventRequest`, and a validation error names the
+    CloudEvent attribute or ``ce-`` header the partner wrote rather than the envelope's field.
+    Everything else (dependencies, body validation, OpenAPI) is FastAPI's own."""
 
     def get_route_handler(self):
-        endpoint = self.endpoint
-        body_name, model = _body_parameter(endpoint)
-        read = getattr(model, "read", None)
-        if read is None:
-            parse = _single_parser(model)
+        handler = super().get_route_handler()
 
-            def read(request: Request, raw: bytes):
-                return parse(raw)
-
-        batch = getattr(model, "read", None) is not None
-
-        async def handle(request: Request):
-            who = await posting_caller(request)
-            raw = await request.body()
-            mode = request.state.event_mode = cloudevents.mode_of(request)
-            if mode != cloudevents.ENVELOPE:
-                if batch:
-                    raise cloudevents.refuse_batch()
-                raw = cloudevents.envelope(request, raw, mode)
+        async def route(request: Request):
+            request = EventRequest(request.scope, request.receive)
             try:
-                body = read(request, raw)
-            except ValidationError as exc:
-                # Located as FastAPI locates a body's errors, and answered by the same handler.
-                errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-                raise RequestValidationError(cloudevents.located(errors, mode)) from None
-            return await endpoint(request=request, who=who, **{body_name: body})
+                return await handler(request)
+            except RequestValidationError as exc:
+                mode = getattr(request.state, "event_mode", cloudevents.ENVELOPE)
+                raise RequestValidationError(cloudevents.located(list(exc.errors()), mode)) from None
 
-        return handle
+        return route
 
 
-def standard_json(raw: bytes) -> Any:
-    """The body as FastAPI reads one (the standard library's JSON), refused as FastAPI refuses it:
-    no body is a missing field (422), text that is not JSON a 400 naming where it broke, and a
-    body json cannot read at all (not UTF-8, nested too deep) FastAPI's own 400."""
-    if not raw:
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required",
-                                       "input": None}])
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos),
-                                       "msg": "JSON decode error", "input": {},
-                                       "ctx": {"error": exc.msg}}]) from None
-    except Exception:  # noqa: BLE001 - any failure to read is the client's body
-        raise HTTPException(400, "There was an error parsing the body") from None
-
-
-def _single_parser(model: type[BaseModel]):
-    """One event from its bytes: pydantic's own JSON reader in one pass. Whatever it refuses is
-    read again as FastAPI reads a body (:func:`standard_json`, then the model), so a refusal is
-    the same as on any other route: the two readers differ at the edges (a lone surrogate escape
-    is JSON to the standard library and is refused by the model, naming its field)."""
-    adapter = TypeAdapter(model)
-
-    def parse(raw: bytes):
-        try:
-            return adapter.validate_json(raw)
-        except ValidationError:
-            return adapter.validate_python(standard_json(raw))
-
-    return parse
-
-
-def _body_parameter(endpoint) -> tuple[str, type[BaseModel]]:
-    """The endpoint's one body parameter: the one annotated with a pydantic model."""
-    hints = get_type_hints(endpoint, include_extras=True)
-    for name in inspect.signature(endpoint).parameters:
-        kind = hints.get(name)
-        if get_origin(kind) is Annotated:
-            kind = get_args(kind)[0]
-        if isinstance(kind, type) and issubclass(kind, BaseModel) and kind is not Principal:
-            return name, kind
-    raise TypeError(f"{endpoint.__name__} has no body parameter")
-
-
-router = APIRouter(route_class=EventRoute)
-
-
-class Answer(JSONResponse):
-    """An answer rendered by orjson: the same compact UTF-8 JSON as JSONResponse; a batch's answer
-    of 500 results took 34 microseconds to render against JSONResponse's 830."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+events = APIRouter(route_class=EventRoute)  # one event a post, in the envelope or as a CloudEvent
+batches = APIRouter()                       # a batch, in the envelope only
 
 
 def respond(request: Request, outcome: Outcome) -> JSONResponse:
     if outcome.http_status < 400:
-        return Answer(outcome.body(), status_code=outcome.http_status)
+        return JSONResponse(outcome.body(), status_code=outcome.http_status)
     headers = None
     if outcome.http_status == 503:
         headers = {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
@@ -207,25 +140,25 @@ def respond(request: Request, outcome: Outcome) -> JSONResponse:
                    errors=errors or None, headers=headers).response(request.url.path)
 
 
-@router.post("/v1/findings", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
+@events.post("/v1/findings", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
              summary="Post one community engagement finding")
 async def post_finding(
     request: Request,
     event: Annotated[CommunityEngagementFinding, Body(openapi_examples={
         "unmet_need": {"summary": "Unmet need raised at a community forum", "value": examples.FINDING}})],
-    who: Annotated[Principal, Depends(poster)],
+    who: Poster,
 ) -> JSONResponse:
     """202 when Kafka acknowledged the event; 200 with status 'duplicate' for a replay."""
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
-@router.post("/v1/performance-events", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
+@events.post("/v1/performance-events", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
              summary="Post one provider performance event")
 async def post_performance(
     request: Request,
     event: Annotated[ProviderPerformanceEvent, Body(openapi_examples={
         "four_week_wait": {"summary": "Four-week wait below target", "value": examples.PERFORMANCE}})],
-    who: Annotated[Principal, Depends(poster)],
+    who: Poster,
 ) -> JSONResponse:
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
@@ -235,47 +168,36 @@ class BatchIn(BaseModel):
     events: list[dict[str, Any]] = Field(
         description="Events of the endpoint's type, as in the single-event form; at most the "
                     "documented limit (500 by default). Each is answered on its own.")
-    #: Each event prepared (domain.prepare), as its model, or the ValidationError that refused it.
-    _parsed: list[Any] = PrivateAttr(default_factory=list)
-    #: The endpoint's event model, and a reader of one such event (set by each subclass).
-    _event: ClassVar[type[BaseModel]]
-    _item: ClassVar[TypeAdapter]
-
-    @classmethod
-    def read(cls, request: Request, raw: bytes) -> "BatchIn":
-        """The batch from its bytes. Most batches are all valid: they are read and checked in one
-        pass over the whole body (a third of the time of one event at a time; see
-        IntakeService.prepare_batch). Any other body is read by :meth:`parse_json`."""
-        prepared = request.app.state.intake.prepare_batch(cls._event, raw)
-        if prepared is None:
-            return cls.parse_json(raw)
-        batch = cls.model_construct(events=[])
-        batch._parsed = prepared
-        return batch
-
-    @classmethod
-    def parse_json(cls, raw: bytes) -> "BatchIn":
-        """A body that is not a valid batch as a whole, read as FastAPI reads a body
-        (:func:`standard_json`) and then event by event, so each is answered on its own; an
-        envelope that is not ``{"events": [...]}`` is the caller's ValidationError."""
-        batch = cls.model_validate(standard_json(raw))
-        parsed: list[Any] = []
-        for item in batch.events:
-            try:
-                parsed.append(cls._item.validate_python(item))
-            except ValidationError as exc:
-                parsed.append(exc)
-        batch._parsed = parsed
-        return batch
 
 
-async def _batch(request: Request, batch: BatchIn, who: Principal) -> JSONResponse:
+def read_each(adapter: TypeAdapter, events: list[dict[str, Any]]) -> list[Any]:
+    """Each event of a batch as its model, or the ValidationError that refused it."""
+    parsed: list[Any] = []
+    for item in events:
+        try:
+            parsed.append(adapter.validate_python(item))
+        except ValidationError as exc:
+            parsed.append(exc)
+    return parsed
+
+
+FINDING = TypeAdapter(CommunityEngagementFinding)
+PERFORMANCE = TypeAdapter(ProviderPerformanceEvent)
+
+
+def envelope_only(request: Request) -> None:
+    """Batches come in the platform's envelope; CloudEvents are posted one at a time."""
+    if cloudevents.mode_of(request) != cloudevents.ENVELOPE:
+        raise cloudevents.refuse_batch()
+
+
+async def _batch(request: Request, batch: BatchIn, adapter: TypeAdapter, who: Principal) -> JSONResponse:
     limit = request.app.state.settings.max_batch_events
-    items = batch._parsed
-    if len(items) > limit:
-        raise Problem(413, "Batch too large", f"{len(items)} events; the limit is {limit}",
+    if len(batch.events) > limit:
+        raise Problem(413, "Batch too large", f"{len(batch.events)} events; the limit is {limit}",
                       errors=[{"field": "events", "pointer": "#/events",
                                "reason": f"at most {limit} events per batch"}])
+    items = read_each(adapter, batch.events)
     parsed, outcomes = [], [None] * len(items)
     for i, item in enumerate(items):
         if isinstance(item, ValidationError):
@@ -286,7 +208,7 @@ async def _batch(request: Request, batch: BatchIn, who: Principal) -> JSONRespon
         else:
             parsed.append((i, item))
     results = await request.app.state.intake.admit(who, [e for _, e in parsed])
-    for (i, _), res in zip(parsed, results):
+    for (i, _), res in zip(parsed, results, strict=True):
         outcomes[i] = res
     counts: dict[str, int] = {}
     for o in outcomes:
@@ -298,28 +220,25 @@ async def _batch(request: Request, batch: BatchIn, who: Principal) -> JSONRespon
         body.update(type="https://commissioning-signals.invalid/problems/service-unavailable",
                     title="Service unavailable", status=503,
                     detail="some events were not acknowledged by the event store; retry the batch")
-        return Answer(body, status_code=503, media_type=PROBLEM_JSON,
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON,
                       headers={"Retry-After": str(request.app.state.settings.retry_after_seconds)})
-    return Answer(body, status_code=200)
+    return JSONResponse(body, status_code=200)
 
 
-class FindingsBatch(BatchIn):
-    _event, _item = CommunityEngagementFinding, TypeAdapter(CommunityEngagementFinding)
+@batches.post("/v1/findings:batch", tags=["events"], responses=BATCH_RESPONSES,
+             summary="Post up to 500 community engagement findings, answered per item",
+             dependencies=[Depends(envelope_only)])
+async def post_findings_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
+    return await _batch(request, batch, FINDING, who)
 
 
-class PerformanceBatch(BatchIn):
-    _event, _item = ProviderPerformanceEvent, TypeAdapter(ProviderPerformanceEvent)
+@batches.post("/v1/performance-events:batch", tags=["events"], responses=BATCH_RESPONSES,
+             summary="Post up to 500 provider performance events, answered per item",
+             dependencies=[Depends(envelope_only)])
+async def post_performance_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
+    return await _batch(request, batch, PERFORMANCE, who)
 
 
-@router.post("/v1/findings:batch", tags=["events"], responses=BATCH_RESPONSES,
-             summary="Post up to 500 community engagement findings, answered per item")
-async def post_findings_batch(request: Request, batch: FindingsBatch,
-                              who: Annotated[Principal, Depends(poster)]) -> JSONResponse:
-    return await _batch(request, batch, who)
-
-
-@router.post("/v1/performance-events:batch", tags=["events"], responses=BATCH_RESPONSES,
-             summary="Post up to 500 provider performance events, answered per item")
-async def post_performance_batch(request: Request, batch: PerformanceBatch,
-                                 who: Annotated[Principal, Depends(poster)]) -> JSONResponse:
-    return await _batch(request, batch, who)
+router = APIRouter()
+router.include_router(events)
+router.include_router(batches)

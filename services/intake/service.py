@@ -15,7 +15,6 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import Counter
-from pydantic import BaseModel
 
 from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE
 from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
@@ -27,7 +26,7 @@ from services.common.metrics import inc_each
 from .adapters.producer import BrokerUnavailable, Publisher
 from .adapters.store import Ledger, LedgerRow
 from .domain.admission import Idempotency, idempotency
-from .domain.prepare import Event, Prepared, Refusal, prepare, prepare_whole
+from .domain.prepare import Event, Prepared, Refusal, prepare
 
 log = logging.getLogger("intake")
 
@@ -106,11 +105,6 @@ class IntakeService:
         self._marking: set[asyncio.Task] = set()
         self._unmarked: dict[str, tuple[str, int, int]] = {}
 
-    def prepare_batch(self, item: type[BaseModel], raw: bytes) -> list[Prepared] | None:
-        """A batch body's events prepared in one pass (domain.prepare.prepare_whole); None unless
-        the whole body is a valid batch of ``item``."""
-        return prepare_whole(item, raw, datetime.now(timezone.utc), self.clock_skew)
-
     def check(self, principal: Principal, event: Prepared, scope: Scope | None = None) -> Outcome | None:
         """The checks, in this order: storable values, organisation (the key's, then what the
         registry lets it report, looked up beforehand into ``scope``), clock, privacy (all but the
@@ -148,7 +142,7 @@ class IntakeService:
                         SHORT_TYPE[event.type], refusal.reason)
 
     async def admit(self, principal: Principal, events: list[Event | Prepared]) -> list[Outcome]:
-        """Admit events, validated models or already prepared (:meth:`prepare_batch`), in order."""
+        """Admit events, validated models or already prepared (domain.prepare), in order."""
         now = datetime.now(timezone.utc)
         prepared = [e if isinstance(e, Prepared) else prepare(e, now, self.clock_skew) for e in events]
         scope = await self.scope_of(principal)

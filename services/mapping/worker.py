@@ -14,7 +14,7 @@ import faust
 from prometheus_client import Counter
 
 from contracts.taxonomy import Stage
-from contracts.topics import DEADLETTER, FINDINGS, MAPPED, PERFORMANCE
+from contracts.topics import FINDINGS, PERFORMANCE
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.streams import BATCH_RECORDS, RECORDS, make_app, raw_topic
 from services.common.upstream import held_on_failure
@@ -34,19 +34,21 @@ def create_worker(settings: MappingSettings | None = None) -> faust.App:
     app = make_app("csp-mapping", settings, settings.mapping_port)
     rules = RuleHolder(settings.mapping_rules)
     source = raw_topic(app, FINDINGS.name, PERFORMANCE.name)
-    outputs = {name: raw_topic(app, name) for name in (MAPPED.name, DEADLETTER.name)}
     _zero_series()
 
     async def produce_all(outs: Sequence[Output]) -> None:
-        """Send every output (``Topic.send``, acks=all) and wait until the broker acknowledged all
-        of them. take_events marks the batch processed even when the body raises
-        (services.common.upstream), so a failure here must not escape: the whole batch is sent
-        again until it is acknowledged (copies are deduplicated downstream by event id)."""
+        """Send every output with the app's producer (``Producer.send``, faust's public producer
+        API, acks=all) and wait until the broker acknowledged all of them. ``Topic.send`` does the
+        same with per-record bookkeeping this worker does not use, at about half the mapping
+        benchmark's throughput (docs/benchmarks.md). take_events marks the batch processed even
+        when the body raises (services.common.upstream), so a failure here must not escape: the
+        whole batch is sent again until it is acknowledged (copies are deduplicated downstream by
+        event id)."""
         delay = 0.5
         while True:
             try:
-                pending = [await outputs[out.topic].send(key=out.key, value=out.value, headers=list(out.headers))
-                           for out in outs]
+                pending = [await app.producer.send(out.topic, out.key, out.value, partition=None, timestamp=None,
+                                                   headers=list(out.headers)) for out in outs]
                 await asyncio.gather(*pending)
                 return
             except asyncio.CancelledError:

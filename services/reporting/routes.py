@@ -77,6 +77,16 @@ def build_query(who: Principal, area: str | None, region: Region | None, days: i
     return views.Query(areas, win, win.previous(), region.value if region else None)
 
 
+async def report_query(who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
+                       region: Region | None = None, days: DaysQ = None, start: FromQ = None,
+                       end: ToQ = None) -> views.Query:
+    """What every report is asked for: who asks, for which areas, over which window."""
+    return build_query(who, area, region, days, start, end)
+
+
+ReportQ = Annotated[views.Query, Depends(report_query)]
+
+
 def wants_csv(request: Request, fmt: str | None) -> bool:
     return fmt == "csv" or request.url.path.endswith(".csv")
 
@@ -107,68 +117,50 @@ def both(path: str, summary: str):
 
 
 @both("/v1/reports/summary", "Events, stages and competencies for a window, with the previous window")
-async def summary(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                  region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
-                  format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
+async def summary(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "summary", await views.summary(request.app.state.store, q))
 
 
 @both("/v1/reports/overview", "A region and its areas: events, findings, people, unmet needs, open alerts")
-async def overview(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                   region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
-                   format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
+async def overview(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "overview", await views.overview(request.app.state.store, q))
 
 
 @both("/v1/reports/heatmap", "Stage x competency evidence counts; empty cells are gaps")
-async def heatmap(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                  region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
+async def heatmap(request: Request, q: ReportQ,
                   community: Community | None = None, theme: Theme | None = None,
                   type: Literal["finding", "performance"] | None = None, format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
     result = await views.heatmap(request.app.state.store, q, community=community and community.value,
                                  theme=theme and theme.value, event_type=type)
     return answer(request, format, "heatmap", result)
 
 
 @both("/v1/reports/unmet-needs", "Findings by community and theme, with the trend against the previous window")
-async def unmet_needs(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                      region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
+async def unmet_needs(request: Request, q: ReportQ,
                       unmet_only: bool = False,
                       sort: Annotated[Literal[UNMET_SORTS], Query()] = "findings",  # type: ignore[valid-type]
                       format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
     result = await views.unmet_needs(request.app.state.store, q, unmet_only=unmet_only, sort=sort)
     return answer(request, format, "unmet_needs", result)
 
 
 @both("/v1/reports/performance", "Provider performance per indicator: target, SPC chart, region benchmark")
-async def performance(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                      region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
+async def performance(request: Request, q: ReportQ,
                       indicator: Indicator | None = None,
                       provider: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
                       format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
     result = await views.performance(request.app.state.store, q,
                                      indicator=indicator and indicator.value, provider=provider)
     return answer(request, format, "performance", result)
 
 
 @both("/v1/reports/completeness", "Per provider: how many of the window's months it reported for")
-async def completeness(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                       region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
-                       format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
+async def completeness(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "completeness", await views.completeness(request.app.state.store, q))
 
 
 @both("/v1/reports/funding", "Voluntary providers: funding committed against required, contracts ending soon")
-async def funding(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                  region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
-                  format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
+async def funding(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "funding", await views.funding(request.app.state.store, q))
 
 
@@ -183,8 +175,7 @@ async def alerts(request: Request, who: Annotated[Principal, Depends(reader)], a
 
 
 @both("/v1/reports/findings", "Drill-down: the findings and events behind a dashboard cell")
-async def findings(request: Request, who: Annotated[Principal, Depends(reader)], area: AreaQ = None,
-                   region: Region | None = None, days: DaysQ = None, start: FromQ = None, end: ToQ = None,
+async def findings(request: Request, q: ReportQ,
                    stage: Annotated[int | None, Query(ge=1, le=8)] = None,
                    competency: Annotated[int | None, Query(ge=1, le=11)] = None,
                    community: Community | None = None, theme: Theme | None = None,
@@ -192,7 +183,6 @@ async def findings(request: Request, who: Annotated[Principal, Depends(reader)],
                    provider: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
                    sort: str = "newest", limit: Annotated[int, Query(ge=1, le=1000)] = 200,
                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0, format: FormatQ = None):
-    q = build_query(who, area, region, days, start, end)
     result = await views.findings(request.app.state.store, q, limit=limit, offset=offset,
                                   sort=_sort("findings", sort), stage=stage, competency=competency,
                                   community=community and community.value, theme=theme and theme.value,

@@ -2,19 +2,16 @@
 
 :func:`prepare` runs the checks that need neither the caller nor a store (storable values, the
 clock, the privacy guard) and takes what the ledger and the event log need: the event's canonical
-JSON, its digest and its attributes. :func:`prepare_whole` does the same for a whole batch straight
-from its bytes. What both return is plain data: the event's id as text (hashed and compared
+JSON, its digest and its attributes. What it returns is plain data: the event's id as text (hashed and compared
 without uuid.UUID's Python-level methods), no model.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 
@@ -85,22 +82,3 @@ def prepare(event: Event, now: datetime, clock_skew: timedelta) -> Prepared:
     return Prepared(str(event.event_id), event.source, event.type, event.area, event.partition_key,
                     event.occurred_at.isoformat(), value, digest, unstorable, refusal,
                     getattr(event.data, "provider_id", None))
-
-
-@functools.lru_cache(maxsize=8)         # one per event type
-def batch_adapter(item: type[BaseModel]) -> TypeAdapter:
-    """``{"events": [...]}`` of ``item`` with no other field, validated in one pass."""
-    whole = create_model(f"{item.__name__}Batch", __config__=ConfigDict(extra="forbid"),
-                         events=(list[item], ...))   # type: ignore[valid-type]
-    return TypeAdapter(whole)
-
-
-def prepare_whole(item: type[BaseModel], raw: bytes, now: datetime,
-                  clock_skew: timedelta) -> list[Prepared] | None:
-    """Every event of a batch body, prepared; None unless the whole body is a valid batch of
-    ``item`` (the caller then reads it event by event, to answer each on its own)."""
-    try:
-        events = batch_adapter(item).validate_json(raw).events
-    except ValidationError:
-        return None
-    return [prepare(e, now, clock_skew) for e in events]

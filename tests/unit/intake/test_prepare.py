@@ -7,9 +7,9 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
-from services.intake.domain.prepare import prepare, prepare_whole
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.events import CommunityEngagementFinding
+from services.intake.domain.prepare import prepare
+from services.intake.examples import FINDING
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 SKEW = timedelta(seconds=300)
@@ -68,24 +68,3 @@ def test_personal_data_is_refused_naming_the_field_never_the_value():
     assert [e["pointer"] for e in p.refusal.errors] == ["#/data/recommendation"]
     assert "jo.bloggs" not in json.dumps(p.refusal.errors)
     assert p.value == b"" and p.digest == b""
-
-
-def test_a_valid_batch_body_is_prepared_whole_as_each_event_would_be():
-    second = _finding(people_affected=3)
-    second["event_id"] = "7d1f0a52-3c4b-4e6f-8a9b-0c1d2e3f4a5b"
-    raw = json.dumps({"events": [FINDING, second]}).encode()
-    whole = prepare_whole(CommunityEngagementFinding, raw, NOW, SKEW)
-    assert whole == [prepare(_event(FINDING), NOW, SKEW), prepare(_event(second), NOW, SKEW)]
-
-
-def test_a_body_that_is_not_a_valid_batch_is_left_to_be_read_event_by_event():
-    def whole(body, item=CommunityEngagementFinding):
-        return prepare_whole(item, body if isinstance(body, bytes) else json.dumps(body).encode(), NOW, SKEW)
-    assert whole({"events": [FINDING, _finding(people_affected=-1)]}) is None
-    assert whole({"events": [FINDING], "extra": 1}) is None
-    assert whole({"events": [FINDING]}, ProviderPerformanceEvent) is None
-    assert whole({"events": [PERFORMANCE]}, ProviderPerformanceEvent) is not None
-    assert whole(b"{not json") is None
-    # A lone surrogate escape: pydantic's reader refuses the body; the standard library's reads it.
-    assert whole(json.dumps({"events": [_finding(summary="X")]}).encode().replace(b'"X"', b'"a\\ud800b"')) is None
-    assert whole({"events": []}) == []
