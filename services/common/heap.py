@@ -2,18 +2,17 @@
 
 A service's start-up leaves a few hundred thousand long-lived objects (modules, FastAPI routes,
 pydantic validators, the taxonomy). CPython's oldest-generation collection walks all of them each
-time, which in intake took up to 80 ms, several times a minute, stalling every request in flight:
-most of its p99 at moderate load. :func:`settle` collects once and freezes what start-up built
+time, stalling every request in flight: most of intake's p99 at moderate load
+(docs/benchmarks.md). :func:`settle` collects once and freezes what start-up built
 (``gc.freeze``: those objects are never scanned again), and makes the young generation larger so
 that a request's short-lived objects rarely reach the older ones at all.
 
 A young collection is due when the objects the collector tracks have grown by YOUNG_THRESHOLD since
 the last one (allocations less deallocations), and it scans every young object still alive. Work in
 flight is what stays alive: fifty intake batches of 500 events, or a stream worker's buffers of
-thousands of records. With a young generation of 20,000, intake spent a quarter of its time
-collecting under batch load (54 young and 4 middle collections in 3.7 s, 0.84 s in all); at 100,000
-with middle collections every 50 young ones, 7 collections took 0.17 s. Garbage that only the
-collector can free (reference cycles) waits longer, bounded by the same threshold.
+thousands of records. A young generation of 20,000 still had intake collecting for a large share
+of its time under batch load; 100,000, with middle collections every 50 young ones, made that
+share small (docs/benchmarks.md). Garbage that only the collector can free (reference cycles) waits longer, bounded by the same threshold.
 """
 from __future__ import annotations
 

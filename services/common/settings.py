@@ -41,6 +41,6 @@ class CommonSettings(BaseSettings):
     batch_within_seconds: float = 0.02
     # Records a stream worker holds between the fetch and its agent (faust's stream_buffer_maxsize,
     # 4,096 by default). Fetching from a partition pauses when its buffer is 80% full: with the
-    # default, the reporting worker paused so often that it stored 4,000-4,400 events/s; with
-    # 16,384, 6,300 (benchmark below). Costs memory: up to this many records per worker.
+    # default, the reporting worker paused so often that it fell behind (docs/benchmarks.md).
+    # Costs memory: up to this many records per worker.
     stream_buffer_maxsize: int = 16384

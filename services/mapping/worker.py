@@ -39,8 +39,8 @@ def create_worker(settings: MappingSettings | None = None) -> faust.App:
     async def produce_all(outs: Sequence[Output]) -> None:
         """Send every output with the app's producer (``Producer.send``, faust's public producer
         API, acks=all) and wait until the broker acknowledged all of them. ``Topic.send`` does the
-        same with per-record bookkeeping this worker does not use, at about half the mapping
-        benchmark's throughput (docs/benchmarks.md). take_events marks the batch processed even
+        same with per-record bookkeeping this worker does not use, and kept the mapping worker
+        under its benchmark floor (docs/benchmarks.md). take_events marks the batch processed even
         when the body raises (services.common.upstream), so a failure here must not escape: the
         whole batch is sent again until it is acknowledged (copies are deduplicated downstream by
         event id)."""

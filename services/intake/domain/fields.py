@@ -25,8 +25,7 @@ def leaves(value: Any, path: str = "") -> Fields:
 @functools.lru_cache(maxsize=256)      # the types an event's values come in: a few dozen
 def _shape(kind: type) -> int:
     """How a value of this type is walked, worked out once per type: ``isinstance(v, BaseModel)``
-    goes through ABCMeta's check for every value that is not a model. With this and the paths
-    memoised, the walk of a finding took 3.6 microseconds against 4.4 (best of 30, side by side)."""
+    goes through ABCMeta's check for every value that is not a model, once per value without this."""
     if issubclass(kind, (BaseModel, dict)):
         return _MAPPING
     if issubclass(kind, (list, tuple)):
