@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -41,6 +42,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 if not __package__:  # run as `python deploy/validate.py`: make contracts importable
     sys.path.insert(0, str(REPO))
+from deploy.local import ops_config  # noqa: E402  (the job -> port setting rule, one home)
+
 COMPOSE_FILE = "docker-compose.yml"
 COMPOSE_SCHEMA = "deploy/schemas/compose-spec.json"
 COMPOSE_SCHEMA_SHA256 = "46b7d35f19dd93a05f8fea530291bf84d881c1791ec167ecf0e6fb94e639d496"
@@ -48,6 +51,12 @@ K8S_DIR = "deploy/k8s"
 K8S_VERSION = "1.32.0"
 PROM_DIR = "deploy/prometheus"
 PROM_CONFIGS = ("prometheus.yml", "prometheus.compose.yml")
+# Scrape jobs of the local stack's prometheus.yml that compose does not run: the apache/kafka image
+# carries no JMX exporter agent; deploy/local/kafka.sh starts the broker with one.
+PROM_LOCAL_ONLY_JOBS = {"kafka"}
+ALERTMANAGER_CONFIG = "deploy/alertmanager/alertmanager.yml"
+AMTOOL_HELP = ("amtool not found: install Debian's package 'prometheus-alertmanager' "
+               "(apt-get install -y prometheus-alertmanager)")
 GRAFANA_DIR = "deploy/grafana"
 RUNBOOK = "deploy/README-ops.md"
 APP_IMAGE = "commissioning-signals"
@@ -644,6 +653,13 @@ def check_prometheus(repo: Path = REPO) -> list[str]:
             rc, out = _run(cmd, repo)
             if rc != 0:
                 problems.append(f"{' '.join(['promtool', *cmd[1:]])} failed:\n{out}")
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        problems.append(AMTOOL_HELP)
+    else:
+        rc, out = _run([amtool, "check-config", ALERTMANAGER_CONFIG], repo)
+        if rc != 0:
+            problems.append(f"amtool check-config {ALERTMANAGER_CONFIG} failed:\n{out}")
     problems += _prometheus_config_problems(repo)
     problems += _alert_coverage_problems(repo)
     return problems
@@ -657,19 +673,35 @@ def _prometheus_config_problems(repo: Path) -> list[str]:
         jobs[name] = {j["job_name"]: j for j in doc.get("scrape_configs", [])}
     first, *rest = PROM_CONFIGS
     for other in rest:
-        if set(jobs[first]) != set(jobs[other]):
+        if set(jobs[first]) - PROM_LOCAL_ONLY_JOBS != set(jobs[other]) - PROM_LOCAL_ONLY_JOBS:
             problems.append(f"{PROM_DIR}/{other}: jobs {sorted(jobs[other])} differ from {first}'s {sorted(jobs[first])}")
+    # The local stack's files name env.sh's default ports (deploy/local/ops_config.py moves them).
     env_sh = (repo / "deploy" / "local" / "env.sh").read_text()
     defaults = {k: int(v) for k, v in re.findall(r'(CSP_[A-Z_]+_PORT)="\$\{CSP_[A-Z_]+_PORT:-(\d+)\}"', env_sh)}
-    for job, spec in jobs[first].items():
-        if not job.startswith("csp-"):
-            continue
-        var = "CSP_" + job[4:].upper().replace("-", "_") + "_PORT"
-        targets = [t for s in spec.get("static_configs", []) for t in s.get("targets", [])]
+
+    def wrong_port(where: str, targets: list[str], var: str) -> list[str]:
         if var not in defaults:
-            problems.append(f"{PROM_DIR}/{first}: job {job} has no port in deploy/local/env.sh ({var})")
-        elif [t.rsplit(":", 1)[1] for t in targets] != [str(defaults[var])]:
-            problems.append(f"{PROM_DIR}/{first}: job {job} scrapes {targets}, but {var} defaults to {defaults[var]}")
+            return [f"{where} has no port in deploy/local/env.sh ({var})"]
+        if [t.rsplit(":", 1)[1] for t in targets] != [str(defaults[var])]:
+            return [f"{where}: {targets}, but {var} defaults to {defaults[var]}"]
+        return []
+
+    for job, spec in jobs[first].items():
+        try:
+            var = ops_config.port_variable(job)
+        except KeyError as e:
+            problems.append(f"{PROM_DIR}/{first}: {e.args[0]}")
+            continue
+        targets = [t for s in spec.get("static_configs", []) for t in s.get("targets", [])]
+        problems += wrong_port(f"{PROM_DIR}/{first}: job {job} scrapes", targets, var)
+    local = _load_yaml(repo / PROM_DIR / first)
+    managers = [t for m in local.get("alerting", {}).get("alertmanagers", [])
+                for s in m.get("static_configs", []) for t in s.get("targets", [])]
+    problems += wrong_port(f"{PROM_DIR}/{first}: alerting sends to", managers, ops_config.ALERTMANAGER_PORT)
+    hooks = [h["url"] for r in _load_yaml(repo / ALERTMANAGER_CONFIG).get("receivers", [])
+             for h in r.get("webhook_configs", [])]
+    hosts = [urllib.parse.urlsplit(u).netloc for u in hooks]
+    problems += wrong_port(f"{ALERTMANAGER_CONFIG}: webhooks", hosts, ops_config.RECEIVER_PORT)
     return problems
 
 

@@ -2,7 +2,8 @@
 
 Ports derive from one base: Kafka base+92/base+93, PostgreSQL base-3568, services base-919 ...
 base-914 (intake, mapping, alerts, reporting, reporting-worker, alerts-api), webhook receivers
-base-880 ... base-861. The default test
+base-880 ... base-861, operations (deploy/local/ops.sh) base+94 ... base+97 (Kafka's JMX exporter,
+Prometheus, Alertmanager, Alertmanager's receiver). The default test
 base 29000 gives Kafka 29092/29093, PostgreSQL 25432 and services 28081-28086.
 """
 from __future__ import annotations
@@ -48,6 +49,10 @@ def stack_env(base: int, home: Path) -> dict[str, str]:
         "CSP_REPORTING_PORT": str(base - 916),
         "CSP_REPORTING_WORKER_PORT": str(base - 915),
         "CSP_ALERTS_API_PORT": str(base - 914),
+        "CSP_KAFKA_METRICS_PORT": str(base + 94),
+        "CSP_PROMETHEUS_PORT": str(base + 95),
+        "CSP_ALERTMANAGER_PORT": str(base + 96),
+        "CSP_ALERTMANAGER_RECEIVER_PORT": str(base + 97),
         "CSP_KAFKA_BOOTSTRAP": f"127.0.0.1:{base + 92}",
         "CSP_PG_DSN": f"postgresql://csp:csp-local-only@127.0.0.1:{base - 3568}/csp",
         "CSP_KAFKA_HEAP": "512m",

@@ -20,6 +20,12 @@ export CSP_ALERTS_PORT="${CSP_ALERTS_PORT:-8083}"
 export CSP_REPORTING_PORT="${CSP_REPORTING_PORT:-8084}"
 export CSP_REPORTING_WORKER_PORT="${CSP_REPORTING_WORKER_PORT:-8085}"
 export CSP_ALERTS_API_PORT="${CSP_ALERTS_API_PORT:-8086}"
+# Operations (deploy/local/ops.sh): Kafka's JMX exporter agent, Prometheus, Alertmanager and the
+# local receiver of Alertmanager's notifications.
+export CSP_KAFKA_METRICS_PORT="${CSP_KAFKA_METRICS_PORT:-19094}"
+export CSP_PROMETHEUS_PORT="${CSP_PROMETHEUS_PORT:-9090}"
+export CSP_ALERTMANAGER_PORT="${CSP_ALERTMANAGER_PORT:-9093}"
+export CSP_ALERTMANAGER_RECEIVER_PORT="${CSP_ALERTMANAGER_RECEIVER_PORT:-9095}"
 # Webhooks reach the public internet only; loopback receivers the operator names ("host:port,...")
 # are the one exception (the test stacks name their own; make up names none).
 export CSP_ALERTS_WEBHOOK_RECEIVERS="${CSP_ALERTS_WEBHOOK_RECEIVERS:-}"

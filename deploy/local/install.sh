@@ -20,9 +20,17 @@ command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v mvn >/dev/null || apt_install maven
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install postgresql
 # The Debian package starts its own cluster on 5432; the platform runs its own cluster instead.
+# The system service a Debian package may start on install; deploy/local/ops.sh runs the package's
+# binary itself, on the stack's ports (CSP_PROMETHEUS_PORT, CSP_ALERTMANAGER_PORT: the packages'
+# own 9090 and 9093), so the service is stopped.
+stop_package_service() { service "$1" stop >/dev/null 2>&1 || true; }
 # Debian's prometheus package: promtool checks the config, rules and rule tests; the prometheus
-# binary scrapes the test stack in tests/integration/test_prometheus.py.
-{ command -v promtool && command -v prometheus; } >/dev/null || apt_install prometheus
+# binary is the stack's Prometheus (deploy/local/ops.sh) and scrapes the test stack in
+# tests/integration/test_prometheus.py.
+{ command -v promtool && command -v prometheus; } >/dev/null || { apt_install prometheus; stop_package_service prometheus; }
+# Debian's Alertmanager (with amtool): the stack's Alertmanager (deploy/local/ops.sh).
+{ command -v prometheus-alertmanager && command -v amtool; } >/dev/null \
+  || { apt_install prometheus-alertmanager; stop_package_service prometheus-alertmanager; }
 # Debian's chromium drives the dashboard test in a real headless browser.
 command -v chromium >/dev/null || apt_install chromium
 if [ "${CSP_INSTALL_EXTRAS:-}" != "" ]; then apt_install $CSP_INSTALL_EXTRAS; fi

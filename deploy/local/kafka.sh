@@ -5,14 +5,32 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 KHOME="$CSP_HOME/kafka"
 PIDFILE="$KHOME/kafka.pid"
+POM="$CSP_REPO/deploy/local/kafka/pom.xml"
+# The Prometheus JMX exporter's Java agent serves the broker's metrics (version: pom.xml).
+JMX_EXPORTER_VERSION=$(sed -n 's:.*<jmx.exporter.version>\(.*\)</jmx.exporter.version>.*:\1:p' "$POM")
+JMX_EXPORTER_JAR="$CSP_CACHE/jmx-exporter-$JMX_EXPORTER_VERSION/jmx_prometheus_javaagent-$JMX_EXPORTER_VERSION.jar"
+JMX_EXPORTER_RULES="$CSP_REPO/deploy/local/kafka/jmx-exporter.yml"
 
-fetch() {
+fetch() { fetch_kafka; fetch_jmx_exporter; }
+
+fetch_jmx_exporter() {
+  if [ -f "$JMX_EXPORTER_JAR" ]; then return 0; fi
+  command -v mvn >/dev/null || die "Maven is missing: run deploy/local/install.sh (installs maven)"
+  say "fetching the Prometheus JMX exporter agent $JMX_EXPORTER_VERSION from Maven Central"
+  if ! mvn -q -B -f "$POM" dependency:copy@jmx-exporter -DoutputDirectory="$(dirname "$JMX_EXPORTER_JAR")" \
+      > "$CSP_CACHE/maven-fetch-jmx-exporter.log" 2>&1 || [ ! -f "$JMX_EXPORTER_JAR" ]; then
+    tail -n 20 "$CSP_CACHE/maven-fetch-jmx-exporter.log" >&2
+    die "Maven could not fetch the JMX exporter agent; full log: $CSP_CACHE/maven-fetch-jmx-exporter.log"
+  fi
+}
+
+fetch_kafka() {
   if [ -f "$KAFKA_LIBS/.complete" ]; then return 0; fi
   command -v java >/dev/null || die "Java is missing: run deploy/local/install.sh (installs openjdk-17-jre-headless)"
   command -v mvn >/dev/null || die "Maven is missing: run deploy/local/install.sh (installs maven)"
   say "fetching Apache Kafka $CSP_KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS"
   mkdir -p "$KAFKA_LIBS"
-  if ! mvn -q -B -f "$CSP_REPO/deploy/local/kafka/pom.xml" -Dkafka.version="$CSP_KAFKA_VERSION" \
+  if ! mvn -q -B -f "$POM" -Dkafka.version="$CSP_KAFKA_VERSION" \
       dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" \
       > "$CSP_CACHE/maven-fetch.log" 2>&1; then
     tail -n 20 "$CSP_CACHE/maven-fetch.log" >&2
@@ -68,8 +86,8 @@ ready_or_exited() { ! pid_alive "$PIDFILE" || ready; }
 start() {
   command -v java >/dev/null || die "Java is missing: run deploy/local/install.sh"
   if pid_alive "$PIDFILE"; then say "Kafka already running (pid $(cat "$PIDFILE")) on $CSP_KAFKA_BOOTSTRAP"; return 0; fi
-  for p in "$CSP_KAFKA_PORT" "$CSP_KAFKA_CONTROLLER_PORT"; do
-    port_in_use "$p" && die "port $p is taken by another process; set CSP_KAFKA_PORT / CSP_KAFKA_CONTROLLER_PORT"
+  for p in "$CSP_KAFKA_PORT" "$CSP_KAFKA_CONTROLLER_PORT" "$CSP_KAFKA_METRICS_PORT"; do
+    port_in_use "$p" && die "port $p is taken by another process; set CSP_KAFKA_PORT / CSP_KAFKA_CONTROLLER_PORT / CSP_KAFKA_METRICS_PORT"
   done
   fetch
   render_config
@@ -80,9 +98,10 @@ start() {
     kjava kafka.tools.StorageTool format -t "$cluster_id" -c "$KHOME/server.properties" >"$KHOME/logs/format.log" 2>&1 \
       || { cat "$KHOME/logs/format.log" >&2; die "kafka storage format failed"; }
   fi
-  say "starting Kafka $CSP_KAFKA_VERSION (KRaft) on $CSP_KAFKA_BOOTSTRAP"
+  say "starting Kafka $CSP_KAFKA_VERSION (KRaft) on $CSP_KAFKA_BOOTSTRAP, metrics on 127.0.0.1:$CSP_KAFKA_METRICS_PORT"
   # setsid: the broker outlives the shell that started it and gets no terminal signals.
   setsid nohup java -Xms256m -Xmx"$CSP_KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+    -javaagent:"$JMX_EXPORTER_JAR=127.0.0.1:$CSP_KAFKA_METRICS_PORT:$JMX_EXPORTER_RULES" \
     -Dlog4j.configuration="file:$KHOME/log4j.properties" -Dkafka.logs.dir="$KHOME/logs" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KHOME/server.properties" \
     >"$KHOME/logs/stdout.log" 2>&1 < /dev/null &
