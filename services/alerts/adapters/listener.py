@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 
 import asyncpg
 
@@ -20,7 +19,6 @@ class Listener:
         self.conn: asyncpg.Connection | None = None
         self.outbox_ready = asyncio.Event()
         self.streams: set[asyncio.Queue] = set()
-        self.on_change: list[Callable[[dict], None]] = []
 
     async def ensure(self) -> bool:
         if self.conn is not None and not self.conn.is_closed():

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contracts.citations import Citations, SeedRef
-from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
+from contracts.taxonomy import CDWRole, Competency, Destination, Plan, Stage
 from contracts.vocabulary import Indicator, ProviderSector, Theme
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "rules" / "ruleset.yaml"
@@ -124,10 +124,3 @@ def parse(text: str, origin: str = "<rules>") -> RuleSet:
 def load(path: Path = DEFAULT_RULES) -> RuleSet:
     return parse(path.read_text(), str(path))
 
-
-def role_stages(role: CDWRole) -> frozenset[Stage]:
-    return CDW_ROLES[role].stages
-
-
-def role_competencies(role: CDWRole) -> frozenset[Competency]:
-    return CDW_ROLES[role].competencies
