@@ -53,9 +53,11 @@ EXPOSE 8081 8082 8083 8084 8085 8086
 # Default: the intake API. The other processes override the command:
 #   python -m services.mapping worker
 #   python -m services.alerts worker
-#   python -m services.alerts api --host 0.0.0.0 --port 8086 --no-access-log
+#   python -m services.alerts api --host 0.0.0.0 --port 8086
 #   python -m services.reporting worker
-#   python -m services.reporting api --host 0.0.0.0 --port 8084 --no-access-log
+#   python -m services.reporting api --host 0.0.0.0 --port 8084
+# The three APIs run under gunicorn with uvicorn's workers (services/common/gunicorn_conf.py);
+# options after --host/--port are gunicorn's, e.g. --workers 2.
 #   python -m services.common.migrate          (job)
 #   python -m deploy.local.topics              (job)
 CMD ["python", "-m", "services.intake", "api", "--host", "0.0.0.0", "--port", "8081"]

@@ -7,14 +7,16 @@ RUN="$CSP_HOME/run"; LOGS="$CSP_HOME/logs"
 mkdir -p "$RUN" "$LOGS"
 ALL=(intake mapping alerts alerts-api reporting-worker reporting)
 
+# The HTTP services run under gunicorn (services/common/gunicorn_conf.py): the recorded pid is its
+# master, which restarts a worker that dies and stops them all on SIGTERM.
 cmd_for() {
   case "$1" in
     intake) echo "$CSP_PYTHON -m services.intake api --host 127.0.0.1 --port $CSP_INTAKE_PORT --workers $CSP_INTAKE_WORKERS" ;;
     mapping) echo "$CSP_PYTHON -m services.mapping worker" ;;
     alerts) echo "$CSP_PYTHON -m services.alerts worker" ;;
-    alerts-api) echo "$CSP_PYTHON -m services.alerts api --host 127.0.0.1 --port $CSP_ALERTS_API_PORT --no-access-log --timeout-graceful-shutdown 10" ;;
+    alerts-api) echo "$CSP_PYTHON -m services.alerts api --host 127.0.0.1 --port $CSP_ALERTS_API_PORT" ;;
     reporting-worker) echo "$CSP_PYTHON -m services.reporting worker" ;;
-    reporting) echo "$CSP_PYTHON -m services.reporting api --host 127.0.0.1 --port $CSP_REPORTING_PORT --no-access-log" ;;
+    reporting) echo "$CSP_PYTHON -m services.reporting api --host 127.0.0.1 --port $CSP_REPORTING_PORT" ;;
     *) die "unknown service '$1' (known: ${ALL[*]})" ;;
   esac
 }

@@ -2,17 +2,18 @@
 
 Labels are bounded: route templates (never raw paths), methods, status codes, pool states.
 
-A service served by several worker processes on one port (intake: services/intake/serve.py) runs
-prometheus_client's multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` is set before any worker
-starts, each worker writes its values to files there, and whichever worker answers ``/metrics``
-reports them all (counters and histograms summed, gauges as their ``multiprocess_mode`` says).
+The HTTP services run under gunicorn, one or more worker processes each
+(services/common/gunicorn_conf.py), in prometheus_client's multiprocess mode: gunicorn's master
+sets ``PROMETHEUS_MULTIPROC_DIR`` to a fresh directory before any worker starts, each worker writes its values to files there, and
+whichever worker answers ``/metrics`` reports them all (counters and histograms summed, gauges as
+their ``multiprocess_mode`` says); the master marks each worker that exits as dead, so its live
+gauges stop counting. The faust workers, one process each, keep the ordinary registry.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import platform
-import re
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,9 +21,7 @@ from typing import Any
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, Info,
                                generate_latest, multiprocess)
 
-from .procs import running
-
-#: True in a worker of a multi-process service (see the module's docstring).
+#: True in a worker of an HTTP service under gunicorn (see the module's docstring).
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 # The label is `component`, not `service`: Prometheus attaches a `service` target label to every
@@ -124,26 +123,3 @@ def _workers_registry() -> CollectorRegistry:
         registry.register(BUILD_INFO)
         _WORKERS = registry
     return _WORKERS
-
-
-_LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
-
-
-def worker_started() -> None:
-    """In a worker of a multi-process service: forget the live gauges of workers that are gone
-    (killed without :func:`worker_stopped`), so a restarted worker's in-flight requests are not
-    added to a dead one's. Counters and histograms of dead workers stay: they are the service's
-    totals."""
-    if not MULTIPROCESS:
-        return
-    for name in os.listdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
-        found = _LIVE_FILE.match(name)
-        if found and not running(int(found.group(1))):
-            multiprocess.mark_process_dead(int(found.group(1)))
-
-
-def worker_stopped() -> None:
-    """In a worker of a multi-process service, at its end: its live gauges no longer count."""
-    if MULTIPROCESS:
-        multiprocess.mark_process_dead(os.getpid())
-

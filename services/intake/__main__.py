@@ -2,6 +2,5 @@
 import sys
 
 from services.common.entry import run
-from services.intake.serve import main
 
-sys.exit(run("intake", api=main))
+sys.exit(run("intake"))

@@ -14,7 +14,7 @@ from services.common import heap, logs
 from services.common.db import create_pool
 from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
-from services.common.metrics import set_build_info, worker_started, worker_stopped
+from services.common.metrics import set_build_info
 from services.common.migrate import migrate
 
 from .adapters.producer import Publisher
@@ -53,7 +53,6 @@ def create_app(settings: IntakeSettings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        worker_started()
         await migrate(settings.pg_dsn, verbose=False)
         # Intake's queries (keys, ledger) set no session state: no reset round trip on release.
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max,
@@ -75,7 +74,6 @@ def create_app(settings: IntakeSettings | None = None,
             await app.state.intake.close()
             await publisher.close()
             await pool.close()
-            worker_stopped()
             log.info("intake stopped")
 
     app = api_app(title="Commissioning signals: intake", version=settings.service_version,

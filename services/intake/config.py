@@ -5,8 +5,6 @@ from services.common.settings import CommonSettings
 
 class IntakeSettings(CommonSettings):
     intake_port: int = 8081
-    # Worker processes on the port (services/intake/serve.py): one uses one core.
-    intake_workers: int = 1
     max_body_bytes: int = 1_000_000          # one request body; larger -> 413
     max_batch_events: int = 500              # events in one batch request; more -> 413
     clock_skew_seconds: int = 300            # occurred_at may be this far ahead of our clock

@@ -31,7 +31,7 @@ import uvloop
 from contracts.places import AREAS
 from contracts.topics import FINDINGS
 from services.intake.examples import FINDING
-from services.intake.serve import end_with_parent, serve
+from services.common.entry import serve_http
 from tests.benchmarks import loadgen
 from tests.benchmarks.common import Stack, latency_summary, log, report, vmhwm_mib, wait_http
 from tests.stackenv import REPO
@@ -66,14 +66,13 @@ class NullPublisher:
 def baseline_app():
     """The baseline's app in each of its workers: intake's, with the NullPublisher."""
     from services.intake.api import create_app
-    end_with_parent()
     return create_app(publisher_factory=lambda s: NullPublisher())
 
 
 def serve_baseline(port: int, workers: int) -> int:
-    """As intake is served (services/intake/serve.py), with as many worker processes."""
-    return serve("tests.benchmarks.bench_intake:baseline_app", "127.0.0.1", port, workers, factory=True,
-          log_level="WARNING")
+    """As intake is served (gunicorn, services/common/gunicorn_conf.py), with as many workers."""
+    return serve_http("tests.benchmarks.bench_intake:baseline_app()",
+                      ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)], "intake-baseline")
 
 
 class Bodies:

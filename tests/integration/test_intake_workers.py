@@ -1,17 +1,17 @@
-"""Intake served by several worker processes on one port (services/intake/serve.py), against the
-real Kafka and PostgreSQL: the workers answer as one service (idempotency, metrics), a worker that
-dies is replaced, and no worker outlives its supervisor."""
+"""Intake served by several worker processes on one port (gunicorn, services/common/gunicorn_conf.py),
+against the real Kafka and PostgreSQL: the workers answer as one service (idempotency, metrics), a
+worker that dies is replaced, and no worker outlives gunicorn's master."""
 from __future__ import annotations
 
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from contracts.topics import FINDINGS
 from tests.conftest import TEST_ENV, TEST_HOME, http_json, run, url, wait_until
+from tests.gunicorn_procs import alive, metrics_dir, workers
 from tests.integration.kafka_probe import with_header
 from tests.integration.test_intake import finding, post
 from tests.metrics_text import series
@@ -21,35 +21,9 @@ pytestmark = pytest.mark.integration
 WORKERS = int(TEST_ENV["CSP_INTAKE_WORKERS"])
 
 
-def supervisor() -> int:
+def master() -> int:
+    """intake's gunicorn master: the pid services.sh recorded."""
     return int((TEST_HOME / "run" / "intake.pid").read_text())
-
-
-def workers(pid: int) -> list[int]:
-    """The worker processes under intake's supervisor (multiprocessing's spawned children; its
-    resource tracker, if any, is not one)."""
-    out = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in cmdline:
-            out.append(int(child))
-    return out
-
-
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])      # utime + stime
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def scrape() -> dict[str, float]:
@@ -68,8 +42,7 @@ def accepted_by_worker(pids: list[int]) -> dict[int, float]:
     import json
 
     from prometheus_client.mmap_dict import MmapedDict
-    environ = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
-    folder = next(v.split(b"=", 1)[1].decode() for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
+    folder = metrics_dir(master())
     out = {}
     for pid in pids:
         out[pid] = sum(value for key, value, *_ in MmapedDict.read_all_values_from_file(f"{folder}/counter_{pid}.db")
@@ -80,11 +53,11 @@ def accepted_by_worker(pids: list[int]) -> dict[int, float]:
 
 def test_the_stack_runs_intake_with_the_configured_workers_and_all_of_them_serve(keys):
     assert WORKERS >= 2, "the test stack runs intake as the local stack does: more than one worker"
-    pids = workers(supervisor())
+    pids = workers(master())
     assert len(pids) == WORKERS
     before = accepted_by_worker(pids)
-    # Each request on a connection of its own (urllib keeps none): the kernel hands connections
-    # to whichever worker accepts first.
+    # Each request on a connection of its own (urllib keeps none): the kernel hands each new
+    # connection to one of the workers' sockets.
     bodies = [finding() for _ in range(60)]
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda b: post("/v1/findings", b, keys["pattigift"]), bodies))
@@ -144,17 +117,17 @@ def test_a_replay_right_after_the_acceptance_is_a_duplicate_on_any_worker(keys):
 
 
 def test_a_killed_worker_is_replaced_and_its_gauges_leave_with_it(keys):
-    sup = supervisor()
-    victim = workers(sup)[0]
+    victim = workers(master())[0]
     before = scrape()
     os.kill(victim, signal.SIGKILL)
-    replaced = wait_until(lambda: (lambda now: now if len(now) == WORKERS and victim not in now else None)(workers(sup)),
-                          timeout=30, what="the supervisor to start a worker in the killed one's place")
+    replaced = wait_until(lambda: (lambda now: now if len(now) == WORKERS and victim not in now else None)(workers(master())),
+                          timeout=30, what="gunicorn to start a worker in the killed one's place")
     wait_until(lambda: http_json("GET", url("intake", "/readyz"))[0] == 200, timeout=60, what="intake ready")
     body = finding()
     assert post("/v1/findings", body, keys["pattigift"])[0] == 202
     pool_max = int(TEST_ENV.get("CSP_PG_POOL_MAX", "10"))
-    # The dead worker's pool gauge is forgotten: the live workers' pools only. (Each worker
+    # The dead worker's pool gauge is forgotten (gunicorn_conf.child_exit): the live workers'
+    # pools only. (Each worker
     # brings its own up to date every few seconds, services.common.metrics.POOL_REFRESH_S.)
     wait_until(lambda: scrape()["csp_pg_pool_max_connections"] == WORKERS * pool_max, timeout=30,
                what=f"pool capacity of {WORKERS} live workers")
@@ -163,21 +136,21 @@ def test_a_killed_worker_is_replaced_and_its_gauges_leave_with_it(keys):
     assert all(alive(p) for p in replaced)
 
 
-def test_no_worker_outlives_its_supervisor():
-    """SIGKILL to the supervisor alone (an out-of-memory kill, say): the kernel stops its workers
-    (services.intake.serve.end_with_parent), which would otherwise keep the port."""
-    sup = supervisor()
-    pids = workers(sup)
+def test_no_worker_outlives_its_master():
+    """SIGKILL to gunicorn's master alone (an out-of-memory kill, say): the kernel stops its
+    workers (gunicorn_conf.post_worker_init), which would otherwise keep the port."""
+    pid = master()
+    pids = workers(pid)
     try:
-        os.kill(sup, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not any(alive(p) for p in pids), timeout=30, what="the workers to stop")
     finally:
         run("services.sh", "start", "intake", timeout=300)
-    assert len(workers(supervisor())) == WORKERS
+    assert len(workers(master())) == WORKERS
 
 
-def test_services_kill_takes_the_workers_with_the_supervisor():
-    pids = workers(supervisor())
+def test_services_kill_takes_the_workers_with_the_master():
+    pids = workers(master())
     try:
         run("services.sh", "kill", "intake")
         assert not any(alive(p) for p in pids)

@@ -14,18 +14,14 @@ from tests.stackenv import REPO
 WORKER = textwrap.dedent("""
     import os, sys
     from services.common import metrics
-    metrics.worker_started()
     metrics.set_build_info("intake", "9.9.9")
     metrics.HTTP_REQUESTS.labels("/v1/findings", "POST", "202").inc(int(sys.argv[1]))
     metrics.HTTP_IN_FLIGHT.inc(int(sys.argv[2]))
-    if sys.argv[3] == "stop":
-        metrics.worker_stopped()
     print(os.getpid())
 """)
 
 SCRAPE = textwrap.dedent("""
     from services.common import metrics
-    metrics.worker_started()
     metrics.set_build_info("intake", "9.9.9")
     body, ctype = metrics.exposition()
     print(body.decode())
@@ -40,11 +36,14 @@ def run(code: str, folder: str, *args: str) -> str:
 
 def test_a_scrape_reports_every_workers_counts_and_only_live_workers_gauges(tmp_path):
     folder = str(tmp_path)
-    # Two workers, both ended by the time of the scrape: one stopped cleanly, one gone without a
-    # word (killed, say), its files still saying it had requests in flight.
-    stopped = int(run(WORKER, folder, "3", "2", "stop"))
-    killed = int(run(WORKER, folder, "5", "4", "killed"))
+    # Two workers, both ended by the time of the scrape, their files still saying they had
+    # requests in flight; gunicorn's master has called its child_exit hook for each.
+    stopped = int(run(WORKER, folder, "3", "2"))
+    killed = int(run(WORKER, folder, "5", "4"))
     assert f"gauge_livesum_{killed}.db" in os.listdir(folder)
+    for pid in (stopped, killed):
+        run(f"from types import SimpleNamespace; from services.common.gunicorn_conf import child_exit; "
+            f"child_exit(None, SimpleNamespace(pid={pid}))", folder)
     scraped = series(run(SCRAPE, folder))
     requests = 'csp_http_requests_total{method="POST",route="/v1/findings",status="202"}'
     assert scraped[requests] == 8                        # 3 + 5: counts outlive their workers
