@@ -4,10 +4,11 @@ Labels are bounded: route templates (never raw paths), methods, status codes, po
 
 The HTTP services run under gunicorn, one or more worker processes each
 (services/common/gunicorn_conf.py), in prometheus_client's multiprocess mode: gunicorn's master
-sets ``PROMETHEUS_MULTIPROC_DIR`` to a fresh directory before any worker starts, each worker writes its values to files there, and
-whichever worker answers ``/metrics`` reports them all (counters and histograms summed, gauges as
-their ``multiprocess_mode`` says); the master marks each worker that exits as dead, so its live
-gauges stop counting. The faust workers, one process each, keep the ordinary registry.
+sets ``PROMETHEUS_MULTIPROC_DIR`` to a fresh directory before any worker starts, each worker
+writes its values to files there, and whichever worker answers ``/metrics`` reports them all
+(counters and histograms summed, gauges as their ``multiprocess_mode`` says); the master marks
+each worker that exits as dead, so its live gauges stop counting. The faust workers, one process
+each, keep the ordinary registry.
 """
 from __future__ import annotations
 

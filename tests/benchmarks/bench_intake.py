@@ -279,11 +279,12 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
                 # saturation; this says how far below it intake must run to keep p99 under 50 ms).
                 results["single_paced_lower"] = []
                 for fraction in PACED_LOWER:
-                    r = run_loop(paced(ports["kafka"], key, seconds, fraction * results["single_baseline"]["events_per_s"],
-                                       concurrency))
+                    offered = fraction * results["single_baseline"]["events_per_s"]
+                    r = run_loop(paced(ports["kafka"], key, seconds, offered, concurrency))
                     results["single_paced_lower"].append({"fraction_of_baseline": fraction, **r})
-                    log(f"intake paced  kafka    at {fraction:.0%} of the baseline: offered {r['offered_per_s']:,.0f}/s, "
-                        f"{r['events_per_s']:>7,.0f} events/s, p99 {r['p99_ms']} ms")
+                    log(f"intake paced  kafka    at {fraction:.0%} of the baseline: "
+                        f"offered {r['offered_per_s']:,.0f}/s, {r['events_per_s']:>7,.0f} events/s, "
+                        f"p99 {r['p99_ms']} ms")
         memory = {"intake": vmhwm_mib(stack.pid("intake") or -1), "intake_baseline": vmhwm_mib(baseline.pid)}
         sizes = record_sizes(stack)
     finally:

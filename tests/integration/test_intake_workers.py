@@ -99,7 +99,7 @@ def test_copies_of_an_event_sent_at_once_to_any_worker_are_published_once(keys):
     for _ in range(3):
         body = finding()
         with ThreadPoolExecutor(10) as pool:
-            answers = list(pool.map(lambda _: post("/v1/findings", body, keys["pattigift"]), range(10)))
+            answers = list(pool.map(lambda _, body=body: post("/v1/findings", body, keys["pattigift"]), range(10)))
         statuses = sorted(a[0] for a in answers)
         assert statuses == [200] * 9 + [202], [a[2] for a in answers]
         where = {(a[2]["topic"], a[2]["partition"], a[2]["offset"]) for a in answers}
@@ -120,8 +120,11 @@ def test_a_killed_worker_is_replaced_and_its_gauges_leave_with_it(keys):
     victim = workers(master())[0]
     before = scrape()
     os.kill(victim, signal.SIGKILL)
-    replaced = wait_until(lambda: (lambda now: now if len(now) == WORKERS and victim not in now else None)(workers(master())),
-                          timeout=30, what="gunicorn to start a worker in the killed one's place")
+    def replaced_by_another() -> list[int] | None:
+        now = workers(master())
+        return now if len(now) == WORKERS and victim not in now else None
+
+    replaced = wait_until(replaced_by_another, timeout=30, what="gunicorn to start a worker in the killed one's place")
     wait_until(lambda: http_json("GET", url("intake", "/readyz"))[0] == 200, timeout=60, what="intake ready")
     body = finding()
     assert post("/v1/findings", body, keys["pattigift"])[0] == 202
