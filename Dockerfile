@@ -19,7 +19,7 @@ COPY pyproject.toml constraints.txt ./
 COPY contracts ./contracts
 COPY services ./services
 COPY deploy/__init__.py ./deploy/__init__.py
-COPY deploy/local/__init__.py deploy/local/topics.py deploy/local/demo.py ./deploy/local/
+COPY deploy/local/__init__.py deploy/local/demo.py ./deploy/local/
 COPY deploy/migrations ./deploy/migrations
 # Every wheel (asyncpg, aiokafka, multidict, yarl, pydantic-core...) exists prebuilt for
 # CPython 3.11 on manylinux, so no compiler is needed.
@@ -59,5 +59,5 @@ EXPOSE 8081 8082 8083 8084 8085 8086
 # The three APIs run under gunicorn with uvicorn's workers (services/common/gunicorn_conf.py);
 # options after --host/--port are gunicorn's, e.g. --workers 2.
 #   python -m services.common.migrate          (job)
-#   python -m deploy.local.topics              (job)
+#   python -m services.common.topics           (job)
 CMD ["python", "-m", "services.intake", "api", "--host", "0.0.0.0", "--port", "8081"]

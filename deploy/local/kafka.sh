@@ -62,7 +62,7 @@ offsets.topic.num.partitions=6
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
-# Topics come from contracts/topics.py (deploy/local/topics.py), never from a typo.
+# Topics come from contracts/topics.py (services/common/topics.py), never from a typo.
 auto.create.topics.enable=false
 log.retention.hours=720
 PROPS
@@ -80,7 +80,7 @@ log4j.logger.state.change.logger=WARN
 PROPS
 }
 
-ready() { "$CSP_PYTHON" -m deploy.local.topics --check-broker >/dev/null 2>&1; }
+ready() { "$CSP_PYTHON" -m services.common.topics --check-broker >/dev/null 2>&1; }
 ready_or_exited() { ! pid_alive "$PIDFILE" || ready; }
 
 start() {
@@ -131,6 +131,6 @@ case "${1:-}" in
   kill) pid_alive "$PIDFILE" && kill -KILL "$(cat "$PIDFILE")" && say "Kafka killed (SIGKILL)"; rm -f "$PIDFILE" ;;
   status) status ;;
   reset) stop; rm -rf "$KHOME"; say "Kafka data removed ($KHOME)" ;;
-  topics) "$CSP_PYTHON" -m deploy.local.topics ;;
+  topics) "$CSP_PYTHON" -m services.common.topics ;;
   *) echo "usage: $0 fetch|start|stop|kill|status|reset|topics" >&2; exit 2 ;;
 esac

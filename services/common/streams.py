@@ -103,7 +103,7 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
         autodiscover=False,
         value_serializer="raw",
         key_serializer="raw",
-        # Topics come from contracts via deploy/local/topics.py; faust must not invent any.
+        # Topics come from contracts via services/common/topics.py; faust must not invent any.
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",

@@ -1,7 +1,13 @@
-"""Create the platform's Kafka topics from contracts/topics.py (kafka-python admin client).
+"""Create the platform's Kafka topics from contracts/topics.py (kafka-python admin client): the
+one step that makes topics, run by the local stack (deploy/local/kafka.sh), compose's and
+Kubernetes' init jobs. faust never declares a topic.
 
-    python -m deploy.local.topics                 # create missing topics, report existing ones
-    python -m deploy.local.topics --check-broker  # exit 0 when the broker answers
+    python -m services.common.topics                 # create missing topics, report existing ones
+    python -m services.common.topics --check-broker  # exit 0 when the broker answers
+
+``CSP_KAFKA_REPLICATION`` (default 1, a single broker) is each new topic's replication factor and
+``CSP_KAFKA_MIN_INSYNC`` (default 1) its ``min.insync.replicas``: a cluster of three brokers takes
+3 and 2, so an acknowledged write (acks=all) is on two brokers before the producer hears of it.
 """
 from __future__ import annotations
 
@@ -25,8 +31,19 @@ def admin(timeout_s: float = 10.0) -> KafkaAdminClient:
                             request_timeout_ms=int(timeout_s * 1000))
 
 
+def replication() -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for new topics, from the environment."""
+    factor = int(os.environ.get("CSP_KAFKA_REPLICATION", "1"))
+    min_insync = int(os.environ.get("CSP_KAFKA_MIN_INSYNC", "1"))
+    if not 1 <= min_insync <= factor:
+        raise SystemExit(f"CSP_KAFKA_MIN_INSYNC={min_insync} must lie between 1 and "
+                         f"CSP_KAFKA_REPLICATION={factor}")
+    return factor, min_insync
+
+
 def ensure_topics(retries: int = 30) -> list[str]:
     """Create every topic that does not exist yet; return the names created."""
+    factor, min_insync = replication()
     last: Exception | None = None
     for _ in range(retries):
         try:
@@ -37,9 +54,9 @@ def ensure_topics(retries: int = 30) -> list[str]:
                 if missing:
                     try:
                         client.create_topics([
-                            NewTopic(t.name, t.partitions, 1,
+                            NewTopic(t.name, t.partitions, factor,
                                      topic_configs={"retention.ms": str(t.retention_ms),
-                                                    "min.insync.replicas": "1"})
+                                                    "min.insync.replicas": str(min_insync)})
                             for t in missing])
                     except TopicAlreadyExistsError:
                         pass
