@@ -23,7 +23,6 @@ Each check returns a list of problems (empty = fine); ``main`` prints them and e
 from __future__ import annotations
 
 import ast
-import fnmatch
 import hashlib
 import json
 import re
@@ -647,8 +646,9 @@ def check_prometheus(repo: Path = REPO) -> list[str]:
         problems.append(PROMTOOL_HELP)
     else:
         runs = [[tool, "check", "config", f"{PROM_DIR}/{c}"] for c in PROM_CONFIGS]
-        runs.append([tool, "check", "rules", *sorted(str(_rel(p, repo)) for p in (repo / PROM_DIR / "rules").glob("*.yml"))])
-        runs.append([tool, "test", "rules", *sorted(str(_rel(p, repo)) for p in (repo / PROM_DIR / "tests").glob("*.yml"))])
+        for what, folder in (("check", "rules"), ("test", "tests")):
+            runs.append([tool, what, "rules",
+                         *sorted(str(_rel(p, repo)) for p in (repo / PROM_DIR / folder).glob("*.yml"))])
         for cmd in runs:
             rc, out = _run(cmd, repo)
             if rc != 0:
@@ -674,7 +674,8 @@ def _prometheus_config_problems(repo: Path) -> list[str]:
     first, *rest = PROM_CONFIGS
     for other in rest:
         if set(jobs[first]) - PROM_LOCAL_ONLY_JOBS != set(jobs[other]) - PROM_LOCAL_ONLY_JOBS:
-            problems.append(f"{PROM_DIR}/{other}: jobs {sorted(jobs[other])} differ from {first}'s {sorted(jobs[first])}")
+            problems.append(f"{PROM_DIR}/{other}: jobs {sorted(jobs[other])} "
+                            f"differ from {first}'s {sorted(jobs[first])}")
     # The local stack's files name env.sh's default ports (deploy/local/ops_config.py moves them).
     env_sh = (repo / "deploy" / "local" / "env.sh").read_text()
     defaults = {k: int(v) for k, v in re.findall(r'(CSP_[A-Z_]+_PORT)="\$\{CSP_[A-Z_]+_PORT:-(\d+)\}"', env_sh)}
@@ -1048,7 +1049,8 @@ CHECKS: dict[str, tuple[Callable[[], list[str]], str]] = {
     "compose": (check_compose, f"{COMPOSE_FILE} valid against the Compose Specification and the repository"),
     "docker": (check_dockerfile, "Dockerfile and .dockerignore consistent"),
     "k8s": (check_k8s, f"{K8S_DIR} valid against the Kubernetes {K8S_VERSION} schemas (strict) and each other"),
-    "prometheus": (check_prometheus, "promtool check config, check rules, test rules; runbooks and tests cover every alert"),
+    "prometheus": (check_prometheus,
+                   "promtool check config, check rules, test rules; runbooks and tests cover every alert"),
     "grafana": (check_grafana, "dashboards provisioned, every query parses"),
     "metrics": (check_metrics, "every metric and label in rules and dashboards exists in services/ or is planned; "
                                "the catalogue documents every metric"),

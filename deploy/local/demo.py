@@ -113,7 +113,7 @@ def anchor() -> date:
 def build_events(day0: date) -> dict[str, list[dict]]:
     rng = random.Random(20091)  # the seeds' year, for a fixed demo
     out: dict[str, list[dict]] = {p[0]: [] for p in PARTNERS}
-    for pid, name, kind, area, sector, communities, themes in PARTNERS:
+    for pid, name, _kind, area, sector, communities, themes in PARTNERS:
         region = AREAS[area].region.value
         n = rng.randint(14, 30)
         for i in range(n):
@@ -200,7 +200,7 @@ async def _new_keys(pool, path: Path) -> dict[str, dict]:
     """A key for every demo organisation, written to ``path`` (shown once, kept for the next run)."""
     store = KeyStore(pool, cache_seconds=0)
     out: dict[str, dict] = {}
-    for pid, name, kind, area, *_ in PARTNERS:
+    for pid, name, kind, _area, *_ in PARTNERS:
         key_id, token = await store.create(pid, Role.PARTNER, [], "demo", name, kind)
         out[pid] = {"role": "partner", "key_id": key_id, "api_key": token}
     for cid, name, areas in COMMISSIONERS:

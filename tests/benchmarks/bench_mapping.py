@@ -6,8 +6,9 @@ The findings topic is emptied (Kafka DeleteRecords) and pre-loaded with ``--even
 Both then read it from the start, taking turns ``--rounds`` times each (each side's best round
 counts), apply the same pure ``handle`` function and produce with acks=all, committing offsets
 only after their output is acknowledged: the mapping service as deploy/local/services.sh starts
-it, then the bare loop in a process of its own, and again. Throughput = events / (last output record time - first output record
-time), from the broker's record timestamps, so start-up and group joins are not counted.
+it, then the bare loop in a process of its own, and again. Throughput = events / (last output
+record time - first output record time), from the broker's record timestamps, so start-up and
+group joins are not counted.
 """
 from __future__ import annotations
 

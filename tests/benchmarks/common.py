@@ -88,7 +88,8 @@ class Stack:
         self.script("stack.sh", "infra")
 
     def ports(self) -> dict[str, int]:
-        named = {"kafka": int(self.env["CSP_KAFKA_PORT"]), "kafka-controller": int(self.env["CSP_KAFKA_CONTROLLER_PORT"]),
+        named = {"kafka": int(self.env["CSP_KAFKA_PORT"]),
+                 "kafka-controller": int(self.env["CSP_KAFKA_CONTROLLER_PORT"]),
                  "postgres": int(self.env["CSP_PG_PORT"]), "intake-baseline": self.baseline_port}
         return {**named, **{name: self.port(name) for name in SERVICES}}
 

@@ -260,11 +260,13 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
         "# Benchmark report", "",
-        f"Command: `{report['command']}`{' (quick smoke run: small counts, not a measurement)' if report['quick'] else ''}",
+        f"Command: `{report['command']}`"
+        f"{' (quick smoke run: small counts, not a measurement)' if report['quick'] else ''}",
         "",
         f"Measured {m['date']} at commit `{m['git_commit'][:12]}`"
-        f"{' with ' + str(m['git_uncommitted_tracked_files']) + ' tracked files changed' if m['git_uncommitted_tracked_files'] else ''}"
-        f"; the run took {report['duration_seconds']:,.0f} s.", "",
+        + (f" with {m['git_uncommitted_tracked_files']} tracked files changed"
+           if m['git_uncommitted_tracked_files'] else "")
+        + f"; the run took {report['duration_seconds']:,.0f} s.", "",
         "| machine | |", "|---|---|",
         f"| cores | {m['cores']} ({m['cpu']}) |", f"| RAM | {m['ram_gib']} GiB |",
         f"| OS | {m['os']} |", f"| Python | {m['python']} |", f"| Java | {m['java']} |",

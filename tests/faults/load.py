@@ -144,7 +144,7 @@ class Sender:
             if len(group) == batch_size:
                 self.batches.append((e.partner, e.kind, group))
                 by_partner[(e.partner.organisation, e.kind)] = []
-        for (org, kind), group in by_partner.items():
+        for (_org, kind), group in by_partner.items():
             if group:
                 self.batches.append((group[0].partner, kind, group))
         self.total = len(events)

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import REPO, TEST_ENV, bearer, create_key, wait_until
+from tests.conftest import TEST_ENV, bearer, create_key, wait_until
 from tests.hostile.conftest import AREA, finding, problem_of, raw, sql
 
 pytestmark = pytest.mark.integration

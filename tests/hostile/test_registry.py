@@ -172,7 +172,8 @@ def test_a_partner_key_made_without_areas_posts_nowhere(stack):
 
 def test_only_operators_manage_the_registry(actors):
     for who in ("partner", "kent"):
-        for method, path, body in (("GET", "/v1/organisations", None), ("GET", f"/v1/organisations/{PARTNER_ORG}", None),
+        for method, path, body in (("GET", "/v1/organisations", None),
+                                   ("GET", f"/v1/organisations/{PARTNER_ORG}", None),
                                    ("PUT", f"/v1/organisations/{PARTNER_ORG}", {"areas": ["KENT", "HAMP"]})):
             status, headers, answer = raw("intake", method, path, json.dumps(body).encode() if body else None,
                                           {**bearer(actors[who]), "content-type": "application/json"})
@@ -212,8 +213,10 @@ def test_the_operators_api_registers_validates_and_intake_honours_it(actors):
 
 
 def test_the_cli_refuses_what_the_registry_cannot_take(stack):
-    for args in (("org", "set", PARTNER_ORG, "--areas", "ZZZ"), ("org", "add-member", PARTNER_ORG, "nobody-at-all"),
-                 ("org", "set", PARTNER_ORG, "--provider-ids", "Bad Slug"), ("org", "add-member", PARTNER_ORG, PARTNER_ORG)):
+    for args in (("org", "set", PARTNER_ORG, "--areas", "ZZZ"),
+                 ("org", "add-member", PARTNER_ORG, "nobody-at-all"),
+                 ("org", "set", PARTNER_ORG, "--provider-ids", "Bad Slug"),
+                 ("org", "add-member", PARTNER_ORG, PARTNER_ORG)):
         with pytest.raises(subprocess.CalledProcessError) as refused:
             keys_cli(*args)
         assert refused.value.stderr, args

@@ -151,7 +151,7 @@ def test_csv_export_neutralises_formulas_after_leading_white_space(actors):
         assert status == 202, answer
         posted[event["event_id"]] = summary
     for event_id in posted:
-        wait_until(lambda: reported(reader, event_id), 90, what=f"finding {event_id} in the reports")
+        wait_until(lambda event_id=event_id: reported(reader, event_id), 90, what=f"finding {event_id} in the reports")
     for headers in (bearer(reader), {"cookie": sign_in(reader)}):
         status, got, body = raw("reporting", "GET", f"/v1/reports/findings.csv?area={AREA}&days=7&limit=1000",
                                 headers=headers)

@@ -86,7 +86,8 @@ def test_a_stored_row_that_does_not_read_back_leaves_the_defaults_in_force(actor
 
 def test_a_corrupt_area_is_skipped_and_the_areas_due_after_it_are_still_evaluated(actors, poisoned_area):
     # Both areas have state rows: an alert in each.
-    unmet_need_alert(actors["operator"], actors["operator"], "refugees_and_asylum_seekers", area=poisoned_area, region=BAD_REGION)
+    unmet_need_alert(actors["operator"], actors["operator"], "refugees_and_asylum_seekers",
+                     area=poisoned_area, region=BAD_REGION)
     unmet_need_alert(actors["partner"], actors["kent"], "refugees_and_asylum_seekers", area=AREA, region=REGION)
     (saved,) = sql("SELECT state::text AS state FROM alert_area_state WHERE area = $1", poisoned_area)
     failures_before = metric("csp_alert_area_failures_total")

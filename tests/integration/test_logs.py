@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import secrets
 import uuid
 
@@ -48,13 +47,13 @@ def test_one_event_is_followed_from_intake_to_alerts_and_reporting_by_its_id(key
 
     found = {}
     for process in ("intake", "mapping", "alerts", "reporting-worker"):
-        found[process] = wait_until(lambda: lines_for(process, event_id), timeout=60,
+        found[process] = wait_until(lambda process=process: lines_for(process, event_id), timeout=60,
                                     what=f"a {process} log line with event_id {event_id}")
     assert found["intake"][0]["msg"] == "event accepted" and found["intake"][0]["area"] == "BSOL"
     assert found["mapping"][0]["msg"] == "event mapped"
     assert found["alerts"][0]["msg"] == "event applied"
     assert found["reporting-worker"][0]["msg"] == "event stored"
-    for process, entries in found.items():
+    for entries in found.values():
         for entry in entries:
             assert {"ts", "level", "service", "logger", "msg", "event_id"} <= set(entry), entry
     # The steps are in the order the event took.

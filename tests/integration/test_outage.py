@@ -5,7 +5,6 @@ Runs after the other intake tests (file order) because it stops the session's br
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 

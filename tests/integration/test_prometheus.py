@@ -16,7 +16,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -128,7 +127,7 @@ def prometheus(stack, tmp_path_factory):
 
 def post_events(key: dict, n: int) -> list[str]:
     ids = []
-    for i in range(n):
+    for _ in range(n):
         finding = copy.deepcopy(FINDING)
         finding.update(event_id=str(uuid.uuid4()), source="pattigift", area="BSOL", region="west_midlands")
         status, _, answer = http_json("POST", url("intake", "/v1/findings"), finding, bearer(key))

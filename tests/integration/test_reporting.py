@@ -443,7 +443,7 @@ def _sign_in(key: dict) -> str:
 def test_dashboard_pages_for_a_signed_in_commissioner(keys, ardn_commissioner, posted):
     assert fetch("/dashboard")[0] == 303                    # not signed in: to the login page
     bad = "csp_login_csrf=x" * 2
-    status, _, _ = fetch("/login", data=f"csrf_token=abc&api_key=csp_x_y".encode(), method="POST",
+    status, _, _ = fetch("/login", data="csrf_token=abc&api_key=csp_x_y".encode(), method="POST",
                          headers={"content-type": "application/x-www-form-urlencoded", "cookie": bad})
     assert status == 400
     session = _sign_in(ardn_commissioner)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
+from cloudevents.core.exceptions import CloudEventValidationError
 
 from contracts.events import (
     Alert,
@@ -97,6 +98,6 @@ def test_the_sdk_refuses_a_record_without_its_attributes():
     """The check can fail: a record with no ce_ headers is read as structured mode, and a value
     that is not a structured CloudEvent is refused."""
     record, _ = records()["mapped"]
-    with pytest.raises(Exception):
+    with pytest.raises(CloudEventValidationError):
         from_kafka_event(KafkaMessage(headers={"content-type": b"application/json"}, key=record.key,
                                       value=record.value))

@@ -1,11 +1,7 @@
 """Stream worker helpers: counting a batch of records, faust settings, consumer lag."""
 from __future__ import annotations
 
-import asyncio
-from types import SimpleNamespace
 
-import pytest
-from faust.types.tuples import ConsumerMessage
 from prometheus_client import CollectorRegistry, Counter
 
 from services.common.metrics import inc_each

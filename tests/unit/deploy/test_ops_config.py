@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from deploy import validate
 from deploy.local import alert_receiver, ops_config

@@ -5,7 +5,6 @@ import copy
 import json
 from datetime import datetime, timezone
 
-import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
