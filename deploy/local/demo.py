@@ -26,7 +26,7 @@ from contracts.places import AREAS
 from services.common.auth import KeyStore, Role
 from services.common.organisations import Registration, Registry
 from services.common.db import create_pool
-from services.common.migrate import migrate
+from services.common.migrate import require_current
 from services.common.settings import CommonSettings
 
 HOME = Path(os.environ.get("CSP_HOME", ".local/stack"))
@@ -184,7 +184,7 @@ async def register(pool) -> None:
 
 async def keys() -> dict[str, dict]:
     dsn = CommonSettings().pg_dsn
-    await migrate(dsn, verbose=False)
+    await require_current(dsn)
     pool = await create_pool(dsn, 1, 2)
     path = HOME / "demo-keys.json"
     try:

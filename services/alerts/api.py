@@ -19,7 +19,7 @@ from services.common.db import create_pool
 from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
-from services.common.migrate import migrate
+from services.common.migrate import require_current
 
 from .adapters.listener import Listener
 from .adapters.senders import EmailSender, SmtpRelay, WebhookSender
@@ -59,7 +59,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await migrate(settings.pg_dsn, verbose=False)
+        await require_current(settings.pg_dsn)
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
         listener = Listener(settings.pg_dsn)
         await listener.ensure()

@@ -24,7 +24,7 @@ from contracts.events import Alert, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED, alert_headers
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
-from services.common.migrate import migrate
+from services.common.migrate import require_current
 from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each, raw_topic,
                                      send_dead_letter)
 from services.common.upstream import held_on_failure
@@ -78,7 +78,7 @@ class AlertsWorker:
     async def service(self) -> AlertsService:
         async with self._start_lock:
             if self._service is None:
-                await migrate(self.settings.pg_dsn, verbose=False)
+                await require_current(self.settings.pg_dsn)
                 pool = await create_pool(self.settings.pg_dsn, 1, 4, attempts=120)
                 self._service = AlertsService(
                     pool, self.settings.policy(), self.settings.external_url,

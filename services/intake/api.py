@@ -15,7 +15,7 @@ from services.common.db import create_pool
 from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
-from services.common.migrate import migrate
+from services.common.migrate import require_current
 
 from .adapters.producer import Publisher
 from services.common.auth import KeyStore
@@ -53,7 +53,7 @@ def create_app(settings: IntakeSettings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await migrate(settings.pg_dsn, verbose=False)
+        await require_current(settings.pg_dsn)
         # Intake's queries (keys, ledger) set no session state: no reset round trip on release.
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max,
                                  session_state=False)

@@ -30,8 +30,8 @@ from contracts.places import AREAS
 from contracts.vocabulary import OrganisationKind
 from services.common.auth import KeyStore, Role
 from services.common.db import create_pool
-from services.common.migrate import migrate
-from services.common.organisations import Registry, UnknownOrganisations
+from services.common.migrate import SchemaNotCurrent, require_current
+from services.common.organisations import Registration, Registry, UnknownOrganisations
 from services.common.settings import CommonSettings
 
 #: An organisation's id or a provider id (contracts.events.Slug, and the organisations table's check).
@@ -73,7 +73,11 @@ async def run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     dsn = CommonSettings().pg_dsn
-    await migrate(dsn, verbose=False)
+    try:
+        await require_current(dsn, wait_seconds=10)
+    except SchemaNotCurrent as exc:
+        print(exc, file=sys.stderr)
+        return 1
     pool = await create_pool(dsn, 1, 2, attempts=5)
     store = KeyStore(pool, cache_seconds=0)
     registry = Registry(pool, cache_seconds=0)
@@ -117,6 +121,7 @@ async def org(args: argparse.Namespace, registry: Registry, areas: list[str] | N
                   f"reports_for={','.join(sorted(r.reports_for))}"
                   + (f" members={','.join(sorted(r.members))}" if r.members else ""))
         return 0
+    found: Registration | None
     try:
         if args.org_cmd == "set":
             found = await registry.register(args.id, name=args.name, kind=args.kind, areas=areas,

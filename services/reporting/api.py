@@ -15,7 +15,7 @@ from services.common.db import create_pool
 from services.common.docs import api_app
 from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
-from services.common.migrate import migrate
+from services.common.migrate import require_current
 
 from .adapters.store import ReportingStore
 from .routes import router
@@ -30,7 +30,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await migrate(settings.pg_dsn, verbose=False)
+        await require_current(settings.pg_dsn)
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
