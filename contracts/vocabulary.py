@@ -179,6 +179,24 @@ class IndicatorSpec:
     cites: tuple[SeedRef | LocalDefault, ...]
     target_source: SeedRef | LocalDefault | None = None
 
+    @property
+    def target_is_local(self) -> bool:
+        """Whether the default target is the platform's own figure, not one the seeds give."""
+        return isinstance(self.target_source, LocalDefault)
+
+
+#: How a target is named wherever it is shown (API, dashboard, alert text): a figure the seeds
+#: give is a "target" and cites them; a local default, or a figure an area sets, is a "local
+#: target"; one sent with the provider's figures is a "reported target".
+SEED_TARGET, LOCAL_TARGET, REPORTED_TARGET = "target", "local target", "reported target"
+
+
+def default_target_label(spec: IndicatorSpec) -> str | None:
+    """The name of an indicator's default target, or None when it has none."""
+    if spec.default_target is None:
+        return None
+    return LOCAL_TARGET if spec.target_is_local else SEED_TARGET
+
 
 INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
     IndicatorSpec(Indicator.SEVEN_DAY_FOLLOW_UP,
@@ -186,14 +204,16 @@ INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
                   Unit.PERCENT, True, 95.0,
                   (local("no seed names follow-up after discharge; it is a common contract quality "
                          "standard for mental health inpatient care"),),
-                  local("95% is the platform's choice; no seed gives a follow-up target")),
+                  local("95% is a local target, the platform's default until an area sets its own; "
+                        "no seed gives a follow-up target")),
     IndicatorSpec(Indicator.FOUR_WEEK_WAIT,
                   "Percentage of patients waiting four weeks or less for support",
                   Unit.PERCENT, True, 95.0,
                   (seed("004", 623, "Percentage of patients waiting for four weeks or less for support"),
                    seed("004", 50, "A new four-week waiting time is being trialled")),
-                  local("95% is a local choice: the seeds call the four-week wait a measure being "
-                        "trialled (004:50) and warn against rigid targets (004:222)")),
+                  local("95% is a local target, the platform's default until an area sets its own: "
+                        "the seeds give the measure (004:623) but no figure, call the four-week wait "
+                        "a standard being trialled (004:50) and warn against rigid targets (004:222)")),
     IndicatorSpec(Indicator.IAPT_ACCESS,
                   "Proportion of people with depression and/or anxiety offered psychological therapy",
                   Unit.PERCENT, True, None,
@@ -234,7 +254,9 @@ INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
                                     "This could be misleading"),
                    seed("001", 709, "meaningful data collection for \u201cWhite other\u201d and dual "
                                     "heritage categories")),
-                  local("90% is the platform's choice; no seed gives a completeness percentage")),
+                  local("90% is a local target, the platform's default until an area sets its own; "
+                        "the seeds give no completeness figure, only that 98.8% valid codes could "
+                        "mislead (001:685)")),
     IndicatorSpec(Indicator.UTILISATION_BY_ETHNIC_GROUP,
                   "Service use by an ethnic group relative to its share of the population",
                   Unit.RATIO, True, 1.0,

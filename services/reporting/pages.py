@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from contracts.places import AREAS
 from contracts.taxonomy import Competency, Stage
-from contracts.vocabulary import Indicator
+from contracts.vocabulary import LOCAL_TARGET, Indicator
 
 from .domain import reports, svg
 from .domain.stats import Significance, SpcResult, wilson_interval
@@ -278,6 +278,14 @@ def _spc_result(item: Mapping) -> SpcResult | None:
                           item["target"])
 
 
+def _target_cell(item: Mapping, unit: str) -> str:
+    """The target with what it is: a local target, a reported target or a seed's target."""
+    if item["target"] is None:
+        return "–"
+    label = item.get("target_label")
+    return fmt_num(item["target"], 1) + unit + (f' <span class="muted">{e(label)}</span>' if label else "")
+
+
 def performance_page(view: Mapping, params: Mapping[str, object]) -> str:
     parts = [window_line(view)]
     summary_rows = []
@@ -291,7 +299,7 @@ def performance_page(view: Mapping, params: Mapping[str, object]) -> str:
             e(i["provider_name"]) + f' <span class="muted">({e(i["area"])})</span>',
             e(i["indicator_title"]) + (f' – {e(i["community"])}' if i["community"] else ""),
             fmt_num(latest["value"], 1) + unit if latest else "–",
-            fmt_num(i["target"], 1) + unit if i["target"] is not None else "–",
+            _target_cell(i, unit),
             ('<span class="green">met</span>' if met else '<span class="red">not met</span>') if met is not None else "–",
             e(sig), e((i["spc"] or {}).get("variation", "too few points").replace("_", " ")),
         ])
@@ -321,6 +329,10 @@ def performance_page(view: Mapping, params: Mapping[str, object]) -> str:
                  [("Provider", False), ("Indicator", False), ("Latest", True), ("Target", True),
                   ("Met target", False), ("Against region", False), ("Variation (SPC)", False)], summary_rows,
                  "No performance events in this window.")
+    if any(i.get("target_label") == LOCAL_TARGET for i in view["items"]):
+        head += ('<p class="muted" data-testid="local-target-note">A local target is the platform\'s '
+                 "default until the area sets its own: the seeds name the measure but give no "
+                 "figure for it.</p>")
     return (parts[0] + head + csv_link("/v1/reports/performance", params, "this table")
             + "".join(parts[1:]) + completeness_table(view["completeness"]))
 

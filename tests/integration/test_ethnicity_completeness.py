@@ -2,8 +2,9 @@
 
 The seed's own example (001:685), an inpatient data set with 98.8% valid ethnicity codes, many of
 them "not stated", is posted through intake with its counts; the alerts worker raises the
-ethnicity data gap alert and the reporting API shows the known share, not the 98.8%. The module
-posts in Northamptonshire as its own trust, so its alert and series are its own.
+ethnicity data gap alert and the reporting API shows the known share, not the 98.8%, against
+its local target (the seeds give no completeness figure). The module posts in Northamptonshire
+as its own trust, so its alert and series are its own.
 """
 from __future__ import annotations
 
@@ -69,6 +70,9 @@ def test_the_seed_example_with_much_not_stated_raises_the_alert(actors):
     assert found["evidence"]["not_stated"] == 150 and found["evidence"]["reported_value"] == 98.8
     assert body["event_id"] in [str(e) for e in found["event_ids"]]
     assert "83.8% of records have a known ethnic category" in found["summary"]
+    # 90% is no seed's figure (001:685 gives none): the alert calls it a local target.
+    assert "(local target 90%)" in found["summary"]
+    assert found["evidence"]["target_label"] == "local target"
 
     def item():
         status, _, report = http_json(
@@ -84,3 +88,6 @@ def test_the_seed_example_with_much_not_stated_raises_the_alert(actors):
     assert shown["latest"]["value"] == pytest.approx(83.8)
     assert (shown["latest"]["numerator"], shown["latest"]["denominator"]) == (838, 1000)
     assert shown["meets_target"] is False
+    assert (shown["target"], shown["target_label"], shown["target_source"]) == \
+        (90.0, "local target", "local default")
+    assert shown["target_cites"][0]["source"] == "local default"

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.citations import LocalDefault, SeedRef, local, seed
 from contracts.events import AlertRule, AlertSeverity
 from contracts.places import AREAS, Region
 from contracts.taxonomy import Competency, Stage
@@ -25,11 +26,13 @@ SEVERITY_RANK: dict[AlertSeverity, int] = {AlertSeverity.AMBER: 1, AlertSeverity
 
 @dataclass(frozen=True)
 class Concern:
-    """Where in the commissioning cycle an alert belongs; the first stage and competency lead."""
+    """Where in the commissioning cycle an alert belongs; the first stage and competency lead.
+    ``cites`` quotes the seed lines that make it a commissioner's concern (checked against
+    docs/seeds by the citation test), or says it is a local default."""
 
     stages: tuple[Stage, ...]
     competencies: tuple[Competency, ...]
-    seed_ref: str
+    cites: tuple[SeedRef | LocalDefault, ...]
 
     @property
     def stage(self) -> Stage:
@@ -41,51 +44,63 @@ class Concern:
 
 
 S, C = Stage, Competency
+_SMALL_SUMS = seed("001", 756, "small amounts of funding can release the potential of projects")
+_CONTRACT_QUALITY = seed("000", 264, "Ensure the monitoring of performance of quality through the "
+                                     "contracts")
 #: Each rule's place in the cycle. Provider rules follow the mapping rule set's indicator rows
 #: (services/mapping/rules/ruleset.yaml) so an alert and its events sit in the same place.
 CONCERNS: dict[AlertRule, Concern] = {
-    # "What are risks to communities of not having the [needs] met" (000:204).
     AlertRule.UNMET_NEED: Concern(
         (S.ASSESSING_NEEDS, S.REVIEWING_SERVICES_AND_GAP_ANALYSIS, S.RISK_MANAGEMENT),
         (C.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS, C.WORK_WITH_COMMUNITY_PARTNERS,
          C.ENGAGE_WITH_PUBLIC_AND_PATIENTS),
-        "000_7e844ea1bcdc73dd.txt:203-204"),
-    # Grants short and late; small providers need admin money (001:733-800, 001:756; 004:135).
+        (seed("000", 204, "What are risks to communities of not having the risks met"),)),
+    # Grants short and late; small providers need admin money.
     AlertRule.FUNDING_GAP: Concern(
         (S.PROVIDER_DEVELOPMENT, S.RISK_MANAGEMENT, S.CONTRACT_IMPLEMENTATION),
         (C.PRIORITISE_INVESTMENT, C.SECURE_PROCUREMENT_SKILLS,
          C.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND),
-        "001_93a630ca1a6a1dee.txt:733-800; 001_93a630ca1a6a1dee.txt:756; "
-        "004_c03c14da175a4187.txt:135"),
+        (seed("001", 739, "others spread grants ranging from \u00a3500 to 10,000 across 10 or more "
+                          "projects"),
+         _SMALL_SUMS,
+         seed("004", 135, "VCSE organisations are, in particular, used to operating in a "
+                          "competitive funding environment"))),
     AlertRule.CONTRACT_ENDING: Concern(
         (S.CONTRACT_IMPLEMENTATION, S.RISK_MANAGEMENT),
         (C.SECURE_PROCUREMENT_SKILLS, C.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND),
-        "001_93a630ca1a6a1dee.txt:794; 004_c03c14da175a4187.txt:286"),
+        (seed("001", 794, "adequate time is needed to engage stakeholders and successfully tender "
+                          "for projects"),
+         seed("004", 286, "These contracts usually exist over a longer-term period of delivery"))),
     AlertRule.PAYMENT_OVERDUE: Concern(
         (S.CONTRACT_IMPLEMENTATION, S.PROVIDER_DEVELOPMENT),
         (C.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND, C.SECURE_PROCUREMENT_SKILLS),
-        "001_93a630ca1a6a1dee.txt:756"),
-    # "Ensure the monitoring of performance of quality through the contracts" (000:264).
+        (local("no seed speaks of overdue payments; the platform watches them because small "
+               "sums matter to small voluntary providers"), _SMALL_SUMS)),
     AlertRule.PERFORMANCE_BELOW_TARGET: Concern(
         (S.MANAGING_PERFORMANCE,),
         (C.MANAGE_THE_LOCAL_HEALTH_SYSTEM, C.PROMOTE_IMPROVEMENT_AND_INNOVATION),
-        "000_7e844ea1bcdc73dd.txt:264; 002_82c4fd005c265713.txt:1198"),
-    # Better information is a DRE building block; baselines were missing (001:685, 001:709).
+        (_CONTRACT_QUALITY, seed("002", 1198, "mapping provider performance"))),
+    # Better information is a DRE building block; baselines were missing.
     AlertRule.ETHNICITY_DATA_GAP: Concern(
         (S.ASSESSING_NEEDS, S.MANAGING_PERFORMANCE),
         (C.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS, C.MANAGE_THE_LOCAL_HEALTH_SYSTEM),
-        "001_93a630ca1a6a1dee.txt:685,709"),
-    # Reverse Commissioning: take provider data on use back to communities (003:66-87).
+        (seed("001", 685, "98.8% valid ethnicity codes recorded against the patient records. "
+                          "This could be misleading"),
+         seed("001", 709, "meaningful data collection for \u201cWhite other\u201d and dual heritage "
+                          "categories"))),
+    # Reverse Commissioning: take provider data on use back to communities.
     AlertRule.UNDER_USE_BY_COMMUNITY: Concern(
         (S.REVIEWING_SERVICES_AND_GAP_ANALYSIS, S.ASSESSING_NEEDS, S.MANAGING_PERFORMANCE),
         (C.ENGAGE_WITH_PUBLIC_AND_PATIENTS, C.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS,
          C.MANAGE_THE_LOCAL_HEALTH_SYSTEM),
-        "003_91cb6e705136cded.txt:66-87"),
-    # Contracts not monitored; quality not performance-managed (000:256-264).
+        (seed("003", 70, "to determine the extent to which BME Communities are utilising the "
+                         "existing clinical services"),)),
+    # Contracts not monitored; quality not performance-managed.
     AlertRule.PROVIDER_SILENCE: Concern(
         (S.MANAGING_PERFORMANCE,),
         (C.MANAGE_THE_LOCAL_HEALTH_SYSTEM,),
-        "000_7e844ea1bcdc73dd.txt:264"),
+        (seed("000", 264, "Ensure monitoring of the NHS contract for mental health"),
+         _CONTRACT_QUALITY)),
 }
 del S, C
 

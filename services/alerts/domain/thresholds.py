@@ -18,8 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from contracts.citations import LocalDefault, SeedRef, as_json, local, parse_citations, render, seed
 from contracts.vocabulary import INDICATORS, Indicator, ProviderSector, Unit
 
-#: The peer review's monthly reporting cycle, which the windows and silences follow.
-MONTHLY_REPORTS = seed("001", 940, "the monthly progress reports required for each meeting were too onerous")
+#: A month is the platform's reporting cadence, which the windows and silences follow. No seed
+#: gives a cadence: the peer review found "the monthly progress reports required for each
+#: meeting were too onerous" (001:940) and a seed's model is "record light and report once"
+#: (004:268), so a month is a local default an area changes to suit its partners.
+MONTHLY_CADENCE = local("a month is the platform's default reporting cadence, set by the area; "
+                        "no seed gives one, and the seeds warn against onerous reporting")
 #: Small sums matter to small voluntary providers.
 SMALL_SUMS = seed("001", 756, "small amounts of funding can release the potential of projects")
 
@@ -50,7 +54,7 @@ class UnmetNeedThresholds(_Thresholds):
     """Rule 1: findings of unmet need or a service gap, per community, in a rolling window."""
 
     window_days: int = _sourced(
-        30, (local("a month (issue 5), the reporting cycle the peer review describes"), MONTHLY_REPORTS),
+        30, MONTHLY_CADENCE,
         "Length of the rolling window, in days of the findings' own occurred_at.", ge=1, le=366)
     amber_score: float = _sourced(
         15.0, local("e.g. two high-severity findings each about 100 people (2 x 9)"),
@@ -126,7 +130,7 @@ class PerformanceThresholds(_Thresholds):
     """Rule 3: a provider indicator below its target for N consecutive periods, with hysteresis."""
 
     consecutive_periods: int = _sourced(
-        3, (local("a quarter of monthly returns"), MONTHLY_REPORTS),
+        3, (local("a quarter of monthly returns"), MONTHLY_CADENCE),
         "Periods in a row below target before the rule fires (N).", ge=1, le=24)
     resolve_periods: int = _sourced(
         2, local("two periods, so one good period does not end an alert"),
@@ -140,10 +144,11 @@ class PerformanceThresholds(_Thresholds):
         "z for the Wilson interval of a percentage; a latest period whose whole interval is on "
         "the wrong side of the target turns the alert red.", gt=0, le=4)
     targets: dict[Indicator, float] = _sourced(
-        {}, (local("defaults come from contracts.vocabulary.INDICATORS, each with its source"),
-             seed("004", 623, "Percentage of patients waiting for four weeks or less for support")),
-        "Area overrides of indicator targets. Precedence: this map, then the target on the "
-        "event, then the indicator's default target.")
+        {}, local("the area's own local targets; unset, each indicator's default in "
+                  "contracts.vocabulary.INDICATORS applies, a local default wherever the seeds "
+                  "give no figure"),
+        "Area overrides of indicator targets (local targets). Precedence: this map, then the "
+        "target on the event, then the indicator's default target.")
     history_periods: int = _sourced(
         36, local("three years of monthly returns"),
         "Periods judged per provider and indicator.", ge=2, le=60)
@@ -177,16 +182,14 @@ class RaceEqualityThresholds(_Thresholds):
     """Rule 4: ethnicity recording completeness, and under-use by an ethnic group."""
 
     completeness_below: float = _sourced(
-        _COMPLETENESS.default_target,
-        (_COMPLETENESS.target_source, *_COMPLETENESS.cites),
-        "Fires amber when the percentage of records with a valid ethnic category is below this.",
-        ge=0, le=100)
+        _COMPLETENESS.default_target, _COMPLETENESS.target_source,
+        "Local target: fires amber when the percentage of records whose ethnicity is known (a "
+        "valid code other than \"not stated\") is below this.", ge=0, le=100)
     red_completeness_below: float = _sourced(
         75.0, local("three records in four; the seeds give no figure"),
         "Fires red when completeness is below this percentage.", ge=0, le=100)
     under_use_ratio: float = _sourced(
-        _UTILISATION.default_target,
-        (_UTILISATION.target_source, *_UTILISATION.cites),
+        _UTILISATION.default_target, _UTILISATION.target_source,
         "Fires amber when the upper confidence bound of (share of users) / (share of "
         "population) is below this ratio.", gt=0, le=1)
     red_under_use_ratio: float = _sourced(
@@ -211,8 +214,7 @@ class SilenceThresholds(_Thresholds):
     """Rule 5: a provider that normally reports has sent nothing for a while."""
 
     silent_after_days: int = _sourced(
-        45, (local("a monthly return plus a fortnight's grace"), MONTHLY_REPORTS,
-             seed("002", 965, "reports monthly on expenditure and activity")),
+        45, (local("a monthly return plus a fortnight's grace"), MONTHLY_CADENCE),
         "Days without any event from a provider before it counts as silent.", ge=1, le=730)
     min_reports: int = _sourced(
         3, local("three reports before a provider's silence means anything"),

@@ -12,7 +12,9 @@ from datetime import date, datetime, timedelta
 
 from contracts.places import AREAS
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Stage
-from contracts.vocabulary import INDICATORS, UNMET_NEED_THEMES, Indicator, Theme, Unit
+from contracts.citations import LocalDefault, as_json
+from contracts.vocabulary import (INDICATORS, REPORTED_TARGET, UNMET_NEED_THEMES, Indicator,
+                                  IndicatorSpec, Theme, Unit, default_target_label)
 
 from . import stats
 from .windows import Window, change
@@ -251,6 +253,22 @@ def meets_target(value: float | None, target: float | None, indicator: Indicator
     return value >= target if INDICATORS[indicator].higher_is_better else value <= target
 
 
+def target_origin(spec: IndicatorSpec, reported: bool) -> dict:
+    """How a target is named and where it comes from, for the API, the CSV and the dashboard:
+    ``target_label`` ("local target" for a figure the seeds do not give, "reported target" for
+    one sent with the figures, "target" for one a seed gives), ``target_source`` ("event",
+    "local default" or the seed's ``file:line``) and ``target_cites`` (the quote or the reason).
+    """
+    if reported:
+        return {"target_label": REPORTED_TARGET, "target_source": "event", "target_cites": []}
+    source = spec.target_source
+    if spec.default_target is None or source is None:
+        return {"target_label": None, "target_source": None, "target_cites": []}
+    return {"target_label": default_target_label(spec),
+            "target_source": source.source if isinstance(source, LocalDefault) else source.ref,
+            "target_cites": as_json([source])}
+
+
 def _pooled(points: Sequence[Mapping]) -> tuple[int | None, int | None]:
     pairs = [(p["numerator"], p["denominator"]) for p in points
              if p.get("numerator") is not None and p.get("denominator")]
@@ -301,7 +319,8 @@ def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
         in_window = [p for p in points if cur.start <= p["period_end"] <= cur.end]
         in_prev = [p for p in points if prev.start <= p["period_end"] <= prev.end]
         latest = in_window[-1] if in_window else None
-        target = next((p["target"] for p in reversed(points) if p["target"] is not None), spec.default_target)
+        reported = next((p["target"] for p in reversed(points) if p["target"] is not None), None)
+        target = reported if reported is not None else spec.default_target
         polarity = stats.polarity_of(ind)
         num, den = _pooled(in_window)
         pnum, pden = _pooled(in_prev)
@@ -317,6 +336,7 @@ def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
             "sector": points[-1]["sector"], "indicator": indicator_name, "indicator_title": spec.title,
             "unit": spec.unit.value, "community": community or None,
             "higher_is_better": spec.higher_is_better, "target": target,
+            **target_origin(spec, reported is not None),
             "latest": None if latest is None else {
                 "period_start": latest["period_start"].isoformat(), "period_end": latest["period_end"].isoformat(),
                 "value": latest["value"], "numerator": latest["numerator"], "denominator": latest["denominator"]},
@@ -342,7 +362,7 @@ def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
 
 def performance_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
     cols = ["area", "provider_id", "provider_name", "sector", "indicator", "community", "unit", "target",
-            "latest_period_end", "latest_value", "meets_target", "window_numerator", "window_denominator",
+            "target_label", "target_source", "latest_period_end", "latest_value", "meets_target", "window_numerator", "window_denominator",
             "window_proportion", "previous_proportion", "region_benchmark", "significance",
             "spc_mean", "spc_lower_limit", "spc_upper_limit", "spc_variation", "spc_assurance",
             "special_cause_points", "periods"]
@@ -350,7 +370,8 @@ def performance_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
     for i in items:
         s, b, latest = i["spc"], i["benchmark"], i["latest"]
         rows.append([i["area"], i["provider_id"], i["provider_name"], i["sector"], i["indicator"],
-                     i["community"], i["unit"], i["target"], latest and latest["period_end"],
+                     i["community"], i["unit"], i["target"], i["target_label"], i["target_source"],
+                     latest and latest["period_end"],
                      latest and latest["value"], i["meets_target"], i["window"]["numerator"],
                      i["window"]["denominator"], i["window"]["proportion"],
                      i["previous_window"]["proportion"], b and b["value"], b and b["significance"],

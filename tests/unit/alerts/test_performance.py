@@ -16,7 +16,7 @@ from services.alerts.domain.thresholds import PerformanceThresholds
 from .factories import figure, prec
 
 T = PerformanceThresholds()  # N = 3, M = 2, red after 6
-WAIT = Indicator.FOUR_WEEK_WAIT  # default target 95% (004:623), higher is better
+WAIT = Indicator.FOUR_WEEK_WAIT  # a local default target of 95%, higher is better
 
 
 def series(*values, indicator=WAIT, start=0, **kw):

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 import contracts.taxonomy
 import contracts.vocabulary
 from contracts.citations import LocalDefault, SeedRef, misquoted, module_citations, seed_lines, walk
+from services.alerts.domain import conditions
 from services.alerts.domain.thresholds import threshold_citations
 from services.mapping.domain.ruleset import load
 from tests.conftest import REPO
@@ -19,7 +20,7 @@ from tests.conftest import REPO
 
 def every_citation() -> list[tuple[str, SeedRef | LocalDefault]]:
     found = [*module_citations(contracts.taxonomy), *module_citations(contracts.vocabulary),
-             *walk(load(), "rules")]
+             *module_citations(conditions), *walk(load(), "rules")]
     for name, cites in threshold_citations().items():
         found.extend(walk(cites, f"thresholds.{name}"))
     return found
@@ -34,7 +35,7 @@ def test_the_walk_reaches_every_kind_of_citation():
                    "contracts.taxonomy.STAGE_SOURCES", "contracts.taxonomy.COMPETENCY_SOURCES",
                    "contracts.taxonomy.COMPETENCY_OTHER_NAMES", "contracts.taxonomy.CDW_ROLES",
                    "contracts.taxonomy.PLAN_SOURCES", "contracts.taxonomy.DESTINATION_SOURCES",
-                   "contracts.vocabulary.INDICATORS"):
+                   "contracts.vocabulary.INDICATORS", "services.alerts.domain.conditions.CONCERNS"):
         assert any(where.startswith(prefix) for where, _ in SEED_REFS), prefix
     assert len(SEED_REFS) > 150
     assert any(isinstance(c, LocalDefault) for _, c in CITATIONS)

@@ -10,7 +10,10 @@ run does not fire it, so the alert does not flap.
 
 The target of a period is, in order: the area's override, the target on the event, the
 indicator's default target (``contracts.vocabulary.INDICATORS``). A period with none of these is
-not judged. A restated period (same period, later event) replaces the earlier statement.
+not judged. A restated period (same period, later event) replaces the earlier statement. The
+alert names the target as its source has it: an area's override or a default the seeds do not
+give (the four-week wait's 95%, for one) is a "local target", one sent with the figures a
+"reported target".
 
 Red: the run of missed periods reaches ``red_periods``, or the latest period is significantly
 worse than target (for a percentage with numerator and denominator, the whole Wilson interval
@@ -22,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts.events import AlertSeverity
-from contracts.vocabulary import INDICATORS, Unit
+from contracts.vocabulary import (INDICATORS, LOCAL_TARGET, REPORTED_TARGET, Unit,
+                                  default_target_label)
 
 from ..records import PerformanceRecord, RuleOutcome
 from ..stats import Interval, wilson_interval
@@ -68,6 +72,15 @@ def target_for(record: PerformanceRecord, t: PerformanceThresholds) -> tuple[flo
         return d.target, "event"
     default = INDICATORS[d.indicator].default_target
     return (default, "indicator default") if default is not None else None
+
+
+def target_label(record: PerformanceRecord, source: str) -> str:
+    """What the alert calls a target from ``source`` (as :func:`target_for` names it)."""
+    if source == "area threshold":
+        return LOCAL_TARGET
+    if source == "event":
+        return REPORTED_TARGET
+    return default_target_label(INDICATORS[record.data.indicator]) or LOCAL_TARGET
 
 
 def by_period(history: Sequence[PerformanceRecord]) -> list[PerformanceRecord]:
@@ -122,7 +135,8 @@ def performance_below_target(history: Sequence[PerformanceRecord],
         "indicator_title": spec.title, "unit": spec.unit.value,
         "community": d.community.value if d.community else None,
         "higher_is_better": spec.higher_is_better, "target": target,
-        "target_source": target_source, "missed_run": state.missed_run,
+        "target_source": target_source, "target_label": target_label(latest, target_source),
+        "missed_run": state.missed_run,
         "met_run": state.met_run, "consecutive_periods": t.consecutive_periods,
         "resolve_periods": t.resolve_periods, "red_periods": t.red_periods,
         "latest_interval": None if interval is None else {
@@ -142,8 +156,9 @@ def performance_below_target(history: Sequence[PerformanceRecord],
     else:
         status = (f"back at target for {state.met_run} of the {t.resolve_periods} periods in a "
                   f"row needed to clear")
-    detail = (f"{spec.title} at {who}: {status} (latest {number(d.value)} against a target of "
-              f"{number(target)}, period to {day(d.period_end)}).")
+    detail = (f"{spec.title} at {who}: {status} (latest {number(d.value)} against a "
+              f"{target_label(latest, target_source)} of {number(target)}, period to "
+              f"{day(d.period_end)}).")
     return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
                        subject=f"provider:{d.provider_id}/indicator:{d.indicator.value}"
                                + (f"/community:{d.community.value}" if d.community else ""),

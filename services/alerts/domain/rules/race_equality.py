@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from contracts.events import AlertSeverity
-from contracts.vocabulary import Indicator
+from contracts.vocabulary import LOCAL_TARGET, Indicator
 
 from ..records import PerformanceRecord, RuleOutcome
 from ..stats import share_ratio_interval
@@ -48,7 +48,7 @@ def ethnicity_recording_gap(record: PerformanceRecord,
     numerator, denominator = d.measured_counts
     evidence = {**_facts(record), "completeness_percent": completeness,
                 "reported_value": d.value, "numerator": numerator, "denominator": denominator,
-                "completeness_below": t.completeness_below,
+                "completeness_below": t.completeness_below, "target_label": LOCAL_TARGET,
                 "red_completeness_below": t.red_completeness_below}
     counts = d.ethnicity
     if counts is None:
@@ -60,7 +60,7 @@ def ethnicity_recording_gap(record: PerformanceRecord,
                  f"({number(counts.valid_percent)}% have a valid code, but "
                  f"{counts.not_stated} of those {counts.valid} are \"not stated\")")
     detail = (f"Ethnicity recording at {d.provider_name}: {found} in the period to "
-              f"{day(d.period_end)} (threshold {number(t.completeness_below)}%). Without it, "
+              f"{day(d.period_end)} (local target {number(t.completeness_below)}%). Without it, "
               f"needs cannot be assessed by community.")
     return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
                        subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
@@ -90,7 +90,8 @@ def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutco
               f"{d.numerator} of {d.denominator} users ({d.numerator / d.denominator:.1%}) "
               f"against {d.population_share:.1%} of the population, a use ratio of "
               f"{ratio.estimate:.2f} ({confidence:.0%} interval {ratio.lower:.2f} to "
-              f"{ratio.upper:.2f}, wholly below {number(t.under_use_ratio)}; 1 is parity), "
+              f"{ratio.upper:.2f}, wholly below the local target of {number(t.under_use_ratio)}; "
+              f"1 is parity), "
               f"period to {day(d.period_end)}.")
     return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
                        subject=f"provider:{d.provider_id}/community:{d.community.value}",
