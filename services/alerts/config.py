@@ -54,9 +54,10 @@ class AlertsSettings(CommonSettings):
         return self.alerts_external_url or f"http://127.0.0.1:{self.alerts_api_port}"
 
     def policy(self) -> NotificationPolicy:
-        return NotificationPolicy(
+        # Validated as data: the labels and actions are free text here until the policy checks them.
+        return NotificationPolicy.model_validate(dict(
             group_by=tuple(x.strip() for x in self.alerts_group_by.split(",") if x.strip()),
             group_wait=timedelta(seconds=self.alerts_group_wait_seconds),
             group_interval=timedelta(seconds=self.alerts_group_interval_seconds),
             repeat_interval=timedelta(seconds=self.alerts_repeat_interval_seconds),
-            prompt=frozenset(x.strip() for x in self.alerts_prompt.split(",") if x.strip()))
+            prompt=frozenset(x.strip() for x in self.alerts_prompt.split(",") if x.strip())))

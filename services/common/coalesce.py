@@ -59,7 +59,8 @@ class Coalescer(Generic[T, R]):
         return await done
 
     def _take(self) -> list[tuple[list[T], asyncio.Future]]:
-        taken, count = [], 0
+        taken: list[tuple[list[T], asyncio.Future]] = []
+        count = 0
         while self._waiting and (not taken or count + len(self._waiting[0][0]) <= self.max_items):
             items, done = self._waiting.popleft()
             taken.append((items, done))

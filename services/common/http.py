@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +12,9 @@ from . import asgi, problems
 from .limits import Buckets
 from .metrics import exposition, observe_pool
 from .settings import CommonSettings
+
+if TYPE_CHECKING:
+    from .auth import Principal
 
 
 def ops_router(checks: Callable[[], Awaitable[dict[str, bool]]], pool_of=lambda: None) -> APIRouter:
@@ -58,9 +61,8 @@ async def pg_ok(pool) -> bool:
         return False
 
 
-async def authenticate(request) -> "Principal":
+async def authenticate(request) -> Principal:
     """The caller's principal from ``Authorization: Bearer <key>``, or a 401 problem."""
-    from .auth import Principal  # noqa: F401 - for the annotation
     from .problems import Problem
 
     auth = request.headers.get("authorization", "")

@@ -1,7 +1,8 @@
 """RFC 9457 problem details: every 4xx/5xx a client sees is ``application/problem+json``."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -102,7 +103,7 @@ def _clean_loc(loc: tuple) -> tuple:
     return tuple(p for p in out if not (isinstance(p, str) and p.startswith("uk.nhs.")))
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     out = []
     for err in errors:
         msg = err.get("msg", "invalid")

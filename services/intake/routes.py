@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -198,7 +198,8 @@ async def _batch(request: Request, batch: BatchIn, adapter: TypeAdapter, who: Pr
                       errors=[{"field": "events", "pointer": "#/events",
                                "reason": f"at most {limit} events per batch"}])
     items = read_each(adapter, batch.events)
-    parsed, outcomes = [], [None] * len(items)
+    parsed: list[tuple[int, Any]] = []
+    outcomes: list[Outcome | None] = [None] * len(items)
     for i, item in enumerate(items):
         if isinstance(item, ValidationError):
             raw = batch.events[i]
@@ -210,11 +211,13 @@ async def _batch(request: Request, batch: BatchIn, adapter: TypeAdapter, who: Pr
     results = await request.app.state.intake.admit(who, [e for _, e in parsed])
     for (i, _), res in zip(parsed, results, strict=True):
         outcomes[i] = res
+    answered = cast("list[Outcome]", outcomes)     # each item refused above or answered by admit
     counts: dict[str, int] = {}
-    for o in outcomes:
+    for o in answered:
         counts[o.status] = counts.get(o.status, 0) + 1
-    body = {"results": [o.body() | {"index": i, "http_status": o.http_status} for i, o in enumerate(outcomes)],
-            "counts": counts}
+    body: dict[str, object] = {
+        "results": [o.body() | {"index": i, "http_status": o.http_status} for i, o in enumerate(answered)],
+        "counts": counts}
     if counts.get("unavailable"):
         # Not everything admissible is stored: no 2xx. Retrying the whole batch is safe.
         body.update(type="https://commissioning-signals.invalid/problems/service-unavailable",

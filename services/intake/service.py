@@ -179,6 +179,7 @@ class IntakeService:
                 if decision is Idempotency.CONFLICT:
                     outcomes[i] = self._conflict(e)
                 elif decision is Idempotency.DUPLICATE:
+                    assert row is not None      # a duplicate needs a stored copy to match
                     EVENTS.labels(SHORT_TYPE[e.type], "duplicate", "none").inc()
                     outcomes[i] = Outcome("duplicate", 200, e.event_id, row.topic, row.partition, row.offset)
                 elif decision is Idempotency.IN_FLIGHT:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -26,7 +26,7 @@ from ..metrics import INVALID_THRESHOLDS
 
 log = logging.getLogger("alerts.store")
 
-Conn = asyncpg.Connection
+Conn: TypeAlias = asyncpg.Connection
 
 
 # --- area state --------------------------------------------------------------------------------

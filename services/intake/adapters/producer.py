@@ -5,7 +5,7 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Callable
+from typing import Callable, cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -145,10 +145,11 @@ class Publisher:
             if not fut.done():
                 # The batch stays in the producer's buffer and may still reach the broker once it is
                 # back. We answer 503; a late acknowledgement is recorded so a retry is a duplicate.
-                fut.add_done_callback(lambda f, m=members: self._late([records[i] for i in m], f))
+                fut.add_done_callback(functools.partial(self._late, [records[i] for i in members]))
                 outcome: Exception | None = asyncio.TimeoutError()
             elif fut.exception() is not None:
-                outcome = fut.exception()
+                # aiokafka fails a batch's future with a KafkaError, never a bare BaseException.
+                outcome = cast(Exception, fut.exception())
             else:
                 outcome = None
                 base = fut.result().offset
@@ -175,7 +176,8 @@ class Publisher:
     def _batches(producer: AIOKafkaProducer, records, indexes: list[int]):
         """Record batches holding ``indexes`` in order, each as large as the producer allows, and
         closed: complete, so the producer sends them at once instead of lingering for more."""
-        batch, members = producer.create_batch(), []
+        batch = producer.create_batch()
+        members: list[int] = []
         for i in indexes:
             _topic, key, value, headers = records[i]
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,7 @@ def leaves(value: Any, path: str = "") -> Fields:
     return out
 
 
-@functools.lru_cache(maxsize=256)      # the types an event's values come in: a few dozen
-def _shape(kind: type) -> int:
+def _shape_of(kind: type) -> int:
     """How a value of this type is walked, worked out once per type: ``isinstance(v, BaseModel)``
     goes through ABCMeta's check for every value that is not a model, once per value without this."""
     if issubclass(kind, (BaseModel, dict)):
@@ -31,6 +31,11 @@ def _shape(kind: type) -> int:
     if issubclass(kind, (list, tuple)):
         return _SEQUENCE
     return _VALUE
+
+
+# The types an event's values come in: a few dozen. Declared a plain callable of ``type`` because
+# mypy does not take ``type(value)`` of an ``Any`` for hashable (python/mypy#11470).
+_shape: Callable[[type], int] = functools.lru_cache(maxsize=256)(_shape_of)
 
 
 @functools.lru_cache(maxsize=4096)     # events have a few dozen paths, lists aside

@@ -16,7 +16,7 @@ from .ruleset import IndicatorRule, RuleSet, SectorRule, ThemeRule
 def rule_document(rule: ThemeRule | IndicatorRule | SectorRule | None) -> dict | None:
     if rule is None:
         return None
-    out = {"id": rule.id, "why": rule.why, "plans": [p.value for p in rule.plans],
+    out: dict[str, object] = {"id": rule.id, "why": rule.why, "plans": [p.value for p in rule.plans],
            "destinations": [d.value for d in rule.destinations], "cites": as_json(rule.cites)}
     if isinstance(rule, ThemeRule):
         out["cdw_roles"] = [r.value for r in rule.cdw_roles]

@@ -98,11 +98,12 @@ def explain(event: CommunityEngagementFinding | ProviderPerformanceEvent,
                 f"The sender gathered this finding as {m.title.lower()} (step {m.step} of the CDW model).",
                 m.cites))
         return out
-    rule = rules.indicator_rule(event.data.indicator)
-    if rule is None:
+    indicator_rule = rules.indicator_rule(event.data.indicator)
+    if indicator_rule is None:
         return Unplaceable(f"no rule for indicator '{event.data.indicator.value}' in rule set {rules.version}")
-    out.firings.append(Firing(rule.id, rule.why, rule.cites, tuple(sorted(rule.stages)),
-                              tuple(sorted(rule.competencies)), (), rule.plans, rule.destinations))
+    out.firings.append(Firing(indicator_rule.id, indicator_rule.why, indicator_rule.cites,
+                              tuple(sorted(indicator_rule.stages)), tuple(sorted(indicator_rule.competencies)),
+                              (), indicator_rule.plans, indicator_rule.destinations))
     sector = rules.sector_rule(event.data.provider_sector)
     if sector is not None:
         out.firings.append(Firing(sector.id, sector.why, sector.cites, tuple(sorted(sector.stages)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -13,6 +14,9 @@ from contracts.topics import DEADLETTER, MAPPED, deadletter_headers, mapped_head
 
 from .mapper import Unplaceable, map_event
 from .ruleset import RuleSet
+
+#: Where mapping dead-letters a record: the stages of ``DeadLetter.stage`` that mapping reaches.
+MappingStage = Literal["decode", "validate", "map"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ def _peek(raw: bytes) -> tuple[str | None, str | None]:
 
 def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, offset: int,
            rules: RuleSet, now: datetime) -> Output:
-    def dead(stage: str, reason: str) -> Output:
+    def dead(stage: MappingStage, reason: str) -> Output:
         eid, area = _peek(raw or b"")
         letter = DeadLetter(reason=reason, stage=stage, source_topic=topic, partition=partition,
                             offset=offset, event_id=eid, area=area,
@@ -56,7 +60,7 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        stage = "decode" if first.get("type") == "json_invalid" else "validate"
+        stage: MappingStage = "decode" if first.get("type") == "json_invalid" else "validate"
         return dead(stage, f"{where or '(record)'}: {first.get('msg')}")
     mapped = map_event(event, rules, now)
     if isinstance(mapped, Unplaceable):

@@ -31,7 +31,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
-_STAGING = f"""
+_STAGING = """
 CREATE TEMPORARY TABLE IF NOT EXISTS reporting_events_staging
     (LIKE reporting_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
@@ -126,14 +126,18 @@ def _row(m: MappedEvent) -> tuple:
     day = e.occurred_at.date()
     common = (e.event_id, "finding" if isinstance(e, CommunityEngagementFinding) else "performance",
               e.source, e.region.value, e.area, e.occurred_at, day)
+    specific: tuple[object, ...]
     if isinstance(e, CommunityEngagementFinding):
-        d = e.data
-        specific = (d.community.value, d.theme.value, d.severity.value, d.people_affected,
-                    d.finding_source.value, d.summary, None, None, None, None, None)
+        finding = e.data
+        specific = (finding.community.value, finding.theme.value, finding.severity.value,
+                    finding.people_affected, finding.finding_source.value, finding.summary,
+                    None, None, None, None, None)
     else:
-        d = e.data
-        specific = (d.community.value if d.community else None, None, None, None, None, None,
-                    d.provider_id, d.provider_sector.value, d.indicator.value, d.value, d.target)
+        performance = e.data
+        specific = (performance.community.value if performance.community else None,
+                    None, None, None, None, None,
+                    performance.provider_id, performance.provider_sector.value,
+                    performance.indicator.value, performance.value, performance.target)
     return common + specific + ([int(s) for s in m.stages], [int(c) for c in m.competencies],
                                 [r.value for r in m.cdw_roles], [p.value for p in m.plans],
                                 m.rule_ids, m.rules_version, m.mapped_at)
