@@ -23,7 +23,7 @@ class Region(str, Enum):
     NORTH_EAST = "north_east"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a display title, shadowing str.title on purpose
         return self.value.replace("_", " ").title().replace(" And ", " and ").replace(" Of ", " of ")
 
 

@@ -301,7 +301,7 @@ class Plan(str, Enum):
     ORGANISATIONAL_DEVELOPMENT_PLAN = "organisational_development_plan"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a display title, shadowing str.title on purpose
         return PLAN_TITLES[self]
 
 
@@ -345,7 +345,7 @@ class Destination(str, Enum):
     CONTRACT_MONITORING = "contract_monitoring"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a display title, shadowing str.title on purpose
         return DESTINATION_TITLES[self]
 
 
