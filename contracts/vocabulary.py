@@ -184,6 +184,11 @@ class IndicatorSpec:
         """Whether the default target is the platform's own figure, not one the seeds give."""
         return isinstance(self.target_source, LocalDefault)
 
+    def meets(self, value: float, target: float) -> bool:
+        """Whether ``value`` is at or better than ``target``, better following the indicator's
+        direction."""
+        return value >= target if self.higher_is_better else value <= target
+
 
 #: How a target is named wherever it is shown (API, dashboard, alert text): a figure the seeds
 #: give is a "target" and cites them; a local default, or a figure an area sets, is a "local
@@ -288,3 +293,10 @@ INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
                                     "enabling small community groups to pay for administrative support")),
                   local("0 days: a payment is due on its date")),
 )}
+
+#: Indicators about money reaching a provider: judged by the funding rules and shown on the
+#: funding page, not as performance against a target.
+FUNDING_INDICATORS = frozenset({Indicator.FUNDING, Indicator.CONTRACT_END, Indicator.PAYMENT_OVERDUE})
+#: Indicators about recording and using ethnicity: the race equality rule reads them.
+RACE_EQUALITY_INDICATORS = frozenset({Indicator.ETHNICITY_RECORDING_COMPLETENESS,
+                                      Indicator.UTILISATION_BY_ETHNIC_GROUP})

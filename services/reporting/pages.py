@@ -337,6 +337,15 @@ def performance_page(view: Mapping, params: Mapping[str, object]) -> str:
             + "".join(parts[1:]) + completeness_table(view["completeness"]))
 
 
+def _overdue(days: float | None) -> str:
+    if days is None:
+        return "–"
+    if days <= 0:
+        return "paid on time"
+    n = int(days)
+    return f'<span class="tag red">{n} day{"" if n == 1 else "s"}</span>'
+
+
 def funding_page(view: Mapping, params: Mapping[str, object]) -> str:
     t = view["totals"]
     cards = (f'<div class="cards"><div class="stat"><span class="n">£{fmt_num(t["gap_gbp"])}</span>'
@@ -354,11 +363,13 @@ def funding_page(view: Mapping, params: Mapping[str, object]) -> str:
                      e(i["contract_end_date"] or "–")
                      + (f' <span class="tag red">ends in {i["days_to_contract_end"]} days</span>' if ending else "")
                      + (' <span class="tag red">ended</span>' if i["contract_ended"] else ""),
-                     fmt_num(i["renewal_recorded"]) if i["renewal_recorded"] is not None else "not recorded"])
+                     fmt_num(i["renewal_recorded"]) if i["renewal_recorded"] is not None else "not recorded",
+                     _overdue(i["payment_days_overdue"])])
     return (window_line(view) + cards
             + table("Voluntary providers: funding committed against required, and contract end dates",
                     [("Provider", False), ("Committed", True), ("Required", True), ("Gap", True),
-                     ("Funded", True), ("Contract ends", False), ("Renewal recorded", False)], rows,
+                     ("Funded", True), ("Contract ends", False), ("Renewal recorded", False),
+                     ("Payment overdue", True)], rows,
                     "No funding reports from voluntary providers.")
             + csv_link("/v1/reports/funding", params, "this table"))
 

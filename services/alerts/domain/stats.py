@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from services.common.stats import wilson_bounds
+
 #: Two-sided 95% confidence (issue 5: "the Wilson 95% interval").
 Z_95 = 1.96
 
@@ -43,24 +45,10 @@ class Interval(NamedTuple):
 def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval:
     """Wilson score interval for ``successes / trials`` (no continuity correction).
 
-    Newcombe RG (1998), "Two-sided confidence intervals for the single proportion: comparison of
-    seven methods", Statistics in Medicine 17:857-872, method 3.
+    The formula is services.common.stats.wilson_bounds, shared with the reports.
     """
-    if trials <= 0:
-        raise ValueError(f"trials must be positive, got {trials}")
-    if not 0 <= successes <= trials:
-        raise ValueError(f"successes must be between 0 and trials ({trials}), got {successes}")
-    if z <= 0:
-        raise ValueError(f"z must be positive, got {z}")
-    p = successes / trials
-    z2 = z * z
-    denominator = 1 + z2 / trials
-    centre = (p + z2 / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
-    # The bounds are exactly 0 and 1 at the extremes; clamp away rounding error there.
-    lower = 0.0 if successes == 0 else max(0.0, centre - half)
-    upper = 1.0 if successes == trials else min(1.0, centre + half)
-    return Interval(p, lower, upper)
+    lower, upper = wilson_bounds(successes, trials, z)
+    return Interval(successes / trials, lower, upper)
 
 
 def share_ratio_interval(group_users: int, total_users: int, population_share: float,

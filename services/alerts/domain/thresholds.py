@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.citations import LocalDefault, SeedRef, as_json, local, parse_citations, render, seed
-from contracts.vocabulary import INDICATORS, Indicator, ProviderSector, Unit
+from contracts.vocabulary import (FUNDING_INDICATORS, INDICATORS, RACE_EQUALITY_INDICATORS, Indicator,
+                                  ProviderSector, Unit)
 
 #: A month is the platform's reporting cadence, which the windows and silences follow. No seed
 #: gives a cadence: the peer review found "the monthly progress reports required for each
@@ -27,11 +28,8 @@ MONTHLY_CADENCE = local("a month is the platform's default reporting cadence, se
 #: Small sums matter to small voluntary providers.
 SMALL_SUMS = seed("001", 756, "small amounts of funding can release the potential of projects")
 
-#: Indicators rule 2 (funding) and rule 4 (race equality data) read; rule 3 reads the rest.
-FUNDING_INDICATORS = frozenset({Indicator.FUNDING, Indicator.CONTRACT_END,
-                                Indicator.PAYMENT_OVERDUE})
-RACE_EQUALITY_INDICATORS = frozenset({Indicator.ETHNICITY_RECORDING_COMPLETENESS,
-                                      Indicator.UTILISATION_BY_ETHNIC_GROUP})
+#: Rule 2 (funding) reads the funding indicators, rule 4 (race equality data) the race equality
+#: ones (both from contracts.vocabulary); rule 3 reads the rest.
 PERFORMANCE_INDICATORS = frozenset(INDICATORS) - FUNDING_INDICATORS - RACE_EQUALITY_INDICATORS
 
 _COMPLETENESS = INDICATORS[Indicator.ETHNICITY_RECORDING_COMPLETENESS]

@@ -352,7 +352,8 @@ class ReportingStore:
         return {(r["region"], r["indicator"]): (r["numerator"], r["denominator"]) for r in rows}
 
     async def funding(self, areas: list[str], as_of: date) -> list[dict]:
-        """Per voluntary provider and area: its latest funding report and latest contract end date."""
+        """Per voluntary provider and area: its latest funding report, latest contract end date and
+        latest payment overdue figure (days)."""
         rows = await self.pool.fetch(
             "WITH f AS (SELECT DISTINCT ON (area, provider_id) area, provider_id, provider_name, "
             "    funding_committed_gbp, funding_required_gbp, period_start, period_end, "
@@ -364,12 +365,22 @@ class ReportingStore:
             "    contract_end_date, renewal_recorded "
             "  FROM provider_indicator_series WHERE area = ANY($1::text[]) AND sector = 'voluntary' "
             "    AND contract_end_date IS NOT NULL AND period_start <= $2 "
-            "  ORDER BY area, provider_id, period_end DESC, occurred_at DESC) "
-            "SELECT coalesce(f.area, c.area) AS area, coalesce(f.provider_id, c.provider_id) AS provider_id, "
+            "  ORDER BY area, provider_id, period_end DESC, occurred_at DESC), "
+            "p AS (SELECT DISTINCT ON (area, provider_id) area, provider_id, provider_name, "
+            "    value AS payment_days_overdue "
+            "  FROM provider_indicator_series WHERE area = ANY($1::text[]) AND sector = 'voluntary' "
+            "    AND indicator = 'payment_overdue' AND period_start <= $2 "
+            "  ORDER BY area, provider_id, period_end DESC, occurred_at DESC), "
+            "fc AS (SELECT coalesce(f.area, c.area) AS area, coalesce(f.provider_id, c.provider_id) AS provider_id, "
             "  coalesce(f.provider_name, c.provider_name) AS provider_name, "
             "  f.funding_committed_gbp, f.funding_required_gbp, f.period_start, f.period_end, "
             "  c.contract_end_date, c.renewal_recorded, f.event_id "
-            "FROM f FULL JOIN c ON f.area = c.area AND f.provider_id = c.provider_id "
+            "  FROM f FULL JOIN c ON f.area = c.area AND f.provider_id = c.provider_id) "
+            "SELECT coalesce(fc.area, p.area) AS area, coalesce(fc.provider_id, p.provider_id) AS provider_id, "
+            "  coalesce(fc.provider_name, p.provider_name) AS provider_name, fc.funding_committed_gbp, "
+            "  fc.funding_required_gbp, fc.period_start, fc.period_end, fc.contract_end_date, "
+            "  fc.renewal_recorded, fc.event_id, p.payment_days_overdue "
+            "FROM fc FULL JOIN p ON fc.area = p.area AND fc.provider_id = p.provider_id "
             "ORDER BY 1, 2", areas, as_of)
         return [dict(r) for r in rows]
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from contracts.places import AREAS
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Stage
 from contracts.citations import LocalDefault, as_json
-from contracts.vocabulary import (INDICATORS, REPORTED_TARGET, UNMET_NEED_THEMES, Indicator,
+from contracts.vocabulary import (FUNDING_INDICATORS, INDICATORS, REPORTED_TARGET, UNMET_NEED_THEMES, Indicator,
                                   IndicatorSpec, Theme, Unit, default_target_label)
 
 from . import stats
@@ -242,15 +242,14 @@ def unmet_table(view: dict) -> tuple[list[str], list[list]]:
 
 #: Indicators measured as a percentage with a numerator and denominator can be benchmarked.
 PROPORTION_UNITS = frozenset({Unit.PERCENT})
-#: Indicators shown on the funding page, not as performance against target.
-FUNDING_INDICATORS = frozenset({Indicator.FUNDING, Indicator.CONTRACT_END})
 MAX_SPC_POINTS = 36
 
 
 def meets_target(value: float | None, target: float | None, indicator: Indicator) -> bool | None:
+    """None when there is no value or no target to judge it by."""
     if value is None or target is None:
         return None
-    return value >= target if INDICATORS[indicator].higher_is_better else value <= target
+    return INDICATORS[indicator].meets(value, target)
 
 
 def target_origin(spec: IndicatorSpec, reported: bool) -> dict:
@@ -448,6 +447,7 @@ def funding_item(row: Mapping, today: date, ending_within: int = CONTRACT_ENDING
         "contract_ending_soon": days_left is not None and 0 <= days_left <= ending_within,
         "contract_ended": days_left is not None and days_left < 0,
         "renewal_recorded": row.get("renewal_recorded"),
+        "payment_days_overdue": row.get("payment_days_overdue"),
     }
 
 
@@ -461,13 +461,14 @@ def funding(rows: Iterable[Mapping], today: date) -> dict:
                        "required_gbp": sum(i["funding_required_gbp"] or 0 for i in items),
                        "gap_gbp": sum(i["funding_gap_gbp"] or 0 for i in items),
                        "with_gap": sum(1 for i in items if (i["funding_gap_gbp"] or 0) > 0),
-                       "contracts_ending_soon": sum(1 for i in items if i["contract_ending_soon"])}}
+                       "contracts_ending_soon": sum(1 for i in items if i["contract_ending_soon"]),
+                       "payments_overdue": sum(1 for i in items if (i["payment_days_overdue"] or 0) > 0)}}
 
 
 def funding_table(view: dict) -> tuple[list[str], list[list]]:
     cols = ["area", "provider_id", "provider_name", "funding_committed_gbp", "funding_required_gbp",
             "funding_gap_gbp", "funded_percent", "period_start", "period_end", "contract_end_date",
-            "days_to_contract_end", "contract_ending_soon", "renewal_recorded"]
+            "days_to_contract_end", "contract_ending_soon", "renewal_recorded", "payment_days_overdue"]
     return cols, [[i[c] for c in cols] for i in view["items"]]
 
 

@@ -35,6 +35,7 @@ from enum import Enum
 from statistics import NormalDist
 
 from contracts.vocabulary import INDICATORS, Indicator
+from services.common.stats import wilson_bounds
 
 CONFIDENCE_95 = 0.95
 CONFIDENCE_998 = 0.998
@@ -82,14 +83,8 @@ def wilson_interval(numerator: int, denominator: int,
     The interval never leaves 0..1 and is defined at 0 and at n, unlike the Wald interval.
     """
     _check_counts(numerator, denominator)
-    z = z_for(confidence)
-    x, n = float(numerator), float(denominator)
-    spread = z * math.sqrt(z * z + 4.0 * x * (1.0 - x / n))
-    scale = 2.0 * (n + z * z)
-    # Exact ends at 0 and n: the formula gives them only up to rounding.
-    lower = 0.0 if numerator == 0 else (2.0 * x + z * z - spread) / scale
-    upper = 1.0 if numerator == denominator else (2.0 * x + z * z + spread) / scale
-    return Interval(max(0.0, lower), min(1.0, upper), confidence)
+    lower, upper = wilson_bounds(numerator, denominator, z_for(confidence))
+    return Interval(lower, upper, confidence)
 
 
 def proportion(numerator: int | None, denominator: int | None) -> float | None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from contracts.events import AlertSeverity
 from contracts.vocabulary import INDICATORS, Community, Indicator
-from services.alerts.domain.rules.performance import (breach_scan, by_period, meets_target,
+from services.alerts.domain.rules.performance import (breach_scan, by_period,
                                                       performance_below_target, target_for)
 from services.alerts.domain.thresholds import PerformanceThresholds
 
@@ -75,10 +75,12 @@ def test_breach_scan_refuses_zero_runs():
 # --- direction and targets -------------------------------------------------------------------
 
 def test_at_target_meets_it_in_both_directions():
-    assert meets_target(95, 95, higher_is_better=True)
-    assert not meets_target(94.9, 95, higher_is_better=True)
-    assert meets_target(0, 0, higher_is_better=False)
-    assert not meets_target(1, 0, higher_is_better=False)
+    higher, lower = INDICATORS[Indicator.FOUR_WEEK_WAIT], INDICATORS[Indicator.PAYMENT_OVERDUE]
+    assert higher.higher_is_better and not lower.higher_is_better
+    assert higher.meets(95, 95)
+    assert not higher.meets(94.9, 95)
+    assert lower.meets(0, 0)
+    assert not lower.meets(1, 0)
 
 
 def test_target_precedence_area_then_event_then_indicator_default():

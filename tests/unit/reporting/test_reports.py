@@ -181,6 +181,15 @@ def test_funding_gap_and_contract_ending():
     assert view["items"][0]["provider_id"] == "p"     # the biggest gap first
 
 
+def test_the_funding_page_shows_payments_overdue():
+    row = {"area": "SOM", "provider_id": "p", "provider_name": "P", "payment_days_overdue": 45.0}
+    view = reports.funding([row, row | {"provider_id": "q", "payment_days_overdue": 0.0}], TODAY)
+    assert [i["payment_days_overdue"] for i in view["items"]] == [45.0, 0.0]
+    assert view["totals"]["payments_overdue"] == 1
+    cols, table = reports.funding_table(view)
+    assert table[0][cols.index("payment_days_overdue")] == 45.0
+
+
 def test_alert_age():
     now = datetime(2026, 3, 31, 12, tzinfo=timezone.utc)
     row = {"fingerprint": "ab" * 8, "rule": "unmet_need", "area": "BSOL", "region": "west_midlands",
@@ -226,7 +235,8 @@ def test_performance_item_spc_target_and_benchmark():
 
 def test_performance_with_one_period_has_no_chart_and_funding_is_left_out():
     rows = _series([90])
-    rows.append(rows[0] | {"indicator": "funding"})
+    # Every funding indicator goes to the funding page (contracts.vocabulary.FUNDING_INDICATORS).
+    rows += [rows[0] | {"indicator": i} for i in ("funding", "contract_end", "payment_overdue")]
     w = Window(date(2025, 1, 1), date(2025, 1, 31))
     items = reports.performance(rows, w, w.previous(), {})
     assert len(items) == 1 and items[0]["spc"] is None

@@ -58,11 +58,6 @@ def breach_scan(met: Sequence[bool], fire_after: int, resolve_after: int) -> Bre
     return BreachState(breached, missed_run, met_run)
 
 
-def meets_target(value: float, target: float, higher_is_better: bool) -> bool:
-    """At target counts as meeting it, whichever the direction."""
-    return value >= target if higher_is_better else value <= target
-
-
 def target_for(record: PerformanceRecord, t: PerformanceThresholds) -> tuple[float, str] | None:
     """The period's target and where it came from: area, event or indicator default."""
     d = record.data
@@ -119,7 +114,7 @@ def performance_below_target(history: Sequence[PerformanceRecord],
         return None
     first = judged[0][0].data
     spec = INDICATORS[first.indicator]
-    met = [meets_target(r.data.value, tg[0], spec.higher_is_better) for r, tg in judged]
+    met = [spec.meets(r.data.value, tg[0]) for r, tg in judged]
     state = breach_scan(met, t.consecutive_periods, t.resolve_periods)
     if not state.breached:
         return None
