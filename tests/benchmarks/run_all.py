@@ -358,7 +358,7 @@ def notes(d: dict) -> list[str]:
     if "memory" in d:
         out.append("Peak memory: VmHWM from /proc/<pid>/status of each process deploy/local/services.sh "
                    "started (pid files under the stack's run/), added up with its worker processes' "
-                   "(intake's supervisor and workers), read after the end-to-end run.")
+                   "(intake's gunicorn master and workers), read after the end-to-end run.")
     return out
 
 

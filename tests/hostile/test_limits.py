@@ -61,7 +61,7 @@ def strict(stack) -> int:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.reporting", "api", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
+             "--port", str(port)],
             env={**os.environ, **TEST_ENV, **STRICT_ENV}, cwd=TEST_ENV["CSP_HOME"], stdout=log, stderr=log)
 
     def ready() -> bool:
