@@ -3,6 +3,7 @@ on a minimal app (tests/unit/common/pid_app.py): workers on sockets of their own
 over them, a dead worker replaced, none outliving the master, and the answers at start-up."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -97,6 +98,31 @@ def test_no_worker_outlives_a_sigkilled_master(server):
     wait(lambda: not any(alive(p) for p in pids), timeout=15)
     with pytest.raises(OSError):
         get(port)
+
+
+def test_without_the_hook_uvicorns_workers_outlive_a_sigkilled_master():
+    """Why post_worker_init is there: uvicorn-worker's workers, unlike gunicorn's own, do not
+    check that their parent is still the master. If this fails, uvicorn-worker watches its
+    parent now, and the hook can go."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    master = subprocess.Popen([sys.executable, "-m", "gunicorn",
+                               "-c", "python:tests.unit.common.gunicorn_conf_unwatched",
+                               "--bind", f"127.0.0.1:{port}", "--workers", "2", "tests.unit.common.pid_app:app"],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**env, "PYTHONPATH": str(REPO)})
+    pids: list[int] = []
+    try:
+        pids = wait(lambda: len(workers(master.pid)) == 2 and get(port) and workers(master.pid))
+        master.kill()
+        master.wait()
+        time.sleep(3)
+        assert all(alive(p) for p in pids)
+        assert int(get(port)) in pids                   # and they still serve the port
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_sigterm_stops_the_workers_and_the_master_removes_its_metrics_directory():
