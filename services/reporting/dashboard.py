@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contracts.places import AREAS, Region
 from contracts.vocabulary import Community, Theme
-from services.common.auth import Principal
 from services.common.http import auth_failure_wait, note_auth_failure
 from services.common.problems import Problem
 
 from . import pages, views
 from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
+from .adapters.store import ReportingStore
 from .routes import build_query
 from .domain import session, windows
 
@@ -46,18 +46,11 @@ def html(body: str, status: int = 200) -> HTMLResponse:
 
 
 def _error_page(status: int, title: str, detail: str) -> HTMLResponse:
-    body = ("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{pages.e(title)} – Commissioning signals</title>"
-            "<link rel=\"stylesheet\" href=\"/dashboard/assets/dashboard.css\"></head><body>"
-            "<main id=\"main\"><h1>" + pages.e(title) + "</h1><div class=\"error\" role=\"alert\"><p>"
-            + pages.e(detail) + "</p></div><p><a href=\"/dashboard\">Back to the overview</a> · "
-            "<a href=\"/logout\">Sign out</a></p></main></body></html>")
-    return html(body, status)
+    return html(pages.error_page(title, detail), status)
 
 
 def _params(request: Request, extra: tuple[str, ...] = ()) -> dict[str, str]:
-    keep = ("area", "region", "days", "from", "to") + extra
+    keep = pages.WINDOW_PARAMS + extra
     return {k: v for k, v in request.query_params.items() if k in keep and v}
 
 
@@ -114,7 +107,8 @@ def _int(value: str | None, lo: int, hi: int, name: str) -> int | None:
     return n
 
 
-Render = Callable[[Request, Principal, views.Query, dict[str, str]], Awaitable[tuple[str, str, dict]]]
+#: A page's renderer: the store's views for the query, drawn in the page's frame.
+Render = Callable[[Request, views.Query, pages.Frame], Awaitable[str]]
 
 
 async def _page(request: Request, active: str, title: str, render: Render,
@@ -130,19 +124,15 @@ async def _page(request: Request, active: str, title: str, render: Render,
     if not may_read_reports(who):
         return _error_page(403, "Not for this key", "The dashboards are for commissioners and operators.")
     params = _params(request, extra)
+    frame = pages.Frame(title, active, request.url.path, f"{who.organisation_id} ({who.role.value})",
+                        [a for a in AREAS if who.may_read_area(a)], params)
     try:
         area, region, days, start, end = _parse(params)
         q = build_query(who, area, region, days, start, end)
-        body, data_as_of, view = await render(request, who, q, params)
+        return html(await render(request, q, frame))
     except Problem as exc:
         return _error_page(exc.status, exc.title, "; ".join(
             f"{x['field']}: {x['reason']}" for x in exc.errors or []) or exc.detail or exc.title)
-    allowed = [a for a in AREAS if who.may_read_area(a)]
-    nav_params = {k: v for k, v in params.items() if k in ("area", "region", "days", "from", "to")}
-    who_text = f"{who.organisation_id} ({who.role.value})"
-    content = pages.filters(request.url.path, allowed, params) + body
-    return html(pages.layout(title, content, active=active, who=who_text, data_as_of=data_as_of,
-                             params=nav_params))
 
 
 @router.get("/dashboard/assets/dashboard.css")
@@ -153,19 +143,20 @@ async def stylesheet() -> Response:
 
 @router.get("/dashboard")
 async def overview_page(request: Request) -> Response:
-    async def render(request, who, q, params):
+    async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
         s = request.app.state.store
         view, _ = await views.overview(s, q)
         comp, _ = await views.completeness(s, q)
-        return pages.overview_page(view, comp, params), view["data_as_of"], view
+        return pages.overview_page(view, comp, frame)
     return await _page(request, "overview", "Overview", render)
 
 
-def _view_page(view_fn, page_fn):
+def _view_page(view_fn: Callable[[ReportingStore, views.Query], Awaitable[tuple[dict, views.Table]]],
+               page_fn: Callable[[dict, pages.Frame], str]) -> Render:
     """The renderer of a page that shows one view: read the view, draw the page."""
-    async def render(request, who, q, params):
+    async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
         view, _ = await view_fn(request.app.state.store, q)
-        return page_fn(view, params), view["data_as_of"], view
+        return page_fn(view, frame)
     return render
 
 
@@ -203,12 +194,13 @@ async def alerts_page(request: Request) -> Response:
 async def findings_page(request: Request) -> Response:
     extra = ("stage", "competency", "community", "theme")
 
-    async def render(request, who, q, params):
+    async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
+        params = frame.params
         view, _ = await views.findings(
             request.app.state.store, q, stage=_int(params.get("stage"), 1, 8, "stage"),
             competency=_int(params.get("competency"), 1, 11, "competency"),
             community=_enum(Community, params.get("community")), theme=_enum(Theme, params.get("theme")))
-        return pages.findings_page(view, params), view["data_as_of"], view
+        return pages.findings_page(view, frame)
     return await _page(request, "findings", "Findings behind the figures", render, extra)
 
 

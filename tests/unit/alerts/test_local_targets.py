@@ -86,7 +86,11 @@ def _rows(target):
 def _view(items):
     window = {"from": "2026-02-01", "to": "2026-02-28", "days": 28}
     return {"window": window, "previous_window": window, "areas": ["BSOL"], "items": items,
-            "completeness": []}
+            "completeness": [], "data_as_of": None}
+
+
+FRAME = pages.Frame("Provider performance", "performance", "/dashboard/performance", "o (commissioner)",
+                    ["BSOL"], {})
 
 
 def test_the_reporting_api_names_a_default_a_local_target_with_its_reason():
@@ -97,7 +101,7 @@ def test_the_reporting_api_names_a_default_a_local_target_with_its_reason():
     assert item["target_cites"] == [INDICATORS[WAIT].target_source.as_json()]
     cols, table = reports.performance_table([item])
     assert dict(zip(cols, table[0]))["target_label"] == LOCAL_TARGET
-    page = pages.performance_page(_view([item]), {})
+    page = pages.performance_page(_view([item]), FRAME)
     assert "95.0% <span class=\"muted\">local target</span>" in page
     assert 'data-testid="local-target-note"' in page
 
@@ -106,5 +110,5 @@ def test_the_reporting_api_names_a_target_sent_with_the_figures_a_reported_targe
     cur = Window(date(2026, 2, 1), date(2026, 2, 28))
     item = reports.performance(_rows(92.0), cur, cur.previous(), {})[0]
     assert (item["target"], item["target_label"], item["target_source"]) == (92.0, REPORTED_TARGET, "event")
-    page = pages.performance_page(_view([item]), {})
+    page = pages.performance_page(_view([item]), FRAME)
     assert "reported target" in page and "local-target-note" not in page
