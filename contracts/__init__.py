@@ -19,7 +19,8 @@ __all__ = [
     "CommunityEngagementFinding", "DeadLetter", "FindingData", "MappedEvent", "PartnerEvent",
     "PerformanceData", "ProviderPerformanceEvent", "partner_event_adapter",
     "AREAS", "Area", "Region", "LocalDefault", "SeedRef", "CDW_ROLES", "CDWRole", "Competency",
-    "Destination", "Plan", "Stage", "competency_named", "taxonomy_document", "ALL_TOPICS", "ALERTS", "DEADLETTER", "FINDINGS", "MAPPED",
+    "Destination", "Plan", "Stage", "competency_named", "taxonomy_document",
+    "ALL_TOPICS", "ALERTS", "DEADLETTER", "FINDINGS", "MAPPED",
     "PERFORMANCE", "TopicSpec", "INDICATORS", "UNMET_NEED_THEMES", "Community",
     "FindingSource", "Indicator", "ProviderSector", "Severity", "Theme", "Unit",
 ]

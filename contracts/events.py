@@ -18,15 +18,16 @@ from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from .places import AREAS, Region
 from .taxonomy import CDWRole, Competency, Destination, Plan, Stage
-from .vocabulary import (INDICATORS, MAX_COUNT, MAX_GBP, Community, FindingSource, Indicator,
-                         OrganisationKind, ProviderSector, Severity, Theme, Unit, outside_range)
+from .vocabulary import (GROUP_SHARE_INDICATORS, INDICATORS, MAX_COUNT, MAX_GBP, Community, FindingSource,
+                         Indicator, ProviderSector, Severity, Theme, Unit, outside_range)
 
 #: The contract's version, in every schema's ``$id`` and the AsyncAPI document. A minor version
 #: adds optional fields only, so every event valid under an earlier minor version of the same
 #: major version is still valid and is handled as before (1.1.0 added ``data.ethnicity``, the
-#: counts behind ethnicity recording completeness); a change that could refuse or reread an
+#: counts behind ethnicity recording completeness; 1.2.0 the indicator
+#: ``coercive_care_by_ethnic_group`` and its alert rule); a change that could refuse or reread an
 #: existing event is a new major version and a new ``type`` (``...performance.v2``).
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
 PERFORMANCE_TYPE = "uk.nhs.commissioning.performance.v1"
 
@@ -152,9 +153,10 @@ class PerformanceData(_Strict):
     numerator: Count | None = None
     denominator: Count | None = None
     community: Community | None = Field(
-        None, description="For utilisation by ethnic group: the group measured.")
+        None, description="For utilisation and coercive care by ethnic group: the group measured.")
     population_share: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
-        None, description="The group's share of the area population (0..1), for utilisation.")
+        None, description="The group's share of the area population (0..1), for utilisation and "
+                          "coercive care by ethnic group.")
     funding_committed_gbp: Money | None = None
     funding_required_gbp: Money | None = None
     contract_end_date: EventDate | None = None
@@ -190,9 +192,9 @@ class PerformanceData(_Strict):
             raise ValueError("indicator 'funding' needs funding_committed_gbp and funding_required_gbp")
         if self.indicator is Indicator.CONTRACT_END and self.contract_end_date is None:
             raise ValueError("indicator 'contract_end' needs contract_end_date")
-        if self.indicator is Indicator.UTILISATION_BY_ETHNIC_GROUP and (
+        if self.indicator in GROUP_SHARE_INDICATORS and (
                 self.community is None or self.population_share is None):
-            raise ValueError("indicator 'utilisation_by_ethnic_group' needs community and population_share")
+            raise ValueError(f"indicator '{self.indicator.value}' needs community and population_share")
         if self.ethnicity is not None and self.indicator is not Indicator.ETHNICITY_RECORDING_COMPLETENESS:
             raise ValueError("ethnicity counts go with indicator 'ethnicity_recording_completeness' only")
         unit = INDICATORS[self.indicator].unit
@@ -312,6 +314,7 @@ class AlertRule(str, Enum):
     PERFORMANCE_BELOW_TARGET = "performance_below_target"
     ETHNICITY_DATA_GAP = "ethnicity_data_gap"
     UNDER_USE_BY_COMMUNITY = "under_use_by_community"
+    OVER_REPRESENTATION_IN_COERCIVE_CARE = "over_representation_in_coercive_care"
     PROVIDER_SILENCE = "provider_silence"
 
 

@@ -160,6 +160,7 @@ class Indicator(str, Enum):
     CARERS_SUPPORTED = "carers_supported"
     ETHNICITY_RECORDING_COMPLETENESS = "ethnicity_recording_completeness"
     UTILISATION_BY_ETHNIC_GROUP = "utilisation_by_ethnic_group"
+    COERCIVE_CARE_BY_ETHNIC_GROUP = "coercive_care_by_ethnic_group"
     FUNDING = "funding"
     CONTRACT_END = "contract_end"
     PAYMENT_OVERDUE = "payment_overdue"
@@ -269,6 +270,16 @@ INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
                                    "existing clinical services"),),
                   local("parity (1.0): a group using a service in proportion to its share of the "
                         "population; the seeds give no figure")),
+    IndicatorSpec(Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP,
+                  "Detention, compulsory admission or seclusion of an ethnic group relative to its "
+                  "share of the population",
+                  Unit.RATIO, False, 1.0,
+                  (seed("001", 650, "analysis of why a high number of black people are detained in acute "
+                                    "wards"),
+                   seed("001", 722, "reduction in the rates of compulsory detention of BME users in "
+                                    "inpatient units")),
+                  local("parity (1.0): a group detained or secluded in proportion to its share of the "
+                        "population; above it is over-representation; the seeds give no figure")),
     IndicatorSpec(Indicator.FUNDING,
                   "Funding committed against funding required",
                   Unit.GBP, True, None,
@@ -297,6 +308,11 @@ INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
 #: Indicators about money reaching a provider: judged by the funding rules and shown on the
 #: funding page, not as performance against a target.
 FUNDING_INDICATORS = frozenset({Indicator.FUNDING, Indicator.CONTRACT_END, Indicator.PAYMENT_OVERDUE})
+#: A group's share of a provider's users (or of the people it detained or secluded) against the
+#: group's share of the population: these need ``community`` and ``population_share``.
+#: Utilisation is access, where under-use is the concern; coercive care is where
+#: over-representation is (001:650, 001:722).
+GROUP_SHARE_INDICATORS = frozenset({Indicator.UTILISATION_BY_ETHNIC_GROUP,
+                                    Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP})
 #: Indicators about recording and using ethnicity: the race equality rule reads them.
-RACE_EQUALITY_INDICATORS = frozenset({Indicator.ETHNICITY_RECORDING_COMPLETENESS,
-                                      Indicator.UTILISATION_BY_ETHNIC_GROUP})
+RACE_EQUALITY_INDICATORS = frozenset({Indicator.ETHNICITY_RECORDING_COMPLETENESS}) | GROUP_SHARE_INDICATORS

@@ -95,6 +95,13 @@ CONCERNS: dict[AlertRule, Concern] = {
          C.MANAGE_THE_LOCAL_HEALTH_SYSTEM),
         (seed("003", 70, "to determine the extent to which BME Communities are utilising the "
                          "existing clinical services"),)),
+    # Detention and seclusion out of proportion: what the seeds ask to reduce.
+    AlertRule.OVER_REPRESENTATION_IN_COERCIVE_CARE: Concern(
+        (S.ASSESSING_NEEDS, S.MANAGING_PERFORMANCE),
+        (C.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS, C.MANAGE_THE_LOCAL_HEALTH_SYSTEM),
+        (seed("001", 650, "analysis of why a high number of black people are detained in acute wards"),
+         seed("001", 722, "reduction in the rates of compulsory detention of BME users in inpatient "
+                          "units"))),
     # Contracts not monitored; quality not performance-managed.
     AlertRule.PROVIDER_SILENCE: Concern(
         (S.MANAGING_PERFORMANCE,),

@@ -25,8 +25,8 @@ from contracts.vocabulary import UNMET_NEED_THEMES, Community, Indicator
 
 from .conditions import SEVERITY_RANK, Condition
 from .records import FindingRecord, PerformanceRecord, RuleOutcome, latest
-from .rules import (contract_ending, ethnicity_recording_gap, funding_gap, payment_overdue,
-                    performance_below_target, provider_silence, under_use, unmet_need)
+from .rules import (contract_ending, ethnicity_recording_gap, funding_gap, over_representation,
+                    payment_overdue, performance_below_target, provider_silence, under_use, unmet_need)
 from .thresholds import DEFAULT_THRESHOLDS, PERFORMANCE_INDICATORS, AreaThresholds
 
 #: Periods kept per series; PerformanceThresholds.history_periods may not exceed it.
@@ -141,6 +141,8 @@ def _series_outcome(records: list[PerformanceRecord], now: datetime,
         return AlertRule.ETHNICITY_DATA_GAP, ethnicity_recording_gap(last, t.race_equality)
     if indicator is Indicator.UTILISATION_BY_ETHNIC_GROUP:
         return AlertRule.UNDER_USE_BY_COMMUNITY, under_use(last, t.race_equality)
+    if indicator is Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP:
+        return AlertRule.OVER_REPRESENTATION_IN_COERCIVE_CARE, over_representation(last, t.race_equality)
     if indicator in PERFORMANCE_INDICATORS:
         return (AlertRule.PERFORMANCE_BELOW_TARGET,
                 performance_below_target(records, t.performance))

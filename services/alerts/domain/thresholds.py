@@ -34,6 +34,7 @@ PERFORMANCE_INDICATORS = frozenset(INDICATORS) - FUNDING_INDICATORS - RACE_EQUAL
 
 _COMPLETENESS = INDICATORS[Indicator.ETHNICITY_RECORDING_COMPLETENESS]
 _UTILISATION = INDICATORS[Indicator.UTILISATION_BY_ETHNIC_GROUP]
+_COERCIVE = INDICATORS[Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP]
 
 
 def _sourced(default: Any, source: SeedRef | LocalDefault | tuple[SeedRef | LocalDefault, ...],
@@ -177,7 +178,8 @@ class PerformanceThresholds(_Thresholds):
 
 
 class RaceEqualityThresholds(_Thresholds):
-    """Rule 4: ethnicity recording completeness, and under-use by an ethnic group."""
+    """Rule 4: ethnicity recording completeness, under-use of services by an ethnic group, and its
+    over-representation in coercive care."""
 
     completeness_below: float = _sourced(
         _COMPLETENESS.default_target, _COMPLETENESS.target_source,
@@ -193,12 +195,23 @@ class RaceEqualityThresholds(_Thresholds):
     red_under_use_ratio: float = _sourced(
         0.5, local("the group uses the service at most half as much as its share"),
         "Fires red when the upper confidence bound is below this ratio.", gt=0, le=1)
+    over_representation_ratio: float = _sourced(
+        _COERCIVE.default_target, _COERCIVE.target_source,
+        "Fires amber when the lower confidence bound of (share of the people detained, admitted "
+        "compulsorily or secluded) / (share of population) is above this ratio.", ge=1, le=100)
+    red_over_representation_ratio: float = _sourced(
+        2.0, local("the group is detained or secluded at least twice as often as its share; the "
+                   "seeds give no figure"),
+        "Fires red when the lower confidence bound is above this ratio.", ge=1, le=100)
     z: float = _sourced(
         1.96, local("issue 5: 'the Wilson 95% interval'"),
         "z of the Wilson interval (1.96 for 95%).", gt=0, le=4)
 
     @model_validator(mode="after")
     def _amber_before_red(self) -> "RaceEqualityThresholds":
+        if self.red_over_representation_ratio < self.over_representation_ratio:
+            raise ValueError(f"red_over_representation_ratio ({self.red_over_representation_ratio}) must "
+                             f"not be below over_representation_ratio ({self.over_representation_ratio})")
         if self.red_completeness_below > self.completeness_below:
             raise ValueError(f"red_completeness_below ({self.red_completeness_below}) must not "
                              f"exceed completeness_below ({self.completeness_below})")

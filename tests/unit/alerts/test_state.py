@@ -253,6 +253,9 @@ def every_rule_events():
         figure(Indicator.UTILISATION_BY_ETHNIC_GROUP, 0.33, period=13, numerator=20,
                denominator=400, community=Community.PAKISTANI, population_share=0.15,
                occurred_at=ago(2), **trust),
+        figure(Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP, 2.5, period=13, numerator=60,
+               denominator=200, community=Community.AFRICAN_CARIBBEAN, population_share=0.12,
+               occurred_at=ago(2), **trust),
         *[figure(Indicator.SMI_PHYSICAL_HEALTH_CHECK, 70, period=8 + i,
                  provider_id="revolving-door", provider_name="Revolving Door Project",
                  occurred_at=ago(d))

@@ -1,5 +1,5 @@
-"""Rule 4: race equality data gaps (001:685, 001:709) and under-use (Reverse Commissioning,
-003:66-87).
+"""Rule 4: race equality data gaps (001:685, 001:709), under-use (Reverse Commissioning,
+003:66-87) and over-representation in coercive care (001:650, 001:722).
 
 * Ethnicity recording completeness: the latest percentage of records whose ethnicity is known
   is below the area's threshold. With the valid, not stated and missing counts (contract
@@ -13,6 +13,10 @@
   share_ratio_interval``); the rule fires only when the interval's upper bound is below the
   ratio threshold (parity, 1.0, by default), i.e. the 95% interval excludes parity. Without
   counts the difference cannot be judged, so the rule stays quiet rather than guess.
+* Over-representation in coercive care (detention, compulsory admission, seclusion): the same
+  ratio for the people a provider detained or secluded, read the other way: the rule fires only
+  when the interval's lower bound is above the ratio threshold (parity by default). Access
+  indicators keep measuring under-use; coercive care measures over-representation.
 """
 from __future__ import annotations
 
@@ -95,5 +99,41 @@ def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutco
               f"period to {day(d.period_end)}.")
     return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
                        subject=f"provider:{d.provider_id}/community:{d.community.value}",
+                       detail=detail, evidence=evidence, event_ids=(record.event_id,),
+                       provider_id=d.provider_id)
+
+
+def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
+    """Fires when the Wilson interval of the ratio (the group's share of the people detained,
+    admitted compulsorily or secluded, over its share of the population) lies wholly above
+    ``over_representation_ratio``: the direction the seeds are concerned with for coercive care
+    (001:650, 001:722), the opposite of under-use."""
+    d = record.data
+    if (d.indicator is not Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP or d.community is None
+            or not d.population_share or not d.denominator or d.numerator is None):
+        return None
+    ratio = share_ratio_interval(d.numerator, d.denominator, d.population_share, t.z)
+    if ratio.lower <= t.over_representation_ratio:
+        return None
+    red = ratio.lower > t.red_over_representation_ratio
+    confidence = math.erf(t.z / math.sqrt(2))
+    evidence = {**_facts(record), "community": d.community.value,
+                "group_people": d.numerator, "all_people": d.denominator,
+                "group_share": round(d.numerator / d.denominator, 4),
+                "population_share": d.population_share,
+                "ratio": round(ratio.estimate, 4), "ratio_lower": round(ratio.lower, 4),
+                "ratio_upper": round(ratio.upper, 4), "z": t.z,
+                "over_representation_ratio": t.over_representation_ratio,
+                "red_over_representation_ratio": t.red_over_representation_ratio,
+                "target_label": LOCAL_TARGET, "reported_value": d.value}
+    detail = (f"Over-representation of the {label(d.community)} community in coercive care at "
+              f"{d.provider_name}: {d.numerator} of {d.denominator} people detained, admitted "
+              f"compulsorily or secluded ({d.numerator / d.denominator:.1%}) against "
+              f"{d.population_share:.1%} of the population, a rate ratio of {ratio.estimate:.2f} "
+              f"({confidence:.0%} interval {ratio.lower:.2f} to {ratio.upper:.2f}, wholly above the "
+              f"local target of {number(t.over_representation_ratio)}; 1 is parity), period to "
+              f"{day(d.period_end)}.")
+    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+                       subject=f"provider:{d.provider_id}/community:{d.community.value}/coercive",
                        detail=detail, evidence=evidence, event_ids=(record.event_id,),
                        provider_id=d.provider_id)
