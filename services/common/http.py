@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from . import asgi, problems
 from .limits import Buckets
-from .metrics import exposition, observe_pool
+from .metrics import exposition, track_pool
 from .settings import CommonSettings
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def ops_router(checks: Callable[[], Awaitable[dict[str, bool]]], pool_of=lambda:
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        observe_pool(pool_of())
+        track_pool(pool_of())
         body, ctype = exposition()
         return Response(body, media_type=ctype)
 

@@ -86,11 +86,6 @@ async def _refresh_pools() -> None:
         _refresher = None
 
 
-def observe_pool(pool) -> None:
-    """Kept for callers that hand their pool over at scrape time; the same as :func:`track_pool`."""
-    track_pool(pool)
-
-
 def _update_pools() -> None:
     _POOLS[:] = [p for p in _POOLS if not p.is_closing()]
     if not _POOLS:

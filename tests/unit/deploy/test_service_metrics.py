@@ -52,7 +52,7 @@ def test_pool_usage_is_read_at_each_scrape_and_closed_pools_drop_out():
         assert sample("csp_pg_pool_max_connections") == 10
         pool.idle = 4
         second = Pool(size=2, idle=0, max_size=4)
-        metrics.observe_pool(second)
+        metrics.track_pool(second)
         metrics.exposition()
         assert sample("csp_pg_pool_connections", state="in_use") == 2
         assert sample("csp_pg_pool_connections", state="idle") == 4
