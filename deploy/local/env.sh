@@ -29,6 +29,21 @@ export CSP_ALERTMANAGER_RECEIVER_PORT="${CSP_ALERTMANAGER_RECEIVER_PORT:-9095}"
 # Webhooks reach the public internet only; loopback receivers the operator names ("host:port,...")
 # are the one exception (the test stacks name their own; make up names none).
 export CSP_ALERTS_WEBHOOK_RECEIVERS="${CSP_ALERTS_WEBHOOK_RECEIVERS:-}"
+# The cluster profile (deploy/local/kafka.sh): CSP_KAFKA_BROKERS=3 runs three KRaft nodes, each
+# broker and controller, node n on the ports above plus (n-1) * CSP_KAFKA_NODE_PORT_STEP, with
+# topics replicated three times and min.insync.replicas=2. One broker is the default.
+export CSP_KAFKA_BROKERS="${CSP_KAFKA_BROKERS:-1}"
+export CSP_KAFKA_NODE_PORT_STEP="${CSP_KAFKA_NODE_PORT_STEP:-10}"
+if [ "$CSP_KAFKA_BROKERS" -gt 1 ]; then
+  export CSP_KAFKA_NODE_HEAP="${CSP_KAFKA_NODE_HEAP:-384m}"
+  export CSP_KAFKA_REPLICATION="${CSP_KAFKA_REPLICATION:-$((CSP_KAFKA_BROKERS < 3 ? CSP_KAFKA_BROKERS : 3))}"
+  export CSP_KAFKA_MIN_INSYNC="${CSP_KAFKA_MIN_INSYNC:-$((CSP_KAFKA_REPLICATION > 1 ? 2 : 1))}"
+  if [ -z "${CSP_KAFKA_BOOTSTRAP:-}" ]; then
+    CSP_KAFKA_BOOTSTRAP=$(for ((n = 0; n < CSP_KAFKA_BROKERS; n++)); do
+      printf '127.0.0.1:%s,' $((CSP_KAFKA_PORT + n * CSP_KAFKA_NODE_PORT_STEP)); done)
+    export CSP_KAFKA_BOOTSTRAP="${CSP_KAFKA_BOOTSTRAP%,}"
+  fi
+fi
 export CSP_KAFKA_BOOTSTRAP="${CSP_KAFKA_BOOTSTRAP:-127.0.0.1:$CSP_KAFKA_PORT}"
 export CSP_PG_DSN="${CSP_PG_DSN:-postgresql://$CSP_PG_USER:$CSP_PG_PASSWORD@127.0.0.1:$CSP_PG_PORT/$CSP_PG_DATABASE}"
 export CSP_PYTHON="${CSP_PYTHON:-$CSP_REPO/.venv/bin/python}"
