@@ -25,11 +25,13 @@ from .vocabulary import (GROUP_SHARE_INDICATORS, INDICATORS, MAX_COUNT, MAX_GBP,
 #: adds optional fields only, so every event valid under an earlier minor version of the same
 #: major version is still valid and is handled as before (1.1.0 added ``data.ethnicity``, the
 #: counts behind ethnicity recording completeness; 1.2.0 the indicator
-#: ``coercive_care_by_ethnic_group`` and its alert rule); a change that could refuse or reread an
+#: ``coercive_care_by_ethnic_group`` and its alert rule, and the recommendation response contract
+#: and its two follow-up alert rules); a change that could refuse or reread an
 #: existing event is a new major version and a new ``type`` (``...performance.v2``).
 SCHEMA_VERSION = "1.2.0"
 FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
 PERFORMANCE_TYPE = "uk.nhs.commissioning.performance.v1"
+RECOMMENDATION_RESPONSE_TYPE = "uk.nhs.commissioning.recommendation-response.v1"
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
                             description="Lower-case identifier: letters, digits and hyphens.")]
@@ -256,6 +258,94 @@ partner_event_adapter: TypeAdapter[CommunityEngagementFinding | ProviderPerforma
     TypeAdapter(PartnerEvent)
 
 
+class RecommendationOutcome(str, Enum):
+    """A commissioner's answer to a community's recommendation."""
+
+    ACCEPTED = "accepted"
+    PARTLY_ACCEPTED = "partly_accepted"
+    NOT_ACCEPTED = "not_accepted"
+
+
+class ActionProgress(str, Enum):
+    """Where the action taken on an accepted recommendation stands."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+ACTION_OUTCOMES = frozenset({RecommendationOutcome.ACCEPTED, RecommendationOutcome.PARTLY_ACCEPTED})
+
+
+class RecommendationResponseData(_Strict):
+    """One answer to a recommendation: a response (``outcome``) or, later, progress on its action
+    (``progress``). Each check names its field: a refused answer says which field and why."""
+
+    recommendation_id: UUID = Field(description="The recommendation: the event id of the finding "
+                                                "that carried it.")
+    outcome: RecommendationOutcome | None = Field(None, description="A response: accepted, partly "
+                                                                    "accepted or not accepted.")
+    reason: FreeText | None = Field(None, validate_default=True,
+                                    description="Why not (required when not accepted), or which part.")
+    action: FreeText | None = Field(None, validate_default=True,
+                                    description="What will be done (required when accepted or "
+                                                "partly accepted).")
+    owner: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, validate_default=True, description="Who answers for the action: a role or a team, "
+                                                 "not a patient (required with an action).")
+    due_date: EventDate | None = Field(None, validate_default=True,
+                                       description="When the action is due (required with an action; "
+                                                   "a progress update may move it).")
+    progress: ActionProgress | None = Field(None, validate_default=True,
+                                            description="A later update on the action.")
+    note: FreeText | None = Field(None, validate_default=True,
+                                  description="What changed (required when the action is completed).")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_when_not_accepted(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("outcome") is RecommendationOutcome.NOT_ACCEPTED and reason is None:
+            raise ValueError("a recommendation not accepted needs the reason")
+        return reason
+
+    @field_validator("action", "owner", "due_date")
+    @classmethod
+    def _action_when_accepted(cls, value: Any, info: ValidationInfo) -> Any:
+        outcome, name = info.data.get("outcome"), str(info.field_name).replace("_", " ")
+        if outcome in ACTION_OUTCOMES and value is None:
+            raise ValueError(f"a recommendation {outcome.value.replace('_', ' ')} needs {name}")
+        if outcome is RecommendationOutcome.NOT_ACCEPTED and value is not None:
+            raise ValueError(f"a recommendation not accepted has no {name}")
+        return value
+
+    @field_validator("progress")
+    @classmethod
+    def _response_or_progress(cls, progress: ActionProgress | None,
+                              info: ValidationInfo) -> ActionProgress | None:
+        has_outcome = info.data.get("outcome") is not None
+        if progress is None and not has_outcome and "outcome" in info.data:
+            raise ValueError("an answer gives an outcome (a response) or progress (an update)")
+        if progress is not None and has_outcome:
+            raise ValueError("an answer is a response (outcome) or an update (progress), not both")
+        return progress
+
+    @field_validator("note")
+    @classmethod
+    def _note_when_completed(cls, note: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("progress") is ActionProgress.COMPLETED and note is None:
+            raise ValueError("a completed action needs a note of what changed")
+        return note
+
+
+class RecommendationResponse(_Envelope):
+    """A commissioner's answer to a recommendation, published by the alerts service once it is
+    recorded. ``event_id`` is the response id (the idempotency key); ``source`` the
+    commissioner's organisation."""
+
+    type: Literal["uk.nhs.commissioning.recommendation-response.v1"] = \
+        "uk.nhs.commissioning.recommendation-response.v1"
+    data: RecommendationResponseData
+
+
 class MappedEvent(_Strict):
     """An intake event with its place in the commissioning cycle, and the reasons."""
 
@@ -316,6 +406,8 @@ class AlertRule(str, Enum):
     UNDER_USE_BY_COMMUNITY = "under_use_by_community"
     OVER_REPRESENTATION_IN_COERCIVE_CARE = "over_representation_in_coercive_care"
     PROVIDER_SILENCE = "provider_silence"
+    RECOMMENDATION_NOT_FOLLOWED_UP = "recommendation_not_followed_up"
+    RECOMMENDATION_ACTION_OVERDUE = "recommendation_action_overdue"
 
 
 class Alert(_Strict):

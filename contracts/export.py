@@ -12,14 +12,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .events import SCHEMA_VERSION, Alert, CommunityEngagementFinding, DeadLetter, MappedEvent, \
-    ProviderPerformanceEvent
+    ProviderPerformanceEvent, RecommendationResponse
 from .topics import ALL_TOPICS
 
 HERE = Path(__file__).parent
 SCHEMA_DIR = HERE / "schemas"
 ASYNCAPI_PATH = HERE / "asyncapi.json"
 MODELS: tuple[type[BaseModel], ...] = (
-    CommunityEngagementFinding, ProviderPerformanceEvent, MappedEvent, DeadLetter, Alert)
+    CommunityEngagementFinding, ProviderPerformanceEvent, MappedEvent, DeadLetter, Alert,
+    RecommendationResponse)
 
 
 def portable(node: object) -> object:

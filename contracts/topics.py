@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from .events import (Alert, CommunityEngagementFinding, DeadLetter, MappedEvent,
-                     ProviderPerformanceEvent)
+                     ProviderPerformanceEvent, RecommendationResponse)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,15 @@ ALERTS = TopicSpec(
     (Alert,),
     "Alert state changes (firing, acknowledged, resolved), keyed by area code.")
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (FINDINGS, PERFORMANCE, MAPPED, DEADLETTER, ALERTS)
+RECOMMENDATION_RESPONSES = TopicSpec(
+    "recommendations.responses.v1", 6, "area",
+    (RecommendationResponse,),
+    "Commissioners' answers to community recommendations (responses, then progress on the "
+    "action), as recorded by the alerts service, keyed by area code.",
+    retention_ms=365 * 24 * 3600 * 1000)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (FINDINGS, PERFORMANCE, MAPPED, DEADLETTER, ALERTS,
+                                     RECOMMENDATION_RESPONSES)
 INTAKE_TOPIC_FOR_TYPE = {
     CommunityEngagementFinding.model_fields["type"].default: FINDINGS,
     ProviderPerformanceEvent.model_fields["type"].default: PERFORMANCE,
@@ -111,3 +119,10 @@ def alert_headers(alert: Alert) -> list[tuple[str, bytes]]:
     """An alert record is one state of one alert: its id names the alert and the moment."""
     return cloudevent_headers(f"{alert.fingerprint}:{alert.status.value}:{_rfc3339(alert.updated_at)}",
                               ALERTS_SOURCE, ALERT_TYPE, _rfc3339(alert.updated_at))
+
+
+def recommendation_response_headers(response: RecommendationResponse) -> list[tuple[str, bytes]]:
+    """A response is the commissioner's own event: its id is the response id, its source the
+    commissioner's organisation."""
+    return cloudevent_headers(str(response.event_id), response.source, response.type,
+                              _rfc3339(response.occurred_at))

@@ -23,6 +23,7 @@ from services.common.migrate import require_current
 
 from .adapters.listener import Listener
 from .adapters.senders import EmailSender, SmtpRelay, WebhookSender
+from .recommendation_routes import router as recommendation_router
 from .routes import router
 from .config import AlertsSettings
 from .deliverer import Deliverer
@@ -39,6 +40,10 @@ provider performance below target, race equality data gaps and silent providers.
 * Subscriptions deliver by signed webhook (Alertmanager-shaped payload, HMAC-SHA256 over
   `<X-CSP-Timestamp>.<body>` in `X-CSP-Signature: sha256=<hex>`) or by email;
   `GET /v1/alerts/stream` is a live server-sent events view.
+* Community recommendations (findings that carry one) are listed per area under
+  `/v1/areas/{area}/recommendations`; the area's commissioners answer each one (accepted, partly
+  accepted, not accepted with the reason; then progress on the action). A recommendation left
+  without a response, or an action past its due date, raises an alert of its own kind.
 * Errors are `application/problem+json` naming the field and the reason.
 """
 
@@ -94,6 +99,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         return {"postgres": await pg_ok(app.state.pool)}
 
     app.include_router(router)
+    app.include_router(recommendation_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app, max_body_bytes=100_000)
 

@@ -1,7 +1,7 @@
 """Settings of the alerts worker and the alerts API (environment, prefix ``CSP_``)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from services.common.settings import CommonSettings
 
@@ -48,6 +48,14 @@ class AlertsSettings(CommonSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = 10.0
+    #: For tests only, off (0) by default: moves the alerts service's clock (the worker's turns
+    #: and timer, and recommendation answers in the API) this many seconds ahead of the real one,
+    #: so a test can see a response window pass without waiting for it. Never set in a deployment.
+    alerts_clock_offset_seconds: float = 0.0
+
+    def now(self) -> datetime:
+        """The alerts service's clock: real time, plus the test-only offset."""
+        return datetime.now(timezone.utc) + timedelta(seconds=self.alerts_clock_offset_seconds)
 
     @property
     def external_url(self) -> str:

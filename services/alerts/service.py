@@ -7,6 +7,12 @@
   repeats an alert or a notification.
 * :meth:`AlertsService.tick` - the same without an event (windows slide, groups come due).
 * :meth:`AlertsService.act` - a person acknowledges or resolves an alert.
+* :meth:`AlertsService.answer` - a commissioner answers a community recommendation: the answer,
+  its audit row, its outbox row for recommendations.responses.v1 and the area's turn (which
+  resolves the follow-up alert the answer ends) commit together.
+
+A finding that carries a recommendation opens a recommendation record inside :meth:`ingest`,
+keyed by the finding's event id, so a replayed finding opens nothing.
 """
 from __future__ import annotations
 
@@ -21,13 +27,14 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from contracts.events import MappedEvent
+from contracts.events import MappedEvent, RecommendationResponse
 
-from .adapters import store
+from .adapters import recommendations, store
 from .domain import engine
 from .domain.delivery import alertmanager_payload, route
 from .domain.engine import Turn
 from .domain.lifecycle import AlertRecord, NotificationPolicy
+from .domain.recommendations import Recommendation, answer
 from .domain.state import AreaState
 
 log = logging.getLogger("alerts")
@@ -35,6 +42,14 @@ log = logging.getLogger("alerts")
 
 class UnknownAlert(LookupError):
     pass
+
+
+class UnknownRecommendation(LookupError):
+    pass
+
+
+class ResponseIdTaken(ValueError):
+    """A response id already recorded with a different answer."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,8 @@ class AlertsService:
             fresh = await store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
             todo = {area: events for area in states
                     if (events := [m for m in by_area[area] if m.event_id in fresh])}
+            await recommendations.open_new(conn, [r for events in todo.values() for m in events
+                                                  if (r := Recommendation.of(m, now)) is not None], now)
             inputs = await store.inputs_of(conn, list(todo), now) if todo else {}
             turns = [await self._turn(conn, states[area], now, events, inputs[area])
                      for area, events in todo.items()]
@@ -97,11 +114,38 @@ class AlertsService:
                                                    "by": by})
         return turn.records[fingerprint]
 
+    async def answer(self, response: RecommendationResponse, *, key_id: str,
+                     now: datetime) -> tuple[Recommendation, bool]:
+        """Record one answer; returns the recommendation and whether the answer was new.
+
+        The same response id again changes nothing (the recommendation as it stands comes
+        back); raises UnknownRecommendation, ResponseIdTaken (that id carried another answer)
+        or RecommendationError (the answer does not fit the recommendation's state)."""
+        area, rec_id = response.area, response.data.recommendation_id
+        async with self.pool.acquire() as conn, conn.transaction():
+            state = await store.lock_area(conn, area)
+            rec = await recommendations.locked(conn, area, rec_id)
+            if rec is None:
+                raise UnknownRecommendation(rec_id)
+            earlier = await recommendations.answer_of(conn, response.event_id)
+            if earlier is not None:
+                if earlier.data != response.data or earlier.area != area:
+                    raise ResponseIdTaken(response.event_id)
+                return rec, False
+            updated = answer(rec, response)
+            await recommendations.save(conn, updated, now)
+            await recommendations.append_answer(conn, response, key_id)
+            await self._turn(conn, state, now, (), (await store.inputs_of(conn, [area], now))[area])
+        log.info("recommendation answered", extra={"recommendation_id": str(rec_id), "area": area,
+                                                   "by": response.source, "status": updated.status,
+                                                   "event_id": str(response.event_id)})
+        return updated, True
+
     async def _turn(self, conn: asyncpg.Connection, state: AreaState, now: datetime,
                     events: Sequence[MappedEvent], inputs: store.AreaInputs) -> Turn:
         turn = engine.advance(state, inputs.records, inputs.groups, now=now, events=events,
                               thresholds=inputs.thresholds, silences=inputs.silences,
-                              policy=self.policy)
+                              policy=self.policy, recommendations=inputs.recommendations)
         await self._persist(conn, state, inputs, turn, now, None)
         return turn
 

@@ -9,6 +9,9 @@ the audit trail and both outboxes commit together, and a replayed event id chang
 Changed alerts are then published to alerts.v1 from the outbox.
 A timer re-evaluates areas that are due (group intervals, reminders, sliding windows) and
 refreshes the alert gauges. Notifications are delivered by the alerts API process.
+The timer also publishes commissioners' answers to recommendations (recorded by the alerts API
+with an outbox row) to recommendations.responses.v1.
+The clock is the settings' (``AlertsSettings.now``), which a test may move ahead.
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import faust
 
-from contracts.events import Alert, MappedEvent
-from contracts.topics import ALERTS, DEADLETTER, MAPPED, alert_headers
+from contracts.events import Alert, MappedEvent, RecommendationResponse
+from contracts.topics import (ALERTS, DEADLETTER, MAPPED, RECOMMENDATION_RESPONSES, alert_headers,
+                              recommendation_response_headers)
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import require_current
@@ -29,7 +33,7 @@ from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one
                                      send_dead_letter)
 from services.common.upstream import held_on_failure
 
-from .adapters import store
+from .adapters import recommendations, store
 from .config import AlertsSettings
 from .metrics import AREA_FAILURES, TIMER_ERRORS, TURN_SECONDS, set_alert_counts
 from .service import AlertsService
@@ -38,15 +42,12 @@ log = logging.getLogger("alerts")
 GAUGES_EVERY_SECONDS, FORGET_EVERY_SECONDS = 5.0, 3600.0
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def create_worker(settings: AlertsSettings | None = None) -> faust.App:
     """The faust app with its agent and timer; PostgreSQL is reached when they first run."""
     settings = settings or AlertsSettings()
     app = make_app("csp-alerts", settings, settings.alerts_port)
-    worker = AlertsWorker(settings, raw_topic(app, ALERTS.name), raw_topic(app, DEADLETTER.name))
+    worker = AlertsWorker(settings, raw_topic(app, ALERTS.name), raw_topic(app, DEADLETTER.name),
+                          raw_topic(app, RECOMMENDATION_RESPONSES.name))
     DEADLETTERS.labels(MAPPED.name, "process")  # reads 0 until the first dead letter
 
     @app.agent(raw_topic(app, MAPPED.name), concurrency=1)
@@ -68,8 +69,11 @@ class AlertsWorker:
     """The worker's state: one pool and service (made by whichever of the agent and timer asks
     first), the outbox relay, and the timer's bookkeeping."""
 
-    def __init__(self, settings: AlertsSettings, alerts_topic: faust.TopicT, deadletters: faust.TopicT) -> None:
+    def __init__(self, settings: AlertsSettings, alerts_topic: faust.TopicT, deadletters: faust.TopicT,
+                 responses_topic: faust.TopicT) -> None:
         self.settings, self.alerts_topic, self.deadletters = settings, alerts_topic, deadletters
+        self.responses_topic = responses_topic
+        self.now = settings.now
         self._service: AlertsService | None = None
         self._relay_lock, self._start_lock = asyncio.Lock(), asyncio.Lock()
         self._gauges_at = 0.0
@@ -87,14 +91,29 @@ class AlertsWorker:
 
     async def relay(self, pool: asyncpg.Pool, limit: int = 500) -> int:
         """Publish the alerts.v1 outbox in id order; marked published only once Kafka acknowledged."""
+        return await self._publish(pool, 4242003, store.pending_publications, store.mark_published,
+                                   self.alerts_topic,
+                                   lambda payload: alert_headers(Alert.model_validate_json(payload)), limit)
+
+    async def relay_answers(self, pool: asyncpg.Pool, limit: int = 500) -> int:
+        """Publish the recommendations.responses.v1 outbox (answers the API recorded) the same way."""
+        return await self._publish(
+            pool, 4242008, recommendations.pending_publications, recommendations.mark_published,
+            self.responses_topic,
+            lambda payload: recommendation_response_headers(RecommendationResponse.model_validate_json(payload)),
+            limit)
+
+    async def _publish(self, pool: asyncpg.Pool, lock: int, pending, mark, topic: faust.TopicT,
+                       headers_of, limit: int) -> int:
+        """One outbox relay pass: rows (id, area, payload) sent keyed by area, then marked."""
         async with self._relay_lock, pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(4242003)")  # one relay at a time
-            rows = await store.pending_publications(conn, limit)
-            futures = [await self.alerts_topic.send(key=r["area"].encode(), value=r["payload"].encode(),
-                                                    headers=alert_headers(Alert.model_validate_json(r["payload"])))
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)  # one relay per outbox at a time
+            rows = await pending(conn, limit)
+            futures = [await topic.send(key=r["area"].encode(), value=r["payload"].encode(),
+                                        headers=headers_of(r["payload"]))
                        for r in rows]
             await asyncio.gather(*futures)
-            await store.mark_published(conn, [r["id"] for r in rows])
+            await mark(conn, [r["id"] for r in rows])
         return len(rows)
 
     async def dead_letter(self, event, reason: str) -> None:
@@ -111,7 +130,7 @@ class AlertsWorker:
         if not parsed:
             return
         with TURN_SECONDS.labels("batch").time():
-            parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, now()),
+            parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, self.now()),
                                                      self.dead_letter)
         fresh = set().union(*(d.fresh for d in done))
         if sum(d.published for d in done):
@@ -131,9 +150,10 @@ class AlertsWorker:
         """Areas whose groups come due or whose windows need another look; the relay; gauges."""
         s = await self.service()
         try:
-            for area in await store.due_areas(s.pool, now()):
+            for area in await store.due_areas(s.pool, self.now(), s.reevaluate):
                 await self.tick(s, area)
             await self.relay(s.pool)
+            await self.relay_answers(s.pool)
             await self.refresh_gauges(s.pool)
             await self.forget_old(s.pool)
         except RETRYABLE as exc:
@@ -148,7 +168,7 @@ class AlertsWorker:
         not the area's and ends the pass for the next tick to retry."""
         try:
             with TURN_SECONDS.labels("timer").time():
-                await s.tick(area, now())
+                await s.tick(area, self.now())
         except RETRYABLE:
             raise
         except Exception:  # noqa: BLE001 - one area's state must not stop the others
@@ -167,6 +187,6 @@ class AlertsWorker:
         if self._forgot_at is not None and time.monotonic() - self._forgot_at < FORGET_EVERY_SECONDS:
             return
         self._forgot_at = time.monotonic()
-        t = now()
+        t = datetime.now(timezone.utc)  # seen_at and published_at are PostgreSQL's own clock
         await store.forget_old(pool, t - timedelta(days=self.settings.alerts_seen_retention_days),
                                t - timedelta(days=7))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -20,9 +20,11 @@ from contracts.events import Alert
 
 from ..domain.delivery import Subscription
 from ..domain.lifecycle import AlertRecord, AuditEntry, GroupRecord, Silence
+from ..domain.recommendations import Recommendation
 from ..domain.state import AreaState, new_state
 from ..domain.thresholds import DEFAULT_THRESHOLDS, AreaThresholds
 from ..metrics import INVALID_THRESHOLDS
+from .recommendations import open_in as open_recommendations
 
 log = logging.getLogger("alerts.store")
 
@@ -75,10 +77,14 @@ async def first_sights(conn: Conn, events: Sequence[tuple[UUID, str]]) -> set[UU
     return {r["event_id"] for r in rows}
 
 
-async def due_areas(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> list[str]:
+async def due_areas(pool: asyncpg.Pool, now: datetime, reevaluate: timedelta,
+                    limit: int = 100) -> list[str]:
+    """Areas whose next check has come, and any whose next check lies further ahead than a
+    re-evaluation interval: the clock was stepped back since it was set (or a test's clock
+    moved back), and the area must not go unwatched until the old clock's time returns."""
     rows = await pool.fetch(
-        "SELECT area FROM alert_area_state WHERE next_check_at <= $1 "
-        "ORDER BY next_check_at LIMIT $2", now, limit)
+        "SELECT area FROM alert_area_state WHERE next_check_at <= $1 OR next_check_at > $2 "
+        "ORDER BY next_check_at LIMIT $3", now, now + reevaluate, limit)
     return [r["area"] for r in rows]
 
 
@@ -109,6 +115,8 @@ class AreaInputs:
     groups: dict[str, GroupRecord]
     thresholds: AreaThresholds
     silences: list[Silence]
+    #: Open recommendations (awaiting a response or an action), for the follow-up rules.
+    recommendations: list[Recommendation] = field(default_factory=list)
 
 
 def stored_thresholds(area: str, text: str) -> tuple[AreaThresholds, bool]:
@@ -126,8 +134,8 @@ def stored_thresholds(area: str, text: str) -> tuple[AreaThresholds, bool]:
 
 
 async def inputs_of(conn: Conn, areas: Sequence[str], now: datetime) -> dict[str, AreaInputs]:
-    """The alerts, groups, thresholds and silences in force of several areas: four queries
-    whatever the number of areas (the caller holds their row locks)."""
+    """The alerts, groups, thresholds, silences in force and open recommendations of several
+    areas: five queries whatever the number of areas (the caller holds their row locks)."""
     names = sorted(set(areas))
     records: dict[str, dict[str, AlertRecord]] = {a: {} for a in names}
     for r in await conn.fetch("SELECT area, record FROM alerts WHERE area = ANY($1::text[])", names):
@@ -145,7 +153,9 @@ async def inputs_of(conn: Conn, areas: Sequence[str], now: datetime) -> dict[str
             "AND ends_at > $2 AND starts_at <= $2 ORDER BY created_at, id", names, now):
         for a in ([r["area"]] if r["area"] is not None else names):
             silences[a].append(_silence(r))
-    return {a: AreaInputs(records[a], groups[a], thresholds.get(a, DEFAULT_THRESHOLDS), silences[a])
+    recommendations = await open_recommendations(conn, names)
+    return {a: AreaInputs(records[a], groups[a], thresholds.get(a, DEFAULT_THRESHOLDS), silences[a],
+                          recommendations[a])
             for a in names}
 
 

@@ -47,6 +47,8 @@ S, C = Stage, Competency
 _SMALL_SUMS = seed("001", 756, "small amounts of funding can release the potential of projects")
 _CONTRACT_QUALITY = seed("000", 264, "Ensure the monitoring of performance of quality through the "
                                      "contracts")
+_FOLLOW_UP = seed("001", 348, "there was not adequate involvement of commissioners in following "
+                             "up recommendations")
 #: Each rule's place in the cycle. Provider rules follow the mapping rule set's indicator rows
 #: (services/mapping/rules/ruleset.yaml) so an alert and its events sit in the same place.
 CONCERNS: dict[AlertRule, Concern] = {
@@ -108,6 +110,16 @@ CONCERNS: dict[AlertRule, Concern] = {
         (C.MANAGE_THE_LOCAL_HEALTH_SYSTEM,),
         (seed("000", 264, "Ensure monitoring of the NHS contract for mental health"),
          _CONTRACT_QUALITY)),
+    # Community recommendations left unanswered, or answered and not acted on.
+    AlertRule.RECOMMENDATION_NOT_FOLLOWED_UP: Concern(
+        (S.REVIEWING_SERVICES_AND_GAP_ANALYSIS, S.DECIDING_PRIORITIES),
+        (C.ENGAGE_WITH_PUBLIC_AND_PATIENTS, C.WORK_WITH_COMMUNITY_PARTNERS),
+        (_FOLLOW_UP, seed("003", 70, "This feedback will be used to determine what changes if any "
+                                     "are required"))),
+    AlertRule.RECOMMENDATION_ACTION_OVERDUE: Concern(
+        (S.MANAGING_PERFORMANCE, S.STRATEGIC_PLANNING),
+        (C.ENGAGE_WITH_PUBLIC_AND_PATIENTS, C.PROMOTE_IMPROVEMENT_AND_INNOVATION),
+        (_FOLLOW_UP, seed("001", 350, "to demonstrate that something had changed"))),
 }
 del S, C
 

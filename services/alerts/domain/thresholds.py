@@ -241,6 +241,30 @@ class SilenceThresholds(_Thresholds):
         "Silence turns red after this multiple of the amber threshold.", gt=1, le=10)
 
 
+class RecommendationThresholds(_Thresholds):
+    """Follow-up of community recommendations: a response is due, then the action it promised."""
+
+    response_days: int = _sourced(
+        60, (local("about two months to answer; the seeds give no response time"),
+             seed("001", 348, "there was not adequate involvement of commissioners in following up "
+                              "recommendations")),
+        "Days after a recommendation was made with no response before it counts as not followed up.",
+        ge=1, le=730)
+    red_response_days: int = _sourced(
+        120, local("twice the response window; the seeds give no figure"),
+        "Days with no response at which the alert turns red.", ge=1, le=1460)
+    red_overdue_days: int = _sourced(
+        30, local("a month past the due date; the seeds give no figure"),
+        "Days past an action's due date, not completed, at which the alert turns red.", ge=0, le=730)
+
+    @model_validator(mode="after")
+    def _amber_before_red(self) -> "RecommendationThresholds":
+        if self.red_response_days < self.response_days:
+            raise ValueError(f"red_response_days ({self.red_response_days}) must be at or above "
+                             f"response_days ({self.response_days})")
+        return self
+
+
 class AreaThresholds(_Thresholds):
     """All thresholds of one commissioning area. Unset sections take their defaults."""
 
@@ -249,6 +273,7 @@ class AreaThresholds(_Thresholds):
     performance: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
     race_equality: RaceEqualityThresholds = Field(default_factory=RaceEqualityThresholds)
     silence: SilenceThresholds = Field(default_factory=SilenceThresholds)
+    recommendations: RecommendationThresholds = Field(default_factory=RecommendationThresholds)
 
     @property
     def retention_days(self) -> int:

@@ -9,7 +9,8 @@ from contracts.vocabulary import INDICATORS, Indicator, ProviderSector
 from services.alerts.domain.thresholds import (DEFAULT_THRESHOLDS, PERFORMANCE_INDICATORS,
                                                AreaThresholds, FundingThresholds,
                                                PerformanceThresholds, RaceEqualityThresholds,
-                                               SilenceThresholds, UnmetNeedThresholds,
+                                               RecommendationThresholds, SilenceThresholds,
+                                               UnmetNeedThresholds,
                                                threshold_citations, threshold_sources)
 
 from .factories import SEED_REF, check_seed_refs
@@ -31,7 +32,7 @@ def test_every_threshold_states_its_source():
     sources = threshold_sources()
     fields = sum(len(m.model_fields) for m in (UnmetNeedThresholds, FundingThresholds,
                                                PerformanceThresholds, RaceEqualityThresholds,
-                                               SilenceThresholds))
+                                               SilenceThresholds, RecommendationThresholds))
     assert len(sources) == fields
     for name, source in sources.items():
         assert SEED_REF.search(source) or "local default" in source, \
