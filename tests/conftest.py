@@ -74,8 +74,8 @@ def http_json(method: str, url: str, body=None, headers=None, timeout: float = 1
 
 
 def keys_cli(*args: str) -> str:
-    """Run the project's key and registry CLI (python -m services.intake.keys) on the test stack."""
-    out = subprocess.run([sys.executable, "-m", "services.intake.keys", *args], env={**os.environ, **TEST_ENV},
+    """Run the project's key and registry CLI (python -m services.common.keys) on the test stack."""
+    out = subprocess.run([sys.executable, "-m", "services.common.keys", *args], env={**os.environ, **TEST_ENV},
                          capture_output=True, text=True, cwd=REPO, check=True)
     return out.stdout
 

@@ -1,6 +1,6 @@
 """The organisation registry over HTTP, for operators: list, show and register organisations
 (the areas each serves, the provider ids it reports for, an alliance's members). The keys CLI
-(python -m services.intake.keys org ...) does the same from a shell."""
+(python -m services.common.keys org ...) does the same from a shell."""
 from __future__ import annotations
 
 from typing import Annotated

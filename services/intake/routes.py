@@ -70,7 +70,7 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 #: Documents the Bearer scheme in OpenAPI; ``authenticate`` does the checking.
 _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
-                     description="An API key issued with `python -m services.intake.keys create`.")
+                     description="An API key issued with `python -m services.common.keys create`.")
 
 
 async def poster(

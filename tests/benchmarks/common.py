@@ -167,7 +167,7 @@ class Stack:
     def create_key(self, org: str, role: str, areas: str = "", name: str | None = None) -> str:
         """A key from the project's key CLI; a partner's ``areas`` are those its organisation serves
         (the organisation registry), where intake lets it post."""
-        args = [sys.executable, "-m", "services.intake.keys", "create", "--org", org, "--role", role,
+        args = [sys.executable, "-m", "services.common.keys", "create", "--org", org, "--role", role,
                 "--json"]
         if areas:
             args += ["--areas", areas]

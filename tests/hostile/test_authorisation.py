@@ -38,7 +38,7 @@ def call(service: str, method: str, path: str, key: dict | None = None, body=Non
 
 
 def revoke(key: dict) -> None:
-    subprocess.run([sys.executable, "-m", "services.intake.keys", "revoke", key["key_id"]],
+    subprocess.run([sys.executable, "-m", "services.common.keys", "revoke", key["key_id"]],
                    env={**os.environ, **TEST_ENV}, cwd=REPO, check=True, capture_output=True)
 
 

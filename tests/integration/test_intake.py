@@ -90,7 +90,7 @@ def test_missing_malformed_and_revoked_keys_are_401(stack):
     key = create_key("pattigift", "partner", areas="BSOL")
     assert post("/v1/findings", body, key)[0] == 202
     env = {**os.environ, **TEST_ENV}
-    subprocess.run([sys.executable, "-m", "services.intake.keys", "revoke", key["key_id"]],
+    subprocess.run([sys.executable, "-m", "services.common.keys", "revoke", key["key_id"]],
                    env=env, cwd=REPO, check=True, capture_output=True)
     status, _, problem = post("/v1/findings", finding(), key)
     assert status == 401 and problem["status"] == 401

@@ -65,7 +65,7 @@ def test_the_keys_command_refuses_an_unmigrated_database_with_the_step_to_run(in
         return await _scratch()
     name, dsn = asyncio.run(make())
     try:
-        done = subprocess.run([sys.executable, "-m", "services.intake.keys", "list"], cwd=REPO,
+        done = subprocess.run([sys.executable, "-m", "services.common.keys", "list"], cwd=REPO,
                               env={**TEST_ENV, "CSP_PG_DSN": dsn}, capture_output=True, text=True, timeout=60)
         assert done.returncode == 1, done.stdout + done.stderr
         assert "python -m services.common.migrate" in done.stderr

@@ -1,16 +1,16 @@
 """Create, list and revoke API keys; register organisations.
 
-    python -m services.intake.keys create --org pattigift --role partner --areas BSOL [--provider-ids ...]
-    python -m services.intake.keys create --org bsol-icb --role commissioner --areas BSOL,BLKC
-    python -m services.intake.keys list
-    python -m services.intake.keys revoke KEY_ID
-    python -m services.intake.keys org list
-    python -m services.intake.keys org show somerset-vcse-alliance
-    python -m services.intake.keys org set somerset-vcse-alliance --areas SOM --kind vcse_provider \
+    python -m services.common.keys create --org pattigift --role partner --areas BSOL [--provider-ids ...]
+    python -m services.common.keys create --org bsol-icb --role commissioner --areas BSOL,BLKC
+    python -m services.common.keys list
+    python -m services.common.keys revoke KEY_ID
+    python -m services.common.keys org list
+    python -m services.common.keys org show somerset-vcse-alliance
+    python -m services.common.keys org set somerset-vcse-alliance --areas SOM --kind vcse_provider \
         [--name NAME] [--provider-ids a,b] [--members member-a,member-b]
-    python -m services.intake.keys org add somerset-vcse-alliance [--areas ...] [--provider-ids ...]
-    python -m services.intake.keys org add-member somerset-vcse-alliance mind-in-somerset
-    python -m services.intake.keys org remove-member somerset-vcse-alliance mind-in-somerset
+    python -m services.common.keys org add somerset-vcse-alliance [--areas ...] [--provider-ids ...]
+    python -m services.common.keys org add-member somerset-vcse-alliance mind-in-somerset
+    python -m services.common.keys org remove-member somerset-vcse-alliance mind-in-somerset
 
 The full key is printed once, at creation; only its SHA-256 is stored. For a partner, --areas are
 the areas its organisation serves and --provider-ids the providers it reports for besides itself,
@@ -148,7 +148,7 @@ async def org(args: argparse.Namespace, registry: Registry, areas: list[str] | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m services.intake.keys", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m services.common.keys", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = [k.value for k in OrganisationKind]
     sub = p.add_subparsers(dest="cmd", required=True)
