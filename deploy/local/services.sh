@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
 # Start and stop the platform's own processes (needs Kafka and PostgreSQL up).
 #   services.sh start|stop|status [NAME...]   names: intake mapping alerts alerts-api reporting-worker reporting
+#   A further copy of a stream worker: NAME@2, NAME@3 ... (mapping, alerts, reporting-worker), in
+#   the same consumer group, with its own pid file, log and web port (see copy_port).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 RUN="$CSP_HOME/run"; LOGS="$CSP_HOME/logs"
 mkdir -p "$RUN" "$LOGS"
 ALL=(intake mapping alerts alerts-api reporting-worker reporting)
 
+# Copies of a stream worker: copy k serves its web port at the first copy's port plus
+# (k-1) * CSP_WORKER_COPY_PORT_STEP; its setting (CSP_<NAME>_PORT) is passed in its environment.
+WORKERS_WITH_COPIES=(mapping alerts reporting-worker)
+export CSP_WORKER_COPY_PORT_STEP="${CSP_WORKER_COPY_PORT_STEP:-100}"
+copy_check() {  # copy_check NAME@K: K is 2 or more and NAME a stream worker
+  local base=${1%@*} k=${1##*@}
+  [[ "$k" =~ ^[0-9]+$ ]] && ((k >= 2)) && [[ " ${WORKERS_WITH_COPIES[*]} " == *" $base "* ]] \
+    || die "no copy '$1' (copies: NAME@2, NAME@3 ... of ${WORKERS_WITH_COPIES[*]})"
+}
+copy_port() { copy_check "$1"; echo $(( $(port_for "${1%@*}") + (${1##*@} - 1) * CSP_WORKER_COPY_PORT_STEP )); }
+port_var() { local v=${1//-/_}; echo "CSP_${v^^}_PORT"; }
+# Running copies (their pid files), so stop, kill and status without names reach them too.
+running_copies() { local f; for f in "$RUN"/*@*.pid; do [ -e "$f" ] && basename "$f" .pid; done; return 0; }
+
 # The HTTP services run under gunicorn (services/common/gunicorn_conf.py): the recorded pid is its
 # master, which restarts a worker that dies and stops them all on SIGTERM.
 cmd_for() {
   case "$1" in
+    *@*) echo "env $(port_var "${1%@*}")=$(copy_port "$1") $(cmd_for "${1%@*}")" ;;
     intake) echo "$CSP_PYTHON -m services.intake api --host 127.0.0.1 --port $CSP_INTAKE_PORT --workers $CSP_INTAKE_WORKERS" ;;
     mapping) echo "$CSP_PYTHON -m services.mapping worker" ;;
     alerts) echo "$CSP_PYTHON -m services.alerts worker" ;;
@@ -22,6 +39,7 @@ cmd_for() {
 }
 port_for() {
   case "$1" in
+    *@*) copy_port "$1" ;;
     intake) echo "$CSP_INTAKE_PORT" ;; mapping) echo "$CSP_MAPPING_PORT" ;; alerts) echo "$CSP_ALERTS_PORT" ;;
     alerts-api) echo "$CSP_ALERTS_API_PORT" ;;
     reporting-worker) echo "$CSP_REPORTING_WORKER_PORT" ;; reporting) echo "$CSP_REPORTING_PORT" ;;
@@ -62,6 +80,7 @@ wait_ready() {
 
 action=${1:-}; shift || true
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${ALL[@]}")
+if [ $# -eq 0 ] && [ "$action" != start ]; then mapfile -t -O "${#names[@]}" names < <(running_copies); fi
 case "$action" in
   start) for n in "${names[@]}"; do start_one "$n"; done; for n in "${names[@]}"; do wait_ready "$n"; done ;;
   stop) # TERM them all first so they drain in parallel, then wait for each (SIGKILL after 30s).
