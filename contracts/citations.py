@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, field_validator, model_validator
 
 #: The seed documents by their three-digit number (see docs/seeds/README.md).
 SEED_FILES: dict[str, str] = {
@@ -29,11 +29,15 @@ SEEDS_DIR = Path(__file__).resolve().parents[1] / "docs" / "seeds"
 MAX_QUOTE = 300
 
 
+#: The seeds the platform cites, by number.
+SeedNumber = Literal["000", "001", "002", "003", "004"]
+
+
 class SeedRef(BaseModel):
     """Lines ``first..last`` (1-based, inclusive) of seed ``seed``, and what they say."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    seed: Literal["000", "001", "002", "003", "004"]
+    seed: SeedNumber
     lines: tuple[int, int]
     quote: str = Field(min_length=3, max_length=MAX_QUOTE)
 
@@ -87,9 +91,9 @@ Citations = Annotated[tuple[Citation, ...], Field(min_length=1)]
 _CITATIONS = TypeAdapter(tuple[Citation, ...])
 
 
-def seed(number: str, lines: int | tuple[int, int], quote: str) -> SeedRef:
+def seed(number: SeedNumber, lines: int | tuple[int, int], quote: str) -> SeedRef:
     """Shorthand for a :class:`SeedRef` in Python sources: ``seed("001", 685, "...")``."""
-    return SeedRef(seed=number, lines=lines, quote=quote)
+    return SeedRef(seed=number, lines=(lines, lines) if isinstance(lines, int) else lines, quote=quote)
 
 
 def local(reason: str) -> LocalDefault:
@@ -108,7 +112,7 @@ def render(citations: Iterable[SeedRef | LocalDefault]) -> str:
     return "; ".join(str(c) for c in citations)
 
 
-def as_json(citations: Iterable[SeedRef | LocalDefault]) -> list[dict]:
+def as_json(citations: Iterable[SeedRef | LocalDefault]) -> list[JsonValue]:
     return [c.as_json() for c in citations]
 
 

@@ -123,7 +123,7 @@ def alertmanager_payload(intent: NotificationIntent, alerts: Sequence[Alert], *,
     """Alertmanager webhook payload (version 4) plus ``notificationId`` and ``reason``."""
     records = records or {}
     base = external_url.rstrip("/")
-    items = []
+    items: list[dict[str, Any]] = []
     for alert in alerts:
         status = "resolved" if alert.status is AlertStatus.RESOLVED else "firing"
         items.append({

@@ -38,6 +38,10 @@ GroupLabel = Literal["area", "rule", "subject"]
 #: Changes that :attr:`NotificationPolicy.prompt` may send at once, past the group interval.
 PromptAction = Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged",
                        "resolved_by_hand", "resolved"]
+#: What an audit entry records.
+AuditAction = Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged", "resolved"]
+#: Why a group is notified.
+NotifyReason = Literal["new", "update", "reminder", "resolved"]
 ACTIVE = frozenset({AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED})
 
 
@@ -54,21 +58,21 @@ class NotificationPolicy(_Frozen):
     group_interval 5m, repeat_interval 4h; ours differ where commissioners differ."""
 
     group_by: tuple[GroupLabel, ...] = Field(
-        ("area", "rule"), description="Labels that make a group (must include area: state is "
-                                      "per area). Add 'subject' for one group per alert.")
+        default=("area", "rule"), description="Labels that make a group (must include area: state is "
+                                              "per area). Add 'subject' for one group per alert.")
     group_wait: timedelta = Field(
-        timedelta(0), description="Platform default 0s: a new alert goes out at once (issue 5 "
-                                  "asks for under 2 s from event to webhook).")
+        default=timedelta(0), description="Platform default 0s: a new alert goes out at once (issue 5 "
+                                          "asks for under 2 s from event to webhook).")
     group_interval: timedelta = Field(
-        timedelta(minutes=5), description="Alertmanager's default: updates to a group at most "
-                                          "this often.")
+        default=timedelta(minutes=5), description="Alertmanager's default: updates to a group at most "
+                                                  "this often.")
     repeat_interval: timedelta = Field(
-        timedelta(hours=24), description="Platform default: commissioners read alerts daily, "
-                                         "so a firing, unacknowledged group is reminded daily.")
+        default=timedelta(hours=24), description="Platform default: commissioners read alerts daily, "
+                                                 "so a firing, unacknowledged group is reminded daily.")
     prompt: frozenset[PromptAction] = Field(
-        frozenset(), description="Changes told at once, without waiting for the group interval "
-                                 "(Alertmanager has none: every change waits). The service sends "
-                                 "new alerts, escalations and people's actions promptly.")
+        default=frozenset(), description="Changes told at once, without waiting for the group interval "
+                                         "(Alertmanager has none: every change waits). The service sends "
+                                         "new alerts, escalations and people's actions promptly.")
 
     @model_validator(mode="after")
     def _coherent(self) -> "NotificationPolicy":
@@ -184,7 +188,7 @@ class NotificationIntent(_Frozen):
 
     group_key: str
     group_labels: dict[str, str]
-    reason: Literal["new", "update", "reminder", "resolved"]
+    reason: NotifyReason
     status: Literal["firing", "resolved"]
     alerts: tuple[Alert, ...]
     at: AwareDatetime
@@ -195,8 +199,7 @@ class AuditEntry(_Frozen):
 
     fingerprint: str
     at: AwareDatetime
-    action: Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged",
-                    "resolved"]
+    action: AuditAction
     from_status: AlertStatus | None
     to_status: AlertStatus
     severity: AlertSeverity
@@ -214,7 +217,7 @@ class LifecycleResult(_Frozen):
                           "repeat); the worker's timer.")
 
 
-def _audit(record: AlertRecord, at: datetime, action: str, before: AlertStatus | None,
+def _audit(record: AlertRecord, at: datetime, action: AuditAction, before: AlertStatus | None,
            by: str | None = None, note: str | None = None) -> AuditEntry:
     return AuditEntry(fingerprint=record.fingerprint, at=at, action=action, from_status=before,
                       to_status=record.status, severity=record.severity, by=by, note=note)
@@ -366,7 +369,7 @@ def _apply_silences(records: dict[str, AlertRecord], silences: Sequence[Silence]
 def _flush_reason(pending: list[AlertRecord], active: list[AlertRecord],
                   group: GroupRecord | None, now: datetime,
                   policy: NotificationPolicy, urgent: bool = False
-                  ) -> tuple[str | None, datetime | None]:
+                  ) -> tuple[NotifyReason | None, datetime | None]:
     """Why the group is notified now (or None) and, if not now, when to look again."""
     if pending:
         if group is None or group.last_flush_at is None:

@@ -9,6 +9,7 @@ import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from contracts.places import AREAS
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Stage
@@ -44,7 +45,7 @@ def overview(areas: Sequence[str], totals: Iterable[Mapping], open_alerts: Mappi
         p["people_prev"] += r["people_prev"]
         p["unmet"] += r.get("unmet_need", 0)
         p["unmet_prev"] += r.get("unmet_need_prev", 0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code in areas:
         p = per[code]
         rows.append({
@@ -124,7 +125,8 @@ def expand_signatures(rows: Iterable[Mapping], event_type: str | None = None) ->
             _add(comps, int(c), cur, prev)
         for role in r["cdw_roles"]:
             _add(roles, role, cur, prev)
-    return CycleCounts(stages, comps, cells, roles, tuple(findings), tuple(performance))
+    return CycleCounts(stages, comps, cells, roles, (findings[0], findings[1]),
+                       (performance[0], performance[1]))
 
 
 def by_stage(cc: CycleCounts) -> list[dict]:
@@ -219,9 +221,10 @@ def unmet_needs(rows: Iterable[Mapping], *, unmet_only: bool = False, sort: str 
         c[0] += i["findings"]["current"]
         c[1] += i["findings"]["previous"]
         c[2] += i["findings"]["current"] if i["unmet_need_theme"] else 0
-    by_community = sorted(({"community": k, "findings": change(v[0], v[1]), "unmet_need_findings": v[2],
-                            "trend": trend(v[0], v[1])} for k, v in communities.items()),
-                          key=lambda x: (-x["findings"]["current"], x["community"]))
+    by_community: list[dict[str, Any]] = sorted(
+        ({"community": k, "findings": change(v[0], v[1]), "unmet_need_findings": v[2],
+          "trend": trend(v[0], v[1])} for k, v in communities.items()),
+        key=lambda x: (-x["findings"]["current"], x["community"]))
     return {"items": items, "by_community": by_community}
 
 
@@ -361,7 +364,8 @@ def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
 
 def performance_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
     cols = ["area", "provider_id", "provider_name", "sector", "indicator", "community", "unit", "target",
-            "target_label", "target_source", "latest_period_end", "latest_value", "meets_target", "window_numerator", "window_denominator",
+            "target_label", "target_source", "latest_period_end", "latest_value", "meets_target",
+            "window_numerator", "window_denominator",
             "window_proportion", "previous_proportion", "region_benchmark", "significance",
             "spc_mean", "spc_lower_limit", "spc_upper_limit", "spc_variation", "spc_assurance",
             "special_cause_points", "periods"]

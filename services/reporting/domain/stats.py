@@ -194,6 +194,7 @@ def compare_with_benchmark(numerator: int | None, denominator: int | None,
     ci95 = wilson_interval(numerator, denominator, CONFIDENCE_95)
     ci998 = wilson_interval(numerator, denominator, CONFIDENCE_998) if use_998 else None
     value = numerator / denominator
+    level: float | None
     if ci998 is not None and _side(ci998, benchmark) != 0:
         side, level = _side(ci998, benchmark), CONFIDENCE_998
     else:
@@ -441,7 +442,7 @@ class Rule(str, Enum):
     TWO_OF_THREE = "two_of_three"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a display title, shadowing str.title on purpose
         return RULE_TITLES[self]
 
 

@@ -321,9 +321,10 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
     kinds = [PointType.COMMON_CAUSE]
     kinds += ([PointType.NEUTRAL] if result.polarity.direction == 0
               else [PointType.IMPROVEMENT, PointType.CONCERN])
+    lx: float
     lx, ly = left, top + plot_h + 84
     for kind in kinds:
-        body.append(f'<g class="legend-item">'
+        body.append('<g class="legend-item">'
                     + _marker(POINT_SHAPES[kind], lx + 6, ly - 4, POINT_COLOURS[kind])
                     + _text(lx + 16, ly, POINT_LABELS[kind], size=11) + "</g>")
         lx += 36 + 6.8 * len(POINT_LABELS[kind])

@@ -74,21 +74,22 @@ def funding_gap(record: PerformanceRecord, t: FundingThresholds) -> RuleOutcome 
 def contract_ending(record: PerformanceRecord, today: date,
                     t: FundingThresholds) -> RuleOutcome | None:
     """Fires when the contract ends within ``contract_ending_days`` and no renewal is recorded."""
-    if not _watched(record, Indicator.CONTRACT_END, t) or record.data.contract_end_date is None:
+    if not _watched(record, Indicator.CONTRACT_END, t):
         return None
     d = record.data
-    if d.renewal_recorded:
+    end = d.contract_end_date
+    if end is None or d.renewal_recorded:
         return None
-    days_left = (d.contract_end_date - today).days
+    days_left = (end - today).days
     if days_left > t.contract_ending_days:
         return None
     red = days_left <= t.red_contract_ending_days
-    evidence = {**_provider_facts(record), "contract_end_date": d.contract_end_date.isoformat(),
+    evidence = {**_provider_facts(record), "contract_end_date": end.isoformat(),
                 "days_left": days_left, "renewal_recorded": d.renewal_recorded,
                 "contract_ending_days": t.contract_ending_days,
                 "red_contract_ending_days": t.red_contract_ending_days}
-    when = (f"ended on {day(d.contract_end_date)}" if days_left < 0 else
-            f"ends on {day(d.contract_end_date)}, in {plural(days_left, 'day')}")
+    when = (f"ended on {day(end)}" if days_left < 0 else
+            f"ends on {day(end)}, in {plural(days_left, 'day')}")
     detail = f"Contract with {_who(record)} {when}, and no renewal is recorded."
     return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
                        subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
