@@ -26,6 +26,11 @@ test:  ## install what is missing and run the whole test suite (unit, integratio
 	@.venv/bin/python -m contracts.export --check
 	@.venv/bin/python -m pytest tests
 
+test-cluster:  ## the platform on a three-broker Kafka cluster: brokers and worker copies killed under load (tests/cluster)
+	@bash $(LOCAL)/install.sh
+	@.venv/bin/python -m pytest tests/cluster -q -p no:cacheprovider
+.PHONY: test-cluster
+
 unit:  ## the fast tests only (no Kafka or PostgreSQL)
 	@.venv/bin/python -m pytest tests/unit -q
 
