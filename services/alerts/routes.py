@@ -212,15 +212,15 @@ async def _act(request: Request, who: Principal, fingerprint: str,
 @router.post("/v1/alerts/{fingerprint}/acknowledge", tags=["alerts"],
              summary="Acknowledge a firing alert, with a note")
 async def acknowledge(request: Request, who: Reader, fingerprint: Fingerprint,
-                      body: Annotated[Note, Body()] = Note()) -> dict:
-    return await _act(request, who, fingerprint, "acknowledge", body)
+                      body: Annotated[Note | None, Body()] = None) -> dict:
+    return await _act(request, who, fingerprint, "acknowledge", body or Note())
 
 
 @router.post("/v1/alerts/{fingerprint}/resolve", tags=["alerts"],
              summary="Resolve an alert by hand, with a note")
 async def resolve(request: Request, who: Reader, fingerprint: Fingerprint,
-                  body: Annotated[Note, Body()] = Note()) -> dict:
-    return await _act(request, who, fingerprint, "resolve", body)
+                  body: Annotated[Note | None, Body()] = None) -> dict:
+    return await _act(request, who, fingerprint, "resolve", body or Note())
 
 
 # --- silences -------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ the last one (allocations less deallocations), and it scans every young object s
 flight is what stays alive: fifty intake batches of 500 events, or a stream worker's buffers of
 thousands of records. A young generation of 20,000 still had intake collecting for a large share
 of its time under batch load; 100,000, with middle collections every 50 young ones, made that
-share small (docs/benchmarks.md). Garbage that only the collector can free (reference cycles) waits longer, bounded by the same threshold.
+share small (docs/benchmarks.md). Garbage that only the collector can free (reference cycles)
+waits longer, bounded by the same threshold.
 """
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ async def apply_or_one_by_one(parsed: list[tuple[Any, M]], apply: Callable[[list
         for event, item in parsed:
             try:
                 label = str(getattr(item, "event_id", event.message.offset))
-                results.append(await until_done(lambda: apply([item]), label))
+                results.append(await until_done(lambda item=item: apply([item]), label))
             except asyncpg.DataError as exc:
                 await refuse(event, f"not storable: {exc}")
                 continue

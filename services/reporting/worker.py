@@ -86,7 +86,7 @@ def create_worker(settings: ReportingSettings | None = None) -> faust.App:
                     await dead_letter(event, str(exc.errors()[0].get("msg")))
                     continue
                 try:
-                    newer = await until_done(lambda: s.upsert_alert(alert), alert.fingerprint)
+                    newer = await until_done(lambda alert=alert: s.upsert_alert(alert), alert.fingerprint)
                 except asyncpg.DataError as exc:
                     await dead_letter(event, f"not storable: {exc}")
                     continue
