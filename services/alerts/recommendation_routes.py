@@ -6,6 +6,7 @@ an answer is a commissioner's commitment; partner keys get 403.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -19,8 +20,9 @@ from contracts.places import AREAS
 from services.common.auth import Role
 from services.common.problems import API_PROBLEMS, Problem, problem_responses, validation_errors
 
-from .adapters import recommendations
-from .domain.recommendations import RecommendationError
+from .adapters import recommendations, store
+from .domain.recommendations import RecommendationError, follow_up_summary
+from .domain.thresholds import DEFAULT_THRESHOLDS
 from .routes import AreaCode, Reader, granted, invalid, svc
 from .service import ResponseIdTaken, UnknownRecommendation
 
@@ -39,6 +41,20 @@ async def list_recommendations(
     items, total = await recommendations.listing(request.app.state.pool, area, status, limit, offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset,
             "next_offset": offset + limit if offset + limit < total else None}
+
+
+@router.get("/v1/areas/{area}/recommendations/summary",
+            summary="How the area follows up recommendations made in a rolling window: response "
+                    "rate, median days to response, outcomes, not followed up, overdue actions")
+async def recommendation_summary(request: Request, who: Reader, area: AreaCode,
+                                 days: Annotated[int, Query(ge=1, le=730)] = 90) -> dict:
+    granted(who, area)
+    at = request.app.state.settings.now()
+    row = await store.overrides_of(request.app.state.pool, area)
+    thresholds = store.stored_thresholds(area, row["thresholds"])[0] if row else DEFAULT_THRESHOLDS
+    made = await recommendations.made_since(request.app.state.pool, area, at - timedelta(days=days))
+    return {"area": area, "at": at,
+            **follow_up_summary(made, at, days, thresholds.recommendations)}
 
 
 async def _shown(request: Request, area: str, rec_id: UUID) -> dict[str, Any]:

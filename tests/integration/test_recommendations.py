@@ -205,3 +205,15 @@ def test_recommendations_are_read_in_the_callers_areas_only(actors):
     assert api("GET", f"/v1/areas/{AREA}/recommendations", actors["operator"])[0] == 200
     status, _, problem = api("GET", f"/v1/areas/{AREA}/recommendations/{uuid.uuid4()}", actors["easi"])
     assert status == 404 and problem["status"] == 404
+
+
+def test_the_area_summary_reports_its_follow_up(actors):
+    path = f"/v1/areas/{AREA}/recommendations/summary?days=90"
+    status, _, summary = api("GET", path, actors["easi"])
+    assert status == 200, summary
+    assert summary["made"] >= 2 and summary["answered"] >= 1 and summary["outcomes"]["accepted"] >= 1
+    assert 0 < summary["response_rate"] < 1 and summary["median_days_to_response"] >= OFFSET_DAYS - 3
+    assert summary["completed"] >= 1 and summary["response_days"] == 60
+    assert api("GET", path, actors["elon"])[0] == 403
+    status, _, problem = api("GET", f"/v1/areas/{AREA}/recommendations/summary?days=0", actors["easi"])
+    assert status == 422 and problem["errors"][0]["field"] == "query.days"

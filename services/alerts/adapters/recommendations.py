@@ -120,3 +120,9 @@ async def one(pool: asyncpg.Pool, area: str, rec_id: UUID) -> dict[str, Any] | N
             "answers": [{"response_id": json.loads(a["event"])["event_id"], "by": a["actor"],
                          "key_id": a["key_id"], "at": a["at"], **json.loads(a["event"])["data"]}
                         for a in answers]}
+
+
+async def made_since(pool: asyncpg.Pool, area: str, since: datetime) -> list[Recommendation]:
+    rows = await pool.fetch("SELECT record FROM recommendations WHERE area = $1 AND made_at > $2",
+                            area, since)
+    return [Recommendation.model_validate_json(r["record"]) for r in rows]

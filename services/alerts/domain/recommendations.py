@@ -11,8 +11,10 @@ it like any other; a response or a completion clears it.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from statistics import median
 from typing import Literal
 from uuid import UUID
 
@@ -186,3 +188,27 @@ def follow_up_conditions(recs: Iterable[Recommendation], now: datetime,
             if outcome is not None:
                 out.append(Condition.of(rule, rec.area, outcome))
     return sorted(out, key=lambda c: c.fingerprint)
+
+
+def follow_up_summary(recs: Iterable[Recommendation], now: datetime, window_days: int,
+                      t: RecommendationThresholds) -> dict[str, object]:
+    """How an area follows up recommendations made in the last ``window_days``: how many were
+    answered and how fast (median days from the recommendation to its first response), the
+    outcomes, and how many are not followed up or have an overdue action at ``now``."""
+    since = now - timedelta(days=window_days)
+    made = [r for r in recs if since < r.made_at <= now]
+    answered = [r for r in made if r.first_responded_at is not None]
+    days = [(r.first_responded_at - r.made_at).total_seconds() / 86400 for r in answered
+            if r.first_responded_at is not None]
+    outcomes = Counter(r.outcome.value for r in answered if r.outcome is not None)
+    return {
+        "window_days": window_days, "made": len(made), "answered": len(answered),
+        "response_rate": round(len(answered) / len(made), 4) if made else None,
+        "median_days_to_response": round(median(days), 1) if days else None,
+        "outcomes": {o.value: outcomes.get(o.value, 0) for o in RecommendationOutcome},
+        "completed": sum(r.progress is ActionProgress.COMPLETED for r in made),
+        "awaiting_response": sum(r.outcome is None for r in made),
+        "not_followed_up": sum(not_followed_up(r, now, t) is not None for r in made),
+        "overdue_actions": sum(action_overdue(r, now, t) is not None for r in made),
+        "response_days": t.response_days,
+    }

@@ -15,7 +15,7 @@ from contracts.taxonomy import CDWRole, Competency, Stage
 from services.alerts.domain import engine
 from services.alerts.domain.conditions import CONCERNS, fingerprint
 from services.alerts.domain.recommendations import (Recommendation, RecommendationError, answer,
-                                                    follow_up_conditions, subject)
+                                                    follow_up_conditions, follow_up_summary, subject)
 from services.alerts.domain.state import new_state
 from services.alerts.domain.thresholds import RecommendationThresholds, threshold_sources
 
@@ -188,3 +188,28 @@ def test_the_engine_fires_on_silence_and_resolves_on_a_response():
     after = engine.advance(turn.state, turn.records, turn.groups, now=later + timedelta(minutes=1),
                            recommendations=[answered] if answered.open else [])
     assert after.records[record.fingerprint].status is AlertStatus.RESOLVED
+
+
+# --- the area's follow-up over a rolling window -------------------------------------------
+
+def test_the_summary_counts_answers_their_speed_and_what_is_left_undone():
+    def made(days_ago: float) -> Recommendation:
+        return rec(days_ago=days_ago)
+
+    quick, slow, refused, silent, overdue_one, old = made(80), made(75), made(70), made(65), made(50), made(200)
+    recs = [
+        answer(quick, response(quick, at=quick.made_at + timedelta(days=10), **ACCEPT)),
+        answer(slow, response(slow, at=slow.made_at + timedelta(days=30), outcome="partly_accepted",
+                              action="Translate the leaflet.", owner="Comms lead",
+                              due_date=NOW.date() - timedelta(days=5))),
+        answer(refused, response(refused, at=refused.made_at + timedelta(days=20),
+                                 outcome="not_accepted", reason="Commissioned regionally.")),
+        silent, overdue_one, old,
+    ]
+    summary = follow_up_summary(recs, NOW, 90, DEFAULTS)
+    assert summary["made"] == 5 and summary["answered"] == 3      # the 200-day-old one is outside
+    assert summary["response_rate"] == 0.6 and summary["median_days_to_response"] == 20.0
+    assert summary["outcomes"] == {"accepted": 1, "partly_accepted": 1, "not_accepted": 1}
+    assert summary["awaiting_response"] == 2 and summary["not_followed_up"] == 1  # 65 days, not 50
+    assert summary["overdue_actions"] == 1 and summary["completed"] == 0
+    assert follow_up_summary([], NOW, 90, DEFAULTS)["response_rate"] is None
