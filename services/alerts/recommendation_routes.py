@@ -11,14 +11,15 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from contracts.events import RecommendationResponse
 from contracts.places import AREAS
 from services.common.auth import Role
 from services.common.problems import API_PROBLEMS, Problem, problem_responses, validation_errors
+from services.intake.domain import privacy
 
 from .adapters import recommendations, store
 from .domain.recommendations import RecommendationError, follow_up_summary
@@ -89,6 +90,11 @@ async def answer_recommendation(request: Request, who: Reader, area: AreaCode,
     response_id = fields.pop("response_id")
     if "recommendation_id" in fields:
         raise invalid("recommendation_id", "the recommendation is the one in the path")
+    # Answers are free text about services, like findings: the same guard keeps personal data out.
+    leaks = privacy.scan(fields)
+    if leaks:
+        raise invalid(leaks[0].field, f"contains what looks like {leaks[0].kind}; answers must not "
+                                      "carry personal data (the value is not echoed)")
     settings = request.app.state.settings
     at = settings.now()
     try:

@@ -139,6 +139,10 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
                                                             "outcome": "not_accepted"})
         assert status == 422 and headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in problem["errors"]] == ["reason"]
+        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()),
+                                                      "owner": "Ring about 943 476 5919"})
+        assert status == 422 and [e["field"] for e in problem["errors"]] == ["owner"]
+        assert "943" not in json.dumps(problem)
         assert recommendation(rec_id, easi)["answers"] == []
 
         # 4. The response resolves the silence alert; its due date, past on the moved clock,
