@@ -6,7 +6,7 @@ LOCAL := deploy/local
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-up:  ## install what is missing, start Kafka, PostgreSQL and the four services, load demo data
+up:  ## install what is missing; start Kafka, PostgreSQL, the six processes, Prometheus and Alertmanager; load demo data
 	@bash $(LOCAL)/stack.sh up
 
 down:  ## stop everything; data stays on disk
@@ -21,10 +21,15 @@ reset:  ## stop everything and delete the stack's data
 install:  ## install system packages, the virtualenv and the Kafka jars
 	@bash $(LOCAL)/install.sh
 
-test:  ## install what is missing and run the whole test suite (unit, integration, e2e)
+test:  ## install what is missing; lint, type-check and run the whole test suite (unit, integration, e2e)
 	@bash $(LOCAL)/install.sh
 	@.venv/bin/python -m contracts.export --check
+	@$(MAKE) --no-print-directory lint
 	@.venv/bin/python -m pytest tests
+
+lint:  ## ruff (pycodestyle, pyflakes, bugbear) and mypy, configured in pyproject.toml
+	@.venv/bin/ruff check .
+	@.venv/bin/mypy
 
 test-cluster:  ## the platform on a three-broker Kafka cluster: brokers and worker copies killed under load (tests/cluster)
 	@bash $(LOCAL)/install.sh
@@ -40,4 +45,4 @@ schemas:  ## regenerate contracts/schemas and contracts/asyncapi.json from the m
 bench:  ## run every benchmark side by side; writes artifacts/benchmarks/report.{json,md} (about 10 minutes)
 	@.venv/bin/python -m tests.benchmarks.run_all
 
-.PHONY: help up down status reset install test unit schemas
+.PHONY: help up down status reset install test lint unit schemas

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Final, Literal, Union
 from uuid import UUID
 
 from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
@@ -29,9 +29,9 @@ from .vocabulary import (GROUP_SHARE_INDICATORS, INDICATORS, MAX_COUNT, MAX_GBP,
 #: and its two follow-up alert rules); a change that could refuse or reread an
 #: existing event is a new major version and a new ``type`` (``...performance.v2``).
 SCHEMA_VERSION = "1.2.0"
-FINDING_TYPE = "uk.nhs.commissioning.finding.v1"
-PERFORMANCE_TYPE = "uk.nhs.commissioning.performance.v1"
-RECOMMENDATION_RESPONSE_TYPE = "uk.nhs.commissioning.recommendation-response.v1"
+FINDING_TYPE: Final = "uk.nhs.commissioning.finding.v1"
+PERFORMANCE_TYPE: Final = "uk.nhs.commissioning.performance.v1"
+RECOMMENDATION_RESPONSE_TYPE: Final = "uk.nhs.commissioning.recommendation-response.v1"
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
                             description="Lower-case identifier: letters, digits and hyphens.")]

@@ -181,9 +181,11 @@ def evaluate(state: AreaState, now: datetime,
             keep(condition)
     for key in sorted(state.series):
         decided = _series_outcome(list(state.series[key].values()), now, thresholds)
-        if decided is None or decided[1] is None:
+        if decided is None:
             continue
         rule, outcome = decided
+        if outcome is None:
+            continue
         keep(Condition.of(rule, state.area, outcome,
                           inhibited_by=silent.get(outcome.provider_id or "")))
     for key in sorted(state.findings):

@@ -11,13 +11,13 @@ is refused with a message that names the field, so the API can answer 422.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.citations import LocalDefault, SeedRef, as_json, local, parse_citations, render, seed
 from contracts.vocabulary import (FUNDING_INDICATORS, INDICATORS, RACE_EQUALITY_INDICATORS, Indicator,
-                                  ProviderSector, Unit)
+                                  IndicatorSpec, ProviderSector, Unit)
 
 #: A month is the platform's reporting cadence, which the windows and silences follow. No seed
 #: gives a cadence: the peer review found "the monthly progress reports required for each
@@ -35,6 +35,13 @@ PERFORMANCE_INDICATORS = frozenset(INDICATORS) - FUNDING_INDICATORS - RACE_EQUAL
 _COMPLETENESS = INDICATORS[Indicator.ETHNICITY_RECORDING_COMPLETENESS]
 _UTILISATION = INDICATORS[Indicator.UTILISATION_BY_ETHNIC_GROUP]
 _COERCIVE = INDICATORS[Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP]
+
+
+def _target_source(spec: IndicatorSpec) -> SeedRef | LocalDefault:
+    """Where an indicator's default target comes from; a threshold defaulting to it must cite it."""
+    if spec.target_source is None:
+        raise ValueError(f"{spec.indicator.value} has a default target but no target_source")
+    return spec.target_source
 
 
 def _sourced(default: Any, source: SeedRef | LocalDefault | tuple[SeedRef | LocalDefault, ...],
@@ -182,21 +189,21 @@ class RaceEqualityThresholds(_Thresholds):
     over-representation in coercive care."""
 
     completeness_below: float = _sourced(
-        _COMPLETENESS.default_target, _COMPLETENESS.target_source,
+        _COMPLETENESS.default_target, _target_source(_COMPLETENESS),
         "Local target: fires amber when the percentage of records whose ethnicity is known (a "
         "valid code other than \"not stated\") is below this.", ge=0, le=100)
     red_completeness_below: float = _sourced(
         75.0, local("three records in four; the seeds give no figure"),
         "Fires red when completeness is below this percentage.", ge=0, le=100)
     under_use_ratio: float = _sourced(
-        _UTILISATION.default_target, _UTILISATION.target_source,
+        _UTILISATION.default_target, _target_source(_UTILISATION),
         "Fires amber when the upper confidence bound of (share of users) / (share of "
         "population) is below this ratio.", gt=0, le=1)
     red_under_use_ratio: float = _sourced(
         0.5, local("the group uses the service at most half as much as its share"),
         "Fires red when the upper confidence bound is below this ratio.", gt=0, le=1)
     over_representation_ratio: float = _sourced(
-        _COERCIVE.default_target, _COERCIVE.target_source,
+        _COERCIVE.default_target, _target_source(_COERCIVE),
         "Fires amber when the lower confidence bound of (share of the people detained, admitted "
         "compulsorily or secluded) / (share of population) is above this ratio.", ge=1, le=100)
     red_over_representation_ratio: float = _sourced(
@@ -297,5 +304,6 @@ def threshold_citations(model: type[BaseModel] = AreaThresholds,
         if isinstance(annotation, type) and issubclass(annotation, _Thresholds):
             out.update(threshold_citations(annotation, f"{prefix}{name}."))
         elif isinstance(field.json_schema_extra, dict) and "cites" in field.json_schema_extra:
-            out[f"{prefix}{name}"] = parse_citations(field.json_schema_extra["cites"])
+            # _sourced wrote them with as_json: a list of citation objects.
+            out[f"{prefix}{name}"] = parse_citations(cast("list[dict[str, Any]]", field.json_schema_extra["cites"]))
     return out
