@@ -9,6 +9,8 @@ their own title and description (domain/svg.py) and a table beside them.
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -70,6 +72,23 @@ def words(code: object) -> str:
     return str(code).replace("_", " ")
 
 
+def subject(code: str) -> str:
+    """An alert's subject for people to read: ``provider:bsmhft/community:pakistani`` becomes
+    ``provider bsmhft, community pakistani``. Anything not of that shape is shown as it is."""
+    text = str(code)
+    if not _SUBJECT.fullmatch(text):
+        return text
+    return ", ".join(words(part.replace(":", " ", 1)) for part in text.split("/"))
+
+
+_SUBJECT = re.compile(r"[a-z_]+:[A-Za-z0-9_.-]+(/[a-z_]+:[A-Za-z0-9_.-]+)*")
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def link(path: str, params: Mapping[str, object], **overrides: object) -> str:
     """``path`` with ``params`` (updated by ``overrides``) as its query; empty values are left out."""
     clean = {k: v for k, v in {**params, **overrides}.items() if v not in (None, "", False)}
@@ -85,7 +104,8 @@ def _finalize(value: object) -> object:
 env = Environment(loader=PackageLoader(__package__, "templates"), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, finalize=_finalize, trim_blocks=True, lstrip_blocks=True,
                   auto_reload=False)
-env.filters.update(num=fmt_num, change=fmt_change, as_of=fmt_as_of, words=words)
+env.filters.update(num=fmt_num, change=fmt_change, as_of=fmt_as_of, words=words, subject=subject,
+                   plural=plural)
 env.globals.update(link=link, nav=NAV, areas=AREAS, local_target=LOCAL_TARGET)
 
 

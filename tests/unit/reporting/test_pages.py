@@ -92,8 +92,8 @@ def test_every_page_shows_hostile_text_escaped_in_a_whole_document(name):
 @pytest.mark.parametrize("name, where", [
     ("unmet", "<th scope=\"row\">" + ESCAPED + "</th>"),                        # a community
     ("unmet", "<td>" + ESCAPED + "</td>"),                                     # a theme
-    ("alerts", "<td>" + ESCAPED + "</td>"),                                    # an alert's summary
-    ("alerts", "<th scope=\"row\">" + ESCAPED + "</th>"),                      # its subject
+    ("alerts", "<p>" + ESCAPED + "</p>"),                                      # an alert's summary
+    ("alerts", "<span class=\"muted\">" + ESCAPED + "</span>"),                # its subject
     ("findings", "<td>" + ESCAPED + "</td>"),                                  # a finding's summary
     ("findings", "; community " + ESCAPED + "; theme unmet need (showing 2)."),  # the filters in words
     ("funding", ESCAPED + ' <span class="muted">(BSOL)</span>'),               # a provider's name
@@ -136,6 +136,11 @@ def test_figures_links_and_words():
     alerts = PAGES["alerts"]()
     assert "<p>Open alerts: 1 acknowledged, 1 firing.</p>" in alerts
     assert '<a href="/dashboard/findings?area=BSOL&amp;days=90">2 events</a>' in alerts
+    # A readable title leads (the rule in words, the subject in words); the summary and the
+    # evidence are one click away, with no script.
+    assert "<details><summary>Summary and evidence</summary>" in alerts
+    assert pages.subject("provider:bsmhft/community:pakistani") == "provider bsmhft, community pakistani"
+    assert pages.plural(1, "event") == "1 event" and pages.plural(3, "event") == "3 events"
     assert 'href="/v1/reports/alerts.csv?area=BSOL" download' in alerts
     findings = PAGES["findings"]()
     assert "<p>250 events match: stage Reviewing services and gap analysis;" in findings
@@ -146,7 +151,7 @@ def test_figures_links_and_words():
 def test_empty_views_say_so():
     empty = v.header() | {"items": [], "counts": {}}
     page = pages.alerts_page(empty, frame("alerts", {}))
-    assert "<p>Open alerts: none.</p>" in page and '<td colspan="8">No open alerts.</td>' in page
+    assert "<p>Open alerts: none.</p>" in page and '<td colspan="6">No open alerts.</td>' in page
     assert "Data as of" in page
     page = pages.funding_page(v.header(None) | {"data_as_of": None, "areas": []} | {
         "items": [], "totals": {"gap_gbp": 0, "with_gap": 0, "contracts_ending_soon": 0}}, frame("funding", {}))
