@@ -19,7 +19,7 @@ from contracts.events import RecommendationResponse
 from contracts.places import AREAS
 from services.common.auth import Role
 from services.common.problems import API_PROBLEMS, Problem, problem_responses, validation_errors
-from services.intake.domain import privacy
+from services.intake.domain import privacy, storable
 
 from .adapters import recommendations, store
 from .domain.recommendations import RecommendationError, follow_up_summary
@@ -90,7 +90,11 @@ async def answer_recommendation(request: Request, who: Reader, area: AreaCode,
     response_id = fields.pop("response_id")
     if "recommendation_id" in fields:
         raise invalid("recommendation_id", "the recommendation is the one in the path")
-    # Answers are free text about services, like findings: the same guard keeps personal data out.
+    # Answers are free text about services, like findings: the same guards keep out what
+    # PostgreSQL cannot store and personal data.
+    refused = storable.unstorable(fields)
+    if refused:
+        raise invalid(refused[0].field, refused[0].reason)
     leaks = privacy.scan(fields)
     if leaks:
         raise invalid(leaks[0].field, f"contains what looks like {leaks[0].kind}; answers must not "

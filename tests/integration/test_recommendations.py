@@ -143,6 +143,14 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
                                                       "owner": "Ring about 943 476 5919"})
         assert status == 422 and [e["field"] for e in problem["errors"]] == ["owner"]
         assert "943" not in json.dumps(problem)
+        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()),
+                                                      "action": "Interpreters\u0000booked"})
+        assert status == 422 and [e["field"] for e in problem["errors"]] == ["action"]
+        status, _, problem = api("POST", path, easi, {**accept, "response_id": "not-a-uuid"})
+        assert status == 422 and [e["field"] for e in problem["errors"]] == ["response_id"]
+        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()),
+                                                      "colour": "blue"})
+        assert status == 422 and [e["field"] for e in problem["errors"]] == ["colour"]
         assert recommendation(rec_id, easi)["answers"] == []
 
         # 4. The response resolves the silence alert; its due date, past on the moved clock,
