@@ -7,7 +7,7 @@ Counselling, Church of God of Prophecy, Support 4 Progress, the Chinese communit
 the Pakistani community in Sheffield, the Greater Peterborough Network GP Federation, ...). The
 demo holds 24 months of findings and monthly provider returns, so trends, previous windows and
 SPC charts have a history, and it is built so that every alert rule the platform has
-(contracts.events.AlertRule) fires somewhere:
+(contracts.events.AlertRule) fires somewhere (:func:`expected_alerts`):
 
 * unmet need: a rise in findings from the Pakistani community in Sheffield in the last month;
 * funding gap: the Northampton forum's Value Added Grant, half committed ("A sum of £5000 value
@@ -21,7 +21,11 @@ SPC charts have a history, and it is built so that every alert rule the platform
   under the category ‘not stated’", 001:685);
 * under-use by a community: the Pakistani community's use of that trust against its share of
   the population;
-* provider silence: Support 4 Progress, whose monthly returns stopped three months ago.
+* over-representation in coercive care: African Caribbean people among those the trust detained;
+* provider silence: Support 4 Progress, whose monthly returns stopped three months ago;
+* recommendations: every finding carries one; the area's commissioners answer those older than
+  ``ANSWER_AFTER_DAYS`` (:func:`answers`), so a few are not followed up, and one accepted action
+  in Birmingham and Solihull is overdue.
 
 Dates are relative to an anchor day kept in $CSP_HOME/demo-anchor (the day of the first run) and
 every event id derives from it, so running it again answers 'duplicate' rather than adding data
@@ -73,10 +77,6 @@ BATCH = 500  # intake's batch limit
 #: hospital with a specific focus in supporting people from African descent" (001:234);
 #: the GP federation provides the SMI physical health checks (004:553).
 INDEPENDENT_HOSPITAL = "independent_hospital"
-#: Detention, compulsory admission and seclusion by ethnic group, where the contract has the
-#: indicator ("analysis of why a high number of black people are detained in acute wards", 001:650).
-COERCIVE_CARE = getattr(Indicator, "COERCIVE_CARE_BY_ETHNIC_GROUP", None)
-OVER_REPRESENTATION = getattr(AlertRule, "OVER_REPRESENTATION_IN_COERCIVE_CARE", None)
 GP_FEDERATION = "gp_federation"
 
 
@@ -110,7 +110,9 @@ class EthnicityCodes:
 class Money:
     """A voluntary provider's funding, quarterly: ``required`` and ``committed`` in pounds, a
     contract end ``ends_in`` days after the anchor (None: no contract end reported), and an
-    instalment ``overdue`` days late at the last month's end (None: no payment reported)."""
+    instalment ``overdue`` days late at the last month's end (None: no payment reported).
+    The Value Added Grants follow the seeds (£500 to £10,000, 001:739; £5000 in Northampton,
+    001:756); the seeds give no contract sums, so the larger ones are illustrative."""
 
     required: float
     committed: float
@@ -137,6 +139,8 @@ class Partner:
     silent_months: int = 0
     #: Extra findings in the latest block: (community, theme, how many).
     surge: tuple[str, str, int] | None = None
+    #: Where the seeds name it: "file:line quote", several joined by "; ", a quote's parts by
+    #: " ... " (tests/unit/deploy/test_demo.py checks each part is on its line).
     seeds: str = ""
 
 
@@ -215,8 +219,10 @@ PARTNERS: tuple[Partner, ...] = (
                     Trend(I.CRISIS_HOME_TREATMENT_EPISODES, 36.0, 46.0, 4.0, (0, 0)),
                     Trend(I.UTILISATION_BY_ETHNIC_GROUP, 6.0, 7.0, 0.6, (500, 700), community="pakistani",
                           population_share=0.13),
-                    *([Trend(COERCIVE_CARE, 15.0, 12.5, 1.5, (45, 65), community="african_caribbean",
-                             population_share=0.045)] if COERCIVE_CARE else [])),
+                    # Detention of African Caribbean people: "analysis of why a high number of
+                    # black people are detained in acute wards" (001:650).
+                    Trend(I.COERCIVE_CARE_BY_ETHNIC_GROUP, 15.0, 12.5, 1.5, (45, 65), community="african_caribbean",
+                          population_share=0.045)),
             ethnicity=EthnicityCodes(valid=(98.7, 98.8), not_stated=(12.0, 14.5), records=(900, 1100)),
             seeds="001:685 98.8% valid ethnicity codes; 001:686 a collection rate of 98.7%"),
     Partner("northampton-voluntary-forum", "Northampton voluntary mental health forum", "vcse_provider", "NHAM",
@@ -427,8 +433,8 @@ def expected_alerts() -> dict[AlertRule, tuple[str, str]]:
         AlertRule.ETHNICITY_DATA_GAP: ("BSOL", "provider:bsol-mental-health-trust"),
         AlertRule.UNDER_USE_BY_COMMUNITY: ("BSOL", "provider:bsol-mental-health-trust/community:pakistani"),
         AlertRule.PROVIDER_SILENCE: ("GMAN", "provider:support-4-progress"),
-        **({OVER_REPRESENTATION: ("BSOL", "provider:bsol-mental-health-trust/community:african_caribbean/coercive")}
-           if OVER_REPRESENTATION and COERCIVE_CARE else {}),
+        AlertRule.OVER_REPRESENTATION_IN_COERCIVE_CARE:
+            ("BSOL", "provider:bsol-mental-health-trust/community:african_caribbean/coercive"),
     }
 
 
@@ -555,15 +561,11 @@ async def _reported_per_area(client: httpx.AsyncClient, headers: dict, areas: di
 
 async def _answer(client: httpx.AsyncClient, k: dict, events: dict[str, list[dict]], day0: date,
                   deadline: float) -> int | None:
-    """Post the commissioners' answers (:func:`answers`) to the alerts API; None when the
-    platform has no recommendations API. A recommendation already answered is left as it is,
-    so a second run changes nothing."""
+    """Post the commissioners' answers (:func:`answers`) to the alerts API; None when one is
+    refused. A recommendation already answered is left as it is, so a second run changes
+    nothing."""
     reader = {a: {"Authorization": f"Bearer {k[cid]['api_key']}"} for cid, _n, areas in COMMISSIONERS
               for a in areas}
-    probe = await client.get(f"{ALERTS_API}/v1/areas/BSOL/recommendations", params={"limit": 1},
-                             headers=reader["BSOL"])
-    if probe.status_code == 404:
-        return None
     posted = 0
     for finding, bodies in answers(events, day0):
         area, rec = finding["area"], finding["event_id"]
@@ -616,8 +618,9 @@ async def main() -> int:
                 return 1
             await asyncio.sleep(2)
         answered = await _answer(client, k, events, day0, deadline + 120)
-        if answered is not None:
-            print(f"demo: commissioners posted {answered} answers to recommendations")
+        if answered is None:
+            return 1
+        print(f"demo: commissioners posted {answered} answers to recommendations")
         rules = set(expected_alerts())
         while True:
             firing = await _firing(client, op)

@@ -194,3 +194,23 @@ def test_the_commissioners_answer_older_recommendations_and_leave_one_action_ove
     assert len(overdue) == 1 and overdue[0][0]["area"] == "BSOL"
     ids = [b["response_id"] for _, bodies in planned for b in bodies]
     assert len(ids) == len(set(ids))
+
+
+def test_the_partners_seed_quotes_are_on_the_lines_they_cite():
+    """Each partner's seed pointer ("001:234 registered acute psychiatric hospital") quotes the
+    line it cites, so a wrong line number fails here."""
+    from pathlib import Path
+
+    from deploy.local.demo import PARTNERS
+
+    seeds = Path(__file__).resolve().parents[3] / "docs" / "seeds"
+    lines = {f.name[:3]: f.read_text(encoding="utf-8").splitlines() for f in seeds.glob("[0-9][0-9][0-9]_*.txt")}
+    cited = 0
+    for p in PARTNERS:
+        for pointer in filter(None, p.seeds.split("; ")):
+            ref, quote = pointer.split(" ", 1)
+            seed, line = ref.split(":")
+            for part in quote.split(" ... "):
+                assert part in lines[seed][int(line) - 1], (p.id, ref, part)
+            cited += 1
+    assert cited >= 12
