@@ -40,7 +40,7 @@ FreeText = Annotated[str, Field(min_length=1, max_length=4000)]
 #: The earliest date any event may carry, and the latest a contract may end. Local defaults, not
 #: from the seeds: the seeds' own figures start in 2004/5 (000:130), so a date before 2000 is a
 #: typo or a placeholder such as 0001-01-01; a contract ending after 2100 is one too. How far
-#: ahead of the clock an event may be is intake's clock check (services.intake.domain.admission).
+#: ahead of the clock an event may be is intake's clock check (services.common.admission.admission).
 EARLIEST_DATE = date(2000, 1, 1)
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST_CONTRACT_END = date(2100, 12, 31)

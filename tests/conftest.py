@@ -156,7 +156,7 @@ def recent_finding(area: str, region: str, source: str = "black-country-cdw", **
     import uuid
     from datetime import datetime, timedelta, timezone
 
-    from services.intake.examples import FINDING
+    from contracts.examples import FINDING
 
     body = copy.deepcopy(FINDING)
     body.update(event_id=str(uuid.uuid4()), source=source, area=area, region=region,

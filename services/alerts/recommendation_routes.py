@@ -19,7 +19,7 @@ from contracts.events import RecommendationResponse
 from contracts.places import AREAS
 from services.common.auth import Role
 from services.common.problems import API_PROBLEMS, Problem, problem_responses, validation_errors
-from services.intake.domain import privacy, storable
+from services.common.admission import privacy, storable
 
 from .adapters import recommendations, store
 from .domain.recommendations import RecommendationError, follow_up_summary

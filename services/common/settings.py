@@ -13,6 +13,9 @@ class CommonSettings(BaseSettings):
     pg_pool_max: int = 10
     log_level: str = "INFO"
     service_version: str = "0.1.0"
+    # A partner's occurred_at may be this far ahead of the platform's clock (intake refuses an
+    # event further ahead; the explain endpoint says so).
+    clock_skew_seconds: int = 300
     # API key lookups are cached this long: a revoked key stops working within this time.
     key_cache_seconds: float = 5.0
     # Local defaults: each API key may read this many requests a second (bursts up to the second

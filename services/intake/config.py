@@ -7,7 +7,6 @@ class IntakeSettings(CommonSettings):
     intake_port: int = 8081
     max_body_bytes: int = 1_000_000          # one request body; larger -> 413
     max_batch_events: int = 500              # events in one batch request; more -> 413
-    clock_skew_seconds: int = 300            # occurred_at may be this far ahead of our clock
     produce_timeout_seconds: float = 5.0     # longer than this without a broker ack -> 503
     retry_after_seconds: int = 5
     rate_limit_per_second: float = 200.0     # requests per key, in each worker process

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from contracts import examples
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from services.common.http import authenticate, too_many
 from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
@@ -18,7 +19,7 @@ from services.common.problems import PROBLEM_JSON, Problem, problem_responses, p
 
 from services.common.auth import Principal, Role
 
-from . import cloudevents, examples
+from . import cloudevents
 from .service import Outcome, rejected
 
 PROBLEM_RESPONSES = problem_responses({

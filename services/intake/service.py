@@ -25,8 +25,8 @@ from services.common.metrics import inc_each
 
 from .adapters.producer import BrokerUnavailable, Publisher
 from .adapters.store import Ledger, LedgerRow
-from .domain.admission import Idempotency, idempotency
-from .domain.prepare import Event, Prepared, Refusal, prepare
+from services.common.admission.admission import Idempotency, idempotency
+from services.common.admission.prepare import Event, Prepared, Refusal, prepare
 
 log = logging.getLogger("intake")
 

@@ -16,9 +16,8 @@ from contracts.events import PartnerEvent
 from services.common.auth import Principal
 from services.common.http import authenticate
 from services.common.problems import API_PROBLEMS, BODY_PROBLEMS, Problem, problem_responses
-from services.intake.config import IntakeSettings
-from services.intake.domain.prepare import prepare
-from services.intake.examples import FINDING, PERFORMANCE
+from services.common.admission.prepare import prepare
+from contracts.examples import FINDING, PERFORMANCE
 from services.mapping.config import MappingSettings
 from services.mapping.domain.describe import explanation_document, mapping_document
 from services.mapping.domain.ruleset import RuleSet, RuleSetError
@@ -50,10 +49,8 @@ def rules_in_force(request: Request) -> RuleSet:
 
 
 def clock_skew(request: Request) -> timedelta:
-    skew = getattr(request.app.state, "intake_clock_skew", None)
-    if skew is None:
-        skew = request.app.state.intake_clock_skew = timedelta(seconds=IntakeSettings().clock_skew_seconds)
-    return skew
+    """How far ahead intake lets an occurred_at be (CSP_CLOCK_SKEW_SECONDS, a common setting)."""
+    return timedelta(seconds=request.app.state.settings.clock_skew_seconds)
 
 
 @router.get("/v1/taxonomy", summary="Stages, competencies, CDW roles, plans, destinations, themes and "

@@ -30,7 +30,7 @@ import uvloop
 
 from contracts.places import AREAS
 from contracts.topics import FINDINGS
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 from services.common.entry import serve_http
 from tests.benchmarks import loadgen
 from tests.benchmarks.common import Stack, latency_summary, log, report, vmhwm_mib, wait_http

@@ -29,7 +29,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from contracts.places import AREAS
 from contracts.topics import DEADLETTER, FINDINGS, MAPPED, PERFORMANCE
 from services.common import heap
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 from services.mapping.domain.records import handle
 from services.mapping.domain.ruleset import load
 from tests.benchmarks.common import Stack, log, report, vmhwm_mib

@@ -38,7 +38,7 @@ from contracts.places import AREAS
 from contracts.taxonomy import CDWRole
 from contracts.topics import MAPPED
 from contracts.vocabulary import Community, Severity, Theme
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from services.mapping.domain.mapper import map_event
 from services.mapping.domain.ruleset import load
 from services.reporting.adapters.store import ReportingStore

@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts.topics import FINDINGS
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from tests.conftest import TEST_ENV, bearer, http_json, url, wait_until
 from tests.integration.kafka_probe import with_header
 

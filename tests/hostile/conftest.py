@@ -21,7 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from contracts.events import AlertRule
 from services.alerts.domain.conditions import fingerprint
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
 
 PARTNER_ORG = "medway-community-voice"

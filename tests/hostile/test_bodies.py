@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pytest
 
 from contracts.topics import FINDINGS, PERFORMANCE
-from services.intake.examples import PERFORMANCE as PERFORMANCE_EXAMPLE
+from contracts.examples import PERFORMANCE as PERFORMANCE_EXAMPLE
 from tests.conftest import TEST_ENV, bearer, http_json, url
 from tests.hostile.conftest import (AREA, PARTNER_ORG, REGION, alive, end_offsets, event_ids,
                                     fields_named, finding, pipeline_still_flows, problem_of, raw,

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from contracts.topics import FINDINGS
-from services.intake.domain.privacy import CHECKS, nhs_number_is_valid, scan
+from services.common.admission.privacy import CHECKS, nhs_number_is_valid, scan
 from tests.conftest import TEST_HOME, bearer, http_json, url
 from tests.hostile.conftest import end_offsets, event_ids, finding, records_since
 

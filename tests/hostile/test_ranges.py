@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from contracts.vocabulary import MAX_COUNT, MAX_GBP
-from services.intake.examples import PERFORMANCE
+from contracts.examples import PERFORMANCE
 from tests.conftest import bearer, wait_until
 from tests.hostile.conftest import (
     AREA,

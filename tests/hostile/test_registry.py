@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import pytest
 
 from contracts.topics import FINDINGS, PERFORMANCE as PERFORMANCE_TOPIC
-from services.intake.examples import PERFORMANCE
+from contracts.examples import PERFORMANCE
 from tests.conftest import bearer, create_key, http_json, keys_cli, url
 from tests.hostile.conftest import (
     AREA,

@@ -16,7 +16,7 @@ import pytest
 
 from contracts.events import AlertRule
 from services.alerts.domain.conditions import fingerprint
-from services.intake.examples import PERFORMANCE
+from contracts.examples import PERFORMANCE
 from tests.conftest import bearer, create_key, http_json, url, wait_until
 
 pytestmark = pytest.mark.integration

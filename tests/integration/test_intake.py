@@ -15,7 +15,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from contracts.places import AREAS
 from contracts.topics import FINDINGS, PERFORMANCE
-from services.intake.examples import FINDING, PERFORMANCE as PERFORMANCE_EXAMPLE
+from contracts.examples import FINDING, PERFORMANCE as PERFORMANCE_EXAMPLE
 from tests.conftest import REPO, TEST_ENV, TEST_HOME, bearer, create_key, http_json, url
 from tests.integration.kafka_probe import between, with_header
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 from tests.conftest import BASE, TEST_HOME, bearer, http_json, url, wait_until
 from tests.stackenv import receiver_ports
 

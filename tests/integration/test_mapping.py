@@ -17,7 +17,7 @@ from kafka import KafkaProducer
 
 from contracts.events import DeadLetter, MappedEvent
 from contracts.topics import DEADLETTER, FINDINGS, MAPPED
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 from tests.conftest import REPO, TEST_ENV, TEST_HOME, bearer, http_json, run, url, wait_until
 from tests.integration.kafka_probe import records
 

@@ -25,7 +25,7 @@ import yaml
 
 from contracts.events import AlertRule
 from deploy.local.ops_config import port_variable
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 from tests.conftest import BASE, REPO, TEST_ENV, bearer, http_json, url, wait_until
 
 pytestmark = pytest.mark.integration

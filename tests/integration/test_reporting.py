@@ -22,7 +22,7 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts.topics import ALERTS, FINDINGS
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, keys_cli, url, wait_until
 
 pytestmark = pytest.mark.integration

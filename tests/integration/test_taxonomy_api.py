@@ -11,7 +11,7 @@ import pytest
 
 from contracts.citations import SeedRef, misquoted, parse_citations
 from contracts.topics import FINDINGS, MAPPED
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from tests.conftest import bearer, http_json, url
 from tests.integration.kafka_probe import records
 

@@ -30,7 +30,7 @@ from contracts.topics import (
     deadletter_headers,
     mapped_headers,
 )
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 
 AT = datetime(2026, 11, 30, 9, 15, tzinfo=timezone.utc)
 

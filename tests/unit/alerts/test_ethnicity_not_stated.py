@@ -18,7 +18,7 @@ from contracts.vocabulary import Indicator
 from services.alerts.domain.rules.race_equality import ethnicity_recording_gap
 from services.alerts.domain.state import AreaState, apply, evaluate
 from services.alerts.domain.thresholds import RaceEqualityThresholds
-from services.intake.examples import PERFORMANCE
+from contracts.examples import PERFORMANCE
 
 from .factories import AREA, NOW, figure, prec
 

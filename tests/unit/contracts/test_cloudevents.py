@@ -5,7 +5,7 @@ import pytest
 
 from contracts.cloudevents import NotACloudEvent, attribute_of, from_binary, from_structured, is_binary
 from contracts.events import partner_event_adapter
-from services.intake.examples import FINDING
+from contracts.examples import FINDING
 
 STRUCTURED = {"specversion": "1.0", "id": FINDING["event_id"], "source": FINDING["source"],
               "type": FINDING["type"], "time": FINDING["occurred_at"], "area": FINDING["area"],

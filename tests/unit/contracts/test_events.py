@@ -12,7 +12,7 @@ from contracts.events import (CommunityEngagementFinding, ProviderPerformanceEve
 from contracts.export import asyncapi_document, drift, json_schemas
 from contracts.topics import ALL_TOPICS, INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
 from contracts.vocabulary import MAX_COUNT, MAX_GBP, UNIT_RANGES, Unit, outside_range
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 
 
 def _headers(event) -> dict[str, bytes]:

@@ -27,7 +27,7 @@ def test_every_demo_event_meets_the_contract_and_the_clock():
     indicator's range, dates in the platform's range) and dated no later than intake allows."""
 
     from contracts.events import partner_event_adapter
-    from services.intake.domain.admission import future_dates
+    from services.common.admission.admission import future_dates
 
     anchor = datetime.now(timezone.utc).date()
     posted_at = datetime.combine(anchor, time(0), timezone.utc)   # the earliest hour make up runs

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from services.intake.domain.admission import Idempotency, idempotency, too_far_in_future
+from services.common.admission.admission import Idempotency, idempotency, too_far_in_future
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
 
@@ -36,8 +36,8 @@ def test_future_dates_name_each_field():
     from datetime import date, datetime, timedelta, timezone
 
     from contracts.events import ProviderPerformanceEvent
-    from services.intake.domain.admission import future_dates
-    from services.intake.examples import PERFORMANCE
+    from services.common.admission.admission import future_dates
+    from contracts.examples import PERFORMANCE
 
     now = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
     skew = timedelta(seconds=300)

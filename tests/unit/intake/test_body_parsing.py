@@ -7,7 +7,7 @@ import copy
 from pydantic import ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from services.intake.routes import FINDING as FINDING_ADAPTER
 from services.intake.routes import PERFORMANCE as PERFORMANCE_ADAPTER
 from services.intake.routes import read_each

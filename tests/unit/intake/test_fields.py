@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from contracts.vocabulary import MAX_COUNT
-from services.intake.domain import privacy
-from services.intake.domain.fields import CHECKED_TYPES, checked, leaves
-from services.intake.domain.storable import unstorable_fields
-from services.intake.examples import FINDING, PERFORMANCE
+from services.common.admission import privacy
+from services.common.admission.fields import CHECKED_TYPES, checked, leaves
+from services.common.admission.storable import unstorable_fields
+from contracts.examples import FINDING, PERFORMANCE
 
 
 def test_a_model_gives_the_same_fields_as_its_dump_in_the_same_order():

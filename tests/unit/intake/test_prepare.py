@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from contracts.events import CommunityEngagementFinding
-from services.intake.domain.prepare import prepare
-from services.intake.examples import FINDING
+from services.common.admission.prepare import prepare
+from contracts.examples import FINDING
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 SKEW = timedelta(seconds=300)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from services.intake.domain import privacy
-from services.intake.domain.privacy import nhs_number_is_valid, scan
+from services.common.admission import privacy
+from services.common.admission.privacy import nhs_number_is_valid, scan
 
 VALID_NHS = "9434765919"       # the NHS Data Dictionary's worked example
 WRONG_CHECK_DIGIT = "9434765918"

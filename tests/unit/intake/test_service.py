@@ -10,7 +10,7 @@ from datetime import timedelta
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from contracts.places import AREAS
 from services.common.auth import Principal, Role
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from services.intake.service import IntakeService
 
 from .fakes import FakeLedger, FakePublisher, FakeRegistry

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
-from services.intake.domain.storable import INT32_MAX, INT64_MAX, unstorable
-from services.intake.examples import FINDING, PERFORMANCE
+from services.common.admission.storable import INT32_MAX, INT64_MAX, unstorable
+from contracts.examples import FINDING, PERFORMANCE
 
 
 # A valid event's values with some changed afterwards: the guard looks at every value, including

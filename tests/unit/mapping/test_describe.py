@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from contracts.citations import SeedRef, misquoted, parse_citations
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from contracts.vocabulary import Indicator, Theme
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from services.mapping.domain.describe import explanation_document, mapping_document
 from services.mapping.domain.ruleset import load
 

@@ -14,7 +14,7 @@ from contracts.citations import LocalDefault, SeedRef, misquoted
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
 from contracts.topics import DEADLETTER, MAPPED
 from contracts.vocabulary import Community, Indicator, ProviderSector, Severity, Theme
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from services.mapping.domain.mapper import Unplaceable, explain, map_event
 from services.mapping.domain.records import handle
 from services.mapping.domain.ruleset import DEFAULT_RULES, load, parse

@@ -12,7 +12,7 @@ import pytest
 
 from contracts.events import MappedEvent, partner_event_adapter
 from contracts.taxonomy import CDWRole, Competency, Plan, Stage
-from services.intake.examples import FINDING, PERFORMANCE
+from contracts.examples import FINDING, PERFORMANCE
 from services.reporting.domain import reports, rollups
 from services.reporting.domain.csvout import to_csv
 from services.reporting.domain.windows import Window, rolling
