@@ -100,6 +100,8 @@ class OrganisationKind(str, Enum):
     COMMUNITY_DEVELOPMENT_WORKERS = "community_development_workers"
     FAITH_OR_COMMUNITY_GROUP = "faith_or_community_group"
     NHS_TRUST = "nhs_trust"
+    INDEPENDENT_HOSPITAL = "independent_hospital"   # a registered hospital outside the NHS (001:234)
+    GP_FEDERATION = "gp_federation"                 # primary care reporting physical health checks (004:553)
     COMMISSIONER = "commissioner"
     PEER_REVIEW_PANEL = "peer_review_panel"
 
