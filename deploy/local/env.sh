@@ -34,13 +34,25 @@ export CSP_ALERTS_WEBHOOK_RECEIVERS="${CSP_ALERTS_WEBHOOK_RECEIVERS:-}"
 # topics replicated three times and min.insync.replicas=2. One broker is the default.
 export CSP_KAFKA_BROKERS="${CSP_KAFKA_BROKERS:-1}"
 export CSP_KAFKA_NODE_PORT_STEP="${CSP_KAFKA_NODE_PORT_STEP:-10}"
+# CSP_KAFKA_PARTITION_NODE=n (cluster profile only): node n runs in a network namespace of its own,
+# joined to the machine by a veth pair, so that `kafka.sh partition n` cuts it off from every other
+# node and client and `kafka.sh heal n` joins it again. The nodes then listen on the pair's
+# addresses, CSP_KAFKA_NETNS_NET.2 for node n and CSP_KAFKA_NETNS_NET.1 for the others, instead of
+# 127.0.0.1. Needs root (ip netns, ip link).
+export CSP_KAFKA_PARTITION_NODE="${CSP_KAFKA_PARTITION_NODE:-}"
+export CSP_KAFKA_NETNS_NET="${CSP_KAFKA_NETNS_NET:-10.213.$((CSP_KAFKA_PORT % 250))}"
+kafka_node_host() {  # kafka_node_host NODE: the address the node listens on and advertises
+  if [ -z "$CSP_KAFKA_PARTITION_NODE" ]; then echo 127.0.0.1
+  elif [ "$1" = "$CSP_KAFKA_PARTITION_NODE" ]; then echo "$CSP_KAFKA_NETNS_NET.2"
+  else echo "$CSP_KAFKA_NETNS_NET.1"; fi
+}
 if [ "$CSP_KAFKA_BROKERS" -gt 1 ]; then
   export CSP_KAFKA_NODE_HEAP="${CSP_KAFKA_NODE_HEAP:-384m}"
   export CSP_KAFKA_REPLICATION="${CSP_KAFKA_REPLICATION:-$((CSP_KAFKA_BROKERS < 3 ? CSP_KAFKA_BROKERS : 3))}"
   export CSP_KAFKA_MIN_INSYNC="${CSP_KAFKA_MIN_INSYNC:-$((CSP_KAFKA_REPLICATION > 1 ? 2 : 1))}"
   if [ -z "${CSP_KAFKA_BOOTSTRAP:-}" ]; then
     CSP_KAFKA_BOOTSTRAP=$(for ((n = 0; n < CSP_KAFKA_BROKERS; n++)); do
-      printf '127.0.0.1:%s,' $((CSP_KAFKA_PORT + n * CSP_KAFKA_NODE_PORT_STEP)); done)
+      printf '%s:%s,' "$(kafka_node_host $((n + 1)))" $((CSP_KAFKA_PORT + n * CSP_KAFKA_NODE_PORT_STEP)); done)
     export CSP_KAFKA_BOOTSTRAP="${CSP_KAFKA_BOOTSTRAP%,}"
   fi
 fi

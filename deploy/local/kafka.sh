@@ -4,6 +4,7 @@
 # The cluster profile, CSP_KAFKA_BROKERS=3 (deploy/local/env.sh): three KRaft nodes, each both
 # broker and controller (one voter each in a quorum of three), under $CSP_HOME/kafka/node-<n>.
 #   kafka.sh start|stop|kill|status [NODE...]   (no NODE: every node)   kafka.sh fetch|reset|topics
+#   kafka.sh partition|heal NODE   (the node of CSP_KAFKA_PARTITION_NODE, in a namespace of its own)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 KHOME="$CSP_HOME/kafka"
@@ -142,16 +143,16 @@ node_dir() { echo "$KHOME/node-$1"; }
 nodes() { seq 1 "$CSP_KAFKA_BROKERS"; }
 
 render_node() {
-  local n=$1 dir voters="" m
-  dir=$(node_dir "$n")
+  local n=$1 dir voters="" m host
+  dir=$(node_dir "$n"); host=$(kafka_node_host "$n")
   mkdir -p "$dir/data" "$dir/logs"
-  for m in $(nodes); do voters+="$m@127.0.0.1:$(node_port "$CSP_KAFKA_CONTROLLER_PORT" "$m"),"; done
+  for m in $(nodes); do voters+="$m@$(kafka_node_host "$m"):$(node_port "$CSP_KAFKA_CONTROLLER_PORT" "$m"),"; done
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=${voters%,}
-listeners=PLAINTEXT://127.0.0.1:$(node_port "$CSP_KAFKA_PORT" "$n"),CONTROLLER://127.0.0.1:$(node_port "$CSP_KAFKA_CONTROLLER_PORT" "$n")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(node_port "$CSP_KAFKA_PORT" "$n")
+listeners=PLAINTEXT://$host:$(node_port "$CSP_KAFKA_PORT" "$n"),CONTROLLER://$host:$(node_port "$CSP_KAFKA_CONTROLLER_PORT" "$n")
+advertised.listeners=PLAINTEXT://$host:$(node_port "$CSP_KAFKA_PORT" "$n")
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -176,7 +177,7 @@ PROPS
 # node_ready NODE: the node answers on its own port and the cluster counts it among its live
 # (unfenced) brokers, so it serves and replicates again.
 node_ready() {
-  "$CSP_PYTHON" - "$1" "127.0.0.1:$(node_port "$CSP_KAFKA_PORT" "$1")" <<'PY' >/dev/null 2>&1
+  "$CSP_PYTHON" - "$1" "$(kafka_node_host "$1"):$(node_port "$CSP_KAFKA_PORT" "$1")" <<'PY' >/dev/null 2>&1
 import sys
 from kafka import KafkaAdminClient
 admin = KafkaAdminClient(bootstrap_servers=sys.argv[2], request_timeout_ms=3000, client_id="csp-ready")
@@ -194,10 +195,13 @@ cluster_start() {
   local n dir pidfile cluster_id="" started=()
   fetch
   mkdir -p "$KHOME/logs"; render_log4j "$KHOME"   # the storage tool's own logging (kjava)
+  # Every node listens on the pair's addresses: the namespace and its pair come first. The
+  # partitionable node's ports are free in a namespace of its own, so only the others' are checked.
+  if [ -n "$CSP_KAFKA_PARTITION_NODE" ]; then netns_up; fi
   for n in "$@"; do
     dir=$(node_dir "$n"); pidfile="$dir/kafka.pid"
     if pid_alive "$pidfile"; then say "Kafka node $n already running (pid $(cat "$pidfile"))"; continue; fi
-    for p in "$(node_port "$CSP_KAFKA_PORT" "$n")" "$(node_port "$CSP_KAFKA_CONTROLLER_PORT" "$n")" \
+    [ "$n" = "$CSP_KAFKA_PARTITION_NODE" ] || for p in "$(node_port "$CSP_KAFKA_PORT" "$n")" "$(node_port "$CSP_KAFKA_CONTROLLER_PORT" "$n")" \
              "$(node_port "$CSP_KAFKA_METRICS_PORT" "$n")"; do
       port_in_use "$p" && die "port $p (Kafka node $n) is taken by another process; set CSP_KAFKA_PORT / CSP_KAFKA_CONTROLLER_PORT / CSP_KAFKA_METRICS_PORT / CSP_KAFKA_NODE_PORT_STEP"
     done
@@ -236,11 +240,13 @@ cluster_start() {
 }
 
 launch_node() {  # launch_node NODE: start its JVM in the background, record its pid
-  local n=$1 dir
-  dir=$(node_dir "$n")
-  say "starting Kafka node $n on 127.0.0.1:$(node_port "$CSP_KAFKA_PORT" "$n"), metrics on 127.0.0.1:$(node_port "$CSP_KAFKA_METRICS_PORT" "$n")"
-  setsid nohup java -Xms128m -Xmx"$CSP_KAFKA_NODE_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
-    -javaagent:"$JMX_EXPORTER_JAR=127.0.0.1:$(node_port "$CSP_KAFKA_METRICS_PORT" "$n"):$JMX_EXPORTER_RULES" \
+  local n=$1 dir host in_netns=()
+  dir=$(node_dir "$n"); host=$(kafka_node_host "$n")
+  [ "$n" = "$CSP_KAFKA_PARTITION_NODE" ] && in_netns=(ip netns exec "$NETNS")
+  say "starting Kafka node $n on $host:$(node_port "$CSP_KAFKA_PORT" "$n"), metrics on $host:$(node_port "$CSP_KAFKA_METRICS_PORT" "$n")"
+  # ip netns exec enters the namespace and execs java: the recorded pid is the JVM's.
+  setsid nohup "${in_netns[@]}" java -Xms128m -Xmx"$CSP_KAFKA_NODE_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+    -javaagent:"$JMX_EXPORTER_JAR=$host:$(node_port "$CSP_KAFKA_METRICS_PORT" "$n"):$JMX_EXPORTER_RULES" \
     -Dlog4j.configuration="file:$dir/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
     >"$dir/logs/stdout.log" 2>&1 < /dev/null &
@@ -252,7 +258,7 @@ cluster_status() {
   for n in "$@"; do
     pidfile="$(node_dir "$n")/kafka.pid"
     if pid_alive "$pidfile"; then
-      if node_ready "$n"; then say "Kafka node $n running and ready (pid $(cat "$pidfile")) on 127.0.0.1:$(node_port "$CSP_KAFKA_PORT" "$n")"
+      if node_ready "$n"; then say "Kafka node $n running and ready (pid $(cat "$pidfile")) on $(kafka_node_host "$n"):$(node_port "$CSP_KAFKA_PORT" "$n")"
       else say "Kafka node $n running (pid $(cat "$pidfile")) but not live in the cluster"; rc=1; fi
     else say "Kafka node $n stopped"; rc=3; fi
   done
@@ -279,6 +285,41 @@ cluster_kill() {
   done
 }
 
+# The partitionable node's namespace and its veth pair (CSP_KAFKA_PARTITION_NODE, env.sh).
+NETNS="csp-kafka-$CSP_KAFKA_PORT"; VETH_HOST="ck${CSP_KAFKA_PORT}h"; VETH_NODE="ck${CSP_KAFKA_PORT}n"
+netns_up() {
+  ip netns list | grep -qw "$NETNS" && return 0
+  say "network namespace $NETNS for Kafka node $CSP_KAFKA_PARTITION_NODE ($CSP_KAFKA_NETNS_NET.2, the machine $CSP_KAFKA_NETNS_NET.1)"
+  ip netns add "$NETNS"
+  ip link add "$VETH_HOST" type veth peer name "$VETH_NODE"
+  ip link set "$VETH_NODE" netns "$NETNS"
+  ip addr add "$CSP_KAFKA_NETNS_NET.1/30" dev "$VETH_HOST"
+  ip link set "$VETH_HOST" up
+  ip netns exec "$NETNS" ip addr add "$CSP_KAFKA_NETNS_NET.2/30" dev "$VETH_NODE"
+  ip netns exec "$NETNS" ip link set "$VETH_NODE" up
+  ip netns exec "$NETNS" ip link set lo up
+}
+netns_down() {
+  ip route del blackhole "$CSP_KAFKA_NETNS_NET.2/32" 2>/dev/null || true
+  ip link del "$VETH_HOST" 2>/dev/null || true
+  ip netns del "$NETNS" 2>/dev/null || true
+}
+# A partition: the pair's machine end goes down, so neither side reaches the other, and a
+# blackhole route keeps the machine's packets for the node off the default route.
+partition() {
+  [ "$1" = "$CSP_KAFKA_PARTITION_NODE" ] || die "only node CSP_KAFKA_PARTITION_NODE=${CSP_KAFKA_PARTITION_NODE:-(unset)} can be partitioned"
+  ip link set "$VETH_HOST" down
+  ip route replace blackhole "$CSP_KAFKA_NETNS_NET.2/32"
+  say "Kafka node $1 partitioned from the others and from every client"
+}
+heal() {
+  [ "$1" = "$CSP_KAFKA_PARTITION_NODE" ] || die "only node CSP_KAFKA_PARTITION_NODE=${CSP_KAFKA_PARTITION_NODE:-(unset)} can be partitioned"
+  ip route del blackhole "$CSP_KAFKA_NETNS_NET.2/32" 2>/dev/null || true
+  ip link set "$VETH_HOST" up
+  ip addr replace "$CSP_KAFKA_NETNS_NET.1/30" dev "$VETH_HOST"
+  say "Kafka node $1 joined to the others again"
+}
+
 if [ "$CSP_KAFKA_BROKERS" -gt 1 ]; then
   action=${1:-}; shift || true
   picked=("$@"); [ ${#picked[@]} -eq 0 ] && mapfile -t picked < <(nodes)
@@ -291,9 +332,11 @@ if [ "$CSP_KAFKA_BROKERS" -gt 1 ]; then
     stop) cluster_stop "${picked[@]}" ;;
     kill) cluster_kill "${picked[@]}" ;;
     status) cluster_status "${picked[@]}" ;;
-    reset) mapfile -t picked < <(nodes); cluster_stop "${picked[@]}"; rm -rf "$KHOME"; say "Kafka data removed ($KHOME)" ;;
+    reset) mapfile -t picked < <(nodes); cluster_stop "${picked[@]}"; netns_down; rm -rf "$KHOME"; say "Kafka data removed ($KHOME)" ;;
+    partition) for n in "${picked[@]}"; do partition "$n"; done ;;
+    heal) for n in "${picked[@]}"; do heal "$n"; done ;;
     topics) "$CSP_PYTHON" -m services.common.topics ;;
-    *) echo "usage: $0 fetch|start|stop|kill|status|reset|topics [NODE...]" >&2; exit 2 ;;
+    *) echo "usage: $0 fetch|start|stop|kill|status|reset|topics|partition|heal [NODE...]" >&2; exit 2 ;;
   esac
   exit
 fi

@@ -12,7 +12,7 @@ from tests.conftest import http_json, url
 from tests.faults.harness import AREAS_UNDER_LOAD
 from tests.faults.load import Partner, plan
 
-from .conftest import BROKER_PORTS, CLUSTER_ENV
+from .conftest import BROKER_HOSTS, BROKER_PORTS, CLUSTER_ENV
 
 BOOTSTRAP = CLUSTER_ENV["CSP_KAFKA_BOOTSTRAP"]
 LOADED_TOPICS = (FINDINGS, PERFORMANCE, MAPPED)
@@ -20,7 +20,7 @@ LOADED_TOPICS = (FINDINGS, PERFORMANCE, MAPPED)
 
 def bootstrap_without(*down: int) -> str:
     """The live brokers' addresses: a client that starts now needs one that answers."""
-    return ",".join(f"127.0.0.1:{p}" for n, p in BROKER_PORTS.items() if n not in down)
+    return ",".join(f"{BROKER_HOSTS[n]}:{p}" for n, p in BROKER_PORTS.items() if n not in down)
 
 
 def leaders(*down: int) -> dict[tuple[str, int], int]:

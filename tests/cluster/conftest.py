@@ -4,7 +4,9 @@ The cluster runs on a port base of its own, the session's base plus ``OFFSET`` (
 derives every port from it), with its data under .local/test-<base>-cluster, so a cluster session
 and an ordinary test session can run side by side. Kafka is deploy/local/kafka.sh's cluster
 profile (CSP_KAFKA_BROKERS=3): every topic replicated three times with min.insync.replicas=2,
-and CSP_KAFKA_BOOTSTRAP naming all three brokers.
+and CSP_KAFKA_BOOTSTRAP naming all three brokers. Node 3 runs in a network namespace of its own
+(CSP_KAFKA_PARTITION_NODE), so a test can cut it off from the others (kafka.sh partition 3); the
+namespace needs root, and ``stack.sh reset`` removes it.
 
 The tests reuse the fault harness (tests/faults: the paced load, the ledger, the settling), which
 reads the session's environment, tests.conftest.TEST_ENV; this conftest's ``test_env`` points
@@ -33,6 +35,11 @@ CLUSTER_HOME = REPO / ".local" / f"test-{CLUSTER_BASE}-cluster"
 BROKERS = 3
 NODE_PORT_STEP = 10
 BROKER_PORTS = {n: CLUSTER_BASE + 92 + (n - 1) * NODE_PORT_STEP for n in range(1, BROKERS + 1)}
+#: Node 3 runs in a network namespace of its own (kafka.sh partition/heal); every node listens on
+#: its veth pair's addresses, node 3 on .2 and the others on .1 (deploy/local/env.sh).
+PARTITION_NODE = 3
+NETNS_NET = f"10.213.{(CLUSTER_BASE + 92) % 250}"
+BROKER_HOSTS = {n: f"{NETNS_NET}.2" if n == PARTITION_NODE else f"{NETNS_NET}.1" for n in BROKER_PORTS}
 CLUSTER_ENV = {
     **stack_env(CLUSTER_BASE, CLUSTER_HOME),
     "CSP_KAFKA_BROKERS": str(BROKERS),
@@ -40,7 +47,9 @@ CLUSTER_ENV = {
     "CSP_KAFKA_NODE_HEAP": "384m",
     "CSP_KAFKA_REPLICATION": "3",
     "CSP_KAFKA_MIN_INSYNC": "2",
-    "CSP_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{p}" for p in BROKER_PORTS.values()),
+    "CSP_KAFKA_PARTITION_NODE": str(PARTITION_NODE),
+    "CSP_KAFKA_NETNS_NET": NETNS_NET,
+    "CSP_KAFKA_BOOTSTRAP": ",".join(f"{BROKER_HOSTS[n]}:{p}" for n, p in BROKER_PORTS.items()),
     "CSP_MAPPING_RULES": str(CLUSTER_HOME / "rules.yaml"),
 }
 
@@ -118,10 +127,11 @@ def wait_in_sync(timeout: float = 180) -> None:
 
 
 def restore_cluster() -> None:
-    """Start whatever is not running (each script leaves running parts alone), wait until every
-    replica is back in sync and every service is ready."""
+    """Start whatever is not running (each script leaves running parts alone), join a partitioned
+    node again, wait until every replica is back in sync and every service is ready."""
     run("postgres.sh", "start", timeout=120)
     run("kafka.sh", "start", timeout=300)
+    run("kafka.sh", "heal", str(PARTITION_NODE))   # a partition a failed test left behind
     wait_in_sync()
     run("services.sh", "start", timeout=300)
 
