@@ -33,6 +33,16 @@ def leaders(*down: int) -> dict[tuple[str, int], int]:
         admin.close()
 
 
+def preferred_leaders() -> None:
+    """Give every partition of the loaded topics back to its preferred leader (the first of its
+    replicas): leadership spread over the three nodes again, whatever the earlier scenarios moved."""
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
+    try:
+        admin.elect_leaders(0, [t.name for t in LOADED_TOPICS], raise_errors=False)
+    finally:
+        admin.close()
+
+
 def live_brokers(*down: int) -> set[int]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_without(*down), request_timeout_ms=5000)
     try:

@@ -20,6 +20,12 @@ PARTITIONED = Scenario("cluster-broker-partitioned", days_ago=(15, 16, 17, 18),
 
 
 async def test_partitioned_broker_loses_and_doubles_nothing(whole_cluster, load_partners):
+    # The partitioned node leads some of the loaded partitions (a partitioned leader is the case
+    # that matters: it must not acknowledge writes the others never saw).
+    await asyncio.to_thread(brokers.preferred_leaders)
+    assert await brokers.wait_for(
+        lambda: PARTITION_NODE in brokers.leaders().values(), timeout=30), brokers.leaders()
+
     async def fault(sender: Sender, t: Timeline) -> dict:
         await sender.reached(0.3)
         _, led = await asyncio.to_thread(brokers.busiest_leader)
@@ -42,6 +48,7 @@ async def test_partitioned_broker_loses_and_doubles_nothing(whole_cluster, load_
                 "fenced_and_moved": bool(fenced), "back": bool(back)}
 
     ledger = await account(await run(PARTITIONED, load_partners, fault))
+    assert ledger.details["fault"]["partitions_led"] > 0, ledger.details["fault"]
     assert ledger.details["fault"]["fenced_and_moved"], ledger.details["fault"]
     assert ledger.details["fault"]["back"], ledger.details["fault"]
     assert_books_balance(ledger)
