@@ -21,11 +21,12 @@ reset:  ## stop everything and delete the stack's data
 install:  ## install system packages, the virtualenv and the Kafka jars
 	@bash $(LOCAL)/install.sh
 
-test:  ## install what is missing; lint, type-check and run the whole test suite (unit, integration, e2e)
+test:  ## install what is missing; lint, type-check and run the whole test suite (unit, integration, e2e, faults, then the three-broker cluster)
 	@bash $(LOCAL)/install.sh
 	@.venv/bin/python -m contracts.export --check
 	@$(MAKE) --no-print-directory lint
 	@.venv/bin/python -m pytest tests
+	@.venv/bin/python -m pytest tests/cluster -q -p no:cacheprovider
 
 lint:  ## ruff (pycodestyle, pyflakes, bugbear) and mypy, configured in pyproject.toml
 	@.venv/bin/ruff check .

@@ -13,7 +13,7 @@ export CSP_PG_USER="${CSP_PG_USER:-csp}"
 export CSP_PG_PASSWORD="${CSP_PG_PASSWORD:-csp-local-only}"
 export CSP_PG_DATABASE="${CSP_PG_DATABASE:-csp}"
 export CSP_INTAKE_PORT="${CSP_INTAKE_PORT:-8081}"
-# Intake's worker processes (services/intake/serve.py); one per core of a two-core machine.
+# Intake's worker processes (gunicorn workers, services/common/gunicorn_conf.py); one per core of a two-core machine.
 export CSP_INTAKE_WORKERS="${CSP_INTAKE_WORKERS:-2}"
 export CSP_MAPPING_PORT="${CSP_MAPPING_PORT:-8082}"
 export CSP_ALERTS_PORT="${CSP_ALERTS_PORT:-8083}"
@@ -50,11 +50,9 @@ if [ "$CSP_KAFKA_BROKERS" -gt 1 ]; then
   export CSP_KAFKA_NODE_HEAP="${CSP_KAFKA_NODE_HEAP:-384m}"
   export CSP_KAFKA_REPLICATION="${CSP_KAFKA_REPLICATION:-$((CSP_KAFKA_BROKERS < 3 ? CSP_KAFKA_BROKERS : 3))}"
   export CSP_KAFKA_MIN_INSYNC="${CSP_KAFKA_MIN_INSYNC:-$((CSP_KAFKA_REPLICATION > 1 ? 2 : 1))}"
-  # faust's own setting (read from the environment): the stream workers refresh their metadata
-  # every 10 s instead of every 5 minutes. aiokafka retries an offset lookup answered "not the
-  # leader" without refreshing it, so after a leader moves a worker could stall until then
-  # (deploy/README-ops.md, the partition scenario).
-  export CONSUMER_METADATA_MAX_AGE_MS="${CONSUMER_METADATA_MAX_AGE_MS:-10000}"
+  # The stream workers refresh their metadata every 10 s (CSP_KAFKA_METADATA_MAX_AGE_MS, every
+  # profile): aiokafka retries an offset lookup answered "not the leader" without refreshing it,
+  # so after a leader moves a worker could stall until then (deploy/README-ops.md).
   if [ -z "${CSP_KAFKA_BOOTSTRAP:-}" ]; then
     CSP_KAFKA_BOOTSTRAP=$(for ((n = 0; n < CSP_KAFKA_BROKERS; n++)); do
       printf '%s:%s,' "$(kafka_node_host $((n + 1)))" $((CSP_KAFKA_PORT + n * CSP_KAFKA_NODE_PORT_STEP)); done)

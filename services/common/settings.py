@@ -35,6 +35,11 @@ class CommonSettings(BaseSettings):
     # Offsets are committed every N records or this often, whichever comes first.
     kafka_commit_every: int = 1000
     kafka_commit_interval_seconds: float = 0.5
+    # How often a stream worker refreshes its view of partition leaders even when nothing told it
+    # they moved (faust's consumer_metadata_max_age_ms, 300,000 by default). After a broker
+    # comes back from a network partition, aiokafka asked the old leader for offsets until its
+    # metadata was refreshed: a worker stalled for minutes (tests/cluster/test_partition.py).
+    kafka_metadata_max_age_ms: int = 10_000
     # Address the stream workers' web server (metrics, health) listens on: loopback for the local
     # stack; the container files set 0.0.0.0 so Prometheus and the probes can reach it.
     worker_web_bind: str = "127.0.0.1"

@@ -113,6 +113,7 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
         broker_commit_interval=settings.kafka_commit_interval_seconds,
         broker_session_timeout=settings.kafka_session_timeout_seconds,
         broker_heartbeat_interval=settings.kafka_heartbeat_seconds,
+        consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         web_enabled=True,
         web_host="127.0.0.1",
         web_bind=settings.worker_web_bind,

@@ -33,3 +33,14 @@ def test_worker_apps_get_the_stream_buffer_size_set():
     assert CommonSettings().stream_buffer_maxsize == 16384
     app = make_app("csp-test-buffer", CommonSettings(stream_buffer_maxsize=1234), 65002)
     assert app.conf.stream_buffer_maxsize == 1234
+
+
+def test_worker_apps_refresh_their_metadata_every_ten_seconds():
+    """After a broker comes back from a partition, aiokafka asks the old leader for offsets until
+    its metadata is refreshed; faust's default of five minutes stalled a worker that long."""
+    from services.common.settings import CommonSettings
+    from services.common.streams import make_app
+
+    assert CommonSettings().kafka_metadata_max_age_ms == 10_000
+    app = make_app("csp-test-metadata", CommonSettings(kafka_metadata_max_age_ms=4321), 65004)
+    assert app.conf.consumer_metadata_max_age_ms == 4321
