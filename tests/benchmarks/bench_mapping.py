@@ -193,8 +193,8 @@ def run(stack: Stack, events: int, rounds: int = 2) -> dict:
         "bare_aiokafka_loop": bare_best,
         "deadletter_records": dead,
         "ratio_agent_to_bare": round(ratio, 3),
-        "target_ratio": 0.70,
-        "meets_target": ratio >= 0.70,
+        "target_ratio": 0.60,                 # issue 19's floor
+        "meets_target": ratio >= 0.60,
     }
 
 

@@ -50,7 +50,8 @@ PRESETS = {
               "e2e_batch": 10, "e2e_triggers": 8, "e2e_settle": 90.0},
 }
 INTAKE_TARGET_RATIO, INTAKE_TARGET_P99_MS, BATCH_TARGET = 0.60, 50.0, 20_000.0
-MAPPING_TARGET_RATIO, E2E_TARGET_P99_MS = 0.70, 2000.0
+# Mapping's floor is issue 19's (faust through its public API only): 0.6 of the bare loop.
+MAPPING_TARGET_RATIO, E2E_TARGET_P99_MS = 0.60, 2000.0
 
 
 class Run:
