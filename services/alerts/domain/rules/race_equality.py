@@ -26,7 +26,7 @@ from contracts.events import AlertSeverity
 from contracts.vocabulary import LOCAL_TARGET, Indicator
 
 from ..records import PerformanceRecord, RuleOutcome
-from ..stats import share_ratio_interval
+from ..stats import Interval, share_ratio_interval
 from ..thresholds import RaceEqualityThresholds
 from ._text import day, label, number
 
@@ -71,23 +71,37 @@ def ethnicity_recording_gap(record: PerformanceRecord,
                        event_ids=(record.event_id,), provider_id=d.provider_id)
 
 
+def _share_ratio(record: PerformanceRecord, indicator: Indicator,
+                 t: RaceEqualityThresholds) -> Interval | None:
+    """The group's share over its population share, with its Wilson interval, for a record of
+    ``indicator`` that carries the group, its population share and both counts; else None (the
+    difference cannot be judged without them, so the rules stay quiet rather than guess)."""
+    d = record.data
+    if (d.indicator is not indicator or d.community is None or not d.population_share
+            or not d.denominator or d.numerator is None):
+        return None
+    return share_ratio_interval(d.numerator, d.denominator, d.population_share, t.z)
+
+
+def _ratio_facts(record: PerformanceRecord, ratio: Interval, t: RaceEqualityThresholds) -> dict:
+    return {"population_share": record.data.population_share,
+            "ratio": round(ratio.estimate, 4), "ratio_lower": round(ratio.lower, 4),
+            "ratio_upper": round(ratio.upper, 4), "z": t.z}
+
+
 def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
     """Fires when the Wilson interval of the use ratio lies wholly below ``under_use_ratio``."""
+    ratio = _share_ratio(record, Indicator.UTILISATION_BY_ETHNIC_GROUP, t)
+    if ratio is None or ratio.upper >= t.under_use_ratio:
+        return None
     d = record.data
-    if (d.indicator is not Indicator.UTILISATION_BY_ETHNIC_GROUP or d.community is None
-            or not d.population_share or not d.denominator or d.numerator is None):
-        return None
-    ratio = share_ratio_interval(d.numerator, d.denominator, d.population_share, t.z)
-    if ratio.upper >= t.under_use_ratio:
-        return None
+    assert d.community is not None and d.numerator is not None and d.denominator  # _share_ratio
     red = ratio.upper < t.red_under_use_ratio
     confidence = math.erf(t.z / math.sqrt(2))
     evidence = {**_facts(record), "community": d.community.value,
                 "group_users": d.numerator, "all_users": d.denominator,
                 "use_share": round(d.numerator / d.denominator, 4),
-                "population_share": d.population_share,
-                "ratio": round(ratio.estimate, 4), "ratio_lower": round(ratio.lower, 4),
-                "ratio_upper": round(ratio.upper, 4), "z": t.z,
+                **_ratio_facts(record, ratio, t),
                 "under_use_ratio": t.under_use_ratio,
                 "red_under_use_ratio": t.red_under_use_ratio, "reported_value": d.value}
     detail = (f"Under-use of {d.provider_name} by the {label(d.community)} community: "
@@ -108,21 +122,17 @@ def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) ->
     admitted compulsorily or secluded, over its share of the population) lies wholly above
     ``over_representation_ratio``: the direction the seeds are concerned with for coercive care
     (001:650, 001:722), the opposite of under-use."""
+    ratio = _share_ratio(record, Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP, t)
+    if ratio is None or ratio.lower <= t.over_representation_ratio:
+        return None
     d = record.data
-    if (d.indicator is not Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP or d.community is None
-            or not d.population_share or not d.denominator or d.numerator is None):
-        return None
-    ratio = share_ratio_interval(d.numerator, d.denominator, d.population_share, t.z)
-    if ratio.lower <= t.over_representation_ratio:
-        return None
+    assert d.community is not None and d.numerator is not None and d.denominator  # _share_ratio
     red = ratio.lower > t.red_over_representation_ratio
     confidence = math.erf(t.z / math.sqrt(2))
     evidence = {**_facts(record), "community": d.community.value,
                 "group_people": d.numerator, "all_people": d.denominator,
                 "group_share": round(d.numerator / d.denominator, 4),
-                "population_share": d.population_share,
-                "ratio": round(ratio.estimate, 4), "ratio_lower": round(ratio.lower, 4),
-                "ratio_upper": round(ratio.upper, 4), "z": t.z,
+                **_ratio_facts(record, ratio, t),
                 "over_representation_ratio": t.over_representation_ratio,
                 "red_over_representation_ratio": t.red_over_representation_ratio,
                 "target_label": LOCAL_TARGET, "reported_value": d.value}
