@@ -49,6 +49,8 @@ def stack_env(base: int, home: Path) -> dict[str, str]:
         "CSP_REPORTING_PORT": str(base - 916),
         "CSP_REPORTING_WORKER_PORT": str(base - 915),
         "CSP_ALERTS_API_PORT": str(base - 914),
+        "CSP_INTAKE_URL": f"http://127.0.0.1:{base - 919}",
+        "CSP_ALERTS_API_URL": f"http://127.0.0.1:{base - 914}",
         "CSP_KAFKA_METRICS_PORT": str(base + 94),
         "CSP_PROMETHEUS_PORT": str(base + 95),
         "CSP_ALERTMANAGER_PORT": str(base + 96),

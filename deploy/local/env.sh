@@ -20,6 +20,10 @@ export CSP_ALERTS_PORT="${CSP_ALERTS_PORT:-8083}"
 export CSP_REPORTING_PORT="${CSP_REPORTING_PORT:-8084}"
 export CSP_REPORTING_WORKER_PORT="${CSP_REPORTING_WORKER_PORT:-8085}"
 export CSP_ALERTS_API_PORT="${CSP_ALERTS_API_PORT:-8086}"
+# Where the reporting web process calls intake and the alerts API as a signed-in session's own key
+# (the partner portal, the dashboard's actions: services/reporting/delegate.py).
+export CSP_INTAKE_URL="${CSP_INTAKE_URL:-http://127.0.0.1:$CSP_INTAKE_PORT}"
+export CSP_ALERTS_API_URL="${CSP_ALERTS_API_URL:-http://127.0.0.1:$CSP_ALERTS_API_PORT}"
 # Operations (deploy/local/ops.sh): Kafka's JMX exporter agent, Prometheus, Alertmanager and the
 # local receiver of Alertmanager's notifications.
 export CSP_KAFKA_METRICS_PORT="${CSP_KAFKA_METRICS_PORT:-19094}"

@@ -17,6 +17,7 @@ from services.common.http import harden, ops_router, pg_ok
 from services.common.metrics import set_build_info
 from services.common.migrate import require_current
 
+from . import delegate
 from .adapters.store import ReportingStore
 from .routes import router
 from .dashboard import router as dashboard_router
@@ -45,6 +46,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await delegate.close(app)
             await pool.close()
 
     app = api_app(title="Commissioning signals: reporting", version=settings.service_version,

@@ -12,3 +12,9 @@ class ReportingSettings(CommonSettings):
     reporting_session_seconds: int = 8 * 3600
     # Send the session cookie only over HTTPS; off for the plain-HTTP local stack.
     reporting_cookie_secure: bool = False
+    # Where the web process calls intake and the alerts API as a signed-in session's own key (the
+    # partner portal's forms and uploads, the dashboard's actions; services/reporting/delegate.py).
+    intake_url: str = "http://127.0.0.1:8081"
+    alerts_api_url: str = "http://127.0.0.1:8086"
+    # How long such a call may take before the page says the service did not answer.
+    delegate_timeout_seconds: float = 30.0

@@ -22,7 +22,7 @@ from contracts.vocabulary import Community, Theme
 from services.common.http import auth_failure_wait, note_auth_failure
 from services.common.problems import Problem
 
-from . import pages, views
+from . import delegate, pages, views
 from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
 from .adapters.store import ReportingStore
 from .routes import build_query
@@ -251,10 +251,8 @@ async def login(request: Request) -> Response:
     if not may_read_reports(principal):
         return _login_form(request, next_path, "The dashboards are for commissioners and operators.", 403)
     settings = request.app.state.settings
-    session_id = session.new_session_id()
-    await request.app.state.store.start_session(session.session_digest(session_id), principal.key_id,
-                                                settings.reporting_session_seconds)
-    cookie = session.sign(session_id, secret)
+    # The key is kept sealed with the session so the dashboard's actions go through the APIs as it.
+    cookie = await delegate.open_session(request, principal, form.get("api_key", "").strip())
     response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.reporting_session_seconds, path="/",
                         httponly=True, samesite="strict", secure=settings.reporting_cookie_secure)

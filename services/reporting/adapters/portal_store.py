@@ -1,0 +1,38 @@
+"""PostgreSQL adapter for the partner portal and the delegated calls: the sealed key of a
+signed-in session (migration 011) and what a partner organisation sent (``reporting_events``).
+
+The session row itself is started and ended by :class:`~.store.ReportingStore`; this adapter only
+adds the sealed key to a live row and reads it back under the same liveness test.
+"""
+from __future__ import annotations
+
+import asyncpg
+
+#: A session reads only while it is live: not ended, not expired, its key not revoked (as
+#: ReportingStore.session_principal).
+_LIVE = ("s.session_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
+         "AND k.revoked_at IS NULL")
+
+
+class PortalStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def seal_session_key(self, session_sha256: bytes, sealed: bytes) -> bool:
+        """Keep ``sealed`` with a live session; forget the sealed keys of sessions that expired
+        without being signed out. False when the session is not live."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("UPDATE reporting_sessions SET sealed_key = NULL "
+                               "WHERE sealed_key IS NOT NULL AND expires_at <= now()")
+            result = await conn.execute(
+                "UPDATE reporting_sessions SET sealed_key = $2 "
+                "WHERE session_sha256 = $1 AND ended_at IS NULL AND expires_at > now()",
+                session_sha256, sealed)
+        return result.endswith(" 1")
+
+    async def sealed_key(self, session_sha256: bytes) -> bytes | None:
+        """The sealed key of a live session; None when the session is not live or holds none."""
+        value = await self.pool.fetchval(
+            "SELECT s.sealed_key FROM reporting_sessions s JOIN api_keys k USING (key_id) "
+            f"WHERE {_LIVE}", session_sha256)
+        return bytes(value) if value is not None else None
