@@ -24,3 +24,6 @@ CREATE TRIGGER reporting_sessions_end_forgets_sealed_key
 
 ALTER TABLE reporting_sessions ADD CONSTRAINT reporting_sessions_ended_keeps_no_key
     CHECK (ended_at IS NULL OR sealed_key IS NULL);
+
+-- A partner organisation's own submissions, newest first ("My submissions" in the portal).
+CREATE INDEX reporting_events_by_source ON reporting_events (source, ingested_at DESC, event_id);
