@@ -74,6 +74,13 @@ TARGET_LABELS = ("job", "instance", "service")
 # partition count would sit idle).
 WORKER_TOPICS = {"mapping": ("FINDINGS", "PERFORMANCE"), "alerts": ("MAPPED",),
                  "reporting-worker": ("MAPPED",)}
+# The fewest pods of every Deployment (all of them stateless): one lost or drained pod never stops
+# a process.
+MIN_REPLICAS = 2
+# The Prometheus adapter's rules (Helm values of prometheus-community/prometheus-adapter) serving
+# the external metrics the autoscalers read; not applied by kustomize (the adapter lives in the
+# monitoring namespace).
+PROM_ADAPTER_RULES = "deploy/k8s/prometheus-adapter/values.yaml"
 # Secrets the manifests may reference; they are created outside the repository (see RUNBOOK).
 DOCUMENTED_SECRETS = {"csp-postgres": ("dsn",), "csp-smtp": ("username", "password")}
 # Grafana template variables, replaced by a plausible value before a query is parsed.
@@ -579,14 +586,107 @@ def k8s_consistency_problems(docs: list[tuple[str, dict]], repo: Path = REPO) ->
     for name in sorted(set(deployments) - covered):
         problems.append(f"{K8S_DIR}/{deployments[name][0]}: Deployment/{name} has no PodDisruptionBudget")
     hpa_max: dict[str, int] = {}
+    hpa_min: dict[str, int] = {}
+    series: dict = {}  # known_series, read once if an autoscaler uses an external metric
     for fname, hpa in by_kind.get("HorizontalPodAutoscaler", []):
         ref = hpa["spec"]["scaleTargetRef"]
         if ref.get("kind") != "Deployment" or ref.get("name") not in deployments:
             problems.append(f"{K8S_DIR}/{fname}: HPA/{hpa['metadata']['name']} targets no Deployment in {K8S_DIR}")
         hpa_max[ref.get("name")] = hpa["spec"]["maxReplicas"]
+        hpa_min[ref.get("name")] = hpa["spec"].get("minReplicas", 1)
+        problems += _hpa_metric_problems(fname, hpa, repo, series)
+    problems += _availability_problems(deployments, by_kind.get("PodDisruptionBudget", []), hpa_min, matching)
     problems += _worker_replica_problems(deployments, hpa_max)
     problems += _kustomization_problems(repo)
     return problems
+
+
+def min_replicas(doc: dict, hpa_min: dict[str, int]) -> int:
+    """The fewest pods a Deployment runs: its autoscaler's floor, else ``spec.replicas`` (1 if unset)."""
+    name = doc["metadata"]["name"]
+    return hpa_min[name] if name in hpa_min else doc["spec"].get("replicas", 1)
+
+
+def _availability_problems(deployments: dict, pdbs: list[tuple[str, dict]], hpa_min: dict[str, int],
+                           matching: Callable[[dict], list[str]]) -> list[str]:
+    """Every Deployment is stateless and runs at least MIN_REPLICAS pods; a Deployment an
+    autoscaler scales leaves ``replicas`` out (an apply would reset the autoscaler's count); its
+    PodDisruptionBudget lets a drain take one pod but never all of them."""
+    problems = []
+    for name, (fname, doc) in deployments.items():
+        where = f"{K8S_DIR}/{fname}: Deployment/{name}"
+        floor = min_replicas(doc, hpa_min)
+        if floor < MIN_REPLICAS:
+            problems.append(f"{where}: runs {floor} replica(s) at least; a stateless process needs "
+                            f"{MIN_REPLICAS} so one pod's loss or drain never stops it")
+        if name in hpa_min and "replicas" in doc["spec"]:
+            problems.append(f"{where}: sets replicas although an autoscaler scales it")
+    for fname, pdb in pdbs:
+        where = f"{K8S_DIR}/{fname}: PodDisruptionBudget/{pdb['metadata']['name']}"
+        spec = pdb["spec"]
+        for name in matching(spec.get("selector", {}).get("matchLabels", {})):
+            floor = min_replicas(deployments[name][1], hpa_min)
+            if "maxUnavailable" in spec:
+                away = spec["maxUnavailable"]
+                if not isinstance(away, int) or not 1 <= away < floor:
+                    problems.append(f"{where}: maxUnavailable {away} must be a count from 1 to {floor - 1} "
+                                    f"for Deployment/{name} ({floor} replicas at least)")
+            else:
+                kept = spec.get("minAvailable")
+                if not isinstance(kept, int) or not 1 <= kept < floor:
+                    problems.append(f"{where}: minAvailable {kept} must be a count from 1 to {floor - 1} "
+                                    f"for Deployment/{name} ({floor} replicas at least)")
+    return problems
+
+
+def adapter_external_metrics(repo: Path = REPO) -> dict[str, str]:
+    """External metrics the Prometheus adapter's rules (``PROM_ADAPTER_RULES``) serve: name ->
+    the series its query reads."""
+    path = repo / PROM_ADAPTER_RULES
+    if not path.is_file():
+        return {}
+    out = {}
+    for rule in (_load_yaml(path).get("rules") or {}).get("external") or []:
+        series = re.match(r"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)", rule.get("seriesQuery", ""))
+        name = (rule.get("name") or {}).get("as") or (series.group(1) if series else "")
+        out[name] = series.group(1) if series else ""
+    return out
+
+
+def _hpa_metric_problems(fname: str, hpa: dict, repo: Path, series: dict) -> list[str]:
+    """An external metric an autoscaler reads is one the adapter's rules serve, from a series the
+    code exports."""
+    where = f"{K8S_DIR}/{fname}: HPA/{hpa['metadata']['name']}"
+    served = adapter_external_metrics(repo)
+    problems = []
+    for metric in hpa["spec"].get("metrics") or []:
+        if metric.get("type") != "External":
+            continue
+        name = metric["external"]["metric"]["name"]
+        if name not in served:
+            problems.append(f"{where}: external metric {name} is not served by {PROM_ADAPTER_RULES}")
+            continue
+        if not series:
+            series.update(known_series(repo))
+        if served[name] not in series:
+            problems.append(f"{where}: external metric {name} reads {served[name]}, which no code exports")
+    return problems
+
+
+def partitions_in_use(topic_names: Iterable[str]) -> int:
+    """How many partitions of the named topics carry an area's records today: records are keyed
+    by area code and placed by the Java client's partitioner (murmur2), so a partition no area
+    hashes to stays empty and a consumer holding only it would idle."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from contracts import places, topics
+
+    partitioner = DefaultPartitioner()
+    used = []
+    for t in topic_names:
+        every = list(range(getattr(topics, t).partitions))
+        used.append(len({partitioner(code.encode(), every, every) for code in places.AREAS}))
+    return min(used)
 
 
 def _worker_replica_problems(deployments: dict, hpa_max: dict[str, int]) -> list[str]:
@@ -598,11 +698,13 @@ def _worker_replica_problems(deployments: dict, hpa_max: dict[str, int]) -> list
             problems.append(f"{K8S_DIR}: no Deployment for the stream worker {name}")
             continue
         fname, doc = deployments[name]
-        limit = min(getattr(topics, t).partitions for t in topic_names)
+        limit = partitions_in_use(topic_names)
         replicas = max(doc["spec"].get("replicas", 1), hpa_max.get(name, 0))
         if replicas > limit:
+            partitions = min(getattr(topics, t).partitions for t in topic_names)
             problems.append(f"{K8S_DIR}/{fname}: Deployment/{name} may run {replicas} replicas, but its "
-                            f"topics have {limit} partitions: the extra consumers would sit idle")
+                            f"topics have {partitions} partitions, of which {limit} carry areas: the extra "
+                            "consumers would sit idle")
     return problems
 
 
