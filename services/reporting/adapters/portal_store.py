@@ -36,3 +36,15 @@ class PortalStore:
             "SELECT s.sealed_key FROM reporting_sessions s JOIN api_keys k USING (key_id) "
             f"WHERE {_LIVE}", session_sha256)
         return bytes(value) if value is not None else None
+
+    async def submissions(self, organisation: str, limit: int, offset: int) -> tuple[list[dict], int]:
+        """What ``organisation`` sent, as mapped and stored, newest first; and how many in all."""
+        async with self.pool.acquire() as conn:
+            total = await conn.fetchval("SELECT count(*) FROM reporting_events WHERE source = $1", organisation)
+            rows = await conn.fetch(
+                "SELECT event_id, type, area, occurred_at, community, theme, severity, people_affected, "
+                "finding_source, summary, provider_id, indicator, value, target, stages, competencies, "
+                "cdw_roles, plans, rule_ids, rules_version, ingested_at "
+                "FROM reporting_events WHERE source = $1 "
+                "ORDER BY ingested_at DESC, event_id LIMIT $2 OFFSET $3", organisation, limit, offset)
+        return [dict(r) for r in rows], int(total or 0)

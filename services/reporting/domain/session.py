@@ -116,8 +116,8 @@ def csrf_ok(cookie_token: str | None, form_token: str | None, secret: bytes, now
 
 
 def safe_next(target: str | None, default: str = "/dashboard") -> str:
-    """Only a path inside the dashboard: never another host (no open redirect)."""
-    if not target or not target.startswith("/dashboard") or "//" in target or "\\" in target \
+    """Only a path inside the dashboard or the partner portal: never another host (no open redirect)."""
+    if not target or not target.startswith(("/dashboard", "/portal")) or "//" in target or "\\" in target \
             or any(ord(ch) < 0x20 for ch in target):
         return default
     return target
