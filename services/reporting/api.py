@@ -21,6 +21,7 @@ from . import delegate
 from .adapters.store import ReportingStore
 from .routes import router
 from .dashboard import router as dashboard_router
+from .portal import router as portal_router
 from .taxonomy_api import router as taxonomy_router
 from .config import ReportingSettings
 
@@ -61,6 +62,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(dashboard_router)
+    app.include_router(portal_router)
     app.include_router(taxonomy_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contracts.places import AREAS, Region
 from contracts.vocabulary import Community, Theme
+from services.common.auth import Role
 from services.common.http import auth_failure_wait, note_auth_failure
 from services.common.problems import Problem
 
@@ -248,7 +249,10 @@ async def login(request: Request) -> Response:
                                f"Please try again in {math.ceil(wait)} seconds.", 429)
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
-    if not may_read_reports(principal):
+    if principal.role is Role.PARTNER:
+        # Partners sign in to their portal (services/reporting/portal.py), not the dashboards.
+        next_path = next_path if next_path.startswith("/portal") else "/portal"
+    elif not may_read_reports(principal):
         return _login_form(request, next_path, "The dashboards are for commissioners and operators.", 403)
     settings = request.app.state.settings
     # The key is kept sealed with the session so the dashboard's actions go through the APIs as it.
