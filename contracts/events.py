@@ -26,9 +26,10 @@ from .vocabulary import (GROUP_SHARE_INDICATORS, INDICATORS, MAX_COUNT, MAX_GBP,
 #: major version is still valid and is handled as before (1.1.0 added ``data.ethnicity``, the
 #: counts behind ethnicity recording completeness; 1.2.0 the indicator
 #: ``coercive_care_by_ethnic_group`` and its alert rule, and the recommendation response contract
-#: and its two follow-up alert rules); a change that could refuse or reread an
+#: and its two follow-up alert rules; 1.3.0 funding flow events, contracts.funding, and their
+#: alert rules); a change that could refuse or reread an
 #: existing event is a new major version and a new ``type`` (``...performance.v2``).
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 FINDING_TYPE: Final = "uk.nhs.commissioning.finding.v1"
 PERFORMANCE_TYPE: Final = "uk.nhs.commissioning.performance.v1"
 RECOMMENDATION_RESPONSE_TYPE: Final = "uk.nhs.commissioning.recommendation-response.v1"
@@ -252,9 +253,13 @@ class ProviderPerformanceEvent(_Envelope):
     data: PerformanceData
 
 
-PartnerEvent = Annotated[Union[CommunityEngagementFinding, ProviderPerformanceEvent],
+# Funding flows (contracts.funding) build on the envelope above, so they are imported here, once
+# it is defined; contracts/__init__ imports this module first, whichever is asked for.
+from .funding import FundingFlowEvent  # noqa: E402
+
+PartnerEvent = Annotated[Union[CommunityEngagementFinding, ProviderPerformanceEvent, FundingFlowEvent],
                          Field(discriminator="type")]
-partner_event_adapter: TypeAdapter[CommunityEngagementFinding | ProviderPerformanceEvent] = \
+partner_event_adapter: TypeAdapter[CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent] = \
     TypeAdapter(PartnerEvent)
 
 
@@ -408,6 +413,11 @@ class AlertRule(str, Enum):
     PROVIDER_SILENCE = "provider_silence"
     RECOMMENDATION_NOT_FOLLOWED_UP = "recommendation_not_followed_up"
     RECOMMENDATION_ACTION_OVERDUE = "recommendation_action_overdue"
+    PAYMENT_STUCK_IN_CHAIN = "payment_stuck_in_chain"
+    ALLIANCE_MEMBER_UNPAID = "alliance_member_unpaid"
+    GRANT_NOT_PAID = "grant_not_paid"
+    GRANT_UNSPENT = "grant_unspent"
+    CQUIN_AT_RISK = "cquin_at_risk"
 
 
 class Alert(_Strict):

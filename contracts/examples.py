@@ -39,3 +39,25 @@ PERFORMANCE = {
         "denominator": 200,
     },
 }
+#: The Somerset chain (004:282): the trust passes the commissioner's money on to the accountable
+#: VCSE body of the alliance, under the contract's reference.
+FUNDING = {
+    "event_id": "5a0e2c9d-7b14-4c3e-a8f2-91d6b3e0c7aa",
+    "source": "somerset-nhs-ft",
+    "occurred_at": "2026-10-08T10:00:00+00:00",
+    "area": "SOM",
+    "region": "south_west",
+    "type": "uk.nhs.commissioning.funding.v1",
+    "data": {
+        "kind": "payment",
+        "reference": "SOM-CMH-2026-Q3",
+        "payer": {"organisation_id": "somerset-nhs-ft", "role": "trust",
+                  "name": "Somerset NHS Foundation Trust"},
+        "payee": {"organisation_id": "rethink-somerset", "role": "lead_body",
+                  "name": "Rethink Mental Illness (Somerset VCSE alliance)"},
+        "amount_gbp": 45000.0,
+        "period_start": "2026-10-01",
+        "period_end": "2026-12-31",
+        "alliance_id": "rethink-somerset",
+    },
+}

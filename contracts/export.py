@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from .events import SCHEMA_VERSION, Alert, CommunityEngagementFinding, DeadLetter, MappedEvent, \
     ProviderPerformanceEvent, RecommendationResponse
+from .funding import FundingFlowEvent
 from .topics import ALL_TOPICS
 
 HERE = Path(__file__).parent
@@ -20,7 +21,7 @@ SCHEMA_DIR = HERE / "schemas"
 ASYNCAPI_PATH = HERE / "asyncapi.json"
 MODELS: tuple[type[BaseModel], ...] = (
     CommunityEngagementFinding, ProviderPerformanceEvent, MappedEvent, DeadLetter, Alert,
-    RecommendationResponse)
+    RecommendationResponse, FundingFlowEvent)
 
 
 def portable(node: object) -> object:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from .events import (Alert, CommunityEngagementFinding, DeadLetter, MappedEvent,
                      ProviderPerformanceEvent, RecommendationResponse)
+from .funding import FundingFlowEvent
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ PERFORMANCE = TopicSpec(
     "intake.performance.v1", 6, "area",
     (ProviderPerformanceEvent,),
     "Provider performance events accepted by intake, keyed by area code.")
+FUNDING = TopicSpec(
+    "intake.funding.v1", 6, "area",
+    (FundingFlowEvent,),
+    "Funding flows (commitments, payments, spend reports, grant awards) accepted by intake, keyed "
+    "by area code.",
+    retention_ms=365 * 24 * 3600 * 1000)
 MAPPED = TopicSpec(
     "mapped.events.v1", 6, "area",
     (MappedEvent,),
@@ -51,10 +58,11 @@ RECOMMENDATION_RESPONSES = TopicSpec(
     retention_ms=365 * 24 * 3600 * 1000)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (FINDINGS, PERFORMANCE, MAPPED, DEADLETTER, ALERTS,
-                                     RECOMMENDATION_RESPONSES)
+                                     RECOMMENDATION_RESPONSES, FUNDING)
 INTAKE_TOPIC_FOR_TYPE = {
     CommunityEngagementFinding.model_fields["type"].default: FINDINGS,
     ProviderPerformanceEvent.model_fields["type"].default: PERFORMANCE,
+    FundingFlowEvent.model_fields["type"].default: FUNDING,
 }
 
 

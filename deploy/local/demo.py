@@ -435,6 +435,7 @@ def expected_alerts() -> dict[AlertRule, tuple[str, str]]:
         AlertRule.PROVIDER_SILENCE: ("GMAN", "provider:support-4-progress"),
         AlertRule.OVER_REPRESENTATION_IN_COERCIVE_CARE:
             ("BSOL", "provider:bsol-mental-health-trust/community:african_caribbean/coercive"),
+        AlertRule.CQUIN_AT_RISK: ("BSOL", "provider:bsol-mental-health-trust"),
     }
 
 

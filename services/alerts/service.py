@@ -145,7 +145,8 @@ class AlertsService:
                     events: Sequence[MappedEvent], inputs: store.AreaInputs) -> Turn:
         turn = engine.advance(state, inputs.records, inputs.groups, now=now, events=events,
                               thresholds=inputs.thresholds, silences=inputs.silences,
-                              policy=self.policy, recommendations=inputs.recommendations)
+                              policy=self.policy, recommendations=inputs.recommendations,
+                              alliances=inputs.alliances)
         await self._persist(conn, state, inputs, turn, now, None)
         return turn
 

@@ -15,12 +15,15 @@ reads and writes the tables (deploy/migrations/006_organisation_registry.sql).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import asyncpg
+
+from contracts.funding import PARTY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,15 @@ class Registration:
     members: frozenset[str] = frozenset()
     #: Provider ids it reports for: its own id and provider ids, and its members'.
     reports_for: frozenset[str] = frozenset()
+    #: An alliance lead's members with the share of the alliance's money each is due (0 to 1);
+    #: a member whose share is not set is left out.
+    shares: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"id": self.organisation_id, "name": self.name, "kind": self.kind,
                 "areas": sorted(self.areas), "provider_ids": sorted(self.provider_ids),
-                "members": sorted(self.members), "reports_for": sorted(self.reports_for)}
+                "members": sorted(self.members), "reports_for": sorted(self.reports_for),
+                "shares": dict(sorted(self.shares.items()))}
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,10 @@ def _error(field: str, reason: str) -> dict[str, str]:
 
 
 def may_report(registration: Registration | None, area: str,
-               provider_id: str | None) -> NotReportable | None:
-    """None when the organisation may report an event for ``area`` (and, for a performance event,
-    about ``provider_id``); otherwise what it may not, naming each field."""
+               provider_id: str | None, parties: tuple[str, ...] | None = None) -> NotReportable | None:
+    """None when the organisation may report an event for ``area`` (for a performance event,
+    about ``provider_id``; for a funding flow, one whose ``parties``, payer and payee, include
+    the organisation itself); otherwise what it may not, naming each field."""
     if registration is None:
         return NotReportable((_error("source", "the organisation is not in the registry"),))
     errors = []
@@ -67,6 +75,11 @@ def may_report(registration: Registration | None, area: str,
     if provider_id is not None and provider_id not in registration.reports_for:
         errors.append(_error("data.provider_id", f"the organisation does not report for provider '{provider_id}'; "
                                                  "an operator registers the providers it reports for"))
+    if parties is not None and registration.organisation_id not in parties:
+        for field, party in zip(PARTY_FIELDS, parties):
+            errors.append(_error(field, f"the organisation '{registration.organisation_id}' is not a party "
+                                        f"to this flow ('{party}' is); a funding flow is posted by its "
+                                        "payer or its payee"))
     return NotReportable(tuple(errors)) if errors else None
 
 
@@ -76,6 +89,18 @@ class UnknownOrganisations(LookupError):
     def __init__(self, ids: list[str]) -> None:
         super().__init__(f"no organisation {', '.join(ids)}")
         self.ids = ids
+
+
+def check_shares(members: Sequence[str], shares: Mapping[str, float]) -> None:
+    """Raises ValueError unless each share is of a member, between 0 and 1, and together at most 1."""
+    strangers = sorted(set(shares) - set(members))
+    if strangers:
+        raise ValueError(f"shares name organisations that are not members: {', '.join(strangers)}")
+    for member, share in shares.items():
+        if not 0 <= share <= 1:
+            raise ValueError(f"the share of {member} must be between 0 and 1")
+    if sum(shares.values()) > 1 + 1e-9:
+        raise ValueError("the members' shares add up to more than the whole")
 
 
 def _not_its_own_member(organisation_id: str, members: Sequence[str]) -> None:
@@ -89,7 +114,9 @@ SELECT o.id, o.name, o.kind, o.areas, o.provider_ids,
        coalesce((SELECT array_agg(DISTINCT p) FROM organisations x
                  CROSS JOIN LATERAL unnest(x.provider_ids || x.id) AS p
                  WHERE x.id = o.id OR x.id IN (SELECT member_id FROM organisation_members
-                                               WHERE lead_id = o.id)), '{}') AS reports_for
+                                               WHERE lead_id = o.id)), '{}') AS reports_for,
+       coalesce(jsonb_object_agg(m.member_id, m.share) FILTER (WHERE m.share IS NOT NULL), '{}')
+           AS shares
 FROM organisations o LEFT JOIN organisation_members m ON m.lead_id = o.id
 WHERE $1::text IS NULL OR o.id = $1
 GROUP BY o.id ORDER BY o.id"""
@@ -104,9 +131,25 @@ ON CONFLICT (id) DO UPDATE SET name = coalesce($2::text, organisations.name),
 
 
 def _registration(row: asyncpg.Record) -> Registration:
+    shares = row["shares"]
     return Registration(row["id"], row["name"], row["kind"], frozenset(row["areas"]),
                         frozenset(row["provider_ids"]), frozenset(row["members"]),
-                        frozenset(row["reports_for"]))
+                        frozenset(row["reports_for"]),
+                        {k: float(v) for k, v in (json.loads(shares) if isinstance(shares, str) else shares).items()})
+
+
+#: Every alliance with a share set: lead id -> member id -> share.
+_ALLIANCE_SHARES = """
+SELECT lead_id, member_id, share FROM organisation_members WHERE share IS NOT NULL
+ORDER BY lead_id, member_id"""
+
+
+async def alliance_shares(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, dict[str, float]]:
+    """Every alliance lead's members and the share each is due, for the funding rules."""
+    out: dict[str, dict[str, float]] = {}
+    for r in await conn.fetch(_ALLIANCE_SHARES):
+        out.setdefault(r["lead_id"], {})[r["member_id"]] = float(r["share"])
+    return out
 
 
 class Registry:
@@ -138,18 +181,26 @@ class Registry:
 
     async def register(self, organisation_id: str, *, name: str | None = None, kind: str | None = None,
                        areas: list[str] | None = None, provider_ids: list[str] | None = None,
-                       members: list[str] | None = None) -> Registration:
+                       members: list[str] | None = None,
+                       shares: Mapping[str, float] | None = None) -> Registration:
         """Create or update an organisation in one transaction; an argument left None keeps what is
         stored, a list given replaces it. Members must be registered organisations
-        (:class:`UnknownOrganisations` otherwise, and nothing is written)."""
+        (:class:`UnknownOrganisations` otherwise, and nothing is written); ``shares`` (with
+        ``members``) gives each member's share of the alliance's money (:func:`check_shares`)."""
         _not_its_own_member(organisation_id, members or ())
+        if shares is not None:
+            if members is None:
+                raise ValueError("shares are given with the members they belong to")
+            check_shares(members, shares)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT, organisation_id, name, kind, areas, provider_ids)
             if members is not None:
                 await self._check_known(conn, members)
                 await conn.execute("DELETE FROM organisation_members WHERE lead_id = $1", organisation_id)
-                await conn.executemany("INSERT INTO organisation_members (lead_id, member_id) VALUES ($1, $2)",
-                                       [(organisation_id, m) for m in sorted(set(members))])
+                await conn.executemany("INSERT INTO organisation_members (lead_id, member_id, share) "
+                                       "VALUES ($1, $2, $3)",
+                                       [(organisation_id, m, (shares or {}).get(m))
+                                        for m in sorted(set(members))])
         return await self._fresh(organisation_id)
 
     async def add(self, organisation_id: str, *, areas: Sequence[str] = (), provider_ids: Sequence[str] = (),

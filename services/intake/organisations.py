@@ -44,6 +44,8 @@ class RegistrationIn(BaseModel):
     areas: list[str] | None = Field(None, description="Commissioning areas the organisation serves.")
     provider_ids: list[Slug] | None = Field(None, description="Providers it reports for besides itself.")
     members: list[Slug] | None = Field(None, description="An alliance lead's member organisations.")
+    shares: dict[Slug, Annotated[float, Field(strict=True, ge=0, le=1)]] | None = Field(
+        None, description="With members: the share (0 to 1) of the alliance's money each member is due.")
 
     @field_validator("areas")
     @classmethod
@@ -74,10 +76,11 @@ async def register_organisation(request: Request, who: Operator, organisation_id
     try:
         registered = await registry(request).register(
             organisation_id, name=body.name, kind=body.kind.value if body.kind else None, areas=body.areas,
-            provider_ids=body.provider_ids, members=body.members)
+            provider_ids=body.provider_ids, members=body.members, shares=body.shares)
     except (UnknownOrganisations, ValueError) as exc:
         reason = (f"not registered organisations: {', '.join(exc.ids)}" if isinstance(exc, UnknownOrganisations)
-                  else "an organisation is not its own member")
+                  else str(exc) if "share" in str(exc) else "an organisation is not its own member")
+        where = "shares" if body.shares is not None and "share" in reason else "members"
         raise Problem(422, "Invalid registration", reason,
-                      errors=[{"field": "members", "pointer": "#/members", "reason": reason}]) from None
+                      errors=[{"field": where, "pointer": f"#/{where}", "reason": reason}]) from None
     return registered.as_dict()

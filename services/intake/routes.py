@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts import examples
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.funding import FundingFlowEvent
 from services.common.http import authenticate, too_many
 from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
     validation_errors
@@ -164,6 +165,19 @@ async def post_performance(
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
+@events.post("/v1/funding-events", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
+             summary="Post one funding flow (commitment, payment, spend report or grant award)")
+async def post_funding(
+    request: Request,
+    event: Annotated[FundingFlowEvent, Body(openapi_examples={
+        "onward_payment": {"summary": "A trust pays the alliance's lead body", "value": examples.FUNDING}})],
+    who: Poster,
+) -> JSONResponse:
+    """Only a party to the flow (its payer or payee) may post it: 403 otherwise, naming the party
+    fields."""
+    return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
+
+
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     events: list[dict[str, Any]] = Field(
@@ -184,6 +198,7 @@ def read_each(adapter: TypeAdapter, events: list[dict[str, Any]]) -> list[Any]:
 
 FINDING = TypeAdapter(CommunityEngagementFinding)
 PERFORMANCE = TypeAdapter(ProviderPerformanceEvent)
+FUNDING = TypeAdapter(FundingFlowEvent)
 
 
 def envelope_only(request: Request) -> None:
@@ -241,6 +256,13 @@ async def post_findings_batch(request: Request, batch: BatchIn, who: Poster) -> 
              dependencies=[Depends(envelope_only)])
 async def post_performance_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
     return await _batch(request, batch, PERFORMANCE, who)
+
+
+@batches.post("/v1/funding-events:batch", tags=["events"], responses=BATCH_RESPONSES,
+             summary="Post up to 500 funding flows, answered per item",
+             dependencies=[Depends(envelope_only)])
+async def post_funding_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
+    return await _batch(request, batch, FUNDING, who)
 
 
 router = APIRouter()

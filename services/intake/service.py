@@ -17,6 +17,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE
+from contracts.funding import FUNDING_TYPE
 from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
 from services.common.auth import Principal, Role
 from services.common.organisations import Registration, Registry, may_report
@@ -36,8 +37,10 @@ EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcom
 # increase() count the first event after a restart.
 EVENTS.labels("finding", "accepted", "none")
 EVENTS.labels("performance", "accepted", "none")
+EVENTS.labels("funding", "accepted", "none")
 EVENTS.labels("finding", "unavailable", "kafka")
 EVENTS.labels("performance", "unavailable", "kafka")
+EVENTS.labels("funding", "unavailable", "kafka")
 
 #: How long a ledger update after an answer keeps trying while PostgreSQL is away.
 MARK_PATIENCE_S = 60.0
@@ -73,7 +76,7 @@ class Outcome:
 
 
 #: The short name each event type is counted under.
-SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance"}
+SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance", FUNDING_TYPE: "funding"}
 
 
 def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
@@ -117,7 +120,7 @@ class IntakeService:
                 [{"field": "source", "pointer": "#/source",
                   "reason": "must be the organisation the API key belongs to"}], "organisation"))
         if scope is not None:
-            refused = may_report(scope.registration, event.area, event.provider_id)
+            refused = may_report(scope.registration, event.area, event.provider_id, event.parties)
             if refused is not None:
                 return self._refuse(event, Refusal(
                     403, "Forbidden", "the organisation may not report this; see errors",

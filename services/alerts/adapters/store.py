@@ -25,6 +25,7 @@ from ..domain.state import AreaState, new_state
 from ..domain.thresholds import DEFAULT_THRESHOLDS, AreaThresholds
 from ..metrics import INVALID_THRESHOLDS
 from .recommendations import open_in as open_recommendations
+from services.common.organisations import alliance_shares
 
 log = logging.getLogger("alerts.store")
 
@@ -117,6 +118,8 @@ class AreaInputs:
     silences: list[Silence]
     #: Open recommendations (awaiting a response or an action), for the follow-up rules.
     recommendations: list[Recommendation] = field(default_factory=list)
+    #: Every alliance lead's members and their shares (organisation registry), for the funding rules.
+    alliances: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def stored_thresholds(area: str, text: str) -> tuple[AreaThresholds, bool]:
@@ -154,8 +157,9 @@ async def inputs_of(conn: Conn, areas: Sequence[str], now: datetime) -> dict[str
         for a in ([r["area"]] if r["area"] is not None else names):
             silences[a].append(_silence(r))
     recommendations = await open_recommendations(conn, names)
+    alliances = await alliance_shares(conn)
     return {a: AreaInputs(records[a], groups[a], thresholds.get(a, DEFAULT_THRESHOLDS), silences[a],
-                          recommendations[a])
+                          recommendations[a], alliances)
             for a in names}
 
 

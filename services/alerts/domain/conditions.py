@@ -120,6 +120,39 @@ CONCERNS: dict[AlertRule, Concern] = {
         (S.MANAGING_PERFORMANCE, S.STRATEGIC_PLANNING),
         (C.ENGAGE_WITH_PUBLIC_AND_PATIENTS, C.PROMOTE_IMPROVEMENT_AND_INNOVATION),
         (_FOLLOW_UP, seed("001", 350, "to demonstrate that something had changed"))),
+    # Funding flows (contracts.funding): money stalls between commissioner, trust, lead body and
+    # members, and small grants arrive late or go unspent.
+    AlertRule.PAYMENT_STUCK_IN_CHAIN: Concern(
+        (S.CONTRACT_IMPLEMENTATION, S.PROVIDER_DEVELOPMENT, S.RISK_MANAGEMENT),
+        (C.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND, C.STIMULATE_THE_MARKET),
+        (seed("004", 282, "funding flowed from the CCG, to the Trust and then to Rethink Mental Illness "
+                          "as the accountable organisation for the VCSE alliance"), _SMALL_SUMS)),
+    AlertRule.ALLIANCE_MEMBER_UNPAID: Concern(
+        (S.PROVIDER_DEVELOPMENT, S.CONTRACT_IMPLEMENTATION),
+        (C.STIMULATE_THE_MARKET, C.WORK_WITH_COMMUNITY_PARTNERS),
+        (seed("004", 282, "This was then shared out depending on which partner is leading on "
+                          "delivering which part of the co-produced model"),
+         seed("004", 294, "Successful alliance-contracting relies on the VCSE sector working in a "
+                          "united way"))),
+    AlertRule.GRANT_NOT_PAID: Concern(
+        (S.PROVIDER_DEVELOPMENT, S.CONTRACT_IMPLEMENTATION),
+        (C.WORK_WITH_COMMUNITY_PARTNERS, C.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND),
+        (seed("001", 739, "grants ranging from \u00a3500 to 10,000 across 10 or more projects"),
+         _SMALL_SUMS)),
+    AlertRule.GRANT_UNSPENT: Concern(
+        (S.MANAGING_PERFORMANCE, S.PROVIDER_DEVELOPMENT),
+        (C.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND, C.WORK_WITH_COMMUNITY_PARTNERS),
+        (seed("001", 737, "A large proportion had not completed the work by the December 2006 as "
+                          "expected"),
+         seed("001", 796, "without staff resources, expenditure of funds and managing delivery of "
+                          "projects was more of a challenge"))),
+    AlertRule.CQUIN_AT_RISK: Concern(
+        (S.MANAGING_PERFORMANCE, S.CONTRACT_IMPLEMENTATION),
+        (C.PROMOTE_IMPROVEMENT_AND_INNOVATION, C.MANAGE_THE_LOCAL_HEALTH_SYSTEM),
+        (seed("002", 765, "a CQUIN scheme with specific quality goals linked to a proportion of "
+                          "contract value"),
+         seed("002", 774, "CQUIN will be a useful incentive that commissioners can use to stimulate "
+                          "improvements in quality"))),
 }
 del S, C
 

@@ -17,6 +17,7 @@ from contracts.events import Alert
 from .lifecycle import (DEFAULT_POLICY, AlertRecord, AuditEntry, GroupRecord,
                         NotificationIntent, NotificationPolicy, Silence, acknowledge, flush,
                         prompt_fingerprints, resolve_by_hand, step)
+from .funding import AllianceShares
 from .recommendations import Recommendation, follow_up_conditions
 from .state import AreaState, Event, apply_all, evaluate, prune
 from .thresholds import DEFAULT_THRESHOLDS, AreaThresholds
@@ -59,9 +60,11 @@ def advance(state: AreaState, records: Mapping[str, AlertRecord],
             groups: Mapping[str, GroupRecord], *, now: datetime, events: Sequence[Event] = (),
             thresholds: AreaThresholds = DEFAULT_THRESHOLDS, silences: Sequence[Silence] = (),
             policy: NotificationPolicy = DEFAULT_POLICY,
-            recommendations: Sequence[Recommendation] = ()) -> Turn:
+            recommendations: Sequence[Recommendation] = (),
+            alliances: AllianceShares | None = None) -> Turn:
     """Fold ``events`` in (none for a timer tick), forget what fell out of the windows,
-    evaluate once (the area's open ``recommendations`` with the rest), step.
+    evaluate once (the area's open ``recommendations`` and its ``alliances``' shares with the
+    rest), step.
 
     The rules read the state, not the order the events came in (folding is order-free), so a
     batch of an area's events gives the conditions that hold after all of them, as a rule
@@ -69,7 +72,7 @@ def advance(state: AreaState, records: Mapping[str, AlertRecord],
     batch never fires, and one that holds at the end fires once."""
     state = apply_all(state, events)
     state = prune(state, now, thresholds)
-    conditions = sorted([*evaluate(state, now, thresholds),
+    conditions = sorted([*evaluate(state, now, thresholds, alliances),
                          *follow_up_conditions(recommendations, now, thresholds.recommendations)],
                         key=lambda c: c.fingerprint)
     result = step(records, conditions, area=state.area, now=now, groups=groups,

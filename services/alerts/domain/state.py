@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from contracts.events import (AlertRule, CommunityEngagementFinding, MappedEvent,
                               ProviderPerformanceEvent)
+from contracts.funding import FundingFlowEvent
 from contracts.places import AREAS
 from contracts.vocabulary import UNMET_NEED_THEMES, Community, Indicator
 
@@ -28,13 +29,14 @@ from .records import FindingRecord, PerformanceRecord, RuleOutcome, latest
 from .rules import (contract_ending, ethnicity_recording_gap, funding_gap, over_representation,
                     payment_overdue, performance_below_target, provider_silence, under_use, unmet_need)
 from .thresholds import DEFAULT_THRESHOLDS, PERFORMANCE_INDICATORS, AreaThresholds
+from .funding import FLOW_RETENTION_DAYS, AllianceShares, FlowRecord, cquin_at_risk, flow_conditions
 
 #: Periods kept per series; PerformanceThresholds.history_periods may not exceed it.
 KEEP_PERIODS = 60
 #: A series with no event for this long is dropped by :func:`prune` (its provider has gone).
 SERIES_RETENTION_DAYS = 730
 
-Event = CommunityEngagementFinding | ProviderPerformanceEvent | MappedEvent
+Event = CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent | MappedEvent
 
 
 class AreaState(BaseModel):
@@ -47,6 +49,8 @@ class AreaState(BaseModel):
     findings: dict[str, dict[str, FindingRecord]] = {}
     #: "provider|indicator|community" -> "period_start/period_end" -> figure
     series: dict[str, dict[str, PerformanceRecord]] = {}
+    #: event id -> funding flow (contracts.funding)
+    flows: dict[str, FlowRecord] = {}
 
     @field_validator("area")
     @classmethod
@@ -94,6 +98,13 @@ def _apply_figure(state: AreaState, event: ProviderPerformanceEvent) -> AreaStat
     return state.model_copy(update={"series": {**state.series, record.series_key: updated}})
 
 
+def _apply_flow(state: AreaState, event: FundingFlowEvent) -> AreaState:
+    event_id = str(event.event_id)
+    if event_id in state.flows:
+        return state
+    return state.model_copy(update={"flows": {**state.flows, event_id: FlowRecord.of(event)}})
+
+
 def apply(state: AreaState, event: Event) -> AreaState:
     """Fold one event in. Returns ``state`` itself (the same object) when nothing changes."""
     if isinstance(event, MappedEvent):
@@ -103,6 +114,8 @@ def apply(state: AreaState, event: Event) -> AreaState:
                          f"not '{state.area}'")
     if isinstance(event, CommunityEngagementFinding):
         return _apply_finding(state, event)
+    if isinstance(event, FundingFlowEvent):
+        return _apply_flow(state, event)
     return _apply_figure(state, event)
 
 
@@ -114,17 +127,20 @@ def apply_all(state: AreaState, events: Iterable[Event]) -> AreaState:
 
 def prune(state: AreaState, now: datetime,
           thresholds: AreaThresholds = DEFAULT_THRESHOLDS) -> AreaState:
-    """Forget findings older than two unmet-need windows, and series silent for two years."""
+    """Forget findings older than two unmet-need windows, series silent for two years, and
+    funding flows whose period (or grant) ended two years ago."""
     finding_horizon = now - timedelta(days=thresholds.retention_days)
     series_horizon = now - timedelta(days=SERIES_RETENTION_DAYS)
+    flow_horizon = (now - timedelta(days=FLOW_RETENTION_DAYS)).date()
+    flows = {k: f for k, f in state.flows.items() if f.last_day > flow_horizon}
     findings = {k: kept for k, bucket in state.findings.items()
                 if (kept := {i: f for i, f in bucket.items()
                              if f.occurred_at > finding_horizon})}
     series = {k: periods for k, periods in state.series.items()
               if max(r.occurred_at for r in periods.values()) > series_horizon}
-    if findings == state.findings and series == state.series:
+    if findings == state.findings and series == state.series and len(flows) == len(state.flows):
         return state
-    return state.model_copy(update={"findings": findings, "series": series})
+    return state.model_copy(update={"findings": findings, "series": series, "flows": flows})
 
 
 def _series_outcome(records: list[PerformanceRecord], now: datetime,
@@ -155,8 +171,10 @@ def _worse(a: Condition, b: Condition) -> Condition:
 
 
 def evaluate(state: AreaState, now: datetime,
-             thresholds: AreaThresholds = DEFAULT_THRESHOLDS) -> list[Condition]:
-    """The conditions that hold at ``now``, sorted by fingerprint.
+             thresholds: AreaThresholds = DEFAULT_THRESHOLDS,
+             alliances: AllianceShares | None = None) -> list[Condition]:
+    """The conditions that hold at ``now``, sorted by fingerprint. ``alliances``: each alliance
+    lead's members and their shares (the organisation registry), for the funding flow rules.
 
     ``now`` must carry its offset; contract and payment dates are compared with its own date.
     """
@@ -193,4 +211,12 @@ def evaluate(state: AreaState, now: datetime,
                              thresholds.unmet_need)
         if outcome is not None:
             keep(Condition.of(AlertRule.UNMET_NEED, state.area, outcome))
+    for provider_id in sorted(by_provider):
+        cquin = cquin_at_risk(by_provider[provider_id], thresholds.funding_flows, thresholds.performance)
+        if cquin is not None:
+            keep(Condition.of(AlertRule.CQUIN_AT_RISK, state.area, cquin,
+                              inhibited_by=silent.get(provider_id)))
+    for condition in flow_conditions(state.area, list(state.flows.values()), alliances or {}, now,
+                                     thresholds.funding_flows):
+        keep(condition)
     return [found[f] for f in sorted(found)]

@@ -272,6 +272,89 @@ class RecommendationThresholds(_Thresholds):
         return self
 
 
+#: "funding flowed from the CCG, to the Trust and then to Rethink Mental Illness" (004:282).
+FUNDING_CHAIN = seed("004", 282, "funding flowed from the CCG, to the Trust and then to Rethink Mental "
+                                 "Illness as the accountable organisation for the VCSE alliance")
+#: The seeds name CQUIN but no CQUIN indicator: a local configuration.
+CQUIN_GOALS = seed("002", 765, "a CQUIN scheme with specific quality goals linked to a proportion of "
+                               "contract value")
+
+
+class FundingFlowThresholds(_Thresholds):
+    """Funding flows (contracts.funding): money stuck in the chain, alliance members unpaid,
+    grants paid late or left unspent, and CQUIN at risk."""
+
+    onward_payment_days: int = _sourced(
+        14, (local("a fortnight for a trust or a lead body to pass money on; the seeds give no "
+                   "figure, and small voluntary providers live on small sums"), FUNDING_CHAIN, SMALL_SUMS),
+        "Fires amber when a trust or lead body paid for an alliance has paid nothing onward under "
+        "the same reference after this many days.", ge=1, le=365)
+    red_onward_payment_days: int = _sourced(
+        30, local("a month; the seeds give no figure"),
+        "Fires red after this many days with nothing paid onward.", ge=1, le=730)
+    member_payment_days: int = _sourced(
+        30, (local("a month after the lead body was paid for the period; the seeds give no figure"),
+             seed("004", 282, "This was then shared out depending on which partner is leading on "
+                              "delivering which part of the co-produced model")),
+        "Fires amber when an alliance member due a share has received nothing for a period this "
+        "many days after the lead body was paid for it.", ge=1, le=365)
+    red_member_payment_days: int = _sourced(
+        60, local("two months; the seeds give no figure"),
+        "Fires red after this many days with nothing paid to the member.", ge=1, le=730)
+    grant_payment_grace_days: int = _sourced(
+        0, (local("a grant is paid by its start date; the seeds give no grace"),
+            seed("001", 737, "A large proportion had not completed the work by the December 2006 as "
+                             "expected")),
+        "Fires amber when a grant is not paid in full this many days after its start date.",
+        ge=0, le=365)
+    red_grant_unpaid_days: int = _sourced(
+        30, local("a month past the start date; the seeds give no figure"),
+        "Fires red when a grant is still not paid in full this many days after its start date.",
+        ge=0, le=730)
+    unspent_warning_days: int = _sourced(
+        60, (local("two months before the spend-by date, time to help a group spend or re-plan; "
+                   "the seeds give no figure"),
+             seed("001", 797, "Measuring FI sites on whether funds have been spent according to a "
+                              "particular timescale")),
+        "Fires amber when a grant's spend-by date is this many days away or fewer and more than "
+        "unspent_tolerance of it is unspent.", ge=0, le=730)
+    unspent_tolerance: float = _sourced(
+        0.25, local("a quarter of the grant; the seeds give no figure"),
+        "The fraction of a grant that may remain unspent near its spend-by date.", ge=0, lt=1)
+    cquin_indicators: frozenset[Indicator] = _sourced(
+        frozenset({Indicator.SEVEN_DAY_FOLLOW_UP, Indicator.FOUR_WEEK_WAIT,
+                   Indicator.SMI_PHYSICAL_HEALTH_CHECK}),
+        (local("the seeds give no list of CQUIN indicators, only CQUIN itself; these are a local "
+               "configuration an area replaces with its own scheme's goals"), CQUIN_GOALS),
+        "The indicators a provider's CQUIN payment depends on, in this area.")
+    cquin_sectors: frozenset[ProviderSector] = _sourced(
+        frozenset({ProviderSector.STATUTORY}),
+        seed("002", 774, "stimulate improvements in quality from local NHS providers"),
+        "Provider sectors paid under CQUIN.", min_length=1)
+    red_cquin_share: float = _sourced(
+        0.5, local("half of a provider's CQUIN indicators; the seeds give no figure"),
+        "Fires red when at least this share of a provider's CQUIN indicators is below target.",
+        gt=0, le=1)
+
+    @field_validator("cquin_indicators")
+    @classmethod
+    def _performance_indicators(cls, indicators: frozenset[Indicator]) -> frozenset[Indicator]:
+        wrong = sorted(i.value for i in indicators - PERFORMANCE_INDICATORS)
+        if wrong:
+            raise ValueError(f"cquin_indicators: {', '.join(wrong)} are not performance indicators")
+        return indicators
+
+    @model_validator(mode="after")
+    def _amber_before_red(self) -> "FundingFlowThresholds":
+        for amber, red in (("onward_payment_days", "red_onward_payment_days"),
+                           ("member_payment_days", "red_member_payment_days"),
+                           ("grant_payment_grace_days", "red_grant_unpaid_days")):
+            if getattr(self, red) < getattr(self, amber):
+                raise ValueError(f"{red} ({getattr(self, red)}) must be at or above {amber} "
+                                 f"({getattr(self, amber)})")
+        return self
+
+
 class AreaThresholds(_Thresholds):
     """All thresholds of one commissioning area. Unset sections take their defaults."""
 
@@ -281,6 +364,7 @@ class AreaThresholds(_Thresholds):
     race_equality: RaceEqualityThresholds = Field(default_factory=RaceEqualityThresholds)
     silence: SilenceThresholds = Field(default_factory=SilenceThresholds)
     recommendations: RecommendationThresholds = Field(default_factory=RecommendationThresholds)
+    funding_flows: FundingFlowThresholds = Field(default_factory=FundingFlowThresholds)
 
     @property
     def retention_days(self) -> int:

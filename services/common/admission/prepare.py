@@ -14,13 +14,14 @@ from typing import NamedTuple
 
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.funding import FundingFlowEvent
 
 from . import privacy
 from .admission import future_dates
 from .fields import checked
 from .storable import unstorable_fields
 
-Event = CommunityEngagementFinding | ProviderPerformanceEvent
+Event = CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Prepared(NamedTuple):
     unstorable: Refusal | None   # answered before the organisation is checked
     refusal: Refusal | None      # the clock or the privacy guard: answered after it
     provider_id: str | None = None   # a performance event's provider, for the organisation registry
+    parties: tuple[str, ...] | None = None   # a funding flow's payer and payee, for the same
 
 
 def canonical(event: Event) -> bytes:
@@ -81,4 +83,5 @@ def prepare(event: Event, now: datetime, clock_skew: timedelta) -> Prepared:
         digest = hashlib.sha256(value).digest()
     return Prepared(str(event.event_id), event.source, event.type, event.area, event.partition_key,
                     event.occurred_at.isoformat(), value, digest, unstorable, refusal,
-                    getattr(event.data, "provider_id", None))
+                    getattr(event.data, "provider_id", None),
+                    event.data.parties if isinstance(event, FundingFlowEvent) else None)

@@ -6,14 +6,15 @@ from datetime import datetime
 
 from contracts.citations import as_json
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.funding import FundingFlowEvent
 from contracts.taxonomy import CDW_ROLES, taxonomy_document
 from contracts.vocabulary import INDICATORS, Theme
 
 from .mapper import Unplaceable, explain, map_event
-from .ruleset import IndicatorRule, RuleSet, SectorRule, ThemeRule
+from .ruleset import FundingRule, IndicatorRule, RuleSet, SectorRule, ThemeRule
 
 
-def rule_document(rule: ThemeRule | IndicatorRule | SectorRule | None) -> dict | None:
+def rule_document(rule: ThemeRule | IndicatorRule | SectorRule | FundingRule | None) -> dict | None:
     if rule is None:
         return None
     out: dict[str, object] = {"id": rule.id, "why": rule.why, "plans": [p.value for p in rule.plans],
@@ -45,10 +46,12 @@ def mapping_document(rules: RuleSet) -> dict:
          "cites": as_json(s.cites), "rule": rule_document(rules.indicator_rule(s.indicator))}
         for s in INDICATORS.values()]
     doc["sectors"] = [{"id": r.sector.value, "rule": rule_document(r)} for r in rules.sectors]
+    doc["funding_flows"] = [{"id": r.kind.value, "rule": rule_document(r)} for r in rules.funding]
     return doc
 
 
-def explanation_document(event: CommunityEngagementFinding | ProviderPerformanceEvent, rules: RuleSet,
+def explanation_document(event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent,
+                         rules: RuleSet,
                          now: datetime) -> dict:
     """Where the mapping would place ``event`` and every rule that fired, with its quotes."""
     head = {"event_id": str(event.event_id), "type": event.type, "rules_version": rules.version}

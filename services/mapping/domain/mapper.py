@@ -11,6 +11,7 @@ from datetime import datetime
 
 from contracts.citations import LocalDefault, SeedRef, as_json
 from contracts.events import CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
+from contracts.funding import FundingFlowEvent
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
 
 from .ruleset import RuleSet
@@ -76,9 +77,18 @@ def _role_firing(role: CDWRole, rule_id: str, why: str, cites, plans=(), destina
                   (role,), tuple(plans), tuple(destinations))
 
 
-def explain(event: CommunityEngagementFinding | ProviderPerformanceEvent,
+def explain(event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent,
             rules: RuleSet) -> Explanation | Unplaceable:
     out = Explanation()
+    if isinstance(event, FundingFlowEvent):
+        kind = event.data.kind
+        flow_rule = rules.funding_rule(kind)
+        if flow_rule is None:
+            return Unplaceable(f"no rule for funding flow '{kind.value}' in rule set {rules.version}")
+        out.firings.append(Firing(flow_rule.id, flow_rule.why, flow_rule.cites,
+                                  tuple(sorted(flow_rule.stages)), tuple(sorted(flow_rule.competencies)),
+                                  (), flow_rule.plans, flow_rule.destinations))
+        return out
     if isinstance(event, CommunityEngagementFinding):
         rule = rules.theme_rule(event.data.theme)
         if rule is None:
@@ -112,7 +122,7 @@ def explain(event: CommunityEngagementFinding | ProviderPerformanceEvent,
     return out
 
 
-def map_event(event: CommunityEngagementFinding | ProviderPerformanceEvent, rules: RuleSet,
+def map_event(event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent, rules: RuleSet,
               mapped_at: datetime) -> MappedEvent | Unplaceable:
     result = explain(event, rules)
     if isinstance(result, Unplaceable):

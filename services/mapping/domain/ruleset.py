@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contracts.citations import Citations, SeedRef
+from contracts.funding import FlowKind
 from contracts.taxonomy import CDWRole, Competency, Destination, Plan, Stage
 from contracts.vocabulary import Indicator, ProviderSector, Theme
 
@@ -48,12 +49,21 @@ class SectorRule(_Rule):
     competencies: tuple[Competency, ...] = Field(min_length=1)
 
 
+class FundingRule(_Rule):
+    """Where a funding flow of one kind sits in the commissioning cycle."""
+
+    kind: FlowKind
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    competencies: tuple[Competency, ...] = Field(min_length=1)
+
+
 class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
     themes: tuple[ThemeRule, ...]
     indicators: tuple[IndicatorRule, ...]
     sectors: tuple[SectorRule, ...] = ()
+    funding: tuple[FundingRule, ...] = ()
 
     @field_validator("themes")
     @classmethod
@@ -77,7 +87,7 @@ class RuleSet(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self):
-        ids = [r.id for r in (*self.themes, *self.indicators, *self.sectors)]
+        ids = [r.id for r in (*self.themes, *self.indicators, *self.sectors, *self.funding)]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"rule ids used twice: {', '.join(dupes)}")
@@ -91,6 +101,9 @@ class RuleSet(BaseModel):
 
     def sector_rule(self, sector: ProviderSector) -> SectorRule | None:
         return next((r for r in self.sectors if r.sector is sector), None)
+
+    def funding_rule(self, kind: FlowKind) -> FundingRule | None:
+        return next((r for r in self.funding if r.kind is kind), None)
 
 
 class RuleSetError(ValueError):
@@ -112,7 +125,7 @@ def parse(text: str, origin: str = "<rules>") -> RuleSet:
             loc = list(err["loc"])
             where = ".".join(str(p) for p in loc)
             # Name the entry by its id where we can: "themes[3] (theme.stigma)".
-            if len(loc) >= 2 and loc[0] in ("themes", "indicators", "sectors") and isinstance(loc[1], int):
+            if len(loc) >= 2 and loc[0] in ("themes", "indicators", "sectors", "funding") and isinstance(loc[1], int):
                 entries = raw.get(loc[0]) or []
                 rid = entries[loc[1]].get("id") if loc[1] < len(entries) and isinstance(entries[loc[1]], dict) else None
                 where = f"{loc[0]}[{loc[1]}]" + (f" ({rid})" if rid else "") + \

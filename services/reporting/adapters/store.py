@@ -15,19 +15,21 @@ from uuid import UUID
 import asyncpg
 
 from contracts.events import Alert, CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
+from contracts.funding import FundingFlowEvent
 
-from ..domain.rollups import RollupBatch, rollup
+from ..domain.rollups import RollupBatch, event_type, rollup
 from ..domain.windows import Window
 
 _EVENT_COLUMNS = ("event_id, type, source, region, area, occurred_at, day, community, theme, severity, "
                   "people_affected, finding_source, summary, provider_id, provider_sector, indicator, "
-                  "value, target, stages, competencies, cdw_roles, plans, rule_ids, rules_version, mapped_at")
+                  "value, target, stages, competencies, cdw_roles, plans, rule_ids, rules_version, mapped_at, "
+                  "funding")
 _EVENT_COLUMN_LIST = [c.strip() for c in _EVENT_COLUMNS.split(",")]
 
 _INSERT_EVENT = f"""
 INSERT INTO reporting_events ({_EVENT_COLUMNS})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24, $25)
+    $21, $22, $23, $24, $25, $26)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
@@ -124,10 +126,16 @@ ORDER_BY: dict[str, dict[str, str]] = {
 def _row(m: MappedEvent) -> tuple:
     e = m.event
     day = e.occurred_at.date()
-    common = (e.event_id, "finding" if isinstance(e, CommunityEngagementFinding) else "performance",
-              e.source, e.region.value, e.area, e.occurred_at, day)
+    common = (e.event_id, event_type(m), e.source, e.region.value, e.area, e.occurred_at, day)
     specific: tuple[object, ...]
-    if isinstance(e, CommunityEngagementFinding):
+    funding = None
+    if isinstance(e, FundingFlowEvent):
+        # The flow as the event carried it (migration 010), for the funding chain reports.
+        flow = e.data
+        funding = flow.model_dump_json()
+        specific = (None, None, None, None, None, None, flow.payee.organisation_id, None, None,
+                    flow.amount_gbp, None)
+    elif isinstance(e, CommunityEngagementFinding):
         finding = e.data
         specific = (finding.community.value, finding.theme.value, finding.severity.value,
                     finding.people_affected, finding.finding_source.value, finding.summary,
@@ -140,7 +148,7 @@ def _row(m: MappedEvent) -> tuple:
                     performance.indicator.value, performance.value, performance.target)
     return common + specific + ([int(s) for s in m.stages], [int(c) for c in m.competencies],
                                 [r.value for r in m.cdw_roles], [p.value for p in m.plans],
-                                m.rule_ids, m.rules_version, m.mapped_at)
+                                m.rule_ids, m.rules_version, m.mapped_at, funding)
 
 
 def _series_row(e: ProviderPerformanceEvent) -> tuple:

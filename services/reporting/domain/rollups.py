@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from contracts.events import CommunityEngagementFinding, MappedEvent
+from contracts.funding import FundingFlowEvent
 from contracts.vocabulary import SEVERITY_WEIGHTS, UNMET_NEED_THEMES, Severity
 
 HIGH_SEVERITIES = frozenset({Severity.HIGH, Severity.CRITICAL})
@@ -40,6 +41,8 @@ def _signature_id(sig: Signature) -> int:
 
 
 def event_type(mapped: MappedEvent) -> str:
+    if isinstance(mapped.event, FundingFlowEvent):
+        return "funding"
     return "finding" if isinstance(mapped.event, CommunityEngagementFinding) else "performance"
 
 
@@ -85,6 +88,8 @@ def contribution(mapped: MappedEvent) -> Contribution:
         counts = Counts(1, d.people_affected or 0, SEVERITY_WEIGHTS[d.severity],
                         1 if d.severity in HIGH_SEVERITIES else 0, 1 if d.theme in UNMET_NEED_THEMES else 0)
         community, theme = d.community.value, d.theme.value
+    elif isinstance(e, FundingFlowEvent):
+        counts, community, theme = Counts(1), "", ""
     else:
         counts = Counts(1)
         community, theme = (e.data.community.value if e.data.community else ""), ""

@@ -14,6 +14,7 @@ from contracts.events import Alert, AlertRule, AlertSeverity, MappedEvent
 from contracts.taxonomy import Competency, Stage
 from contracts.vocabulary import Community, Indicator, Severity, Theme
 from services.alerts.domain.conditions import CONCERNS, fingerprint
+from services.alerts.domain.funding import FUNDING_FLOW_RULES
 from services.alerts.domain.recommendations import FOLLOW_UP_RULES
 from services.alerts.domain.state import (KEEP_PERIODS, AreaState, apply, apply_all, evaluate,
                                           new_state, prune)
@@ -267,7 +268,9 @@ def every_rule_events():
 def test_each_rule_yields_a_condition_with_json_evidence():
     conditions = evaluate(apply_all(new_state(AREA), every_rule_events()), NOW)
     by_rule = {c.rule: c for c in conditions}
-    assert set(by_rule) == set(AlertRule) - FOLLOW_UP_RULES  # those read recommendations
+    # The follow-up rules read recommendations; the funding flow rules read flows and alliances
+    # (tests/unit/alerts/test_funding_flows.py), all but CQUIN, which reads these figures.
+    assert set(by_rule) == set(AlertRule) - FOLLOW_UP_RULES - (FUNDING_FLOW_RULES - {AlertRule.CQUIN_AT_RISK})
     assert all(c.inhibited_by is None for c in conditions)
     assert by_rule[AlertRule.PAYMENT_OVERDUE].severity is AlertSeverity.RED  # 20 + 31 days
     assert by_rule[AlertRule.CONTRACT_ENDING].severity is AlertSeverity.RED  # 20 days left

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from contracts.citations import LocalDefault
 from contracts.vocabulary import INDICATORS, Indicator, ProviderSector
 from services.alerts.domain.thresholds import (DEFAULT_THRESHOLDS, PERFORMANCE_INDICATORS,
-                                               AreaThresholds, FundingThresholds,
+                                               AreaThresholds, FundingFlowThresholds, FundingThresholds,
                                                PerformanceThresholds, RaceEqualityThresholds,
                                                RecommendationThresholds, SilenceThresholds,
                                                UnmetNeedThresholds,
@@ -32,7 +32,8 @@ def test_every_threshold_states_its_source():
     sources = threshold_sources()
     fields = sum(len(m.model_fields) for m in (UnmetNeedThresholds, FundingThresholds,
                                                PerformanceThresholds, RaceEqualityThresholds,
-                                               SilenceThresholds, RecommendationThresholds))
+                                               SilenceThresholds, RecommendationThresholds,
+                                               FundingFlowThresholds))
     assert len(sources) == fields
     for name, source in sources.items():
         assert SEED_REF.search(source) or "local default" in source, \
