@@ -1,6 +1,6 @@
 """PostgreSQL adapter for reporting: idempotent ingestion of mapped events and alerts, rollup queries.
 
-Every dashboard figure is read from the rollups (migration 004); the event ledger
+Every dashboard figure is read from the rollups (migrations 004 and 012); the event ledger
 ``reporting_events`` is read only to list the findings behind a cell (drill-down).
 SQL is parameterised throughout; the only piece of SQL chosen at run time is an ORDER BY taken
 from a fixed whitelist (``ORDER_BY``), never from the caller's text.
@@ -17,7 +17,7 @@ import asyncpg
 from contracts.events import Alert, CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
 from contracts.funding import FundingFlowEvent
 
-from ..domain.rollups import RollupBatch, event_type, rollup
+from ..domain.rollups import RollupBatch, cover, event_type, rollup
 from ..domain.windows import Window
 
 _EVENT_COLUMNS = ("event_id, type, source, region, area, occurred_at, day, community, theme, severity, "
@@ -65,6 +65,17 @@ ON CONFLICT (area, day, signature_id, community, theme) DO UPDATE SET
     people_affected = rollup_detail_daily.people_affected + excluded.people_affected,
     severity_weight = rollup_detail_daily.severity_weight + excluded.severity_weight,
     high_severity = rollup_detail_daily.high_severity + excluded.high_severity
+"""
+_UPSERT_COMMUNITY_THEME = """
+INSERT INTO rollup_community_theme (grain, bucket, area, community, theme, region, findings,
+    people_affected, severity_weight, high_severity)
+SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[],
+    $7::int[], $8::bigint[], $9::bigint[], $10::int[])
+ON CONFLICT (grain, bucket, area, community, theme) DO UPDATE SET
+    findings = rollup_community_theme.findings + excluded.findings,
+    people_affected = rollup_community_theme.people_affected + excluded.people_affected,
+    severity_weight = rollup_community_theme.severity_weight + excluded.severity_weight,
+    high_severity = rollup_community_theme.high_severity + excluded.high_severity
 """
 _UPSERT_FRESHNESS = """
 INSERT INTO reporting_freshness (area, region, last_ingested_at, last_event_day)
@@ -239,6 +250,13 @@ class ReportingStore:
                            [batch.regions[k[0]] for k in keys], [v.events for v in vals],
                            [v.people_affected for v in vals], [v.severity_weight for v in vals],
                            [v.high_severity for v in vals])
+        buckets = sorted(batch.community_theme)
+        counts = [batch.community_theme[k] for k in buckets]
+        await conn.execute(_UPSERT_COMMUNITY_THEME, [k[0] for k in buckets], [k[1] for k in buckets],
+                           [k[2] for k in buckets], [k[3] for k in buckets], [k[4] for k in buckets],
+                           [batch.regions[k[2]] for k in buckets], [c.events for c in counts],
+                           [c.people_affected for c in counts], [c.severity_weight for c in counts],
+                           [c.high_severity for c in counts])
         areas = sorted(batch.last_day)
         await conn.execute(_UPSERT_FRESHNESS, areas, [batch.regions[a] for a in areas],
                            [batch.last_day[a] for a in areas])
@@ -293,19 +311,23 @@ class ReportingStore:
         return [dict(r) for r in await self.pool.fetch(sql, *args)]
 
     async def community_theme(self, areas: list[str], cur: Window, prev: Window) -> list[dict]:
-        """Findings per community and theme in the window and the one before."""
+        """Findings per community and theme in the window and the one before, summed over the
+        calendar buckets that tile each (``rollups.cover``, migration 012)."""
+        tiles = [(grain, start, True) for grain, start in cover(cur.start, cur.end)]
+        tiles += [(grain, start, False) for grain, start in cover(prev.start, prev.end)]
         rows = await self.pool.fetch(
             "SELECT r.community, r.theme, "
-            "  coalesce(sum(r.events) FILTER (WHERE r.day >= $4), 0)::bigint AS findings, "
-            "  coalesce(sum(r.events) FILTER (WHERE r.day < $4), 0)::bigint AS findings_prev, "
-            "  coalesce(sum(r.people_affected) FILTER (WHERE r.day >= $4), 0)::bigint AS people, "
-            "  coalesce(sum(r.people_affected) FILTER (WHERE r.day < $4), 0)::bigint AS people_prev, "
-            "  coalesce(sum(r.severity_weight) FILTER (WHERE r.day >= $4), 0)::bigint AS severity_weight, "
-            "  coalesce(sum(r.high_severity) FILTER (WHERE r.day >= $4), 0)::bigint AS high_severity "
-            "FROM rollup_detail_daily r JOIN rollup_signatures s USING (signature_id) "
-            "WHERE s.type = 'finding' AND r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
+            "  coalesce(sum(r.findings) FILTER (WHERE t.current), 0)::bigint AS findings, "
+            "  coalesce(sum(r.findings) FILTER (WHERE NOT t.current), 0)::bigint AS findings_prev, "
+            "  coalesce(sum(r.people_affected) FILTER (WHERE t.current), 0)::bigint AS people, "
+            "  coalesce(sum(r.people_affected) FILTER (WHERE NOT t.current), 0)::bigint AS people_prev, "
+            "  coalesce(sum(r.severity_weight) FILTER (WHERE t.current), 0)::bigint AS severity_weight, "
+            "  coalesce(sum(r.high_severity) FILTER (WHERE t.current), 0)::bigint AS high_severity "
+            "FROM unnest($2::text[], $3::date[], $4::bool[]) AS t(grain, bucket, current) "
+            "JOIN rollup_community_theme r ON r.grain = t.grain AND r.bucket = t.bucket "
+            "WHERE r.area = ANY($1::text[]) "
             "GROUP BY r.community, r.theme",
-            areas, prev.start, cur.end, cur.start)
+            areas, [t[0] for t in tiles], [t[1] for t in tiles], [t[2] for t in tiles])
         return [dict(r) for r in rows]
 
     # -- dashboard sessions (migration 007) ------------------------------------------------------

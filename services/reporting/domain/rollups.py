@@ -4,6 +4,11 @@ Pure: the store writes what these functions return, so the counting rules are te
 PostgreSQL. A mapped event's type, stages, competencies and CDW roles form its *signature*;
 the rollups count events by day x area x signature (x community x theme), and the signature's
 stages and competencies expand into the heat map at query time.
+
+Findings are also counted by area x community x theme per calendar bucket of three grains (day,
+ISO week, month; migration 012): a window's figures are the sum over the few buckets that tile it
+(:func:`cover`), so the unmet-needs report reads at most a few dozen buckets of a bounded number
+of rows each, however many events the platform holds.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from contracts.events import CommunityEngagementFinding, MappedEvent
 from contracts.funding import FundingFlowEvent
@@ -99,6 +104,57 @@ def contribution(mapped: MappedEvent) -> Contribution:
 
 AreaKey = tuple[str, date, int]              # area, day, signature id
 DetailKey = tuple[str, date, int, str, str]  # ... community, theme
+BucketKey = tuple[str, date, str, str, str]  # grain, bucket start, area, community, theme
+
+#: The grains of the community x theme rollup, finest first.
+GRAINS = ("day", "week", "month")
+
+
+def bucket_start(grain: str, day: date) -> date:
+    """The first day of the ``grain`` bucket holding ``day`` (weeks start on Monday, as ISO's)."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown grain {grain!r}")
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def _weeks_and_days(start: date, end: date) -> list[tuple[str, date]]:
+    out: list[tuple[str, date]] = []
+    day = start
+    while day <= end:
+        if day.weekday() == 0 and day + timedelta(days=6) <= end:
+            out.append(("week", day))
+            day += timedelta(days=7)
+        else:
+            out.append(("day", day))
+            day += timedelta(days=1)
+    return out
+
+
+def cover(start: date, end: date) -> list[tuple[str, date]]:
+    """The buckets (grain, first day) that tile days ``start`` to ``end`` exactly: whole months,
+    then whole weeks inside the part-months at either end, then single days. Every day of the
+    range lies in exactly one bucket and no bucket reaches outside it, so summing the buckets'
+    rows gives the range's figures. A 90-day window needs about a dozen buckets."""
+    if end < start:
+        return []
+    first_month = start if start.day == 1 else _next_month(start)
+    months: list[tuple[str, date]] = []
+    month = first_month
+    while _next_month(month) - timedelta(days=1) <= end:
+        months.append(("month", month))
+        month = _next_month(month)
+    if not months:
+        return _weeks_and_days(start, end)
+    return (_weeks_and_days(start, first_month - timedelta(days=1)) + months
+            + _weeks_and_days(month, end))
 
 
 @dataclass
@@ -110,6 +166,8 @@ class RollupBatch:
     detail: dict[DetailKey, Counts] = field(default_factory=dict)
     regions: dict[str, str] = field(default_factory=dict)
     last_day: dict[str, date] = field(default_factory=dict)
+    #: Findings only, one row per grain (:data:`GRAINS`) for each event.
+    community_theme: dict[BucketKey, Counts] = field(default_factory=dict)
 
     def add(self, c: Contribution) -> None:
         sid = c.signature.id
@@ -118,6 +176,10 @@ class RollupBatch:
         self.last_day[c.area] = max(c.day, self.last_day.get(c.area, c.day))
         self.area.setdefault((c.area, c.day, sid), Counts()).add(c.counts)
         self.detail.setdefault((c.area, c.day, sid, c.community, c.theme), Counts()).add(c.counts)
+        if c.signature.type == "finding":
+            for grain in GRAINS:
+                key = (grain, bucket_start(grain, c.day), c.area, c.community, c.theme)
+                self.community_theme.setdefault(key, Counts()).add(c.counts)
 
     def __len__(self) -> int:
         return sum(v.events for v in self.area.values())
