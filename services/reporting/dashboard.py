@@ -23,7 +23,7 @@ from services.common.auth import Role
 from services.common.http import auth_failure_wait, note_auth_failure
 from services.common.problems import Problem
 
-from . import delegate, pages, views
+from . import actions, delegate, pages, views
 from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
 from .adapters.store import ReportingStore
 from .routes import build_query
@@ -46,8 +46,9 @@ def html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _error_page(status: int, title: str, detail: str) -> HTMLResponse:
+def error_response(status: int, title: str, detail: str) -> HTMLResponse:
     return html(pages.error_page(title, detail), status)
+
 
 
 def _params(request: Request, extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -117,13 +118,13 @@ async def _page(request: Request, active: str, title: str, render: Render,
     try:
         who = await principal_or_none(request)
     except Problem as exc:
-        return _error_page(exc.status, exc.title, exc.detail or exc.title)
+        return error_response(exc.status, exc.title, exc.detail or exc.title)
     if who is None:
         target = request.url.path + (("?" + request.url.query) if request.url.query else "")
         return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303,
                                 headers=SECURITY_HEADERS)
     if not may_read_reports(who):
-        return _error_page(403, "Not for this key", "The dashboards are for commissioners and operators.")
+        return error_response(403, "Not for this key", "The dashboards are for commissioners and operators.")
     params = _params(request, extra)
     frame = pages.Frame(title, active, request.url.path, f"{who.organisation_id} ({who.role.value})",
                         [a for a in AREAS if who.may_read_area(a)], params)
@@ -132,7 +133,7 @@ async def _page(request: Request, active: str, title: str, render: Render,
         q = build_query(who, area, region, days, start, end)
         return html(await render(request, q, frame))
     except Problem as exc:
-        return _error_page(exc.status, exc.title, "; ".join(
+        return error_response(exc.status, exc.title, "; ".join(
             f"{x['field']}: {x['reason']}" for x in exc.errors or []) or exc.detail or exc.title)
 
 
@@ -187,8 +188,19 @@ async def funding_page(request: Request) -> Response:
 
 @router.get("/dashboard/alerts")
 async def alerts_page(request: Request) -> Response:
-    return await _page(request, "alerts", "Open alerts",
-                       _view_page(views.alerts, pages.alerts_page))
+    """The open alerts with the forms to act on them (services/reporting/actions.py), the state
+    the alerts API holds now, and the outcome of the last action, shown once."""
+    flash = actions.read_flash(request.cookies.get(actions.FLASH_COOKIE), request.app.state.session_secret)
+
+    async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
+        view, _ = await views.alerts(request.app.state.store, q)
+        live = await actions.live_state(request, q.areas)
+        return pages.alerts_page(view, frame, live=live, flash=flash,
+                                 csrf_token=delegate.form_csrf_token(request))
+    response = await _page(request, "alerts", "Open alerts", render)
+    if request.cookies.get(actions.FLASH_COOKIE):
+        response.delete_cookie(actions.FLASH_COOKIE, path="/dashboard", httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/dashboard/findings")

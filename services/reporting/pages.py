@@ -9,8 +9,6 @@ their own title and description (domain/svg.py) and a table beside them.
 """
 from __future__ import annotations
 
-import re
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -20,6 +18,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from contracts import labels
 from contracts.places import AREAS, Region
 from contracts.taxonomy import Competency, Stage
 from contracts.vocabulary import LOCAL_TARGET, Indicator
@@ -36,6 +35,11 @@ NAV = (
     ("alerts", "/dashboard/alerts", "Alerts"),
     ("findings", "/dashboard/findings", "Findings"),
 )
+#: Silence lengths offered on the alerts page, in hours, with their words. A local default: the
+#: seeds say nothing about muting alerts; a day, a week and four weeks cover a meeting cycle.
+SILENCE_HOURS: dict[int, str] = {24: "1 day", 168: "1 week", 672: "4 weeks"}
+#: How a subscription is delivered (the alerts API's channels).
+CHANNELS: dict[str, str] = {"email": "Email", "webhook": "Webhook (a URL that receives JSON)"}
 #: The filters every page keeps when moving between pages.
 WINDOW_PARAMS = ("area", "region", "days", "from", "to")
 
@@ -68,20 +72,14 @@ def fmt_as_of(data_as_of: str | None) -> str:
 
 
 def words(code: object) -> str:
-    """A code for people to read: ``gypsy_roma_traveller`` becomes ``gypsy roma traveller``."""
-    return str(code).replace("_", " ")
+    """A code with no name of its own in sentence case (``common_cause`` -> ``Common cause``);
+    codes of the contract are named by ``contracts.labels``."""
+    return labels.sentence(code)
 
 
-def subject(code: str) -> str:
-    """An alert's subject for people to read: ``provider:bsmhft/community:pakistani`` becomes
-    ``provider bsmhft, community pakistani``. Anything not of that shape is shown as it is."""
-    text = str(code)
-    if not _SUBJECT.fullmatch(text):
-        return text
-    return ", ".join(words(part.replace(":", " ", 1)) for part in text.split("/"))
-
-
-_SUBJECT = re.compile(r"[a-z_]+:[A-Za-z0-9_.-]+(/[a-z_]+:[A-Za-z0-9_.-]+)*")
+def label(code: object, kind: str) -> str:
+    """The ``label`` template filter: ``{{ i.community|label("community") }}``."""
+    return labels.label(kind, code)
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -104,9 +102,9 @@ def _finalize(value: object) -> object:
 env = Environment(loader=PackageLoader(__package__, "templates"), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, finalize=_finalize, trim_blocks=True, lstrip_blocks=True,
                   auto_reload=False)
-env.filters.update(num=fmt_num, change=fmt_change, as_of=fmt_as_of, words=words, subject=subject,
-                   plural=plural)
-env.globals.update(link=link, nav=NAV, areas=AREAS, local_target=LOCAL_TARGET)
+env.filters.update(num=fmt_num, change=fmt_change, as_of=fmt_as_of, words=words, label=label,
+                   subject=labels.subject, plural=plural)
+env.globals.update(link=link, nav=NAV, areas=AREAS, local_target=LOCAL_TARGET, alert_title=labels.alert_title)
 
 
 @dataclass(frozen=True)
@@ -168,13 +166,14 @@ def performance_charts(n: int, item: Mapping) -> dict:
     """The ``n``-th performance item's SPC chart (recomputed from the view's series by the same
     pure function) and its comparison with the region, drawn by domain/svg.py."""
     unit = "%" if item["unit"] == "percent" else ""
-    title = f"{item['provider_name']}: {item['indicator_title']}"
+    community = f" ({labels.label('community', item['community'])})" if item.get("community") else ""
+    title = f"{item['provider_name']}: {labels.label('indicator', item['indicator'])}{community}"
     result = reports.spc_of([float(p["value"]) for p in item["series"]], Indicator(item["indicator"]),
                             item["target"])
     spc = trial_points = None
     if result is not None:
-        labels = [p["period_start"][:7] for p in item["series"]][-len(result.points):]
-        spc = Markup(svg.spc_chart(result, labels, title=title, unit=unit, id_prefix=f"spc-{n}"))
+        periods = [p["period_start"][:7] for p in item["series"]][-len(result.points):]
+        spc = Markup(svg.spc_chart(result, periods, title=title, unit=unit, id_prefix=f"spc-{n}"))
         trial_points = result.limits.points_used if result.limits.trial else None
     comparison = None
     b, w = item["benchmark"], item["window"]
@@ -182,9 +181,10 @@ def performance_charts(n: int, item: Mapping) -> dict:
         ci = wilson_interval(w["numerator"], w["denominator"])
         bars = [svg.ComparisonBar.from_interval(item["provider_name"], w["proportion"], ci,
                                                 Significance(b["significance"])),
-                svg.ComparisonBar(f"Region ({words(b['region'])})", b["value"] * 100)]
+                svg.ComparisonBar(f"Region ({labels.label('region', b['region'])})", b["value"] * 100)]
         comparison = Markup(svg.comparison_chart(
-            bars, title=f"{item['indicator_title']}: provider against region", target=item["target"],
+            bars, title=f"{labels.label('indicator', item['indicator'])}{community}: provider against region",
+            target=item["target"],
             id_prefix=f"cmp-{n}"))
     return {"title": title, "spc": spc, "trial_points": trial_points, "comparison": comparison}
 
@@ -198,20 +198,34 @@ def funding_page(view: Mapping, frame: Frame) -> str:
     return _page("funding.html", frame, view)
 
 
-def alerts_page(view: Mapping, frame: Frame) -> str:
-    return _page("alerts.html", frame, view)
+def alerts_page(view: Mapping, frame: Frame, *, live: Mapping[str, Mapping] | None = None,
+                flash: Mapping | None = None, csrf_token: str = "") -> str:
+    """The alerts table with each alert's actions. ``live``: the state the alerts API holds now
+    per fingerprint (it leads the reporting tables by a moment after an action); ``flash``: the
+    outcome of the last action; ``csrf_token``: the session's form token (no forms without one)."""
+    live = live or {}
+    items = []
+    for i in view["items"]:
+        now = live.get(i["fingerprint"], {})
+        items.append({**i, "state": now.get("status") or i["state"], "silenced": bool(now.get("silenced")),
+                      "silence": now.get("silence"), "title": labels.alert_title(i["rule"], i["subject"])})
+    counts: dict[str, int] = {}
+    for i in items:
+        if i["state"] != "resolved":
+            counts[i["state"]] = counts.get(i["state"], 0) + 1
+    return _page("alerts.html", frame, view, items=items, counts=counts, flash=flash, csrf_token=csrf_token,
+                 silence_hours=SILENCE_HOURS, channels=CHANNELS)
 
 
 def described_filters(filters: Mapping[str, Any]) -> list[str]:
-    """The findings filters in words: "stage Assessing needs", "community somali"."""
+    """The findings filters in words: "stage Assessing needs", "community Somali"."""
     described = []
-    if filters.get("stage"):
-        described.append("stage " + Stage(int(filters["stage"])).title)
-    if filters.get("competency"):
-        described.append("competency " + Competency(int(filters["competency"])).title)
-    for k in ("community", "theme", "cdw_role", "event_type", "provider"):
+    for k in ("stage", "competency", "community", "theme", "cdw_role"):
         if filters.get(k):
-            described.append(f"{words(k)} {words(filters[k])}")
+            described.append(f"{k.replace('_', ' ')} {labels.label(k, filters[k])}")
+    for k in ("event_type", "provider"):
+        if filters.get(k):
+            described.append(f"{k.replace('_', ' ')} {filters[k]}")
     return described
 
 

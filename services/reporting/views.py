@@ -3,7 +3,7 @@ API, the CSV export and the HTML dashboard, so all three always show the same fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from contracts.places import AREAS
 
@@ -85,13 +85,10 @@ async def unmet_needs(s: ReportingStore, q: Query, *, unmet_only: bool = False,
     return q.header(await s.data_as_of(q.areas)) | view, reports.unmet_table(view)
 
 
-def _series_since(q: Query) -> date:
-    return min(q.previous.start, q.window.end - timedelta(days=31 * reports.MAX_SPC_POINTS))
-
-
 async def performance(s: ReportingStore, q: Query, *, indicator: str | None = None,
                       provider: str | None = None) -> tuple[dict, Table]:
-    rows = await s.series(q.areas, q.window.end, _series_since(q), indicator=indicator, provider=provider)
+    rows = await s.series(q.areas, q.window.end, reports.spc_history_start(q.window, q.previous),
+                          indicator=indicator, provider=provider)
     regions = sorted({AREAS[a].region.value for a in q.areas if a in AREAS})
     indicators = sorted({r["indicator"] for r in rows})
     pools = await s.region_pools(regions, indicators, q.window) if rows else {}

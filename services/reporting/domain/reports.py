@@ -245,7 +245,21 @@ def unmet_table(view: dict) -> tuple[list[str], list[list]]:
 
 #: Indicators measured as a percentage with a numerator and denominator can be benchmarked.
 PROPORTION_UNITS = frozenset({Unit.PERCENT})
-MAX_SPC_POINTS = 36
+#: An SPC chart is drawn over its history, whatever window the page shows: the last 24 months
+#: (24 monthly points) or all there is. A local default: the seeds give no chart length; the
+#: Health Care Data Guide asks for 20 to 30 points before limits settle.
+SPC_HISTORY_MONTHS = 24
+MAX_SPC_POINTS = SPC_HISTORY_MONTHS
+#: The scale a measure can take, for the units that have one: SPC limits stay inside it.
+UNIT_BOUNDS: dict[Unit, tuple[float, float]] = {Unit.PERCENT: (0.0, 100.0)}
+
+
+def spc_history_start(window: Window, previous: Window) -> date:
+    """The first day the performance series is read from: the first day of the month
+    ``SPC_HISTORY_MONTHS`` months before the window's last month, or the previous window's start
+    if that is earlier, so the chart has its history and the comparison its previous window."""
+    months = window.end.year * 12 + window.end.month - 1 - SPC_HISTORY_MONTHS
+    return min(previous.start, date(months // 12, months % 12 + 1, 1))
 
 
 def meets_target(value: float | None, target: float | None, indicator: Indicator) -> bool | None:
@@ -293,10 +307,12 @@ def _spc_dict(result: stats.SpcResult) -> dict:
 
 
 def spc_of(values: Sequence[float], indicator: Indicator, target: float | None) -> stats.SpcResult | None:
-    """The MDC chart for a series, or None with fewer than two points."""
+    """The MDC chart for a series (its last ``MAX_SPC_POINTS``), or None with fewer than two
+    points; a percentage's limits stay within 0 to 100."""
     if len(values) < 2:
         return None
-    return stats.spc(list(values)[-MAX_SPC_POINTS:], stats.polarity_of(indicator), target)
+    return stats.spc(list(values)[-MAX_SPC_POINTS:], stats.polarity_of(indicator), target,
+                     bounds=UNIT_BOUNDS.get(INDICATORS[indicator].unit))
 
 
 def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from statistics import NormalDist
 
@@ -566,20 +566,44 @@ def assurance_icon(limits: XmRLimits, target: float | None, polarity: Polarity) 
     return AssuranceIcon.HIT_AND_MISS
 
 
+def clamp_limits(limits: XmRLimits, bounds: tuple[float, float]) -> XmRLimits:
+    """The limits held inside the scale the measure can take (a percentage: 0 to 100).
+
+    A process limit past the end of the scale says nothing a reader can use (a value cannot be
+    below 0% or above 100%); the limit is drawn at the end of the scale instead, the mean is
+    left as it is."""
+    lo, hi = bounds
+    if lo > hi:
+        raise ValueError(f"bounds {bounds} are the wrong way round")
+
+    def held(v: float) -> float:
+        return min(hi, max(lo, v))
+
+    return replace(limits, lower_process_limit=held(limits.lower_process_limit),
+                   upper_process_limit=held(limits.upper_process_limit),
+                   lower_near_limit=held(limits.lower_near_limit),
+                   upper_near_limit=held(limits.upper_near_limit))
+
+
 def spc(values: Sequence[float], polarity: Polarity, target: float | None = None, *,
         baseline_points: int | None = None, screen_outliers: bool = False,
-        shift_run: int = SHIFT_RUN, trend_run: int = TREND_RUN) -> SpcResult:
+        shift_run: int = SHIFT_RUN, trend_run: int = TREND_RUN,
+        bounds: tuple[float, float] | None = None) -> SpcResult:
     """An MDC XmR chart: limits, the four special-cause rules per point, and the two icons.
 
     ``baseline_points`` fixes the limits on the first n values and applies them to all
-    (NHSRplotthedots ``fix_after_n_points``). Rules: a point outside the process limits; a
-    shift of 7 on one side of the mean; a trend of 7 rising or falling; two of three near a
-    limit on the same side. Sources as cited on each rule's function.
+    (NHSRplotthedots ``fix_after_n_points``). ``bounds`` is the scale the measure can take
+    (0 to 100 for a percentage): limits beyond it are held at its ends (``clamp_limits``).
+    Rules: a point outside the process limits; a shift of 7 on one side of the mean; a trend
+    of 7 rising or falling; two of three near a limit on the same side. Sources as cited on
+    each rule's function.
     """
     if baseline_points is not None and baseline_points < 2:
         raise ValueError("a baseline needs at least two values")
     base = values[:baseline_points] if baseline_points else values
     limits = xmr_limits(base, screen_outliers=screen_outliers)
+    if bounds is not None:
+        limits = clamp_limits(limits, bounds)
     fired: dict[Rule, list[bool]] = {
         Rule.OUTSIDE_LIMITS: outside_limits(values, limits),
         Rule.SHIFT: shift_points(values, limits.mean, shift_run),

@@ -140,11 +140,15 @@ def text_colour_on(fill: str) -> str:
     return TEXT if contrast_ratio(TEXT, fill) >= contrast_ratio(WHITE, fill) else WHITE
 
 
-def _svg(width: int, height: int, chart_id: str, title: str, desc: str, body: list[str]) -> str:
+def _svg(width: int, height: int, chart_id: str, title: str, desc: str, body: list[str],
+         role: str = "img") -> str:
+    """The drawing, scaled to its container by its viewBox. ``role`` is "img" for a picture and
+    "group" for one holding links (an image's children are not offered to assistive technology,
+    so links inside an "img" could not be reached)."""
     return "".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" style="max-width:100%;height:auto" '
-        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        f'role="{role}" aria-labelledby="{chart_id}-title {chart_id}-desc" '
         f'font-family="{FONT}" font-size="12" fill="{TEXT}">',
         f'<title id="{chart_id}-title">{esc(title)}</title>',
         f'<desc id="{chart_id}-desc">{esc(desc)}</desc>',
@@ -159,6 +163,47 @@ def _text(x: float, y: float, content: str, *, size: int = 12, anchor: str = "st
     bold = f' font-weight="{weight}"' if weight else ""
     return (f'<text x="{num(x)}" y="{num(y)}" font-size="{size}" text-anchor="{anchor}" '
             f'fill="{fill}"{bold}{extra}>{esc(content)}</text>')
+
+
+#: Average advance of an Arial character as a share of the font size, regular and bold: an
+#: estimate on the wide side, so text measured with it fits when drawn.
+CHAR_EM, BOLD_CHAR_EM = 0.56, 0.62
+
+
+def text_width(text: str, size: int, bold: bool = False) -> float:
+    """The estimated width in pixels of ``text`` drawn at ``size``."""
+    return len(text) * size * (BOLD_CHAR_EM if bold else CHAR_EM)
+
+
+def wrap(text: str, max_width: float, size: int, bold: bool = False) -> list[str]:
+    """``text`` broken between words into lines no wider than ``max_width``; a single word
+    longer than that is broken where it must be, so nothing is drawn past the edge."""
+    per_line = max(1, int(max_width // (size * (BOLD_CHAR_EM if bold else CHAR_EM))))
+    lines: list[str] = []
+    line = ""
+    for word in str(text).split():
+        while len(word) > per_line:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:per_line])
+            word = word[per_line:]
+        candidate = f"{line} {word}" if line else word
+        if len(candidate) <= per_line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _lines(x: float, y: float, lines: Sequence[str], *, size: int = 12, leading: float | None = None,
+           **kw) -> list[str]:
+    """One <text> per line, the first baseline at ``y``."""
+    step = leading if leading is not None else round(size * 1.3)
+    return [_text(x, y + i * step, line, size=size, **kw) for i, line in enumerate(lines)]
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -233,7 +278,14 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
     if len(names) != n:
         raise ValueError(f"{n} points but {len(names)} labels")
     lim = result.limits
-    left, right, top, bottom = 64, 150, 56, 100
+    variation = VARIATION_TEXT[result.variation]
+    assurance = ASSURANCE_TEXT[result.assurance]
+    # The title and the reading wrap to the chart's width, and the plot moves down to make room.
+    title_lines = wrap(title, width - 32, 15, bold=True)
+    reading_lines = wrap(f"Variation: {variation}. Assurance: {assurance}.", width - 32, 12)
+    header_h = 20 * len(title_lines) + 16 * len(reading_lines)
+    left, right, top, bottom = 64, 150, 20 + header_h, 100
+    height += header_h - 36
     plot_w, plot_h = width - left - right, height - top - bottom
 
     candidates = [p.value for p in points] + [lim.lower_process_limit, lim.upper_process_limit]
@@ -249,8 +301,6 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
         return top + plot_h - (v - y_lo) / (y_hi - y_lo) * plot_h
 
     special = [p for p in points if p.special_cause]
-    variation = VARIATION_TEXT[result.variation]
-    assurance = ASSURANCE_TEXT[result.assurance]
     desc_parts = [
         f"XmR chart of {n} points" + (f" from {names[0]} to {names[-1]}." if n else "."),
         f"Mean {fmt(lim.mean, unit, decimals)}; process limits "
@@ -267,8 +317,8 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
                                          for p in special[:24]) if special else "") + ".")
 
     body: list[str] = [
-        _text(left, 22, title, size=15, weight="bold"),
-        _text(left, 42, f"Variation: {variation}. Assurance: {assurance}.", size=12, fill=MUTED),
+        *_lines(16, 22, title_lines, size=15, leading=20, weight="bold"),
+        *_lines(16, 22 + 20 * len(title_lines), reading_lines, size=12, leading=16, fill=MUTED),
     ]
     # Gridlines and y axis.
     for t in ticks:
@@ -437,7 +487,8 @@ def heat_map(counts: Mapping[tuple[int, int], int], *, title: str, id_prefix: st
         span = f"{lo:,}" if lo == hi else f"{lo:,}\u2013{hi:,}"
         body.append(_text(lx + 24, ly + 11, span, size=11))
         lx += 36 + 7 * len(span)
-    return _svg(width, height, chart_id, title, " ".join(desc), body)
+    return _svg(width, height, chart_id, title, " ".join(desc), body,
+                role="img" if cell_href is None else "group")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,7 +524,13 @@ def comparison_chart(bars: Sequence[ComparisonBar], *, title: str, unit: str = "
     benchmark bars are grey. Every bar has a dark outline, so even a pale fill is visible.
     """
     chart_id = safe_id(id_prefix)
-    row_h, left, top, value_w = 34, 232, 50, 250
+    left, value_w = 232, 250
+    title_lines = wrap(title, width - 32, 15, bold=True)
+    # A label too long for the space left of the bars wraps onto more lines (a taller row),
+    # so a provider's name is never cut at the chart's edge.
+    label_lines = [wrap(b.label, left - 26, 12) for b in bars]
+    row_h = max([34] + [16 * len(lines) + 10 for lines in label_lines])
+    top = 30 + 20 * len(title_lines)
     plot_w = width - left - value_w
     height = top + row_h * max(1, len(bars)) + 40
     ends = [b.upper if b.upper is not None else b.value for b in bars] + [target]
@@ -484,12 +541,14 @@ def comparison_chart(bars: Sequence[ComparisonBar], *, title: str, unit: str = "
     def sx(v: float) -> float:
         return left + max(0.0, min(v, x_max)) / x_max * plot_w
 
-    desc, body = [], [_text(16, 24, title, size=15, weight="bold")]
+    desc, body = [], _lines(16, 24, title_lines, size=15, leading=20, weight="bold")
     body.append(f'<line x1="{left}" y1="{top - 6}" x2="{left}" y2="{top + row_h * len(bars)}" '
                 f'stroke="{MUTED}"/>')
     for i, bar in enumerate(bars):
         y = top + i * row_h
-        body.append(_text(left - 10, y + row_h / 2 + 4, bar.label, anchor="end"))
+        lines = label_lines[i]
+        body.extend(_lines(left - 10, y + row_h / 2 + 4 - 8 * (len(lines) - 1), lines, leading=16,
+                           anchor="end"))
         if bar.value is None:
             body.append(_text(left + 8, y + row_h / 2 + 4, "no data", fill=MUTED))
             desc.append(f"{bar.label}: no data.")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts import labels
 from services.reporting import pages
 
 from . import dashboard_views as v
@@ -93,13 +94,13 @@ def test_every_page_shows_hostile_text_escaped_in_a_whole_document(name):
     ("unmet", "<th scope=\"row\">" + ESCAPED + "</th>"),                        # a community
     ("unmet", "<td>" + ESCAPED + "</td>"),                                     # a theme
     ("alerts", "<p>" + ESCAPED + "</p>"),                                      # an alert's summary
-    ("alerts", "<span class=\"muted\">" + ESCAPED + "</span>"),                # its subject
+    ("alerts", "<th scope=\"row\">Unmet need: " + ESCAPED + "</th>"),          # its subject, in its title
     ("findings", "<td>" + ESCAPED + "</td>"),                                  # a finding's summary
-    ("findings", "; community " + ESCAPED + "; theme unmet need (showing 2)."),  # the filters in words
+    ("findings", "; community " + ESCAPED + "; theme Unmet need (showing 2)."),  # the filters in words
     ("funding", ESCAPED + ' <span class="muted">(BSOL)</span>'),               # a provider's name
     ("overview", ESCAPED + ' <span class="muted">(BSOL)</span>'),              # in the completeness table
-    ("performance", "<h3 id=\"perf-1\">" + ESCAPED + ": Percentage of patients"),  # a provider's name
-    ("performance", "for support – " + ESCAPED + "</h3>"),                    # a community
+    ("performance", "<h3 id=\"perf-1\">" + ESCAPED + ": Four-week wait ("),    # a provider's name
+    ("performance", "Four-week wait (" + ESCAPED + ")</h3>"),                 # a community
 ])
 def test_partner_text_is_shown_escaped_where_it_belongs(name, where):
     assert where in PAGES[name]()
@@ -124,9 +125,9 @@ def test_figures_links_and_words():
     overview = PAGES["overview"]()
     assert '<span class="n">1,235</span><span class="l">findings · +231 (+23.0%) on previous</span>' in overview
     assert '<a href="/dashboard/alerts?area=BSOL&amp;days=30&amp;from=' in overview
-    assert 'Areas: BSOL, ARDN.' in overview
+    assert 'Areas: Birmingham and Solihull, Arden.' in overview
     unmet = PAGES["unmet"]()
-    assert ('<td>unmet need <span class="tag">unmet need</span></td>' in unmet
+    assert ('<td>Unmet need <span class="tag">unmet need</span></td>' in unmet
             and '<span class="red">new</span>' in unmet)
     funding = PAGES["funding"]()
     assert '<span class="n">£60,000</span><span class="l">funding gap across 2 providers</span>' in funding
@@ -139,13 +140,13 @@ def test_figures_links_and_words():
     # A readable title leads (the rule in words, the subject in words); the summary and the
     # evidence are one click away, with no script.
     assert "<details><summary>Summary and evidence</summary>" in alerts
-    assert pages.subject("provider:bsmhft/community:pakistani") == "provider bsmhft, community pakistani"
+    assert labels.subject("provider:bsmhft/community:pakistani") == "provider bsmhft, Pakistani"
     assert pages.plural(1, "event") == "1 event" and pages.plural(3, "event") == "3 events"
     assert 'href="/v1/reports/alerts.csv?area=BSOL" download' in alerts
     findings = PAGES["findings"]()
     assert "<p>250 events match: stage Reviewing services and gap analysis;" in findings
     assert "(showing 2).</p>" in findings
-    assert "<td>p&lt;1&gt;: 81.5</td>" in findings and "<td>four week wait</td>" in findings
+    assert "<td>p&lt;1&gt;: 81.5</td>" in findings and "<td>Four-week wait</td>" in findings
 
 
 def test_empty_views_say_so():
