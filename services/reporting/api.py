@@ -23,7 +23,6 @@ from .routes import router
 from .dashboard import router as dashboard_router
 from .portal import router as portal_router
 from .actions import router as actions_router
-from .public import router as public_router
 from .taxonomy_api import router as taxonomy_router
 from .config import ReportingSettings
 
@@ -66,7 +65,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app.include_router(dashboard_router)
     app.include_router(portal_router)
     app.include_router(actions_router)
-    app.include_router(public_router)
     app.include_router(taxonomy_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app)
