@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from .events import SCHEMA_VERSION, Alert, CommunityEngagementFinding, DeadLetter, MappedEvent, \
     ProviderPerformanceEvent, RecommendationResponse
 from .funding import FundingFlowEvent
+from .peer_review import MappedPeerReview, PeerReviewReturn
 from .topics import ALL_TOPICS
 
 HERE = Path(__file__).parent
@@ -21,7 +22,7 @@ SCHEMA_DIR = HERE / "schemas"
 ASYNCAPI_PATH = HERE / "asyncapi.json"
 MODELS: tuple[type[BaseModel], ...] = (
     CommunityEngagementFinding, ProviderPerformanceEvent, MappedEvent, DeadLetter, Alert,
-    RecommendationResponse, FundingFlowEvent)
+    RecommendationResponse, PeerReviewReturn, MappedPeerReview, FundingFlowEvent)
 
 
 def portable(node: object) -> object:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from .events import (Alert, CommunityEngagementFinding, DeadLetter, MappedEvent,
                      ProviderPerformanceEvent, RecommendationResponse)
+from .peer_review import MappedPeerReview, PeerReviewReturn
 from .funding import FundingFlowEvent
 
 
@@ -57,11 +58,24 @@ RECOMMENDATION_RESPONSES = TopicSpec(
     "action), as recorded by the alerts service, keyed by area code.",
     retention_ms=365 * 24 * 3600 * 1000)
 
+PEER_REVIEWS = TopicSpec(
+    "intake.peer-reviews.v1", 6, "area",
+    (PeerReviewReturn,),
+    "Peer review returns of Focused Implementation Sites accepted by intake, keyed by area code.",
+    retention_ms=365 * 24 * 3600 * 1000)
+MAPPED_PEER_REVIEWS = TopicSpec(
+    "mapped.peer-reviews.v1", 6, "area",
+    (MappedPeerReview,),
+    "Peer review returns with their commissioning cycle stages, competencies and rule ids; the "
+    "alerts service records them and opens their recommendations.",
+    retention_ms=365 * 24 * 3600 * 1000)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (FINDINGS, PERFORMANCE, MAPPED, DEADLETTER, ALERTS,
-                                     RECOMMENDATION_RESPONSES, FUNDING)
+                                     RECOMMENDATION_RESPONSES, PEER_REVIEWS, MAPPED_PEER_REVIEWS, FUNDING)
 INTAKE_TOPIC_FOR_TYPE = {
     CommunityEngagementFinding.model_fields["type"].default: FINDINGS,
     ProviderPerformanceEvent.model_fields["type"].default: PERFORMANCE,
+    PeerReviewReturn.model_fields["type"].default: PEER_REVIEWS,
     FundingFlowEvent.model_fields["type"].default: FUNDING,
 }
 

@@ -57,6 +57,7 @@ from services.common.db import create_pool
 from services.common.migrate import require_current
 from services.common.organisations import Registration, Registry
 from services.common.settings import CommonSettings
+from deploy.local import demo_peer_reviews
 from services.mapping.domain import ruleset
 
 HOME = Path(os.environ.get("CSP_HOME", ".local/stack"))
@@ -622,6 +623,9 @@ async def main() -> int:
         if answered is None:
             return 1
         print(f"demo: commissioners posted {answered} answers to recommendations")
+        if await demo_peer_reviews.post(client, INTAKE, ALERTS_API, k, {a: c for c, _n, areas in COMMISSIONERS
+                                                                      for a in areas}, day0) is None:
+            return 1
         rules = set(expected_alerts())
         while True:
             firing = await _firing(client, op)

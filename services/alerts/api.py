@@ -25,6 +25,7 @@ from .adapters.listener import Listener
 from .adapters.senders import EmailSender, SmtpRelay, WebhookSender
 from .recommendation_routes import router as recommendation_router
 from .routes import router
+from .voice_routes import router as voice_router
 from .config import AlertsSettings
 from .deliverer import Deliverer
 from .domain.targets import receivers
@@ -44,6 +45,10 @@ provider performance below target, race equality data gaps and silent providers.
   `/v1/areas/{area}/recommendations`; the area's commissioners answer each one (accepted, partly
   accepted, not accepted with the reason; then progress on the action). A recommendation left
   without a response, or an action past its due date, raises an alert of its own kind.
+* A partner reads the answers to its own recommendations at `/v1/partners/me/recommendations`
+  (another organisation's is a 404). `/v1/public/areas/{area}/you-said-we-did` needs no key: what
+  communities recommended in the area and what was done, and the area's peer review returns,
+  without organisations, people or keys.
 * Errors are `application/problem+json` naming the field and the reason.
 """
 
@@ -100,6 +105,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(recommendation_router)
+    app.include_router(voice_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app, max_body_bytes=100_000)
 

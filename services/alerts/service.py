@@ -13,6 +13,8 @@
 
 A finding that carries a recommendation opens a recommendation record inside :meth:`ingest`,
 keyed by the finding's event id, so a replayed finding opens nothing.
+:meth:`AlertsService.ingest_peer_reviews` stores peer review returns and opens their
+recommendations (ids derived from the return's), in one transaction, so a replay opens nothing.
 """
 from __future__ import annotations
 
@@ -28,12 +30,14 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from contracts.events import MappedEvent, RecommendationResponse
+from contracts.peer_review import MappedPeerReview
 
-from .adapters import recommendations, store
+from .adapters import peer_reviews, recommendations, store
 from .domain import engine
 from .domain.delivery import alertmanager_payload, route
 from .domain.engine import Turn
 from .domain.lifecycle import AlertRecord, NotificationPolicy
+from .domain.peer_reviews import recommendations_of
 from .domain.recommendations import Recommendation, answer
 from .domain.state import AreaState
 
@@ -90,6 +94,15 @@ class AlertsService:
             turns = [await self._turn(conn, states[area], now, events, inputs[area])
                      for area, events in todo.items()]
         return Ingested(fresh, tuple(turns))
+
+    async def ingest_peer_reviews(self, batch: Sequence[MappedPeerReview], now: datetime) -> set[UUID]:
+        """Store the returns not seen before and open their recommendations; the new ids. The
+        follow-up rules see the recommendations at the area's next turn."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await peer_reviews.record_new(conn, batch, now)
+            await recommendations.open_new(conn, [r for m in batch if m.event_id in fresh
+                                                  for r in recommendations_of(m, now)], now)
+        return fresh
 
     async def tick(self, area: str, now: datetime) -> Turn:
         async with self.pool.acquire() as conn, conn.transaction():

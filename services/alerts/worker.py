@@ -24,8 +24,9 @@ import asyncpg
 import faust
 
 from contracts.events import Alert, MappedEvent, RecommendationResponse
-from contracts.topics import (ALERTS, DEADLETTER, MAPPED, RECOMMENDATION_RESPONSES, alert_headers,
-                              recommendation_response_headers)
+from contracts.peer_review import MappedPeerReview
+from contracts.topics import (ALERTS, DEADLETTER, MAPPED, MAPPED_PEER_REVIEWS, RECOMMENDATION_RESPONSES,
+                              alert_headers, recommendation_response_headers)
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import require_current
@@ -57,6 +58,14 @@ def create_worker(settings: AlertsSettings | None = None) -> faust.App:
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
             with held_on_failure(events):
                 await worker.batch(s, events)
+
+    @app.agent(raw_topic(app, MAPPED_PEER_REVIEWS.name), concurrency=1)
+    async def peer_reviews(stream):
+        """Mapped peer review returns: stored, their recommendations opened (a replay opens none)."""
+        s = await worker.service()
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
+            with held_on_failure(events):
+                await worker.peer_review_batch(s, events)
 
     @app.timer(interval=settings.alerts_tick_seconds)
     async def due_areas():
@@ -144,6 +153,22 @@ class AlertsWorker:
             if logging_on:
                 log.info("event %s", "applied" if applied else "duplicate",
                          extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+        inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
+
+    async def peer_review_batch(self, s: AlertsService, events) -> None:
+        parsed = await parse_each(events, MappedPeerReview, self.dead_letter)
+        if not parsed:
+            return
+        parsed, done = await apply_or_one_by_one(
+            parsed, lambda batch: s.ingest_peer_reviews(batch, self.now()), self.dead_letter)
+        fresh = set().union(*done)
+        outcomes = []
+        for event, mapped in parsed:
+            applied = mapped.event_id in fresh
+            fresh.discard(mapped.event_id)
+            outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
+            log.info("peer review %s", "applied" if applied else "duplicate",
+                     extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
         inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
 
     async def due_areas(self) -> None:

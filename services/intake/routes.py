@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts import examples
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.peer_review import EXAMPLE as PEER_REVIEW_EXAMPLE, PeerReviewReturn
 from contracts.funding import FundingFlowEvent
 from services.common.http import authenticate, too_many
 from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
@@ -175,6 +176,20 @@ async def post_funding(
 ) -> JSONResponse:
     """Only a party to the flow (its payer or payee) may post it: 403 otherwise, naming the party
     fields."""
+    return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
+
+
+@events.post("/v1/peer-reviews", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
+             summary="Post one peer review return of a Focused Implementation Site")
+async def post_peer_review(
+    request: Request,
+    event: Annotated[PeerReviewReturn, Body(openapi_examples={
+        "site_review": {"summary": "A site's peer review: panel, five answers, recommendations",
+                        "value": PEER_REVIEW_EXAMPLE}})],
+    who: Poster,
+) -> JSONResponse:
+    """A partner organisation that serves the area posts the return, as it posts findings: the
+    reviewed site's commissioners answer its recommendations, so they do not post them."""
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 

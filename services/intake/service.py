@@ -17,6 +17,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from contracts.events import FINDING_TYPE, PERFORMANCE_TYPE
+from contracts.peer_review import PEER_REVIEW_TYPE
 from contracts.funding import FUNDING_TYPE
 from contracts.topics import INTAKE_TOPIC_FOR_TYPE, cloudevent_headers
 from services.common.auth import Principal, Role
@@ -37,6 +38,7 @@ EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcom
 # increase() count the first event after a restart.
 EVENTS.labels("finding", "accepted", "none")
 EVENTS.labels("performance", "accepted", "none")
+EVENTS.labels("peer_review", "accepted", "none")
 EVENTS.labels("funding", "accepted", "none")
 EVENTS.labels("finding", "unavailable", "kafka")
 EVENTS.labels("performance", "unavailable", "kafka")
@@ -77,6 +79,7 @@ class Outcome:
 
 #: The short name each event type is counted under.
 SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance", FUNDING_TYPE: "funding"}
+SHORT_TYPE[PEER_REVIEW_TYPE] = "peer_review"
 
 
 def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,

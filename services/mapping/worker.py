@@ -14,6 +14,7 @@ import faust
 from prometheus_client import Counter
 
 from contracts.taxonomy import Stage
+from contracts.topics import PEER_REVIEWS
 from contracts.topics import FINDINGS, FUNDING, PERFORMANCE
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.streams import BATCH_RECORDS, RECORDS, make_app, raw_topic
@@ -33,7 +34,7 @@ def create_worker(settings: MappingSettings | None = None) -> faust.App:
     settings = settings or MappingSettings()
     app = make_app("csp-mapping", settings, settings.mapping_port)
     rules = RuleHolder(settings.mapping_rules)
-    source = raw_topic(app, FINDINGS.name, PERFORMANCE.name, FUNDING.name)
+    source = raw_topic(app, FINDINGS.name, PERFORMANCE.name, PEER_REVIEWS.name, FUNDING.name)
     _zero_series()
 
     async def produce_all(outs: Sequence[Output]) -> None:
@@ -88,7 +89,7 @@ def _zero_series() -> None:
     """Series that exist from the start read 0, so the first dead letter or stage shows as an increase."""
     for stage in Stage:
         BY_STAGE.labels(stage.slug)
-    for topic in (FINDINGS.name, PERFORMANCE.name, FUNDING.name):
+    for topic in (FINDINGS.name, PERFORMANCE.name, PEER_REVIEWS.name, FUNDING.name):
         for refused_at in ("decode", "validate", "map"):
             DEADLETTERS.labels(topic, refused_at)
 

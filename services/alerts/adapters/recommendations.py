@@ -126,3 +126,44 @@ async def made_since(pool: asyncpg.Pool, area: str, since: datetime) -> list[Rec
     rows = await pool.fetch("SELECT record FROM recommendations WHERE area = $1 AND made_at > $2",
                             area, since)
     return [Recommendation.model_validate_json(r["record"]) for r in rows]
+
+
+async def _answers_to(pool: asyncpg.Pool, ids: list[UUID]) -> dict[UUID, list[RecommendationResponse]]:
+    out: dict[UUID, list[RecommendationResponse]] = {i: [] for i in ids}
+    for a in await pool.fetch("SELECT recommendation_id, event FROM recommendation_responses "
+                              "WHERE recommendation_id = ANY($1::uuid[]) ORDER BY at, recorded_at", ids):
+        out[a["recommendation_id"]].append(RecommendationResponse.model_validate_json(a["event"]))
+    return out
+
+
+async def of_organisation(pool: asyncpg.Pool, organisation_id: str, area: str | None,
+                          status: str | None, limit: int, offset: int
+                          ) -> tuple[list[tuple[Recommendation, list[RecommendationResponse]]], int]:
+    """The recommendations an organisation made, newest first, each with its answers."""
+    where = ("organisation_id = $1 AND ($2::text IS NULL OR area = $2) "
+             "AND ($3::text IS NULL OR status = $3)")
+    rows = await pool.fetch(f"SELECT id, record FROM recommendations WHERE {where} "
+                            "ORDER BY made_at DESC, id LIMIT $4 OFFSET $5",
+                            organisation_id, area, status, limit, offset)
+    total = await pool.fetchval(f"SELECT count(*) FROM recommendations WHERE {where}",
+                                organisation_id, area, status)
+    answers = await _answers_to(pool, [r["id"] for r in rows])
+    return [(Recommendation.model_validate_json(r["record"]), answers[r["id"]]) for r in rows], total
+
+
+async def one_of_organisation(pool: asyncpg.Pool, organisation_id: str, rec_id: UUID
+                              ) -> tuple[Recommendation, list[RecommendationResponse]] | None:
+    """One recommendation the organisation made, or None (another's is not told apart from none)."""
+    row = await pool.fetchrow("SELECT record FROM recommendations WHERE id = $1 AND organisation_id = $2",
+                              rec_id, organisation_id)
+    if row is None:
+        return None
+    return Recommendation.model_validate_json(row["record"]), (await _answers_to(pool, [rec_id]))[rec_id]
+
+
+async def public_listing(pool: asyncpg.Pool, area: str, limit: int, offset: int
+                         ) -> tuple[list[Recommendation], int]:
+    rows = await pool.fetch("SELECT record FROM recommendations WHERE area = $1 "
+                            "ORDER BY made_at DESC, id LIMIT $2 OFFSET $3", area, limit, offset)
+    total = await pool.fetchval("SELECT count(*) FROM recommendations WHERE area = $1", area)
+    return [Recommendation.model_validate_json(r["record"]) for r in rows], total

@@ -72,6 +72,8 @@ class Recommendation(BaseModel):
     progress: ActionProgress | None = None
     progress_note: str | None = None
     completed_at: AwareDatetime | None = None
+    #: The peer review return that made it, when it came from one rather than from a finding.
+    peer_review_id: UUID | None = None
 
     @classmethod
     def of(cls, mapped: MappedEvent, now: datetime) -> "Recommendation | None":
@@ -211,4 +213,58 @@ def follow_up_summary(recs: Iterable[Recommendation], now: datetime, window_days
         "not_followed_up": sum(not_followed_up(r, now, t) is not None for r in made),
         "overdue_actions": sum(action_overdue(r, now, t) is not None for r in made),
         "response_days": t.response_days,
+    }
+
+
+# --- who sees what -----------------------------------------------------------------------------
+
+def _answer_shown(answer: RecommendationResponse) -> dict[str, object]:
+    d = answer.data
+    return {"response_id": str(answer.event_id), "at": answer.occurred_at.isoformat(),
+            "by": answer.source, "outcome": d.outcome.value if d.outcome else None,
+            "reason": d.reason, "action": d.action, "owner": d.owner,
+            "due_date": d.due_date.isoformat() if d.due_date else None,
+            "progress": d.progress.value if d.progress else None, "note": d.note}
+
+
+def partner_view(rec: Recommendation, answers: Iterable[RecommendationResponse]) -> dict[str, object]:
+    """A recommendation as the organisation that made it reads it: what it recommended, the
+    state of the answer (outcome, action, owner, due date, progress, what changed) and every
+    answer in order, by the answering organisation; never the key that gave it."""
+    return {
+        "id": str(rec.id), "area": rec.area, "community": rec.community.value,
+        "service": rec.service, "theme": rec.theme.value, "recommendation": rec.text,
+        "made_at": rec.made_at.isoformat(), "peer_review_id": str(rec.peer_review_id) if rec.peer_review_id else None,
+        "status": rec.status, "open": rec.open,
+        "outcome": rec.outcome.value if rec.outcome else None, "reason": rec.reason,
+        "action": rec.action, "owner": rec.owner,
+        "due_date": rec.due_date.isoformat() if rec.due_date else None,
+        "progress": rec.progress.value if rec.progress else None, "what_changed": rec.progress_note,
+        "first_responded_at": rec.first_responded_at.isoformat() if rec.first_responded_at else None,
+        "completed_at": rec.completed_at.isoformat() if rec.completed_at else None,
+        "responses": [_answer_shown(a) for a in sorted(answers, key=lambda a: a.occurred_at)],
+    }
+
+
+def _day(moment: datetime | None) -> str | None:
+    return moment.date().isoformat() if moment else None
+
+
+def public_view(rec: Recommendation) -> dict[str, object]:
+    """A recommendation as the public "you said, we did" page shows it: the community, the
+    service, what was recommended and the commissioners' outcome, action and what changed, with
+    dates only. Left out: who recommended it and who answered (organisations can be small
+    enough to name people), the action's owner (a role, but possibly a person's name), the
+    finding's own summary, key ids and times of day. The texts shown passed the privacy guard
+    when they were posted (the recommendation at intake, the answers at the alerts API)."""
+    return {
+        "community": rec.community.value, "service": rec.service, "theme": rec.theme.value,
+        "you_said": rec.text, "said_on": rec.made_at.date().isoformat(),
+        "from_peer_review": rec.peer_review_id is not None,
+        "status": rec.status, "outcome": rec.outcome.value if rec.outcome else None,
+        "reason": rec.reason,
+        "we_will": rec.action, "due_date": rec.due_date.isoformat() if rec.due_date else None,
+        "progress": rec.progress.value if rec.progress else None,
+        "we_did": rec.progress_note if rec.progress is ActionProgress.COMPLETED else None,
+        "answered_on": _day(rec.first_responded_at), "completed_on": _day(rec.completed_at),
     }

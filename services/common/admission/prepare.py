@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.peer_review import PeerReviewReturn
 from contracts.funding import FundingFlowEvent
 
 from . import privacy
@@ -21,7 +22,7 @@ from .admission import future_dates
 from .fields import checked
 from .storable import unstorable_fields
 
-Event = CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent
+Event = CommunityEngagementFinding | ProviderPerformanceEvent | PeerReviewReturn | FundingFlowEvent
 
 
 @dataclass(frozen=True)

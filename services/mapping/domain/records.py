@@ -9,10 +9,13 @@ from typing import Literal
 from pydantic import ValidationError
 
 from contracts.events import DeadLetter, partner_event_adapter
+from contracts.peer_review import MAPPED_PEER_REVIEW_TYPE, PeerReviewReturn
 from contracts.taxonomy import Stage
-from contracts.topics import DEADLETTER, MAPPED, deadletter_headers, mapped_headers
+from contracts.topics import (DEADLETTER, MAPPED, MAPPED_PEER_REVIEWS, MAPPING_SOURCE, PEER_REVIEWS,
+                              cloudevent_headers, deadletter_headers, mapped_headers)
 
 from .mapper import Unplaceable, map_event
+from .peer_reviews import map_review
 from .ruleset import RuleSet
 
 #: Where mapping dead-letters a record: the stages of ``DeadLetter.stage`` that mapping reaches.
@@ -55,6 +58,8 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
 
     if not raw:
         return dead("decode", "empty record value")
+    if topic == PEER_REVIEWS.name:
+        return _peer_review(raw, rules, now, dead)
     try:
         event = partner_event_adapter.validate_json(raw)
     except ValidationError as exc:
@@ -68,3 +73,26 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
     return Output(MAPPED.name, mapped.partition_key, mapped.model_dump_json().encode(),
                   str(event.event_id), "mapped", None, tuple(mapped.stages),
                   tuple(mapped_headers(mapped)))
+
+
+def _refused(exc: ValidationError) -> tuple[MappingStage, str]:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    stage: MappingStage = "decode" if first.get("type") == "json_invalid" else "validate"
+    return stage, f"{where or '(record)'}: {first.get('msg')}"
+
+
+def _peer_review(raw: bytes, rules: RuleSet, now: datetime, dead) -> Output:
+    """A peer review return goes to its own mapped topic, so that the readers of mapped events
+    are not asked to read it; the alerts service reads it there."""
+    try:
+        review = PeerReviewReturn.model_validate_json(raw)
+    except ValidationError as exc:
+        return dead(*_refused(exc))
+    mapped = map_review(review, rules, now)
+    if isinstance(mapped, Unplaceable):
+        return dead("map", mapped.reason)
+    headers = cloudevent_headers(str(review.event_id), MAPPING_SOURCE, MAPPED_PEER_REVIEW_TYPE,
+                                 mapped.mapped_at.isoformat().replace("+00:00", "Z"))
+    return Output(MAPPED_PEER_REVIEWS.name, mapped.partition_key, mapped.model_dump_json().encode(),
+                  str(review.event_id), "mapped", None, tuple(mapped.stages), tuple(headers))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from contracts.citations import Citations, SeedRef
 from contracts.funding import FlowKind
+from contracts.peer_review import ReviewQuestion
 from contracts.taxonomy import CDWRole, Competency, Destination, Plan, Stage
 from contracts.vocabulary import Indicator, ProviderSector, Theme
 
@@ -57,12 +58,21 @@ class FundingRule(_Rule):
     competencies: tuple[Competency, ...] = Field(min_length=1)
 
 
+class PeerReviewRule(_Rule):
+    """Where a peer review return sits: by a question it answers, or (no question) every return."""
+
+    question: ReviewQuestion | None = None
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    competencies: tuple[Competency, ...] = Field(min_length=1)
+
+
 class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
     themes: tuple[ThemeRule, ...]
     indicators: tuple[IndicatorRule, ...]
     sectors: tuple[SectorRule, ...] = ()
+    peer_reviews: tuple[PeerReviewRule, ...] = ()
     funding: tuple[FundingRule, ...] = ()
 
     @field_validator("themes")
@@ -87,7 +97,7 @@ class RuleSet(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self):
-        ids = [r.id for r in (*self.themes, *self.indicators, *self.sectors, *self.funding)]
+        ids = [r.id for r in (*self.themes, *self.indicators, *self.sectors, *self.peer_reviews, *self.funding)]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"rule ids used twice: {', '.join(dupes)}")
@@ -104,6 +114,9 @@ class RuleSet(BaseModel):
 
     def funding_rule(self, kind: FlowKind) -> FundingRule | None:
         return next((r for r in self.funding if r.kind is kind), None)
+
+    def peer_review_rules(self, question: ReviewQuestion | None) -> tuple[PeerReviewRule, ...]:
+        return tuple(r for r in self.peer_reviews if r.question is question)
 
 
 class RuleSetError(ValueError):

@@ -9,6 +9,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
+import contracts.peer_review
 import contracts.taxonomy
 import contracts.vocabulary
 from contracts.citations import LocalDefault, SeedRef, misquoted, module_citations, seed_lines, walk
@@ -20,6 +21,7 @@ from tests.conftest import REPO
 
 def every_citation() -> list[tuple[str, SeedRef | LocalDefault]]:
     found = [*module_citations(contracts.taxonomy), *module_citations(contracts.vocabulary),
+             *module_citations(contracts.peer_review),
              *module_citations(conditions), *walk(load(), "rules")]
     for name, cites in threshold_citations().items():
         found.extend(walk(cites, f"thresholds.{name}"))
