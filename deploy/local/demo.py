@@ -58,6 +58,7 @@ from services.common.migrate import require_current
 from services.common.organisations import Registration, Registry
 from services.common.settings import CommonSettings
 from deploy.local import demo_peer_reviews
+from deploy.local import demo_funding
 from services.mapping.domain import ruleset
 
 HOME = Path(os.environ.get("CSP_HOME", ".local/stack"))
@@ -603,6 +604,8 @@ async def main() -> int:
         return 1
     print(f"demo: intake answered {dict(counts)}")
     if counts.get("rejected"):
+        return 1
+    if not await demo_funding.load(HOME, INTAKE, day0):
         return 1
     op = {"Authorization": f"Bearer {k['platform-operations']['api_key']}"}
     today = datetime.now(timezone.utc).date()
