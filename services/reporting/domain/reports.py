@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from contracts import labels
 from contracts.places import AREAS
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Stage
 from contracts.citations import LocalDefault, as_json
 from contracts.vocabulary import (FUNDING_INDICATORS, INDICATORS, REPORTED_TARGET, UNMET_NEED_THEMES, Indicator,
-                                  IndicatorSpec, Theme, Unit, default_target_label)
+                                  IndicatorSpec, Unit, default_target_label)
 
 from . import stats
 from .windows import Window, change
@@ -229,10 +230,11 @@ def unmet_needs(rows: Iterable[Mapping], *, unmet_only: bool = False, sort: str 
 
 
 def unmet_table(view: dict) -> tuple[list[str], list[list]]:
-    cols = ["community", "theme", "unmet_need_theme", "findings", "findings_previous", "change",
-            "change_pct", "trend", "people_affected", "people_affected_previous", "severity_weight",
-            "high_severity"]
-    rows = [[i["community"], i["theme"], i["unmet_need_theme"], i["findings"]["current"],
+    cols = ["community", "theme", "community_label", "theme_label", "unmet_need_theme", "findings",
+            "findings_previous", "change", "change_pct", "trend", "people_affected", "people_affected_previous",
+            "severity_weight", "high_severity"]
+    rows = [[i["community"], i["theme"], labels.label("community", i["community"]),
+             labels.label("theme", i["theme"]), i["unmet_need_theme"], i["findings"]["current"],
              i["findings"]["previous"], i["findings"]["change"], i["findings"]["change_pct"], i["trend"],
              i["people_affected"]["current"], i["people_affected"]["previous"], i["severity_weight"],
              i["high_severity"]] for i in view["items"]]
@@ -379,7 +381,8 @@ def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
 
 
 def performance_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["area", "provider_id", "provider_name", "sector", "indicator", "community", "unit", "target",
+    cols = ["area", "provider_id", "provider_name", "sector", "indicator", "indicator_label", "community", "unit",
+            "target",
             "target_label", "target_source", "latest_period_end", "latest_value", "meets_target",
             "window_numerator", "window_denominator",
             "window_proportion", "previous_proportion", "region_benchmark", "significance",
@@ -389,7 +392,8 @@ def performance_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
     for i in items:
         s, b, latest = i["spc"], i["benchmark"], i["latest"]
         rows.append([i["area"], i["provider_id"], i["provider_name"], i["sector"], i["indicator"],
-                     i["community"], i["unit"], i["target"], i["target_label"], i["target_source"],
+                     labels.label("indicator", i["indicator"]), i["community"], i["unit"], i["target"],
+                     i["target_label"], i["target_source"],
                      latest and latest["period_end"],
                      latest and latest["value"], i["meets_target"], i["window"]["numerator"],
                      i["window"]["denominator"], i["window"]["proportion"],
@@ -520,9 +524,10 @@ def alert_items(rows: Iterable[Mapping], now: datetime) -> list[dict]:
 
 
 def alerts_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["fingerprint", "area", "rule", "subject", "severity", "state", "age", "age_seconds",
+    cols = ["fingerprint", "area", "rule", "subject", "title", "severity", "state", "age", "age_seconds",
             "starts_at", "updated_at", "summary", "event_ids"]
-    return cols, [[i["fingerprint"], i["area"], i["rule"], i["subject"], i["severity"], i["state"], i["age"],
+    return cols, [[i["fingerprint"], i["area"], i["rule"], i["subject"], labels.alert_title(i["rule"], i["subject"]),
+                   i["severity"], i["state"], i["age"],
                    i["age_seconds"], i["starts_at"], i["updated_at"], i["summary"], " ".join(i["event_ids"])]
                   for i in items]
 
@@ -543,13 +548,13 @@ def finding_items(rows: Iterable[Mapping]) -> list[dict]:
 
 
 def findings_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["event_id", "type", "occurred_at", "area", "source", "community", "theme", "severity",
-            "people_affected", "summary", "provider_id", "indicator", "value", "stages", "competencies",
-            "cdw_roles"]
+    cols = ["event_id", "type", "occurred_at", "area", "source", "community", "theme", "community_label",
+            "theme_label", "severity", "people_affected", "summary", "provider_id", "indicator", "indicator_label",
+            "value", "stages", "competencies", "cdw_roles"]
     return cols, [[i["event_id"], i["type"], i["occurred_at"], i["area"], i["source"], i["community"],
-                   i["theme"], i["severity"], i["people_affected"], i["summary"], i["provider_id"],
-                   i["indicator"], i["value"], " ".join(map(str, i["stages"])),
+                   i["theme"], labels.label("community", i["community"]), labels.label("theme", i["theme"]),
+                   i["severity"], i["people_affected"], i["summary"], i["provider_id"],
+                   i["indicator"], labels.label("indicator", i["indicator"]), i["value"],
+                   " ".join(map(str, i["stages"])),
                    " ".join(map(str, i["competencies"])), " ".join(i["cdw_roles"])] for i in items]
 
-
-THEME_TITLES = {t.value: t.value.replace("_", " ").capitalize() for t in Theme}

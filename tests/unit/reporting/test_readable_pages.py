@@ -196,3 +196,17 @@ def test_an_action_returns_to_the_view_it_came_from_and_nowhere_else():
     assert actions.back_to({"area": "BSOL", "days": "30", "next": "https://evil.example"}) == \
         "/dashboard/alerts?area=BSOL&days=30"
     assert actions.back_to({}) == "/dashboard/alerts"
+
+
+def test_csv_exports_carry_the_same_names_beside_the_codes():
+    view = {"items": [{"community": "african_caribbean", "theme": "unmet_need", "unmet_need_theme": True,
+                       "findings": {"current": 3, "previous": 1, "change": 2, "change_pct": 200.0}, "trend": "rising",
+                       "people_affected": {"current": 30, "previous": 10}, "severity_weight": 9, "high_severity": 2}]}
+    cols, rows = reports.unmet_table(view)
+    row = dict(zip(cols, rows[0]))
+    assert (row["community"], row["community_label"]) == ("african_caribbean", "African Caribbean")
+    assert row["theme_label"] == "Unmet need"
+    item = reports.performance(_series([80.0, 81.0]), Window(date(2025, 2, 1), date(2025, 2, 28)),
+                               Window(date(2025, 1, 1), date(2025, 1, 31)), {})[0]
+    cols, rows = reports.performance_table([item])
+    assert dict(zip(cols, rows[0]))["indicator_label"] == "Four-week wait"
