@@ -9,6 +9,7 @@ import html
 import io
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import asyncpg
@@ -83,7 +84,9 @@ def sealed_keys(key_id: str) -> list[bytes | None]:
         finally:
             await conn.close()
         return [None if r["sealed_key"] is None else bytes(r["sealed_key"]) for r in rows]
-    return asyncio.run(read())
+    # In a thread of its own: a session's Playwright may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
 
 
 def test_a_partner_reports_a_finding_through_the_form_and_finds_it_mapped(keys):

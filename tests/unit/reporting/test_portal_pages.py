@@ -64,7 +64,7 @@ def test_submissions_show_mapping_and_rule_reasons():
     page = render("portal_submissions.html", title="x", active="submissions", who="w", rows=[row], total=1, page=1,
                   pages=1, rules={"theme.unmet_need": "Identifying gaps"}, recommendations=None,
                   recommendations_note="not yet", now=datetime.now(timezone.utc))
-    assert "theme.unmet_need</code>: Identifying gaps" in page and "Stage 1" in page and "not yet" in page
+    assert "theme.unmet_need</code>: Identifying gaps" in page and "Stage 1 " in page and "not yet" in page
 
 
 def test_sign_in_may_return_to_the_portal_but_never_elsewhere():
