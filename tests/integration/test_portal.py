@@ -193,6 +193,10 @@ def test_the_templates_download_and_a_file_that_cannot_be_read_says_why(keys):
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     bad = upload(c, "findings", "notes.csv", b"colour,shape\nred,round\n")
     assert bad.status_code == 422 and "unknown column" in bad.text and "No row was sent" in bad.text
+    big = upload(c, "findings", "big.csv", b"area,date\n" + b"x" * (3 * 1024 * 1024))
+    assert big.status_code == 413 and "larger than 2 MB" in big.text
+    fake = upload(c, "findings", "return.xlsx", b"PK\x03\x04 not a workbook")
+    assert fake.status_code == 422 and "not an Excel workbook" in fake.text
 
 
 def test_another_organisations_submissions_are_never_visible(keys):

@@ -38,6 +38,8 @@ KINDS: tuple[Kind, ...] = ("findings", "performance")
 #: a file in batches of that size).
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
+#: An XLSX is a zip archive; what it may unpack to (a local default, far above MAX_ROWS rows).
+MAX_XLSX_UNPACKED_BYTES = 40 * 1024 * 1024
 BATCH_SIZE = 500
 
 #: The namespace of the portal's row event ids (uuid5): fixed, so the same row always has the same id.
@@ -383,6 +385,15 @@ def read_xlsx(kind: Kind, content: bytes) -> list[Row]:
 
     if len(content) > MAX_UPLOAD_BYTES:
         raise UploadError(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UploadError("the file is not an Excel workbook (.xlsx)") from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        # A workbook is a zip: a small file can unpack to far more than any return needs.
+        raise UploadError(f"the workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES // (1024 * 1024)} MB; "
+                          "save it again without other sheets or images, or split it")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

@@ -161,3 +161,13 @@ def test_batch_answers_become_row_results_by_row_number():
     assert [(r.number, r.status) for r in got] == [(2, "accepted"), (3, "refused"), (5, "duplicate"),
                                                    (6, "not stored")]
     assert got[1].field == "summary" and "phone number" in got[1].reason
+
+
+def test_a_workbook_that_unpacks_to_far_more_than_a_return_is_refused_unread():
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"a" * (forms.MAX_XLSX_UNPACKED_BYTES + 1))
+    assert len(out.getvalue()) < forms.MAX_UPLOAD_BYTES
+    with pytest.raises(forms.UploadError, match="unpacks to more than"):
+        forms.read_xlsx("findings", out.getvalue())
