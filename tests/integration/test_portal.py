@@ -55,7 +55,7 @@ def finding_form(c: httpx.Client, **over: str) -> tuple[str, dict[str, str]]:
             "area": "BSOL", "date": YESTERDAY, "community": "somali", "theme": "unmet_need", "severity": "high",
             "people_affected": "12", "finding_source": "focus_group", "service": "Talking therapies",
             "summary": f"Women at the group describe no counselling in Somali ({uuid.uuid4().hex[:8]}).",
-            "recommendation": "Commission counselling in Somali within the talking therapies pathway."}
+            "recommendation": f"Commission counselling in Somali in talking therapies ({uuid.uuid4().hex[:8]})."}
     form.update(over)
     return page.text, form
 
@@ -112,6 +112,13 @@ def test_a_partner_reports_a_finding_through_the_form_and_finds_it_mapped(keys):
     row = row[:row.index("</tr>")]
     assert "Unmet need" in row and "Somali" in row and "Stage " in row and "Competency " in row
     assert "theme.unmet_need</code>: Identifying gaps" in row
+    # Its recommendation is listed with the commissioners' answer (none yet), from the alerts API.
+    def responses() -> str | None:
+        text = submissions_page(c)
+        section = text[text.index('id="responses"'):]
+        return section if form["recommendation"] in section else None
+    section = wait_until(responses, timeout=90, what="the recommendation under Responses")
+    assert "Awaiting response" in section
     # Sending the same form again is the same event: received once.
     again = c.post("/portal/report", data=form)
     assert again.status_code == 200 and "Already received" in again.text
@@ -245,3 +252,19 @@ def test_a_partner_signing_in_at_the_dashboards_door_lands_in_the_portal(keys):
     answer = c.post("/login", data={"csrf_token": field(page.text, "csrf_token"),
                                     "api_key": keys["pattigift"]["api_key"], "next": "/dashboard"})
     assert answer.status_code == 303 and answer.headers["location"] == "/portal"
+
+
+def test_my_submissions_come_a_page_at_a_time(keys):
+    key = create_key("portal-paging-group", "partner", areas="BSOL", name="Portal paging group")
+    c = sign_in(key)
+    lines = ["area,date,community,theme,severity,finding_source,summary"] + [
+        f"BSOL,{YESTERDAY},irish,stigma,low,survey,Finding number {n} about stigma" for n in range(30)]
+    answer = upload(c, "findings", "thirty.csv", ("\n".join(lines) + "\n").encode())
+    assert "30 accepted" in answer.text
+    wait_until(lambda: "30 submissions" in submissions_page(c), timeout=90, what="thirty submissions")
+    first = submissions_page(c)
+    assert "page 1 of 2" in first and first.count("data-event-id=") == 25
+    assert 'href="/portal/submissions?page=2"' in first
+    second = c.get("/portal/submissions?page=2").text
+    assert "page 2 of 2" in second and second.count("data-event-id=") == 5
+    assert not set(re.findall(r'data-event-id="([^"]+)"', first)) & set(re.findall(r'data-event-id="([^"]+)"', second))
