@@ -35,15 +35,18 @@ Status = Literal["awaiting_response", "accepted", "partly_accepted", "not_accept
 PUBLIC_WINDOW_DAYS = 365
 
 
-async def partner(request: Request) -> Principal:
-    p = await authenticate(request)
-    if p.role is not Role.PARTNER:
+def partner_only(who: Principal) -> None:
+    """Checked in the route's body, after its parameters: a malformed one is a 422 for any key."""
+    if who.role is not Role.PARTNER:
         raise Problem(403, "Forbidden", "these are a partner organisation's own recommendations; "
                                         "commissioners and operators read them by area")
-    return p
 
 
-Partner = Annotated[Principal, Depends(partner)]
+async def caller(request: Request) -> Principal:
+    return await authenticate(request)
+
+
+Caller = Annotated[Principal, Depends(caller)]
 
 
 class PartnerAnswer(BaseModel):
@@ -99,11 +102,12 @@ class PartnerRecommendations(BaseModel):
             summary="The recommendations the caller's organisation made, newest first, each with "
                     "the commissioners' answers (partner keys)")
 async def my_recommendations(
-    request: Request, who: Partner,
+    request: Request, who: Caller,
     area: Annotated[str | None, Query(pattern=r"^[A-Z]{2,5}$")] = None, status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
+    partner_only(who)
     found, total = await recommendations.of_organisation(request.app.state.pool, who.organisation_id,
                                                          area, status, limit, offset)
     return {"items": [partner_view(r, answers) for r, answers in found], "total": total,
@@ -115,8 +119,9 @@ async def my_recommendations(
             response_model=PartnerRecommendation,
             summary="One recommendation the caller's organisation made, with every answer; "
                     "404 for any other organisation's")
-async def my_recommendation(request: Request, who: Partner,
+async def my_recommendation(request: Request, who: Caller,
                             rec_id: Annotated[UUID, Path()]) -> dict[str, Any]:
+    partner_only(who)
     found = await recommendations.one_of_organisation(request.app.state.pool, who.organisation_id, rec_id)
     if found is None:
         raise Problem(404, "Not found", f"no recommendation {rec_id} made by this organisation")
