@@ -27,7 +27,7 @@ from .vocabulary import (GROUP_SHARE_INDICATORS, INDICATORS, MAX_COUNT, MAX_GBP,
 #: counts behind ethnicity recording completeness; 1.2.0 the indicator
 #: ``coercive_care_by_ethnic_group`` and its alert rule, and the recommendation response contract
 #: and its two follow-up alert rules; 1.3.0 funding flow events, contracts.funding, and their
-#: alert rules); a change that could refuse or reread an
+#: alert rules, and peer review returns, contracts.peer_review); a change that could refuse or reread an
 #: existing event is a new major version and a new ``type`` (``...performance.v2``).
 SCHEMA_VERSION = "1.3.0"
 FINDING_TYPE: Final = "uk.nhs.commissioning.finding.v1"
