@@ -26,6 +26,7 @@ from .recommendation_pages import router as recommendation_pages_router
 from .portal import router as portal_router
 from .actions import router as actions_router
 from .taxonomy_api import router as taxonomy_router
+from .funding_chain import router as funding_chain_router
 from .config import ReportingSettings
 
 
@@ -70,6 +71,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app.include_router(portal_router)
     app.include_router(actions_router)
     app.include_router(taxonomy_router)
+    app.include_router(funding_chain_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
     return harden(app)
 

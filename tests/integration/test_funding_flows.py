@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -155,3 +156,34 @@ def test_only_a_party_to_a_flow_may_post_it(actors):
     bad = {**mine, "event_id": str(uuid.uuid4()), "data": {**mine["data"], "amount_gbp": -5}}
     status, _, problem = http_json("POST", url("intake", "/v1/funding-events"), bad, bearer(actors[LEAD]))
     assert status == 422 and [e["field"] for e in problem["errors"]] == ["data.amount_gbp"]
+
+
+def test_the_funding_chain_report_shows_where_money_waits(actors):
+    today = datetime.now(timezone.utc).date()
+    ref = f"SOM-RPT-{RUN}"
+    waiting = flow(TRUST, party("somerset-icb", "commissioner"), party(TRUST, "trust"), 12_345, 3, ref,
+                   (today - timedelta(days=10), today))
+    assert post([waiting], actors[TRUST]) == {"accepted": 1}
+    reader = bearer(actors["commissioner"])
+
+    def chain() -> dict | None:
+        status, _, body = http_json("GET", url("reporting", f"/v1/reports/funding-chain?area={AREA}&days=90"),
+                                    headers=reader)
+        assert status == 200, body
+        alliance = next((a for a in body["alliances"] if a["alliance_id"] == LEAD), None)
+        return alliance if alliance and any(s["reference"] == ref for s in alliance["stalls"]) else None
+
+    alliance = wait_until(chain, 60, what="the payment in the funding chain report")
+    stall = next(s for s in alliance["stalls"] if s["reference"] == ref)
+    assert stall["at"] == TRUST and stall["amount_gbp"] == 12_345 and stall["days_waiting"] == 3
+    assert {m["member"]: m["share"] for m in alliance["members"]} == {PAID: 0.6, UNPAID: 0.4}
+    req = urllib.request.Request(url("reporting", f"/v1/reports/funding-chain.csv?area={AREA}&days=90"),
+                                 headers=reader)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read().decode()
+    assert text.startswith("alliance,reference,") and f"{LEAD},{ref}," in text
+    req = urllib.request.Request(url("reporting", f"/dashboard/funding-chain?area={AREA}&days=90"), headers=reader)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        page = r.read().decode()
+    assert 'data-testid="funding-chain-chart"' in page and "<svg" in page and ref in page
+    assert http_json("GET", url("reporting", "/v1/reports/funding-chain?area=BSOL"), headers=reader)[0] == 403

@@ -186,7 +186,10 @@ class RollupBatch:
 
 
 def rollup(events: Iterable[MappedEvent]) -> RollupBatch:
+    """The batch's rollup rows. Funding flows are kept in reporting_events only, where the funding
+    chain reads them (services/reporting/funding_chain.py); they are not evidence counted here."""
     batch = RollupBatch()
     for m in events:
-        batch.add(contribution(m))
+        if not isinstance(m.event, FundingFlowEvent):
+            batch.add(contribution(m))
     return batch
