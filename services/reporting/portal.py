@@ -29,21 +29,13 @@ from services.common.problems import Problem
 from . import delegate
 from .access import CSRF_COOKIE, SESSION_COOKIE, principal_or_none
 from .adapters.portal_store import PortalStore
+from .dashboard import SECURITY_HEADERS
 from .domain import portal as forms
 from .domain import session
 from .taxonomy_api import rules_in_force
 
 router = APIRouter(include_in_schema=False)
 
-#: As the dashboard's pages (services/reporting/dashboard.py), and form posts go only to this site.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 NAV = (("report", "/portal/report", "Report a finding"),
        ("upload", "/portal/upload", "Upload a file"),
        ("submissions", "/portal/submissions", "My submissions"))
@@ -159,7 +151,7 @@ def _report_page(request: Request, who: Principal, status: int = 200, *, values:
     if not values.get("event_id"):
         values["event_id"] = str(uuid.uuid4())
     return _page("portal_report.html", status, active="report", who=_who_line(who), values=values,
-                 errors=errors or {}, general=general or [], received=received,
+                 errors=errors or {}, general=general or [], received=received, field_labels=forms.FORM_LABELS,
                  csrf_token=delegate.form_csrf_token(request), **_form_choices(request, who))
 
 

@@ -111,6 +111,10 @@ def area_choices(allowed: Iterable[str] = ()) -> list[Choice]:
 #: The form's fields in order, and where intake's answer names them.
 FORM_FIELDS = ("area", "date", "community", "theme", "severity", "people_affected", "finding_source",
                "service", "summary", "recommendation")
+#: What each field is called on the form, for the list of errors above it.
+FORM_LABELS = {"area": "Area", "date": "When it was found", "community": "Community", "theme": "Theme",
+               "severity": "Severity", "people_affected": "People affected", "finding_source": "How it was gathered",
+               "service": "The service", "summary": "What was found", "recommendation": "Your recommendation"}
 _FIELD_FOR = {"data." + f: f for f in FORM_FIELDS} | {
     "area": "area", "region": "area", "occurred_at": "date", "event_id": "", "source": ""}
 

@@ -16,7 +16,8 @@ def render(template: str, **values) -> str:
 
 def report_values(**over):
     base = dict(title="x", active="report", who="pattigift (partner)", values={"event_id": "e-1", "date": "2026-12-01"},
-                errors={}, general=[], received=None, csrf_token="t", areas=forms.area_choices(["BSOL"]),
+                errors={}, general=[], received=None, csrf_token="t", field_labels=forms.FORM_LABELS,
+                areas=forms.area_choices(["BSOL"]),
                 communities=forms.choices("community", Community), community_hint="hint",
                 themes=forms.choices("theme", Theme),
                 severities=forms.choices("severity", Severity, forms.SEVERITY_HINTS),
@@ -38,7 +39,7 @@ def test_an_error_sits_beside_its_field_and_is_announced():
     textarea = re.search(r"<textarea id=\"summary\"[^>]*>", page).group(0)
     assert 'aria-describedby="summary-hint summary-error"' in textarea and 'aria-invalid="true"' in textarea
     assert page.index('id="summary-error"') < page.index('<textarea id="summary"')
-    assert 'href="#summary"' in page and 'role="alert"' in page
+    assert 'href="#summary">What was found: contains' in page and 'role="alert"' in page
 
 
 def test_a_received_finding_shows_its_event_id_and_says_durable():
