@@ -244,10 +244,13 @@ def chain_chart(alliance: Mapping[str, Any], chart_id: str) -> str:
     """One alliance's chain, left to right: commissioner, trust, lead body, members. An arrow per
     payer and payee with the total paid; money waiting at a trust or lead body is a red dashed
     arrow onward; a member with a period of nothing has a red outline."""
-    nodes: dict[str, tuple[int, str]] = {}
+    nodes: dict[str, tuple[int, str]] = {alliance["alliance_id"]: (2, alliance["lead_name"])}
     for s in alliance["steps"]:
         nodes.setdefault(s["from"], (_column(s["from_role"]), s["from_name"]))
-        nodes.setdefault(s["to"], (_column(s["to_role"]), s["to_name"]))
+        if s["to"] != alliance["alliance_id"]:
+            nodes.setdefault(s["to"], (_column(s["to_role"]), s["to_name"]))
+        else:
+            nodes[s["to"]] = (2, s["to_name"])
     for m in alliance["members"]:
         nodes.setdefault(m["member"], (3, m["name"]))
     columns: dict[int, list[str]] = defaultdict(list)
@@ -309,6 +312,8 @@ _FLOWS = """
 SELECT event_id::text AS event_id, area, occurred_at, funding::text AS funding FROM reporting_events
 WHERE type = 'funding' AND area = ANY($1::text[]) AND day BETWEEN $2 AND $3
 ORDER BY occurred_at, event_id"""
+_LATEST_FLOW = """
+SELECT max(ingested_at) FROM reporting_events WHERE type = 'funding' AND area = ANY($1::text[])"""
 _VITAL_SIGNS = """
 SELECT DISTINCT ON (area, provider_id, indicator) area, provider_id, provider_name, indicator,
        period_start::text AS period_start, period_end::text AS period_end, value, target
@@ -326,12 +331,20 @@ async def read_flows(pool: asyncpg.Pool, q: Query) -> list[Flow]:
 async def chain(store: ReportingStore, q: Query) -> tuple[dict, Table]:
     view = chain_view(await read_flows(store.pool, q), await alliance_shares(store.pool),
                       datetime.now(timezone.utc).date())
-    return q.header(await store.data_as_of(q.areas)) | view, chain_table(view)
+    return q.header(await _as_of(store, q)) | view, chain_table(view)
+
+
+async def _as_of(store: ReportingStore, q: Query) -> datetime | None:
+    """When the report's data last changed: the rollups' freshness, or the latest flow stored
+    (flows are not in the rollups)."""
+    found = [t for t in (await store.data_as_of(q.areas), await store.pool.fetchval(_LATEST_FLOW, q.areas))
+             if t is not None]
+    return max(found) if found else None
 
 
 async def grants(store: ReportingStore, q: Query) -> tuple[dict, Table]:
     view = grants_view(await read_flows(store.pool, q), datetime.now(timezone.utc).date())
-    return q.header(await store.data_as_of(q.areas)) | view, grants_table(view)
+    return q.header(await _as_of(store, q)) | view, grants_table(view)
 
 
 async def vital_signs(store: ReportingStore, q: Query) -> tuple[dict, Table]:
