@@ -46,3 +46,12 @@ JOIN rollup_signatures s USING (signature_id)
 CROSS JOIN (VALUES ('day'), ('week'), ('month')) AS g(grain)
 WHERE s.type = 'finding'
 GROUP BY 1, 2, d.area, d.community, d.theme;
+
+-- The heat map filtered to one community or theme, and the drill-down's total under those
+-- filters, read rollup_detail_daily for that community or theme only.
+CREATE INDEX rollup_detail_daily_community ON rollup_detail_daily (community, area, day);
+CREATE INDEX rollup_detail_daily_theme ON rollup_detail_daily (theme, area, day);
+
+-- The drill-down's newest findings, area by area: a page reads its own rows along this index
+-- instead of sorting every event of the window.
+CREATE INDEX reporting_events_area_newest ON reporting_events (area, occurred_at DESC, event_id);

@@ -1,9 +1,11 @@
-"""Reporting: rollup ingestion rate and dashboard JSON latency at one million events.
+"""Reporting: rollup ingestion rate and the reports' latency as the events grow.
 
     python -m tests.benchmarks.bench_reporting [--events 1000000] [--batch 5000] [--requests 200]
+    python -m tests.benchmarks.bench_reporting --sizes 250000,500000,1000000 --all-reports \
+        --worker-events 0 --port-base 42500          # every report at each size, table sizes too
 
-Runs on the benchmark stack's PostgreSQL (port base 59000: 55432) and its reporting API as
-deploy/local/services.sh starts it (58084).
+Runs on the benchmark stack's PostgreSQL (port base 59000: 55432, or ``--port-base``) and its
+reporting API as deploy/local/services.sh starts it (58084).
 
 Loading: events are mapped by the real rule set, spread over a year, 15 areas, every community
 and theme, with 2% provider performance events, and bulk-loaded straight into PostgreSQL through
@@ -15,13 +17,18 @@ mapped events written to mapped.events.v1, the reporting worker started, its sto
 counter read from /metrics until all are in.
 
 Latency: after 20 warm-up requests, ``--requests`` requests one at a time over a keep-alive
-connection for each 90-day region view (overview, heat map, unmet needs). Targets (issue 6):
-ingestion keeps up with 5,000 events/s; p95 of the 90-day region view under 100 ms.
+connection for each 90-day region view (overview, heat map, unmet needs), or with
+``--all-reports`` for every report the reporting API serves (:data:`ALL_REPORTS`). With
+``--sizes`` the load stops at each size (the last is ``--events``), the tables are analysed
+(as autovacuum would), their sizes read and every view timed, so the report shows how each grows.
+Targets (issues 6 and 24): ingestion keeps up with 5,000 events/s; p95 of every report under
+100 ms at a million events and under 250 ms at ten million.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import re
 import sys
@@ -42,12 +49,27 @@ from contracts.examples import FINDING, PERFORMANCE
 from services.mapping.domain.mapper import map_event
 from services.mapping.domain.ruleset import load
 from services.reporting.adapters.store import ReportingStore
-from tests.benchmarks.common import Stack, latency_summary, log, report
+from tests.benchmarks.common import ARTIFACTS, DEFAULT_BASE, Stack, latency_summary, log, report
 
 TARGET_RATE, TARGET_P95_MS = 5000.0, 100.0
+TARGET_P95_10M_MS = 250.0
 VIEWS = (("overview_region_90d", "/v1/reports/overview?region=west_midlands&days=90"),
          ("heatmap_region_90d", "/v1/reports/heatmap?region=west_midlands&days=90"),
          ("unmet_needs_region_90d", "/v1/reports/unmet-needs?region=west_midlands&days=90"))
+#: Every report of the reporting API, 90-day region views (the findings drill-down's first page).
+ALL_REPORTS = (*VIEWS,
+               ("summary_region_90d", "/v1/reports/summary?region=west_midlands&days=90"),
+               ("heatmap_community_region_90d",
+                "/v1/reports/heatmap?region=west_midlands&days=90&community=somali"),
+               ("unmet_needs_region_365d", "/v1/reports/unmet-needs?region=west_midlands&days=365"),
+               ("performance_region_90d", "/v1/reports/performance?region=west_midlands&days=90"),
+               ("completeness_region_90d", "/v1/reports/completeness?region=west_midlands&days=90"),
+               ("funding_region_90d", "/v1/reports/funding?region=west_midlands&days=90"),
+               ("alerts_region", "/v1/reports/alerts?region=west_midlands"),
+               ("findings_region_90d", "/v1/reports/findings?region=west_midlands&days=90&limit=200"))
+#: The tables the reporting worker writes, whose sizes the capacity model extrapolates.
+TABLES = ("reporting_events", "rollup_area_daily", "rollup_detail_daily", "rollup_community_theme",
+          "rollup_signatures", "reporting_freshness", "provider_indicator_series")
 
 
 class Generator:
@@ -175,12 +197,31 @@ def worker_rate(stack: Stack, gen: Generator, n: int, timeout: float = 1800) -> 
             "events_per_s": round(rate, 1)}
 
 
-def dashboard_latency(stack: Stack, token: str, requests: int, warmup: int = 20) -> dict:
+async def table_sizes(stack: Stack) -> dict:
+    """Rows (as analysed) and bytes of each reporting table: heap, indexes, total; and the database."""
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        out = {}
+        for table in TABLES:
+            await conn.execute(f"VACUUM ANALYZE {table}")  # names from TABLES only
+            row = await conn.fetchrow(
+                "SELECT c.reltuples::bigint AS rows, pg_table_size(c.oid) AS table_bytes, "
+                "pg_indexes_size(c.oid) AS index_bytes, pg_total_relation_size(c.oid) AS total_bytes "
+                "FROM pg_class c WHERE c.oid = $1::regclass", table)
+            out[table] = dict(row)
+        out["database_bytes"] = await conn.fetchval("SELECT pg_database_size(current_database())")
+        return out
+    finally:
+        await conn.close()
+
+
+def dashboard_latency(stack: Stack, token: str, requests: int, warmup: int = 20,
+                      views: tuple[tuple[str, str], ...] = VIEWS) -> dict:
     """Needs the reporting API up."""
     out = {}
     with httpx.Client(base_url=stack.url("reporting", ""), headers={"authorization": f"Bearer {token}"},
                       timeout=30) as client:
-        for name, path in VIEWS:
+        for name, path in views:
             for _ in range(warmup):
                 client.get(path).raise_for_status()
             seconds = []
@@ -199,29 +240,54 @@ def dashboard_latency(stack: Stack, token: str, requests: int, warmup: int = 20)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="", help="comma-separated sizes to measure at on the way to "
+                                                    "--events (e.g. 250000,500000)")
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--worker-events", type=int, default=20000)
+    parser.add_argument("--worker-events", type=int, default=20000, help="0 skips the worker's rate")
+    parser.add_argument("--all-reports", action="store_true", help="time every report, not only three views")
+    parser.add_argument("--port-base", type=int, default=DEFAULT_BASE)
     args = parser.parse_args()
-    stack = Stack()
+    sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()} | {args.events})
+    views = ALL_REPORTS if args.all_reports else VIEWS
+    stack = Stack(base=args.port_base)
+    checkpoints, loads, worker = [], [], None
     try:
         log(f"fresh Kafka and PostgreSQL ({stack.home})")
         stack.fresh()
         gen = Generator()
-        log(f"reporting: loading {args.events:,} events in batches of {args.batch:,}")
-        ingestion = asyncio.run(bulk_load(stack, gen, args.events, args.batch))
-        worker = worker_rate(stack, gen, args.worker_events)
-        stack.start("reporting")
-        latency = dashboard_latency(stack, stack.create_key("bench-ops", "operator", name="Bench"), args.requests)
+        token = stack.create_key("bench-ops", "operator", name="Bench")
+        loaded = 0
+        for size in sizes:
+            log(f"reporting: loading {size - loaded:,} events in batches of {args.batch:,} (to {size:,})")
+            loads.append(asyncio.run(bulk_load(stack, gen, size - loaded, args.batch)))
+            loaded = size
+            sizes_now = asyncio.run(table_sizes(stack))
+            stack.start("reporting")
+            latency = dashboard_latency(stack, token, args.requests, views=views)
+            memory = stack.peak_memory(("reporting",))
+            stack.stop("reporting")
+            checkpoints.append({"events": size, "tables": sizes_now, "latency": latency,
+                                "peak_memory_mib": memory, "load": loads[-1]})
+            # Kept as it goes, so that a long run stopped part-way still has its smaller sizes.
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            (ARTIFACTS / "reporting-checkpoints.json").write_text(json.dumps(checkpoints, indent=2) + "\n")
+        if args.worker_events:
+            worker = worker_rate(stack, gen, args.worker_events)
+        peak = stack.peak_memory(("reporting-worker",))
     finally:
         stack.stop_all()
-    p95 = latency["overview_region_90d"]["p95_ms"]
+    last = checkpoints[-1]["latency"]
+    bound = TARGET_P95_MS if args.events <= 1_000_000 else TARGET_P95_10M_MS
     report("reporting", {
-        "bulk_load": ingestion, "worker": worker, "latency": latency,
-        "targets": {"ingestion_events_per_s": TARGET_RATE, "overview_p95_ms": TARGET_P95_MS,
-                    "bulk_ingestion_met": ingestion["events_per_s"] >= TARGET_RATE,
-                    "worker_ingestion_met": worker["events_per_s"] >= TARGET_RATE,
-                    "latency_met": p95 < TARGET_P95_MS},
+        "bulk_load": loads[-1] | {"events": args.events}, "bulk_loads": loads, "worker": worker,
+        "latency": last, "checkpoints": checkpoints,
+        "growth": {name: [c["latency"][name]["p95_ms"] for c in checkpoints] for name, _ in views},
+        "peak_memory_mib": peak,
+        "targets": {"ingestion_events_per_s": TARGET_RATE, "report_p95_ms": bound,
+                    "bulk_ingestion_met": all(x["events_per_s"] >= TARGET_RATE for x in loads),
+                    "worker_ingestion_met": None if worker is None else worker["events_per_s"] >= TARGET_RATE,
+                    "latency_met": all(v["p95_ms"] < bound for v in last.values())},
     })
     return 0
 

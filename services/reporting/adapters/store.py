@@ -2,13 +2,14 @@
 
 Every dashboard figure is read from the rollups (migrations 004 and 012); the event ledger
 ``reporting_events`` is read only to list the findings behind a cell (drill-down).
-SQL is parameterised throughout; the only piece of SQL chosen at run time is an ORDER BY taken
-from a fixed whitelist (``ORDER_BY``), never from the caller's text.
+SQL is parameterised throughout; the only pieces of SQL chosen at run time are an ORDER BY taken
+from a fixed whitelist (``ORDER_BY``) and filter clauses from fixed fragments (``_filters``),
+never from the caller's text.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -180,6 +181,33 @@ def _alert_row(a: Alert) -> tuple:
             json.dumps(a.evidence, default=str), list(a.event_ids), a.starts_at, a.updated_at, a.ends_at)
 
 
+#: The drill-down's columns (reporting_events as e).
+_FINDING_COLUMNS = ", ".join(f"e.{c}" for c in (
+    "event_id", "type", "occurred_at", "area", "region", "source", "community", "theme", "severity",
+    "people_affected", "summary", "provider_id", "indicator", "value", "target", "stages",
+    "competencies", "cdw_roles"))
+#: Filter clauses by name, on the ledger (e) and on a rollup (r) with its signature (s). Only
+#: these fixed fragments reach the SQL; ``{}`` becomes the value's parameter number.
+_EVENT_FILTERS = {"stage": "{}::smallint = ANY(e.stages)", "competency": "{}::smallint = ANY(e.competencies)",
+                  "community": "e.community = {}", "theme": "e.theme = {}",
+                  "cdw_role": "{}::text = ANY(e.cdw_roles)", "event_type": "e.type = {}",
+                  "provider": "e.provider_id = {}"}
+_DETAIL_FILTERS = {"stage": "{}::smallint = ANY(s.stages)", "competency": "{}::smallint = ANY(s.competencies)",
+                   "community": "r.community = {}", "theme": "r.theme = {}",
+                   "cdw_role": "{}::text = ANY(s.cdw_roles)", "event_type": "s.type = {}"}
+
+
+def _filters(given: Mapping[str, object], fragments: Mapping[str, str], args: list) -> tuple[str, list]:
+    """`` AND ...`` for each filter given a value (in ``fragments``), and ``args`` with the values
+    appended in the same order."""
+    clauses, out = "", list(args)
+    for name, value in given.items():
+        if value is not None and name in fragments:
+            out.append(value)
+            clauses += " AND " + fragments[name].format(f"${len(out)}")
+    return clauses, out
+
+
 #: Ended or expired session rows are kept this long as a record, then deleted (a local default).
 _FORGET_OLD_SESSIONS = ("DELETE FROM reporting_sessions "
                         "WHERE expires_at < now() - interval '30 days'")
@@ -298,16 +326,19 @@ class ReportingStore:
                    "FROM rollup_area_daily r JOIN rollup_signatures s USING (signature_id) "
                    "WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
                    "GROUP BY r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles")
-            args: tuple = (areas, prev.start, cur.end, cur.start)
+            args: list = [areas, prev.start, cur.end, cur.start]
         else:
+            # Only the filters given (fixed fragments, values as parameters): a filter written as
+            # "$5 IS NULL OR ..." would leave PostgreSQL's cached generic plan unable to use the
+            # community and theme indexes (migration 012).
+            clauses, args = _filters({"community": community, "theme": theme}, _DETAIL_FILTERS,
+                                     [areas, prev.start, cur.end, cur.start])
             sql = ("SELECT r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles, "
                    "  coalesce(sum(r.events) FILTER (WHERE r.day >= $4), 0)::bigint AS events, "
                    "  coalesce(sum(r.events) FILTER (WHERE r.day < $4), 0)::bigint AS events_prev "
                    "FROM rollup_detail_daily r JOIN rollup_signatures s USING (signature_id) "
-                   "WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
-                   "  AND ($5::text IS NULL OR r.community = $5) AND ($6::text IS NULL OR r.theme = $6) "
+                   f"WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3{clauses} "
                    "GROUP BY r.signature_id, s.type, s.stages, s.competencies, s.cdw_roles")
-            args = (areas, prev.start, cur.end, cur.start, community, theme)
         return [dict(r) for r in await self.pool.fetch(sql, *args)]
 
     async def community_theme(self, areas: list[str], cur: Window, prev: Window) -> list[dict]:
@@ -446,21 +477,46 @@ class ReportingStore:
                        theme: str | None = None, cdw_role: str | None = None,
                        event_type: str | None = None, provider: str | None = None,
                        sort: str = "newest", limit: int = 200, offset: int = 0) -> tuple[int, list[dict]]:
-        """The events behind a dashboard cell (drill-down), with the total that match."""
+        """The events behind a dashboard cell (drill-down), with the total that match.
+
+        The total is read from the rollups, which count exactly the ledger's events (both are
+        written in one transaction), unless a provider is asked for, which they do not hold. The
+        newest first are read area by area along each area's time index, so a page costs its own
+        rows rather than a sort of the whole window."""
         order = ORDER_BY["findings"][sort]
-        where = ("area = ANY($1::text[]) AND day BETWEEN $2 AND $3 "
-                 "AND ($4::smallint IS NULL OR $4 = ANY(stages)) "
-                 "AND ($5::smallint IS NULL OR $5 = ANY(competencies)) "
-                 "AND ($6::text IS NULL OR community = $6) AND ($7::text IS NULL OR theme = $7) "
-                 "AND ($8::text IS NULL OR $8 = ANY(cdw_roles)) AND ($9::text IS NULL OR type = $9) "
-                 "AND ($10::text IS NULL OR provider_id = $10)")
-        args = (areas, window.start, window.end, stage, competency, community, theme, cdw_role,
-                event_type, provider)
+        given = {"stage": stage, "competency": competency, "community": community, "theme": theme,
+                 "cdw_role": cdw_role, "event_type": event_type, "provider": provider}
+        clauses, args = _filters(given, _EVENT_FILTERS, [areas, window.start, window.end])
+        where = f"e.area = ANY($1::text[]) AND e.day BETWEEN $2 AND $3{clauses}"
         async with self.pool.acquire() as conn:
-            total = await conn.fetchval(f"SELECT count(*) FROM reporting_events WHERE {where}", *args)
-            rows = await conn.fetch(
-                "SELECT event_id, type, occurred_at, area, region, source, community, theme, severity, "
-                "  people_affected, summary, provider_id, indicator, value, target, stages, competencies, "
-                f"  cdw_roles FROM reporting_events WHERE {where} ORDER BY {order} LIMIT $11 OFFSET $12",
-                *args, limit, offset)
+            if provider is None:
+                table = ("rollup_detail_daily" if community is not None or theme is not None
+                         else "rollup_area_daily")
+                rclauses, rargs = _filters(given, _DETAIL_FILTERS, [areas, window.start, window.end])
+                total = await conn.fetchval(
+                    f"SELECT coalesce(sum(r.events), 0) FROM {table} r JOIN rollup_signatures s "
+                    f"USING (signature_id) WHERE r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3{rclauses}",
+                    *rargs)
+            else:
+                total = await conn.fetchval(f"SELECT count(*) FROM reporting_events e WHERE {where}", *args)
+            n = len(args)
+            if sort == "newest":
+                # A day is the event's own date, within two days of UTC's either way. PostgreSQL
+                # underestimates how soon an area's newest rows meet a filter and would rather
+                # gather the whole window into a bitmap and sort it; walking the index is what
+                # keeps a page's cost to its own rows, so bitmaps are off for this statement.
+                per_area = where.replace("e.area = ANY($1::text[])", "e.area = a.area")
+                async with conn.transaction():
+                    await conn.execute("SET LOCAL enable_bitmapscan = off")
+                    rows = await conn.fetch(
+                        f"SELECT x.* FROM unnest($1::text[]) AS a(area) CROSS JOIN LATERAL ("
+                        f"  SELECT {_FINDING_COLUMNS} FROM reporting_events e WHERE {per_area} "
+                        "   AND e.occurred_at >= $2::date - 2 AND e.occurred_at < $3::date + 3 "
+                        f"  ORDER BY e.occurred_at DESC, e.event_id LIMIT ${n + 1}::bigint + ${n + 2}::bigint) x "
+                        f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
+                        *args, limit, offset)
+            else:
+                rows = await conn.fetch(
+                    f"SELECT {_FINDING_COLUMNS} FROM reporting_events e WHERE {where} "
+                    f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
         return total, [dict(r) for r in rows]
