@@ -50,6 +50,7 @@ def create_worker(settings: AlertsSettings | None = None) -> faust.App:
     worker = AlertsWorker(settings, raw_topic(app, ALERTS.name), raw_topic(app, DEADLETTER.name),
                           raw_topic(app, RECOMMENDATION_RESPONSES.name))
     DEADLETTERS.labels(MAPPED.name, "process")  # reads 0 until the first dead letter
+    DEADLETTERS.labels(MAPPED_PEER_REVIEWS.name, "process")
 
     @app.agent(raw_topic(app, MAPPED.name), concurrency=1)
     async def evaluate(stream):
