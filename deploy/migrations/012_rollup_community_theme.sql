@@ -23,10 +23,17 @@ CREATE TABLE rollup_community_theme (
     people_affected  bigint NOT NULL,
     severity_weight  bigint NOT NULL,             -- sum of contracts.vocabulary.SEVERITY_WEIGHTS
     high_severity    integer NOT NULL,            -- findings rated high or critical
-    PRIMARY KEY (grain, bucket, area, community, theme),
+    -- The counts ride in the key's index, so the report reads a bucket's rows from the index
+    -- alone (an index-only scan: a thirtieth of the pages at a million events).
+    PRIMARY KEY (grain, bucket, area, community, theme)
+        INCLUDE (findings, people_affected, severity_weight, high_severity),
     CHECK (grain <> 'week' OR extract(isodow FROM bucket) = 1),
     CHECK (grain <> 'month' OR extract(day FROM bucket) = 1)
 );
+-- Index-only scans need the visibility map current: vacuum after a fiftieth of the rows changed,
+-- not the default fifth (only the latest buckets change; the rest stay all-visible).
+ALTER TABLE rollup_community_theme SET (autovacuum_vacuum_scale_factor = 0.02,
+                                        autovacuum_vacuum_insert_scale_factor = 0.02);
 
 -- The findings stored so far, from the daily detail. Writers of rollup_detail_daily wait until
 -- this commits, so no finding lands in one table and not the other; stop the reporting workers
