@@ -20,6 +20,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from contracts.events import AlertRule
+from deploy.local import demo_funding
 from deploy.local.demo import PARTNERS, build_events, expected_alerts, per_area
 from services.alerts.domain.thresholds import FUNDING_INDICATORS
 from tests.conftest import REPO, TEST_ENV, TEST_HOME, http_json, url, wait_until
@@ -42,7 +43,7 @@ def demo(stack) -> dict:
     day0 = date.fromisoformat((TEST_HOME / "demo-anchor").read_text().strip())
     events = build_events(day0)
     print(f"\ndemo: {sum(map(len, events.values()))} events loaded in {seconds:.0f}s")
-    return {"keys": keys, "events": events, "output": proc.stdout, "seconds": seconds,
+    return {"keys": keys, "events": events, "output": proc.stdout, "seconds": seconds, "day0": day0,
             "operator": {"authorization": f"Bearer {keys['platform-operations']['api_key']}"}}
 
 
@@ -56,8 +57,9 @@ def report(demo: dict, path: str, **params) -> dict:
 def test_every_alert_kind_the_platform_has_fires_somewhere_in_the_demo(demo):
     """Each rule of contracts.events.AlertRule has a firing alert raised by the demo's own
     events, where the demo says it raises it."""
-    ids = {e["event_id"] for items in demo["events"].values() for e in items}
-    areas = set(per_area(demo["events"]))
+    flows = demo_funding.build_events(demo["day0"])      # the funding flows the demo posts too
+    ids = {e["event_id"] for items in [*demo["events"].values(), *flows.values()] for e in items}
+    areas = set(per_area(demo["events"])) | {demo_funding.AREA}
 
     def firing() -> dict[str, list[dict]]:
         items = report(demo, "/v1/reports/alerts")["items"]
@@ -68,7 +70,7 @@ def test_every_alert_kind_the_platform_has_fires_somewhere_in_the_demo(demo):
         return by_rule if {r.value for r in AlertRule} <= set(by_rule) else None
 
     found = wait_until(firing, 180, interval=2, what="an alert of every kind from the demo")
-    for rule, (area, subject) in expected_alerts().items():
+    for rule, (area, subject) in {**expected_alerts(), **demo_funding.expected_alerts(demo["day0"])}.items():
         assert (area, subject) in {(i["area"], i["subject"]) for i in found[rule.value]}, rule
     ethnicity = next(i for i in found["ethnicity_data_gap"] if i["subject"] == "provider:bsol-mental-health-trust")
     assert "have a valid code, but" in ethnicity["summary"] and "\"not stated\"" in ethnicity["summary"]
