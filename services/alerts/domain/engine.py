@@ -17,7 +17,7 @@ from contracts.events import Alert
 from .lifecycle import (DEFAULT_POLICY, AlertRecord, AuditEntry, GroupRecord,
                         NotificationIntent, NotificationPolicy, Silence, acknowledge, flush,
                         prompt_fingerprints, resolve_by_hand, step)
-from .funding import AllianceShares
+from .funding_flows import AllianceShares
 from .recommendations import Recommendation, follow_up_conditions
 from .state import AreaState, Event, apply_all, evaluate, prune
 from .thresholds import DEFAULT_THRESHOLDS, AreaThresholds

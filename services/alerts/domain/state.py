@@ -29,7 +29,7 @@ from .records import FindingRecord, PerformanceRecord, RuleOutcome, latest
 from .rules import (contract_ending, ethnicity_recording_gap, funding_gap, over_representation,
                     payment_overdue, performance_below_target, provider_silence, under_use, unmet_need)
 from .thresholds import DEFAULT_THRESHOLDS, PERFORMANCE_INDICATORS, AreaThresholds
-from .funding import FLOW_RETENTION_DAYS, AllianceShares, FlowRecord, cquin_at_risk, flow_conditions
+from .funding_flows import FLOW_RETENTION_DAYS, AllianceShares, FlowRecord, cquin_at_risk, flow_conditions
 
 #: Periods kept per series; PerformanceThresholds.history_periods may not exceed it.
 KEEP_PERIODS = 60

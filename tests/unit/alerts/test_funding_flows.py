@@ -1,4 +1,4 @@
-"""Funding flow rules (services/alerts/domain/funding.py): pure, with injected time and thresholds.
+"""Funding flow rules (services/alerts/domain/funding_flows.py): pure, with injected time and thresholds.
 
 Each test names the seed lines its rule rests on and checks the quote is on them.
 """
@@ -15,7 +15,7 @@ from contracts.funding import FundingFlowEvent
 from contracts.places import AREAS
 from contracts.vocabulary import Indicator, ProviderSector
 from services.alerts.domain.conditions import CONCERNS
-from services.alerts.domain.funding import (FlowRecord, cquin_at_risk, flow_conditions, grants_not_paid,
+from services.alerts.domain.funding_flows import (FlowRecord, cquin_at_risk, flow_conditions, grants_not_paid,
                                             grants_unspent, stuck_payments, unpaid_members)
 from services.alerts.domain.state import apply, apply_all, evaluate, new_state, prune
 from services.alerts.domain.thresholds import FundingFlowThresholds, PerformanceThresholds

@@ -14,7 +14,7 @@ from contracts.events import Alert, AlertRule, AlertSeverity, MappedEvent
 from contracts.taxonomy import Competency, Stage
 from contracts.vocabulary import Community, Indicator, Severity, Theme
 from services.alerts.domain.conditions import CONCERNS, fingerprint
-from services.alerts.domain.funding import FUNDING_FLOW_RULES
+from services.alerts.domain.funding_flows import FUNDING_FLOW_RULES
 from services.alerts.domain.recommendations import FOLLOW_UP_RULES
 from services.alerts.domain.state import (KEEP_PERIODS, AreaState, apply, apply_all, evaluate,
                                           new_state, prune)

@@ -93,7 +93,7 @@ def test_every_alert_rule_fires_on_the_demo_where_the_demo_says(anchor):
     # The recommendation follow-up rules read commissioners' answers, not partners' events; the
     # integration test (tests/integration/test_demo.py) sees them fire on the running stack. The
     # funding flow rules read the flows of deploy/local/demo_funding.py (its own test), CQUIN aside.
-    from services.alerts.domain.funding import FUNDING_FLOW_RULES
+    from services.alerts.domain.funding_flows import FUNDING_FLOW_RULES
     flows = FUNDING_FLOW_RULES - {AlertRule.CQUIN_AT_RISK}
     assert {r for r in AlertRule if not r.value.startswith("recommendation_") and r not in flows} \
         <= set(expected)

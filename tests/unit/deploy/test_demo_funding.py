@@ -9,7 +9,7 @@ import pytest
 from contracts.events import AlertRule, partner_event_adapter
 from contracts.funding import FlowKind, FundingFlowEvent
 from deploy.local import demo_funding
-from services.alerts.domain.funding import FUNDING_FLOW_RULES
+from services.alerts.domain.funding_flows import FUNDING_FLOW_RULES
 from services.alerts.domain.state import apply_all, evaluate, new_state
 
 ANCHORS = [datetime.now(timezone.utc).date(), date(2026, 12, 1), date(2027, 1, 31), date(2028, 2, 29)]
