@@ -57,8 +57,7 @@ from services.common.db import create_pool
 from services.common.migrate import require_current
 from services.common.organisations import Registration, Registry
 from services.common.settings import CommonSettings
-from deploy.local import demo_peer_reviews
-from deploy.local import demo_funding
+from deploy.local import demo_funding, demo_peer_reviews
 from services.mapping.domain import ruleset
 
 HOME = Path(os.environ.get("CSP_HOME", ".local/stack"))

@@ -21,10 +21,10 @@ from . import delegate
 from .adapters.store import ReportingStore
 from .routes import router
 from .dashboard import router as dashboard_router
-from .public import router as public_router
-from .recommendation_pages import router as recommendation_pages_router
 from .portal import router as portal_router
 from .actions import router as actions_router
+from .public import router as public_router
+from .recommendation_pages import router as recommendation_pages_router
 from .taxonomy_api import router as taxonomy_router
 from .funding_chain import router as funding_chain_router
 from .config import ReportingSettings
@@ -66,10 +66,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(dashboard_router)
-    app.include_router(public_router)
-    app.include_router(recommendation_pages_router)
     app.include_router(portal_router)
     app.include_router(actions_router)
+    app.include_router(public_router)
+    app.include_router(recommendation_pages_router)
     app.include_router(taxonomy_router)
     app.include_router(funding_chain_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
