@@ -82,7 +82,8 @@ MIN_REPLICAS = 2
 # monitoring namespace).
 PROM_ADAPTER_RULES = "deploy/k8s/prometheus-adapter/values.yaml"
 # Secrets the manifests may reference; they are created outside the repository (see RUNBOOK).
-DOCUMENTED_SECRETS = {"csp-postgres": ("dsn",), "csp-smtp": ("username", "password")}
+DOCUMENTED_SECRETS = {"csp-postgres": ("dsn",), "csp-smtp": ("username", "password"),
+                      "csp-reporting": ("session-secret",)}
 # Grafana template variables, replaced by a plausible value before a query is parsed.
 GRAFANA_VARS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h",
                 "${job}": "csp-.+", "$job": "csp-.+"}
