@@ -72,8 +72,9 @@ BUILTIN_SERIES = {"up": ("job", "instance", "service"),
 TARGET_LABELS = ("job", "instance", "service")
 # The faust workers' Deployments and the topics they consume (replicas above the smallest
 # partition count would sit idle).
-WORKER_TOPICS = {"mapping": ("FINDINGS", "PERFORMANCE"), "alerts": ("MAPPED",),
-                 "reporting-worker": ("MAPPED",)}
+WORKER_TOPICS = {"mapping": ("FINDINGS", "PERFORMANCE", "PEER_REVIEWS", "FUNDING"),
+                 "alerts": ("MAPPED", "MAPPED_PEER_REVIEWS"),
+                 "reporting-worker": ("MAPPED", "ALERTS")}
 # The fewest pods of every Deployment (all of them stateless): one lost or drained pod never stops
 # a process.
 MIN_REPLICAS = 2
