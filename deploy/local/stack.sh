@@ -25,6 +25,9 @@ up() {
 Commissioning signals platform is up ($((SECONDS - t0))s). Data: $CSP_HOME
   Dashboard             http://127.0.0.1:$CSP_REPORTING_PORT/login   (sign in with a commissioner or operator key below)
   Dashboard (JSON API)  http://127.0.0.1:$CSP_REPORTING_PORT/v1/reports/summary?region=west_midlands&days=90
+  Funding chain         http://127.0.0.1:$CSP_REPORTING_PORT/dashboard/funding-chain?area=SOM
+  Partner portal        http://127.0.0.1:$CSP_REPORTING_PORT/portal/login   (sign in with a partner organisation's key below)
+  You said, we did      http://127.0.0.1:$CSP_REPORTING_PORT/public/areas   (public, no key)
   Reporting API docs    http://127.0.0.1:$CSP_REPORTING_PORT/docs
   Intake API docs       http://127.0.0.1:$CSP_INTAKE_PORT/docs
   Alerts API docs       http://127.0.0.1:$CSP_ALERTS_API_PORT/docs
