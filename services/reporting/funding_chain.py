@@ -29,11 +29,12 @@ from contracts.citations import SeedRef, seed
 from contracts.funding import INTERMEDIARIES, FlowKind, FundingData
 from contracts.vocabulary import INDICATORS, Indicator
 from services.common.organisations import alliance_shares
+from services.common.problems import API_PROBLEMS, problem_responses
 
 from . import pages
 from .domain import svg
 from .dashboard import _page as dashboard_page
-from .routes import FormatQ, ReportQ, answer
+from .routes import FormatQ, ReportQ, answer, both
 from .adapters.store import ReportingStore
 from .views import Query, Table
 
@@ -356,15 +357,9 @@ async def vital_signs(store: ReportingStore, q: Query) -> tuple[dict, Table]:
 
 # --- routes ------------------------------------------------------------------------------------
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], responses=problem_responses(API_PROBLEMS))
 
 
-def both(path: str, summary: str):
-    """Register a report under ``path`` and ``path.csv`` (as the other reports are)."""
-    def register(fn):
-        router.get(path + ".csv", summary=summary + " (CSV)")(fn)
-        return router.get(path, summary=summary)(fn)
-    return register
 
 
 def _store(request: Request) -> ReportingStore:
@@ -372,18 +367,18 @@ def _store(request: Request) -> ReportingStore:
 
 
 @both("/v1/reports/funding-chain", "The funding chain per alliance: who paid whom what and when, where "
-                                   "money stalled, each member's share against what it received")
+                                   "money stalled, each member's share against what it received", router)
 async def funding_chain(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "funding_chain", await chain(_store(request), q))
 
 
-@both("/v1/reports/small-grants", "Small grants by scheme: awarded, paid and spent")
+@both("/v1/reports/small-grants", "Small grants by scheme: awarded, paid and spent", router)
 async def small_grants(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "small_grants", await grants(_store(request), q))
 
 
 @both("/v1/reports/vital-signs", "Provider indicators grouped by Vital Signs tier, with the 2009/10 "
-                                 "national targets")
+                                 "national targets", router)
 async def vital_signs_report(request: Request, q: ReportQ, format: FormatQ = None):
     return answer(request, format, "vital_signs", await vital_signs(_store(request), q))
 

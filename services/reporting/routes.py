@@ -108,11 +108,11 @@ def _sort(kind: str, value: str) -> str:
     return value
 
 
-def both(path: str, summary: str):
-    """Register a report under ``path`` and ``path.csv``."""
+def both(path: str, summary: str, on: APIRouter = router):
+    """Register a report under ``path`` and ``path.csv`` on the router ``on``."""
     def register(fn):
-        router.get(path + ".csv", summary=summary + " (CSV)", include_in_schema=True)(fn)
-        return router.get(path, summary=summary)(fn)
+        on.get(path + ".csv", summary=summary + " (CSV)", include_in_schema=True)(fn)
+        return on.get(path, summary=summary)(fn)
     return register
 
 

@@ -1,6 +1,10 @@
-"""Browser fixtures: one headless Chromium for the session (the machine's own, never a downloaded
-one), driven through Playwright's sync API against the real stack (`stack`, `keys` from
+"""Browser fixtures: one headless Chromium for the browser tests (the machine's own, never a
+downloaded one), driven through Playwright's sync API against the real stack (`stack`, `keys` from
 tests/conftest.py).
+
+Playwright's sync API runs an event loop in the main thread for as long as it is open, and while
+it runs ``asyncio.run`` (and pytest-asyncio's runner) refuse to start: the browser is therefore
+package-scoped, closed as soon as the last test under tests/browser has run, never session-scoped.
 
     def test_page(browser, reporting_url, keys):
         page = new_page(browser, width=375)
@@ -27,9 +31,9 @@ CHROMIUM = os.environ.get("CSP_CHROMIUM") or shutil.which("chromium") or "/usr/b
 WIDTHS = (1280, 375)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session; each test opens its own context (cookies)."""
+    """One headless Chromium for the browser tests; each test opens its own context (cookies)."""
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run deploy/local/install.sh (apt-get install chromium)"
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
