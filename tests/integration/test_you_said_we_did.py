@@ -16,15 +16,15 @@ from tests.stackenv import run_script
 
 pytestmark = pytest.mark.integration
 
-AREA, REGION = "KENT", "south_east_coast"
+AREA, REGION = "STAF", "west_midlands"
 
 
 @pytest.fixture(scope="module")
 def actors(stack, keys) -> dict[str, dict]:
     return {
-        "mind": create_key("kent-voice-forum", "partner", areas=AREA, name="Kent voice forum"),
-        "other": create_key("kent-faith-network", "partner", areas=AREA, name="Kent faith network"),
-        "kent": create_key("kent-icb-voice", "commissioner", areas=AREA, name="Kent and Medway ICB"),
+        "mind": create_key("staffs-voice-forum", "partner", areas=AREA, name="Staffordshire voice forum"),
+        "other": create_key("staffs-faith-network", "partner", areas=AREA, name="Staffordshire faith network"),
+        "icb": create_key("staffs-icb-voice", "commissioner", areas=AREA, name="Staffordshire ICB"),
         "operator": keys["operator"],
     }
 
@@ -65,12 +65,12 @@ def page(path: str) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def answered(actors) -> dict:
     """One recommendation of each partner; the commissioners accept the first and complete it."""
-    mine = finding("kent-voice-forum", "Register families at the practice with the site's address.")
-    theirs = finding("kent-faith-network", "Hold a monthly drop-in at the community centre.")
+    mine = finding("staffs-voice-forum", "Register families at the practice with the site's address.")
+    theirs = finding("staffs-faith-network", "Hold a monthly drop-in at the community centre.")
     assert post(mine, actors["mind"]) == 202 and post(theirs, actors["other"]) == 202
     for e in (mine, theirs):
         wait_until(lambda e=e: alerts("GET", f"/v1/areas/{AREA}/recommendations/{e['event_id']}",
-                                      actors["kent"])[0] == 200, 60, what="the recommendation")
+                                      actors["icb"])[0] == 200, 60, what="the recommendation")
     path = f"/v1/areas/{AREA}/recommendations/{mine['event_id']}/responses"
     accept = {"response_id": str(uuid.uuid4()), "outcome": "accepted",
               "action": "Practices accept the site's address for registration.",
@@ -78,8 +78,8 @@ def answered(actors) -> dict:
               "due_date": (datetime.now(timezone.utc) + timedelta(days=60)).date().isoformat()}
     done = {"response_id": str(uuid.uuid4()), "progress": "completed",
             "note": "All four practices near the site now register families with the site's address."}
-    assert alerts("POST", path, actors["kent"], accept)[0] == 201
-    assert alerts("POST", path, actors["kent"], done)[0] == 201
+    assert alerts("POST", path, actors["icb"], accept)[0] == 201
+    assert alerts("POST", path, actors["icb"], done)[0] == 201
     return {"mine": mine, "theirs": theirs, "accept": accept, "done": done}
 
 
@@ -96,8 +96,8 @@ def test_a_partner_reads_the_answer_to_its_own_recommendation(actors, answered):
     assert one["action"] == accept["action"] and one["owner"] == accept["owner"]
     assert one["due_date"] == accept["due_date"] and one["what_changed"] == done["note"]
     assert [a["response_id"] for a in one["responses"]] == [accept["response_id"], done["response_id"]]
-    assert one["responses"][0]["by"] == "kent-icb-voice" and "key_id" not in json.dumps(one)
-    status, _, filtered = alerts("GET", "/v1/partners/me/recommendations?status=completed&area=KENT",
+    assert one["responses"][0]["by"] == "staffs-icb-voice" and "key_id" not in json.dumps(one)
+    status, _, filtered = alerts("GET", f"/v1/partners/me/recommendations?status=completed&area={AREA}",
                                  actors["mind"])
     assert status == 200 and [r["id"] for r in filtered["items"]] == [mine["event_id"]]
 
@@ -112,7 +112,7 @@ def test_another_organisations_recommendation_is_not_found_not_forbidden(actors,
 
 
 def test_only_partner_keys_read_their_own(actors):
-    assert alerts("GET", "/v1/partners/me/recommendations", actors["kent"])[0] == 403
+    assert alerts("GET", "/v1/partners/me/recommendations", actors["icb"])[0] == 403
     assert alerts("GET", "/v1/partners/me/recommendations", actors["operator"])[0] == 403
     assert alerts("GET", "/v1/partners/me/recommendations")[0] == 401
     status, _, problem = alerts("GET", "/v1/partners/me/recommendations/not-a-uuid", actors["mind"])
@@ -127,17 +127,17 @@ def test_the_public_summary_needs_no_key_and_names_no_one(actors, answered):
     assert mine["status"] == "completed" and mine["we_did"] == answered["done"]["note"]
     assert mine["we_will"] == answered["accept"]["action"] and mine["community"] == "gypsy_and_traveller"
     assert by_text[answered["theirs"]["data"]["recommendation"]]["status"] == "awaiting_response"
-    assert body["area_name"] == "Kent and Medway" and body["follow_up"]["made"] >= 2
+    assert body["area_name"] == "Staffordshire" and body["follow_up"]["made"] >= 2
     text = json.dumps(body)
-    for hidden in ("kent-voice-forum", "kent-faith-network", "kent-icb-voice", answered["accept"]["owner"],
-                   actors["kent"]["key_id"], answered["mine"]["data"]["summary"]):
+    for hidden in ("staffs-voice-forum", "staffs-faith-network", "staffs-icb-voice", answered["accept"]["owner"],
+                   actors["icb"]["key_id"], answered["mine"]["data"]["summary"]):
         assert hidden not in text
 
 
 def test_an_unknown_area_is_not_found(stack):
     status, _, problem = alerts("GET", "/v1/public/areas/ZZZZ/you-said-we-did")
     assert status == 404 and problem["status"] == 404
-    assert alerts("GET", "/v1/public/areas/kent/you-said-we-did")[0] == 422
+    assert alerts("GET", "/v1/public/areas/staf/you-said-we-did")[0] == 422
     status, html = page("/public/areas/ZZZZ/you-said-we-did")
     assert status == 404 and "There is no area with that code." in html and "You said" not in html.split("<h1>")[1]
 
@@ -150,7 +150,7 @@ def test_the_public_page_shows_what_was_said_and_done(answered):
     html = wait_until(shown, 20, what="the public page")
     assert "Register families at the practice with the site&#39;s address." in html
     assert "Hold a monthly drop-in at the community centre." in html and "Awaiting an answer" in html
-    assert "kent-voice-forum" not in html and "Primary care commissioning manager" not in html
+    assert "staffs-voice-forum" not in html and "Primary care commissioning manager" not in html
     status, index = page("/public/areas")
     assert status == 200 and f'/public/areas/{AREA}/you-said-we-did' in index
 
@@ -159,7 +159,7 @@ def test_replaying_the_findings_changes_nothing(actors, answered):
     before = alerts("GET", f"/v1/partners/me/recommendations/{answered['mine']['event_id']}", actors["mind"])[2]
     status, _, dup = http_json("POST", url("intake", "/v1/findings"), answered["mine"], bearer(actors["mind"]))
     assert status == 200 and dup["status"] == "duplicate"
-    marker = finding("kent-voice-forum", "A marker behind the replay.")
+    marker = finding("staffs-voice-forum", "A marker behind the replay.")
     assert post(marker, actors["mind"]) == 202
     wait_until(lambda: alerts("GET", "/v1/partners/me/recommendations", actors["mind"])[2]["total"] == 2, 60,
                what="the marker")
