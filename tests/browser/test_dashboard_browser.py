@@ -31,6 +31,13 @@ PAGES = {
     "funding": "/dashboard/funding",
     "alerts": "/dashboard/alerts",
     "findings": "/dashboard/findings?days=90",
+    "funding-chain": "/dashboard/funding-chain?days=90",
+    "recommendations": "/dashboard/recommendations",
+}
+#: The public pages ("you said, we did"): no sign-in, the same look and the same checks.
+PUBLIC_PAGES = {
+    "public-areas": "/public/areas",
+    "public-you-said-we-did": f"/public/areas/{AREA}/you-said-we-did",
 }
 
 
@@ -129,6 +136,21 @@ def test_every_dashboard_page_in_chromium(browser, reporting_url, camp, width):
         page.context.close()
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_public_page_in_chromium(browser, reporting_url, camp, width):
+    page = new_page(browser, width=width)
+    try:
+        for name, path in PUBLIC_PAGES.items():
+            response = page.goto(f"{reporting_url}{path}")
+            assert response is not None and response.status == 200, (name, response and response.status)
+            assert page.locator("h1").count() == 1 and page.locator("main").count() == 1
+            assert_no_axe_violations(page)
+            _fits(page)
+            screenshot(page, name)
+    finally:
+        page.context.close()
+
+
 def test_at_200_percent_zoom_nothing_runs_off_the_side(browser, reporting_url, camp):
     """A 1280 px screen at 200% zoom lays pages out in 640 CSS pixels."""
     page = new_page(browser, width=640, height=450)
@@ -136,6 +158,9 @@ def test_at_200_percent_zoom_nothing_runs_off_the_side(browser, reporting_url, c
         signed_in(page, reporting_url, camp["commissioner"])
         for path in PAGES.values():
             page.goto(f"{reporting_url}{path}{'&' if '?' in path else '?'}area={AREA}")
+            _fits(page)
+        for path in PUBLIC_PAGES.values():
+            page.goto(f"{reporting_url}{path}")
             _fits(page)
     finally:
         page.context.close()
