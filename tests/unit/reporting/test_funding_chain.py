@@ -94,6 +94,8 @@ def test_the_page_renders_the_chain_grants_and_tiers():
     assert 'data-testid="funding-chain-chart"' in page and "<svg" in page
     assert "Somerset carers" in page and "not paid by its start" in page
     assert "/v1/reports/funding-chain.csv?area=SOM" in page and "Tier two" in page
+    # Each tier names its seed line as people cite it, not by the seed's file name.
+    assert "(002:1162)" in page and ".txt:" not in page
 
 
 def test_funding_flows_stay_out_of_the_evidence_rollups():
