@@ -12,7 +12,9 @@ import urllib.request
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from contracts import topics
 from contracts.topics import FINDINGS, PERFORMANCE
+from deploy.validate import WORKER_TOPICS
 from contracts.vocabulary import Community
 from tests.conftest import TEST_ENV, TEST_HOME, wait_until
 from tests.stackenv import run_script
@@ -24,7 +26,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(1
 
 SCENARIO = Scenario("mapping-rebalance", days_ago=(19, 20, 21, 22),
                     communities=(Community.GYPSY_AND_TRAVELLER, Community.REFUGEES_AND_ASYLUM_SEEKERS))
-ALL_PARTITIONS = {f"{t.name}:{p}" for t in (FINDINGS, PERFORMANCE) for p in range(t.partitions)}
+#: Every partition the mapping group shares out: of every topic the mapping worker reads.
+ALL_PARTITIONS = {f"{t.name}:{p}" for t in (getattr(topics, n) for n in WORKER_TOPICS["mapping"])
+                  for p in range(t.partitions)}
 #: Partitions the load writes to: the areas' keys, placed by the producer's default partitioner.
 LOADED = {f"{t.name}:{DefaultPartitioner()(a.encode(), list(range(t.partitions)), list(range(t.partitions)))}"
           for t in (FINDINGS, PERFORMANCE) for a in AREAS_UNDER_LOAD}
