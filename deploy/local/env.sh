@@ -42,9 +42,11 @@ export CSP_KAFKA_NODE_PORT_STEP="${CSP_KAFKA_NODE_PORT_STEP:-10}"
 # joined to the machine by a veth pair, so that `kafka.sh partition n` cuts it off from every other
 # node and client and `kafka.sh heal n` joins it again. The nodes then listen on the pair's
 # addresses, CSP_KAFKA_NETNS_NET.2 for node n and CSP_KAFKA_NETNS_NET.1 for the others, instead of
-# 127.0.0.1. Needs root (ip netns, ip link).
+# 127.0.0.1. Needs root (ip netns, ip link). The pair's /30 is 10.<port / 256>.<port % 256>.0, one
+# per Kafka port, so stacks on other port bases (and a namespace one of them left behind) never
+# claim the same addresses.
 export CSP_KAFKA_PARTITION_NODE="${CSP_KAFKA_PARTITION_NODE:-}"
-export CSP_KAFKA_NETNS_NET="${CSP_KAFKA_NETNS_NET:-10.213.$((CSP_KAFKA_PORT % 250))}"
+export CSP_KAFKA_NETNS_NET="${CSP_KAFKA_NETNS_NET:-10.$((CSP_KAFKA_PORT / 256)).$((CSP_KAFKA_PORT % 256))}"
 kafka_node_host() {  # kafka_node_host NODE: the address the node listens on and advertises
   if [ -z "$CSP_KAFKA_PARTITION_NODE" ]; then echo 127.0.0.1
   elif [ "$1" = "$CSP_KAFKA_PARTITION_NODE" ]; then echo "$CSP_KAFKA_NETNS_NET.2"

@@ -289,6 +289,11 @@ cluster_kill() {
 NETNS="csp-kafka-$CSP_KAFKA_PORT"; VETH_HOST="ck${CSP_KAFKA_PORT}h"; VETH_NODE="ck${CSP_KAFKA_PORT}n"
 netns_up() {
   ip netns list | grep -qw "$NETNS" && return 0
+  # Another interface holding the pair's subnet would take the node's packets: say so now rather
+  # than let the node time out joining the quorum.
+  local taken
+  taken=$(ip -o -4 addr show | awk -v net="$CSP_KAFKA_NETNS_NET." 'index($4, net) == 1 {print $2}' | head -1)
+  [ -z "$taken" ] || die "$CSP_KAFKA_NETNS_NET.0/30 is already on interface $taken (another stack's namespace?); remove it (ip link del $taken) or set CSP_KAFKA_NETNS_NET"
   say "network namespace $NETNS for Kafka node $CSP_KAFKA_PARTITION_NODE ($CSP_KAFKA_NETNS_NET.2, the machine $CSP_KAFKA_NETNS_NET.1)"
   ip netns add "$NETNS"
   ip link add "$VETH_HOST" type veth peer name "$VETH_NODE"

@@ -38,7 +38,7 @@ BROKER_PORTS = {n: CLUSTER_BASE + 92 + (n - 1) * NODE_PORT_STEP for n in range(1
 #: Node 3 runs in a network namespace of its own (kafka.sh partition/heal); every node listens on
 #: its veth pair's addresses, node 3 on .2 and the others on .1 (deploy/local/env.sh).
 PARTITION_NODE = 3
-NETNS_NET = f"10.213.{(CLUSTER_BASE + 92) % 250}"
+NETNS_NET = f"10.{(CLUSTER_BASE + 92) // 256}.{(CLUSTER_BASE + 92) % 256}"   # as deploy/local/env.sh
 BROKER_HOSTS = {n: f"{NETNS_NET}.2" if n == PARTITION_NODE else f"{NETNS_NET}.1" for n in BROKER_PORTS}
 CLUSTER_ENV = {
     **stack_env(CLUSTER_BASE, CLUSTER_HOME),
