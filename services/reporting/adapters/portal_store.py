@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 
-#: A session reads only while it is live: not ended, not expired, its key not revoked (as
-#: ReportingStore.session_principal).
-_LIVE = ("s.session_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
-         "AND k.revoked_at IS NULL")
+from .store import LIVE_SESSION
+
 
 
 class PortalStore:
@@ -34,7 +32,7 @@ class PortalStore:
         """The sealed key of a live session; None when the session is not live or holds none."""
         value = await self.pool.fetchval(
             "SELECT s.sealed_key FROM reporting_sessions s JOIN api_keys k USING (key_id) "
-            f"WHERE {_LIVE}", session_sha256)
+            f"WHERE {LIVE_SESSION}", session_sha256)
         return bytes(value) if value is not None else None
 
     async def submissions(self, organisation: str, limit: int, offset: int) -> tuple[list[dict], int]:

@@ -213,6 +213,12 @@ _FORGET_OLD_SESSIONS = ("DELETE FROM reporting_sessions "
                         "WHERE expires_at < now() - interval '30 days'")
 
 
+#: A dashboard or portal session reads only while it is live: session $1 not ended, not expired,
+#: its key not revoked (``reporting_sessions s JOIN api_keys k``, migrations 007 and 011).
+LIVE_SESSION = ("s.session_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
+                "AND k.revoked_at IS NULL")
+
+
 class ReportingStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -375,9 +381,8 @@ class ReportingStore:
         """The key behind a live session: not ended, not expired, its key not revoked."""
         row = await self.pool.fetchrow(
             "SELECT k.key_id, k.organisation_id, k.role, k.areas "
-            "FROM reporting_sessions s JOIN api_keys k USING (key_id) "
-            "WHERE s.session_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
-            "AND k.revoked_at IS NULL", session_sha256)
+            f"FROM reporting_sessions s JOIN api_keys k USING (key_id) WHERE {LIVE_SESSION}",
+            session_sha256)
         return dict(row) if row else None
 
     async def end_session(self, session_sha256: bytes) -> bool:
