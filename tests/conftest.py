@@ -54,7 +54,14 @@ def test_env() -> dict[str, str]:
 def infra(test_env):
     """Kafka (KRaft) and PostgreSQL, fresh for this session, topics created, schema migrated."""
     run("stack.sh", "reset")
-    run("stack.sh", "infra")
+    try:
+        run("stack.sh", "infra")
+    except BaseException:
+        # pytest runs no teardown for a fixture that failed before its yield: stop the parts that
+        # did start (PostgreSQL, some Kafka nodes, a cluster's network namespace) so the next run
+        # on this machine does not meet them.
+        run("stack.sh", "reset")
+        raise
     yield test_env
     run("services.sh", "stop")
     run("kafka.sh", "stop")

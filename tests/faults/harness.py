@@ -24,7 +24,8 @@ from . import downstream
 from .ledger import Ledger, books
 from .load import Outcomes, Partner, Planned, Sender, plan
 
-#: Areas no other test posts to, so their rollups and alert state move only with the load.
+#: The areas the load posts to. Other tests post to some of them too (the fuzzing to Kent, the
+#: ethnicity test to Northamptonshire), so a scenario counts only its own days and communities.
 AREAS_UNDER_LOAD = ("ELON", "BEH", "NHAM", "CAMP", "HAMP", "KENT")
 ARTIFACTS = REPO / "artifacts" / "faults"
 EVENTS = 20_000
