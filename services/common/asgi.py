@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from html import escape
 
 from .metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 from .problems import PROBLEM_JSON, TYPE_BASE
@@ -100,34 +101,93 @@ class BodyGuard:
         too_large = (f"the body is larger than {self.max} bytes", "body", f"at most {self.max} bytes")
         if length is not None and length.isdigit() and int(length) > self.max:
             return await _problem(send, 413, "Content too large", *too_large)
-        chunks, seen = [], 0
         try:
-            async with asyncio.timeout(self.body_seconds):
-                while True:
-                    message = await receive()
-                    if message["type"] != "http.request":   # the client went away: nothing to answer
-                        return
-                    chunk = message.get("body", b"")
-                    seen += len(chunk)
-                    if seen > self.max:
-                        return await _problem(send, 413, "Content too large", *too_large)
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
+            body = await read_body(receive, self.max, self.body_seconds)
+        except BodyTooLarge:
+            return await _problem(send, 413, "Content too large", *too_large)
         except TimeoutError:
             return await _problem(send, 408, "Request timeout",
                                   f"the body did not arrive within {self.body_seconds:g} seconds", "body",
                                   "sent too slowly", headers=[(b"connection", b"close")])
-        replayed = False
+        if body is not None:
+            await self.app(scope, replaying(body, receive), send)
 
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+class BodyTooLarge(Exception):
+    """The body went past its limit while it was being read."""
+
+
+async def read_body(receive, limit: int, seconds: float) -> bytes | None:
+    """The whole request body, counted as it arrives (a chunked body announces no length) and
+    read within ``seconds``: :class:`BodyTooLarge` past ``limit`` bytes, ``TimeoutError`` when it
+    trickles; ``None`` when the client went away (nothing to answer)."""
+    chunks, seen = [], 0
+    async with asyncio.timeout(seconds):
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def replaying(body: bytes, receive):
+    """A ``receive`` that gives the app the body already read, then the client's own messages."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class FormGuard:
+    """The web pages' counterpart of :class:`BodyGuard`, for HTML forms: every write's body is
+    read within a deadline and up to a limit before a route sees it, so a sign-in form (which
+    needs no key) cannot be made to buffer an endless body or hold a worker with a trickle.
+
+    ``limits(path)`` gives the path's (bytes, seconds, what to say when it is too large); the
+    routes keep their own, smaller, limits and pages. Answers are small HTML pages."""
+
+    def __init__(self, app, limits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            return await self.app(scope, receive, send)
+        limit, seconds, too_large = self.limits(scope["path"])
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return await _page(send, 413, "Too large", too_large)
+        try:
+            body = await read_body(receive, limit, seconds)
+        except BodyTooLarge:
+            return await _page(send, 413, "Too large", too_large)
+        except TimeoutError:
+            return await _page(send, 408, "Too slow",
+                               f"The form did not arrive within {seconds:g} seconds. Nothing was sent on; "
+                               "please try again.", headers=[(b"connection", b"close")])
+        if body is not None:
+            await self.app(scope, replaying(body, receive), send)
+
+
+async def _page(send, status: int, title: str, text: str, headers=()) -> None:
+    body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p></html>").encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _route_takes(scope) -> bool:

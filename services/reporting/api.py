@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.common import heap, logs
+from services.common.asgi import FormGuard
 from services.common.auth import KeyStore
 from services.common.db import create_pool
 from services.common.docs import api_app
@@ -21,7 +22,7 @@ from . import delegate
 from .adapters.store import ReportingStore
 from .routes import router
 from .dashboard import router as dashboard_router
-from .portal import router as portal_router
+from .portal import body_limits, router as portal_router
 from .actions import router as actions_router
 from .public import router as public_router
 from .recommendation_pages import router as recommendation_pages_router
@@ -37,7 +38,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await require_current(settings.pg_dsn)
-        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
+        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max, schema="reporting")
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
         app.state.store = ReportingStore(pool)
@@ -73,6 +74,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app.include_router(taxonomy_router)
     app.include_router(funding_chain_router)
     app.include_router(ops_router(checks, lambda: getattr(app.state, "pool", None)))
+    app.add_middleware(FormGuard, limits=lambda path: body_limits(path, settings.body_seconds))
     return harden(app)
 
 

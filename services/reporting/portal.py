@@ -42,7 +42,23 @@ NAV = (("report", "/portal/report", "Report a finding"),
 #: A form post is small; an upload is the file's limit and the form around it.
 MAX_FORM_BYTES = 64 * 1024
 MAX_UPLOAD_REQUEST = forms.MAX_UPLOAD_BYTES + 64 * 1024
+#: A file of the largest size allowed arrives at about 35 KB/s in this time (local default).
+UPLOAD_SECONDS = 60.0
+UPLOAD_TOO_LARGE = (f"The file is larger than {forms.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. "
+                    "Split it and upload each part.")
+
+
+def body_limits(path: str, body_seconds: float) -> tuple[int, float, str]:
+    """What the web process reads of a form post before any route sees it (asgi.FormGuard): the
+    upload its file's size and time, every other form a small page's worth in the usual time."""
+    if path == "/portal/upload":
+        return MAX_UPLOAD_REQUEST, UPLOAD_SECONDS, UPLOAD_TOO_LARGE
+    return MAX_FORM_BYTES, body_seconds, "The form is larger than any form of these pages."
+
+
 PAGE_SIZE = 25
+#: Recommendations are paged on their own, under the submissions (query parameter ``rpage``).
+RECOMMENDATIONS_PAGE_SIZE = 20
 
 _env = Environment(loader=PackageLoader("services.reporting", "templates"),
                    autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
@@ -274,9 +290,7 @@ async def upload(request: Request) -> Response:
     length = request.headers.get("content-length")
     if length is None or not length.isdigit():
         return _upload_page(request, who, 411, error="Send the file with the upload form.")
-    if int(length) > MAX_UPLOAD_REQUEST:
-        return _upload_page(request, who, 413, error=f"The file is larger than "
-                            f"{forms.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Split it and upload each part.")
+    # A body over MAX_UPLOAD_REQUEST, or slower than UPLOAD_SECONDS, never reaches here (body_limits).
     form = await request.form(max_files=1, max_fields=10)
     try:
         delegate.check_form_csrf(request, str(form.get("csrf_token") or ""))
@@ -359,19 +373,29 @@ def _rule_descriptions(request: Request) -> dict[str, str]:
     return {r.id: r.why for r in (*rules.themes, *rules.indicators, *rules.sectors, *rules.funding)}
 
 
-async def _recommendations(request: Request) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """The organisation's recommendations with the commissioners' answers, from the alerts API."""
+def _page_number(request: Request, name: str) -> int:
+    """A 1-based page number from the query string; anything else is the first page."""
+    raw = request.query_params.get(name, "1")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+
+
+async def _recommendations(request: Request, page_no: int) -> tuple[list[dict[str, Any]] | None, int, str | None]:
+    """One page of the organisation's recommendations with the commissioners' answers, from the
+    alerts API, and how many there are in all."""
+    offset = (page_no - 1) * RECOMMENDATIONS_PAGE_SIZE
     try:
-        answer = await delegate.act_as(request, "alerts", "GET", "/v1/partners/me/recommendations?limit=20")
+        answer = await delegate.act_as(request, "alerts", "GET", "/v1/partners/me/recommendations"
+                                       f"?limit={RECOMMENDATIONS_PAGE_SIZE}&offset={offset}")
     except Problem as exc:
-        return None, exc.detail or exc.title
+        return None, 0, exc.detail or exc.title
     if answer.status_code == 200:
-        items = _json(answer).get("items")
-        return (items if isinstance(items, list) else []), None
+        body = _json(answer)
+        items, total = body.get("items"), body.get("total")
+        return ((items if isinstance(items, list) else []), total if isinstance(total, int) else 0, None)
     if answer.status_code == 404:
-        return None, "Responses to recommendations are not available from the alerts service yet."
+        return None, 0, "Responses to recommendations are not available from the alerts service yet."
     body = _json(answer)
-    return None, str(body.get("detail") or body.get("title") or f"the alerts API answered {answer.status_code}")
+    return None, 0, str(body.get("detail") or body.get("title") or f"the alerts API answered {answer.status_code}")
 
 
 @router.get("/portal/submissions")
@@ -379,13 +403,13 @@ async def submissions(request: Request) -> Response:
     who = await _signed_in(request)
     if isinstance(who, Response):
         return who
-    raw_page = request.query_params.get("page", "1")
-    page_no = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and 0 < int(raw_page) <= 10_000 else 1
+    page_no, rec_page = _page_number(request, "page"), _page_number(request, "rpage")
     rows, total = await PortalStore(request.app.state.pool).submissions(
         who.organisation_id, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     rules = _rule_descriptions(request)
-    recommendations, recommendations_note = await _recommendations(request)
-    pages = max(1, -(-total // PAGE_SIZE))
+    recommendations, rec_total, recommendations_note = await _recommendations(request, rec_page)
     return _page("portal_submissions.html", active="submissions", who=_who_line(who), rows=rows, total=total,
-                 page=page_no, pages=pages, rules=rules, recommendations=recommendations,
+                 page=page_no, pages=max(1, -(-total // PAGE_SIZE)), rules=rules,
+                 recommendations=recommendations, rec_total=rec_total, rec_page=rec_page,
+                 rec_pages=max(1, -(-rec_total // RECOMMENDATIONS_PAGE_SIZE)),
                  recommendations_note=recommendations_note, now=datetime.now(timezone.utc))

@@ -166,6 +166,47 @@ def test_a_body_trickled_slower_than_its_deadline_is_a_408_and_the_connection_cl
     assert problem["errors"][0]["field"] == "body", problem
 
 
+def _raw_exchange(port: int, head: bytes, body_parts, pause: float, wait: float) -> tuple[bytes, float]:
+    """Send ``head`` then each body part ``pause`` seconds apart; what the server answered (until it
+    closed, or ``wait`` seconds) and how long that took."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(head)
+        start, answer, parts = time.monotonic(), b"", list(body_parts)
+        while time.monotonic() - start < wait:
+            try:
+                if parts:
+                    sock.sendall(parts.pop(0))
+                    time.sleep(pause)
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return answer, time.monotonic() - start
+
+
+def test_the_sign_in_form_does_not_read_an_endless_body(stack):
+    """The sign-in page needs no key: a body announced, or streamed, past any form's size is a 413
+    before the page reads it, and a trickled one is a 408 at the body deadline, connection closed."""
+    port = int(TEST_ENV["CSP_REPORTING_PORT"])
+    form = b"application/x-www-form-urlencoded"
+    announced, _ = _raw_exchange(port, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: " + form +
+                                 b"\r\nContent-Length: 1073741824\r\n\r\n", [], 0, 10)
+    assert announced.startswith(b"HTTP/1.1 413"), announced[:200]
+    chunk = b"%x\r\n%s\r\n" % (16384, b"a" * 16384)
+    streamed, _ = _raw_exchange(port, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: " + form +
+                                b"\r\nTransfer-Encoding: chunked\r\n\r\n", [chunk] * 64, 0, 20)
+    assert streamed.startswith(b"HTTP/1.1 413"), streamed[:200]
+    trickled, took = _raw_exchange(port, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: " + form +
+                                   b"\r\nContent-Length: 4000\r\n\r\n", [b"a"] * 400, 1.0,
+                                   BODY_SECONDS + 10)
+    assert trickled.startswith(b"HTTP/1.1 408"), trickled[:300]
+    assert b"connection: close" in trickled.lower() and BODY_SECONDS - 1 <= took < BODY_SECONDS + 8, took
+
+
 @pytest.mark.parametrize("service", ["intake", "alerts-api", "reporting"])
 def test_an_idle_keep_alive_connection_is_closed(stack, service):
     port = int(TEST_ENV[f"CSP_{service.upper().replace('-', '_')}_PORT"])

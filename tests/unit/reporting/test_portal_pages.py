@@ -73,3 +73,18 @@ def test_sign_in_may_return_to_the_portal_but_never_elsewhere():
     assert session.safe_next("/portal/upload", "/portal") == "/portal/upload"
     for bad in ("/portal//evil.example", "https://evil.example/portal", "/portal\\x", "/login"):
         assert session.safe_next(bad, "/portal") == "/portal"
+
+
+def test_recommendations_are_paged_on_their_own():
+    """An organisation with more recommendations than one page reaches the older ones, and the
+    submissions' own page is kept in the links."""
+    rec = {"made_at": "2026-11-01T10:00:00Z", "area": "BSOL", "recommendation": "Open on Saturdays",
+           "community": "somali", "theme": "access", "status": "accepted"}
+    page = render("portal_submissions.html", title="x", active="submissions", who="w", rows=[], total=60, page=2,
+                  pages=3, rules={}, recommendations=[rec] * 20, rec_total=45, rec_page=2, rec_pages=3,
+                  recommendations_note=None, now=datetime.now(timezone.utc))
+    assert "45 in all, page 2 of 3" in page
+    assert 'href="/portal/submissions?page=2&amp;rpage=1#responses" rel="prev"' in page
+    assert 'href="/portal/submissions?page=2&amp;rpage=3#responses" rel="next"' in page
+    assert 'href="/portal/submissions?page=3&amp;rpage=2" rel="next">Older</a>' in page
+    assert page.count("Open on Saturdays") == 20
