@@ -20,7 +20,6 @@ COPY contracts ./contracts
 COPY services ./services
 COPY deploy/__init__.py ./deploy/__init__.py
 COPY deploy/local/__init__.py deploy/local/demo.py ./deploy/local/
-COPY deploy/migrations ./deploy/migrations
 # Every wheel (asyncpg, aiokafka, multidict, yarl, pydantic-core...) exists prebuilt for
 # CPython 3.11 on manylinux, so no compiler is needed.
 RUN pip install -c constraints.txt . \
@@ -36,8 +35,8 @@ RUN groupadd --system --gid 10001 csp \
  && chown csp:csp /var/lib/csp
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# The source tree, not only the installed package: services.common.migrate reads
-# deploy/migrations/*.sql relative to its own file, and those files are not package data.
+# The source tree, not only the installed package, so code and the migrations beside each service
+# (services/*/migrations/*.sql, also package data) come from one place.
 COPY --from=build /src/contracts ./contracts
 COPY --from=build /src/services ./services
 COPY --from=build /src/deploy ./deploy

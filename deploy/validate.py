@@ -443,7 +443,7 @@ def check_dockerfile(repo: Path = REPO) -> list[str]:
             problems.append(f"{where}: pip install without -c constraints.txt (the lock)")
     if final_user in (None, "root", "0"):
         problems.append("Dockerfile: the final stage runs as root; add USER with a non-root uid")
-    for must in ("pyproject.toml", "constraints.txt", "services", "contracts", "deploy/migrations"):
+    for must in ("pyproject.toml", "constraints.txt", "services", "contracts"):
         if dockerignored(must, patterns):
             problems.append(f".dockerignore: excludes {must}, which the image needs")
     for secretish in (".venv", ".git", ".local"):

@@ -1,6 +1,6 @@
 """Reading the books downstream: PostgreSQL (reporting and alerts) and the consumer groups' lag.
 
-Plain queries against the platform's own tables (deploy/migrations): the reporting ledger
+Plain queries against the platform's own tables (services/*/migrations): the reporting ledger
 ``reporting_events`` and its rollups, the alerts worker's applied-event ledger
 ``alert_events_seen``, the per-area alert state (the unmet-need windows), the unmet-need alerts'
 evidence, and the notification outbox with its delivery log.

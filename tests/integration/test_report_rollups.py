@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from contracts.examples import FINDING
-from services.common.migrate import MIGRATIONS
+from services.common.migrate import files
 from services.reporting.domain import reports
 from services.reporting.domain.windows import Window
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 AREA, REGION = "SHEF", "yorkshire_and_humber"
 COMMUNITIES = ("somali", "irish", "chinese", "african_caribbean")
 THEMES = ("unmet_need", "stigma", "service_gap")
-MIGRATION = MIGRATIONS / "012_rollup_community_theme.sql"
+MIGRATION = files()["012_rollup_community_theme.sql"]
 
 #: The unmet-needs query as it was before migration 012: the daily detail rollup, filtered to
 #: findings, summed with the window split at its first day. The reference the new rollup must match.

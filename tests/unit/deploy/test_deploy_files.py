@@ -103,7 +103,7 @@ def test_dockerfile_builds_with_the_lock_as_a_non_root_user():
 @pytest.mark.parametrize("path, ignored", [
     (".venv/bin/python", True), (".git/config", True), ("services/intake/app.py", False),
     ("services/intake/__pycache__/app.cpython-311.pyc", True), ("tests/unit/x.py", True),
-    ("deploy/migrations/001_intake.sql", False), ("deploy/local/kafka.sh", True),
+    ("services/intake/migrations/001_intake.sql", False), ("deploy/local/kafka.sh", True),
     ("services/common/topics.py", False), ("constraints.txt", False),
 ])
 def test_dockerignore_matching(path, ignored):
