@@ -501,7 +501,7 @@ async def register(pool) -> None:
 async def keys() -> dict[str, dict]:
     dsn = CommonSettings().pg_dsn
     await require_current(dsn)
-    pool = await create_pool(dsn, 1, 2)
+    pool = await create_pool(dsn, 1, 2, schema="registry")
     try:
         await register(pool)
         return await _keys(pool, HOME / "demo-keys.json")

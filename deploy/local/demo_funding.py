@@ -197,7 +197,7 @@ async def _register_and_keys(pool, path: Path) -> dict[str, dict]:
 async def load(home: Path, intake: str, day0: date) -> bool:
     """Register the alliance (members and shares) and the posting organisations, and post their
     flows through intake; False when intake refuses one."""
-    pool = await create_pool(CommonSettings().pg_dsn, 1, 2)
+    pool = await create_pool(CommonSettings().pg_dsn, 1, 2, schema="registry")
     try:
         keys = await _register_and_keys(pool, home / "demo-funding-keys.json")
     finally:

@@ -70,7 +70,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await require_current(settings.pg_dsn)
-        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max)
+        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max, schema="alerts")
         listener = Listener(settings.pg_dsn)
         await listener.ensure()
         client, webhooks, email = senders(settings)

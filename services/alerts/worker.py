@@ -93,7 +93,7 @@ class AlertsWorker:
         async with self._start_lock:
             if self._service is None:
                 await require_current(self.settings.pg_dsn)
-                pool = await create_pool(self.settings.pg_dsn, 1, 4, attempts=120)
+                pool = await create_pool(self.settings.pg_dsn, 1, 4, schema="alerts", attempts=120)
                 self._service = AlertsService(
                     pool, self.settings.policy(), self.settings.external_url,
                     timedelta(seconds=self.settings.alerts_reevaluate_seconds))

@@ -1,4 +1,5 @@
-"""asyncpg pool creation with retry, so a service waits for PostgreSQL instead of crashing."""
+"""asyncpg pool creation with retry, so a service waits for PostgreSQL instead of crashing, and
+each service's view of the database: its own schema and the shared registry, nothing else."""
 from __future__ import annotations
 
 import asyncio
@@ -7,17 +8,26 @@ import logging
 import asyncpg
 
 from .metrics import track_pool
+from .migrate import search_path
 
 log = logging.getLogger(__name__)
+
+
+def session_settings(schema: str) -> dict[str, str]:
+    """asyncpg's ``server_settings`` for a connection of that service. Sent when the session
+    starts, so it wins over the database's default search_path (set for people and scripts by
+    migration 016) and survives the pool's ``RESET ALL`` between users."""
+    return {"search_path": search_path(schema)}
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """Release without a reset query: asyncpg has already rolled back any open transaction."""
 
 
-async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
+async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10, *, schema: str,
                       attempts: int = 30, session_state: bool = True) -> asyncpg.Pool:
-    """A pool that waits for PostgreSQL. By default a released connection is reset (``RESET
+    """A pool that waits for PostgreSQL, whose connections see ``schema`` and the registry
+    (:func:`search_path`). By default a released connection is reset (``RESET
     ALL; UNLISTEN *; ...``: one more round trip per query); ``session_state=False`` skips that
     for a pool whose users never set session state (no SET, LISTEN, session advisory locks,
     cursors outside a transaction)."""
@@ -25,7 +35,7 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10,
     for attempt in range(1, attempts + 1):
         try:
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                             command_timeout=30,
+                                             command_timeout=30, server_settings=session_settings(schema),
                                              reset=None if session_state else _keep_session)
             track_pool(pool)  # csp_pg_pool_connections on this process's /metrics
             return pool

@@ -78,7 +78,7 @@ async def run(args: argparse.Namespace) -> int:
     except SchemaNotCurrent as exc:
         print(exc, file=sys.stderr)
         return 1
-    pool = await create_pool(dsn, 1, 2, attempts=5)
+    pool = await create_pool(dsn, 1, 2, schema="registry", attempts=5)
     store = KeyStore(pool, cache_seconds=0)
     registry = Registry(pool, cache_seconds=0)
     try:

@@ -56,7 +56,7 @@ def create_app(settings: IntakeSettings | None = None,
         await require_current(settings.pg_dsn)
         # Intake's queries (keys, ledger) set no session state: no reset round trip on release.
         pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max,
-                                 session_state=False)
+                                 schema="intake", session_state=False)
         publisher = publisher_factory(settings)
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)

@@ -40,7 +40,8 @@ def create_worker(settings: ReportingSettings | None = None) -> faust.App:
     async def store() -> ReportingStore:
         async with start_lock:
             if not stores:
-                stores.append(ReportingStore(await create_pool(settings.pg_dsn, 1, 4, attempts=120)))
+                pool = await create_pool(settings.pg_dsn, 1, 4, schema="reporting", attempts=120)
+                stores.append(ReportingStore(pool))
         return stores[0]
 
     async def dead_letter(event, reason: str) -> None:

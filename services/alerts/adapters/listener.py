@@ -7,6 +7,8 @@ import logging
 
 import asyncpg
 
+from services.common.db import session_settings
+
 log = logging.getLogger("alerts.listener")
 CHANGES, OUTBOX = "csp_alert_changes", "csp_alert_outbox"
 
@@ -24,7 +26,7 @@ class Listener:
         if self.conn is not None and not self.conn.is_closed():
             return True
         try:
-            self.conn = await asyncpg.connect(self.dsn, timeout=5)
+            self.conn = await asyncpg.connect(self.dsn, timeout=5, server_settings=session_settings("alerts"))
             await self.conn.add_listener(CHANGES, self._changed)
             await self.conn.add_listener(OUTBOX, self._outbox)
             self.outbox_ready.set()  # catch up with anything committed while disconnected
