@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 from contracts.events import AlertRule
 from services.alerts.domain.conditions import fingerprint
 from contracts.examples import FINDING
+from services.common.migrate import SCHEMAS
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
 
 PARTNER_ORG = "medway-community-voice"
@@ -102,12 +103,12 @@ def sql(statement: str, *args) -> list:
 
 
 def database_snapshot() -> dict:
-    """Every table in the schema; row counts of the append-only tables; the static tables' rows."""
+    """Every table in the services' schemas; row counts of the append-only tables; the static tables' rows."""
     async def take() -> dict:
         conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
         try:
             tables = {r["tablename"] for r in await conn.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+                "SELECT tablename FROM pg_tables WHERE schemaname = ANY($1::text[])", list(SCHEMAS.values()))}
             counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in GROWING_TABLES}
             rows = {t: sorted(json.dumps(dict(r), default=str, sort_keys=True)
                               for r in await conn.fetch(f"SELECT * FROM {t}")) for t in STATIC_TABLES}
