@@ -11,7 +11,8 @@ that organisation may report (:func:`may_report`):
 
 An organisation registered with no area reports nothing: the registry fails closed. Operators are
 not partners and are not restricted. :func:`may_report` is the rule (pure); :class:`Registry`
-reads and writes the tables (deploy/migrations/006_organisation_registry.sql).
+reads and writes the tables (services/common/migrations/006_organisation_registry.sql, in the
+registry schema every service reads).
 """
 from __future__ import annotations
 
