@@ -268,7 +268,7 @@ def test_my_submissions_come_a_page_at_a_time(keys):
     wait_until(lambda: "30 submissions" in submissions_page(c), timeout=90, what="thirty submissions")
     first = submissions_page(c)
     assert "page 1 of 2" in first and first.count("data-event-id=") == 25
-    assert 'href="/portal/submissions?page=2"' in first
+    assert 'href="/portal/submissions?page=2&amp;rpage=1"' in first
     second = c.get("/portal/submissions?page=2").text
     assert "page 2 of 2" in second and second.count("data-event-id=") == 5
     assert not set(re.findall(r'data-event-id="([^"]+)"', first)) & set(re.findall(r'data-event-id="([^"]+)"', second))
