@@ -270,7 +270,7 @@ def chain_chart(alliance: Mapping[str, Any], chart_id: str) -> str:
             f'<marker id="{chart_id}-stall" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
             f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{STALLED}"/></marker></defs>']
     for col, (_, title) in enumerate(_COLUMNS):
-        body.append(svg._text(10 + col * (_BOX_W + _GAP_X) + _BOX_W / 2, 24, title, size=13, anchor="middle",
+        body.append(svg.text(10 + col * (_BOX_W + _GAP_X) + _BOX_W / 2, 24, title, size=13, anchor="middle",
                               weight="bold"))
     totals: dict[tuple[str, str], float] = defaultdict(float)
     for s in alliance["steps"]:
@@ -280,14 +280,14 @@ def chain_chart(alliance: Mapping[str, Any], chart_id: str) -> str:
         sx, sy, ex, ey = x1 + _BOX_W, y1 + _BOX_H / 2, x2 - 2, y2 + _BOX_H / 2
         body.append(f'<line x1="{svg.num(sx)}" y1="{svg.num(sy)}" x2="{svg.num(ex)}" y2="{svg.num(ey)}" '
                     f'stroke="{svg.TEXT}" stroke-width="1.5" marker-end="url(#{chart_id}-arrow)"/>')
-        body.append(svg._text((sx + ex) / 2, (sy + ey) / 2 - 5, f"\u00a3{amount:,.0f}", size=11, anchor="middle"))
+        body.append(svg.text((sx + ex) / 2, (sy + ey) / 2 - 5, f"\u00a3{amount:,.0f}", size=11, anchor="middle"))
     for s in alliance["stalls"]:
         x, y = place[s["at"]]
         ex = x + _BOX_W + _GAP_X - 6
         body.append(f'<line x1="{svg.num(x + _BOX_W)}" y1="{svg.num(y + _BOX_H - 8)}" x2="{svg.num(ex)}" '
                     f'y2="{svg.num(y + _BOX_H - 8)}" stroke="{STALLED}" stroke-width="2" stroke-dasharray="6 4" '
                     f'marker-end="url(#{chart_id}-stall)"/>')
-        body.append(svg._text(x + _BOX_W + 4, y + _BOX_H + 8, f"\u00a3{s['amount_gbp']:,.0f} waiting "
+        body.append(svg.text(x + _BOX_W + 4, y + _BOX_H + 8, f"\u00a3{s['amount_gbp']:,.0f} waiting "
                               f"{s['days_waiting']} days", size=11, fill=STALLED, weight="bold"))
     short = {m["member"] for m in alliance["members"] if m["periods_with_nothing"]}
     for node, (x, y) in place.items():
@@ -296,15 +296,15 @@ def chain_chart(alliance: Mapping[str, Any], chart_id: str) -> str:
                     f'fill="{svg.WHITE}" stroke="{edge}" stroke-width="{2 if node in short else 1}"/>')
         lines = svg.wrap(nodes[node][1], _BOX_W - 12, 12)[:2]
         for i, line in enumerate(lines):
-            body.append(svg._text(x + 6, y + 18 + i * 15, line, size=12))
+            body.append(svg.text(x + 6, y + 18 + i * 15, line, size=12))
         if node in short:
-            body.append(svg._text(x + 6, y + _BOX_H + 13, "nothing for a period", size=11, fill=STALLED))
+            body.append(svg.text(x + 6, y + _BOX_H + 13, "nothing for a period", size=11, fill=STALLED))
     stalls = "; ".join(f"\u00a3{s['amount_gbp']:,.0f} waiting at {s['at_name']} for {s['days_waiting']} days"
                        for s in alliance["stalls"]) or "no money waiting"
     unpaid = ", ".join(m["name"] for m in alliance["members"] if m["periods_with_nothing"]) or "none"
     desc = (f"Payments from the commissioner through the trust to {alliance['lead_name']} and its members. "
             f"Stalled: {stalls}. Members with a period of nothing: {unpaid}.")
-    return svg._svg(width, height, chart_id, f"Funding chain of {alliance['lead_name']}", desc, body)
+    return svg.document(width, height, chart_id, f"Funding chain of {alliance['lead_name']}", desc, body)
 
 
 # --- reading -----------------------------------------------------------------------------------

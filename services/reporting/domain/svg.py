@@ -140,7 +140,7 @@ def text_colour_on(fill: str) -> str:
     return TEXT if contrast_ratio(TEXT, fill) >= contrast_ratio(WHITE, fill) else WHITE
 
 
-def _svg(width: int, height: int, chart_id: str, title: str, desc: str, body: list[str],
+def document(width: int, height: int, chart_id: str, title: str, desc: str, body: list[str],
          role: str = "img") -> str:
     """The drawing, scaled to its container by its viewBox. ``role`` is "img" for a picture and
     "group" for one holding links (an image's children are not offered to assistive technology,
@@ -158,7 +158,7 @@ def _svg(width: int, height: int, chart_id: str, title: str, desc: str, body: li
     ])
 
 
-def _text(x: float, y: float, content: str, *, size: int = 12, anchor: str = "start",
+def text(x: float, y: float, content: str, *, size: int = 12, anchor: str = "start",
           fill: str = TEXT, weight: str | None = None, extra: str = "") -> str:
     bold = f' font-weight="{weight}"' if weight else ""
     return (f'<text x="{num(x)}" y="{num(y)}" font-size="{size}" text-anchor="{anchor}" '
@@ -203,7 +203,7 @@ def _lines(x: float, y: float, lines: Sequence[str], *, size: int = 12, leading:
            **kw) -> list[str]:
     """One <text> per line, the first baseline at ``y``."""
     step = leading if leading is not None else round(size * 1.3)
-    return [_text(x, y + i * step, line, size=size, **kw) for i, line in enumerate(lines)]
+    return [text(x, y + i * step, line, size=size, **kw) for i, line in enumerate(lines)]
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -325,7 +325,7 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
         y = sy(t)
         body.append(f'<line x1="{left}" y1="{num(y)}" x2="{left + plot_w}" y2="{num(y)}" '
                     f'stroke="{GRID}" stroke-width="1"/>')
-        body.append(_text(left - 8, y + 4, fmt(t, "", _tick_decimals(ticks)), size=11,
+        body.append(text(left - 8, y + 4, fmt(t, "", _tick_decimals(ticks)), size=11,
                           anchor="end", fill=MUTED))
     body.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="{MUTED}"/>')
     body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
@@ -334,7 +334,7 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
     every = max(1, math.ceil(n / 12))
     for i in range(0, n, every):
         x, y = sx(i), top + plot_h + 14
-        body.append(_text(x, y, names[i], size=11, anchor="end", fill=MUTED,
+        body.append(text(x, y, names[i], size=11, anchor="end", fill=MUTED,
                           extra=f' transform="rotate(-40 {num(x)} {num(y)})"'))
 
     # Reference lines with their labels at the right, spread so they never overlap.
@@ -351,7 +351,7 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
         body.append(f'<line class="{cls}" x1="{left}" y1="{num(y)}" x2="{left + plot_w}" '
                     f'y2="{num(y)}" stroke="{colour}" '
                     f'stroke-width="{2 if cls == "target" else 1.5}"{dash}/>')
-        body.append(_text(left + plot_w + 6, ly, f"{name} {fmt(value, unit, decimals)}",
+        body.append(text(left + plot_w + 6, ly, f"{name} {fmt(value, unit, decimals)}",
                           size=11, fill=colour))
 
     # The data line, then the points over it.
@@ -376,9 +376,9 @@ def spc_chart(result: SpcResult, labels: Sequence[str] | None = None, *, title: 
     for kind in kinds:
         body.append('<g class="legend-item">'
                     + _marker(POINT_SHAPES[kind], lx + 6, ly - 4, POINT_COLOURS[kind])
-                    + _text(lx + 16, ly, POINT_LABELS[kind], size=11) + "</g>")
+                    + text(lx + 16, ly, POINT_LABELS[kind], size=11) + "</g>")
         lx += 36 + 6.8 * len(POINT_LABELS[kind])
-    return _svg(width, height, chart_id, title, " ".join(desc_parts), body)
+    return document(width, height, chart_id, title, " ".join(desc_parts), body)
 
 
 def _tick_decimals(ticks: Sequence[float]) -> int:
@@ -434,17 +434,17 @@ def heat_map(counts: Mapping[tuple[int, int], int], *, title: str, id_prefix: st
         desc.append("Competencies with no evidence: "
                     + ", ".join(c.title for c in empty_comps) + ".")
 
-    body: list[str] = [_text(16, 24, title, size=15, weight="bold"),
-                       _text(16, 44, "Rows: commissioning cycle stages. Columns: World Class "
+    body: list[str] = [text(16, 24, title, size=15, weight="bold"),
+                       text(16, 44, "Rows: commissioning cycle stages. Columns: World Class "
                                      "Commissioning competencies.", size=12, fill=MUTED)]
     for c in Competency:
         x, y = left + (int(c) - 1) * cell_w + cell_w / 2, top - 8
         body.append(f'<g class="column-header"><title>{esc(c.title)}: {esc(c.description)}</title>'
-                    + _text(x, y, f"{int(c)} {c.title}", size=11,
+                    + text(x, y, f"{int(c)} {c.title}", size=11,
                             extra=f' transform="rotate(-45 {num(x)} {num(y)})"') + "</g>")
     for s in Stage:
         y = top + (int(s) - 1) * cell_h
-        body.append(_text(left - 10, y + cell_h / 2 + 4, f"{int(s)} {s.title}", size=12,
+        body.append(text(left - 10, y + cell_h / 2 + 4, f"{int(s)} {s.title}", size=12,
                           anchor="end"))
         for c in Competency:
             x = left + (int(c) - 1) * cell_w
@@ -455,13 +455,13 @@ def heat_map(counts: Mapping[tuple[int, int], int], *, title: str, id_prefix: st
             if bin_ is None:
                 rect = (f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
                         f'fill="{GAP_FILL}" stroke="{MUTED}" stroke-dasharray="3 2"/>')
-                inner = _text(x + cell_w / 2, y + cell_h / 2 + 4, "gap", size=10, anchor="middle",
+                inner = text(x + cell_w / 2, y + cell_h / 2 + 4, "gap", size=10, anchor="middle",
                               fill=MUTED)
             else:
                 fill = HEAT_FILLS[bin_]
                 rect = (f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
                         f'fill="{fill}" stroke="{WHITE}"/>')
-                inner = _text(x + cell_w / 2, y + cell_h / 2 + 4, f"{value:,}", size=12,
+                inner = text(x + cell_w / 2, y + cell_h / 2 + 4, f"{value:,}", size=12,
                               anchor="middle", fill=text_colour_on(fill), weight="bold")
             cell = (f'<g class="cell{" gap" if bin_ is None else ""}" data-stage="{int(s)}" '
                     f'data-competency="{int(c)}" data-count="{value}" '
@@ -474,7 +474,7 @@ def heat_map(counts: Mapping[tuple[int, int], int], *, title: str, id_prefix: st
     ly = top + grid_h + 30
     body.append(f'<rect x="{left}" y="{ly}" width="18" height="14" fill="{GAP_FILL}" '
                 f'stroke="{MUTED}" stroke-dasharray="3 2"/>')
-    body.append(_text(left + 24, ly + 11, "gap: none", size=11))
+    body.append(text(left + 24, ly + 11, "gap: none", size=11))
     lx = left + 104
     for i, fill in enumerate(HEAT_FILLS):
         # The counts heat_bin puts in bin i: above i/5 of the maximum, up to (i+1)/5 of it.
@@ -485,9 +485,9 @@ def heat_map(counts: Mapping[tuple[int, int], int], *, title: str, id_prefix: st
         body.append(f'<rect x="{lx}" y="{ly}" width="18" height="14" fill="{fill}" '
                     f'stroke="{MUTED}"/>')
         span = f"{lo:,}" if lo == hi else f"{lo:,}\u2013{hi:,}"
-        body.append(_text(lx + 24, ly + 11, span, size=11))
+        body.append(text(lx + 24, ly + 11, span, size=11))
         lx += 36 + 7 * len(span)
-    return _svg(width, height, chart_id, title, " ".join(desc), body,
+    return document(width, height, chart_id, title, " ".join(desc), body,
                 role="img" if cell_href is None else "group")
 
 
@@ -550,7 +550,7 @@ def comparison_chart(bars: Sequence[ComparisonBar], *, title: str, unit: str = "
         body.extend(_lines(left - 10, y + row_h / 2 + 4 - 8 * (len(lines) - 1), lines, leading=16,
                            anchor="end"))
         if bar.value is None:
-            body.append(_text(left + 8, y + row_h / 2 + 4, "no data", fill=MUTED))
+            body.append(text(left + 8, y + row_h / 2 + 4, "no data", fill=MUTED))
             desc.append(f"{bar.label}: no data.")
             continue
         fill = BENCHMARK_FILL if bar.significance is None else SIGNIFICANCE_FILLS[bar.significance]
@@ -570,7 +570,7 @@ def comparison_chart(bars: Sequence[ComparisonBar], *, title: str, unit: str = "
                         f'V{num(ym + 6)} M{num(x2)},{num(ym - 6)} V{num(ym + 6)}" '
                         f'stroke="{TEXT}" stroke-width="1.5" fill="none"/>')
         body.append("</g>")
-        body.append(_text(left + plot_w + 10, y + row_h / 2 + 4, words))
+        body.append(text(left + plot_w + 10, y + row_h / 2 + 4, words))
     axis_y = top + row_h * len(bars)
     body.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" '
                 f'stroke="{MUTED}"/>')
@@ -578,17 +578,17 @@ def comparison_chart(bars: Sequence[ComparisonBar], *, title: str, unit: str = "
         if t <= x_max + 1e-9:
             body.append(f'<line x1="{num(sx(t))}" y1="{axis_y}" x2="{num(sx(t))}" '
                         f'y2="{axis_y + 4}" stroke="{MUTED}"/>')
-            body.append(_text(sx(t), axis_y + 16, fmt(t, "", 0 if float(t).is_integer() else 1),
+            body.append(text(sx(t), axis_y + 16, fmt(t, "", 0 if float(t).is_integer() else 1),
                               size=11, anchor="middle", fill=MUTED))
     if target is not None:
         x = sx(target)
         body.append(f'<line class="target" x1="{num(x)}" y1="{top - 6}" x2="{num(x)}" '
                     f'y2="{top + row_h * len(bars)}" stroke="{TARGET}" stroke-width="2" '
                     f'stroke-dasharray="2 3"/>')
-        body.append(_text(x, top - 10, f"Target {fmt(target, unit, decimals)}", size=11,
+        body.append(text(x, top - 10, f"Target {fmt(target, unit, decimals)}", size=11,
                           anchor="middle", fill=TARGET))
         desc.append(f"Target {fmt(target, unit, decimals)}.")
-    return _svg(width, height, chart_id, title, " ".join(desc) or "No data.", body)
+    return document(width, height, chart_id, title, " ".join(desc) or "No data.", body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,8 +601,8 @@ def sparkline(values: Sequence[float | None], *, label: str, unit: str = "", dec
     chart_id = safe_id(id_prefix)
     present = [(i, v) for i, v in enumerate(values) if v is not None]
     if not present:
-        return _svg(width, height, chart_id, label, f"{label}: no data.",
-                    [_text(width / 2, height / 2 + 4, "no data", size=10, anchor="middle",
+        return document(width, height, chart_id, label, f"{label}: no data.",
+                    [text(width / 2, height / 2 + 4, "no data", size=10, anchor="middle",
                            fill=MUTED)])
     lo, hi = min(v for _, v in present), max(v for _, v in present)
     n, pad = len(values), 3.0
@@ -634,4 +634,4 @@ def sparkline(values: Sequence[float | None], *, label: str, unit: str = "", dec
             f"{fmt(hi, unit, decimals)}"
             + (f"; {_plural(n - len(present), 'period')} without data" if len(present) < n else "")
             + ".")
-    return _svg(width, height, chart_id, label, desc, body)
+    return document(width, height, chart_id, label, desc, body)
