@@ -351,7 +351,22 @@ class RecommendationResponse(_Envelope):
     data: RecommendationResponseData
 
 
-class MappedEvent(_Strict):
+class _Mapped(_Strict):
+    """A record the mapping service publishes: an admitted event and its place in the cycle,
+    identified and keyed by that event."""
+
+    event: Any  # each record narrows it to the event type it carries
+
+    @property
+    def event_id(self) -> UUID:
+        return self.event.event_id
+
+    @property
+    def partition_key(self) -> bytes:
+        return self.event.partition_key
+
+
+class MappedEvent(_Mapped):
     """An intake event with its place in the commissioning cycle, and the reasons."""
 
     event: PartnerEvent
@@ -365,14 +380,6 @@ class MappedEvent(_Strict):
     rule_ids: list[str]
     rules_version: str
     mapped_at: AwareDatetime
-
-    @property
-    def event_id(self) -> UUID:
-        return self.event.event_id
-
-    @property
-    def partition_key(self) -> bytes:
-        return self.event.partition_key
 
 
 class DeadLetter(_Strict):
@@ -420,8 +427,9 @@ class AlertRule(str, Enum):
     CQUIN_AT_RISK = "cquin_at_risk"
 
 
-class Alert(_Strict):
-    """A risk alert for the commissioners of an area. ``fingerprint`` = hash(rule, area, subject)."""
+class AlertFacts(_Strict):
+    """What an alert says about one subject in one area, declared once: the alerts service's rule
+    conditions and its stored records extend it, and every store of alerts carries its fields."""
 
     fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
     rule: AlertRule
@@ -429,12 +437,17 @@ class Alert(_Strict):
     region: Region
     subject: str = Field(description="What the alert is about: a community, a provider, an indicator.")
     severity: AlertSeverity
-    status: AlertStatus
     summary: str
-    stages: list[Stage]
-    competencies: list[Competency]
+    stages: tuple[Stage, ...]
+    competencies: tuple[Competency, ...]
     evidence: dict[str, Any]
-    event_ids: list[UUID]
+    event_ids: tuple[UUID, ...]
+
+
+class Alert(AlertFacts):
+    """A risk alert for the commissioners of an area. ``fingerprint`` = hash(rule, area, subject)."""
+
+    status: AlertStatus
     starts_at: AwareDatetime
     updated_at: AwareDatetime
     ends_at: AwareDatetime | None = None

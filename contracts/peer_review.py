@@ -22,7 +22,7 @@ from uuid import UUID, uuid5
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from .citations import SeedRef, local, seed
-from .events import EventDate, FreeText, _Envelope, _Strict
+from .events import EventDate, FreeText, _Envelope, _Mapped, _Strict
 from .taxonomy import Competency, Stage
 from .vocabulary import Community, Theme
 
@@ -168,7 +168,7 @@ def recommendation_id(review_id: UUID, index: int) -> UUID:
     return uuid5(review_id, f"recommendation/{index}")
 
 
-class MappedPeerReview(_Strict):
+class MappedPeerReview(_Mapped):
     """A peer review return with its place in the commissioning cycle and the rules that put it there."""
 
     event: PeerReviewReturn
@@ -177,14 +177,6 @@ class MappedPeerReview(_Strict):
     rule_ids: list[str]
     rules_version: str
     mapped_at: AwareDatetime
-
-    @property
-    def event_id(self) -> UUID:
-        return self.event.event_id
-
-    @property
-    def partition_key(self) -> bytes:
-        return self.event.partition_key
 
 
 #: A return for the OpenAPI docs: Somerset's rural site and its "celebration of festivals"

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events import AlertRule, AlertSeverity, AlertStatus
 from contracts.places import AREAS
+from services.common.admission.storable import storable
 from services.common.auth import Principal, Role
 from services.common.http import authenticate
 from services.common.problems import API_PROBLEMS, Problem, field_error, problem_responses, validation_errors
@@ -45,24 +46,10 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _storable_text(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000: refuse it here rather than fail at the INSERT.
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character (U+0000)")
-    return value
-
-
-def _storable_moment(value: datetime) -> datetime:
-    # An offset can carry 0001-01-01 or 9999-12-31 outside the years PostgreSQL and Python keep.
-    try:
-        value.astimezone(timezone.utc)
-    except OverflowError as exc:
-        raise ValueError("is outside the years 1 to 9999 once converted to UTC") from exc
-    return value
-
-
-Text = AfterValidator(_storable_text)
-Moment = Annotated[AwareDatetime, AfterValidator(_storable_moment)]
+# Text PostgreSQL cannot hold (U+0000) and moments an offset carries outside the years 1 to 9999
+# are refused here, by the admission checks intake applies too, rather than fail at the INSERT.
+Text = AfterValidator(storable)
+Moment = Annotated[AwareDatetime, AfterValidator(storable)]
 
 
 def invalid(field: str, reason: str, status: int = 422) -> Problem:

@@ -12,6 +12,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.common.alert_rows import ALERT_COLUMNS
+
 SORTS: dict[str, str] = {
     "-updated_at": "updated_at DESC, fingerprint",
     "updated_at": "updated_at ASC, fingerprint",
@@ -21,16 +23,23 @@ SORTS: dict[str, str] = {
     "severity": "(severity = 'red') ASC, updated_at DESC, fingerprint",
     "area": "area ASC, updated_at DESC, fingerprint",
 }
-_LIST = """
-SELECT fingerprint, rule, area, region, subject, severity, status, summary, stages, competencies,
-       starts_at, updated_at, ends_at, acknowledged_by, acknowledged_at, resolved_by, silenced,
-       inhibited_by, cardinality(event_ids) AS events, count(*) OVER () AS total
+#: A listed alert: the contract's fields but its evidence and events (counted instead), and
+#: who acted on it.
+_LIST_COLUMNS = ", ".join((*(c for c in ALERT_COLUMNS if c not in ("evidence", "event_ids")),
+                          "acknowledged_by", "acknowledged_at", "resolved_by", "silenced",
+                          "inhibited_by", "cardinality(event_ids) AS events"))
+#: One alert shown whole: the contract's fields and the lifecycle's bookkeeping.
+_SHOW_COLUMNS = ", ".join((*("evidence::text AS evidence" if c == "evidence" else c for c in ALERT_COLUMNS),
+                          "acknowledged_by", "acknowledged_at", "acknowledgement_note", "resolved_by",
+                          "resolution_note", "silenced", "inhibited_by"))
+_LIST = f"""
+SELECT {_LIST_COLUMNS}, count(*) OVER () AS total
 FROM alerts
 WHERE area = ANY($1::text[])
   AND ($2::text IS NULL OR rule = $2)
   AND ($3::text IS NULL OR status = $3)
   AND ($4::text IS NULL OR severity = $4)
-ORDER BY {order}
+ORDER BY {{order}}
 LIMIT $5 OFFSET $6
 """
 LIST_SQL: dict[str, str] = {key: _LIST.format(order=order) for key, order in SORTS.items()}
@@ -59,11 +68,7 @@ async def list_alerts(pool: asyncpg.Pool, areas: list[str], rule: str | None,
 
 
 async def alert(pool: asyncpg.Pool, fingerprint: str) -> dict[str, Any] | None:
-    row = await pool.fetchrow(
-        "SELECT fingerprint, rule, area, region, subject, severity, status, summary, stages, "
-        "competencies, evidence::text AS evidence, event_ids, starts_at, updated_at, ends_at, "
-        "acknowledged_by, acknowledged_at, acknowledgement_note, resolved_by, resolution_note, "
-        "silenced, inhibited_by FROM alerts WHERE fingerprint = $1", fingerprint)
+    row = await pool.fetchrow(f"SELECT {_SHOW_COLUMNS} FROM alerts WHERE fingerprint = $1", fingerprint)
     if row is None:
         return None
     out = _plain(row)

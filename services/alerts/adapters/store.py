@@ -25,6 +25,7 @@ from ..domain.state import AreaState, new_state
 from ..domain.thresholds import DEFAULT_THRESHOLDS, AreaThresholds
 from ..metrics import INVALID_THRESHOLDS
 from .recommendations import open_in as open_recommendations
+from services.common.alert_rows import ALERT_COLUMNS, alert_values, placeholders
 from services.common.organisations import alliance_shares
 
 log = logging.getLogger("alerts.store")
@@ -169,31 +170,18 @@ async def area_of(conn: Conn | asyncpg.Pool, fingerprint: str) -> str | None:
     return await conn.fetchval("SELECT area FROM alerts WHERE fingerprint = $1", fingerprint)
 
 
-UPSERT_ALERT = """
-INSERT INTO alerts (fingerprint, rule, area, region, subject, severity, status, summary, stages,
-    competencies, evidence, event_ids, starts_at, updated_at, ends_at, acknowledged_by,
-    acknowledged_at, acknowledgement_note, resolved_by, resolution_note, silenced, inhibited_by,
-    record)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18,
-    $19, $20, $21, $22, $23::jsonb)
-ON CONFLICT (fingerprint) DO UPDATE SET severity = EXCLUDED.severity, status = EXCLUDED.status,
-    summary = EXCLUDED.summary, stages = EXCLUDED.stages, competencies = EXCLUDED.competencies,
-    evidence = EXCLUDED.evidence, event_ids = EXCLUDED.event_ids, starts_at = EXCLUDED.starts_at,
-    updated_at = EXCLUDED.updated_at, ends_at = EXCLUDED.ends_at,
-    acknowledged_by = EXCLUDED.acknowledged_by, acknowledged_at = EXCLUDED.acknowledged_at,
-    acknowledgement_note = EXCLUDED.acknowledgement_note, resolved_by = EXCLUDED.resolved_by,
-    resolution_note = EXCLUDED.resolution_note, silenced = EXCLUDED.silenced,
-    inhibited_by = EXCLUDED.inhibited_by, record = EXCLUDED.record
-"""
+#: The alerts table: the contract's fields, the lifecycle's bookkeeping, and the whole record.
+_RECORD_COLUMNS = (*ALERT_COLUMNS, "acknowledged_by", "acknowledged_at", "acknowledgement_note",
+                   "resolved_by", "resolution_note", "inhibited_by")
+_ALERT_TABLE_COLUMNS = (*_RECORD_COLUMNS, "silenced", "record")
+UPSERT_ALERT = (
+    f"INSERT INTO alerts ({', '.join(_ALERT_TABLE_COLUMNS)}) VALUES ({placeholders(_ALERT_TABLE_COLUMNS)}) "
+    "ON CONFLICT (fingerprint) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _ALERT_TABLE_COLUMNS if c != "fingerprint"))
 
 
-def _alert_row(r: AlertRecord) -> tuple:
-    return (r.fingerprint, r.rule.value, r.area, r.region.value, r.subject, r.severity.value,
-            r.status.value, r.summary, [int(s) for s in r.stages],
-            [int(c) for c in r.competencies], json.dumps(r.evidence), list(r.event_ids),
-            r.starts_at, r.updated_at, r.ends_at, r.acknowledged_by, r.acknowledged_at,
-            r.acknowledgement_note, r.resolved_by, r.resolution_note, bool(r.silenced_by),
-            r.inhibited_by, r.model_dump_json())
+def _alert_row(r: AlertRecord) -> list[Any]:
+    return [*alert_values(r, _RECORD_COLUMNS), bool(r.silenced_by), r.model_dump_json()]
 
 
 async def save_records(conn: Conn, records: Iterable[AlertRecord]) -> None:

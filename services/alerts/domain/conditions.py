@@ -9,14 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
-from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
 
 from contracts.citations import LocalDefault, SeedRef, local, seed
-from contracts.events import AlertRule, AlertSeverity
-from contracts.places import AREAS, Region
+from contracts.events import AlertFacts, AlertRule, AlertSeverity
+from contracts.places import AREAS
 from contracts.taxonomy import Competency, Stage
 
 from .records import RuleOutcome
@@ -172,22 +169,9 @@ def summary(rule: AlertRule, area: str, detail: str) -> str:
             f"'{concern.competency.title}'.")
 
 
-class Condition(BaseModel):
-    """A rule that holds now for one subject in one area."""
+class Condition(AlertFacts):
+    """A rule that holds now for one subject in one area: the alert's facts, whom it concerns."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    fingerprint: str
-    rule: AlertRule
-    area: str
-    region: Region
-    subject: str
-    severity: AlertSeverity
-    summary: str
-    stages: tuple[Stage, ...]
-    competencies: tuple[Competency, ...]
-    evidence: dict[str, Any]
-    event_ids: tuple[UUID, ...]
     provider_id: str | None = None
     inhibited_by: str | None = None
 

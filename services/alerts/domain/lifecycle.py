@@ -24,13 +24,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from contracts.events import Alert, AlertRule, AlertSeverity, AlertStatus
-from contracts.places import Region
-from contracts.taxonomy import Competency, Stage
+from contracts.events import Alert, AlertFacts, AlertRule, AlertSeverity, AlertStatus
 
 from .conditions import SEVERITY_RANK, Condition
 
@@ -125,24 +122,9 @@ class Silence(_Frozen):
                 and (self.fingerprint is None or self.fingerprint == record.fingerprint))
 
 
-class AlertRecord(_Frozen):
+class AlertRecord(Alert):
     """An alert as the lifecycle keeps it: the contract's Alert plus its bookkeeping."""
 
-    fingerprint: str
-    rule: AlertRule
-    area: str
-    region: Region
-    subject: str
-    severity: AlertSeverity
-    status: AlertStatus
-    summary: str
-    stages: tuple[Stage, ...]
-    competencies: tuple[Competency, ...]
-    evidence: dict[str, Any]
-    event_ids: tuple[UUID, ...]
-    starts_at: AwareDatetime
-    updated_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
     acknowledged_by: str | None = None
     acknowledged_at: AwareDatetime | None = None
     acknowledgement_note: str | None = None
@@ -166,12 +148,8 @@ class AlertRecord(_Frozen):
         return bool(self.silenced_by) or self.inhibited_by is not None
 
     def to_alert(self) -> Alert:
-        return Alert(fingerprint=self.fingerprint, rule=self.rule, area=self.area,
-                     region=self.region, subject=self.subject, severity=self.severity,
-                     status=self.status, summary=self.summary, stages=list(self.stages),
-                     competencies=list(self.competencies), evidence=self.evidence,
-                     event_ids=list(self.event_ids), starts_at=self.starts_at,
-                     updated_at=self.updated_at, ends_at=self.ends_at)
+        """The contract's Alert alone, without the bookkeeping."""
+        return Alert(**{name: getattr(self, name) for name in Alert.model_fields})
 
 
 class GroupRecord(_Frozen):
@@ -223,18 +201,19 @@ def _audit(record: AlertRecord, at: datetime, action: AuditAction, before: Alert
                       to_status=record.status, severity=record.severity, by=by, note=note)
 
 
+#: The facts that identify an alert; the others are its content, which a condition may change.
+_IDENTITY = ("fingerprint", "rule", "area", "region", "subject")
+
+
 def _content(condition: Condition) -> dict[str, Any]:
-    return {"severity": condition.severity, "summary": condition.summary,
-            "stages": condition.stages, "competencies": condition.competencies,
-            "evidence": condition.evidence, "event_ids": condition.event_ids}
+    return {name: getattr(condition, name) for name in AlertFacts.model_fields if name not in _IDENTITY}
 
 
 def _open(condition: Condition, now: datetime, previous: AlertRecord | None) -> AlertRecord:
     """A new firing episode; what was last notified is carried over from an earlier one."""
     return AlertRecord(
-        fingerprint=condition.fingerprint, rule=condition.rule, area=condition.area,
-        region=condition.region, subject=condition.subject, status=AlertStatus.FIRING,
-        starts_at=now, updated_at=now, **_content(condition),
+        **{name: getattr(condition, name) for name in AlertFacts.model_fields},
+        status=AlertStatus.FIRING, starts_at=now, updated_at=now,
         notified_status=previous.notified_status if previous else None,
         notified_severity=previous.notified_severity if previous else None,
         notified_at=previous.notified_at if previous else None)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from .fields import Fields, leaves
+
+V = TypeVar("V")
 
 NUL = "\x00"
 INT32_MAX = 2**31 - 1
@@ -54,6 +56,15 @@ def _reason(path: str, value: Any) -> str | None:
     if isinstance(value, datetime):
         return "is outside the years 1 to 9999 once converted to UTC" if _outside_utc_range(value) else None
     return None
+
+
+def storable(value: V) -> V:
+    """``value`` unchanged when every store can keep it, else a ValueError saying why: the same
+    checks as :func:`unstorable`, for a request field (a pydantic ``AfterValidator``)."""
+    reason = _reason("", value)
+    if reason:
+        raise ValueError(reason)
+    return value
 
 
 def unstorable(payload: dict[str, Any]) -> list[Unstorable]:

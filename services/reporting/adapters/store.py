@@ -8,7 +8,6 @@ never from the caller's text.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from uuid import UUID
@@ -17,6 +16,8 @@ import asyncpg
 
 from contracts.events import Alert, CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
 from contracts.funding import FundingFlowEvent
+
+from services.common.alert_rows import ALERT_COLUMNS, alert_values, placeholders
 
 from ..domain.rollups import RollupBatch, cover, event_type, rollup
 from ..domain.windows import Window
@@ -100,19 +101,13 @@ ON CONFLICT (area, provider_id, indicator, community, period_start, period_end) 
     event_id = excluded.event_id, occurred_at = excluded.occurred_at, updated_at = now()
 WHERE excluded.occurred_at >= provider_indicator_series.occurred_at
 """
-_UPSERT_ALERT = """
-INSERT INTO reporting_alerts (fingerprint, rule, area, region, subject, severity, status, summary,
-    stages, competencies, evidence, event_ids, starts_at, updated_at, ends_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15)
-ON CONFLICT (fingerprint) DO UPDATE SET
-    rule = excluded.rule, area = excluded.area, region = excluded.region, subject = excluded.subject,
-    severity = excluded.severity, status = excluded.status, summary = excluded.summary,
-    stages = excluded.stages, competencies = excluded.competencies, evidence = excluded.evidence,
-    event_ids = excluded.event_ids, starts_at = excluded.starts_at, updated_at = excluded.updated_at,
-    ends_at = excluded.ends_at, received_at = now()
-WHERE excluded.updated_at > reporting_alerts.updated_at
-RETURNING fingerprint
-"""
+_UPSERT_ALERT = (
+    f"INSERT INTO reporting_alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({placeholders(ALERT_COLUMNS)}) "
+    "ON CONFLICT (fingerprint) DO UPDATE SET "
+    + "".join(f"{c} = excluded.{c}, " for c in ALERT_COLUMNS if c != "fingerprint")
+    + "received_at = now() WHERE excluded.updated_at > reporting_alerts.updated_at RETURNING fingerprint")
+#: The dashboard's alert list: the contract's fields but the evidence.
+_ALERT_LIST_COLUMNS = ", ".join(c for c in ALERT_COLUMNS if c != "evidence")
 
 #: The sort orders callers may ask for, by name. Only these strings ever reach an ORDER BY.
 ORDER_BY: dict[str, dict[str, str]] = {
@@ -173,12 +168,6 @@ def _series_row(e: ProviderPerformanceEvent) -> tuple:
             d.measured, d.target, d.unit.value if d.unit else None, numerator, denominator,
             d.population_share, d.funding_committed_gbp, d.funding_required_gbp, d.contract_end_date,
             d.renewal_recorded, e.event_id, e.occurred_at)
-
-
-def _alert_row(a: Alert) -> tuple:
-    return (a.fingerprint, a.rule.value, a.area, a.region.value, a.subject, a.severity.value,
-            a.status.value, a.summary, [int(s) for s in a.stages], [int(c) for c in a.competencies],
-            json.dumps(a.evidence, default=str), list(a.event_ids), a.starts_at, a.updated_at, a.ends_at)
 
 
 #: The drill-down's columns (reporting_events as e).
@@ -298,7 +287,7 @@ class ReportingStore:
 
     async def upsert_alert(self, alert: Alert) -> bool:
         """Keep the latest state per fingerprint. False when this state is not newer than the stored one."""
-        return await self.pool.fetchval(_UPSERT_ALERT, *_alert_row(alert)) is not None
+        return await self.pool.fetchval(_UPSERT_ALERT, *alert_values(alert)) is not None
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -465,9 +454,8 @@ class ReportingStore:
                      limit: int = 500) -> list[dict]:
         order = ORDER_BY["alerts"][sort]  # KeyError for anything not whitelisted
         rows = await self.pool.fetch(
-            "SELECT fingerprint, rule, area, region, subject, severity, status, summary, stages, "
-            "  competencies, event_ids, starts_at, updated_at, ends_at "
-            "FROM reporting_alerts WHERE area = ANY($1::text[]) AND ($2 OR status <> 'resolved') "
+            f"SELECT {_ALERT_LIST_COLUMNS} FROM reporting_alerts "
+            "WHERE area = ANY($1::text[]) AND ($2 OR status <> 'resolved') "
             f"ORDER BY {order} LIMIT $3", areas, include_resolved, limit)
         return [dict(r) for r in rows]
 
