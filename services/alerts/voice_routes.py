@@ -49,23 +49,29 @@ async def caller(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(caller)]
 
 
-class PartnerAnswer(BaseModel):
-    """One answer the commissioners gave, in the order given."""
+class _Answer(BaseModel):
+    """What the commissioners answered: a response and, later, progress on its action."""
 
-    response_id: str
-    at: str
-    by: str
     outcome: Literal["accepted", "partly_accepted", "not_accepted"] | None
     reason: str | None
     action: str | None
     owner: str | None
     due_date: str | None
     progress: Literal["in_progress", "completed"] | None
+
+
+class PartnerAnswer(_Answer):
+    """One answer the commissioners gave, in the order given."""
+
+    response_id: str
+    at: str
+    by: str
     note: str | None
 
 
-class PartnerRecommendation(BaseModel):
-    """A recommendation the caller's organisation made and where its answer stands."""
+class PartnerRecommendation(_Answer):
+    """A recommendation the caller's organisation made and where its answer stands (as of its
+    latest answer)."""
 
     id: str
     area: str
@@ -77,12 +83,6 @@ class PartnerRecommendation(BaseModel):
     peer_review_id: str | None
     status: Status
     open: bool
-    outcome: Literal["accepted", "partly_accepted", "not_accepted"] | None
-    reason: str | None
-    action: str | None
-    owner: str | None
-    due_date: str | None
-    progress: Literal["in_progress", "completed"] | None
     what_changed: str | None
     first_responded_at: str | None
     completed_at: str | None

@@ -11,7 +11,7 @@ is refused with a message that names the field, so the API can answer 422.
 """
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -55,6 +55,24 @@ class _Thresholds(BaseModel):
     # NaN and the infinities are refused: none is a threshold, and JSON cannot store them.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    #: (amber, red) settings where red must be at or above amber (a larger score, a longer wait).
+    red_at_or_above: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: (amber, red) settings where red must not exceed amber (fewer days left, a smaller share).
+    red_at_or_below: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @model_validator(mode="after")
+    def _amber_before_red(self) -> Self:
+        """Red is the stricter setting of each pair: amber fires first."""
+        for amber, red in self.red_at_or_above:
+            if getattr(self, red) < getattr(self, amber):
+                raise ValueError(f"{red} ({getattr(self, red)}) must be at or above {amber} "
+                                 f"({getattr(self, amber)})")
+        for amber, red in self.red_at_or_below:
+            if getattr(self, red) > getattr(self, amber):
+                raise ValueError(f"{red} ({getattr(self, red)}) must not exceed {amber} "
+                                 f"({getattr(self, amber)})")
+        return self
+
 
 class UnmetNeedThresholds(_Thresholds):
     """Rule 1: findings of unmet need or a service gap, per community, in a rolling window."""
@@ -73,12 +91,7 @@ class UnmetNeedThresholds(_Thresholds):
         "One-sided significance level for a rise in the number of findings against the "
         "previous window.", gt=0, lt=0.5)
 
-    @model_validator(mode="after")
-    def _amber_below_red(self) -> "UnmetNeedThresholds":
-        if self.red_score < self.amber_score:
-            raise ValueError(f"red_score ({self.red_score}) must be at or above amber_score "
-                             f"({self.amber_score})")
-        return self
+    red_at_or_above = (("amber_score", "red_score"),)
 
 
 class FundingThresholds(_Thresholds):
@@ -118,18 +131,9 @@ class FundingThresholds(_Thresholds):
         30, local("a month; the seeds give no figure"),
         "Fires red when a payment is overdue by more than this many days.", ge=0, le=365)
 
-    @model_validator(mode="after")
-    def _amber_before_red(self) -> "FundingThresholds":
-        if self.red_shortfall < self.shortfall_tolerance:
-            raise ValueError(f"red_shortfall ({self.red_shortfall}) must be at or above "
-                             f"shortfall_tolerance ({self.shortfall_tolerance})")
-        if self.red_contract_ending_days > self.contract_ending_days:
-            raise ValueError(f"red_contract_ending_days ({self.red_contract_ending_days}) must "
-                             f"not exceed contract_ending_days ({self.contract_ending_days})")
-        if self.red_payment_overdue_days < self.payment_overdue_days:
-            raise ValueError(f"red_payment_overdue_days ({self.red_payment_overdue_days}) must be "
-                             f"at or above payment_overdue_days ({self.payment_overdue_days})")
-        return self
+    red_at_or_above = (("shortfall_tolerance", "red_shortfall"),
+                       ("payment_overdue_days", "red_payment_overdue_days"))
+    red_at_or_below = (("contract_ending_days", "red_contract_ending_days"),)
 
 
 class PerformanceThresholds(_Thresholds):
@@ -173,11 +177,10 @@ class PerformanceThresholds(_Thresholds):
                                  f"target must be at most 100")
         return targets
 
+    red_at_or_above = (("consecutive_periods", "red_periods"),)
+
     @model_validator(mode="after")
-    def _periods_coherent(self) -> "PerformanceThresholds":
-        if self.red_periods < self.consecutive_periods:
-            raise ValueError(f"red_periods ({self.red_periods}) must be at or above "
-                             f"consecutive_periods ({self.consecutive_periods})")
+    def _history_holds_the_periods(self) -> "PerformanceThresholds":
         if self.history_periods < max(self.red_periods, self.resolve_periods):
             raise ValueError(f"history_periods ({self.history_periods}) must hold at least "
                              f"red_periods and resolve_periods")
@@ -214,18 +217,9 @@ class RaceEqualityThresholds(_Thresholds):
         1.96, local("issue 5: 'the Wilson 95% interval'"),
         "z of the Wilson interval (1.96 for 95%).", gt=0, le=4)
 
-    @model_validator(mode="after")
-    def _amber_before_red(self) -> "RaceEqualityThresholds":
-        if self.red_over_representation_ratio < self.over_representation_ratio:
-            raise ValueError(f"red_over_representation_ratio ({self.red_over_representation_ratio}) must "
-                             f"not be below over_representation_ratio ({self.over_representation_ratio})")
-        if self.red_completeness_below > self.completeness_below:
-            raise ValueError(f"red_completeness_below ({self.red_completeness_below}) must not "
-                             f"exceed completeness_below ({self.completeness_below})")
-        if self.red_under_use_ratio > self.under_use_ratio:
-            raise ValueError(f"red_under_use_ratio ({self.red_under_use_ratio}) must not exceed "
-                             f"under_use_ratio ({self.under_use_ratio})")
-        return self
+    red_at_or_above = (("over_representation_ratio", "red_over_representation_ratio"),)
+    red_at_or_below = (("completeness_below", "red_completeness_below"),
+                       ("under_use_ratio", "red_under_use_ratio"))
 
 
 class SilenceThresholds(_Thresholds):
@@ -264,12 +258,7 @@ class RecommendationThresholds(_Thresholds):
         30, local("a month past the due date; the seeds give no figure"),
         "Days past an action's due date, not completed, at which the alert turns red.", ge=0, le=730)
 
-    @model_validator(mode="after")
-    def _amber_before_red(self) -> "RecommendationThresholds":
-        if self.red_response_days < self.response_days:
-            raise ValueError(f"red_response_days ({self.red_response_days}) must be at or above "
-                             f"response_days ({self.response_days})")
-        return self
+    red_at_or_above = (("response_days", "red_response_days"),)
 
 
 #: "funding flowed from the CCG, to the Trust and then to Rethink Mental Illness" (004:282).
@@ -344,15 +333,9 @@ class FundingFlowThresholds(_Thresholds):
             raise ValueError(f"cquin_indicators: {', '.join(wrong)} are not performance indicators")
         return indicators
 
-    @model_validator(mode="after")
-    def _amber_before_red(self) -> "FundingFlowThresholds":
-        for amber, red in (("onward_payment_days", "red_onward_payment_days"),
-                           ("member_payment_days", "red_member_payment_days"),
-                           ("grant_payment_grace_days", "red_grant_unpaid_days")):
-            if getattr(self, red) < getattr(self, amber):
-                raise ValueError(f"{red} ({getattr(self, red)}) must be at or above {amber} "
-                                 f"({getattr(self, amber)})")
-        return self
+    red_at_or_above = (("onward_payment_days", "red_onward_payment_days"),
+                       ("member_payment_days", "red_member_payment_days"),
+                       ("grant_payment_grace_days", "red_grant_unpaid_days"))
 
 
 class AreaThresholds(_Thresholds):
