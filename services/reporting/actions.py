@@ -155,26 +155,26 @@ def _alert_words(form: dict[str, str]) -> str:
 
 # -- routes -------------------------------------------------------------------------------------
 
-@router.post("/dashboard/alerts/{fingerprint}/acknowledge")
-async def acknowledge(request: Request, fingerprint: str) -> Response:
+async def _with_note(request: Request, fingerprint: str, action: str, done: str,
+                     note_recorded: str = "") -> Response:
+    """Acknowledge or resolve: the alerts API's ``action`` on the alert with the form's note, if any."""
     form = await _guard(request)
     if isinstance(form, Response):
         return form
     fp = _fingerprint(fingerprint)
     note = form.get("note", "").strip() or None
-    return await _call(request, form, "POST", f"/v1/alerts/{fp}/acknowledge", {"note": note},
-                       f"Acknowledged: {_alert_words(form)}." + (" Note recorded." if note else ""), fp)
+    return await _call(request, form, "POST", f"/v1/alerts/{fp}/{action}", {"note": note},
+                       f"{done}: {_alert_words(form)}." + (note_recorded if note else ""), fp)
+
+
+@router.post("/dashboard/alerts/{fingerprint}/acknowledge")
+async def acknowledge(request: Request, fingerprint: str) -> Response:
+    return await _with_note(request, fingerprint, "acknowledge", "Acknowledged", " Note recorded.")
 
 
 @router.post("/dashboard/alerts/{fingerprint}/resolve")
 async def resolve(request: Request, fingerprint: str) -> Response:
-    form = await _guard(request)
-    if isinstance(form, Response):
-        return form
-    fp = _fingerprint(fingerprint)
-    note = form.get("note", "").strip() or None
-    return await _call(request, form, "POST", f"/v1/alerts/{fp}/resolve", {"note": note},
-                       f"Resolved: {_alert_words(form)}.", fp)
+    return await _with_note(request, fingerprint, "resolve", "Resolved")
 
 
 def silence_hours(value: str | None) -> int:

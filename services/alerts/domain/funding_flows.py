@@ -26,16 +26,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from uuid import UUID
 
-from pydantic import AwareDatetime
 
 from contracts.events import AlertRule, AlertSeverity
-from contracts.funding import INTERMEDIARIES, FlowKind, FundingData, FundingFlowEvent
+from contracts.funding import INTERMEDIARIES, FlowKind, FundingData
 from contracts.vocabulary import INDICATORS
 
 from .conditions import Condition
-from .records import PerformanceRecord, RuleOutcome, _Record, latest
+from .records import PerformanceRecord, RuleOutcome, _EventRecord, latest
 from .rules._text import day, number, plural
 from .rules.performance import target_for
 from .thresholds import FundingFlowThresholds, PerformanceThresholds
@@ -50,16 +48,10 @@ FUNDING_FLOW_RULES = frozenset({AlertRule.PAYMENT_STUCK_IN_CHAIN, AlertRule.ALLI
                                 AlertRule.CQUIN_AT_RISK})
 
 
-class FlowRecord(_Record):
+class FlowRecord(_EventRecord):
     """One funding flow as the rules read it."""
 
-    event_id: UUID
-    occurred_at: AwareDatetime
     data: FundingData
-
-    @classmethod
-    def of(cls, event: FundingFlowEvent) -> "FlowRecord":
-        return cls(event_id=event.event_id, occurred_at=event.occurred_at, data=event.data)
 
     @property
     def last_day(self) -> date:

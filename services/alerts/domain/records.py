@@ -5,18 +5,29 @@ Records hold only what the rules read, so a state stays small and serialises to 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, NonNegativeInt
 
-from contracts.events import (AlertSeverity, CommunityEngagementFinding, PerformanceData,
-                              ProviderPerformanceEvent)
+from contracts.events import (AlertSeverity, CommunityEngagementFinding, PerformanceData)
 from contracts.vocabulary import Community, Severity, Theme
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _EventRecord(_Record):
+    """One event kept whole but for its envelope: its id, its time and its data."""
+
+    event_id: UUID
+    occurred_at: AwareDatetime
+    data: Any  # each record narrows it to its event's data
+
+    @classmethod
+    def of(cls, event: Any) -> Self:
+        return cls(event_id=event.event_id, occurred_at=event.occurred_at, data=event.data)
 
 
 class FindingRecord(_Record):
@@ -40,16 +51,10 @@ class FindingRecord(_Record):
         return self.occurred_at, str(self.event_id)
 
 
-class PerformanceRecord(_Record):
+class PerformanceRecord(_EventRecord):
     """One provider performance event: one indicator, one provider, one period."""
 
-    event_id: UUID
-    occurred_at: AwareDatetime
     data: PerformanceData
-
-    @classmethod
-    def of(cls, event: ProviderPerformanceEvent) -> "PerformanceRecord":
-        return cls(event_id=event.event_id, occurred_at=event.occurred_at, data=event.data)
 
     @property
     def series_key(self) -> str:

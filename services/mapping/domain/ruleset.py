@@ -33,37 +33,36 @@ class _Rule(BaseModel):
         return tuple(c for c in self.cites if isinstance(c, SeedRef))
 
 
+class _PlacingRule(_Rule):
+    """A rule that places what it matches in the cycle: its stages and competencies."""
+
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    competencies: tuple[Competency, ...] = Field(min_length=1)
+
+
 class ThemeRule(_Rule):
     theme: Theme
     cdw_roles: tuple[CDWRole, ...] = Field(min_length=1)
 
 
-class IndicatorRule(_Rule):
+class IndicatorRule(_PlacingRule):
     indicator: Indicator
-    stages: tuple[Stage, ...] = Field(min_length=1)
-    competencies: tuple[Competency, ...] = Field(min_length=1)
 
 
-class SectorRule(_Rule):
+class SectorRule(_PlacingRule):
     sector: ProviderSector
-    stages: tuple[Stage, ...] = Field(min_length=1)
-    competencies: tuple[Competency, ...] = Field(min_length=1)
 
 
-class FundingRule(_Rule):
+class FundingRule(_PlacingRule):
     """Where a funding flow of one kind sits in the commissioning cycle."""
 
     kind: FlowKind
-    stages: tuple[Stage, ...] = Field(min_length=1)
-    competencies: tuple[Competency, ...] = Field(min_length=1)
 
 
-class PeerReviewRule(_Rule):
+class PeerReviewRule(_PlacingRule):
     """Where a peer review return sits: by a question it answers, or (no question) every return."""
 
     question: ReviewQuestion | None = None
-    stages: tuple[Stage, ...] = Field(min_length=1)
-    competencies: tuple[Competency, ...] = Field(min_length=1)
 
 
 class RuleSet(BaseModel):

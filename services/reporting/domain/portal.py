@@ -220,6 +220,18 @@ def _midnight(day: date) -> str:
     return datetime(day.year, day.month, day.day).isoformat() + "+00:00"
 
 
+def _drafted(errors: dict[str, str], event_type: str, data: dict[str, Any], day: date | None, *,
+             event_id: str, organisation: str, area: str | None, region: str | None) -> Draft:
+    """The event around ``data`` (its empty fields left out), dated midnight UTC of ``day``, or
+    the fields that stopped it."""
+    if errors:
+        return Draft(None, errors)
+    assert day is not None  # a missing or unreadable day is among the errors
+    return Draft({"event_id": event_id, "source": organisation, "occurred_at": _midnight(day), "area": area,
+                  "region": region, "type": event_type,
+                  "data": {k: v for k, v in data.items() if v is not None}})
+
+
 def finding_draft(values: Mapping[str, Any], organisation: str, event_id: str, today: date | None) -> Draft:
     """A community engagement finding from the form's (or a row's) values, in the contract's shape.
 
@@ -241,13 +253,8 @@ def finding_draft(values: Mapping[str, Any], organisation: str, event_id: str, t
     }
     if not data["summary"]:
         errors["summary"] = "say what was found, in plain words"
-    if errors:
-        return Draft(None, errors)
-    assert day is not None
-    body = {"event_id": event_id, "source": organisation, "occurred_at": _midnight(day), "area": area,
-            "region": region, "type": FINDING_TYPE,
-            "data": {k: v for k, v in data.items() if v is not None}}
-    return Draft(body)
+    return _drafted(errors, FINDING_TYPE, data, day, event_id=event_id, organisation=organisation, area=area,
+                    region=region)
 
 
 def performance_draft(values: Mapping[str, Any], organisation: str, event_id: str) -> Draft:
@@ -275,13 +282,8 @@ def performance_draft(values: Mapping[str, Any], organisation: str, event_id: st
         errors["provider_name"] = "give the provider's name"
     if data["value"] is None and "value" not in errors:
         errors["value"] = "give the figure for the period"
-    if errors:
-        return Draft(None, errors)
-    assert end is not None
-    body = {"event_id": event_id, "source": organisation, "occurred_at": _midnight(end), "area": area,
-            "region": region, "type": PERFORMANCE_TYPE,
-            "data": {k: v for k, v in data.items() if v is not None}}
-    return Draft(body)
+    return _drafted(errors, PERFORMANCE_TYPE, data, end, event_id=event_id, organisation=organisation, area=area,
+                    region=region)
 
 
 # -- uploads ---------------------------------------------------------------------------------------
