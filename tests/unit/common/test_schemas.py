@@ -171,3 +171,20 @@ def test_the_check_sees_the_tables_each_service_uses():
 def test_the_check_fails_on_a_read_of_another_services_table(tmp_path, sql):
     (tmp_path / "store.py").write_text(sql + "\n")
     assert crossings(tmp_path, "reporting" if "intake_events" in sql else "intake", owners()) != []
+
+
+def test_every_connection_a_service_opens_sets_its_own_search_path():
+    """The database's default search_path lists every schema (for people at a psql prompt), so a
+    service connection that set none would see every table. Each one passes ``server_settings``
+    (services/common/db.py); only the migrate step, which names its ledger with its schema and
+    sets each file's search_path itself, connects without."""
+    bare = []
+    for path in (ROOT / "services").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "asyncpg"
+                    and node.func.attr in ("connect", "create_pool")
+                    and "server_settings" not in {k.arg for k in node.keywords}):
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert [b for b in bare if not b.startswith("services/common/migrate.py:")] == []
+    assert any(b.startswith("services/common/migrate.py:") for b in bare)  # the scan sees calls
