@@ -40,6 +40,7 @@ from .domain.lifecycle import AlertRecord, NotificationPolicy
 from .domain.peer_reviews import recommendations_of
 from .domain.recommendations import Recommendation, answer
 from .domain.state import AreaState
+from .ports import AlertStore, PeerReviewStore, RecommendationStore
 
 log = logging.getLogger("alerts")
 
@@ -70,9 +71,14 @@ class Ingested:
 
 class AlertsService:
     def __init__(self, pool: asyncpg.Pool, policy: NotificationPolicy, external_url: str,
-                 reevaluate: timedelta) -> None:
+                 reevaluate: timedelta, *, alert_store: AlertStore = store,
+                 recommendation_store: RecommendationStore = recommendations,
+                 peer_review_store: PeerReviewStore = peer_reviews) -> None:
+        """The stores default to the PostgreSQL adapters; the unit tests pass in-memory ones."""
         self.pool, self.policy = pool, policy
         self.external_url, self.reevaluate = external_url, reevaluate
+        self.store, self.recommendations = alert_store, recommendation_store
+        self.peer_reviews = peer_review_store
 
     async def ingest(self, batch: Sequence[MappedEvent], now: datetime) -> Ingested:
         """Apply a batch of events in one transaction: each area's events in one turn.
@@ -84,13 +90,14 @@ class AlertsService:
         for mapped in batch:
             by_area[mapped.event.area].append(mapped)
         async with self.pool.acquire() as conn, conn.transaction():
-            states = await store.lock_areas(conn, list(by_area))
-            fresh = await store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
+            states = await self.store.lock_areas(conn, list(by_area))
+            fresh = await self.store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
             todo = {area: events for area in states
                     if (events := [m for m in by_area[area] if m.event_id in fresh])}
-            await recommendations.open_new(conn, [r for events in todo.values() for m in events
-                                                  if (r := Recommendation.of(m, now)) is not None], now)
-            inputs = await store.inputs_of(conn, list(todo), now) if todo else {}
+            await self.recommendations.open_new(conn, [r for events in todo.values() for m in events
+                                                       if (r := Recommendation.of(m, now)) is not None],
+                                                now)
+            inputs = await self.store.inputs_of(conn, list(todo), now) if todo else {}
             turns = [await self._turn(conn, states[area], now, events, inputs[area])
                      for area, events in todo.items()]
         return Ingested(fresh, tuple(turns))
@@ -99,26 +106,26 @@ class AlertsService:
         """Store the returns not seen before and open their recommendations; the new ids. The
         follow-up rules see the recommendations at the area's next turn."""
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await peer_reviews.record_new(conn, batch, now)
-            await recommendations.open_new(conn, [r for m in batch if m.event_id in fresh
-                                                  for r in recommendations_of(m, now)], now)
+            fresh = await self.peer_reviews.record_new(conn, batch, now)
+            await self.recommendations.open_new(conn, [r for m in batch if m.event_id in fresh
+                                                       for r in recommendations_of(m, now)], now)
         return fresh
 
     async def tick(self, area: str, now: datetime) -> Turn:
         async with self.pool.acquire() as conn, conn.transaction():
-            state = await store.lock_area(conn, area)
+            state = await self.store.lock_area(conn, area)
             return await self._turn(conn, state, now, (),
-                                    (await store.inputs_of(conn, [area], now))[area])
+                                    (await self.store.inputs_of(conn, [area], now))[area])
 
     async def act(self, fingerprint: str, action: Literal["acknowledge", "resolve"], *,
                   by: str, key_id: str, note: str | None, now: datetime) -> AlertRecord:
         """Raises UnknownAlert, or lifecycle.LifecycleError when the state does not allow it."""
-        area = await store.area_of(self.pool, fingerprint)
+        area = await self.store.area_of(self.pool, fingerprint)
         if area is None:
             raise UnknownAlert(fingerprint)
         async with self.pool.acquire() as conn, conn.transaction():
-            state = await store.lock_area(conn, area)
-            inputs = (await store.inputs_of(conn, [area], now))[area]
+            state = await self.store.lock_area(conn, area)
+            inputs = (await self.store.inputs_of(conn, [area], now))[area]
             turn = engine.act(state, inputs.records, inputs.groups, fingerprint=fingerprint,
                               action=action, by=by, note=note, now=now,
                               silences=inputs.silences, policy=self.policy)
@@ -136,19 +143,19 @@ class AlertsService:
         or RecommendationError (the answer does not fit the recommendation's state)."""
         area, rec_id = response.area, response.data.recommendation_id
         async with self.pool.acquire() as conn, conn.transaction():
-            state = await store.lock_area(conn, area)
-            rec = await recommendations.locked(conn, area, rec_id)
+            state = await self.store.lock_area(conn, area)
+            rec = await self.recommendations.locked(conn, area, rec_id)
             if rec is None:
                 raise UnknownRecommendation(rec_id)
-            earlier = await recommendations.answer_of(conn, response.event_id)
+            earlier = await self.recommendations.answer_of(conn, response.event_id)
             if earlier is not None:
                 if earlier.data != response.data or earlier.area != area:
                     raise ResponseIdTaken(response.event_id)
                 return rec, False
             updated = answer(rec, response)
-            await recommendations.save(conn, updated, now)
-            await recommendations.append_answer(conn, response, key_id)
-            await self._turn(conn, state, now, (), (await store.inputs_of(conn, [area], now))[area])
+            await self.recommendations.save(conn, updated, now)
+            await self.recommendations.append_answer(conn, response, key_id)
+            await self._turn(conn, state, now, (), (await self.store.inputs_of(conn, [area], now))[area])
         log.info("recommendation answered", extra={"recommendation_id": str(rec_id), "area": area,
                                                    "by": response.source, "status": updated.status,
                                                    "event_id": str(response.event_id)})
@@ -170,17 +177,17 @@ class AlertsService:
         next_check = now + self.reevaluate
         if turn.next_wakeup is not None:
             next_check = min(next_check, turn.next_wakeup)
-        await store.save_area(conn, turn.state, turn.state is not before, next_check, now)
-        await store.save_records(conn, [turn.records[fp] for fp in turn.changed])
+        await self.store.save_area(conn, turn.state, turn.state is not before, next_check, now)
+        await self.store.save_records(conn, [turn.records[fp] for fp in turn.changed])
         if turn.groups != inputs.groups:
-            await store.save_groups(conn, area, turn.groups)
-        await store.append_audit(conn, turn.audit, key_id)
-        rows = self._notifications(turn, await store.subscriptions_for(conn, area)) \
+            await self.store.save_groups(conn, area, turn.groups)
+        await self.store.append_audit(conn, turn.audit, key_id)
+        rows = self._notifications(turn, await self.store.subscriptions_for(conn, area)) \
             if turn.notifications else []
-        await store.enqueue_notifications(conn, rows)
+        await self.store.enqueue_notifications(conn, rows)
         alerts = turn.alerts()
-        await store.enqueue_publications(conn, alerts)
-        await store.announce(conn, alerts, len(rows))
+        await self.store.enqueue_publications(conn, alerts)
+        await self.store.announce(conn, alerts, len(rows))
         for entry in turn.audit:
             log.info("alert %s", entry.action, extra={"fingerprint": entry.fingerprint,
                                                      "area": area, "status": entry.to_status.value,
