@@ -19,7 +19,9 @@ import asyncpg
 import pytest
 
 from contracts.examples import FINDING
+from contracts.places import AREAS
 from services.common.migrate import files
+from services.reporting.adapters.store import ORDER_BY
 from services.reporting.domain import reports
 from services.reporting.domain.windows import Window
 from tests.conftest import TEST_ENV, bearer, create_key, http_json, url, wait_until
@@ -235,8 +237,8 @@ def test_the_drill_down_total_and_pages_are_those_of_the_ledger(operator, posted
                {"stage": 1}, {"type": "finding"}, {"competency": 2, "community": "chinese"})
     column = {"community": "community", "theme": "theme", "type": "type"}
 
-    async def ledger(f: dict, order: str, limit: int, offset: int):
-        clauses, args = "", [[AREA], start, today]
+    async def ledger(f: dict, order: str, limit: int, offset: int, areas: tuple[str, ...] = (AREA,)):
+        clauses, args = "", [list(areas), start, today]
         for name, value in f.items():
             args.append(value)
             n = len(args)
@@ -256,11 +258,23 @@ def test_the_drill_down_total_and_pages_are_those_of_the_ledger(operator, posted
     for f in filters:
         for sort, order, offset in (("newest", "occurred_at DESC, event_id", 0),
                                     ("newest", "occurred_at DESC, event_id", 7),
-                                    ("oldest", "occurred_at ASC, event_id", 3)):
+                                    ("oldest", "occurred_at ASC, event_id", 3),
+                                    # Each area's page along its own index (migration 017).
+                                    ("severity", ORDER_BY["findings"]["severity"], 5),
+                                    ("people", ORDER_BY["findings"]["people"], 0),
+                                    ("area", ORDER_BY["findings"]["area"], 2)):
             body = _drill(operator, area=AREA, days=90, sort=sort, limit=25, offset=offset, **f)
             total, ids = asyncio.run(ledger(f, order, 25, offset))
             assert body["total"] == total, (f, sort)
             assert [i["event_id"] for i in body["items"]] == ids, (f, sort, offset)
+    # A region's page merges its areas' pages, in every order (the other areas hold what other
+    # tests posted there, if anything).
+    region_areas = tuple(a.code for a in AREAS.values() if a.region.value == REGION)
+    for sort, order in ORDER_BY["findings"].items():
+        body = _drill(operator, region=REGION, days=90, sort=sort, limit=40, offset=3)
+        total, ids = asyncio.run(ledger({}, order, 40, 3, region_areas))
+        assert body["total"] == total, sort
+        assert [i["event_id"] for i in body["items"]] == ids, sort
     # What was posted is all there, with the replay test's marker finding if it ran first.
     mine, _ = _ledger_findings(start, today, source="sheffield-rollup-check")
     assert mine - sum(1 for e in posted if (today - date.fromisoformat(e["occurred_at"][:10])).days < 90) in (0, 1)

@@ -473,9 +473,9 @@ class ReportingStore:
         """The events behind a dashboard cell (drill-down), with the total that match.
 
         The total is read from the rollups, which count exactly the ledger's events (both are
-        written in one transaction), unless a provider is asked for, which they do not hold. The
-        newest first are read area by area along each area's time index, so a page costs its own
-        rows rather than a sort of the whole window."""
+        written in one transaction), unless a provider is asked for, which they do not hold. A
+        page is read area by area along an index in its order (migrations 012 and 017), so it
+        costs its own rows rather than a sort of the whole window."""
         order = ORDER_BY["findings"][sort]
         given = {"stage": stage, "competency": competency, "community": community, "theme": theme,
                  "cdw_role": cdw_role, "event_type": event_type, "provider": provider}
@@ -493,23 +493,21 @@ class ReportingStore:
             else:
                 total = await conn.fetchval(f"SELECT count(*) FROM reporting_events e WHERE {where}", *args)
             n = len(args)
-            if sort == "newest":
-                # A day is the event's own date, within two days of UTC's either way. PostgreSQL
-                # underestimates how soon an area's newest rows meet a filter and would rather
-                # gather the whole window into a bitmap and sort it; walking the index is what
-                # keeps a page's cost to its own rows, so bitmaps are off for this statement.
-                per_area = where.replace("e.area = ANY($1::text[])", "e.area = a.area")
-                async with conn.transaction():
-                    await conn.execute("SET LOCAL enable_bitmapscan = off")
-                    rows = await conn.fetch(
-                        f"SELECT x.* FROM unnest($1::text[]) AS a(area) CROSS JOIN LATERAL ("
-                        f"  SELECT {_FINDING_COLUMNS} FROM reporting_events e WHERE {per_area} "
-                        "   AND e.occurred_at >= $2::date - 2 AND e.occurred_at < $3::date + 3 "
-                        f"  ORDER BY e.occurred_at DESC, e.event_id LIMIT ${n + 1}::bigint + ${n + 2}::bigint) x "
-                        f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
-                        *args, limit, offset)
-            else:
+            # Each area's page is read along an index in the page's own order (migrations 012 and
+            # 017), then the areas' pages are merged. A day is the event's own date, within two
+            # days of UTC's either way. PostgreSQL underestimates how soon an area's rows meet a
+            # filter and would rather gather the whole window into a bitmap and sort it; walking
+            # the index is what keeps a page's cost to its own rows, so bitmaps are off for this
+            # statement.
+            per_area = where.replace("e.area = ANY($1::text[])", "e.area = a.area")
+            within_area = order.removeprefix("area, ")
+            async with conn.transaction():
+                await conn.execute("SET LOCAL enable_bitmapscan = off")
                 rows = await conn.fetch(
-                    f"SELECT {_FINDING_COLUMNS} FROM reporting_events e WHERE {where} "
-                    f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
+                    f"SELECT x.* FROM unnest($1::text[]) AS a(area) CROSS JOIN LATERAL ("
+                    f"  SELECT {_FINDING_COLUMNS} FROM reporting_events e WHERE {per_area} "
+                    "   AND e.occurred_at >= $2::date - 2 AND e.occurred_at < $3::date + 3 "
+                    f"  ORDER BY {within_area} LIMIT ${n + 1}::bigint + ${n + 2}::bigint) x "
+                    f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
+                    *args, limit, offset)
         return total, [dict(r) for r in rows]

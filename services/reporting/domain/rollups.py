@@ -51,10 +51,15 @@ def event_type(mapped: MappedEvent) -> str:
     return "finding" if isinstance(mapped.event, CommunityEngagementFinding) else "performance"
 
 
+def signature(type_: str, stages: Iterable[int], competencies: Iterable[int], cdw_roles: Iterable[str]) -> Signature:
+    """The signature of an event of that type, stages, competencies and CDW roles (in any order,
+    repeats allowed): as stored, each sorted and without repeats."""
+    return Signature(type_, tuple(sorted({int(s) for s in stages})), tuple(sorted({int(c) for c in competencies})),
+                     tuple(sorted(set(cdw_roles))))
+
+
 def signature_of(mapped: MappedEvent) -> Signature:
-    return Signature(event_type(mapped), tuple(sorted({int(s) for s in mapped.stages})),
-                     tuple(sorted({int(c) for c in mapped.competencies})),
-                     tuple(sorted({r.value for r in mapped.cdw_roles})))
+    return signature(event_type(mapped), mapped.stages, mapped.competencies, [r.value for r in mapped.cdw_roles])
 
 
 @dataclass
