@@ -927,13 +927,64 @@ _CONSTRUCTORS = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram
                  "Summary": "summary", "Info": "info", "Enum": "stateset"}
 
 
-def _literal_values(node: ast.AST) -> set[str] | None:
+def _literal_values(node: ast.AST, loops: dict[str, ast.AST] | None = None,
+                    module: str | None = None) -> set[str] | None:
+    """The values a label argument can take, or None when the code does not say (an open set).
+
+    A string literal or a choice of them, a loop variable over a tuple or list of them, or a loop
+    variable over a module-level constant of the metric's module (read from the module itself,
+    strings or enum members) all give a closed set: the code spells its label values the way it
+    naturally would, and this check reads them."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
     if isinstance(node, ast.IfExp):
-        a, b = _literal_values(node.body), _literal_values(node.orelse)
+        a, b = _literal_values(node.body, loops, module), _literal_values(node.orelse, loops, module)
         return a | b if a is not None and b is not None else None
+    enum_value = isinstance(node, ast.Attribute) and node.attr == "value"
+    if enum_value:  # ``member.value`` of a loop over an enum
+        node = node.value  # type: ignore[attr-defined]
+    if isinstance(node, ast.Name) and loops and node.id in loops:
+        over = loops[node.id]
+        if isinstance(over, (ast.Tuple, ast.List, ast.Set)) and not enum_value:
+            values = [_literal_values(e) for e in over.elts]
+            return set().union(*values) if values and all(v is not None for v in values) else None
+        if isinstance(over, ast.Name) and module:
+            return _module_constant(module, over.id)
+        if (isinstance(over, ast.Call) and isinstance(over.func, ast.Attribute) and over.func.attr == "values"
+                and isinstance(over.func.value, ast.Name) and not over.args and module):
+            return _module_constant(module, over.func.value.id, dict_values=True)
     return None
+
+
+def _module_constant(module: str, name: str, dict_values: bool = False) -> set[str] | None:
+    """The strings (or enum members' values) a module-level constant of ``module`` holds."""
+    import importlib
+    from enum import Enum
+
+    value = getattr(importlib.import_module(module), name, None)
+    if dict_values:
+        value = list(value.values()) if isinstance(value, dict) else None
+    enum = isinstance(value, type) and issubclass(value, Enum)
+    if not (enum or isinstance(value, (tuple, list, set, frozenset))):
+        return None
+    items = [v.value if isinstance(v, Enum) else v for v in value]
+    return set(items) if items and all(isinstance(v, str) for v in items) else None
+
+
+def _loop_variables(tree: ast.AST) -> dict[ast.AST, dict[str, ast.AST]]:
+    """For each node, the names bound by the ``for`` loops around it and what each iterates."""
+    scopes: dict[ast.AST, dict[str, ast.AST]] = {}
+
+    def visit(node: ast.AST, bound: dict[str, ast.AST]) -> None:
+        scopes[node] = bound
+        for child in ast.iter_child_nodes(node):
+            inner = bound
+            if isinstance(node, (ast.For, ast.AsyncFor)) and child in node.body and isinstance(node.target, ast.Name):
+                inner = {**bound, node.target.id: node.iter}
+            visit(child, inner)
+
+    visit(tree, {})
+    return scopes
 
 
 def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
@@ -958,7 +1009,9 @@ def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
                 if isinstance(target, ast.Name):
                     by_var[target.id] = metric
     open_labels: dict[str, set[str]] = {}
-    for tree in trees.values():
+    for py, tree in trees.items():
+        loops = _loop_variables(tree)
+        module = ".".join(py.relative_to(repo).with_suffix("").parts).removesuffix(".__init__")
         for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "info" and isinstance(node.func.value, ast.Name)
@@ -971,7 +1024,7 @@ def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
                     and node.func.value.id in by_var):
                 metric = by_var[node.func.value.id]
                 for label, arg in zip(metric.labels, node.args):
-                    values = _literal_values(arg)
+                    values = _literal_values(arg, loops[node], module)
                     if values is None:
                         open_labels.setdefault(metric.name, set()).add(label)
                     else:

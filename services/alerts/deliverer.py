@@ -77,21 +77,20 @@ class Deliverer:
 
     async def _settle(self, row, sent: Sent, duration_ms: float) -> None:
         s, nid, channel, attempt = self.settings, row["id"], row["channel"], row["attempts"]
-        # Label values are spelled out below (webhook or email) for deploy/validate.py.
         facts = {"notification_id": str(nid), "subscription_id": str(row["subscription_id"]),
                  "channel": channel, "attempt": attempt, "status_code": sent.status_code}
         if sent.ok:
             await outbox.record(self.pool, nid, attempt, "delivered", sent.status_code, None,
                                 duration_ms, None)
-            NOTIFICATIONS.labels("webhook" if channel == "webhook" else "email", "delivered").inc()
-            DELIVERY_SECONDS.labels("webhook" if channel == "webhook" else "email").observe(
+            NOTIFICATIONS.labels(channel, "delivered").inc()
+            DELIVERY_SECONDS.labels(channel).observe(
                 (datetime.now(timezone.utc) - row["created_at"]).total_seconds())
             log.info("notification delivered", extra=facts)
             return
         if sent.permanent or attempt >= s.alerts_max_attempts:
             await outbox.record(self.pool, nid, attempt, "failed", sent.status_code, sent.error,
                                 duration_ms, None)
-            NOTIFICATIONS.labels("webhook" if channel == "webhook" else "email", "failed").inc()
+            NOTIFICATIONS.labels(channel, "failed").inc()
             log.warning("notification failed", extra={**facts, "error": sent.error})
             return
         delay = backoff(attempt, base=s.alerts_retry_base_seconds,
@@ -101,6 +100,6 @@ class Deliverer:
         due = datetime.now(timezone.utc) + timedelta(seconds=delay)
         await outbox.record(self.pool, nid, attempt, "retry", sent.status_code, sent.error,
                             duration_ms, due)
-        NOTIFICATIONS.labels("webhook" if channel == "webhook" else "email", "retried").inc()
+        NOTIFICATIONS.labels(channel, "retried").inc()
         log.info("notification retry scheduled", extra={**facts, "error": sent.error,
                                                         "retry_in_seconds": round(delay, 2)})

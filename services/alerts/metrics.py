@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from contracts.events import AlertRule
+from contracts.events import AlertRule, AlertStatus
 from contracts.places import AREAS
 
 ALERTS = Gauge("csp_alerts", "Alerts currently in each lifecycle state, by rule.",
@@ -34,29 +34,21 @@ INVALID_THRESHOLDS = Counter("csp_alert_invalid_thresholds_total",
 
 
 def set_alert_counts(by_rule: list, by_area: list) -> None:
-    """Gauges from the alert store's counts; combinations with no alerts read 0. The state
-    values are written out so that deploy/validate.py can check rules against them."""
+    """Gauges from the alert store's counts; combinations with no alerts read 0."""
     rules = {(r["rule"], r["status"]): r["n"] for r in by_rule}
-    for rule in (r.value for r in AlertRule):
-        ALERTS.labels(rule, "firing").set(rules.get((rule, "firing"), 0))
-        ALERTS.labels(rule, "acknowledged").set(rules.get((rule, "acknowledged"), 0))
-        ALERTS.labels(rule, "resolved").set(rules.get((rule, "resolved"), 0))
     areas = {(r["area"], r["status"]): r["n"] for r in by_area}
-    for area in AREAS:
-        ALERTS_BY_AREA.labels(area, "firing").set(areas.get((area, "firing"), 0))
-        ALERTS_BY_AREA.labels(area, "acknowledged").set(areas.get((area, "acknowledged"), 0))
-        ALERTS_BY_AREA.labels(area, "resolved").set(areas.get((area, "resolved"), 0))
+    for status in AlertStatus:
+        for rule in AlertRule:
+            ALERTS.labels(rule.value, status.value).set(rules.get((rule.value, status.value), 0))
+        for area in AREAS:
+            ALERTS_BY_AREA.labels(area, status.value).set(areas.get((area, status.value), 0))
 
 
 def start_delivery_series() -> None:
     """Zero series for every channel and outcome the alerts API counts, so that rates and
-    increases see the first delivery or failure. Label values are spelled out for deploy/validate.py."""
-    NOTIFICATIONS.labels("webhook", "delivered")
-    NOTIFICATIONS.labels("webhook", "retried")
-    NOTIFICATIONS.labels("webhook", "failed")
-    NOTIFICATIONS.labels("email", "delivered")
-    NOTIFICATIONS.labels("email", "retried")
-    NOTIFICATIONS.labels("email", "failed")
+    increases see the first delivery or failure. A live stream is delivered or not at all."""
+    for channel in ("webhook", "email"):
+        DELIVERY_SECONDS.labels(channel)
+        for outcome in ("delivered", "retried", "failed"):
+            NOTIFICATIONS.labels(channel, outcome)
     NOTIFICATIONS.labels("sse", "delivered")
-    DELIVERY_SECONDS.labels("webhook")
-    DELIVERY_SECONDS.labels("email")

@@ -34,15 +34,6 @@ log = logging.getLogger("intake")
 
 EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcome.",
                  ["type", "outcome", "reason"])
-# The series the alerts and dashboards read exist from the start at 0, so that rate() and
-# increase() count the first event after a restart.
-EVENTS.labels("finding", "accepted", "none")
-EVENTS.labels("performance", "accepted", "none")
-EVENTS.labels("peer_review", "accepted", "none")
-EVENTS.labels("funding", "accepted", "none")
-EVENTS.labels("finding", "unavailable", "kafka")
-EVENTS.labels("performance", "unavailable", "kafka")
-EVENTS.labels("funding", "unavailable", "kafka")
 
 #: How long a ledger update after an answer keeps trying while PostgreSQL is away.
 MARK_PATIENCE_S = 60.0
@@ -78,8 +69,13 @@ class Outcome:
 
 
 #: The short name each event type is counted under.
-SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance", FUNDING_TYPE: "funding"}
-SHORT_TYPE[PEER_REVIEW_TYPE] = "peer_review"
+SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance", PEER_REVIEW_TYPE: "peer_review",
+              FUNDING_TYPE: "funding"}
+# The series the alerts and dashboards read exist from the start at 0, so that rate() and
+# increase() count the first event after a restart.
+for short_type in SHORT_TYPE.values():
+    EVENTS.labels(short_type, "accepted", "none")
+    EVENTS.labels(short_type, "unavailable", "kafka")
 
 
 def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,

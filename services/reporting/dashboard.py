@@ -276,13 +276,17 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.get("/logout")
-async def logout(request: Request) -> Response:
-    """End the session server-side (every copy of the cookie stops reading), then clear the cookie.
-    A GET is safe here: the SameSite=Strict cookie is not sent from another site's link."""
+async def sign_out(request: Request, to: str) -> Response:
+    """End the session server-side (every copy of the cookie stops reading), clear the cookie and
+    go to ``to``. A GET may do it: the SameSite=Strict cookie is not sent from another site's link."""
     session_id = session.verify(request.cookies.get(SESSION_COOKIE), request.app.state.session_secret)
     if session_id is not None:
         await request.app.state.store.end_session(session.session_digest(session_id))
-    response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+    response = RedirectResponse(to, status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+@router.get("/logout")
+async def logout(request: Request) -> Response:
+    return await sign_out(request, "/login")

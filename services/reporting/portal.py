@@ -27,9 +27,9 @@ from services.common.auth import Principal
 from services.common.problems import Problem
 
 from . import delegate
-from .access import CSRF_COOKIE, SESSION_COOKIE, principal_or_none
+from .access import CSRF_COOKIE, principal_or_none
 from .adapters.portal_store import PortalStore
-from .dashboard import SECURITY_HEADERS
+from .dashboard import SECURITY_HEADERS, sign_out
 from .domain import portal as forms
 from .domain import session
 from .taxonomy_api import rules_in_force
@@ -123,12 +123,7 @@ async def login_form(request: Request) -> Response:
 @router.get("/portal/logout")
 async def logout(request: Request) -> Response:
     """End the session server-side; its sealed key is forgotten with it (migration 011)."""
-    session_id = session.verify(request.cookies.get(SESSION_COOKIE), request.app.state.session_secret)
-    if session_id is not None:
-        await request.app.state.store.end_session(session.session_digest(session_id))
-    response = RedirectResponse("/portal/login", status_code=303, headers=SECURITY_HEADERS)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    return response
+    return await sign_out(request, "/portal/login")
 
 
 @router.get("/portal")
