@@ -498,11 +498,14 @@ class ReportingStore:
             # days of UTC's either way. PostgreSQL underestimates how soon an area's rows meet a
             # filter and would rather gather the whole window into a bitmap and sort it; walking
             # the index is what keeps a page's cost to its own rows, so bitmaps are off for this
-            # statement.
+            # statement. A generic plan, blind to the window's dates, reads the whole window along
+            # (area, day) and sorts it for orders led by severity or people; this statement is
+            # planned for its own values each time.
             per_area = where.replace("e.area = ANY($1::text[])", "e.area = a.area")
             within_area = order.removeprefix("area, ")
             async with conn.transaction():
-                await conn.execute("SET LOCAL enable_bitmapscan = off")
+                await conn.execute("SET LOCAL enable_bitmapscan = off; "
+                                   "SET LOCAL plan_cache_mode = force_custom_plan")
                 rows = await conn.fetch(
                     f"SELECT x.* FROM unnest($1::text[]) AS a(area) CROSS JOIN LATERAL ("
                     f"  SELECT {_FINDING_COLUMNS} FROM reporting_events e WHERE {per_area} "
