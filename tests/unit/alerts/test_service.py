@@ -11,6 +11,7 @@ from uuid import uuid4
 import pytest
 
 from contracts.events import AlertRule, MappedEvent, RecommendationResponse
+from contracts.peer_review import EXAMPLE, MappedPeerReview, PeerReviewReturn, recommendation_id
 from contracts.places import AREAS
 from contracts.taxonomy import CDWRole, Competency, Stage
 from contracts.vocabulary import Severity
@@ -200,3 +201,20 @@ async def test_an_answer_is_recorded_once_and_its_id_is_not_reused():
         await svc.answer(other, key_id="k-bsol", now=NOW)
     assert db.tables == written
     assert [p["response_id"] for p in db.tables.response_publications] == [answer.event_id]
+
+
+async def test_a_peer_review_return_opens_its_recommendations_once():
+    """Mirrors tests/integration/test_peer_reviews.py::test_replaying_every_record_changes_nothing."""
+    svc, db = service()
+    body = copy.deepcopy(EXAMPLE)
+    body["data"]["recommendations"] = EXAMPLE["data"]["recommendations"] + [
+        {"recommendation": "Recruit a CDW for the rural east of the county.", "theme": "service_gap"}]
+    returned = MappedPeerReview(event=PeerReviewReturn.model_validate(body), stages=[Stage.MANAGING_PERFORMANCE],
+                                competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
+                                rule_ids=["peer_review.panel"], rules_version="test", mapped_at=NOW)
+    assert await svc.ingest_peer_reviews([returned, returned], NOW) == {returned.event_id}
+    ids = [recommendation_id(returned.event_id, i) for i in range(2)]
+    assert sorted(db.tables.recommendations) == sorted(ids) and list(db.tables.peer_reviews) == [returned.event_id]
+    written = copy.deepcopy(db.tables)
+    assert await svc.ingest_peer_reviews([returned], NOW + timedelta(days=1)) == set()
+    assert db.tables == written
