@@ -32,7 +32,7 @@ from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import require_current
 from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each, raw_topic,
                                      send_dead_letter)
-from services.common.upstream import held_on_failure
+from services.common.upstream import each_batch
 
 from .adapters import recommendations, store
 from .config import AlertsSettings
@@ -56,17 +56,15 @@ def create_worker(settings: AlertsSettings | None = None) -> faust.App:
     async def evaluate(stream):
         """Mapped events in batches (take_events acks a batch's offsets after the body)."""
         s = await worker.service()
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-            with held_on_failure(events):
-                await worker.batch(s, events)
+        await each_batch(stream, settings.batch_max, settings.batch_within_seconds,
+                         lambda events: worker.batch(s, events))
 
     @app.agent(raw_topic(app, MAPPED_PEER_REVIEWS.name), concurrency=1)
     async def peer_reviews(stream):
         """Mapped peer review returns: stored, their recommendations opened (a replay opens none)."""
         s = await worker.service()
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-            with held_on_failure(events):
-                await worker.peer_review_batch(s, events)
+        await each_batch(stream, settings.batch_max, settings.batch_within_seconds,
+                         lambda events: worker.peer_review_batch(s, events))
 
     @app.timer(interval=settings.alerts_tick_seconds)
     async def due_areas():

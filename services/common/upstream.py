@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 log = logging.getLogger("streams")
@@ -34,3 +34,13 @@ def held_on_failure(events: Sequence[Any]) -> Iterator[None]:
         log.error("batch not processed; its records stay unacknowledged until the worker restarts",
                   extra={"records": len(events)})
         raise
+
+
+async def each_batch(stream: Any, batch_max: int, within: float,
+                     handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
+    """A stream worker's agent loop: ``handle`` each batch of at most ``batch_max`` events, taken
+    within ``within`` seconds (``Stream.take_events``, which acks a batch's offsets after the
+    body), each held on failure so a batch whose handling did not finish is read again."""
+    async for events in stream.take_events(batch_max, within=within):
+        with held_on_failure(events):
+            await handle(events)

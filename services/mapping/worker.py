@@ -18,7 +18,7 @@ from contracts.topics import PEER_REVIEWS
 from contracts.topics import FINDINGS, FUNDING, PERFORMANCE
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.streams import BATCH_RECORDS, RECORDS, make_app, raw_topic
-from services.common.upstream import held_on_failure
+from services.common.upstream import each_batch
 
 from .config import MappingSettings
 from .domain.records import Output, handle
@@ -64,18 +64,19 @@ def create_worker(settings: MappingSettings | None = None) -> faust.App:
     async def map_events(stream):
         """Receive a batch, map each record (pure), produce them all, and wait for the broker to
         acknowledge every one before the batch's offsets are acked (take_events acks after the body)."""
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-            with held_on_failure(events):
-                BATCH_RECORDS.labels("mapping").observe(len(events))
-                now = datetime.now(timezone.utc)
-                outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition,
-                                           e.message.offset, rules.current, now)) for e in events]
-                await produce_all([out for _, out in outs])
-                _count(outs)
-                if log.isEnabledFor(logging.INFO):
-                    for msg, out in outs:
-                        log.info("event %s", out.outcome, extra={"event_id": out.event_id, "topic": out.topic,
-                                                                 "source_topic": msg.topic, "offset": msg.offset})
+        async def map_batch(events) -> None:
+            BATCH_RECORDS.labels("mapping").observe(len(events))
+            now = datetime.now(timezone.utc)
+            outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition,
+                                       e.message.offset, rules.current, now)) for e in events]
+            await produce_all([out for _, out in outs])
+            _count(outs)
+            if log.isEnabledFor(logging.INFO):
+                for msg, out in outs:
+                    log.info("event %s", out.outcome, extra={"event_id": out.event_id, "topic": out.topic,
+                                                             "source_topic": msg.topic, "offset": msg.offset})
+
+        await each_batch(stream, settings.batch_max, settings.batch_within_seconds, map_batch)
 
     @app.timer(interval=settings.rules_check_seconds)
     async def reload_rules():

@@ -18,7 +18,7 @@ from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each, raw_topic,
                                      send_dead_letter)
-from services.common.upstream import held_on_failure
+from services.common.upstream import each_batch, held_on_failure
 
 from .adapters.store import ReportingStore
 from .config import ReportingSettings
@@ -56,23 +56,25 @@ def create_worker(settings: ReportingSettings | None = None) -> faust.App:
         batch's offsets only after the body. A batch PostgreSQL refuses is retried event by event,
         so one unstorable record is dead-lettered and the rest are stored."""
         s = await store()
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_seconds):
-            with held_on_failure(events):
-                BATCH_RECORDS.labels("reporting").observe(len(events))
-                parsed = await parse_each(events, MappedEvent, dead_letter)
-                if not parsed:
-                    continue
-                parsed, done = await apply_or_one_by_one(parsed, s.ingest_new, dead_letter)
-                new = set().union(*done)
-                outcomes = []
-                logging_on = log.isEnabledFor(logging.INFO)
-                for event, mapped in parsed:
-                    outcome = "stored" if mapped.event_id in new else "duplicate"
-                    new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
-                    outcomes.append((event.message.topic, outcome))
-                    if logging_on:
-                        log.info("event %s", outcome, extra={"event_id": str(mapped.event_id)})
-                inc_each(lambda topic, outcome: RECORDS.labels("reporting", topic, outcome), outcomes)
+
+        async def store_batch(events) -> None:
+            BATCH_RECORDS.labels("reporting").observe(len(events))
+            parsed = await parse_each(events, MappedEvent, dead_letter)
+            if not parsed:
+                return
+            parsed, done = await apply_or_one_by_one(parsed, s.ingest_new, dead_letter)
+            new = set().union(*done)
+            outcomes = []
+            logging_on = log.isEnabledFor(logging.INFO)
+            for event, mapped in parsed:
+                outcome = "stored" if mapped.event_id in new else "duplicate"
+                new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
+                outcomes.append((event.message.topic, outcome))
+                if logging_on:
+                    log.info("event %s", outcome, extra={"event_id": str(mapped.event_id)})
+            inc_each(lambda topic, outcome: RECORDS.labels("reporting", topic, outcome), outcomes)
+
+        await each_batch(stream, settings.batch_max, settings.batch_within_seconds, store_batch)
 
     @app.agent(alerts_topic, concurrency=1)
     async def alerts_sink(stream):

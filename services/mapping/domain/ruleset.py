@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from contracts.citations import Citations, SeedRef
 from contracts.funding import FlowKind
@@ -74,24 +74,16 @@ class RuleSet(BaseModel):
     peer_reviews: tuple[PeerReviewRule, ...] = ()
     funding: tuple[FundingRule, ...] = ()
 
-    @field_validator("themes")
+    @field_validator("themes", "indicators")
     @classmethod
-    def _one_rule_per_theme(cls, rules):
+    def _one_rule_each(cls, rules, info: ValidationInfo):
+        """One rule per theme, one per indicator: the second names itself."""
+        key = str(info.field_name).removesuffix("s")
         seen = set()
         for r in rules:
-            if r.theme in seen:
-                raise ValueError(f"theme '{r.theme.value}' has more than one rule ({r.id})")
-            seen.add(r.theme)
-        return rules
-
-    @field_validator("indicators")
-    @classmethod
-    def _one_rule_per_indicator(cls, rules):
-        seen = set()
-        for r in rules:
-            if r.indicator in seen:
-                raise ValueError(f"indicator '{r.indicator.value}' has more than one rule ({r.id})")
-            seen.add(r.indicator)
+            if getattr(r, key) in seen:
+                raise ValueError(f"{key} '{getattr(r, key).value}' has more than one rule ({r.id})")
+            seen.add(getattr(r, key))
         return rules
 
     @model_validator(mode="after")

@@ -70,3 +70,12 @@ def test_not_yaml_and_not_a_mapping():
         parse("themes: [unclosed", "x.yaml")
     with pytest.raises(RuleSetError, match="mapping at the top level"):
         parse("- a\n- b\n", "x.yaml")
+
+
+@pytest.mark.parametrize(("section", "key"), [("themes", "theme"), ("indicators", "indicator")])
+def test_a_second_rule_for_one_theme_or_indicator_is_refused(section, key):
+    raw = yaml.safe_load(DEFAULT_RULES.read_text())
+    second = {**raw[section][0], "id": f"{key}.second_rule"}
+    raw[section].append(second)
+    message = _refused(raw)
+    assert f"{key} '{second[key]}' has more than one rule ({key}.second_rule)" in message
