@@ -70,11 +70,11 @@ BUILTIN_SERIES = {"up": ("job", "instance", "service"),
                   "ALERTS": ("alertname", "alertstate", "severity", "job", "instance"),
                   "scrape_duration_seconds": ("job", "instance")}
 TARGET_LABELS = ("job", "instance", "service")
-# The faust workers' Deployments and the topics they consume (replicas above the smallest
-# partition count would sit idle).
-WORKER_TOPICS = {"mapping": ("FINDINGS", "PERFORMANCE", "PEER_REVIEWS", "FUNDING"),
-                 "alerts": ("MAPPED", "MAPPED_PEER_REVIEWS"),
-                 "reporting-worker": ("MAPPED", "ALERTS")}
+# The faust workers' Deployments and the modules whose factory builds each worker; the topics a
+# worker consumes are read from its agents (worker_topics): replicas above the smallest partition
+# count would sit idle.
+WORKER_MODULES = {"mapping": "services.mapping.worker", "alerts": "services.alerts.worker",
+                  "reporting-worker": "services.reporting.worker"}
 # The fewest pods of every Deployment (all of them stateless): one lost or drained pod never stops
 # a process.
 MIN_REPLICAS = 2
@@ -691,11 +691,26 @@ def partitions_in_use(topic_names: Iterable[str]) -> int:
     return min(used)
 
 
+def worker_topics() -> dict[str, tuple[str, ...]]:
+    """The contracts.topics constants each stream worker's agents read, from the faust app its
+    factory builds (building it connects to nothing)."""
+    import importlib
+
+    from contracts import topics
+
+    constant = {spec.name: name for name, spec in vars(topics).items() if isinstance(spec, topics.TopicSpec)}
+    out = {}
+    for deployment, module in WORKER_MODULES.items():
+        app = importlib.import_module(module).create_worker()
+        out[deployment] = tuple(sorted({constant[t] for agent in app.agents.values() for t in agent.channel.topics}))
+    return out
+
+
 def _worker_replica_problems(deployments: dict, hpa_max: dict[str, int]) -> list[str]:
     from contracts import topics
 
     problems = []
-    for name, topic_names in WORKER_TOPICS.items():
+    for name, topic_names in worker_topics().items():
         if name not in deployments:
             problems.append(f"{K8S_DIR}: no Deployment for the stream worker {name}")
             continue

@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from contracts import topics
 from contracts.topics import FINDINGS, PERFORMANCE
-from deploy.validate import WORKER_TOPICS
+from deploy.validate import worker_topics
 from contracts.vocabulary import Community
 from tests.conftest import TEST_ENV, TEST_HOME, wait_until
 from tests.stackenv import run_script
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(1
 SCENARIO = Scenario("mapping-rebalance", days_ago=(19, 20, 21, 22),
                     communities=(Community.GYPSY_AND_TRAVELLER, Community.REFUGEES_AND_ASYLUM_SEEKERS))
 #: Every partition the mapping group shares out: of every topic the mapping worker reads.
-ALL_PARTITIONS = {f"{t.name}:{p}" for t in (getattr(topics, n) for n in WORKER_TOPICS["mapping"])
+ALL_PARTITIONS = {f"{t.name}:{p}" for t in (getattr(topics, n) for n in worker_topics()["mapping"])
                   for p in range(t.partitions)}
 #: Partitions the load writes to: the areas' keys, placed by the producer's default partitioner.
 LOADED = {f"{t.name}:{DefaultPartitioner()(a.encode(), list(range(t.partitions)), list(range(t.partitions)))}"

@@ -1,11 +1,12 @@
 """deploy/validate.py sizes each stream worker's replicas by the partitions of the topics it reads
-(WORKER_TOPICS); the list must be the topics the worker's agents really subscribe to."""
+(worker_topics, from the faust app each worker's factory builds); they must be the topics the
+worker's agents are declared on in its source."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from deploy.validate import WORKER_TOPICS
+from deploy.validate import WORKER_MODULES, worker_topics
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = {"mapping": "services/mapping/worker.py", "alerts": "services/alerts/worker.py",
@@ -44,5 +45,7 @@ def agent_topics(path: Path) -> set[str]:
 
 
 def test_worker_topics_are_the_topics_each_workers_agents_read():
+    read = worker_topics()
+    assert set(read) == set(MODULES) == set(WORKER_MODULES)
     for worker, module in MODULES.items():
-        assert set(WORKER_TOPICS[worker]) == agent_topics(ROOT / module), worker
+        assert set(read[worker]) == agent_topics(ROOT / module), worker
