@@ -140,10 +140,11 @@ _SUBJECT = re.compile(r"[a-z_]+:[A-Za-z0-9_.-]+(/[a-z_]+:[A-Za-z0-9_.-]+|/[a-z_]
 _SUBJECT_WORDS: Mapping[str, str] = {"coercive": "coercive care"}
 
 
-def subject(code: object) -> str:
+def subject(code: object, provider_name: str | None = None) -> str:
     """An alert's subject for people to read: ``provider:bsmhft/community:african_caribbean``
-    becomes ``provider bsmhft, African Caribbean``; ``community:somali`` becomes ``Somali``.
-    Text of any other shape is shown as it is."""
+    becomes ``provider bsmhft, African Caribbean``, or the provider's name when it is given
+    (``Birmingham and Solihull Mental Health NHS FT, African Caribbean``); ``community:somali``
+    becomes ``Somali``. Text of any other shape is shown as it is."""
     text = str(code)
     if not _SUBJECT.fullmatch(text):
         return text
@@ -154,11 +155,14 @@ def subject(code: object) -> str:
             parts.append(_SUBJECT_WORDS.get(kind, sentence(kind).lower()))
         elif kind in ("community", "indicator", "theme"):
             parts.append(label(kind, value))
+        elif kind == "provider" and provider_name:
+            parts.append(provider_name)
         else:
             parts.append(f"{kind.replace('_', ' ')} {value}")
     return ", ".join(parts)
 
 
-def alert_title(rule: object, subject_code: object) -> str:
-    """An alert's title: its rule in words, then what it is about (``Unmet need: Somali``)."""
-    return f"{label('rule', rule)}: {subject(subject_code)}"
+def alert_title(rule: object, subject_code: object, provider_name: str | None = None) -> str:
+    """An alert's title: its rule in words, then what it is about (``Unmet need: Somali``), a
+    provider by its name when the alert's evidence gives it."""
+    return f"{label('rule', rule)}: {subject(subject_code, provider_name)}"

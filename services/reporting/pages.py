@@ -208,7 +208,7 @@ def alerts_page(view: Mapping, frame: Frame, *, live: Mapping[str, Mapping] | No
     for i in view["items"]:
         now = live.get(i["fingerprint"], {})
         items.append({**i, "state": now.get("status") or i["state"], "silenced": bool(now.get("silenced")),
-                      "silence": now.get("silence"), "title": labels.alert_title(i["rule"], i["subject"])})
+                      "silence": now.get("silence")})
     counts: dict[str, int] = {}
     for i in items:
         if i["state"] != "resolved":

@@ -454,7 +454,7 @@ class ReportingStore:
                      limit: int = 500) -> list[dict]:
         order = ORDER_BY["alerts"][sort]  # KeyError for anything not whitelisted
         rows = await self.pool.fetch(
-            f"SELECT {_ALERT_LIST_COLUMNS} FROM reporting_alerts "
+            f"SELECT {_ALERT_LIST_COLUMNS}, evidence->>'provider_name' AS provider_name FROM reporting_alerts "
             "WHERE area = ANY($1::text[]) AND ($2 OR status <> 'resolved') "
             f"ORDER BY {order} LIMIT $3", areas, include_resolved, limit)
         return [dict(r) for r in rows]

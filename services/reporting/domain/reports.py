@@ -519,14 +519,15 @@ def alert_items(rows: Iterable[Mapping], now: datetime) -> list[dict]:
                     "event_ids": [str(e) for e in r["event_ids"]], "starts_at": r["starts_at"].isoformat(),
                     "updated_at": r["updated_at"].isoformat(),
                     "ends_at": r["ends_at"].isoformat() if r["ends_at"] else None,
-                    "age_seconds": int(age), "age": age_text(age)})
+                    "age_seconds": int(age), "age": age_text(age),
+                    "title": labels.alert_title(r["rule"], r["subject"], provider_name=r.get("provider_name"))})
     return out
 
 
 def alerts_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
     cols = ["fingerprint", "area", "rule", "subject", "title", "severity", "state", "age", "age_seconds",
             "starts_at", "updated_at", "summary", "event_ids"]
-    return cols, [[i["fingerprint"], i["area"], i["rule"], i["subject"], labels.alert_title(i["rule"], i["subject"]),
+    return cols, [[i["fingerprint"], i["area"], i["rule"], i["subject"], i["title"],
                    i["severity"], i["state"], i["age"],
                    i["age_seconds"], i["starts_at"], i["updated_at"], i["summary"], " ".join(i["event_ids"])]
                   for i in items]

@@ -152,6 +152,23 @@ def test_alert_titles_read_as_words():
     assert labels.subject("not a code") == "not a code"
 
 
+def test_a_provider_alert_is_titled_by_the_providers_name_from_its_evidence():
+    from datetime import datetime, timezone
+
+    from services.reporting.domain.reports import alert_items, alerts_table
+    when = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    row = {"fingerprint": "f", "rule": "performance_below_target", "area": "BSOL", "region": "midlands",
+           "subject": "provider:bsmhft/indicator:four_week_wait", "severity": "red", "status": "firing",
+           "summary": "s", "stages": [], "competencies": [], "event_ids": [], "starts_at": when,
+           "updated_at": when, "ends_at": None, "provider_name": "Birmingham and Solihull Mental Health NHS FT"}
+    [item] = alert_items([row], when)
+    assert item["title"] == ("Performance below target: Birmingham and Solihull Mental Health NHS FT, "
+                             "Four-week wait")
+    assert alerts_table([item])[1][0][4] == item["title"]
+    [unnamed] = alert_items([{**row, "provider_name": None}], when)
+    assert unnamed["title"] == "Performance below target: provider bsmhft, Four-week wait"
+
+
 def test_pages_show_labels_not_codes():
     from . import dashboard_views as v
     frame = pages.Frame("Unmet", "unmet", "/dashboard/unmet-needs", "org", ["BSOL"], {"area": "BSOL"})
