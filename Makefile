@@ -28,7 +28,8 @@ test:  ## install what is missing; lint, type-check and run the whole test suite
 	@.venv/bin/python -m pytest tests
 	@.venv/bin/python -m pytest tests/cluster -q -p no:cacheprovider
 
-lint:  ## ruff (pycodestyle, pyflakes, bugbear) and mypy, configured in pyproject.toml
+lint:  ## ruff (format check; pycodestyle, pyflakes, bugbear) and mypy, configured in pyproject.toml
+	@.venv/bin/ruff format --check .
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy
 

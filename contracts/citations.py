@@ -6,6 +6,7 @@ which carries a short verbatim quote so that a wrong line number is caught by a 
 by a commissioner. A figure or routing the seeds do not give is a :class:`LocalDefault` with its
 reason, never a citation of a nearby heading.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,7 @@ class SeedRef(BaseModel):
         return f"{self.ref} \u201c{self.quote}\u201d"
 
     def as_json(self) -> dict:
-        return {"seed": self.seed, "file": self.file, "lines": list(self.lines),
-                "ref": self.ref, "quote": self.quote}
+        return {"seed": self.seed, "file": self.file, "lines": list(self.lines), "ref": self.ref, "quote": self.quote}
 
 
 class LocalDefault(BaseModel):
@@ -103,8 +103,7 @@ def local(reason: str) -> LocalDefault:
 def parse_citations(raw: Iterable[Mapping]) -> tuple[SeedRef | LocalDefault, ...]:
     """Citations from their JSON form (as :meth:`SeedRef.as_json` writes it; ``file`` and ``ref``
     are derived, so they are dropped before validation)."""
-    return _CITATIONS.validate_python([{k: v for k, v in dict(c).items() if k not in ("file", "ref")}
-                                       for c in raw])
+    return _CITATIONS.validate_python([{k: v for k, v in dict(c).items() if k not in ("file", "ref")} for c in raw])
 
 
 def render(citations: Iterable[SeedRef | LocalDefault]) -> str:
@@ -117,6 +116,7 @@ def as_json(citations: Iterable[SeedRef | LocalDefault]) -> list[JsonValue]:
 
 
 # --- checking ----------------------------------------------------------------------------------
+
 
 def _normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
@@ -135,7 +135,7 @@ def misquoted(ref: SeedRef, seeds_dir: Path = SEEDS_DIR) -> str | None:
     first, last = ref.lines
     if last > len(lines):
         return f"{ref.ref}: the seed has {len(lines)} lines"
-    cited = _normalised(" ".join(lines[first - 1:last]))
+    cited = _normalised(" ".join(lines[first - 1 : last]))
     if _normalised(ref.quote) not in cited:
         return f"{ref.ref}: {ref.quote!r} is not on the cited lines"
     return None

@@ -13,6 +13,7 @@ comes out is the same dictionary a partner would post in the envelope, so it mee
 same validation, authorisation, privacy guard and idempotency. Anything the envelope does not
 carry (``subject``, ``dataschema``, unknown extensions) is refused by name rather than dropped.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,8 +22,15 @@ from urllib.parse import unquote
 
 STRUCTURED = "application/cloudevents+json"
 #: CloudEvents attribute -> envelope field.
-ATTRIBUTES = {"specversion": "specversion", "id": "event_id", "source": "source", "type": "type",
-              "time": "occurred_at", "area": "area", "region": "region"}
+ATTRIBUTES = {
+    "specversion": "specversion",
+    "id": "event_id",
+    "source": "source",
+    "type": "type",
+    "time": "occurred_at",
+    "area": "area",
+    "region": "region",
+}
 #: The one data content type the envelope's ``data`` can be.
 JSON_TYPES = ("application/json",)
 _FIELD_OF = {field: attribute for attribute, field in ATTRIBUTES.items()}

@@ -5,6 +5,7 @@ Envelope attributes follow CloudEvents 1.0 where they fit: ``specversion``, ``so
 CloudEvents ``time`` (the names the partners already use). :func:`cloudevent_headers` gives the
 Kafka binding's ``ce_*`` headers.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,13 +14,34 @@ from enum import Enum
 from typing import Annotated, Any, Final, Literal, Union
 from uuid import UUID
 
-from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
-                      ValidationInfo, field_validator, model_validator)
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .places import AREAS, Region
 from .taxonomy import CDWRole, Competency, Destination, Plan, Stage
-from .vocabulary import (GROUP_SHARE_INDICATORS, INDICATORS, MAX_COUNT, MAX_GBP, Community, FindingSource,
-                         Indicator, ProviderSector, Severity, Theme, Unit, outside_range)
+from .vocabulary import (
+    GROUP_SHARE_INDICATORS,
+    INDICATORS,
+    MAX_COUNT,
+    MAX_GBP,
+    Community,
+    FindingSource,
+    Indicator,
+    ProviderSector,
+    Severity,
+    Theme,
+    Unit,
+    outside_range,
+)
 
 #: The contract's version, in every schema's ``$id`` and the AsyncAPI document. A minor version
 #: adds optional fields only, so every event valid under an earlier minor version of the same
@@ -34,8 +56,9 @@ FINDING_TYPE: Final = "uk.nhs.commissioning.finding.v1"
 PERFORMANCE_TYPE: Final = "uk.nhs.commissioning.performance.v1"
 RECOMMENDATION_RESPONSE_TYPE: Final = "uk.nhs.commissioning.recommendation-response.v1"
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
-                            description="Lower-case identifier: letters, digits and hyphens.")]
+Slug = Annotated[
+    str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="Lower-case identifier: letters, digits and hyphens.")
+]
 FreeText = Annotated[str, Field(min_length=1, max_length=4000)]
 
 #: The earliest date any event may carry, and the latest a contract may end. Local defaults, not
@@ -87,13 +110,12 @@ class FindingData(_Strict):
     community: Community
     theme: Theme
     severity: Severity
-    people_affected: Count | None = Field(
-        None, description="Approximate number of people the finding concerns.")
+    people_affected: Count | None = Field(None, description="Approximate number of people the finding concerns.")
     finding_source: FindingSource
-    cdw_role: CDWRole | None = Field(
-        None, description="The CDW role under which the finding was gathered, if known.")
+    cdw_role: CDWRole | None = Field(None, description="The CDW role under which the finding was gathered, if known.")
     service: Annotated[str, Field(max_length=200)] | None = Field(
-        None, description="The service or pathway the finding concerns.")
+        None, description="The service or pathway the finding concerns."
+    )
     summary: FreeText = Field(description="What was found, in plain words. No personal data.")
     recommendation: Annotated[str, Field(max_length=4000)] | None = None
 
@@ -106,9 +128,8 @@ class EthnicityRecording(_Strict):
     This could be misleading as some of the codes may be under the category ‘not stated’"
     (001:685). ``not_stated`` is counted within ``valid``, as that figure counted it."""
 
-    valid: Count = Field(description="Records with a valid ethnic category code, \"not stated\" "
-                                     "among them.")
-    not_stated: Count = Field(description="Of the valid records, those coded \"not stated\".")
+    valid: Count = Field(description='Records with a valid ethnic category code, "not stated" among them.')
+    not_stated: Count = Field(description='Of the valid records, those coded "not stated".')
     missing: Count = Field(description="Records with no ethnic category code or an invalid one.")
 
     @model_validator(mode="after")
@@ -148,28 +169,36 @@ class PerformanceData(_Strict):
     indicator: Indicator
     period_start: EventDate
     period_end: EventDate
-    value: Number = Field(description="The measured value, in the indicator's unit (a percentage "
-                                      "0 to 100; counts, money and ratios not negative).")
-    target: Number | None = Field(None, description="The contracted or national target, if any, "
-                                                    "in the same unit as the value.")
+    value: Number = Field(
+        description="The measured value, in the indicator's unit (a percentage "
+        "0 to 100; counts, money and ratios not negative)."
+    )
+    target: Number | None = Field(
+        None, description="The contracted or national target, if any, in the same unit as the value."
+    )
     unit: Unit | None = Field(None, description="Defaults to the indicator's own unit.")
     numerator: Count | None = None
     denominator: Count | None = None
     community: Community | None = Field(
-        None, description="For utilisation and coercive care by ethnic group: the group measured.")
+        None, description="For utilisation and coercive care by ethnic group: the group measured."
+    )
     population_share: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
-        None, description="The group's share of the area population (0..1), for utilisation and "
-                          "coercive care by ethnic group.")
+        None,
+        description="The group's share of the area population (0..1), for utilisation and "
+        "coercive care by ethnic group.",
+    )
     funding_committed_gbp: Money | None = None
     funding_required_gbp: Money | None = None
     contract_end_date: EventDate | None = None
     renewal_recorded: Flag | None = None
     notes: Annotated[str, Field(max_length=2000)] | None = None
     ethnicity: EthnicityRecording | None = Field(
-        None, description="For ethnicity recording completeness (since 1.1.0): the valid, not "
-                          "stated and missing counts. When given, completeness is the share of "
-                          "records whose ethnicity is known (\"not stated\" is not), whatever "
-                          "value says; without them, value is the completeness.")
+        None,
+        description="For ethnicity recording completeness (since 1.1.0): the valid, not "
+        "stated and missing counts. When given, completeness is the share of "
+        'records whose ethnicity is known ("not stated" is not), whatever '
+        "value says; without them, value is the completeness.",
+    )
 
     @field_validator("value", "target")
     @classmethod
@@ -187,16 +216,15 @@ class PerformanceData(_Strict):
             raise ValueError("period_end is before period_start")
         if (self.numerator is None) != (self.denominator is None):
             raise ValueError("numerator and denominator go together")
-        if self.numerator is not None and self.denominator is not None \
-                and self.numerator > self.denominator:
+        if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
             raise ValueError("numerator is larger than denominator")
         if self.indicator is Indicator.FUNDING and (
-                self.funding_committed_gbp is None or self.funding_required_gbp is None):
+            self.funding_committed_gbp is None or self.funding_required_gbp is None
+        ):
             raise ValueError("indicator 'funding' needs funding_committed_gbp and funding_required_gbp")
         if self.indicator is Indicator.CONTRACT_END and self.contract_end_date is None:
             raise ValueError("indicator 'contract_end' needs contract_end_date")
-        if self.indicator in GROUP_SHARE_INDICATORS and (
-                self.community is None or self.population_share is None):
+        if self.indicator in GROUP_SHARE_INDICATORS and (self.community is None or self.population_share is None):
             raise ValueError(f"indicator '{self.indicator.value}' needs community and population_share")
         if self.ethnicity is not None and self.indicator is not Indicator.ETHNICITY_RECORDING_COMPLETENESS:
             raise ValueError("ethnicity counts go with indicator 'ethnicity_recording_completeness' only")
@@ -224,8 +252,7 @@ class _Envelope(_Strict):
     specversion: Literal["1.0"] = "1.0"
     event_id: UUID = Field(description="Chosen by the sender; the idempotency key (CloudEvents id).")
     source: Slug = Field(description="The sending organisation's id (CloudEvents source).")
-    occurred_at: EventTime = Field(
-        description="When it happened (CloudEvents time), with offset; not before 2000.")
+    occurred_at: EventTime = Field(description="When it happened (CloudEvents time), with offset; not before 2000.")
     area: str = Field(pattern=r"^[A-Z]{2,5}$", description="Commissioning area code.")
     region: Region
 
@@ -257,10 +284,12 @@ class ProviderPerformanceEvent(_Envelope):
 # it is defined; contracts/__init__ imports this module first, whichever is asked for.
 from .funding import FundingFlowEvent  # noqa: E402
 
-PartnerEvent = Annotated[Union[CommunityEngagementFinding, ProviderPerformanceEvent, FundingFlowEvent],
-                         Field(discriminator="type")]
-partner_event_adapter: TypeAdapter[CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent] = \
+PartnerEvent = Annotated[
+    Union[CommunityEngagementFinding, ProviderPerformanceEvent, FundingFlowEvent], Field(discriminator="type")
+]
+partner_event_adapter: TypeAdapter[CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent] = (
     TypeAdapter(PartnerEvent)
+)
 
 
 class RecommendationOutcome(str, Enum):
@@ -285,25 +314,30 @@ class RecommendationResponseData(_Strict):
     """One answer to a recommendation: a response (``outcome``) or, later, progress on its action
     (``progress``). Each check names its field: a refused answer says which field and why."""
 
-    recommendation_id: UUID = Field(description="The recommendation: the event id of the finding "
-                                                "that carried it.")
-    outcome: RecommendationOutcome | None = Field(None, description="A response: accepted, partly "
-                                                                    "accepted or not accepted.")
-    reason: FreeText | None = Field(None, validate_default=True,
-                                    description="Why not (required when not accepted), or which part.")
-    action: FreeText | None = Field(None, validate_default=True,
-                                    description="What will be done (required when accepted or "
-                                                "partly accepted).")
+    recommendation_id: UUID = Field(description="The recommendation: the event id of the finding that carried it.")
+    outcome: RecommendationOutcome | None = Field(
+        None, description="A response: accepted, partly accepted or not accepted."
+    )
+    reason: FreeText | None = Field(
+        None, validate_default=True, description="Why not (required when not accepted), or which part."
+    )
+    action: FreeText | None = Field(
+        None, validate_default=True, description="What will be done (required when accepted or partly accepted)."
+    )
     owner: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        None, validate_default=True, description="Who answers for the action: a role or a team, "
-                                                 "not a patient (required with an action).")
-    due_date: EventDate | None = Field(None, validate_default=True,
-                                       description="When the action is due (required with an action; "
-                                                   "a progress update may move it).")
-    progress: ActionProgress | None = Field(None, validate_default=True,
-                                            description="A later update on the action.")
-    note: FreeText | None = Field(None, validate_default=True,
-                                  description="What changed (required when the action is completed).")
+        None,
+        validate_default=True,
+        description="Who answers for the action: a role or a team, not a patient (required with an action).",
+    )
+    due_date: EventDate | None = Field(
+        None,
+        validate_default=True,
+        description="When the action is due (required with an action; a progress update may move it).",
+    )
+    progress: ActionProgress | None = Field(None, validate_default=True, description="A later update on the action.")
+    note: FreeText | None = Field(
+        None, validate_default=True, description="What changed (required when the action is completed)."
+    )
 
     @field_validator("reason")
     @classmethod
@@ -324,8 +358,7 @@ class RecommendationResponseData(_Strict):
 
     @field_validator("progress")
     @classmethod
-    def _response_or_progress(cls, progress: ActionProgress | None,
-                              info: ValidationInfo) -> ActionProgress | None:
+    def _response_or_progress(cls, progress: ActionProgress | None, info: ValidationInfo) -> ActionProgress | None:
         has_outcome = info.data.get("outcome") is not None
         if progress is None and not has_outcome and "outcome" in info.data:
             raise ValueError("an answer gives an outcome (a response) or progress (an update)")
@@ -346,8 +379,7 @@ class RecommendationResponse(_Envelope):
     recorded. ``event_id`` is the response id (the idempotency key); ``source`` the
     commissioner's organisation."""
 
-    type: Literal["uk.nhs.commissioning.recommendation-response.v1"] = \
-        "uk.nhs.commissioning.recommendation-response.v1"
+    type: Literal["uk.nhs.commissioning.recommendation-response.v1"] = "uk.nhs.commissioning.recommendation-response.v1"
     data: RecommendationResponseData
 
 

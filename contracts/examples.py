@@ -1,4 +1,5 @@
 """Request examples for the OpenAPI docs, drawn from the seed documents."""
+
 FINDING = {
     "event_id": "3f6c1c1e-8a2b-4f0e-9d51-6c1f7a2b9e10",
     "source": "pattigift",
@@ -15,7 +16,7 @@ FINDING = {
         "cdw_role": "change_agent",
         "service": "Talking therapies",
         "summary": "Forum members describe no culturally appropriate counselling after discharge; "
-                   "families turn to churches and the Revolving Door project instead.",
+        "families turn to churches and the Revolving Door project instead.",
         "recommendation": "Commission African centred counselling as part of the talking therapies pathway.",
     },
 }
@@ -51,10 +52,12 @@ FUNDING = {
     "data": {
         "kind": "payment",
         "reference": "SOM-CMH-2026-Q3",
-        "payer": {"organisation_id": "somerset-nhs-ft", "role": "trust",
-                  "name": "Somerset NHS Foundation Trust"},
-        "payee": {"organisation_id": "rethink-somerset", "role": "lead_body",
-                  "name": "Rethink Mental Illness (Somerset VCSE alliance)"},
+        "payer": {"organisation_id": "somerset-nhs-ft", "role": "trust", "name": "Somerset NHS Foundation Trust"},
+        "payee": {
+            "organisation_id": "rethink-somerset",
+            "role": "lead_body",
+            "name": "Rethink Mental Illness (Somerset VCSE alliance)",
+        },
         "amount_gbp": 45000.0,
         "period_start": "2026-10-01",
         "period_end": "2026-12-31",

@@ -1,8 +1,9 @@
 """Write the JSON Schemas and the AsyncAPI 3 document generated from the models.
 
-    python -m contracts.export          # rewrite contracts/schemas/ and contracts/asyncapi.json
-    python -m contracts.export --check  # exit 1 if the files on disk drift from the models
+python -m contracts.export          # rewrite contracts/schemas/ and contracts/asyncapi.json
+python -m contracts.export --check  # exit 1 if the files on disk drift from the models
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .events import SCHEMA_VERSION, Alert, CommunityEngagementFinding, DeadLetter, MappedEvent, \
-    ProviderPerformanceEvent, RecommendationResponse
+from .events import (
+    SCHEMA_VERSION,
+    Alert,
+    CommunityEngagementFinding,
+    DeadLetter,
+    MappedEvent,
+    ProviderPerformanceEvent,
+    RecommendationResponse,
+)
 from .funding import FundingFlowEvent
 from .peer_review import MappedPeerReview, PeerReviewReturn
 from .topics import ALL_TOPICS
@@ -21,8 +29,16 @@ HERE = Path(__file__).parent
 SCHEMA_DIR = HERE / "schemas"
 ASYNCAPI_PATH = HERE / "asyncapi.json"
 MODELS: tuple[type[BaseModel], ...] = (
-    CommunityEngagementFinding, ProviderPerformanceEvent, MappedEvent, DeadLetter, Alert,
-    RecommendationResponse, PeerReviewReturn, MappedPeerReview, FundingFlowEvent)
+    CommunityEngagementFinding,
+    ProviderPerformanceEvent,
+    MappedEvent,
+    DeadLetter,
+    Alert,
+    RecommendationResponse,
+    PeerReviewReturn,
+    MappedPeerReview,
+    FundingFlowEvent,
+)
 
 
 def portable(node: object) -> object:
@@ -68,17 +84,26 @@ def asyncapi_document() -> dict:
             "address": topic.name,
             "description": topic.description,
             "messages": channel_messages,
-            "bindings": {"kafka": {"partitions": topic.partitions, "replicas": 1,
-                                   "topicConfiguration": {"retention.ms": topic.retention_ms}}},
+            "bindings": {
+                "kafka": {
+                    "partitions": topic.partitions,
+                    "replicas": 1,
+                    "topicConfiguration": {"retention.ms": topic.retention_ms},
+                }
+            },
         }
         operations[f"publish_{channel_id}"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{channel_id}"},
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
             "summary": f"Records published to {topic.name}, partitioned by {topic.key}.",
         }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "Commissioning signals platform", "version": SCHEMA_VERSION,
-                 "description": "Topics between intake, mapping, alerts and reporting."},
+        "info": {
+            "title": "Commissioning signals platform",
+            "version": SCHEMA_VERSION,
+            "description": "Topics between intake, mapping, alerts and reporting.",
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
@@ -87,8 +112,10 @@ def asyncapi_document() -> dict:
 
 
 def rendered() -> dict[Path, str]:
-    files = {SCHEMA_DIR / name: json.dumps(schema, indent=2, sort_keys=True) + "\n"
-             for name, schema in json_schemas().items()}
+    files = {
+        SCHEMA_DIR / name: json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        for name, schema in json_schemas().items()
+    }
     files[ASYNCAPI_PATH] = json.dumps(asyncapi_document(), indent=2, sort_keys=True) + "\n"
     return files
 

@@ -20,6 +20,7 @@ body carry the same reference):
 Alliances (a lead body, its members and the share each is due) are kept in the organisation
 registry (services/common/organisations.py); ``alliance_id`` names the alliance a flow is for.
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -34,9 +35,13 @@ FUNDING_SCHEMA_VERSION = "1.0.0"
 FUNDING_TYPE: Final = "uk.nhs.commissioning.funding.v1"
 
 #: A reference as finance teams write one: letters, digits and / _ . - (an invoice or grant number).
-Reference = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,99}$",
-                                 description="The flow's reference: the same on every step of one "
-                                             "chain (a contract, invoice or grant number).")]
+Reference = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,99}$",
+        description="The flow's reference: the same on every step of one chain (a contract, invoice or grant number).",
+    ),
+]
 
 
 class PartyRole(str, Enum):
@@ -44,9 +49,9 @@ class PartyRole(str, Enum):
 
     COMMISSIONER = "commissioner"
     TRUST = "trust"
-    LEAD_BODY = "lead_body"            # the accountable VCSE organisation of an alliance
-    MEMBER = "member"                  # a member of an alliance
-    GRANT_SCHEME = "grant_scheme"      # a small-grants scheme (Value Added Grants, 001:733)
+    LEAD_BODY = "lead_body"  # the accountable VCSE organisation of an alliance
+    MEMBER = "member"  # a member of an alliance
+    GRANT_SCHEME = "grant_scheme"  # a small-grants scheme (Value Added Grants, 001:733)
     GRANT_RECIPIENT = "grant_recipient"  # a community group holding a grant
 
 
@@ -74,8 +79,8 @@ class GrantTerms(_Strict):
 
     scheme: Slug = Field(description="The grant scheme's id (a small-grants programme).")
     conditions: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
-        default_factory=list, max_length=20, description="What the grant may be spent on, and how "
-                                                         "its use is reported.")
+        default_factory=list, max_length=20, description="What the grant may be spent on, and how its use is reported."
+    )
     start_date: EventDate = Field(description="When the grant starts: it should be paid by then.")
     spend_by: EventDate = Field(description="When the grant must be spent by.")
 
@@ -91,15 +96,14 @@ class FundingData(_Strict):
 
     kind: FlowKind
     reference: Reference
-    payer: Party = Field(description="Who commits, pays or awards the money (for a spend report: "
-                                     "who funded it).")
-    payee: Party = Field(description="Who is due, paid or awarded the money (for a spend report: "
-                                     "who spent it).")
+    payer: Party = Field(description="Who commits, pays or awards the money (for a spend report: who funded it).")
+    payee: Party = Field(description="Who is due, paid or awarded the money (for a spend report: who spent it).")
     amount_gbp: Money = Field(description="Pounds: committed, paid, spent to date or awarded.")
     period_start: EventDate
     period_end: EventDate
     alliance_id: Slug | None = Field(
-        None, description="The alliance the money is for: its lead body's organisation id.")
+        None, description="The alliance the money is for: its lead body's organisation id."
+    )
     grant: GrantTerms | None = Field(None, description="A grant award's terms (grant_award only).")
     notes: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -134,6 +138,16 @@ class FundingFlowEvent(_Envelope):
     data: FundingData
 
 
-__all__ = ["FUNDING_SCHEMA_VERSION", "FUNDING_TYPE", "FlowKind", "FundingData",
-           "FundingFlowEvent", "GrantTerms", "INTERMEDIARIES", "PARTY_FIELDS", "Party", "PartyRole",
-           "Reference"]
+__all__ = [
+    "FUNDING_SCHEMA_VERSION",
+    "FUNDING_TYPE",
+    "FlowKind",
+    "FundingData",
+    "FundingFlowEvent",
+    "GrantTerms",
+    "INTERMEDIARIES",
+    "PARTY_FIELDS",
+    "Party",
+    "PartyRole",
+    "Reference",
+]

@@ -6,6 +6,7 @@ Pages, CSV exports and messages say ``African Caribbean`` and ``Four-week wait``
 the names below are for the codes that have none. A code this module does not know is shown in
 sentence case, so a new member reads sensibly before it is given a name here.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,7 @@ from typing import Any
 from .events import AlertRule, AlertSeverity, AlertStatus
 from .places import AREAS, Region
 from .taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
-from .vocabulary import (Community, FindingSource, Indicator, OrganisationKind, ProviderSector,
-                         Severity, Theme, Unit)
+from .vocabulary import Community, FindingSource, Indicator, OrganisationKind, ProviderSector, Severity, Theme, Unit
 
 
 def sentence(code: object) -> str:
@@ -88,8 +88,14 @@ ORGANISATION_KIND: dict[OrganisationKind, str] = {k: sentence(k) for k in Organi
     OrganisationKind.NHS_TRUST: "NHS trust",
     OrganisationKind.GP_FEDERATION: "GP federation",
 }
-UNIT: dict[Unit, str] = {Unit.PERCENT: "per cent", Unit.COUNT: "count", Unit.GBP: "pounds",
-                         Unit.DAYS: "days", Unit.RATE_PER_100K: "rate per 100,000", Unit.RATIO: "ratio"}
+UNIT: dict[Unit, str] = {
+    Unit.PERCENT: "per cent",
+    Unit.COUNT: "count",
+    Unit.GBP: "pounds",
+    Unit.DAYS: "days",
+    Unit.RATE_PER_100K: "rate per 100,000",
+    Unit.RATIO: "ratio",
+}
 
 #: Each kind of code and how it is named; the vocabulary's own titles where it has them.
 _KINDS: dict[str, tuple[type[Enum], Callable[[Any], str]]] = {

@@ -13,6 +13,7 @@ Versioned like every contract: this is ``...peer-review.v1`` on ``intake.peer-re
 mapped form (:class:`MappedPeerReview`, the stages and competencies the rule set gives it) goes on
 ``mapped.peer-reviews.v1``, so the consumers of ``mapped.events.v1`` are not asked to read it.
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -48,8 +49,9 @@ PANEL_WORDS: dict[PanelMember, tuple[str, str]] = {
     PanelMember.FIS_PROJECT_MANAGER: ("FIS project manager", "FIS project managers"),
     PanelMember.RACE_EQUALITY_LEAD: ("Race Equality Lead", "Race Equality Leads"),
 }
-PANEL_SOURCE: SeedRef = seed("001", 8, "panels would consist of a service user, a carer, a FIS "
-                                       "project manager and Race Equality Lead")
+PANEL_SOURCE: SeedRef = seed(
+    "001", 8, "panels would consist of a service user, a carer, a FIS project manager and Race Equality Lead"
+)
 
 
 class ReviewQuestion(str, Enum):
@@ -66,14 +68,17 @@ class ReviewQuestion(str, Enum):
 QUESTIONS: dict[ReviewQuestion, SeedRef] = {
     ReviewQuestion.DONE_WELL: seed("001", 1436, "What has the FIS project done particularly well?"),
     ReviewQuestion.GOOD_PRACTICE: seed(
-        "001", 1439, "What examples are there of innovative or good practice that could "
-                     "contribute to CSIP’s wider development?"),
+        "001",
+        1439,
+        "What examples are there of innovative or good practice that could contribute to CSIP’s wider development?",
+    ),
     ReviewQuestion.IMPROVE_EFFECTIVENESS: seed(
-        "001", 1442, "What could the FIS project do to improve its effectiveness?"),
+        "001", 1442, "What could the FIS project do to improve its effectiveness?"
+    ),
     ReviewQuestion.MAIN_CHALLENGES: seed(
-        "001", 1445, "What are the main challenges facing the FIS project over the next twelve months?"),
-    ReviewQuestion.SUPPORT_MECHANISMS: seed(
-        "001", 1448, "What support mechanisms will help with these issues?"),
+        "001", 1445, "What are the main challenges facing the FIS project over the next twelve months?"
+    ),
+    ReviewQuestion.SUPPORT_MECHANISMS: seed("001", 1448, "What support mechanisms will help with these issues?"),
 }
 QUESTIONS_HEADING: SeedRef = seed("001", 1430, "Questions")
 #: Why a return carries recommendations that enter the follow-up loop.
@@ -81,11 +86,12 @@ RECOMMENDATIONS_SOURCE: SeedRef = seed("001", 14, "clear sets of recommendations
 
 #: The rating scale. The seeds give the questions but no scale; the platform's is a local default.
 RATING_MIN, RATING_MAX = 1, 4
-RATING_SOURCE = local("the review form (001:1430-1448) asks five open questions and rates nothing; "
-                      "1 (little progress) to 4 (strong progress) is the platform's scale, so that "
-                      "returns can be compared across sites and over time")
-RATING_WORDS: dict[int, str] = {1: "little progress", 2: "some progress", 3: "good progress",
-                                4: "strong progress"}
+RATING_SOURCE = local(
+    "the review form (001:1430-1448) asks five open questions and rates nothing; "
+    "1 (little progress) to 4 (strong progress) is the platform's scale, so that "
+    "returns can be compared across sites and over time"
+)
+RATING_WORDS: dict[int, str] = {1: "little progress", 2: "some progress", 3: "good progress", 4: "strong progress"}
 
 
 class ReviewAnswer(_Strict):
@@ -94,8 +100,8 @@ class ReviewAnswer(_Strict):
     question: ReviewQuestion
     answer: FreeText = Field(description="The panel's answer in plain words. No personal data.")
     rating: Annotated[int, Field(strict=True, ge=RATING_MIN, le=RATING_MAX)] = Field(
-        description="1 (little progress) to 4 (strong progress); a local default scale, the "
-                    "review form has none.")
+        description="1 (little progress) to 4 (strong progress); a local default scale, the review form has none."
+    )
 
 
 class ReviewRecommendation(_Strict):
@@ -105,7 +111,8 @@ class ReviewRecommendation(_Strict):
     community: Community = Community.BME_COMMUNITIES_GENERALLY
     theme: Theme
     service: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        None, description="The service or pathway it concerns, if one.")
+        None, description="The service or pathway it concerns, if one."
+    )
 
 
 #: At most this many panel members of one kind, and recommendations in one return: local
@@ -119,15 +126,19 @@ class PeerReviewData(_Strict):
 
     reviewed_on: EventDate = Field(description="The day of the review visit.")
     site_name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        None, description="The Focused Implementation Site's name, if it has one besides the area.")
+        None, description="The Focused Implementation Site's name, if it has one besides the area."
+    )
     panel: dict[PanelMember, Annotated[int, Field(strict=True, ge=0, le=MAX_PANEL_OF_A_KIND)]] = Field(
         description="How many panel members of each kind (001:8): service_user, carer, "
-                    "fis_project_manager, race_equality_lead; at least one member.")
+        "fis_project_manager, race_equality_lead; at least one member."
+    )
     answers: list[ReviewAnswer] = Field(description="One answer per question, all five questions.")
     recommendations: list[ReviewRecommendation] = Field(
-        default_factory=list, max_length=MAX_RECOMMENDATIONS,
+        default_factory=list,
+        max_length=MAX_RECOMMENDATIONS,
         description="The review report's recommendations for the site; each opens a "
-                    "recommendation record for the area's commissioners to answer.")
+        "recommendation record for the area's commissioners to answer.",
+    )
 
     @field_validator("panel")
     @classmethod
@@ -193,21 +204,41 @@ EXAMPLE = {
         "site_name": "Somerset Focused Implementation Site",
         "panel": {"service_user": 1, "carer": 1, "fis_project_manager": 1, "race_equality_lead": 1},
         "answers": [
-            {"question": "done_well", "rating": 3,
-             "answer": "The celebration of festivals project brought acute ward staff and faith groups together."},
-            {"question": "good_practice", "rating": 3,
-             "answer": "Festival calendars on the wards, written with local faith leaders."},
-            {"question": "improve_effectiveness", "rating": 2,
-             "answer": "Front line staff still fear engaging with religious diversity; training is needed."},
-            {"question": "main_challenges", "rating": 2,
-             "answer": "A rural area with small, scattered BME communities and few CDWs."},
-            {"question": "support_mechanisms", "rating": 2,
-             "answer": "Regional support to link the spirituality pilot with the wards."},
+            {
+                "question": "done_well",
+                "rating": 3,
+                "answer": "The celebration of festivals project brought acute ward staff and faith groups together.",
+            },
+            {
+                "question": "good_practice",
+                "rating": 3,
+                "answer": "Festival calendars on the wards, written with local faith leaders.",
+            },
+            {
+                "question": "improve_effectiveness",
+                "rating": 2,
+                "answer": "Front line staff still fear engaging with religious diversity; training is needed.",
+            },
+            {
+                "question": "main_challenges",
+                "rating": 2,
+                "answer": "A rural area with small, scattered BME communities and few CDWs.",
+            },
+            {
+                "question": "support_mechanisms",
+                "rating": 2,
+                "answer": "Regional support to link the spirituality pilot with the wards.",
+            },
         ],
         "recommendations": [
-            {"recommendation": "Train acute ward staff in meeting spiritual and faith needs, with local faith leaders.",
-             "community": "bme_communities_generally", "theme": "cultural_appropriateness",
-             "service": "Acute inpatient care"},
+            {
+                "recommendation": (
+                    "Train acute ward staff in meeting spiritual and faith needs, with local faith leaders."
+                ),
+                "community": "bme_communities_generally",
+                "theme": "cultural_appropriateness",
+                "service": "Acute inpatient care",
+            },
         ],
     },
 }

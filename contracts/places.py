@@ -4,6 +4,7 @@ Area codes are the platform's own short codes for a commissioning area (a PCT cl
 an ICB or place now). Intake refuses an event whose area is unknown or whose region does not
 contain it, so dashboards never show a stray area.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,23 +35,26 @@ class Area:
     region: Region
 
 
-AREAS: dict[str, Area] = {a.code: a for a in (
-    Area("BSOL", "Birmingham and Solihull", Region.WEST_MIDLANDS),
-    Area("BLKC", "Black Country", Region.WEST_MIDLANDS),
-    Area("ARDN", "Arden", Region.WEST_MIDLANDS),
-    Area("STAF", "Staffordshire", Region.WEST_MIDLANDS),
-    Area("WMER", "West Mercia", Region.WEST_MIDLANDS),
-    Area("ELON", "East London", Region.LONDON),
-    Area("BEH", "Barnet, Enfield and Haringey", Region.LONDON),
-    Area("NHAM", "Northamptonshire", Region.EAST_MIDLANDS),
-    Area("CAMP", "Cambridgeshire and Peterborough", Region.EAST_OF_ENGLAND),
-    Area("HAMP", "Hampshire", Region.SOUTH_CENTRAL),
-    Area("KENT", "Kent and Medway", Region.SOUTH_EAST_COAST),
-    Area("SOM", "Somerset", Region.SOUTH_WEST),
-    Area("SHEF", "Sheffield", Region.YORKSHIRE_AND_HUMBER),
-    Area("GMAN", "Greater Manchester", Region.NORTH_WEST),
-    Area("EASI", "Easington (County Durham)", Region.NORTH_EAST),
-)}
+AREAS: dict[str, Area] = {
+    a.code: a
+    for a in (
+        Area("BSOL", "Birmingham and Solihull", Region.WEST_MIDLANDS),
+        Area("BLKC", "Black Country", Region.WEST_MIDLANDS),
+        Area("ARDN", "Arden", Region.WEST_MIDLANDS),
+        Area("STAF", "Staffordshire", Region.WEST_MIDLANDS),
+        Area("WMER", "West Mercia", Region.WEST_MIDLANDS),
+        Area("ELON", "East London", Region.LONDON),
+        Area("BEH", "Barnet, Enfield and Haringey", Region.LONDON),
+        Area("NHAM", "Northamptonshire", Region.EAST_MIDLANDS),
+        Area("CAMP", "Cambridgeshire and Peterborough", Region.EAST_OF_ENGLAND),
+        Area("HAMP", "Hampshire", Region.SOUTH_CENTRAL),
+        Area("KENT", "Kent and Medway", Region.SOUTH_EAST_COAST),
+        Area("SOM", "Somerset", Region.SOUTH_WEST),
+        Area("SHEF", "Sheffield", Region.YORKSHIRE_AND_HUMBER),
+        Area("GMAN", "Greater Manchester", Region.NORTH_WEST),
+        Area("EASI", "Easington (County Durham)", Region.NORTH_EAST),
+    )
+}
 
 
 def areas_in(region: Region) -> list[Area]:

@@ -5,6 +5,7 @@ platform speaks of is defined here and nowhere else. Each cites the seeds (``doc
 :class:`~contracts.citations.SeedRef` carrying a verbatim quote; a unit test checks every quote
 against its lines.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,15 +55,21 @@ STAGE_ALIASES: dict[Stage, str] = {
     Stage.MANAGING_PERFORMANCE: "Mapping provider performance",
 }
 
-_CYCLE_002 = seed("002", 1198, "assessing needs, reviewing services and gap analysis, risk management, "
-                  "deciding priorities, strategic options, contract implementation, provider "
-                  "development and mapping provider performance")
+_CYCLE_002 = seed(
+    "002",
+    1198,
+    "assessing needs, reviewing services and gap analysis, risk management, "
+    "deciding priorities, strategic options, contract implementation, provider "
+    "development and mapping provider performance",
+)
 
 #: Where each stage is named, by number, in the CDW guide's tables (and the cycle in 002).
 STAGE_SOURCES: dict[Stage, tuple[SeedRef, ...]] = {
     Stage.ASSESSING_NEEDS: (seed("000", 236, "1. Assessing needs"), _CYCLE_002),
     Stage.REVIEWING_SERVICES_AND_GAP_ANALYSIS: (
-        seed("000", 202, "2. Reviewing services and gaps analysis"), _CYCLE_002),
+        seed("000", 202, "2. Reviewing services and gaps analysis"),
+        _CYCLE_002,
+    ),
     Stage.RISK_MANAGEMENT: (seed("000", 202, "3. Risk management"), _CYCLE_002),
     Stage.DECIDING_PRIORITIES: (seed("000", 202, "4. Deciding priorities"), _CYCLE_002),
     Stage.STRATEGIC_PLANNING: (seed("000", 236, "5. Strategic planning"), _CYCLE_002),
@@ -105,45 +112,55 @@ class Competency(IntEnum):
 
 
 COMPETENCY_TITLES: dict[Competency, tuple[str, str]] = {
-    Competency.LOCALLY_LEAD_THE_NHS: (
-        "Locally lead the NHS", "Are recognised as the local leader of the NHS."),
+    Competency.LOCALLY_LEAD_THE_NHS: ("Locally lead the NHS", "Are recognised as the local leader of the NHS."),
     Competency.WORK_WITH_COMMUNITY_PARTNERS: (
         "Work with community partners",
         "Work collaboratively with community partners to commission services that optimise "
-        "health gains and reduce health inequalities and deliver increased productivity."),
+        "health gains and reduce health inequalities and deliver increased productivity.",
+    ),
     Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS: (
         "Engage with public and patients",
         "Proactively build continuous and meaningful engagement with the public and patients "
-        "to shape services and improve health."),
+        "to shape services and improve health.",
+    ),
     Competency.COLLABORATE_WITH_CLINICIANS: (
         "Collaborate with clinicians",
         "Lead continuous and meaningful engagement of a broad range of clinicians to inform "
-        "strategy and drive quality, service design, and efficient and effective use of resources."),
+        "strategy and drive quality, service design, and efficient and effective use of resources.",
+    ),
     Competency.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS: (
         "Manage knowledge and assess needs",
         "Manage knowledge and undertake robust and regular needs assessment that establish a full "
-        "understanding of current and future local health needs and requirements."),
+        "understanding of current and future local health needs and requirements.",
+    ),
     Competency.PRIORITISE_INVESTMENT: (
         "Prioritise investment",
         "Prioritise investment of all spend in line with different financial scenarios and "
-        "according to local needs, service requirements and the values of the NHS."),
+        "according to local needs, service requirements and the values of the NHS.",
+    ),
     Competency.STIMULATE_THE_MARKET: (
         "Stimulate the market",
         "Effectively stimulate the market to meet demand and secure required clinical and health "
-        "and well-being outcomes."),
+        "and well-being outcomes.",
+    ),
     Competency.PROMOTE_IMPROVEMENT_AND_INNOVATION: (
         "Promote improvement and innovation",
         "Promote and specify continuous improvements in quality and outcomes through clinical and "
-        "provider innovation and configuration."),
+        "provider innovation and configuration.",
+    ),
     Competency.SECURE_PROCUREMENT_SKILLS: (
         "Secure procurement skills",
-        "Secure procurement skills that ensure robust and viable contracts."),
+        "Secure procurement skills that ensure robust and viable contracts.",
+    ),
     Competency.MANAGE_THE_LOCAL_HEALTH_SYSTEM: (
         "Manage the local health system",
         "Effectively manage systems and work in partnership with providers to ensure contract "
-        "compliance and continuous improvement in quality and outcomes and value for money."),
+        "compliance and continuous improvement in quality and outcomes and value for money.",
+    ),
     Competency.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND: (
-        "Efficiency and effectiveness of spend", "Ensuring efficiency and effectiveness of spend."),
+        "Efficiency and effectiveness of spend",
+        "Ensuring efficiency and effectiveness of spend.",
+    ),
 }
 
 #: Each competency's heading and description in the Commissioning Friend's list.
@@ -156,8 +173,10 @@ COMPETENCY_SOURCES: dict[Competency, SeedRef] = {
 #: that call on mental health commissioners name 11 "Make sound financial investments".
 COMPETENCY_OTHER_NAMES: dict[Competency, tuple[tuple[str, tuple[SeedRef, ...]], ...]] = {
     Competency.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND: (
-        ("Make sound financial investments",
-         tuple(seed("002", n, "11 \u2013 Make sound financial investments") for n in (725, 738, 780, 989))),
+        (
+            "Make sound financial investments",
+            tuple(seed("002", n, "11 \u2013 Make sound financial investments") for n in (725, 738, 780, 989)),
+        ),
     ),
 }
 
@@ -218,34 +237,51 @@ CHANGE_AGENT_READING = (
     "takes the numbers, 1, 2, 3, 4, 5 and 7: the repeated labels duplicate stages 2 and 3, while "
     "the step's own rows feed priorities (stage 4: 'Have an evidence base to identify their "
     "priorities') and strategic planning (stage 5: 'Feed information into the strategic planning "
-    "processes').")
+    "processes')."
+)
 
 CDW_ROLES: dict[CDWRole, CDWRoleMapping] = {
     CDWRole.ACCESS_FACILITATOR: CDWRoleMapping(
-        role=CDWRole.ACCESS_FACILITATOR, step=1, title="Access facilitator",
-        activities=("Helping people find pathways", "Signposting",
-                    "Addressing language and other barriers"),
+        role=CDWRole.ACCESS_FACILITATOR,
+        step=1,
+        title="Access facilitator",
+        activities=("Helping people find pathways", "Signposting", "Addressing language and other barriers"),
         competencies=_competencies(4, 7),
         stages=_stages(2, 3, 4, 7),
         cites=(
-            seed("000", 202, "Helping people find pathways \u2022 Sign posting \u2022 Addressing "
-                             "language and other barriers"),
+            seed(
+                "000",
+                202,
+                "Helping people find pathways \u2022 Sign posting \u2022 Addressing language and other barriers",
+            ),
             seed("000", 202, "Competency 4 and 7"),
-            seed("000", 202, "2. Reviewing services and gaps analysis 3. Risk management "
-                             "4. Deciding priorities 7. Provider development"),
+            seed(
+                "000",
+                202,
+                "2. Reviewing services and gaps analysis 3. Risk management "
+                "4. Deciding priorities 7. Provider development",
+            ),
         ),
     ),
     CDWRole.CHANGE_AGENT: CDWRoleMapping(
-        role=CDWRole.CHANGE_AGENT, step=2, title="Change agent",
-        activities=("Identify the gaps and concerns",
-                    "Seek community capability to develop innovative practice",
-                    "Increase the communication between community and statutory sector"),
+        role=CDWRole.CHANGE_AGENT,
+        step=2,
+        title="Change agent",
+        activities=(
+            "Identify the gaps and concerns",
+            "Seek community capability to develop innovative practice",
+            "Increase the communication between community and statutory sector",
+        ),
         competencies=_competencies(1, 2, 3, 5, 6, 7, 8, 9, 10),
         stages=_stages(1, 2, 3, 4, 5, 7),
         cites=(
-            seed("000", 217, "Identify the gaps to and concerns \u2022 To seek community capability to "
-                             "develop innovative practice \u2022 To increase the communication between "
-                             "community and statutory sector"),
+            seed(
+                "000",
+                217,
+                "Identify the gaps to and concerns \u2022 To seek community capability to "
+                "develop innovative practice \u2022 To increase the communication between "
+                "community and statutory sector",
+            ),
             seed("000", 217, "WCC competencies 1,2,3,5,6,7,8,9,10"),
             seed("000", 217, "1. Assessing needs 2. Reviewing service and gaps analysis 3. Risk management"),
             seed("000", 217, "4. reviewing services and gaps analysis 5. risk management 7. provider development"),
@@ -255,36 +291,59 @@ CDW_ROLES: dict[CDWRole, CDWRoleMapping] = {
         reading=CHANGE_AGENT_READING,
     ),
     CDWRole.SERVICE_DEVELOPER: CDWRoleMapping(
-        role=CDWRole.SERVICE_DEVELOPER, step=3, title="Service developer",
-        activities=("Advising on training and education of staff",
-                    "Highlight the importance of culture in service systems and practice",
-                    "Develop joint working between statutory and community services"),
+        role=CDWRole.SERVICE_DEVELOPER,
+        step=3,
+        title="Service developer",
+        activities=(
+            "Advising on training and education of staff",
+            "Highlight the importance of culture in service systems and practice",
+            "Develop joint working between statutory and community services",
+        ),
         competencies=_competencies(1, 2, 4, 6, 8, 10, 11),
         stages=_stages(1, 2, 4, 5, 6, 7),
         cites=(
-            seed("000", 236, "Advising on training and education of staff \u2022 Highlight the importance "
-                             "of culture in service systems and practice \u2022 Develop joint working "
-                             "between statutory and community services"),
+            seed(
+                "000",
+                236,
+                "Advising on training and education of staff \u2022 Highlight the importance "
+                "of culture in service systems and practice \u2022 Develop joint working "
+                "between statutory and community services",
+            ),
             seed("000", 236, "WCC competencies - 1,2,4,6,8,10,11"),
-            seed("000", 236, "1. Assessing needs 2. Reviewing services and gaps analysis 4. Deciding "
-                             "priorities 5. Strategic planning 6. Contract implementation 7. Provider "
-                             "development"),
+            seed(
+                "000",
+                236,
+                "1. Assessing needs 2. Reviewing services and gaps analysis 4. Deciding "
+                "priorities 5. Strategic planning 6. Contract implementation 7. Provider "
+                "development",
+            ),
         ),
     ),
     CDWRole.CAPACITY_BUILDER: CDWRoleMapping(
-        role=CDWRole.CAPACITY_BUILDER, step=4, title="Capacity builder",
-        activities=("Developing socially inclusive BME communities",
-                    "Engaging in the establishment of community leadership",
-                    "Assist in the development of community organisations"),
+        role=CDWRole.CAPACITY_BUILDER,
+        step=4,
+        title="Capacity builder",
+        activities=(
+            "Developing socially inclusive BME communities",
+            "Engaging in the establishment of community leadership",
+            "Assist in the development of community organisations",
+        ),
         competencies=_competencies(1, 2, 3, 5, 6, 7, 9, 10, 11),
         stages=_stages(1, 6, 7, 8),
         cites=(
-            seed("000", 258, "Developing socially inclusive BME communities \u2022 Engaging in the "
-                             "establishment of community leadership \u2022 Assist in the development of "
-                             "community organisations"),
+            seed(
+                "000",
+                258,
+                "Developing socially inclusive BME communities \u2022 Engaging in the "
+                "establishment of community leadership \u2022 Assist in the development of "
+                "community organisations",
+            ),
             seed("000", 256, "WCC competencies 1,2,3,5,6,7,9,10,11"),
-            seed("000", 258, "1. Assessing needs 6. Contract Implementation 7. Provider Development "
-                             "8. Managing performance"),
+            seed(
+                "000",
+                258,
+                "1. Assessing needs 6. Contract Implementation 7. Provider Development 8. Managing performance",
+            ),
         ),
     ),
 }
@@ -313,22 +372,42 @@ PLAN_TITLES: dict[Plan, str] = {
 
 PLAN_SOURCES: dict[Plan, tuple[SeedRef, ...]] = {
     Plan.STRATEGIC_COMMISSIONING_PLAN: (
-        seed("000", 189, "Strategic Commissioning Plan (SCP). This plan establishes direction and "
-                         "priorities for at for the next five years."),
+        seed(
+            "000",
+            189,
+            "Strategic Commissioning Plan (SCP). This plan establishes direction and "
+            "priorities for at for the next five years.",
+        ),
         seed("002", 1202, "The strategic commissioning plan"),
     ),
     Plan.OPERATING_PLAN: (
-        seed("000", 190, "The Operating Plan sets out how the to achieve the health outcomes and "
-                         "financial goals set out in the Strategic Commissioning Plan."),
+        seed(
+            "000",
+            190,
+            "The Operating Plan sets out how the to achieve the health outcomes and "
+            "financial goals set out in the Strategic Commissioning Plan.",
+        ),
         seed("002", 1211, "The financial plan"),
-        seed("002", 1213, "This sets out how the PCT plans to achieve the health outcomes and "
-                          "financial goals set out in the strategic commissioning plan."),
+        seed(
+            "002",
+            1213,
+            "This sets out how the PCT plans to achieve the health outcomes and "
+            "financial goals set out in the strategic commissioning plan.",
+        ),
     ),
     Plan.ORGANISATIONAL_DEVELOPMENT_PLAN: (
-        seed("000", 191, "The Organisational Development plan describes the organisational "
-                         "capabilities needed to deliver the strategic commissioning plan"),
-        seed("002", 1217, "This describes the organisational capabilities needed to deliver the "
-                          "strategic commissioning plan, the capability gaps and how they will be filled."),
+        seed(
+            "000",
+            191,
+            "The Organisational Development plan describes the organisational "
+            "capabilities needed to deliver the strategic commissioning plan",
+        ),
+        seed(
+            "002",
+            1217,
+            "This describes the organisational capabilities needed to deliver the "
+            "strategic commissioning plan, the capability gaps and how they will be filled.",
+        ),
     ),
 }
 
@@ -352,8 +431,7 @@ class Destination(str, Enum):
 DESTINATION_TITLES: dict[Destination, str] = {
     Destination.LOCAL_IMPLEMENTATION_TEAM: "Local Implementation Team for mental health (LIT)",
     Destination.JOINT_STRATEGIC_NEEDS_ASSESSMENT: "Joint Strategic Needs Assessment (JSNA)",
-    Destination.LOCAL_STRATEGIC_PLAN_AND_AREA_AGREEMENT:
-        "Local Strategic Plan and Local Area Agreement (LSP/LAA)",
+    Destination.LOCAL_STRATEGIC_PLAN_AND_AREA_AGREEMENT: "Local Strategic Plan and Local Area Agreement (LSP/LAA)",
     Destination.PCT_DECISION_MAKING: "Decision making of the PCT (now the ICB) and provider trusts",
     Destination.PROVIDER_WORKFORCE_MONITORING: "Monitoring providers on workforce development",
     Destination.CONTRACT_MONITORING: "Monitoring of providers' contracts and quality",
@@ -361,30 +439,43 @@ DESTINATION_TITLES: dict[Destination, str] = {
 
 DESTINATION_SOURCES: dict[Destination, tuple[SeedRef, ...]] = {
     Destination.LOCAL_IMPLEMENTATION_TEAM: (
-        seed("000", 237, "Feed the information into local implementation teams for mental health "
-                         "(LITS) and Action Plans"),
-        seed("000", 259, "effectively supported to feed into local and regional mechanisms eg. Local "
-                         "Implementation Teams"),
-        seed("000", 264, "Ensure that this information and champions in the community are fed into "
-                         "the LIT process"),
+        seed(
+            "000", 237, "Feed the information into local implementation teams for mental health (LITS) and Action Plans"
+        ),
+        seed(
+            "000",
+            259,
+            "effectively supported to feed into local and regional mechanisms eg. Local Implementation Teams",
+        ),
+        seed("000", 264, "Ensure that this information and champions in the community are fed into the LIT process"),
     ),
     Destination.JOINT_STRATEGIC_NEEDS_ASSESSMENT: (
-        seed("000", 237, "Feed into the development and implementation of the Local Joint Strategic "
-                         "Needs Assessment (JSNA) processes."),
+        seed(
+            "000",
+            237,
+            "Feed into the development and implementation of the Local Joint Strategic "
+            "Needs Assessment (JSNA) processes.",
+        ),
     ),
     Destination.LOCAL_STRATEGIC_PLAN_AND_AREA_AGREEMENT: (
         seed("000", 237, "Feed into Local strategic plans (LSPs) and Local Area Agreements (LAA)"),
         seed("000", 243, "Feed into Local strategic plans (LSPs) and Local Area Agreements (LAA)"),
     ),
     Destination.PCT_DECISION_MAKING: (
-        seed("000", 259, "To ensure that the community stakeholders also feed into the key decision "
-                         "making processes of the PCT/ Provider Trust/ organisation."),
+        seed(
+            "000",
+            259,
+            "To ensure that the community stakeholders also feed into the key decision "
+            "making processes of the PCT/ Provider Trust/ organisation.",
+        ),
     ),
     Destination.PROVIDER_WORKFORCE_MONITORING: (
-        seed("000", 237, "Link to monitoring providers on workforce development, competencies and "
-                         "overall performance."),
-        seed("000", 243, "Link to monitoring providers on workforce development, competencies and "
-                         "overall performance."),
+        seed(
+            "000", 237, "Link to monitoring providers on workforce development, competencies and overall performance."
+        ),
+        seed(
+            "000", 243, "Link to monitoring providers on workforce development, competencies and overall performance."
+        ),
     ),
     Destination.CONTRACT_MONITORING: (
         seed("000", 242, "Contract monitoring"),
@@ -398,26 +489,44 @@ def taxonomy_document() -> dict:
     quotes it rests on."""
     return {
         "stages": [
-            {"number": int(s), "id": s.slug, "title": s.title, "alias": STAGE_ALIASES.get(s),
-             "cites": as_json(STAGE_SOURCES[s])}
+            {
+                "number": int(s),
+                "id": s.slug,
+                "title": s.title,
+                "alias": STAGE_ALIASES.get(s),
+                "cites": as_json(STAGE_SOURCES[s]),
+            }
             for s in Stage
         ],
         "competencies": [
-            {"number": int(c), "id": c.slug, "title": c.title, "description": c.description,
-             "other_names": list(c.other_names),
-             "cites": as_json((COMPETENCY_SOURCES[c],
-                               *(r for _, refs in COMPETENCY_OTHER_NAMES.get(c, ()) for r in refs)))}
+            {
+                "number": int(c),
+                "id": c.slug,
+                "title": c.title,
+                "description": c.description,
+                "other_names": list(c.other_names),
+                "cites": as_json(
+                    (COMPETENCY_SOURCES[c], *(r for _, refs in COMPETENCY_OTHER_NAMES.get(c, ()) for r in refs))
+                ),
+            }
             for c in Competency
         ],
         "cdw_roles": [
-            {"id": m.role.value, "step": m.step, "title": m.title,
-             "activities": list(m.activities),
-             "stages": sorted(int(s) for s in m.stages),
-             "competencies": sorted(int(c) for c in m.competencies),
-             "seed_ref": m.seed_ref, "reading": m.reading, "cites": as_json(m.cites)}
+            {
+                "id": m.role.value,
+                "step": m.step,
+                "title": m.title,
+                "activities": list(m.activities),
+                "stages": sorted(int(s) for s in m.stages),
+                "competencies": sorted(int(c) for c in m.competencies),
+                "seed_ref": m.seed_ref,
+                "reading": m.reading,
+                "cites": as_json(m.cites),
+            }
             for m in CDW_ROLES.values()
         ],
         "plans": [{"id": p.value, "title": p.title, "cites": as_json(PLAN_SOURCES[p])} for p in Plan],
-        "destinations": [{"id": d.value, "title": d.title, "cites": as_json(DESTINATION_SOURCES[d])}
-                         for d in Destination],
+        "destinations": [
+            {"id": d.value, "title": d.title, "cites": as_json(DESTINATION_SOURCES[d])} for d in Destination
+        ],
     }

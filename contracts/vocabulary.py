@@ -4,6 +4,7 @@ A closed list keeps rollups comparable across partners; each entry says where in
 comes from. Adding an entry is a contract change (bump the schema files with
 ``python -m contracts.export``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,7 +86,10 @@ class Severity(str, Enum):
 
 
 SEVERITY_WEIGHTS: dict[Severity, int] = {
-    Severity.LOW: 1, Severity.MODERATE: 2, Severity.HIGH: 3, Severity.CRITICAL: 4,
+    Severity.LOW: 1,
+    Severity.MODERATE: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
 }
 
 
@@ -100,8 +104,8 @@ class OrganisationKind(str, Enum):
     COMMUNITY_DEVELOPMENT_WORKERS = "community_development_workers"
     FAITH_OR_COMMUNITY_GROUP = "faith_or_community_group"
     NHS_TRUST = "nhs_trust"
-    INDEPENDENT_HOSPITAL = "independent_hospital"   # a registered hospital outside the NHS (001:234)
-    GP_FEDERATION = "gp_federation"                 # primary care reporting physical health checks (004:553)
+    INDEPENDENT_HOSPITAL = "independent_hospital"  # a registered hospital outside the NHS (001:234)
+    GP_FEDERATION = "gp_federation"  # primary care reporting physical health checks (004:553)
     COMMISSIONER = "commissioner"
     PEER_REVIEW_PANEL = "peer_review_panel"
 
@@ -206,106 +210,226 @@ def default_target_label(spec: IndicatorSpec) -> str | None:
     return LOCAL_TARGET if spec.target_is_local else SEED_TARGET
 
 
-INDICATORS: dict[Indicator, IndicatorSpec] = {s.indicator: s for s in (
-    IndicatorSpec(Indicator.SEVEN_DAY_FOLLOW_UP,
-                  "Patients followed up within 7 days of discharge from inpatient care",
-                  Unit.PERCENT, True, 95.0,
-                  (local("no seed names follow-up after discharge; it is a common contract quality "
-                         "standard for mental health inpatient care"),),
-                  local("95% is a local target, the platform's default until an area sets its own; "
-                        "no seed gives a follow-up target")),
-    IndicatorSpec(Indicator.FOUR_WEEK_WAIT,
-                  "Percentage of patients waiting four weeks or less for support",
-                  Unit.PERCENT, True, 95.0,
-                  (seed("004", 623, "Percentage of patients waiting for four weeks or less for support"),
-                   seed("004", 50, "A new four-week waiting time is being trialled")),
-                  local("95% is a local target, the platform's default until an area sets its own: "
-                        "the seeds give the measure (004:623) but no figure, call the four-week wait "
-                        "a standard being trialled (004:50) and warn against rigid targets (004:222)")),
-    IndicatorSpec(Indicator.IAPT_ACCESS,
-                  "Proportion of people with depression and/or anxiety offered psychological therapy",
-                  Unit.PERCENT, True, None,
-                  (seed("002", (1444, 1445), "IAPT (proportion of people with depression and/or anxiety "
-                                             "disorders who are offered psychological therapy)"),)),
-    IndicatorSpec(Indicator.EIP_NEW_CASES,
-                  "New cases of psychosis served by early intervention teams",
-                  Unit.COUNT, True, None,
-                  (seed("002", 1436, "7,500 new cases of psychosis served by Early Intervention teams each year"),)),
-    IndicatorSpec(Indicator.CRISIS_HOME_TREATMENT_EPISODES,
-                  "Crisis resolution and home treatment episodes",
-                  Unit.COUNT, True, None,
-                  (seed("002", 1437, "100,000 Crisis Resolution and Home Treatment episodes each year"),)),
-    IndicatorSpec(Indicator.SETTLED_ACCOMMODATION,
-                  "Adults in contact with secondary mental health services in settled accommodation",
-                  Unit.PERCENT, True, None,
-                  (seed("002", 1448, "Proportion of adults in contact with secondary mental health services "
-                                     "in settled accommodation"),)),
-    IndicatorSpec(Indicator.EMPLOYMENT,
-                  "Adults in contact with secondary mental health services in employment",
-                  Unit.PERCENT, True, None,
-                  (seed("002", 1449, "Proportion of adults in contact with secondary mental health services "
-                                     "in employment"),)),
-    IndicatorSpec(Indicator.SMI_PHYSICAL_HEALTH_CHECK,
-                  "People with severe mental illness who received an annual physical health check",
-                  Unit.PERCENT, True, None,
-                  (seed("004", 625, "Percentage of people with severe mental illness who have received an "
-                                    "annual physical health check"),)),
-    IndicatorSpec(Indicator.CARERS_SUPPORTED,
-                  "Family members and friends supporting service users who feel supported",
-                  Unit.PERCENT, True, None,
-                  (seed("004", 632, "Do family members and friends supporting the service user feel "
-                                    "supported, listened to and valued?"),)),
-    IndicatorSpec(Indicator.ETHNICITY_RECORDING_COMPLETENESS,
-                  "Records with a valid ethnic category",
-                  Unit.PERCENT, True, 90.0,
-                  (seed("001", 685, "98.8% valid ethnicity codes recorded against the patient records. "
-                                    "This could be misleading"),
-                   seed("001", 709, "meaningful data collection for \u201cWhite other\u201d and dual "
-                                    "heritage categories")),
-                  local("90% is a local target, the platform's default until an area sets its own; "
-                        "the seeds give no completeness figure, only that 98.8% valid codes could "
-                        "mislead (001:685)")),
-    IndicatorSpec(Indicator.UTILISATION_BY_ETHNIC_GROUP,
-                  "Service use by an ethnic group relative to its share of the population",
-                  Unit.RATIO, True, 1.0,
-                  (seed("003", 70, "to determine the extent to which BME Communities are utilising the "
-                                   "existing clinical services"),),
-                  local("parity (1.0): a group using a service in proportion to its share of the "
-                        "population; the seeds give no figure")),
-    IndicatorSpec(Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP,
-                  "Detention, compulsory admission or seclusion of an ethnic group relative to its "
-                  "share of the population",
-                  Unit.RATIO, False, 1.0,
-                  (seed("001", 650, "analysis of why a high number of black people are detained in acute "
-                                    "wards"),
-                   seed("001", 722, "reduction in the rates of compulsory detention of BME users in "
-                                    "inpatient units")),
-                  local("parity (1.0): a group detained or secluded in proportion to its share of the "
-                        "population; above it is over-representation; the seeds give no figure")),
-    IndicatorSpec(Indicator.FUNDING,
-                  "Funding committed against funding required",
-                  Unit.GBP, True, None,
-                  (seed("001", 739, "others spread grants ranging from \u00a3500 to 10,000 across 10 or "
-                                    "more projects"),
-                   seed("004", 135, "VCSE organisations are, in particular, used to operating in a "
-                                    "competitive funding environment")),
-                  None),
-    IndicatorSpec(Indicator.CONTRACT_END,
-                  "Days until the contract ends",
-                  Unit.DAYS, True, None,
-                  (seed("001", 794, "adequate time is needed to engage stakeholders and successfully tender "
-                                    "for projects"),
-                   seed("004", 286, "These contracts usually exist over a longer-term period of delivery")),
-                  None),
-    IndicatorSpec(Indicator.PAYMENT_OVERDUE,
-                  "Days a payment to the provider is overdue",
-                  Unit.DAYS, False, 0.0,
-                  (local("no seed speaks of overdue payments; the platform watches them because small "
-                         "sums matter to small voluntary providers"),
-                   seed("001", 756, "small amounts of funding can release the potential of projects by "
-                                    "enabling small community groups to pay for administrative support")),
-                  local("0 days: a payment is due on its date")),
-)}
+INDICATORS: dict[Indicator, IndicatorSpec] = {
+    s.indicator: s
+    for s in (
+        IndicatorSpec(
+            Indicator.SEVEN_DAY_FOLLOW_UP,
+            "Patients followed up within 7 days of discharge from inpatient care",
+            Unit.PERCENT,
+            True,
+            95.0,
+            (
+                local(
+                    "no seed names follow-up after discharge; it is a common contract quality "
+                    "standard for mental health inpatient care"
+                ),
+            ),
+            local(
+                "95% is a local target, the platform's default until an area sets its own; "
+                "no seed gives a follow-up target"
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.FOUR_WEEK_WAIT,
+            "Percentage of patients waiting four weeks or less for support",
+            Unit.PERCENT,
+            True,
+            95.0,
+            (
+                seed("004", 623, "Percentage of patients waiting for four weeks or less for support"),
+                seed("004", 50, "A new four-week waiting time is being trialled"),
+            ),
+            local(
+                "95% is a local target, the platform's default until an area sets its own: "
+                "the seeds give the measure (004:623) but no figure, call the four-week wait "
+                "a standard being trialled (004:50) and warn against rigid targets (004:222)"
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.IAPT_ACCESS,
+            "Proportion of people with depression and/or anxiety offered psychological therapy",
+            Unit.PERCENT,
+            True,
+            None,
+            (
+                seed(
+                    "002",
+                    (1444, 1445),
+                    "IAPT (proportion of people with depression and/or anxiety "
+                    "disorders who are offered psychological therapy)",
+                ),
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.EIP_NEW_CASES,
+            "New cases of psychosis served by early intervention teams",
+            Unit.COUNT,
+            True,
+            None,
+            (seed("002", 1436, "7,500 new cases of psychosis served by Early Intervention teams each year"),),
+        ),
+        IndicatorSpec(
+            Indicator.CRISIS_HOME_TREATMENT_EPISODES,
+            "Crisis resolution and home treatment episodes",
+            Unit.COUNT,
+            True,
+            None,
+            (seed("002", 1437, "100,000 Crisis Resolution and Home Treatment episodes each year"),),
+        ),
+        IndicatorSpec(
+            Indicator.SETTLED_ACCOMMODATION,
+            "Adults in contact with secondary mental health services in settled accommodation",
+            Unit.PERCENT,
+            True,
+            None,
+            (
+                seed(
+                    "002",
+                    1448,
+                    "Proportion of adults in contact with secondary mental health services in settled accommodation",
+                ),
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.EMPLOYMENT,
+            "Adults in contact with secondary mental health services in employment",
+            Unit.PERCENT,
+            True,
+            None,
+            (seed("002", 1449, "Proportion of adults in contact with secondary mental health services in employment"),),
+        ),
+        IndicatorSpec(
+            Indicator.SMI_PHYSICAL_HEALTH_CHECK,
+            "People with severe mental illness who received an annual physical health check",
+            Unit.PERCENT,
+            True,
+            None,
+            (
+                seed(
+                    "004",
+                    625,
+                    "Percentage of people with severe mental illness who have received an annual physical health check",
+                ),
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.CARERS_SUPPORTED,
+            "Family members and friends supporting service users who feel supported",
+            Unit.PERCENT,
+            True,
+            None,
+            (
+                seed(
+                    "004",
+                    632,
+                    "Do family members and friends supporting the service user feel supported, listened to and valued?",
+                ),
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.ETHNICITY_RECORDING_COMPLETENESS,
+            "Records with a valid ethnic category",
+            Unit.PERCENT,
+            True,
+            90.0,
+            (
+                seed(
+                    "001",
+                    685,
+                    "98.8% valid ethnicity codes recorded against the patient records. This could be misleading",
+                ),
+                seed("001", 709, "meaningful data collection for \u201cWhite other\u201d and dual heritage categories"),
+            ),
+            local(
+                "90% is a local target, the platform's default until an area sets its own; "
+                "the seeds give no completeness figure, only that 98.8% valid codes could "
+                "mislead (001:685)"
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.UTILISATION_BY_ETHNIC_GROUP,
+            "Service use by an ethnic group relative to its share of the population",
+            Unit.RATIO,
+            True,
+            1.0,
+            (
+                seed(
+                    "003",
+                    70,
+                    "to determine the extent to which BME Communities are utilising the existing clinical services",
+                ),
+            ),
+            local(
+                "parity (1.0): a group using a service in proportion to its share of the "
+                "population; the seeds give no figure"
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP,
+            "Detention, compulsory admission or seclusion of an ethnic group relative to its share of the population",
+            Unit.RATIO,
+            False,
+            1.0,
+            (
+                seed("001", 650, "analysis of why a high number of black people are detained in acute wards"),
+                seed("001", 722, "reduction in the rates of compulsory detention of BME users in inpatient units"),
+            ),
+            local(
+                "parity (1.0): a group detained or secluded in proportion to its share of the "
+                "population; above it is over-representation; the seeds give no figure"
+            ),
+        ),
+        IndicatorSpec(
+            Indicator.FUNDING,
+            "Funding committed against funding required",
+            Unit.GBP,
+            True,
+            None,
+            (
+                seed("001", 739, "others spread grants ranging from \u00a3500 to 10,000 across 10 or more projects"),
+                seed(
+                    "004",
+                    135,
+                    "VCSE organisations are, in particular, used to operating in a competitive funding environment",
+                ),
+            ),
+            None,
+        ),
+        IndicatorSpec(
+            Indicator.CONTRACT_END,
+            "Days until the contract ends",
+            Unit.DAYS,
+            True,
+            None,
+            (
+                seed("001", 794, "adequate time is needed to engage stakeholders and successfully tender for projects"),
+                seed("004", 286, "These contracts usually exist over a longer-term period of delivery"),
+            ),
+            None,
+        ),
+        IndicatorSpec(
+            Indicator.PAYMENT_OVERDUE,
+            "Days a payment to the provider is overdue",
+            Unit.DAYS,
+            False,
+            0.0,
+            (
+                local(
+                    "no seed speaks of overdue payments; the platform watches them because small "
+                    "sums matter to small voluntary providers"
+                ),
+                seed(
+                    "001",
+                    756,
+                    "small amounts of funding can release the potential of projects by "
+                    "enabling small community groups to pay for administrative support",
+                ),
+            ),
+            local("0 days: a payment is due on its date"),
+        ),
+    )
+}
 
 #: Indicators about money reaching a provider: judged by the funding rules and shown on the
 #: funding page, not as performance against a target.
@@ -314,7 +438,6 @@ FUNDING_INDICATORS = frozenset({Indicator.FUNDING, Indicator.CONTRACT_END, Indic
 #: group's share of the population: these need ``community`` and ``population_share``.
 #: Utilisation is access, where under-use is the concern; coercive care is where
 #: over-representation is (001:650, 001:722).
-GROUP_SHARE_INDICATORS = frozenset({Indicator.UTILISATION_BY_ETHNIC_GROUP,
-                                    Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP})
+GROUP_SHARE_INDICATORS = frozenset({Indicator.UTILISATION_BY_ETHNIC_GROUP, Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP})
 #: Indicators about recording and using ethnicity: the race equality rule reads them.
 RACE_EQUALITY_INDICATORS = frozenset({Indicator.ETHNICITY_RECORDING_COMPLETENESS}) | GROUP_SHARE_INDICATORS

@@ -20,6 +20,7 @@ metrics     every metric and label a rule or dashboard uses exists in services/ 
 
 Each check returns a list of problems (empty = fine); ``main`` prints them and exits 1 on any.
 """
+
 from __future__ import annotations
 
 import ast
@@ -54,8 +55,9 @@ PROM_CONFIGS = ("prometheus.yml", "prometheus.compose.yml")
 # carries no JMX exporter agent; deploy/local/kafka.sh starts the broker with one.
 PROM_LOCAL_ONLY_JOBS = {"kafka"}
 ALERTMANAGER_CONFIG = "deploy/alertmanager/alertmanager.yml"
-AMTOOL_HELP = ("amtool not found: install Debian's package 'prometheus-alertmanager' "
-               "(apt-get install -y prometheus-alertmanager)")
+AMTOOL_HELP = (
+    "amtool not found: install Debian's package 'prometheus-alertmanager' (apt-get install -y prometheus-alertmanager)"
+)
 GRAFANA_DIR = "deploy/grafana"
 RUNBOOK = "deploy/README-ops.md"
 APP_IMAGE = "commissioning-signals"
@@ -66,15 +68,20 @@ PROMTOOL_HELP = "promtool not found: install Debian's package 'prometheus' (apt-
 # code exports everything the rules and dashboards read; a name the code exports may not stay here.
 PLANNED_METRICS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]], str]] = {}
 # Series every Prometheus has, and labels Prometheus itself attaches to every scraped series.
-BUILTIN_SERIES = {"up": ("job", "instance", "service"),
-                  "ALERTS": ("alertname", "alertstate", "severity", "job", "instance"),
-                  "scrape_duration_seconds": ("job", "instance")}
+BUILTIN_SERIES = {
+    "up": ("job", "instance", "service"),
+    "ALERTS": ("alertname", "alertstate", "severity", "job", "instance"),
+    "scrape_duration_seconds": ("job", "instance"),
+}
 TARGET_LABELS = ("job", "instance", "service")
 # The faust workers' Deployments and the modules whose factory builds each worker; the topics a
 # worker consumes are read from its agents (worker_topics): replicas above the smallest partition
 # count would sit idle.
-WORKER_MODULES = {"mapping": "services.mapping.worker", "alerts": "services.alerts.worker",
-                  "reporting-worker": "services.reporting.worker"}
+WORKER_MODULES = {
+    "mapping": "services.mapping.worker",
+    "alerts": "services.alerts.worker",
+    "reporting-worker": "services.reporting.worker",
+}
 # The fewest pods of every Deployment (all of them stateless): one lost or drained pod never stops
 # a process.
 MIN_REPLICAS = 2
@@ -83,15 +90,18 @@ MIN_REPLICAS = 2
 # monitoring namespace).
 PROM_ADAPTER_RULES = "deploy/k8s/prometheus-adapter/values.yaml"
 # Secrets the manifests may reference; they are created outside the repository (see RUNBOOK).
-DOCUMENTED_SECRETS = {"csp-postgres": ("dsn",), "csp-smtp": ("username", "password"),
-                      "csp-reporting": ("session-secret",)}
+DOCUMENTED_SECRETS = {
+    "csp-postgres": ("dsn",),
+    "csp-smtp": ("username", "password"),
+    "csp-reporting": ("session-secret",),
+}
 # Grafana template variables, replaced by a plausible value before a query is parsed.
-GRAFANA_VARS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h",
-                "${job}": "csp-.+", "$job": "csp-.+"}
+GRAFANA_VARS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h", "${job}": "csp-.+", "$job": "csp-.+"}
 
 
 # --------------------------------------------------------------------------------------------
 # helpers
+
 
 def _load_yaml(path: Path) -> Any:
     with path.open() as f:
@@ -136,10 +146,14 @@ def known_settings(repo: Path = REPO) -> set[str]:
         tree = ast.parse(py.read_text(), str(py))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and any(
-                    getattr(b, "id", getattr(b, "attr", "")).endswith("Settings") for b in node.bases):
+                getattr(b, "id", getattr(b, "attr", "")).endswith("Settings") for b in node.bases
+            ):
                 for stmt in node.body:
-                    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
-                            and stmt.target.id != "model_config":
+                    if (
+                        isinstance(stmt, ast.AnnAssign)
+                        and isinstance(stmt.target, ast.Name)
+                        and stmt.target.id != "model_config"
+                    ):
                         names.add("CSP_" + stmt.target.id.upper())
     for py in [*(repo / "services").rglob("*.py"), *(repo / "deploy" / "local").glob("*.py")]:
         names.update(re.findall(r"[\"'](CSP_[A-Z0-9_]+)[\"']", py.read_text()))
@@ -187,14 +201,14 @@ def _env_dict(env: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # compose
 
+
 def compose_schema_problems(doc: Any, repo: Path = REPO) -> list[str]:
     jsonschema = _require("jsonschema", "jsonschema==4.26.0")
     schema_path = repo / COMPOSE_SCHEMA
     raw = schema_path.read_bytes()
     problems = []
     if hashlib.sha256(raw).hexdigest() != COMPOSE_SCHEMA_SHA256:
-        problems.append(f"{COMPOSE_SCHEMA}: checksum differs from COMPOSE_SCHEMA_SHA256 "
-                        "(see deploy/schemas/README.md)")
+        problems.append(f"{COMPOSE_SCHEMA}: checksum differs from COMPOSE_SCHEMA_SHA256 (see deploy/schemas/README.md)")
     schema = json.loads(raw)
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
@@ -222,7 +236,7 @@ def compose_repo_problems(doc: dict, repo: Path = REPO) -> list[str]:
                 problems.append(f"{where}: {dockerfile} not found in build context {_rel(context, repo)}")
         if build is None and not svc.get("image"):
             problems.append(f"{where}: neither image nor build")
-        for env_file in ([svc["env_file"]] if isinstance(svc.get("env_file"), str) else svc.get("env_file") or []):
+        for env_file in [svc["env_file"]] if isinstance(svc.get("env_file"), str) else svc.get("env_file") or []:
             path = env_file if isinstance(env_file, str) else env_file.get("path")
             if not (repo / path).is_file():
                 problems.append(f"{where}: env_file {path} does not exist")
@@ -243,7 +257,7 @@ def compose_repo_problems(doc: dict, repo: Path = REPO) -> list[str]:
             elif source and source not in volumes_declared:
                 problems.append(f"{where}: named volume {source} is not declared under volumes:")
         deps = svc.get("depends_on") or {}
-        for dep, spec in ((deps.items()) if isinstance(deps, dict) else ((d, {}) for d in deps)):
+        for dep, spec in (deps.items()) if isinstance(deps, dict) else ((d, {}) for d in deps):
             if dep not in services:
                 problems.append(f"{where}: depends_on {dep}, which is not a service")
                 continue
@@ -273,8 +287,10 @@ def compose_repo_problems(doc: dict, repo: Path = REPO) -> list[str]:
                     problems.append(f"{where}: host port {host} is also published by {host_ports[host]}")
                 host_ports[host] = name
             if is_app and container.isdigit() and int(container) not in listening:
-                problems.append(f"{where}: publishes container port {container}, but the service listens "
-                                f"on {sorted(listening) or 'no known port'}")
+                problems.append(
+                    f"{where}: publishes container port {container}, but the service listens "
+                    f"on {sorted(listening) or 'no known port'}"
+                )
         for exposed in svc.get("expose") or []:
             if is_app and str(exposed).isdigit() and int(exposed) not in listening:
                 problems.append(f"{where}: exposes {exposed}, but the service listens on {sorted(listening)}")
@@ -310,11 +326,15 @@ def _compose_prometheus_problems(services: dict, mounts: dict, repo: Path) -> li
                 if host in ("localhost", "127.0.0.1"):
                     continue
                 if host not in services:
-                    problems.append(f"{_rel(config_path, repo)}: job {job['job_name']} scrapes {target}, "
-                                    f"but {host} is not a compose service")
+                    problems.append(
+                        f"{_rel(config_path, repo)}: job {job['job_name']} scrapes {target}, "
+                        f"but {host} is not a compose service"
+                    )
                 elif int(port) not in _service_ports(services[host]):
-                    problems.append(f"{_rel(config_path, repo)}: job {job['job_name']} scrapes {target}, "
-                                    f"but {host} does not expose port {port}")
+                    problems.append(
+                        f"{_rel(config_path, repo)}: job {job['job_name']} scrapes {target}, "
+                        f"but {host} does not expose port {port}"
+                    )
     return problems
 
 
@@ -326,14 +346,17 @@ def _compose_grafana_problems(services: dict, mounts: dict, repo: Path) -> list[
     for sub in ("datasources", "dashboards"):
         target = f"/etc/grafana/provisioning/{sub}"
         if gmounts.get(target) != (repo / GRAFANA_DIR / "provisioning" / sub).resolve():
-            problems.append(f"{COMPOSE_FILE}: services.grafana: {GRAFANA_DIR}/provisioning/{sub} "
-                            f"is not mounted at {target}")
+            problems.append(
+                f"{COMPOSE_FILE}: services.grafana: {GRAFANA_DIR}/provisioning/{sub} is not mounted at {target}"
+            )
     provider = _load_yaml(repo / GRAFANA_DIR / "provisioning" / "dashboards" / "dashboards.yml")
     for p in provider.get("providers", []):
         path = p.get("options", {}).get("path")
         if gmounts.get(path) != (repo / GRAFANA_DIR / "dashboards").resolve():
-            problems.append(f"{GRAFANA_DIR}/provisioning/dashboards/dashboards.yml: provider path {path} "
-                            f"is not where docker-compose.yml mounts {GRAFANA_DIR}/dashboards")
+            problems.append(
+                f"{GRAFANA_DIR}/provisioning/dashboards/dashboards.yml: provider path {path} "
+                f"is not where docker-compose.yml mounts {GRAFANA_DIR}/dashboards"
+            )
     url = _load_yaml(repo / GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]["url"]
     host = re.sub(r"^https?://", "", url).split(":")[0]
     if host not in services:
@@ -348,6 +371,7 @@ def check_compose(repo: Path = REPO, doc: dict | None = None) -> list[str]:
 
 # --------------------------------------------------------------------------------------------
 # Dockerfile
+
 
 @dataclass
 class Instruction:
@@ -393,8 +417,13 @@ def dockerignored(relpath: str, patterns: list[str]) -> bool:
         negate = pattern.startswith("!")
         pat = pattern[1:] if negate else pattern
         pat = pat.strip("/")
-        regex = re.escape(pat).replace(r"\*\*/", "(.*/)?").replace(r"\*\*", ".*") \
-            .replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        regex = (
+            re.escape(pat)
+            .replace(r"\*\*/", "(.*/)?")
+            .replace(r"\*\*", ".*")
+            .replace(r"\*", "[^/]*")
+            .replace(r"\?", "[^/]")
+        )
         if any(re.fullmatch(regex, c) for c in candidates):
             ignored = not negate
     return ignored
@@ -455,6 +484,7 @@ def check_dockerfile(repo: Path = REPO) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Kubernetes
 
+
 def k8s_documents(repo: Path = REPO) -> list[tuple[str, dict]]:
     docs = []
     for path in sorted((repo / K8S_DIR).glob("*.yaml")):
@@ -506,7 +536,7 @@ def k8s_consistency_problems(docs: list[tuple[str, dict]], repo: Path = REPO) ->
             problems.append(f"{where}: namespace {meta.get('namespace')} is not declared in {K8S_DIR}")
         if kind == "Secret" and (doc.get("data") or doc.get("stringData")):
             problems.append(f"{where}: a Secret with data in the repository; reference it instead")
-        for key in (configmaps.get(meta.get("name"), {}) if kind == "ConfigMap" else {}):
+        for key in configmaps.get(meta.get("name"), {}) if kind == "ConfigMap" else {}:
             if key.startswith("CSP_") and key not in settings:
                 problems.append(f"{where}: {key} is read by no code")
         pod = _pod_spec(doc)
@@ -563,9 +593,12 @@ def k8s_consistency_problems(docs: list[tuple[str, dict]], repo: Path = REPO) ->
                 problems.append(f"{where}: selector does not match the pod template labels")
 
     def matching(selector: dict) -> list[str]:
-        return [n for n, (_, d) in deployments.items()
-                if selector and all(d["spec"]["template"]["metadata"].get("labels", {}).get(k) == v
-                                    for k, v in selector.items())]
+        return [
+            n
+            for n, (_, d) in deployments.items()
+            if selector
+            and all(d["spec"]["template"]["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+        ]
 
     for fname, svc in by_kind.get("Service", []):
         where = f"{K8S_DIR}/{fname}: Service/{svc['metadata']['name']}"
@@ -575,8 +608,11 @@ def k8s_consistency_problems(docs: list[tuple[str, dict]], repo: Path = REPO) ->
         for port in svc["spec"].get("ports", []):
             tp = port.get("targetPort", port.get("port"))
             for dname in targets:
-                cports = [p for c in deployments[dname][1]["spec"]["template"]["spec"]["containers"]
-                          for p in c.get("ports", [])]
+                cports = [
+                    p
+                    for c in deployments[dname][1]["spec"]["template"]["spec"]["containers"]
+                    for p in c.get("ports", [])
+                ]
                 if tp not in {p.get("name") for p in cports} | {p.get("containerPort") for p in cports}:
                     problems.append(f"{where}: targetPort {tp} is not a port of Deployment {dname}")
     covered: set[str] = set()
@@ -609,8 +645,9 @@ def min_replicas(doc: dict, hpa_min: dict[str, int]) -> int:
     return hpa_min[name] if name in hpa_min else doc["spec"].get("replicas", 1)
 
 
-def _availability_problems(deployments: dict, pdbs: list[tuple[str, dict]], hpa_min: dict[str, int],
-                           matching: Callable[[dict], list[str]]) -> list[str]:
+def _availability_problems(
+    deployments: dict, pdbs: list[tuple[str, dict]], hpa_min: dict[str, int], matching: Callable[[dict], list[str]]
+) -> list[str]:
     """Every Deployment is stateless and runs at least MIN_REPLICAS pods; a Deployment an
     autoscaler scales leaves ``replicas`` out (an apply would reset the autoscaler's count); its
     PodDisruptionBudget lets a drain take one pod but never all of them."""
@@ -619,8 +656,10 @@ def _availability_problems(deployments: dict, pdbs: list[tuple[str, dict]], hpa_
         where = f"{K8S_DIR}/{fname}: Deployment/{name}"
         floor = min_replicas(doc, hpa_min)
         if floor < MIN_REPLICAS:
-            problems.append(f"{where}: runs {floor} replica(s) at least; a stateless process needs "
-                            f"{MIN_REPLICAS} so one pod's loss or drain never stops it")
+            problems.append(
+                f"{where}: runs {floor} replica(s) at least; a stateless process needs "
+                f"{MIN_REPLICAS} so one pod's loss or drain never stops it"
+            )
         if name in hpa_min and "replicas" in doc["spec"]:
             problems.append(f"{where}: sets replicas although an autoscaler scales it")
     for fname, pdb in pdbs:
@@ -631,13 +670,17 @@ def _availability_problems(deployments: dict, pdbs: list[tuple[str, dict]], hpa_
             if "maxUnavailable" in spec:
                 away = spec["maxUnavailable"]
                 if not isinstance(away, int) or not 1 <= away < floor:
-                    problems.append(f"{where}: maxUnavailable {away} must be a count from 1 to {floor - 1} "
-                                    f"for Deployment/{name} ({floor} replicas at least)")
+                    problems.append(
+                        f"{where}: maxUnavailable {away} must be a count from 1 to {floor - 1} "
+                        f"for Deployment/{name} ({floor} replicas at least)"
+                    )
             else:
                 kept = spec.get("minAvailable")
                 if not isinstance(kept, int) or not 1 <= kept < floor:
-                    problems.append(f"{where}: minAvailable {kept} must be a count from 1 to {floor - 1} "
-                                    f"for Deployment/{name} ({floor} replicas at least)")
+                    problems.append(
+                        f"{where}: minAvailable {kept} must be a count from 1 to {floor - 1} "
+                        f"for Deployment/{name} ({floor} replicas at least)"
+                    )
     return problems
 
 
@@ -719,9 +762,11 @@ def _worker_replica_problems(deployments: dict, hpa_max: dict[str, int]) -> list
         replicas = max(doc["spec"].get("replicas", 1), hpa_max.get(name, 0))
         if replicas > limit:
             partitions = min(getattr(topics, t).partitions for t in topic_names)
-            problems.append(f"{K8S_DIR}/{fname}: Deployment/{name} may run {replicas} replicas, but its "
-                            f"topics have {partitions} partitions, of which {limit} carry areas: the extra "
-                            "consumers would sit idle")
+            problems.append(
+                f"{K8S_DIR}/{fname}: Deployment/{name} may run {replicas} replicas, but its "
+                f"topics have {partitions} partitions, of which {limit} carry areas: the extra "
+                "consumers would sit idle"
+            )
     return problems
 
 
@@ -746,6 +791,7 @@ def check_k8s(repo: Path = REPO, docs: list[tuple[str, dict]] | None = None) -> 
 # --------------------------------------------------------------------------------------------
 # Prometheus
 
+
 def alert_rules(repo: Path = REPO) -> list[dict]:
     doc = _load_yaml(repo / PROM_DIR / "rules" / "alerts.yml")
     return [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
@@ -766,8 +812,9 @@ def check_prometheus(repo: Path = REPO) -> list[str]:
     else:
         runs = [[tool, "check", "config", f"{PROM_DIR}/{c}"] for c in PROM_CONFIGS]
         for what, folder in (("check", "rules"), ("test", "tests")):
-            runs.append([tool, what, "rules",
-                         *sorted(str(_rel(p, repo)) for p in (repo / PROM_DIR / folder).glob("*.yml"))])
+            runs.append(
+                [tool, what, "rules", *sorted(str(_rel(p, repo)) for p in (repo / PROM_DIR / folder).glob("*.yml"))]
+            )
         for cmd in runs:
             rc, out = _run(cmd, repo)
             if rc != 0:
@@ -793,8 +840,9 @@ def _prometheus_config_problems(repo: Path) -> list[str]:
     first, *rest = PROM_CONFIGS
     for other in rest:
         if set(jobs[first]) - PROM_LOCAL_ONLY_JOBS != set(jobs[other]) - PROM_LOCAL_ONLY_JOBS:
-            problems.append(f"{PROM_DIR}/{other}: jobs {sorted(jobs[other])} "
-                            f"differ from {first}'s {sorted(jobs[first])}")
+            problems.append(
+                f"{PROM_DIR}/{other}: jobs {sorted(jobs[other])} differ from {first}'s {sorted(jobs[first])}"
+            )
     # The local stack's files name env.sh's default ports (deploy/local/ops_config.py moves them).
     env_sh = (repo / "deploy" / "local" / "env.sh").read_text()
     defaults = {k: int(v) for k, v in re.findall(r'(CSP_[A-Z_]+_PORT)="\$\{CSP_[A-Z_]+_PORT:-(\d+)\}"', env_sh)}
@@ -815,11 +863,18 @@ def _prometheus_config_problems(repo: Path) -> list[str]:
         targets = [t for s in spec.get("static_configs", []) for t in s.get("targets", [])]
         problems += wrong_port(f"{PROM_DIR}/{first}: job {job} scrapes", targets, var)
     local = _load_yaml(repo / PROM_DIR / first)
-    managers = [t for m in local.get("alerting", {}).get("alertmanagers", [])
-                for s in m.get("static_configs", []) for t in s.get("targets", [])]
+    managers = [
+        t
+        for m in local.get("alerting", {}).get("alertmanagers", [])
+        for s in m.get("static_configs", [])
+        for t in s.get("targets", [])
+    ]
     problems += wrong_port(f"{PROM_DIR}/{first}: alerting sends to", managers, ops_config.ALERTMANAGER_PORT)
-    hooks = [h["url"] for r in _load_yaml(repo / ALERTMANAGER_CONFIG).get("receivers", [])
-             for h in r.get("webhook_configs", [])]
+    hooks = [
+        h["url"]
+        for r in _load_yaml(repo / ALERTMANAGER_CONFIG).get("receivers", [])
+        for h in r.get("webhook_configs", [])
+    ]
     hosts = [urllib.parse.urlsplit(u).netloc for u in hooks]
     problems += wrong_port(f"{ALERTMANAGER_CONFIG}: webhooks", hosts, ops_config.RECEIVER_PORT)
     return problems
@@ -851,6 +906,7 @@ def _alert_coverage_problems(repo: Path) -> list[str]:
 
 # --------------------------------------------------------------------------------------------
 # Grafana
+
 
 def dashboards(repo: Path = REPO) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in sorted((repo / GRAFANA_DIR / "dashboards").glob("*.json"))}
@@ -902,8 +958,10 @@ def check_grafana(repo: Path = REPO) -> list[str]:
             for target in panel.get("targets", []):
                 uid = (target.get("datasource") or panel.get("datasource") or {}).get("uid")
                 if uid not in uids:
-                    problems.append(f"{GRAFANA_DIR}/dashboards/{fname}: panel '{panel.get('title')}' "
-                                    f"uses datasource {uid}, which is not provisioned")
+                    problems.append(
+                        f"{GRAFANA_DIR}/dashboards/{fname}: panel '{panel.get('title')}' "
+                        f"uses datasource {uid}, which is not provisioned"
+                    )
     problems += promql_syntax_problems(dashboard_queries(repo))
     return problems
 
@@ -917,8 +975,15 @@ def promql_syntax_problems(queries: list[tuple[str, str]]) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         for i, (where, expr) in enumerate(queries):
             path = Path(tmp) / f"q{i}.yml"
-            path.write_text(yaml.safe_dump({"groups": [{"name": "q", "rules": [
-                {"record": "dashboard:query:check", "expr": grafana_expr(expr)}]}]}))
+            path.write_text(
+                yaml.safe_dump(
+                    {
+                        "groups": [
+                            {"name": "q", "rules": [{"record": "dashboard:query:check", "expr": grafana_expr(expr)}]}
+                        ]
+                    }
+                )
+            )
             rc, out = _run([tool, "check", "rules", str(path)], Path(tmp))
             if rc != 0:
                 detail = " ".join(ln.strip() for ln in out.splitlines() if "FAILED" not in ln and ln.strip())
@@ -929,6 +994,7 @@ def promql_syntax_problems(queries: list[tuple[str, str]]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # metric names and labels
 
+
 @dataclass
 class Metric:
     name: str
@@ -938,12 +1004,19 @@ class Metric:
     source: str = ""
 
 
-_CONSTRUCTORS = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram",
-                 "Summary": "summary", "Info": "info", "Enum": "stateset"}
+_CONSTRUCTORS = {
+    "Counter": "counter",
+    "Gauge": "gauge",
+    "Histogram": "histogram",
+    "Summary": "summary",
+    "Info": "info",
+    "Enum": "stateset",
+}
 
 
-def _literal_values(node: ast.AST, loops: dict[str, ast.AST] | None = None,
-                    module: str | None = None) -> set[str] | None:
+def _literal_values(
+    node: ast.AST, loops: dict[str, ast.AST] | None = None, module: str | None = None
+) -> set[str] | None:
     """The values a label argument can take, or None when the code does not say (an open set).
 
     A string literal or a choice of them, a loop variable over a tuple or list of them, or a loop
@@ -965,8 +1038,14 @@ def _literal_values(node: ast.AST, loops: dict[str, ast.AST] | None = None,
             return set().union(*values) if values and all(v is not None for v in values) else None
         if isinstance(over, ast.Name) and module:
             return _module_constant(module, over.id)
-        if (isinstance(over, ast.Call) and isinstance(over.func, ast.Attribute) and over.func.attr == "values"
-                and isinstance(over.func.value, ast.Name) and not over.args and module):
+        if (
+            isinstance(over, ast.Call)
+            and isinstance(over.func, ast.Attribute)
+            and over.func.attr == "values"
+            and isinstance(over.func.value, ast.Name)
+            and not over.args
+            and module
+        ):
             return _module_constant(module, over.func.value.id, dict_values=True)
     return None
 
@@ -1015,8 +1094,11 @@ def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
             ctor = getattr(call.func, "id", getattr(call.func, "attr", ""))
             if ctor not in _CONSTRUCTORS or not call.args or not isinstance(call.args[0], ast.Constant):
                 continue
-            labels_node = call.args[2] if len(call.args) > 2 else next(
-                (k.value for k in call.keywords if k.arg == "labelnames"), None)
+            labels_node = (
+                call.args[2]
+                if len(call.args) > 2
+                else next((k.value for k in call.keywords if k.arg == "labelnames"), None)
+            )
             labels = tuple(e.value for e in getattr(labels_node, "elts", []) if isinstance(e, ast.Constant))
             metric = Metric(call.args[0].value, _CONSTRUCTORS[ctor], labels, source=_rel(py, repo))
             metrics[metric.name] = metric
@@ -1028,15 +1110,25 @@ def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
         loops = _loop_variables(tree)
         module = ".".join(py.relative_to(repo).with_suffix("").parts).removesuffix(".__init__")
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "info" and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in by_var and node.args and isinstance(node.args[0], ast.Dict)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "info"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in by_var
+                and node.args
+                and isinstance(node.args[0], ast.Dict)
+            ):
                 metric = by_var[node.func.value.id]  # an Info's labels are the keys of its dict
                 keys = [k.value for k in node.args[0].keys if isinstance(k, ast.Constant)]
                 metric.labels = tuple(dict.fromkeys([*metric.labels, *keys]))
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "labels" and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in by_var):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "labels"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in by_var
+            ):
                 metric = by_var[node.func.value.id]
                 for label, arg in zip(metric.labels, node.args):
                     values = _literal_values(arg, loops[node], module)
@@ -1051,8 +1143,10 @@ def code_metrics(repo: Path = REPO) -> dict[str, Metric]:
 
 
 def planned_metrics() -> dict[str, Metric]:
-    return {name: Metric(name, kind, labels, {k: set(v) for k, v in values.items()}, "planned")
-            for name, (kind, labels, values, _) in PLANNED_METRICS.items()}
+    return {
+        name: Metric(name, kind, labels, {k: set(v) for k, v in values.items()}, "planned")
+        for name, (kind, labels, values, _) in PLANNED_METRICS.items()
+    }
 
 
 def series_names(metric: Metric) -> dict[str, tuple[str, ...]]:
@@ -1087,11 +1181,11 @@ def expr_selectors(expr: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
         name = m.group(1)
         if not (name.startswith("csp_") or ":" in name or name in BUILTIN_SERIES):
             continue
-        if masked[m.end():].lstrip().startswith("("):  # a function, not a series
+        if masked[m.end() :].lstrip().startswith("("):  # a function, not a series
             continue
         matchers = []
         if m.group(2):
-            original = expr[m.start(2):m.end(2)]
+            original = expr[m.start(2) : m.end(2)]
             matchers = _MATCHER.findall(original)
         out.append((name, matchers))
     return out
@@ -1127,8 +1221,7 @@ def metric_problems(queries: list[tuple[str, str]], repo: Path = REPO) -> list[s
         in_expr: set[str] = set(TARGET_LABELS) | {"le", "alertname", "alertstate"}
         for name, matchers in expr_selectors(expr):
             if name not in known:
-                problems.append(f"{where}: {name} is neither in services/ nor in PLANNED_METRICS "
-                                f"nor a recording rule")
+                problems.append(f"{where}: {name} is neither in services/ nor in PLANNED_METRICS nor a recording rule")
                 continue
             labels, metric = known[name]
             in_expr |= set(labels)
@@ -1142,8 +1235,10 @@ def metric_problems(queries: list[tuple[str, str]], repo: Path = REPO) -> list[s
                     if all(re.fullmatch(r"[\w.-]+", w) for w in wanted):
                         bad = [w for w in wanted if w not in allowed]
                         if bad:
-                            problems.append(f"{where}: {name}{{{label}{op}\"{value}\"}}: {', '.join(bad)} "
-                                            f"never set by the code (it sets {', '.join(sorted(allowed))})")
+                            problems.append(
+                                f'{where}: {name}{{{label}{op}"{value}"}}: {", ".join(bad)} '
+                                f"never set by the code (it sets {', '.join(sorted(allowed))})"
+                            )
         for group in _GROUPING.findall(_mask_strings(expr)):
             for label in (g.strip() for g in group.split(",")):
                 if label and label not in in_expr:
@@ -1192,22 +1287,24 @@ def catalogue_problems(repo: Path = REPO) -> list[str]:
     for declared, metric in sorted(exported.items()):
         name = exposed_name(metric)
         if declared in PLANNED_METRICS or name in PLANNED_METRICS:
-            problems.append(f"deploy/validate.py: {name} is exported by {metric.source}; move it out "
-                            f"of PLANNED_METRICS (and into {RUNBOOK}'s exported table)")
+            problems.append(
+                f"deploy/validate.py: {name} is exported by {metric.source}; move it out "
+                f"of PLANNED_METRICS (and into {RUNBOOK}'s exported table)"
+            )
         if name not in rows:
             problems.append(f"{RUNBOOK}: the metrics catalogue does not list {name} ({metric.source})")
             continue
         kind, labels = rows[name]
         if kind.split()[0] != metric.type:
-            problems.append(f"{RUNBOOK}: {name} is catalogued as '{kind}', but {metric.source} "
-                            f"declares type {metric.type}")
+            problems.append(
+                f"{RUNBOOK}: {name} is catalogued as '{kind}', but {metric.source} declares type {metric.type}"
+            )
         documented = set(re.findall(r"`([a-z_][a-z0-9_]*)`", labels))
         missing = [label for label in metric.labels if label not in documented]
         if missing:
             problems.append(f"{RUNBOOK}: {name}: labels {', '.join(missing)} are not in the catalogue")
     for name in sorted(set(rows) - {exposed_name(m) for m in exported.values()} - set(PLANNED_METRICS)):
-        problems.append(f"{RUNBOOK}: the metrics catalogue lists {name}, which no code under "
-                        f"services/ declares")
+        problems.append(f"{RUNBOOK}: the metrics catalogue lists {name}, which no code under services/ declares")
     return problems
 
 
@@ -1221,11 +1318,16 @@ CHECKS: dict[str, tuple[Callable[[], list[str]], str]] = {
     "compose": (check_compose, f"{COMPOSE_FILE} valid against the Compose Specification and the repository"),
     "docker": (check_dockerfile, "Dockerfile and .dockerignore consistent"),
     "k8s": (check_k8s, f"{K8S_DIR} valid against the Kubernetes {K8S_VERSION} schemas (strict) and each other"),
-    "prometheus": (check_prometheus,
-                   "promtool check config, check rules, test rules; runbooks and tests cover every alert"),
+    "prometheus": (
+        check_prometheus,
+        "promtool check config, check rules, test rules; runbooks and tests cover every alert",
+    ),
     "grafana": (check_grafana, "dashboards provisioned, every query parses"),
-    "metrics": (check_metrics, "every metric and label in rules and dashboards exists in services/ or is planned; "
-                               "the catalogue documents every metric"),
+    "metrics": (
+        check_metrics,
+        "every metric and label in rules and dashboards exists in services/ or is planned; "
+        "the catalogue documents every metric",
+    ),
 }
 
 

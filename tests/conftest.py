@@ -1,5 +1,6 @@
 """Shared fixtures. Integration and e2e tests run against a real Kafka broker and a real
 PostgreSQL, started by the project's own scripts on test-only ports under .local/test."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ TEST_HOME = REPO / ".local" / ("test" if BASE == 29000 else f"test-{BASE}")
 SEEDS = REPO / "docs" / "seeds"
 TEST_ENV = {
     **stack_env(BASE, TEST_HOME),
-    "CSP_KEY_CACHE_SECONDS": "0",   # revocation must bite at once in tests
+    "CSP_KEY_CACHE_SECONDS": "0",  # revocation must bite at once in tests
     "CSP_RATE_LIMIT_PER_SECOND": "100000",
     "CSP_RATE_LIMIT_BURST": "100000",
     # The suite reads and fails authentication far faster than any person; the limits' own tests
@@ -70,8 +71,9 @@ def infra(test_env):
 
 def http_json(method: str, url: str, body=None, headers=None, timeout: float = 10):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"content-type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, dict(r.headers), json.loads(r.read() or b"null")
@@ -82,13 +84,18 @@ def http_json(method: str, url: str, body=None, headers=None, timeout: float = 1
 
 def keys_cli(*args: str) -> str:
     """Run the project's key and registry CLI (python -m services.common.keys) on the test stack."""
-    out = subprocess.run([sys.executable, "-m", "services.common.keys", *args], env={**os.environ, **TEST_ENV},
-                         capture_output=True, text=True, cwd=REPO, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.common.keys", *args],
+        env={**os.environ, **TEST_ENV},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
     return out.stdout
 
 
-def create_key(org: str, role: str, areas: str = "", name: str | None = None,
-               provider_ids: str = "") -> dict:
+def create_key(org: str, role: str, areas: str = "", name: str | None = None, provider_ids: str = "") -> dict:
     """A key made with the project's key CLI. For a partner, ``areas`` are the areas its
     organisation serves and ``provider_ids`` the providers it reports for besides itself, both
     added to the organisation registry: intake refuses its posts anywhere else (403)."""
@@ -137,8 +144,9 @@ def keys(stack) -> dict[str, dict]:
         "pattigift": create_key("pattigift", "partner", areas="BSOL,BLKC,ARDN,STAF,WMER,EASI", name="Pattigift"),
         # BLKC, its own (e2e, interop); WMER (test_unstorable), ARDN (test_reporting), STAF
         # (e2e test_restart): each reads an area no other test writes to.
-        "black-country-cdw": create_key("black-country-cdw", "partner", areas="BLKC,WMER,ARDN,STAF",
-                                        name="Black Country CDW team"),
+        "black-country-cdw": create_key(
+            "black-country-cdw", "partner", areas="BLKC,WMER,ARDN,STAF", name="Black Country CDW team"
+        ),
         "bsol-commissioner": create_key("bsol-icb", "commissioner", areas="BSOL", name="BSOL ICB"),
         "som-commissioner": create_key("somerset-icb", "commissioner", areas="SOM", name="Somerset ICB"),
         "operator": create_key("platform-ops", "operator", name="Platform operations"),
@@ -151,8 +159,9 @@ def bearer(key: dict) -> dict[str, str]:
 
 def findings_reported(key: dict, area: str, days: int = 7) -> int:
     """Findings the reporting API counts for ``area`` in the last ``days`` days."""
-    status, _, body = http_json("GET", url("reporting", f"/v1/reports/summary?area={area}&days={days}"),
-                                headers=bearer(key))
+    status, _, body = http_json(
+        "GET", url("reporting", f"/v1/reports/summary?area={area}&days={days}"), headers=bearer(key)
+    )
     assert status == 200, body
     return body["findings"]["current"]
 
@@ -166,7 +175,12 @@ def recent_finding(area: str, region: str, source: str = "black-country-cdw", **
     from contracts.examples import FINDING
 
     body = copy.deepcopy(FINDING)
-    body.update(event_id=str(uuid.uuid4()), source=source, area=area, region=region,
-                occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat())
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source=source,
+        area=area,
+        region=region,
+        occurred_at=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat(),
+    )
     body["data"].update(cdw_role=None, **data)
     return body

@@ -1,5 +1,6 @@
 """What tests read of a service running under gunicorn (services/common/gunicorn_conf.py), from
 /proc: its master's workers, whether a process is alive, the master's metrics directory."""
+
 from __future__ import annotations
 
 import tempfile

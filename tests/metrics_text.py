@@ -1,4 +1,5 @@
 """Reading the Prometheus text format in tests."""
+
 from __future__ import annotations
 
 

@@ -6,6 +6,7 @@ base-880 ... base-861, operations (deploy/local/ops.sh) base+94 ... base+97 (Kaf
 Prometheus, Alertmanager, Alertmanager's receiver). The default test
 base 29000 gives Kafka 29092/29093, PostgreSQL 25432 and services 28081-28086.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,13 @@ def stack_env(base: int, home: Path) -> dict[str, str]:
 
 def run_script(env: dict[str, str], script: str, *args: str, timeout: int = 600) -> str:
     """Run one of deploy/local's scripts with ``env``; raise with its output when it fails."""
-    proc = subprocess.run(["bash", str(REPO / "deploy" / "local" / script), *args],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        ["bash", str(REPO / "deploy" / "local" / script), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{script} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc.stdout

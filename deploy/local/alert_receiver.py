@@ -8,6 +8,7 @@ the time it arrived and appends it, one line per notification, so operations sta
 with no mail or chat can follow the platform's own alerts with ``tail -f``. ``GET /healthz``
 answers 200 once it listens.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.log.parent.mkdir(parents=True, exist_ok=True)
     server = Receiver((args.host, args.port), args.log)
-    print(json.dumps({"event": "alert_receiver.listening", "address": f"{args.host}:{args.port}",
-                      "log": str(args.log)}), flush=True)
+    print(
+        json.dumps({"event": "alert_receiver.listening", "address": f"{args.host}:{args.port}", "log": str(args.log)}),
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

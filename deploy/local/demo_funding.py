@@ -18,6 +18,7 @@ so that each funding flow rule fires (:func:`expected_alerts`):
 
 Event ids derive from the demo's anchor day, so a second run answers 'duplicate'.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,13 +64,18 @@ SCHEME = Org("som-small-grants", "Somerset community small grants (illustrative)
 #: A dozen grants, 500 to 10,000 pounds (001:739): (holder, amount, days from the anchor to its
 #: start, to its spend-by date, share spent).
 GRANTS = [
-    ("chard-bme-forum", 2_500, -200, -20, 1.0), ("yeovil-polish-club", 5_000, -180, 40, 0.9),
-    ("taunton-faith-forum", 10_000, -150, 120, 0.6), ("bridgwater-refugee-group", 750, -140, -10, 1.0),
-    ("frome-traveller-support", 1_200, -120, 60, 0.8), ("minehead-chinese-elders", 500, -100, 90, 0.5),
-    ("glastonbury-peer-club", 3_000, -90, 150, 0.4), ("wells-african-women", 4_000, -80, 200, 0.3),
-    ("street-carers-cafe", 6_000, -60, 250, 0.2), ("burnham-youth-voice", 8_000, -45, 300, 0.1),
-    ("shepton-bangladeshi-assoc", 2_000, -10, 170, 0.0),   # not paid: started ten days ago
-    ("ilminster-dual-heritage", 3_500, -150, 25, 0.2),     # paid, due within a month, mostly unspent
+    ("chard-bme-forum", 2_500, -200, -20, 1.0),
+    ("yeovil-polish-club", 5_000, -180, 40, 0.9),
+    ("taunton-faith-forum", 10_000, -150, 120, 0.6),
+    ("bridgwater-refugee-group", 750, -140, -10, 1.0),
+    ("frome-traveller-support", 1_200, -120, 60, 0.8),
+    ("minehead-chinese-elders", 500, -100, 90, 0.5),
+    ("glastonbury-peer-club", 3_000, -90, 150, 0.4),
+    ("wells-african-women", 4_000, -80, 200, 0.3),
+    ("street-carers-cafe", 6_000, -60, 250, 0.2),
+    ("burnham-youth-voice", 8_000, -45, 300, 0.1),
+    ("shepton-bangladeshi-assoc", 2_000, -10, 170, 0.0),  # not paid: started ten days ago
+    ("ilminster-dual-heritage", 3_500, -150, 25, 0.2),  # paid, due within a month, mostly unspent
 ]
 UNPAID_GRANT, UNSPENT_GRANT = "shepton-bangladeshi-assoc", "ilminster-dual-heritage"
 
@@ -92,17 +98,41 @@ def quarter(day0: date, k: int) -> tuple[date, date]:
     return end - timedelta(days=QUARTER_DAYS - 1), end
 
 
-def _flow(day0: date, source: Org, kind: str, payer: dict, payee: dict, amount: float, days_ago: int,
-          reference: str, period: tuple[date, date], alliance: bool = True, grant: dict | None = None) -> dict:
-    data = {"kind": kind, "reference": reference, "payer": payer, "payee": payee, "amount_gbp": amount,
-            "period_start": period[0].isoformat(), "period_end": period[1].isoformat()}
+def _flow(
+    day0: date,
+    source: Org,
+    kind: str,
+    payer: dict,
+    payee: dict,
+    amount: float,
+    days_ago: int,
+    reference: str,
+    period: tuple[date, date],
+    alliance: bool = True,
+    grant: dict | None = None,
+) -> dict:
+    data = {
+        "kind": kind,
+        "reference": reference,
+        "payer": payer,
+        "payee": payee,
+        "amount_gbp": amount,
+        "period_start": period[0].isoformat(),
+        "period_end": period[1].isoformat(),
+    }
     if alliance:
         data["alliance_id"] = LEAD.id
     if grant is not None:
         data["grant"] = grant
-    return {"event_id": _id(day0, kind, reference, payee["organisation_id"], days_ago), "source": source.id,
-            "occurred_at": _at(day0, days_ago), "area": AREA, "region": AREAS[AREA].region.value,
-            "type": "uk.nhs.commissioning.funding.v1", "data": data}
+    return {
+        "event_id": _id(day0, kind, reference, payee["organisation_id"], days_ago),
+        "source": source.id,
+        "occurred_at": _at(day0, days_ago),
+        "area": AREA,
+        "region": AREAS[AREA].region.value,
+        "type": "uk.nhs.commissioning.funding.v1",
+        "data": data,
+    }
 
 
 def alliance_flows(day0: date) -> list[dict]:
@@ -113,17 +143,20 @@ def alliance_flows(day0: date) -> list[dict]:
     for k in (3, 2, 1, 0):
         period = quarter(day0, k)
         ref = f"SOM-CMH-{period[0]:%Y%m%d}"
-        paid = QUARTER_DAYS * k + 20                    # the commissioner pays 20 days into the quarter's end
+        paid = QUARTER_DAYS * k + 20  # the commissioner pays 20 days into the quarter's end
         out.append(_flow(day0, TRUST, "commitment", _party(TRUST, "trust"), lead, QUARTER_GBP, paid + 5, ref, period))
         out.append(_flow(day0, TRUST, "payment", COMMISSIONER, trust, QUARTER_GBP, paid, ref, period))
         if k == 0:
-            continue                                    # the trust is late passing it on
+            continue  # the trust is late passing it on
         out.append(_flow(day0, LEAD, "payment", trust, lead, QUARTER_GBP, paid - 6, ref, period))
         for member, share in MEMBERS.items():
             if k == 1 and member.id == UNPAID_MEMBER:
                 continue
-            out.append(_flow(day0, LEAD, "payment", lead, _party(member, "member"), QUARTER_GBP * share,
-                             paid - 12, ref, period))
+            out.append(
+                _flow(
+                    day0, LEAD, "payment", lead, _party(member, "member"), QUARTER_GBP * share, paid - 12, ref, period
+                )
+            )
     return out
 
 
@@ -136,18 +169,39 @@ def grant_flows(day0: date) -> list[dict]:
         ref = f"SG-{n:02d}"
         payee = {"organisation_id": holder, "role": "grant_recipient"}
         period = (start, max(start, min(spend_by, day0)))
-        terms = {"scheme": SCHEME.id, "start_date": start.isoformat(), "spend_by": spend_by.isoformat(),
-                 "conditions": ["Spent on the project's venues, materials and administration",
-                                "A spend report each quarter"]}
+        terms = {
+            "scheme": SCHEME.id,
+            "start_date": start.isoformat(),
+            "spend_by": spend_by.isoformat(),
+            "conditions": [
+                "Spent on the project's venues, materials and administration",
+                "A spend report each quarter",
+            ],
+        }
         awarded = -start_in + 30
-        out.append(_flow(day0, SCHEME, "grant_award", scheme, payee, float(amount), awarded, ref, period,
-                         alliance=False, grant=terms))
+        out.append(
+            _flow(
+                day0,
+                SCHEME,
+                "grant_award",
+                scheme,
+                payee,
+                float(amount),
+                awarded,
+                ref,
+                period,
+                alliance=False,
+                grant=terms,
+            )
+        )
         if holder == UNPAID_GRANT:
             continue
-        out.append(_flow(day0, SCHEME, "payment", scheme, payee, float(amount), -start_in + 2, ref, period,
-                         alliance=False))
-        out.append(_flow(day0, SCHEME, "spend_report", scheme, payee, round(amount * spent, 2), 3, ref, period,
-                         alliance=False))
+        out.append(
+            _flow(day0, SCHEME, "payment", scheme, payee, float(amount), -start_in + 2, ref, period, alliance=False)
+        )
+        out.append(
+            _flow(day0, SCHEME, "spend_report", scheme, payee, round(amount * spent, 2), 3, ref, period, alliance=False)
+        )
     return out
 
 
@@ -205,8 +259,11 @@ async def load(home: Path, intake: str, day0: date) -> bool:
     posted = 0
     async with httpx.AsyncClient(timeout=60) as client:
         for org, events in build_events(day0).items():
-            r = await client.post(intake + "/v1/funding-events:batch", json={"events": events},
-                                  headers={"Authorization": f"Bearer {keys[org]['api_key']}"})
+            r = await client.post(
+                intake + "/v1/funding-events:batch",
+                json={"events": events},
+                headers={"Authorization": f"Bearer {keys[org]['api_key']}"},
+            )
             if r.status_code != 200 or r.json()["counts"].get("rejected"):
                 print(f"demo: funding flows of {org}: HTTP {r.status_code}: {r.text[:300]}", file=sys.stderr)
                 return False

@@ -12,6 +12,7 @@ CSP_PROMETHEUS_RULES_DIR (default deploy/prometheus/rules) reads the rules from 
 the same files; CSP_PROMETHEUS_INTERVAL (unset: the file's own) sets the scrape and evaluation
 interval.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,7 @@ def _port(env: Mapping[str, str], var: str) -> int:
     return int(env[var])
 
 
-def prometheus_config(env: Mapping[str, str], rules_dir: Path | None = None,
-                      interval: str | None = None) -> dict:
+def prometheus_config(env: Mapping[str, str], rules_dir: Path | None = None, interval: str | None = None) -> dict:
     """deploy/prometheus/prometheus.yml with every target at this stack's ports."""
     doc = yaml.safe_load(PROMETHEUS_FILE.read_text())
     rules = Path(rules_dir) if rules_dir else PROMETHEUS_FILE.parent / "rules"
@@ -83,8 +83,11 @@ def main(argv: list[str]) -> int:
         return 2
     what, out = argv
     if what == "prometheus":
-        doc = prometheus_config(os.environ, os.environ.get("CSP_PROMETHEUS_RULES_DIR") or None,
-                                os.environ.get("CSP_PROMETHEUS_INTERVAL") or None)
+        doc = prometheus_config(
+            os.environ,
+            os.environ.get("CSP_PROMETHEUS_RULES_DIR") or None,
+            os.environ.get("CSP_PROMETHEUS_INTERVAL") or None,
+        )
     else:
         doc = alertmanager_config(os.environ)
     Path(out).write_text(yaml.safe_dump(doc, sort_keys=False))

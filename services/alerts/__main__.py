@@ -1,4 +1,5 @@
 """python -m services.alerts api|worker"""
+
 import sys
 
 from services.common.entry import run

@@ -1,7 +1,8 @@
 """Composition root of the alerts API, which also delivers notifications.
 
-    python -m services.alerts api --port 8086
+python -m services.alerts api --port 8086
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,13 +55,17 @@ provider performance below target, race equality data gaps and silent providers.
 
 
 def senders(settings: AlertsSettings) -> tuple[httpx.AsyncClient, WebhookSender, EmailSender]:
-    client = httpx.AsyncClient(timeout=settings.alerts_webhook_timeout_seconds,
-                               follow_redirects=False)
-    relay = SmtpRelay(settings.smtp_host, settings.smtp_port, settings.smtp_from,
-                      settings.smtp_starttls, settings.smtp_username, settings.smtp_password,
-                      settings.smtp_timeout_seconds)
-    return client, WebhookSender(client, receivers=receivers(settings.alerts_webhook_receivers)), \
-        EmailSender(relay)
+    client = httpx.AsyncClient(timeout=settings.alerts_webhook_timeout_seconds, follow_redirects=False)
+    relay = SmtpRelay(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.smtp_starttls,
+        settings.smtp_username,
+        settings.smtp_password,
+        settings.smtp_timeout_seconds,
+    )
+    return client, WebhookSender(client, receivers=receivers(settings.alerts_webhook_receivers)), EmailSender(relay)
 
 
 def create_app(settings: AlertsSettings | None = None) -> FastAPI:
@@ -78,8 +83,9 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         app.state.webhook_receivers = receivers(settings.alerts_webhook_receivers)
         app.state.settings, app.state.open_streams = settings, Counter()
         app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
-        app.state.service = AlertsService(pool, settings.policy(), settings.external_url,
-                                          timedelta(seconds=settings.alerts_reevaluate_seconds))
+        app.state.service = AlertsService(
+            pool, settings.policy(), settings.external_url, timedelta(seconds=settings.alerts_reevaluate_seconds)
+        )
         deliverer = Deliverer(pool, settings, listener, webhooks, email)
         task = asyncio.create_task(deliverer.run(), name="alert-delivery")
         heap.settle()
@@ -95,8 +101,12 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
             await pool.close()
             log.info("alerts api stopped")
 
-    app = api_app(title="Commissioning signals: alerts", version=settings.service_version,
-                  description=DESCRIPTION, lifespan=lifespan)
+    app = api_app(
+        title="Commissioning signals: alerts",
+        version=settings.service_version,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     set_build_info("alerts-api", settings.service_version)
     start_delivery_series()
 

@@ -1,4 +1,5 @@
 """Settings of the alerts worker and the alerts API (environment, prefix ``CSP_``)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -63,9 +64,12 @@ class AlertsSettings(CommonSettings):
 
     def policy(self) -> NotificationPolicy:
         # Validated as data: the labels and actions are free text here until the policy checks them.
-        return NotificationPolicy.model_validate(dict(
-            group_by=tuple(x.strip() for x in self.alerts_group_by.split(",") if x.strip()),
-            group_wait=timedelta(seconds=self.alerts_group_wait_seconds),
-            group_interval=timedelta(seconds=self.alerts_group_interval_seconds),
-            repeat_interval=timedelta(seconds=self.alerts_repeat_interval_seconds),
-            prompt=frozenset(x.strip() for x in self.alerts_prompt.split(",") if x.strip())))
+        return NotificationPolicy.model_validate(
+            dict(
+                group_by=tuple(x.strip() for x in self.alerts_group_by.split(",") if x.strip()),
+                group_wait=timedelta(seconds=self.alerts_group_wait_seconds),
+                group_interval=timedelta(seconds=self.alerts_group_interval_seconds),
+                repeat_interval=timedelta(seconds=self.alerts_repeat_interval_seconds),
+                prompt=frozenset(x.strip() for x in self.alerts_prompt.split(",") if x.strip()),
+            )
+        )

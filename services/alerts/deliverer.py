@@ -6,6 +6,7 @@ which must never stall the stream; the worker scales by partition, delivery by c
 The worker's commit wakes this loop through ``LISTEN csp_alert_outbox``; a poll catches the
 rest (retries coming due, a lost connection).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,15 @@ log = logging.getLogger("alerts.delivery")
 
 
 class Deliverer:
-    def __init__(self, pool: asyncpg.Pool, settings: AlertsSettings, listener: Listener,
-                 webhooks: WebhookSender, email: EmailSender, jitter=random.random) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: AlertsSettings,
+        listener: Listener,
+        webhooks: WebhookSender,
+        email: EmailSender,
+        jitter=random.random,
+    ) -> None:
         self.pool, self.settings, self.listener = pool, settings, listener
         self.webhooks, self.email, self.jitter = webhooks, email, jitter
 
@@ -49,15 +57,13 @@ class Deliverer:
             except Exception:  # noqa: BLE001 - the loop outlives any one failure, or nothing is delivered
                 log.exception("delivery round failed; trying again at the next poll")
             try:
-                await asyncio.wait_for(self.listener.outbox_ready.wait(),
-                                       s.alerts_delivery_poll_seconds)
+                await asyncio.wait_for(self.listener.outbox_ready.wait(), s.alerts_delivery_poll_seconds)
             except TimeoutError:
                 pass
 
     async def deliver_due(self) -> int:
         s = self.settings
-        rows = await outbox.claim(self.pool, s.alerts_delivery_concurrency,
-                                  s.alerts_delivery_lease_seconds)
+        rows = await outbox.claim(self.pool, s.alerts_delivery_concurrency, s.alerts_delivery_lease_seconds)
         await asyncio.gather(*(self.deliver(row) for row in rows))
         return len(rows)
 
@@ -65,8 +71,9 @@ class Deliverer:
         started = time.perf_counter()
         nid, channel = row["id"], row["channel"]
         if not row["active"]:
-            await outbox.record(self.pool, nid, row["attempts"], "failed", None,
-                                "subscription deleted", 0.0, None, cancelled=True)
+            await outbox.record(
+                self.pool, nid, row["attempts"], "failed", None, "subscription deleted", 0.0, None, cancelled=True
+            )
             return
         body = row["payload"].encode()
         if channel == "webhook":
@@ -77,29 +84,30 @@ class Deliverer:
 
     async def _settle(self, row, sent: Sent, duration_ms: float) -> None:
         s, nid, channel, attempt = self.settings, row["id"], row["channel"], row["attempts"]
-        facts = {"notification_id": str(nid), "subscription_id": str(row["subscription_id"]),
-                 "channel": channel, "attempt": attempt, "status_code": sent.status_code}
+        facts = {
+            "notification_id": str(nid),
+            "subscription_id": str(row["subscription_id"]),
+            "channel": channel,
+            "attempt": attempt,
+            "status_code": sent.status_code,
+        }
         if sent.ok:
-            await outbox.record(self.pool, nid, attempt, "delivered", sent.status_code, None,
-                                duration_ms, None)
+            await outbox.record(self.pool, nid, attempt, "delivered", sent.status_code, None, duration_ms, None)
             NOTIFICATIONS.labels(channel, "delivered").inc()
-            DELIVERY_SECONDS.labels(channel).observe(
-                (datetime.now(timezone.utc) - row["created_at"]).total_seconds())
+            DELIVERY_SECONDS.labels(channel).observe((datetime.now(timezone.utc) - row["created_at"]).total_seconds())
             log.info("notification delivered", extra=facts)
             return
         if sent.permanent or attempt >= s.alerts_max_attempts:
-            await outbox.record(self.pool, nid, attempt, "failed", sent.status_code, sent.error,
-                                duration_ms, None)
+            await outbox.record(self.pool, nid, attempt, "failed", sent.status_code, sent.error, duration_ms, None)
             NOTIFICATIONS.labels(channel, "failed").inc()
             log.warning("notification failed", extra={**facts, "error": sent.error})
             return
-        delay = backoff(attempt, base=s.alerts_retry_base_seconds,
-                        cap=s.alerts_retry_cap_seconds, jitter=self.jitter())
+        delay = backoff(attempt, base=s.alerts_retry_base_seconds, cap=s.alerts_retry_cap_seconds, jitter=self.jitter())
         if sent.retry_after is not None:
             delay = max(delay, min(sent.retry_after, s.alerts_retry_cap_seconds))
         due = datetime.now(timezone.utc) + timedelta(seconds=delay)
-        await outbox.record(self.pool, nid, attempt, "retry", sent.status_code, sent.error,
-                            duration_ms, due)
+        await outbox.record(self.pool, nid, attempt, "retry", sent.status_code, sent.error, duration_ms, due)
         NOTIFICATIONS.labels(channel, "retried").inc()
-        log.info("notification retry scheduled", extra={**facts, "error": sent.error,
-                                                        "retry_in_seconds": round(delay, 2)})
+        log.info(
+            "notification retry scheduled", extra={**facts, "error": sent.error, "retry_in_seconds": round(delay, 2)}
+        )

@@ -16,6 +16,7 @@ keyed by the finding's event id, so a replayed finding opens nothing.
 :meth:`AlertsService.ingest_peer_reviews` stores peer review returns and opens their
 recommendations (ids derived from the return's), in one transaction, so a replay opens nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,10 +71,17 @@ class Ingested:
 
 
 class AlertsService:
-    def __init__(self, pool: asyncpg.Pool, policy: NotificationPolicy, external_url: str,
-                 reevaluate: timedelta, *, alert_store: AlertStore = store,
-                 recommendation_store: RecommendationStore = recommendations,
-                 peer_review_store: PeerReviewStore = peer_reviews) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        policy: NotificationPolicy,
+        external_url: str,
+        reevaluate: timedelta,
+        *,
+        alert_store: AlertStore = store,
+        recommendation_store: RecommendationStore = recommendations,
+        peer_review_store: PeerReviewStore = peer_reviews,
+    ) -> None:
         """The stores default to the PostgreSQL adapters; the unit tests pass in-memory ones."""
         self.pool, self.policy = pool, policy
         self.external_url, self.reevaluate = external_url, reevaluate
@@ -92,14 +100,14 @@ class AlertsService:
         async with self.pool.acquire() as conn, conn.transaction():
             states = await self.store.lock_areas(conn, list(by_area))
             fresh = await self.store.first_sights(conn, [(m.event_id, m.event.area) for m in batch])
-            todo = {area: events for area in states
-                    if (events := [m for m in by_area[area] if m.event_id in fresh])}
-            await self.recommendations.open_new(conn, [r for events in todo.values() for m in events
-                                                       if (r := Recommendation.of(m, now)) is not None],
-                                                now)
+            todo = {area: events for area in states if (events := [m for m in by_area[area] if m.event_id in fresh])}
+            await self.recommendations.open_new(
+                conn,
+                [r for events in todo.values() for m in events if (r := Recommendation.of(m, now)) is not None],
+                now,
+            )
             inputs = await self.store.inputs_of(conn, list(todo), now) if todo else {}
-            turns = [await self._turn(conn, states[area], now, events, inputs[area])
-                     for area, events in todo.items()]
+            turns = [await self._turn(conn, states[area], now, events, inputs[area]) for area, events in todo.items()]
         return Ingested(fresh, tuple(turns))
 
     async def ingest_peer_reviews(self, batch: Sequence[MappedPeerReview], now: datetime) -> set[UUID]:
@@ -107,18 +115,26 @@ class AlertsService:
         follow-up rules see the recommendations at the area's next turn."""
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self.peer_reviews.record_new(conn, batch, now)
-            await self.recommendations.open_new(conn, [r for m in batch if m.event_id in fresh
-                                                       for r in recommendations_of(m, now)], now)
+            await self.recommendations.open_new(
+                conn, [r for m in batch if m.event_id in fresh for r in recommendations_of(m, now)], now
+            )
         return fresh
 
     async def tick(self, area: str, now: datetime) -> Turn:
         async with self.pool.acquire() as conn, conn.transaction():
             state = await self.store.lock_area(conn, area)
-            return await self._turn(conn, state, now, (),
-                                    (await self.store.inputs_of(conn, [area], now))[area])
+            return await self._turn(conn, state, now, (), (await self.store.inputs_of(conn, [area], now))[area])
 
-    async def act(self, fingerprint: str, action: Literal["acknowledge", "resolve"], *,
-                  by: str, key_id: str, note: str | None, now: datetime) -> AlertRecord:
+    async def act(
+        self,
+        fingerprint: str,
+        action: Literal["acknowledge", "resolve"],
+        *,
+        by: str,
+        key_id: str,
+        note: str | None,
+        now: datetime,
+    ) -> AlertRecord:
         """Raises UnknownAlert, or lifecycle.LifecycleError when the state does not allow it."""
         area = await self.store.area_of(self.pool, fingerprint)
         if area is None:
@@ -126,16 +142,25 @@ class AlertsService:
         async with self.pool.acquire() as conn, conn.transaction():
             state = await self.store.lock_area(conn, area)
             inputs = (await self.store.inputs_of(conn, [area], now))[area]
-            turn = engine.act(state, inputs.records, inputs.groups, fingerprint=fingerprint,
-                              action=action, by=by, note=note, now=now,
-                              silences=inputs.silences, policy=self.policy)
+            turn = engine.act(
+                state,
+                inputs.records,
+                inputs.groups,
+                fingerprint=fingerprint,
+                action=action,
+                by=by,
+                note=note,
+                now=now,
+                silences=inputs.silences,
+                policy=self.policy,
+            )
             await self._persist(conn, state, inputs, turn, now, key_id)
-        log.info("alert %s", action + "d", extra={"fingerprint": fingerprint, "area": area,
-                                                   "by": by})
+        log.info("alert %s", action + "d", extra={"fingerprint": fingerprint, "area": area, "by": by})
         return turn.records[fingerprint]
 
-    async def answer(self, response: RecommendationResponse, *, key_id: str,
-                     now: datetime) -> tuple[Recommendation, bool]:
+    async def answer(
+        self, response: RecommendationResponse, *, key_id: str, now: datetime
+    ) -> tuple[Recommendation, bool]:
         """Record one answer; returns the recommendation and whether the answer was new.
 
         The same response id again changes nothing (the recommendation as it stands comes
@@ -156,23 +181,50 @@ class AlertsService:
             await self.recommendations.save(conn, updated, now)
             await self.recommendations.append_answer(conn, response, key_id)
             await self._turn(conn, state, now, (), (await self.store.inputs_of(conn, [area], now))[area])
-        log.info("recommendation answered", extra={"recommendation_id": str(rec_id), "area": area,
-                                                   "by": response.source, "status": updated.status,
-                                                   "event_id": str(response.event_id)})
+        log.info(
+            "recommendation answered",
+            extra={
+                "recommendation_id": str(rec_id),
+                "area": area,
+                "by": response.source,
+                "status": updated.status,
+                "event_id": str(response.event_id),
+            },
+        )
         return updated, True
 
-    async def _turn(self, conn: asyncpg.Connection, state: AreaState, now: datetime,
-                    events: Sequence[MappedEvent], inputs: store.AreaInputs) -> Turn:
-        turn = engine.advance(state, inputs.records, inputs.groups, now=now, events=events,
-                              thresholds=inputs.thresholds, silences=inputs.silences,
-                              policy=self.policy, recommendations=inputs.recommendations,
-                              alliances=inputs.alliances)
+    async def _turn(
+        self,
+        conn: asyncpg.Connection,
+        state: AreaState,
+        now: datetime,
+        events: Sequence[MappedEvent],
+        inputs: store.AreaInputs,
+    ) -> Turn:
+        turn = engine.advance(
+            state,
+            inputs.records,
+            inputs.groups,
+            now=now,
+            events=events,
+            thresholds=inputs.thresholds,
+            silences=inputs.silences,
+            policy=self.policy,
+            recommendations=inputs.recommendations,
+            alliances=inputs.alliances,
+        )
         await self._persist(conn, state, inputs, turn, now, None)
         return turn
 
-    async def _persist(self, conn: asyncpg.Connection, before: AreaState,
-                       inputs: store.AreaInputs, turn: Turn, now: datetime,
-                       key_id: str | None) -> None:
+    async def _persist(
+        self,
+        conn: asyncpg.Connection,
+        before: AreaState,
+        inputs: store.AreaInputs,
+        turn: Turn,
+        now: datetime,
+        key_id: str | None,
+    ) -> None:
         area = turn.state.area
         next_check = now + self.reevaluate
         if turn.next_wakeup is not None:
@@ -182,28 +234,47 @@ class AlertsService:
         if turn.groups != inputs.groups:
             await self.store.save_groups(conn, area, turn.groups)
         await self.store.append_audit(conn, turn.audit, key_id)
-        rows = self._notifications(turn, await self.store.subscriptions_for(conn, area)) \
-            if turn.notifications else []
+        rows = self._notifications(turn, await self.store.subscriptions_for(conn, area)) if turn.notifications else []
         await self.store.enqueue_notifications(conn, rows)
         alerts = turn.alerts()
         await self.store.enqueue_publications(conn, alerts)
         await self.store.announce(conn, alerts, len(rows))
         for entry in turn.audit:
-            log.info("alert %s", entry.action, extra={"fingerprint": entry.fingerprint,
-                                                     "area": area, "status": entry.to_status.value,
-                                                     "severity": entry.severity.value})
+            log.info(
+                "alert %s",
+                entry.action,
+                extra={
+                    "fingerprint": entry.fingerprint,
+                    "area": area,
+                    "status": entry.to_status.value,
+                    "severity": entry.severity.value,
+                },
+            )
 
     def _notifications(self, turn: Turn, subscriptions) -> list[tuple[Any, ...]]:
         rows = []
         for intent in turn.notifications:
             for sub, alerts in route(intent, subscriptions):
                 nid = uuid4()
-                payload = alertmanager_payload(intent, alerts, receiver=str(sub.id),
-                                               notification_id=str(nid),
-                                               external_url=self.external_url,
-                                               records=turn.records)
-                rows.append((nid, sub.id, sub.channel, turn.state.area, intent.group_key,
-                             intent.reason, payload["status"],
-                             [a.fingerprint for a in alerts],
-                             json.dumps(payload, separators=(",", ":"))))
+                payload = alertmanager_payload(
+                    intent,
+                    alerts,
+                    receiver=str(sub.id),
+                    notification_id=str(nid),
+                    external_url=self.external_url,
+                    records=turn.records,
+                )
+                rows.append(
+                    (
+                        nid,
+                        sub.id,
+                        sub.channel,
+                        turn.state.area,
+                        intent.group_key,
+                        intent.reason,
+                        payload["status"],
+                        [a.fingerprint for a in alerts],
+                        json.dumps(payload, separators=(",", ":")),
+                    )
+                )
         return rows

@@ -8,6 +8,7 @@ recommendations, and anyone reads an area's "you said, we did" summary.
   :func:`services.alerts.domain.recommendations.public_view` (no organisations, no owners, no key
   ids, dates only). Each client address is held to the read limit a key has.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,11 @@ PUBLIC_WINDOW_DAYS = 365
 def partner_only(who: Principal) -> None:
     """Checked in the route's body, after its parameters: a malformed one is a 422 for any key."""
     if who.role is not Role.PARTNER:
-        raise Problem(403, "Forbidden", "these are a partner organisation's own recommendations; "
-                                        "commissioners and operators read them by area")
+        raise Problem(
+            403,
+            "Forbidden",
+            "these are a partner organisation's own recommendations; commissioners and operators read them by area",
+        )
 
 
 async def caller(request: Request) -> Principal:
@@ -97,30 +101,41 @@ class PartnerRecommendations(BaseModel):
     next_offset: int | None
 
 
-@router.get("/v1/partners/me/recommendations", tags=["recommendations"],
-            response_model=PartnerRecommendations,
-            summary="The recommendations the caller's organisation made, newest first, each with "
-                    "the commissioners' answers (partner keys)")
+@router.get(
+    "/v1/partners/me/recommendations",
+    tags=["recommendations"],
+    response_model=PartnerRecommendations,
+    summary="The recommendations the caller's organisation made, newest first, each with "
+    "the commissioners' answers (partner keys)",
+)
 async def my_recommendations(
-    request: Request, who: Caller,
-    area: Annotated[str | None, Query(pattern=r"^[A-Z]{2,5}$")] = None, status: Status | None = None,
+    request: Request,
+    who: Caller,
+    area: Annotated[str | None, Query(pattern=r"^[A-Z]{2,5}$")] = None,
+    status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     partner_only(who)
-    found, total = await recommendations.of_organisation(request.app.state.pool, who.organisation_id,
-                                                         area, status, limit, offset)
-    return {"items": [partner_view(r, answers) for r, answers in found], "total": total,
-            "limit": limit, "offset": offset,
-            "next_offset": offset + limit if offset + limit < total else None}
+    found, total = await recommendations.of_organisation(
+        request.app.state.pool, who.organisation_id, area, status, limit, offset
+    )
+    return {
+        "items": [partner_view(r, answers) for r, answers in found],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < total else None,
+    }
 
 
-@router.get("/v1/partners/me/recommendations/{rec_id}", tags=["recommendations"],
-            response_model=PartnerRecommendation,
-            summary="One recommendation the caller's organisation made, with every answer; "
-                    "404 for any other organisation's")
-async def my_recommendation(request: Request, who: Caller,
-                            rec_id: Annotated[UUID, Path()]) -> dict[str, Any]:
+@router.get(
+    "/v1/partners/me/recommendations/{rec_id}",
+    tags=["recommendations"],
+    response_model=PartnerRecommendation,
+    summary="One recommendation the caller's organisation made, with every answer; 404 for any other organisation's",
+)
+async def my_recommendation(request: Request, who: Caller, rec_id: Annotated[UUID, Path()]) -> dict[str, Any]:
     partner_only(who)
     found = await recommendations.one_of_organisation(request.app.state.pool, who.organisation_id, rec_id)
     if found is None:
@@ -193,12 +208,17 @@ class YouSaidWeDid(BaseModel):
     peer_reviews: list[PublicPeerReview]
 
 
-@router.get("/v1/public/areas/{area}/you-said-we-did", tags=["public"], response_model=YouSaidWeDid,
-            dependencies=[Depends(public_reader)],
-            summary="No key: what communities recommended in the area and what the commissioners "
-                    "did, with the area's peer review returns. No personal data, no organisations")
+@router.get(
+    "/v1/public/areas/{area}/you-said-we-did",
+    tags=["public"],
+    response_model=YouSaidWeDid,
+    dependencies=[Depends(public_reader)],
+    summary="No key: what communities recommended in the area and what the commissioners "
+    "did, with the area's peer review returns. No personal data, no organisations",
+)
 async def you_said_we_did(
-    request: Request, area: Annotated[str, Path(pattern=r"^[A-Z]{2,5}$")],
+    request: Request,
+    area: Annotated[str, Path(pattern=r"^[A-Z]{2,5}$")],
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
@@ -211,9 +231,16 @@ async def you_said_we_did(
     summary = follow_up_summary(made, at, PUBLIC_WINDOW_DAYS, thresholds.recommendations)
     items, total = await recommendations.public_listing(pool, area, limit, offset)
     reviews = await peer_reviews.of_area(pool, area)
-    return {"area": area, "area_name": AREAS[area].name, "region": AREAS[area].region.value,
-            "window_days": PUBLIC_WINDOW_DAYS,
-            "follow_up": {k: v for k, v in summary.items() if k != "window_days"},
-            "items": [public_view(r) for r in items], "total": total, "limit": limit,
-            "offset": offset, "next_offset": offset + limit if offset + limit < total else None,
-            "peer_reviews": [public_review(review, recs) for review, recs in reviews]}
+    return {
+        "area": area,
+        "area_name": AREAS[area].name,
+        "region": AREAS[area].region.value,
+        "window_days": PUBLIC_WINDOW_DAYS,
+        "follow_up": {k: v for k, v in summary.items() if k != "window_days"},
+        "items": [public_view(r) for r in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < total else None,
+        "peer_reviews": [public_review(review, recs) for review, recs in reviews],
+    }

@@ -13,6 +13,7 @@ The timer also publishes commissioners' answers to recommendations (recorded by 
 with an outbox row) to recommendations.responses.v1.
 The clock is the settings' (``AlertsSettings.now``), which a test may move ahead.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,13 +26,27 @@ import faust
 
 from contracts.events import Alert, MappedEvent, RecommendationResponse
 from contracts.peer_review import MappedPeerReview
-from contracts.topics import (ALERTS, DEADLETTER, MAPPED, MAPPED_PEER_REVIEWS, RECOMMENDATION_RESPONSES,
-                              alert_headers, recommendation_response_headers)
+from contracts.topics import (
+    ALERTS,
+    DEADLETTER,
+    MAPPED,
+    MAPPED_PEER_REVIEWS,
+    RECOMMENDATION_RESPONSES,
+    alert_headers,
+    recommendation_response_headers,
+)
 from services.common.db import RETRYABLE, create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
 from services.common.migrate import require_current
-from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each, raw_topic,
-                                     send_dead_letter)
+from services.common.streams import (
+    BATCH_RECORDS,
+    RECORDS,
+    apply_or_one_by_one,
+    make_app,
+    parse_each,
+    raw_topic,
+    send_dead_letter,
+)
 from services.common.upstream import each_batch
 
 from .adapters import recommendations, store
@@ -47,8 +62,12 @@ def create_worker(settings: AlertsSettings | None = None) -> faust.App:
     """The faust app with its agent and timer; PostgreSQL is reached when they first run."""
     settings = settings or AlertsSettings()
     app = make_app("csp-alerts", settings, settings.alerts_port)
-    worker = AlertsWorker(settings, raw_topic(app, ALERTS.name), raw_topic(app, DEADLETTER.name),
-                          raw_topic(app, RECOMMENDATION_RESPONSES.name))
+    worker = AlertsWorker(
+        settings,
+        raw_topic(app, ALERTS.name),
+        raw_topic(app, DEADLETTER.name),
+        raw_topic(app, RECOMMENDATION_RESPONSES.name),
+    )
     DEADLETTERS.labels(MAPPED.name, "process")  # reads 0 until the first dead letter
     DEADLETTERS.labels(MAPPED_PEER_REVIEWS.name, "process")
 
@@ -56,15 +75,20 @@ def create_worker(settings: AlertsSettings | None = None) -> faust.App:
     async def evaluate(stream):
         """Mapped events in batches (take_events acks a batch's offsets after the body)."""
         s = await worker.service()
-        await each_batch(stream, settings.batch_max, settings.batch_within_seconds,
-                         lambda events: worker.batch(s, events))
+        await each_batch(
+            stream, settings.batch_max, settings.batch_within_seconds, lambda events: worker.batch(s, events)
+        )
 
     @app.agent(raw_topic(app, MAPPED_PEER_REVIEWS.name), concurrency=1)
     async def peer_reviews(stream):
         """Mapped peer review returns: stored, their recommendations opened (a replay opens none)."""
         s = await worker.service()
-        await each_batch(stream, settings.batch_max, settings.batch_within_seconds,
-                         lambda events: worker.peer_review_batch(s, events))
+        await each_batch(
+            stream,
+            settings.batch_max,
+            settings.batch_within_seconds,
+            lambda events: worker.peer_review_batch(s, events),
+        )
 
     @app.timer(interval=settings.alerts_tick_seconds)
     async def due_areas():
@@ -77,8 +101,13 @@ class AlertsWorker:
     """The worker's state: one pool and service (made by whichever of the agent and timer asks
     first), the outbox relay, and the timer's bookkeeping."""
 
-    def __init__(self, settings: AlertsSettings, alerts_topic: faust.TopicT, deadletters: faust.TopicT,
-                 responses_topic: faust.TopicT) -> None:
+    def __init__(
+        self,
+        settings: AlertsSettings,
+        alerts_topic: faust.TopicT,
+        deadletters: faust.TopicT,
+        responses_topic: faust.TopicT,
+    ) -> None:
         self.settings, self.alerts_topic, self.deadletters = settings, alerts_topic, deadletters
         self.responses_topic = responses_topic
         self.now = settings.now
@@ -93,33 +122,48 @@ class AlertsWorker:
                 await require_current(self.settings.pg_dsn)
                 pool = await create_pool(self.settings.pg_dsn, 1, 4, schema="alerts", attempts=120)
                 self._service = AlertsService(
-                    pool, self.settings.policy(), self.settings.external_url,
-                    timedelta(seconds=self.settings.alerts_reevaluate_seconds))
+                    pool,
+                    self.settings.policy(),
+                    self.settings.external_url,
+                    timedelta(seconds=self.settings.alerts_reevaluate_seconds),
+                )
         return self._service
 
     async def relay(self, pool: asyncpg.Pool, limit: int = 500) -> int:
         """Publish the alerts.v1 outbox in id order; marked published only once Kafka acknowledged."""
-        return await self._publish(pool, 4242003, store.pending_publications, store.mark_published,
-                                   self.alerts_topic,
-                                   lambda payload: alert_headers(Alert.model_validate_json(payload)), limit)
+        return await self._publish(
+            pool,
+            4242003,
+            store.pending_publications,
+            store.mark_published,
+            self.alerts_topic,
+            lambda payload: alert_headers(Alert.model_validate_json(payload)),
+            limit,
+        )
 
     async def relay_answers(self, pool: asyncpg.Pool, limit: int = 500) -> int:
         """Publish the recommendations.responses.v1 outbox (answers the API recorded) the same way."""
         return await self._publish(
-            pool, 4242008, recommendations.pending_publications, recommendations.mark_published,
+            pool,
+            4242008,
+            recommendations.pending_publications,
+            recommendations.mark_published,
             self.responses_topic,
             lambda payload: recommendation_response_headers(RecommendationResponse.model_validate_json(payload)),
-            limit)
+            limit,
+        )
 
-    async def _publish(self, pool: asyncpg.Pool, lock: int, pending, mark, topic: faust.TopicT,
-                       headers_of, limit: int) -> int:
+    async def _publish(
+        self, pool: asyncpg.Pool, lock: int, pending, mark, topic: faust.TopicT, headers_of, limit: int
+    ) -> int:
         """One outbox relay pass: rows (id, area, payload) sent keyed by area, then marked."""
         async with self._relay_lock, pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)  # one relay per outbox at a time
             rows = await pending(conn, limit)
-            futures = [await topic.send(key=r["area"].encode(), value=r["payload"].encode(),
-                                        headers=headers_of(r["payload"]))
-                       for r in rows]
+            futures = [
+                await topic.send(key=r["area"].encode(), value=r["payload"].encode(), headers=headers_of(r["payload"]))
+                for r in rows
+            ]
             await asyncio.gather(*futures)
             await mark(conn, [r["id"] for r in rows])
         return len(rows)
@@ -138,8 +182,9 @@ class AlertsWorker:
         if not parsed:
             return
         with TURN_SECONDS.labels("batch").time():
-            parsed, done = await apply_or_one_by_one(parsed, lambda batch: s.ingest(batch, self.now()),
-                                                     self.dead_letter)
+            parsed, done = await apply_or_one_by_one(
+                parsed, lambda batch: s.ingest(batch, self.now()), self.dead_letter
+            )
         fresh = set().union(*(d.fresh for d in done))
         if sum(d.published for d in done):
             await until_done(lambda: self.relay(s.pool), f"batch of {len(parsed)}")
@@ -147,11 +192,14 @@ class AlertsWorker:
         logging_on = log.isEnabledFor(logging.INFO)
         for event, mapped in parsed:
             applied = mapped.event_id in fresh
-            fresh.discard(mapped.event_id)             # a second copy in the batch is a duplicate
+            fresh.discard(mapped.event_id)  # a second copy in the batch is a duplicate
             outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
             if logging_on:
-                log.info("event %s", "applied" if applied else "duplicate",
-                         extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+                log.info(
+                    "event %s",
+                    "applied" if applied else "duplicate",
+                    extra={"event_id": str(mapped.event_id), "area": mapped.event.area},
+                )
         inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
 
     async def peer_review_batch(self, s: AlertsService, events) -> None:
@@ -159,15 +207,19 @@ class AlertsWorker:
         if not parsed:
             return
         parsed, done = await apply_or_one_by_one(
-            parsed, lambda batch: s.ingest_peer_reviews(batch, self.now()), self.dead_letter)
+            parsed, lambda batch: s.ingest_peer_reviews(batch, self.now()), self.dead_letter
+        )
         fresh = set().union(*done)
         outcomes = []
         for event, mapped in parsed:
             applied = mapped.event_id in fresh
             fresh.discard(mapped.event_id)
             outcomes.append((event.message.topic, "seen" if applied else "duplicate"))
-            log.info("peer review %s", "applied" if applied else "duplicate",
-                     extra={"event_id": str(mapped.event_id), "area": mapped.event.area})
+            log.info(
+                "peer review %s",
+                "applied" if applied else "duplicate",
+                extra={"event_id": str(mapped.event_id), "area": mapped.event.area},
+            )
         inc_each(lambda topic, outcome: RECORDS.labels("alerts", topic, outcome), outcomes)
 
     async def due_areas(self) -> None:
@@ -212,5 +264,6 @@ class AlertsWorker:
             return
         self._forgot_at = time.monotonic()
         t = datetime.now(timezone.utc)  # seen_at and published_at are PostgreSQL's own clock
-        await store.forget_old(pool, t - timedelta(days=self.settings.alerts_seen_retention_days),
-                               t - timedelta(days=7))
+        await store.forget_old(
+            pool, t - timedelta(days=self.settings.alerts_seen_retention_days), t - timedelta(days=7)
+        )

@@ -3,6 +3,7 @@
 The columns are the contract's :class:`contracts.events.Alert` fields by name, so a field added to
 the contract is carried by every store (its table needs the column, added by a migration).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,5 +39,4 @@ def alert_values(model: BaseModel, columns: Sequence[str] = ALERT_COLUMNS) -> li
 
 def placeholders(columns: Sequence[str]) -> str:
     """``$1, $2::jsonb, ...``: one bind parameter a column, cast where the column is jsonb."""
-    return ", ".join(f"${i}::jsonb" if name in JSON_COLUMNS else f"${i}"
-                     for i, name in enumerate(columns, start=1))
+    return ", ".join(f"${i}::jsonb" if name in JSON_COLUMNS else f"${i}" for i, name in enumerate(columns, start=1))

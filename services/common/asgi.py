@@ -1,4 +1,5 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,14 +41,27 @@ class HttpMetrics:
             HTTP_REQUESTS.labels(template, method, str(status)).inc()
 
 
-async def _problem(send, status: int, title: str, detail: str, field: str, reason: str,
-                   headers=()) -> None:
-    body = json.dumps({"type": TYPE_BASE + title.lower().replace(" ", "-"), "title": title,
-                       "status": status, "detail": detail,
-                       "errors": [{"field": field, "pointer": "#", "reason": reason}]}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()),
-                            (b"content-length", str(len(body)).encode()), *headers]})
+async def _problem(send, status: int, title: str, detail: str, field: str, reason: str, headers=()) -> None:
+    body = json.dumps(
+        {
+            "type": TYPE_BASE + title.lower().replace(" ", "-"),
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "errors": [{"field": field, "pointer": "#", "reason": reason}],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -88,15 +102,18 @@ class BodyGuard:
         self.body_seconds = body_seconds
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") \
-                or not _route_takes(scope):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or not _route_takes(scope):
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         if not is_json_write(headers.get(b"content-type", b"")):
-            return await _problem(send, 415, "Unsupported media type",
-                                  "send the body as application/json", "content-type",
-                                  "must be application/json (or application/cloudevents+json), "
-                                  "with no parameter but charset=utf-8")
+            return await _problem(
+                send,
+                415,
+                "Unsupported media type",
+                "send the body as application/json",
+                "content-type",
+                "must be application/json (or application/cloudevents+json), with no parameter but charset=utf-8",
+            )
         length = headers.get(b"content-length")
         too_large = (f"the body is larger than {self.max} bytes", "body", f"at most {self.max} bytes")
         if length is not None and length.isdigit() and int(length) > self.max:
@@ -106,9 +123,15 @@ class BodyGuard:
         except BodyTooLarge:
             return await _problem(send, 413, "Content too large", *too_large)
         except TimeoutError:
-            return await _problem(send, 408, "Request timeout",
-                                  f"the body did not arrive within {self.body_seconds:g} seconds", "body",
-                                  "sent too slowly", headers=[(b"connection", b"close")])
+            return await _problem(
+                send,
+                408,
+                "Request timeout",
+                f"the body did not arrive within {self.body_seconds:g} seconds",
+                "body",
+                "sent too slowly",
+                headers=[(b"connection", b"close")],
+            )
         if body is not None:
             await self.app(scope, replaying(body, receive), send)
 
@@ -174,19 +197,33 @@ class FormGuard:
         except BodyTooLarge:
             return await _page(send, 413, "Too large", too_large)
         except TimeoutError:
-            return await _page(send, 408, "Too slow",
-                               f"The form did not arrive within {seconds:g} seconds. Nothing was sent on; "
-                               "please try again.", headers=[(b"connection", b"close")])
+            return await _page(
+                send,
+                408,
+                "Too slow",
+                f"The form did not arrive within {seconds:g} seconds. Nothing was sent on; please try again.",
+                headers=[(b"connection", b"close")],
+            )
         if body is not None:
             await self.app(scope, replaying(body, receive), send)
 
 
 async def _page(send, status: int, title: str, text: str, headers=()) -> None:
-    body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<h1>{escape(title)}</h1><p>{escape(text)}</p></html>").encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
+    body = (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<h1>{escape(title)}</h1><p>{escape(text)}</p></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

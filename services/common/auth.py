@@ -3,6 +3,7 @@
 Shared by every service that answers HTTP: intake (partners post), alerts and reporting
 (commissioners read their areas), operators everywhere.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import asyncpg
+
 
 class Role(str, Enum):
     PARTNER = "partner"
@@ -57,8 +59,7 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 def parse_token(token: str) -> tuple[str, str] | None:
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not _KEY_ID.fullmatch(parts[1]) \
-            or not _SECRET.fullmatch(parts[2]):
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not _KEY_ID.fullmatch(parts[1]) or not _SECRET.fullmatch(parts[2]):
         return None
     return parts[1], parts[2]
 
@@ -83,12 +84,12 @@ class KeyStore:
         if hit and now - hit[0] < self.cache_seconds:
             return hit[1]
         row = await self.pool.fetchrow(
-            "SELECT secret_sha256, organisation_id, role, areas FROM api_keys "
-            "WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+            "SELECT secret_sha256, organisation_id, role, areas FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL",
+            key_id,
+        )
         principal = None
         if row is not None and hmac.compare_digest(bytes(row["secret_sha256"]), digest):
-            principal = Principal(key_id, row["organisation_id"], Role(row["role"]),
-                                  frozenset(row["areas"] or ()))
+            principal = Principal(key_id, row["organisation_id"], Role(row["role"]), frozenset(row["areas"] or ()))
         if self.cache_seconds > 0:
             self._cache[cache_key] = (now, principal)
             self._cache.move_to_end(cache_key)
@@ -96,25 +97,44 @@ class KeyStore:
                 self._cache.popitem(last=False)
         return principal
 
-    async def create(self, organisation_id: str, role: Role, areas: list[str], label: str = "",
-                     organisation_name: str | None = None, kind: str = "vcse_provider") -> tuple[str, str]:
+    async def create(
+        self,
+        organisation_id: str,
+        role: Role,
+        areas: list[str],
+        label: str = "",
+        organisation_name: str | None = None,
+        kind: str = "vcse_provider",
+    ) -> tuple[str, str]:
         key_id, token, digest = new_secret()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO organisations (id, name, kind) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                organisation_id, organisation_name or organisation_id, kind)
+                organisation_id,
+                organisation_name or organisation_id,
+                kind,
+            )
             await conn.execute(
                 "INSERT INTO api_keys (key_id, secret_sha256, organisation_id, role, areas, label) "
-                "VALUES ($1, $2, $3, $4, $5, $6)", key_id, digest, organisation_id, role.value, areas, label)
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                key_id,
+                digest,
+                organisation_id,
+                role.value,
+                areas,
+                label,
+            )
         return key_id, token
 
     async def revoke(self, key_id: str) -> bool:
         result = await self.pool.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+            "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id
+        )
         self._cache.clear()
         return result.endswith(" 1")
 
     async def list(self) -> list[asyncpg.Record]:
         return await self.pool.fetch(
             "SELECT key_id, organisation_id, role, areas, label, created_at, revoked_at "
-            "FROM api_keys ORDER BY created_at")
+            "FROM api_keys ORDER BY created_at"
+        )

@@ -8,6 +8,7 @@ round trips follows the store's speed, not the request rate, and a lone call wai
 If a merged write fails, each call's items are written again on their own, so one call's bad item
 fails that call alone, never the calls it happened to share a write with.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,12 +19,18 @@ from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
 
-WRITE_SECONDS = Histogram("csp_group_commit_write_duration_seconds",
-                          "Duration of one merged write (services.common.coalesce), by what it writes.",
-                          ["write"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                              0.5, 1, 2.5, 5))
-WRITE_ITEMS = Histogram("csp_group_commit_write_items", "Items in one merged write, by what it writes.",
-                        ["write"], buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000))
+WRITE_SECONDS = Histogram(
+    "csp_group_commit_write_duration_seconds",
+    "Duration of one merged write (services.common.coalesce), by what it writes.",
+    ["write"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+WRITE_ITEMS = Histogram(
+    "csp_group_commit_write_items",
+    "Items in one merged write, by what it writes.",
+    ["write"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000),
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,8 +44,7 @@ class Coalescer(Generic[T, R]):
     items go in one (a call larger than that goes alone).
     """
 
-    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]], name: str,
-                 max_items: int = 5000) -> None:
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]], name: str, max_items: int = 5000) -> None:
         self._write = write
         self.name = name
         self.max_items = max_items
@@ -91,7 +97,7 @@ class Coalescer(Generic[T, R]):
                 self.calls += len(taken)
                 start = 0
                 for call, done in taken:
-                    _settle(done, results[start:start + len(call)])
+                    _settle(done, results[start : start + len(call)])
                     start += len(call)
         finally:
             self._drainer = None

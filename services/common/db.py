@@ -1,5 +1,6 @@
 """asyncpg pool creation with retry, so a service waits for PostgreSQL instead of crashing, and
 each service's view of the database: its own schema and the shared registry, nothing else."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """Release without a reset query: asyncpg has already rolled back any open transaction."""
 
 
-async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10, *, schema: str,
-                      attempts: int = 30, session_state: bool = True) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, min_size: int = 1, max_size: int = 10, *, schema: str, attempts: int = 30, session_state: bool = True
+) -> asyncpg.Pool:
     """A pool that waits for PostgreSQL, whose connections see ``schema`` and the registry
     (:func:`search_path`). By default a released connection is reset (``RESET
     ALL; UNLISTEN *; ...``: one more round trip per query); ``session_state=False`` skips that
@@ -34,9 +36,14 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10, *, schema
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                             command_timeout=30, server_settings=session_settings(schema),
-                                             reset=None if session_state else _keep_session)
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                command_timeout=30,
+                server_settings=session_settings(schema),
+                reset=None if session_state else _keep_session,
+            )
             track_pool(pool)  # csp_pg_pool_connections on this process's /metrics
             return pool
         except (OSError, asyncpg.PostgresError) as exc:
@@ -53,9 +60,15 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10, *, schema
 #: mid-operation (MagicStack/asyncpg#784, #1069). An error escaping a faust agent's body holds
 #: its batch uncommitted (streams.held_on_failure) and stalls the worker's commits until it
 #: restarts, so anything missing here turns a passing outage into a stalled worker.
-RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.InternalClientError, asyncpg.OperatorInterventionError,
-             asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+RETRYABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
 
 
 async def until_done(write, event_id: str):

@@ -11,6 +11,7 @@ with a Content-Security-Policy that lets scripts and styles come only from the s
 plus the one inline script that starts Swagger UI, allowed by its SHA-256. ReDoc is off: it
 would need a second bundle, and Swagger UI covers the same ground.
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,35 +41,44 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
 def inline_script_hashes(page: str) -> list[str]:
     """CSP hash sources (``'sha256-...'``) of the inline scripts of ``page``."""
-    return ["'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-            for body in _INLINE_SCRIPT.findall(page)]
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in _INLINE_SCRIPT.findall(page)
+    ]
 
 
 def content_security_policy(page: str) -> str:
     """Only the service itself for scripts, styles, images, fonts and requests; no frames, no
     plugins. The inline starter script is allowed by its hash, nothing else inline is."""
     scripts = " ".join(["'self'", *inline_script_hashes(page)])
-    return (f"default-src 'none'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
-            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'")
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
 
 
 def swagger_ui_page(openapi_url: str, title: str, root_path: str = "") -> HTMLResponse:
     """The /docs page, its assets from ``ASSETS_PATH``, with its CSP and no-sniff headers.
     ``root_path``: the prefix a proxy serves the app under, as FastAPI's own /docs honours it."""
     page = get_swagger_ui_html(
-        openapi_url=root_path + openapi_url, title=title,
+        openapi_url=root_path + openapi_url,
+        title=title,
         swagger_js_url=f"{root_path}{ASSETS_PATH}/swagger-ui-bundle.js",
         swagger_css_url=f"{root_path}{ASSETS_PATH}/swagger-ui.css",
         swagger_favicon_url=f"{root_path}{ASSETS_PATH}/favicon-32x32.png",
-        swagger_ui_parameters=SWAGGER_UI_PARAMETERS)
+        swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+    )
     text = bytes(page.body).decode()
-    return HTMLResponse(text, headers={
-        "Content-Security-Policy": content_security_policy(text),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "X-Frame-Options": "DENY",
-    })
+    return HTMLResponse(
+        text,
+        headers={
+            "Content-Security-Policy": content_security_policy(text),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "X-Frame-Options": "DENY",
+        },
+    )
 
 
 def api_app(**kwargs: Any) -> FastAPI:
@@ -84,7 +94,10 @@ def api_app(**kwargs: Any) -> FastAPI:
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        return swagger_ui_page(app.openapi_url or "/openapi.json", f"{app.title} – API docs",
-                               request.scope.get("root_path", "").rstrip("/"))
+        return swagger_ui_page(
+            app.openapi_url or "/openapi.json",
+            f"{app.title} – API docs",
+            request.scope.get("root_path", "").rstrip("/"),
+        )
 
     return app

@@ -6,6 +6,7 @@ workers, set up by services.common.gunicorn_conf; ``--host H --port P`` say wher
 ``worker`` runs the service's stream worker (``services.<name>.worker.create_worker``) with
 faust's worker command, the options passed on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ def run(name: str, argv: Sequence[str] | None = None) -> int:
         return 2
     kind, rest = args[0], args[1:]
     if kind == "api":
-        return serve_http(f"services.{name}.api:app", rest, API_LOG_NAMES.get(name, name),
-                          prog=f"python -m services.{name} api")
+        return serve_http(
+            f"services.{name}.api:app", rest, API_LOG_NAMES.get(name, name), prog=f"python -m services.{name} api"
+        )
     worker = importlib.import_module(f"services.{name}.worker").create_worker()
     if not any(opt in rest for opt in ("-l", "--loglevel")):
         rest = [*rest, "-l", "info"]
@@ -51,8 +53,9 @@ def serve_http(app: str, argv: Sequence[str], log_name: str, prog: str = "gunico
     if known.port is not None:
         host = f"[{known.host}]" if ":" in known.host else known.host
         bind = ["--bind", f"{host}:{known.port}"]
-    os.environ["CSP_HTTP_SERVICE"] = log_name         # the log lines' service (gunicorn_conf)
+    os.environ["CSP_HTTP_SERVICE"] = log_name  # the log lines' service (gunicorn_conf)
     from gunicorn.app.wsgiapp import run as gunicorn
+
     sys.argv = [prog, "-c", "python:services.common.gunicorn_conf", *bind, *rest, app]
     gunicorn(prog=prog)
     return 0

@@ -24,6 +24,7 @@ one dies, and on SIGTERM stops them gracefully. What these settings add to gunic
 * no control socket: several masters run side by side as one user, and its default path is one
   per user.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -45,14 +46,15 @@ DRAIN_S = 10
 
 worker_class = "services.common.gunicorn_conf.Worker"
 reuse_port = True
-graceful_timeout = DRAIN_S + 10           # the drain, then the app's shutdown (producer, pools)
+graceful_timeout = DRAIN_S + 10  # the drain, then the app's shutdown (producer, pools)
 keepalive = 5
 control_socket_disable = True
 # The service's own JSON lines (services.common.logs), gunicorn's among them.
 _LEVEL = os.environ.get("CSP_LOG_LEVEL", "INFO").upper()
 logconfig_dict = logs.dict_config(os.environ.get("CSP_HTTP_SERVICE", "http"), _LEVEL)
-logconfig_dict["loggers"].update({name: {"level": _LEVEL, "propagate": True}
-                                  for name in ("gunicorn.error", "gunicorn.access")})
+logconfig_dict["loggers"].update(
+    {name: {"level": _LEVEL, "propagate": True} for name in ("gunicorn.error", "gunicorn.access")}
+)
 
 #: A start's exit status when the port is taken (gunicorn's own for a worker that cannot boot).
 PORT_TAKEN = 3
@@ -68,8 +70,7 @@ class Worker(UvicornWorker):
     """uvicorn-worker's worker with the services' uvicorn settings (its documented way: a
     subclass setting ``CONFIG_KWARGS``)."""
 
-    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "access_log": False,
-                     "timeout_graceful_shutdown": DRAIN_S}
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "access_log": False, "timeout_graceful_shutdown": DRAIN_S}
 
 
 def on_starting(server) -> None:
@@ -107,6 +108,7 @@ def child_exit(server, worker) -> None:
     workers (forked from this process) must import it after :func:`on_starting` set the
     directory."""
     from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)
 
 
@@ -151,7 +153,7 @@ def _remove_orphaned_dirs() -> None:
         if not name.startswith(OWN_PREFIX):
             continue
         path = os.path.join(base, name)
-        pid = name[len(OWN_PREFIX):].split("-", 1)[0]
+        pid = name[len(OWN_PREFIX) :].split("-", 1)[0]
         try:
             mine = os.stat(path).st_uid == os.getuid()
         except OSError:

@@ -15,6 +15,7 @@ of its time under batch load; 100,000, with middle collections every 50 young on
 share small (docs/benchmarks.md). Garbage that only the collector can free (reference cycles)
 waits longer, bounded by the same threshold.
 """
+
 from __future__ import annotations
 
 import gc

@@ -1,4 +1,5 @@
 """The operational endpoints every FastAPI service exposes: /healthz, /readyz, /metrics."""
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,9 @@ def ops_router(checks: Callable[[], Awaitable[dict[str, bool]]], pool_of=lambda:
     async def readyz() -> JSONResponse:
         results = await checks()
         ok = all(results.values())
-        return JSONResponse({"status": "ready" if ok else "not ready", "checks": results},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": results}, status_code=200 if ok else 503
+        )
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -68,8 +70,12 @@ async def authenticate(request) -> Principal:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>'",
-                      headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'})
+        raise Problem(
+            401,
+            "Unauthorized",
+            "send 'Authorization: Bearer <API key>'",
+            headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'},
+        )
     state, now = request.app.state, time.monotonic()
     # An address over its failed-authentication limit is refused before its key is looked up, so
     # that guessing past the limit learns nothing.
@@ -81,8 +87,12 @@ async def authenticate(request) -> Principal:
         wait = note_auth_failure(request, now)
         if wait > 0:
             raise too_many("this address has failed to authenticate too often", wait)
-        raise Problem(401, "Unauthorized", "the API key is unknown or revoked",
-                      headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals", error="invalid_token"'})
+        raise Problem(
+            401,
+            "Unauthorized",
+            "the API key is unknown or revoked",
+            headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals", error="invalid_token"'},
+        )
     if request.method == "GET" and hasattr(state, "read_limits"):
         wait = state.read_limits.take(found.key_id, now)
         if wait > 0:
@@ -110,6 +120,10 @@ def note_auth_failure(request, now: float) -> float:
 
 def too_many(detail: str, wait: float) -> problems.Problem:
     """429 naming the credential that is over its limit, with Retry-After in whole seconds."""
-    return problems.Problem(429, "Too many requests", detail,
-                   errors=[{"field": "authorization", "pointer": "#", "reason": detail}],
-                   headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    return problems.Problem(
+        429,
+        "Too many requests",
+        detail,
+        errors=[{"field": "authorization", "pointer": "#", "reason": detail}],
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )

@@ -18,6 +18,7 @@ both added to what the organisation registry holds (services.common.organisation
 whose organisation serves no area has every post refused. For a commissioner, --areas are the
 areas its key may read. `org set` replaces the fields it is given; `org add` adds to them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,21 +88,37 @@ async def run(args: argparse.Namespace) -> int:
         if args.cmd == "create":
             partner = args.role == Role.PARTNER.value
             # A partner's areas belong to its organisation (the registry), not to its key.
-            key_id, token = await store.create(args.org, Role(args.role), [] if partner else areas or [],
-                                               args.label, args.name, args.kind)
+            key_id, token = await store.create(
+                args.org, Role(args.role), [] if partner else areas or [], args.label, args.name, args.kind
+            )
             if partner:
                 served = await registry.add(args.org, areas=areas or [], provider_ids=provider_ids or [])
                 if not served.areas:
-                    print(f"warning: {args.org} serves no area yet, so every post is refused; "
-                          f"register with: org add {args.org} --areas ...", file=sys.stderr)
-            print(json.dumps({"key_id": key_id, "organisation": args.org, "role": args.role,
-                              "areas": areas or [], "api_key": token}) if args.json else
-                  f"key_id {key_id} for {args.org} ({args.role})\nAPI key (shown once): {token}")
+                    print(
+                        f"warning: {args.org} serves no area yet, so every post is refused; "
+                        f"register with: org add {args.org} --areas ...",
+                        file=sys.stderr,
+                    )
+            print(
+                json.dumps(
+                    {
+                        "key_id": key_id,
+                        "organisation": args.org,
+                        "role": args.role,
+                        "areas": areas or [],
+                        "api_key": token,
+                    }
+                )
+                if args.json
+                else f"key_id {key_id} for {args.org} ({args.role})\nAPI key (shown once): {token}"
+            )
         elif args.cmd == "list":
             for r in await store.list():
                 state = "revoked" if r["revoked_at"] else "active"
-                print(f"{r['key_id']}  {r['organisation_id']:<28} {r['role']:<12} {state:<8} "
-                      f"areas={','.join(r['areas']) or '-'}  created={r['created_at']:%Y-%m-%d}")
+                print(
+                    f"{r['key_id']}  {r['organisation_id']:<28} {r['role']:<12} {state:<8} "
+                    f"areas={','.join(r['areas']) or '-'}  created={r['created_at']:%Y-%m-%d}"
+                )
         elif args.cmd == "revoke":
             if not await store.revoke(args.key_id):
                 print(f"no active key {args.key_id}", file=sys.stderr)
@@ -112,20 +129,28 @@ async def run(args: argparse.Namespace) -> int:
         await pool.close()
 
 
-async def org(args: argparse.Namespace, registry: Registry, areas: list[str] | None,
-              provider_ids: list[str] | None, members: list[str] | None) -> int:
+async def org(
+    args: argparse.Namespace,
+    registry: Registry,
+    areas: list[str] | None,
+    provider_ids: list[str] | None,
+    members: list[str] | None,
+) -> int:
     """The registry's subcommands; each prints the organisation's registration as JSON."""
     if args.org_cmd == "list":
         for r in await registry.all():
-            print(f"{r.organisation_id:<30} {r.kind:<30} areas={','.join(sorted(r.areas)) or '-'} "
-                  f"reports_for={','.join(sorted(r.reports_for))}"
-                  + (f" members={','.join(sorted(r.members))}" if r.members else ""))
+            print(
+                f"{r.organisation_id:<30} {r.kind:<30} areas={','.join(sorted(r.areas)) or '-'} "
+                f"reports_for={','.join(sorted(r.reports_for))}"
+                + (f" members={','.join(sorted(r.members))}" if r.members else "")
+            )
         return 0
     found: Registration | None
     try:
         if args.org_cmd == "set":
-            found = await registry.register(args.id, name=args.name, kind=args.kind, areas=areas,
-                                            provider_ids=provider_ids, members=members)
+            found = await registry.register(
+                args.id, name=args.name, kind=args.kind, areas=areas, provider_ids=provider_ids, members=members
+            )
         elif args.org_cmd == "add":
             found = await registry.add(args.id, areas=areas or [], provider_ids=provider_ids or [])
         elif args.org_cmd == "add-member":
@@ -148,15 +173,18 @@ async def org(args: argparse.Namespace, registry: Registry, areas: list[str] | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m services.common.keys", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m services.common.keys", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     kinds = [k.value for k in OrganisationKind]
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("create", help="issue a key (printed once)")
     c.add_argument("--org", required=True)
     c.add_argument("--role", required=True, choices=[r.value for r in Role])
-    c.add_argument("--areas", help="comma-separated area codes: a commissioner's key reads them, "
-                                   "a partner's organisation serves them")
+    c.add_argument(
+        "--areas",
+        help="comma-separated area codes: a commissioner's key reads them, a partner's organisation serves them",
+    )
     c.add_argument("--provider-ids", help="a partner: comma-separated provider ids it reports for")
     c.add_argument("--name", help="organisation display name")
     c.add_argument("--kind", default="vcse_provider", choices=kinds)
@@ -180,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("id")
     a.add_argument("--areas", help="comma-separated areas it also serves")
     a.add_argument("--provider-ids", help="comma-separated provider ids it also reports for")
-    for name, text in (("add-member", "make an organisation a member of an alliance lead"),
-                       ("remove-member", "end an organisation's membership of an alliance lead")):
+    for name, text in (
+        ("add-member", "make an organisation a member of an alliance lead"),
+        ("remove-member", "end an organisation's membership of an alliance lead"),
+    ):
         m = osub.add_parser(name, help=text)
         m.add_argument("lead")
         m.add_argument("member")

@@ -4,6 +4,7 @@ Intake limits each key's posts; every API limits each key's reads and each clien
 failed authentications (unknown, malformed or revoked keys), so neither guessing keys nor
 reading in a tight loop can take the service from others.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict

@@ -1,4 +1,5 @@
 """One structured JSON log line per significant step, carrying the event id where there is one."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,7 @@ def dict_config(service: str, level: str = "INFO") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "service": service}},
-        "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                                "formatter": "json"}},
+        "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
         "root": {"level": level.upper(), "handlers": ["stdout"]},
         "loggers": {name: {"level": quiet} for name in NOISY},
     }

@@ -10,6 +10,7 @@ writes its values to files there, and whichever worker answers ``/metrics`` repo
 each worker that exits as dead, so its live gauges stop counting. The faust workers, one process
 each, keep the ordinary registry.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,16 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, Info,
-                               generate_latest, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+    multiprocess,
+)
 
 #: True in a worker of an HTTP service under gunicorn (see the module's docstring).
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -28,24 +37,30 @@ MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 # The label is `component`, not `service`: Prometheus attaches a `service` target label to every
 # series (deploy/prometheus/prometheus.yml) and would rename a scraped one to `exported_service`.
 BUILD_INFO = Info("csp_build", "Build information of this process (always 1).")
-HTTP_REQUESTS = Counter("csp_http_requests_total", "HTTP requests answered.",
-                        ["route", "method", "status"])
-HTTP_DURATION = Histogram("csp_http_request_duration_seconds", "HTTP request duration.",
-                          ["route", "method"],
-                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+HTTP_REQUESTS = Counter("csp_http_requests_total", "HTTP requests answered.", ["route", "method", "status"])
+HTTP_DURATION = Histogram(
+    "csp_http_request_duration_seconds",
+    "HTTP request duration.",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 # Gauges say how to add up the workers of a multi-process service: live ones only, summed.
-HTTP_IN_FLIGHT = Gauge("csp_http_requests_in_flight", "HTTP requests being handled.",
-                       multiprocess_mode="livesum")
+HTTP_IN_FLIGHT = Gauge("csp_http_requests_in_flight", "HTTP requests being handled.", multiprocess_mode="livesum")
 # Every worker that writes to deadletter.v1 counts here, so one series covers the whole platform.
-DEADLETTERS = Counter("csp_deadletter_records_total",
-                      "Records written to the dead-letter topic, by the topic they came from and "
-                      "the stage that refused them (decode, validate, map, process).",
-                      ["topic", "reason_stage"])
-PG_POOL_SIZE = Gauge("csp_pg_pool_connections", "PostgreSQL pool connections, by state.", ["state"],
-                     multiprocess_mode="livesum")
-PG_POOL_MAX = Gauge("csp_pg_pool_max_connections",
-                    "Most connections the PostgreSQL pool may open (saturation = in_use / max).",
-                    multiprocess_mode="livesum")
+DEADLETTERS = Counter(
+    "csp_deadletter_records_total",
+    "Records written to the dead-letter topic, by the topic they came from and "
+    "the stage that refused them (decode, validate, map, process).",
+    ["topic", "reason_stage"],
+)
+PG_POOL_SIZE = Gauge(
+    "csp_pg_pool_connections", "PostgreSQL pool connections, by state.", ["state"], multiprocess_mode="livesum"
+)
+PG_POOL_MAX = Gauge(
+    "csp_pg_pool_max_connections",
+    "Most connections the PostgreSQL pool may open (saturation = in_use / max).",
+    multiprocess_mode="livesum",
+)
 #: How often a worker of a multi-process service brings its pool gauges up to date: a scrape
 #: reaches one worker, and the others' values are read from their files.
 POOL_REFRESH_S = 5.0
@@ -63,8 +78,7 @@ def inc_each(series: Callable[..., Any], keys: Iterable[tuple]) -> None:
 
 
 def set_build_info(component: str, version: str) -> None:
-    BUILD_INFO.info({"component": component, "version": version,
-                     "python_version": platform.python_version()})
+    BUILD_INFO.info({"component": component, "version": version, "python_version": platform.python_version()})
 
 
 def track_pool(pool) -> None:

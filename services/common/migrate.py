@@ -15,6 +15,7 @@ creates lands in its owner's schema. The files before the schemas existed (001-0
 everything in public, on an existing database and a fresh one alike; 013-016 move each object to
 its owner. Numbers are unique across the folders; the ledger, schema_migrations, stays in public.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,9 @@ def shipped() -> dict[str, str]:
 async def pending(conn: asyncpg.Connection) -> list[str]:
     """The shipped migrations the database has not applied (all of them on an empty database)."""
     exists = await conn.fetchval(f"SELECT to_regclass('{LEDGER}') IS NOT NULL")
-    done = {} if not exists else {
-        r["name"]: r["sha256"] for r in await conn.fetch(f"SELECT name, sha256 FROM {LEDGER}")}
+    done = (
+        {} if not exists else {r["name"]: r["sha256"] for r in await conn.fetch(f"SELECT name, sha256 FROM {LEDGER}")}
+    )
     changed = [n for n, sha256 in shipped().items() if n in done and done[n] != sha256]
     if changed:
         raise SchemaNotCurrent(f"migrations changed after they were applied: {', '.join(changed)}")
@@ -110,8 +112,10 @@ async def require_current(dsn: str, wait_seconds: float = 120.0, every: float = 
         if not missing:
             return
         if time.monotonic() >= deadline:
-            raise SchemaNotCurrent(f"the database schema is not up to date: {len(missing)} migration(s) "
-                                   f"not applied ({', '.join(missing)}); run python -m services.common.migrate")
+            raise SchemaNotCurrent(
+                f"the database schema is not up to date: {len(missing)} migration(s) "
+                f"not applied ({', '.join(missing)}); run python -m services.common.migrate"
+            )
         log.warning("waiting for the schema migration step", extra={"pending": ",".join(missing)})
         await asyncio.sleep(every)
 
@@ -129,8 +133,9 @@ async def migrate(dsn: str, verbose: bool = True) -> list[str]:
             sha256 = digest(path)
             if name in done:
                 if done[name] != sha256:
-                    raise SystemExit(f"migration {name} was changed after it was applied; "
-                                     "add a new numbered file instead")
+                    raise SystemExit(
+                        f"migration {name} was changed after it was applied; add a new numbered file instead"
+                    )
                 continue
             async with conn.transaction():
                 # The owner's schema first (skipped while it does not exist yet), public last.

@@ -14,6 +14,7 @@ not partners and are not restricted. :func:`may_report` is the rule (pure); :cla
 reads and writes the tables (services/common/migrations/006_organisation_registry.sql, in the
 registry schema every service reads).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,22 @@ class Registration:
     shares: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"id": self.organisation_id, "name": self.name, "kind": self.kind,
-                "areas": sorted(self.areas), "provider_ids": sorted(self.provider_ids),
-                "members": sorted(self.members), "reports_for": sorted(self.reports_for),
-                "shares": dict(sorted(self.shares.items()))}
+        return {
+            "id": self.organisation_id,
+            "name": self.name,
+            "kind": self.kind,
+            "areas": sorted(self.areas),
+            "provider_ids": sorted(self.provider_ids),
+            "members": sorted(self.members),
+            "reports_for": sorted(self.reports_for),
+            "shares": dict(sorted(self.shares.items())),
+        }
 
 
 @dataclass(frozen=True)
 class NotReportable:
     """Why an organisation may not report an event: one problem+json error per field."""
+
     errors: tuple[dict[str, str], ...]
 
     @property
@@ -62,8 +70,9 @@ def _error(field: str, reason: str) -> dict[str, str]:
     return {"field": field, "pointer": "#/" + field.replace(".", "/"), "reason": reason}
 
 
-def may_report(registration: Registration | None, area: str,
-               provider_id: str | None, parties: tuple[str, ...] | None = None) -> NotReportable | None:
+def may_report(
+    registration: Registration | None, area: str, provider_id: str | None, parties: tuple[str, ...] | None = None
+) -> NotReportable | None:
     """None when the organisation may report an event for ``area`` (for a performance event,
     about ``provider_id``; for a funding flow, one whose ``parties``, payer and payee, include
     the organisation itself); otherwise what it may not, naming each field."""
@@ -74,13 +83,23 @@ def may_report(registration: Registration | None, area: str,
         served = ", ".join(sorted(registration.areas)) or "none"
         errors.append(_error("area", f"the organisation does not serve area '{area}' (it serves: {served})"))
     if provider_id is not None and provider_id not in registration.reports_for:
-        errors.append(_error("data.provider_id", f"the organisation does not report for provider '{provider_id}'; "
-                                                 "an operator registers the providers it reports for"))
+        errors.append(
+            _error(
+                "data.provider_id",
+                f"the organisation does not report for provider '{provider_id}'; "
+                "an operator registers the providers it reports for",
+            )
+        )
     if parties is not None and registration.organisation_id not in parties:
         for field, party in zip(PARTY_FIELDS, parties):
-            errors.append(_error(field, f"the organisation '{registration.organisation_id}' is not a party "
-                                        f"to this flow ('{party}' is); a funding flow is posted by its "
-                                        "payer or its payee"))
+            errors.append(
+                _error(
+                    field,
+                    f"the organisation '{registration.organisation_id}' is not a party "
+                    f"to this flow ('{party}' is); a funding flow is posted by its "
+                    "payer or its payee",
+                )
+            )
     return NotReportable(tuple(errors)) if errors else None
 
 
@@ -133,10 +152,16 @@ ON CONFLICT (id) DO UPDATE SET name = coalesce($2::text, organisations.name),
 
 def _registration(row: asyncpg.Record) -> Registration:
     shares = row["shares"]
-    return Registration(row["id"], row["name"], row["kind"], frozenset(row["areas"]),
-                        frozenset(row["provider_ids"]), frozenset(row["members"]),
-                        frozenset(row["reports_for"]),
-                        {k: float(v) for k, v in (json.loads(shares) if isinstance(shares, str) else shares).items()})
+    return Registration(
+        row["id"],
+        row["name"],
+        row["kind"],
+        frozenset(row["areas"]),
+        frozenset(row["provider_ids"]),
+        frozenset(row["members"]),
+        frozenset(row["reports_for"]),
+        {k: float(v) for k, v in (json.loads(shares) if isinstance(shares, str) else shares).items()},
+    )
 
 
 #: Every alliance with a share set: lead id -> member id -> share.
@@ -180,10 +205,17 @@ class Registry:
     async def all(self) -> list[Registration]:
         return [_registration(r) for r in await self.pool.fetch(_REGISTRATIONS, None)]
 
-    async def register(self, organisation_id: str, *, name: str | None = None, kind: str | None = None,
-                       areas: list[str] | None = None, provider_ids: list[str] | None = None,
-                       members: list[str] | None = None,
-                       shares: Mapping[str, float] | None = None) -> Registration:
+    async def register(
+        self,
+        organisation_id: str,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        areas: list[str] | None = None,
+        provider_ids: list[str] | None = None,
+        members: list[str] | None = None,
+        shares: Mapping[str, float] | None = None,
+    ) -> Registration:
         """Create or update an organisation in one transaction; an argument left None keeps what is
         stored, a list given replaces it. Members must be registered organisations
         (:class:`UnknownOrganisations` otherwise, and nothing is written); ``shares`` (with
@@ -198,14 +230,20 @@ class Registry:
             if members is not None:
                 await self._check_known(conn, members)
                 await conn.execute("DELETE FROM organisation_members WHERE lead_id = $1", organisation_id)
-                await conn.executemany("INSERT INTO organisation_members (lead_id, member_id, share) "
-                                       "VALUES ($1, $2, $3)",
-                                       [(organisation_id, m, (shares or {}).get(m))
-                                        for m in sorted(set(members))])
+                await conn.executemany(
+                    "INSERT INTO organisation_members (lead_id, member_id, share) VALUES ($1, $2, $3)",
+                    [(organisation_id, m, (shares or {}).get(m)) for m in sorted(set(members))],
+                )
         return await self._fresh(organisation_id)
 
-    async def add(self, organisation_id: str, *, areas: Sequence[str] = (), provider_ids: Sequence[str] = (),
-                  members: Sequence[str] = ()) -> Registration:
+    async def add(
+        self,
+        organisation_id: str,
+        *,
+        areas: Sequence[str] = (),
+        provider_ids: Sequence[str] = (),
+        members: Sequence[str] = (),
+    ) -> Registration:
         """Add areas, provider ids or members to a registered organisation, keeping what it has."""
         _not_its_own_member(organisation_id, members)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -213,14 +251,21 @@ class Registry:
             await conn.execute(
                 "UPDATE organisations SET areas = ARRAY(SELECT DISTINCT unnest(areas || $2::text[]) ORDER BY 1), "
                 "provider_ids = ARRAY(SELECT DISTINCT unnest(provider_ids || $3::text[]) ORDER BY 1), "
-                "updated_at = now() WHERE id = $1", organisation_id, list(areas), list(provider_ids))
-            await conn.executemany("INSERT INTO organisation_members (lead_id, member_id) VALUES ($1, $2) "
-                                   "ON CONFLICT DO NOTHING", [(organisation_id, m) for m in members])
+                "updated_at = now() WHERE id = $1",
+                organisation_id,
+                list(areas),
+                list(provider_ids),
+            )
+            await conn.executemany(
+                "INSERT INTO organisation_members (lead_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(organisation_id, m) for m in members],
+            )
         return await self._fresh(organisation_id)
 
     async def remove_member(self, lead_id: str, member_id: str) -> bool:
         result = await self.pool.execute(
-            "DELETE FROM organisation_members WHERE lead_id = $1 AND member_id = $2", lead_id, member_id)
+            "DELETE FROM organisation_members WHERE lead_id = $1 AND member_id = $2", lead_id, member_id
+        )
         self._cache.pop(lead_id, None)
         return result.endswith(" 1")
 
@@ -232,8 +277,9 @@ class Registry:
 
     @staticmethod
     async def _check_known(conn: asyncpg.Connection, ids: Sequence[str]) -> None:
-        known = {r["id"] for r in await conn.fetch("SELECT id FROM organisations WHERE id = ANY($1::text[])",
-                                                   list(ids))}
+        known = {
+            r["id"] for r in await conn.fetch("SELECT id FROM organisations WHERE id = ANY($1::text[])", list(ids))
+        }
         unknown = sorted(set(ids) - known)
         if unknown:
             raise UnknownOrganisations(unknown)

@@ -1,4 +1,5 @@
 """RFC 9457 problem details: every 4xx/5xx a client sees is ``application/problem+json``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,9 +18,16 @@ TYPE_BASE = "https://commissioning-signals.invalid/problems/"
 class Problem(Exception):
     """Raised inside a handler; rendered as problem+json by the handler installed below."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, *,
-                 kind: str | None = None, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        kind: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail = status, title, detail
         self.kind = kind or title.lower().replace(" ", "-")
@@ -36,40 +44,56 @@ class Problem(Exception):
         return out
 
     def response(self, instance: str | None = None) -> JSONResponse:
-        return JSONResponse(self.body(instance), status_code=self.status,
-                            media_type=PROBLEM_JSON, headers=self.headers)
+        return JSONResponse(self.body(instance), status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
 
 
-_FIELD_ERROR = {"type": "object", "required": ["field", "reason"],
-                "properties": {"field": {"type": "string"}, "pointer": {"type": "string"},
-                               "reason": {"type": "string"}}}
+_FIELD_ERROR = {
+    "type": "object",
+    "required": ["field", "reason"],
+    "properties": {"field": {"type": "string"}, "pointer": {"type": "string"}, "reason": {"type": "string"}},
+}
 
 
 def problem_schema(errors_required: bool = False) -> dict[str, Any]:
     """RFC 9457 problem details as the platform writes them; ``errors`` names each field and reason."""
     required = ["type", "title", "status"] + (["errors"] if errors_required else [])
-    return {"type": "object", "required": required,
-            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                           "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                           "detail": {"type": "string"}, "instance": {"type": "string"},
-                           "errors": {"type": "array", "items": _FIELD_ERROR,
-                                      "minItems": 1 if errors_required else 0}}}
+    return {
+        "type": "object",
+        "required": required,
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": {"type": "array", "items": _FIELD_ERROR, "minItems": 1 if errors_required else 0},
+        },
+    }
 
 
 def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problem answers a route can give, status -> description."""
-    return {code: {"description": text, "content": {PROBLEM_JSON: {"schema": problem_schema(code == 422)}}}
-            for code, text in described.items()}
+    return {
+        code: {"description": text, "content": {PROBLEM_JSON: {"schema": problem_schema(code == 422)}}}
+        for code, text in described.items()
+    }
 
 
 #: What any authenticated route of the platform can answer besides its own success.
-API_PROBLEMS = {401: "Missing or unknown API key", 403: "The key may not read or change this",
-                422: "A parameter or the body is not valid; errors name each field",
-                429: "Over a rate limit; see Retry-After",
-                503: "A store the service depends on is unavailable; retry shortly (Retry-After)"}
+API_PROBLEMS = {
+    401: "Missing or unknown API key",
+    403: "The key may not read or change this",
+    422: "A parameter or the body is not valid; errors name each field",
+    429: "Over a rate limit; see Retry-After",
+    503: "A store the service depends on is unavailable; retry shortly (Retry-After)",
+}
 #: What a route that takes a body can also answer (the body guard of every service).
-BODY_PROBLEMS = {400: "Malformed JSON", 408: "The body did not arrive in time (CSP_BODY_SECONDS); names body",
-                 413: "Body too large; names body", 415: "Not JSON; names content-type"}
+BODY_PROBLEMS = {
+    400: "Malformed JSON",
+    408: "The body did not arrive in time (CSP_BODY_SECONDS); names body",
+    413: "Body too large; names body",
+    415: "Not JSON; names content-type",
+}
 
 
 def document_body_problems(app: FastAPI) -> None:
@@ -121,13 +145,27 @@ def from_validation_error(exc: ValidationError | RequestValidationError) -> Prob
     if any(e.get("type") == "json_invalid" for e in errors):
         e = next(e for e in errors if e.get("type") == "json_invalid")
         ctx = e.get("ctx", {}) or {}
-        return Problem(400, "Malformed JSON", f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
-                       errors=[{"field": "(body)", "pointer": "#", "reason": "not valid JSON"}])
+        return Problem(
+            400,
+            "Malformed JSON",
+            f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
+            errors=[{"field": "(body)", "pointer": "#", "reason": "not valid JSON"}],
+        )
     if errors and all((e.get("loc") or ("body",))[0] in ("query", "path", "header", "cookie") for e in errors):
-        return Problem(422, "Invalid parameter", "a request parameter is not valid; see errors",
-                       kind="validation", errors=validation_errors(errors))
-    return Problem(422, "Invalid event", "the body does not match the contract; see errors",
-                   kind="validation", errors=validation_errors(errors))
+        return Problem(
+            422,
+            "Invalid parameter",
+            "a request parameter is not valid; see errors",
+            kind="validation",
+            errors=validation_errors(errors),
+        )
+    return Problem(
+        422,
+        "Invalid event",
+        "the body does not match the contract; see errors",
+        kind="validation",
+        errors=validation_errors(errors),
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -142,11 +180,16 @@ def install(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: Exception):
         # PostgreSQL away or restarting: a 503 the client may retry (with the same event_id),
         # not a 500. Nothing was acknowledged, so nothing is lost by refusing.
-        return Problem(503, "Service unavailable",
-                       "a store the service depends on is unavailable; retry the same request shortly",
-                       kind="store-unavailable", headers={"Retry-After": "5"}).response(request.url.path)
+        return Problem(
+            503,
+            "Service unavailable",
+            "a store the service depends on is unavailable; retry the same request shortly",
+            kind="store-unavailable",
+            headers={"Retry-After": "5"},
+        ).response(request.url.path)
 
     from .db import RETRYABLE
+
     for exc_class in RETRYABLE:
         app.add_exception_handler(exc_class, _unavailable)
 
@@ -162,8 +205,9 @@ def install(app: FastAPI) -> None:
             # Starlette names only the first route that matched the path; the resource allows
             # the methods of every route on it (a GET and a PUT declared apart, for example).
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
-        return Problem(exc.status_code, str(exc.detail) if exc.detail else "Error", errors=errors,
-                       headers=headers).response(request.url.path)
+        return Problem(
+            exc.status_code, str(exc.detail) if exc.detail else "Error", errors=errors, headers=headers
+        ).response(request.url.path)
 
 
 def allowed_methods(request: Request) -> list[str]:

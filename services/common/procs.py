@@ -1,4 +1,5 @@
 """Process facts shared by the services."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Settings read from the environment (prefix ``CSP_``); one class per service extends this."""
+
 from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict

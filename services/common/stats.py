@@ -1,4 +1,5 @@
 """Statistics both the alert rules and the reports use: one formula, one place."""
+
 from __future__ import annotations
 
 import math

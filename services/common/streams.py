@@ -3,6 +3,7 @@
 Every worker gets /metrics, /healthz and /readyz on its faust web server. Records are JSON
 bytes validated with the contracts models by the service's own pure code, not by faust.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,26 +30,38 @@ from .settings import CommonSettings
 log = logging.getLogger("streams")
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
-RECORDS = Counter("csp_stream_records_total", "Records handled by a stream worker.",
-                  ["worker", "topic", "outcome"])
-BATCH_RECORDS = Histogram("csp_stream_batch_records", "Records in one batch a stream worker took.",
-                          ["worker"], buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000))
-CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log end.",
-                     ["worker", "topic", "partition"])
+RECORDS = Counter("csp_stream_records_total", "Records handled by a stream worker.", ["worker", "topic", "outcome"])
+BATCH_RECORDS = Histogram(
+    "csp_stream_batch_records",
+    "Records in one batch a stream worker took.",
+    ["worker"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000),
+)
+CONSUMER_LAG = Gauge("csp_kafka_consumer_lag_records", "Records behind the log end.", ["worker", "topic", "partition"])
 
 
-async def send_dead_letter(topic: faust.types.TopicT, event: faust.types.EventT, reason: str,
-                           service: str) -> None:
+async def send_dead_letter(topic: faust.types.TopicT, event: faust.types.EventT, reason: str, service: str) -> None:
     """The record, why ``service`` refused it and where it came from, on the dead-letter topic,
     once the broker acknowledged it. The caller counts it (its own literal labels)."""
     msg = event.message
-    letter = DeadLetter(reason=reason, stage="process", source_topic=msg.topic, partition=msg.partition,
-                        offset=msg.offset, original=(event.value or b"").decode("utf-8", "replace"),
-                        failed_at=datetime.now(timezone.utc))
-    await (await topic.send(key=event.key, value=letter.model_dump_json().encode(),
-                            headers=deadletter_headers(letter, service)))
-    log.warning("record dead-lettered", extra={"topic": msg.topic, "partition": msg.partition,
-                                               "offset": msg.offset, "reason": reason[:300]})
+    letter = DeadLetter(
+        reason=reason,
+        stage="process",
+        source_topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        original=(event.value or b"").decode("utf-8", "replace"),
+        failed_at=datetime.now(timezone.utc),
+    )
+    await (
+        await topic.send(
+            key=event.key, value=letter.model_dump_json().encode(), headers=deadletter_headers(letter, service)
+        )
+    )
+    log.warning(
+        "record dead-lettered",
+        extra={"topic": msg.topic, "partition": msg.partition, "offset": msg.offset, "reason": reason[:300]},
+    )
 
 
 Refuse = Callable[[Any, str], Awaitable[None]]
@@ -65,8 +78,9 @@ async def parse_each(events: Sequence[Any], model: type[M], refuse: Refuse) -> l
     return parsed
 
 
-async def apply_or_one_by_one(parsed: list[tuple[Any, M]], apply: Callable[[list[M]], Awaitable[R]],
-                              refuse: Refuse) -> tuple[list[tuple[Any, M]], list[R]]:
+async def apply_or_one_by_one(
+    parsed: list[tuple[Any, M]], apply: Callable[[list[M]], Awaitable[R]], refuse: Refuse
+) -> tuple[list[tuple[Any, M]], list[R]]:
     """``apply`` the whole batch (retried while PostgreSQL is away). If PostgreSQL refuses a value
     in it (asyncpg.DataError: it can never be stored), apply the records one by one and refuse
     those it refuses, so one bad record neither blocks the partition nor sinks the rest. Returns
@@ -145,8 +159,9 @@ def make_app(app_id: str, settings: CommonSettings, web_port: int) -> faust.App:
         async def get(self, request):
             assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
             ready = bool(assigned)
-            return self.json({"status": "ready" if ready else "not ready", "assigned": assigned},
-                             status=200 if ready else 503)
+            return self.json(
+                {"status": "ready" if ready else "not ready", "assigned": assigned}, status=200 if ready else 503
+            )
 
     return app
 

@@ -9,6 +9,7 @@ Kubernetes' init jobs. faust never declares a topic.
 ``CSP_KAFKA_MIN_INSYNC`` (default 1) its ``min.insync.replicas``: a cluster of three brokers takes
 3 and 2, so an acknowledged write (acks=all) is on two brokers before the producer hears of it.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def bootstrap() -> str:
 
 
 def admin(timeout_s: float = 10.0) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bootstrap(), client_id="csp-topics",
-                            request_timeout_ms=int(timeout_s * 1000))
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap(), client_id="csp-topics", request_timeout_ms=int(timeout_s * 1000)
+    )
 
 
 def replication() -> tuple[int, int]:
@@ -36,8 +38,7 @@ def replication() -> tuple[int, int]:
     factor = int(os.environ.get("CSP_KAFKA_REPLICATION", "1"))
     min_insync = int(os.environ.get("CSP_KAFKA_MIN_INSYNC", "1"))
     if not 1 <= min_insync <= factor:
-        raise SystemExit(f"CSP_KAFKA_MIN_INSYNC={min_insync} must lie between 1 and "
-                         f"CSP_KAFKA_REPLICATION={factor}")
+        raise SystemExit(f"CSP_KAFKA_MIN_INSYNC={min_insync} must lie between 1 and CSP_KAFKA_REPLICATION={factor}")
     return factor, min_insync
 
 
@@ -53,11 +54,20 @@ def ensure_topics(retries: int = 30) -> list[str]:
                 missing = [t for t in ALL_TOPICS if t.name not in existing]
                 if missing:
                     try:
-                        client.create_topics([
-                            NewTopic(t.name, t.partitions, factor,
-                                     topic_configs={"retention.ms": str(t.retention_ms),
-                                                    "min.insync.replicas": str(min_insync)})
-                            for t in missing])
+                        client.create_topics(
+                            [
+                                NewTopic(
+                                    t.name,
+                                    t.partitions,
+                                    factor,
+                                    topic_configs={
+                                        "retention.ms": str(t.retention_ms),
+                                        "min.insync.replicas": str(min_insync),
+                                    },
+                                )
+                                for t in missing
+                            ]
+                        )
                     except TopicAlreadyExistsError:
                         pass
                 return [t.name for t in missing]

@@ -11,6 +11,7 @@ reference on each event of a body that did not finish, so faust never counts the
 they stay uncommitted and are read again when the worker restarts, and later offsets are not
 committed past them either.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,13 +32,16 @@ def held_on_failure(events: Sequence[Any]) -> Iterator[None]:
     except BaseException:
         for event in events:
             event.message.incref()
-        log.error("batch not processed; its records stay unacknowledged until the worker restarts",
-                  extra={"records": len(events)})
+        log.error(
+            "batch not processed; its records stay unacknowledged until the worker restarts",
+            extra={"records": len(events)},
+        )
         raise
 
 
-async def each_batch(stream: Any, batch_max: int, within: float,
-                     handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
+async def each_batch(
+    stream: Any, batch_max: int, within: float, handle: Callable[[Sequence[Any]], Awaitable[None]]
+) -> None:
     """A stream worker's agent loop: ``handle`` each batch of at most ``batch_max`` events, taken
     within ``within`` seconds (``Stream.take_events``, which acks a batch's offsets after the
     body), each held on failure so a batch whose handling did not finish is read again."""

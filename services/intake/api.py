@@ -1,7 +1,8 @@
 """Composition root of the intake service.
 
-    python -m services.intake api --port 8081 [--workers N]
+python -m services.intake api --port 8081 [--workers N]
 """
+
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -43,27 +44,32 @@ findings** and **provider performance events**.
 """
 
 
-def create_app(settings: IntakeSettings | None = None,
-               publisher_factory: Callable[[IntakeSettings], Publisher] | None = None) -> FastAPI:
+def create_app(
+    settings: IntakeSettings | None = None, publisher_factory: Callable[[IntakeSettings], Publisher] | None = None
+) -> FastAPI:
     """``publisher_factory`` exists for the benchmark's no-Kafka baseline; the service uses Kafka."""
     settings = settings or IntakeSettings()
-    publisher_factory = publisher_factory or (
-        lambda s: Publisher(s.kafka_bootstrap, s.produce_timeout_seconds))
+    publisher_factory = publisher_factory or (lambda s: Publisher(s.kafka_bootstrap, s.produce_timeout_seconds))
     log = logs.configure("intake", settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await require_current(settings.pg_dsn)
         # Intake's queries (keys, ledger) set no session state: no reset round trip on release.
-        pool = await create_pool(settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max,
-                                 schema="intake", session_state=False)
+        pool = await create_pool(
+            settings.pg_dsn, settings.pg_pool_min, settings.pg_pool_max, schema="intake", session_state=False
+        )
         publisher = publisher_factory(settings)
         app.state.pool = pool
         app.state.keys = KeyStore(pool, settings.key_cache_seconds, settings.key_cache_max)
         app.state.registry = Registry(pool, settings.key_cache_seconds, settings.key_cache_max)
-        app.state.intake = IntakeService(Ledger(pool), publisher, app.state.registry,
-                                         timedelta(seconds=settings.clock_skew_seconds),
-                                         in_flight_s=settings.produce_timeout_seconds + 1.0)
+        app.state.intake = IntakeService(
+            Ledger(pool),
+            publisher,
+            app.state.registry,
+            timedelta(seconds=settings.clock_skew_seconds),
+            in_flight_s=settings.produce_timeout_seconds + 1.0,
+        )
         app.state.publisher = publisher
         await publisher.ready()  # connect early when Kafka is up; serve 503s when it is not
         heap.settle()
@@ -76,8 +82,12 @@ def create_app(settings: IntakeSettings | None = None,
             await pool.close()
             log.info("intake stopped")
 
-    app = api_app(title="Commissioning signals: intake", version=settings.service_version,
-                  description=DESCRIPTION, lifespan=lifespan)
+    app = api_app(
+        title="Commissioning signals: intake",
+        version=settings.service_version,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.post_limits = Buckets(settings.rate_limit_per_second, settings.rate_limit_burst)
     set_build_info("intake", settings.service_version)

@@ -4,6 +4,7 @@ The request is turned into the platform's own envelope (contracts.cloudevents) b
 else reads it, so a CloudEvent meets the same validation, authorisation, privacy guard and
 idempotency as an envelope; refusals name the attribute or ``ce-`` header the partner wrote.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
-from contracts.cloudevents import STRUCTURED, NotACloudEvent, attribute_of, from_binary, \
-    from_structured, is_binary
+from contracts.cloudevents import STRUCTURED, NotACloudEvent, attribute_of, from_binary, from_structured, is_binary
 from services.common.problems import Problem
 
 ENVELOPE, STRUCTURED_MODE, BINARY_MODE = "envelope", "structured", "binary"
@@ -33,8 +33,17 @@ def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
-                                       "input": {}, "ctx": {"error": "not valid JSON"}}]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body",),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": "not valid JSON"},
+                }
+            ]
+        ) from None
 
 
 def envelope(request: Request, raw: bytes, mode: str) -> bytes:
@@ -45,9 +54,13 @@ def envelope(request: Request, raw: bytes, mode: str) -> bytes:
         else:
             document = from_binary(dict(request.headers), _json(raw))
     except NotACloudEvent as refused:
-        raise Problem(422, "Invalid event", "the CloudEvent cannot be read as a platform event",
-                      kind="validation", errors=[{"field": refused.field, "pointer": f"#/{refused.field}",
-                                                  "reason": refused.reason}]) from None
+        raise Problem(
+            422,
+            "Invalid event",
+            "the CloudEvent cannot be read as a platform event",
+            kind="validation",
+            errors=[{"field": refused.field, "pointer": f"#/{refused.field}", "reason": refused.reason}],
+        ) from None
     return json.dumps(document).encode()
 
 
@@ -82,7 +95,15 @@ def renamed(errors: list[dict[str, str]] | None, mode: str) -> list[dict[str, st
 
 
 def refuse_batch() -> Problem:
-    return Problem(415, "Unsupported media type",
-                   "a batch is posted in the platform's envelope; post CloudEvents one at a time",
-                   errors=[{"field": "content-type", "pointer": "#",
-                            "reason": "CloudEvents are accepted on the single-event routes only"}])
+    return Problem(
+        415,
+        "Unsupported media type",
+        "a batch is posted in the platform's envelope; post CloudEvents one at a time",
+        errors=[
+            {
+                "field": "content-type",
+                "pointer": "#",
+                "reason": "CloudEvents are accepted on the single-event routes only",
+            }
+        ],
+    )

@@ -1,6 +1,7 @@
 """The organisation registry over HTTP, for operators: list, show and register organisations
 (the areas each serves, the provider ids it reports for, an alliance's members). The keys CLI
 (python -m services.common.keys org ...) does the same from a shell."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -23,8 +24,12 @@ OrganisationId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", descr
 async def operator(request: Request) -> Principal:
     who = await authenticate(request)
     if who.role is not Role.OPERATOR:
-        raise Problem(403, "Forbidden", "only an operator key manages the organisation registry",
-                      errors=[{"field": "authorization", "reason": f"a {who.role.value} key, not an operator's"}])
+        raise Problem(
+            403,
+            "Forbidden",
+            "only an operator key manages the organisation registry",
+            errors=[{"field": "authorization", "reason": f"a {who.role.value} key, not an operator's"}],
+        )
     return who
 
 
@@ -45,7 +50,8 @@ class RegistrationIn(BaseModel):
     provider_ids: list[Slug] | None = Field(None, description="Providers it reports for besides itself.")
     members: list[Slug] | None = Field(None, description="An alliance lead's member organisations.")
     shares: dict[Slug, Annotated[float, Field(strict=True, ge=0, le=1)]] | None = Field(
-        None, description="With members: the share (0 to 1) of the alliance's money each member is due.")
+        None, description="With members: the share (0 to 1) of the alliance's money each member is due."
+    )
 
     @field_validator("areas")
     @classmethod
@@ -61,8 +67,11 @@ async def list_organisations(request: Request, who: Operator) -> dict:
     return {"items": [r.as_dict() for r in await registry(request).all()]}
 
 
-@router.get("/v1/organisations/{organisation_id}", summary="One organisation's registration (operators)",
-            responses=problem_responses({404: "No such organisation"}))
+@router.get(
+    "/v1/organisations/{organisation_id}",
+    summary="One organisation's registration (operators)",
+    responses=problem_responses({404: "No such organisation"}),
+)
 async def show_organisation(request: Request, who: Operator, organisation_id: OrganisationId) -> dict:
     found = await registry(request).of(organisation_id)
     if found is None:
@@ -71,16 +80,29 @@ async def show_organisation(request: Request, who: Operator, organisation_id: Or
 
 
 @router.put("/v1/organisations/{organisation_id}", summary="Register or update an organisation (operators)")
-async def register_organisation(request: Request, who: Operator, organisation_id: OrganisationId,
-                                body: RegistrationIn) -> dict:
+async def register_organisation(
+    request: Request, who: Operator, organisation_id: OrganisationId, body: RegistrationIn
+) -> dict:
     try:
         registered = await registry(request).register(
-            organisation_id, name=body.name, kind=body.kind.value if body.kind else None, areas=body.areas,
-            provider_ids=body.provider_ids, members=body.members, shares=body.shares)
+            organisation_id,
+            name=body.name,
+            kind=body.kind.value if body.kind else None,
+            areas=body.areas,
+            provider_ids=body.provider_ids,
+            members=body.members,
+            shares=body.shares,
+        )
     except (UnknownOrganisations, ValueError) as exc:
-        reason = (f"not registered organisations: {', '.join(exc.ids)}" if isinstance(exc, UnknownOrganisations)
-                  else str(exc) if "share" in str(exc) else "an organisation is not its own member")
+        reason = (
+            f"not registered organisations: {', '.join(exc.ids)}"
+            if isinstance(exc, UnknownOrganisations)
+            else str(exc)
+            if "share" in str(exc)
+            else "an organisation is not its own member"
+        )
         where = "shares" if body.shares is not None and "share" in reason else "members"
-        raise Problem(422, "Invalid registration", reason,
-                      errors=[{"field": where, "pointer": f"#/{where}", "reason": reason}]) from None
+        raise Problem(
+            422, "Invalid registration", reason, errors=[{"field": where, "pointer": f"#/{where}", "reason": reason}]
+        ) from None
     return registered.as_dict()

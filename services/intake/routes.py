@@ -1,4 +1,5 @@
 """Intake HTTP routes: parse, authorise, hand to IntakeService, answer. No rules here."""
+
 from __future__ import annotations
 
 import time
@@ -16,23 +17,31 @@ from contracts.events import CommunityEngagementFinding, ProviderPerformanceEven
 from contracts.peer_review import EXAMPLE as PEER_REVIEW_EXAMPLE, PeerReviewReturn
 from contracts.funding import FundingFlowEvent
 from services.common.http import authenticate, too_many
-from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, \
-    validation_errors
+from services.common.problems import PROBLEM_JSON, Problem, problem_responses, problem_schema, validation_errors
 
 from services.common.auth import Principal, Role
 
 from . import cloudevents
 from .service import Outcome, rejected
 
-PROBLEM_RESPONSES = problem_responses({
-    400: "Malformed JSON", 401: "Missing or unknown API key",
-    403: "The key may not post as that organisation", 409: "The event_id was used with a different body",
-    413: "Body or batch too large", 415: "Not JSON", 422: "Invalid event or personal data",
-    429: "Rate limit; see Retry-After", 503: "Event store unavailable; retry with the same event_id"})
+PROBLEM_RESPONSES = problem_responses(
+    {
+        400: "Malformed JSON",
+        401: "Missing or unknown API key",
+        403: "The key may not post as that organisation",
+        409: "The event_id was used with a different body",
+        413: "Body or batch too large",
+        415: "Not JSON",
+        422: "Invalid event or personal data",
+        429: "Rate limit; see Retry-After",
+        503: "Event store unavailable; retry with the same event_id",
+    }
+)
 
 
 class EventAnswer(BaseModel):
     """Where the event is in the event store."""
+
     event_id: str
     status: Literal["accepted", "duplicate"]
     topic: str
@@ -61,19 +70,23 @@ class BatchAnswer(BaseModel):
 SINGLE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
     202: {"model": EventAnswer, "description": "Accepted: the event store acknowledged the event"},
-    200: {"model": EventAnswer, "description": "Duplicate: the same body was accepted before; "
-                                               "where it is"},
+    200: {"model": EventAnswer, "description": "Duplicate: the same body was accepted before; where it is"},
 }
 BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
     200: {"model": BatchAnswer, "description": "Each event answered on its own"},
-    503: {"description": "Some admissible events were not acknowledged; retry the whole batch. "
-                         "Problem details with the per-event results and counts.",
-          "content": {PROBLEM_JSON: {"schema": problem_schema()}}},
+    503: {
+        "description": "Some admissible events were not acknowledged; retry the whole batch. "
+        "Problem details with the per-event results and counts.",
+        "content": {PROBLEM_JSON: {"schema": problem_schema()}},
+    },
 }
 #: Documents the Bearer scheme in OpenAPI; ``authenticate`` does the checking.
-_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
-                     description="An API key issued with `python -m services.common.keys create`.")
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key issued with `python -m services.common.keys create`.",
+)
 
 
 async def poster(
@@ -128,7 +141,7 @@ class EventRoute(APIRoute):
 
 
 events = APIRouter(route_class=EventRoute)  # one event a post, in the envelope or as a CloudEvent
-batches = APIRouter()                       # a batch, in the envelope only
+batches = APIRouter()  # a batch, in the envelope only
 
 
 def respond(request: Request, outcome: Outcome) -> JSONResponse:
@@ -138,40 +151,78 @@ def respond(request: Request, outcome: Outcome) -> JSONResponse:
     if outcome.http_status == 503:
         headers = {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
     errors = cloudevents.renamed(outcome.errors, getattr(request.state, "event_mode", cloudevents.ENVELOPE))
-    return Problem(outcome.http_status, outcome.title or "Rejected", outcome.detail,
-                   kind="validation" if outcome.http_status == 422 else None,
-                   errors=errors or None, headers=headers).response(request.url.path)
+    return Problem(
+        outcome.http_status,
+        outcome.title or "Rejected",
+        outcome.detail,
+        kind="validation" if outcome.http_status == 422 else None,
+        errors=errors or None,
+        headers=headers,
+    ).response(request.url.path)
 
 
-@events.post("/v1/findings", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
-             summary="Post one community engagement finding")
+@events.post(
+    "/v1/findings",
+    status_code=202,
+    tags=["events"],
+    responses=SINGLE_RESPONSES,
+    summary="Post one community engagement finding",
+)
 async def post_finding(
     request: Request,
-    event: Annotated[CommunityEngagementFinding, Body(openapi_examples={
-        "unmet_need": {"summary": "Unmet need raised at a community forum", "value": examples.FINDING}})],
+    event: Annotated[
+        CommunityEngagementFinding,
+        Body(
+            openapi_examples={
+                "unmet_need": {"summary": "Unmet need raised at a community forum", "value": examples.FINDING}
+            }
+        ),
+    ],
     who: Poster,
 ) -> JSONResponse:
     """202 when Kafka acknowledged the event; 200 with status 'duplicate' for a replay."""
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
-@events.post("/v1/performance-events", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
-             summary="Post one provider performance event")
+@events.post(
+    "/v1/performance-events",
+    status_code=202,
+    tags=["events"],
+    responses=SINGLE_RESPONSES,
+    summary="Post one provider performance event",
+)
 async def post_performance(
     request: Request,
-    event: Annotated[ProviderPerformanceEvent, Body(openapi_examples={
-        "four_week_wait": {"summary": "Four-week wait below target", "value": examples.PERFORMANCE}})],
+    event: Annotated[
+        ProviderPerformanceEvent,
+        Body(
+            openapi_examples={
+                "four_week_wait": {"summary": "Four-week wait below target", "value": examples.PERFORMANCE}
+            }
+        ),
+    ],
     who: Poster,
 ) -> JSONResponse:
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
-@events.post("/v1/funding-events", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
-             summary="Post one funding flow (commitment, payment, spend report or grant award)")
+@events.post(
+    "/v1/funding-events",
+    status_code=202,
+    tags=["events"],
+    responses=SINGLE_RESPONSES,
+    summary="Post one funding flow (commitment, payment, spend report or grant award)",
+)
 async def post_funding(
     request: Request,
-    event: Annotated[FundingFlowEvent, Body(openapi_examples={
-        "onward_payment": {"summary": "A trust pays the alliance's lead body", "value": examples.FUNDING}})],
+    event: Annotated[
+        FundingFlowEvent,
+        Body(
+            openapi_examples={
+                "onward_payment": {"summary": "A trust pays the alliance's lead body", "value": examples.FUNDING}
+            }
+        ),
+    ],
     who: Poster,
 ) -> JSONResponse:
     """Only a party to the flow (its payer or payee) may post it: 403 otherwise, naming the party
@@ -179,13 +230,26 @@ async def post_funding(
     return respond(request, (await request.app.state.intake.admit(who, [event]))[0])
 
 
-@events.post("/v1/peer-reviews", status_code=202, tags=["events"], responses=SINGLE_RESPONSES,
-             summary="Post one peer review return of a Focused Implementation Site")
+@events.post(
+    "/v1/peer-reviews",
+    status_code=202,
+    tags=["events"],
+    responses=SINGLE_RESPONSES,
+    summary="Post one peer review return of a Focused Implementation Site",
+)
 async def post_peer_review(
     request: Request,
-    event: Annotated[PeerReviewReturn, Body(openapi_examples={
-        "site_review": {"summary": "A site's peer review: panel, five answers, recommendations",
-                        "value": PEER_REVIEW_EXAMPLE}})],
+    event: Annotated[
+        PeerReviewReturn,
+        Body(
+            openapi_examples={
+                "site_review": {
+                    "summary": "A site's peer review: panel, five answers, recommendations",
+                    "value": PEER_REVIEW_EXAMPLE,
+                }
+            }
+        ),
+    ],
     who: Poster,
 ) -> JSONResponse:
     """A partner organisation that serves the area posts the return, as it posts findings: the
@@ -197,7 +261,8 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     events: list[dict[str, Any]] = Field(
         description="Events of the endpoint's type, as in the single-event form; at most the "
-                    "documented limit (500 by default). Each is answered on its own.")
+        "documented limit (500 by default). Each is answered on its own."
+    )
 
 
 def read_each(adapter: TypeAdapter, events: list[dict[str, Any]]) -> list[Any]:
@@ -225,9 +290,12 @@ def envelope_only(request: Request) -> None:
 async def _batch(request: Request, batch: BatchIn, adapter: TypeAdapter, who: Principal) -> JSONResponse:
     limit = request.app.state.settings.max_batch_events
     if len(batch.events) > limit:
-        raise Problem(413, "Batch too large", f"{len(batch.events)} events; the limit is {limit}",
-                      errors=[{"field": "events", "pointer": "#/events",
-                               "reason": f"at most {limit} events per batch"}])
+        raise Problem(
+            413,
+            "Batch too large",
+            f"{len(batch.events)} events; the limit is {limit}",
+            errors=[{"field": "events", "pointer": "#/events", "reason": f"at most {limit} events per batch"}],
+        )
     items = read_each(adapter, batch.events)
     parsed: list[tuple[int, Any]] = []
     outcomes: list[Outcome | None] = [None] * len(items)
@@ -235,47 +303,68 @@ async def _batch(request: Request, batch: BatchIn, adapter: TypeAdapter, who: Pr
         if isinstance(item, ValidationError):
             raw = batch.events[i]
             eid = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
-            outcomes[i] = rejected(422, "Invalid event", "the event does not match the contract",
-                                   validation_errors(item.errors()), eid)
+            outcomes[i] = rejected(
+                422, "Invalid event", "the event does not match the contract", validation_errors(item.errors()), eid
+            )
         else:
             parsed.append((i, item))
     results = await request.app.state.intake.admit(who, [e for _, e in parsed])
     for (i, _), res in zip(parsed, results, strict=True):
         outcomes[i] = res
-    answered = cast("list[Outcome]", outcomes)     # each item refused above or answered by admit
+    answered = cast("list[Outcome]", outcomes)  # each item refused above or answered by admit
     counts: dict[str, int] = {}
     for o in answered:
         counts[o.status] = counts.get(o.status, 0) + 1
     body: dict[str, object] = {
         "results": [o.body() | {"index": i, "http_status": o.http_status} for i, o in enumerate(answered)],
-        "counts": counts}
+        "counts": counts,
+    }
     if counts.get("unavailable"):
         # Not everything admissible is stored: no 2xx. Retrying the whole batch is safe.
-        body.update(type="https://commissioning-signals.invalid/problems/service-unavailable",
-                    title="Service unavailable", status=503,
-                    detail="some events were not acknowledged by the event store; retry the batch")
-        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON,
-                      headers={"Retry-After": str(request.app.state.settings.retry_after_seconds)})
+        body.update(
+            type="https://commissioning-signals.invalid/problems/service-unavailable",
+            title="Service unavailable",
+            status=503,
+            detail="some events were not acknowledged by the event store; retry the batch",
+        )
+        return JSONResponse(
+            body,
+            status_code=503,
+            media_type=PROBLEM_JSON,
+            headers={"Retry-After": str(request.app.state.settings.retry_after_seconds)},
+        )
     return JSONResponse(body, status_code=200)
 
 
-@batches.post("/v1/findings:batch", tags=["events"], responses=BATCH_RESPONSES,
-             summary="Post up to 500 community engagement findings, answered per item",
-             dependencies=[Depends(envelope_only)])
+@batches.post(
+    "/v1/findings:batch",
+    tags=["events"],
+    responses=BATCH_RESPONSES,
+    summary="Post up to 500 community engagement findings, answered per item",
+    dependencies=[Depends(envelope_only)],
+)
 async def post_findings_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
     return await _batch(request, batch, FINDING, who)
 
 
-@batches.post("/v1/performance-events:batch", tags=["events"], responses=BATCH_RESPONSES,
-             summary="Post up to 500 provider performance events, answered per item",
-             dependencies=[Depends(envelope_only)])
+@batches.post(
+    "/v1/performance-events:batch",
+    tags=["events"],
+    responses=BATCH_RESPONSES,
+    summary="Post up to 500 provider performance events, answered per item",
+    dependencies=[Depends(envelope_only)],
+)
 async def post_performance_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
     return await _batch(request, batch, PERFORMANCE, who)
 
 
-@batches.post("/v1/funding-events:batch", tags=["events"], responses=BATCH_RESPONSES,
-             summary="Post up to 500 funding flows, answered per item",
-             dependencies=[Depends(envelope_only)])
+@batches.post(
+    "/v1/funding-events:batch",
+    tags=["events"],
+    responses=BATCH_RESPONSES,
+    summary="Post up to 500 funding flows, answered per item",
+    dependencies=[Depends(envelope_only)],
+)
 async def post_funding_batch(request: Request, batch: BatchIn, who: Poster) -> JSONResponse:
     return await _batch(request, batch, FUNDING, who)
 

@@ -5,6 +5,7 @@ idempotency -> publish. The checks that need no caller and no store run in domai
 loop, with no I/O.
 A 2xx outcome is only ever produced after Kafka acknowledged the record.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,7 @@ from services.common.admission.prepare import Event, Prepared, Refusal, prepare
 
 log = logging.getLogger("intake")
 
-EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcome.",
-                 ["type", "outcome", "reason"])
+EVENTS = Counter("csp_intake_events_total", "Events offered to intake, by outcome.", ["type", "outcome", "reason"])
 
 #: How long a ledger update after an answer keeps trying while PostgreSQL is away.
 MARK_PATIENCE_S = 60.0
@@ -45,7 +45,7 @@ IN_FLIGHT_POLL_MAX_S = 0.2
 
 @dataclass
 class Outcome:
-    status: str                      # accepted | duplicate | rejected | conflict | unavailable
+    status: str  # accepted | duplicate | rejected | conflict | unavailable
     http_status: int
     event_id: str | None = None
     topic: str | None = None
@@ -69,8 +69,12 @@ class Outcome:
 
 
 #: The short name each event type is counted under.
-SHORT_TYPE = {FINDING_TYPE: "finding", PERFORMANCE_TYPE: "performance", PEER_REVIEW_TYPE: "peer_review",
-              FUNDING_TYPE: "funding"}
+SHORT_TYPE = {
+    FINDING_TYPE: "finding",
+    PERFORMANCE_TYPE: "performance",
+    PEER_REVIEW_TYPE: "peer_review",
+    FUNDING_TYPE: "funding",
+}
 # The series the alerts and dashboards read exist from the start at 0, so that rate() and
 # increase() count the first event after a restart.
 for short_type in SHORT_TYPE.values():
@@ -78,8 +82,15 @@ for short_type in SHORT_TYPE.values():
     EVENTS.labels(short_type, "unavailable", "kafka")
 
 
-def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
-             event_id: str | None = None, type_: str = "unknown", reason: str = "invalid") -> Outcome:
+def rejected(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    event_id: str | None = None,
+    type_: str = "unknown",
+    reason: str = "invalid",
+) -> Outcome:
     EVENTS.labels(type_, "rejected", reason).inc()
     return Outcome("rejected", status, event_id, title=title, detail=detail, errors=errors or [])
 
@@ -87,12 +98,14 @@ def rejected(status: int, title: str, detail: str, errors: list[dict[str, str]] 
 @dataclass(frozen=True)
 class Scope:
     """What a partner's organisation may report: its registration (None: it is not registered)."""
+
     registration: Registration | None
 
 
 class IntakeService:
-    def __init__(self, ledger: Ledger, publisher: Publisher, registry: Registry, clock_skew: timedelta,
-                 in_flight_s: float = 6.0) -> None:
+    def __init__(
+        self, ledger: Ledger, publisher: Publisher, registry: Registry, clock_skew: timedelta, in_flight_s: float = 6.0
+    ) -> None:
         """``in_flight_s``: how long after an event was reserved its publication may still be
         under way (the produce timeout and a margin); a copy arriving meanwhile waits for it.
         ``registry``: what each partner organisation may report (services.common.organisations)."""
@@ -114,21 +127,42 @@ class IntakeService:
         if event.unstorable is not None:
             return self._refuse(event, event.unstorable)
         if not principal.may_post_as(event.source):
-            return self._refuse(event, Refusal(
-                403, "Forbidden", f"this key may not post as organisation '{event.source}'",
-                [{"field": "source", "pointer": "#/source",
-                  "reason": "must be the organisation the API key belongs to"}], "organisation"))
+            return self._refuse(
+                event,
+                Refusal(
+                    403,
+                    "Forbidden",
+                    f"this key may not post as organisation '{event.source}'",
+                    [
+                        {
+                            "field": "source",
+                            "pointer": "#/source",
+                            "reason": "must be the organisation the API key belongs to",
+                        }
+                    ],
+                    "organisation",
+                ),
+            )
         if scope is not None:
             refused = may_report(scope.registration, event.area, event.provider_id, event.parties)
             if refused is not None:
-                return self._refuse(event, Refusal(
-                    403, "Forbidden", "the organisation may not report this; see errors",
-                    list(refused.errors), "organisation"))
+                return self._refuse(
+                    event,
+                    Refusal(
+                        403,
+                        "Forbidden",
+                        "the organisation may not report this; see errors",
+                        list(refused.errors),
+                        "organisation",
+                    ),
+                )
         if event.refusal is not None:
             if event.refusal.reason == "privacy":
                 # Field and kind only: the offending value is never echoed nor logged.
-                log.info("privacy guard refused event", extra={
-                    "event_id": event.event_id, "fields": ",".join(e["field"] for e in event.refusal.errors)})
+                log.info(
+                    "privacy guard refused event",
+                    extra={"event_id": event.event_id, "fields": ",".join(e["field"] for e in event.refusal.errors)},
+                )
             return self._refuse(event, event.refusal)
         return None
 
@@ -140,8 +174,15 @@ class IntakeService:
 
     @staticmethod
     def _refuse(event: Prepared, refusal: Refusal) -> Outcome:
-        return rejected(refusal.status, refusal.title, refusal.detail, refusal.errors, event.event_id,
-                        SHORT_TYPE[event.type], refusal.reason)
+        return rejected(
+            refusal.status,
+            refusal.title,
+            refusal.detail,
+            refusal.errors,
+            event.event_id,
+            SHORT_TYPE[event.type],
+            refusal.reason,
+        )
 
     async def admit(self, principal: Principal, events: list[Event | Prepared]) -> list[Outcome]:
         """Admit events, validated models or already prepared (domain.prepare), in order."""
@@ -161,13 +202,11 @@ class IntakeService:
                 first[e.event_id] = e
                 unique.append((i, e))
             else:
-                outcomes[i] = (self._conflict(e) if earlier.digest != e.digest
-                               else Outcome("duplicate", 200, e.event_id))
+                outcomes[i] = self._conflict(e) if earlier.digest != e.digest else Outcome("duplicate", 200, e.event_id)
         # Reserve first: in the common case (new events) that is the only ledger round trip before
         # the publish. Ids already in the ledger (inserted by an earlier request, or by a request
         # racing this one) are looked up and decided by their stored body and state.
-        inserted = await self.ledger.reserve(
-            [(e.event_id, e.source, e.type, e.area, e.digest) for _, e in unique])
+        inserted = await self.ledger.reserve([(e.event_id, e.source, e.type, e.area, e.digest) for _, e in unique])
         seen_before = [(i, e) for i, e in unique if e.event_id not in inserted]
         to_publish = [(i, e) for i, e in unique if e.event_id in inserted]
         delay = IN_FLIGHT_POLL_S
@@ -176,17 +215,21 @@ class IntakeService:
             waiting = []
             for i, e in seen_before:
                 row = self._published_here(existing.get(e.event_id))
-                decision = idempotency(row.body_sha256 if row else None, bool(row and row.published), e.digest,
-                                       in_flight=row is not None and row.age_s < self.in_flight_s)
+                decision = idempotency(
+                    row.body_sha256 if row else None,
+                    bool(row and row.published),
+                    e.digest,
+                    in_flight=row is not None and row.age_s < self.in_flight_s,
+                )
                 if decision is Idempotency.CONFLICT:
                     outcomes[i] = self._conflict(e)
                 elif decision is Idempotency.DUPLICATE:
-                    assert row is not None      # a duplicate needs a stored copy to match
+                    assert row is not None  # a duplicate needs a stored copy to match
                     EVENTS.labels(SHORT_TYPE[e.type], "duplicate", "none").inc()
                     outcomes[i] = Outcome("duplicate", 200, e.event_id, row.topic, row.partition, row.offset)
                 elif decision is Idempotency.IN_FLIGHT:
                     waiting.append((i, e))
-                else:   # RETRY (or NEW): stored, never acknowledged by Kafka; publish again, same id
+                else:  # RETRY (or NEW): stored, never acknowledged by Kafka; publish again, same id
                     to_publish.append((i, e))
             if waiting:
                 # A copy sent at the same time, to this worker or another: its outcome answers
@@ -194,7 +237,7 @@ class IntakeService:
                 await asyncio.sleep(delay)
                 delay = min(IN_FLIGHT_POLL_MAX_S, delay * 2)
             seen_before = waiting
-        to_publish.sort(key=lambda item: item[0])   # the batch's order, per area, onto the log
+        to_publish.sort(key=lambda item: item[0])  # the batch's order, per area, onto the log
         await self._publish(to_publish, outcomes)
         return outcomes  # type: ignore[return-value]
 
@@ -238,9 +281,11 @@ class IntakeService:
                     return
                 except (*RETRYABLE, asyncpg.PostgresError) as exc:
                     if waited >= MARK_PATIENCE_S:
-                        log.warning("ledger not told where events were published; a replay publishes "
-                                    "them again (consumers deduplicate)",
-                                    extra={"events": len(rows), "error": repr(exc)})
+                        log.warning(
+                            "ledger not told where events were published; a replay publishes "
+                            "them again (consumers deduplicate)",
+                            extra={"events": len(rows), "error": repr(exc)},
+                        )
                         return
                     await asyncio.sleep(delay)
                     waited += delay
@@ -256,16 +301,27 @@ class IntakeService:
 
     def _conflict(self, e: Prepared) -> Outcome:
         EVENTS.labels(SHORT_TYPE[e.type], "rejected", "conflict").inc()
-        return Outcome("conflict", 409, e.event_id, title="Conflict",
-                       detail="this event_id was already used with a different body",
-                       errors=[{"field": "event_id", "pointer": "#/event_id",
-                                "reason": "already used with a different body"}])
+        return Outcome(
+            "conflict",
+            409,
+            e.event_id,
+            title="Conflict",
+            detail="this event_id was already used with a different body",
+            errors=[{"field": "event_id", "pointer": "#/event_id", "reason": "already used with a different body"}],
+        )
 
     async def _publish(self, items: list[tuple[int, Prepared]], outcomes: list[Outcome | None]) -> None:
         if not items:
             return
-        records = [(INTAKE_TOPIC_FOR_TYPE[e.type].name, e.key, e.value,
-                    cloudevent_headers(e.event_id, e.source, e.type, e.time)) for _, e in items]
+        records = [
+            (
+                INTAKE_TOPIC_FOR_TYPE[e.type].name,
+                e.key,
+                e.value,
+                cloudevent_headers(e.event_id, e.source, e.type, e.time),
+            )
+            for _, e in items
+        ]
         try:
             results = await self.publisher.publish_many(records)
         except BrokerUnavailable as exc:
@@ -277,15 +333,28 @@ class IntakeService:
             if isinstance(res, Exception):
                 counted.append((SHORT_TYPE[e.type], "unavailable", "kafka"))
                 log.warning("kafka did not acknowledge", extra={"event_id": eid, "error": repr(res)})
-                outcomes[i] = Outcome("unavailable", 503, eid, title="Service unavailable",
-                                      detail="the event store did not acknowledge; retry with the same event_id")
+                outcomes[i] = Outcome(
+                    "unavailable",
+                    503,
+                    eid,
+                    title="Service unavailable",
+                    detail="the event store did not acknowledge; retry with the same event_id",
+                )
             else:
                 partition, offset = res
                 published.append((eid, topic, partition, offset))
                 counted.append((SHORT_TYPE[e.type], "accepted", "none"))
                 if detailed:
-                    log.info("event accepted", extra={"event_id": eid, "area": e.area,
-                                                      "topic": topic, "partition": partition, "offset": offset})
+                    log.info(
+                        "event accepted",
+                        extra={
+                            "event_id": eid,
+                            "area": e.area,
+                            "topic": topic,
+                            "partition": partition,
+                            "offset": offset,
+                        },
+                    )
                 outcomes[i] = Outcome("accepted", 202, eid, topic, partition, offset)
         inc_each(EVENTS.labels, counted)
         self._mark_published(published)

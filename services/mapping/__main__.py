@@ -1,4 +1,5 @@
 """python -m services.mapping worker"""
+
 import sys
 
 from services.common.entry import run

@@ -9,4 +9,4 @@ from .domain.ruleset import DEFAULT_RULES
 class MappingSettings(CommonSettings):
     mapping_port: int = 8082
     mapping_rules: Path = DEFAULT_RULES
-    rules_check_seconds: float = 5.0       # how often the rule file is checked for changes
+    rules_check_seconds: float = 5.0  # how often the rule file is checked for changes

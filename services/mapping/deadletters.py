@@ -8,6 +8,7 @@ Replay writes each letter's original record back to the topic it came from, with
 ``csp_replayed_from`` header; the mapping worker maps it again. Replaying twice is harmless:
 every consumer counts an event id once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,11 +27,13 @@ from services.common.settings import CommonSettings
 
 def read_all(bootstrap: str, timeout_s: float = 15.0) -> list[tuple[str, DeadLetter]]:
     """Every dead letter on the topic now, as (position, letter); position is 'partition:offset'."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                             client_id="csp-deadletters")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, client_id="csp-deadletters"
+    )
     try:
-        parts = [TopicPartition(DEADLETTER.name, p)
-                 for p in sorted(consumer.partitions_for_topic(DEADLETTER.name) or [])]
+        parts = [
+            TopicPartition(DEADLETTER.name, p) for p in sorted(consumer.partitions_for_topic(DEADLETTER.name) or [])
+        ]
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
         ends = consumer.end_offsets(parts)
@@ -43,8 +46,10 @@ def read_all(bootstrap: str, timeout_s: float = 15.0) -> list[tuple[str, DeadLet
                     try:
                         out.append((f"{r.partition}:{r.offset}", DeadLetter.model_validate_json(r.value)))
                     except ValidationError:
-                        print(f"warning: {DEADLETTER.name} {r.partition}:{r.offset} is not a dead letter; skipped",
-                              file=sys.stderr)
+                        print(
+                            f"warning: {DEADLETTER.name} {r.partition}:{r.offset} is not a dead letter; skipped",
+                            file=sys.stderr,
+                        )
         return sorted(out, key=lambda x: x[1].failed_at)
     finally:
         consumer.close()
@@ -62,8 +67,11 @@ def select(letters, stage: str | None, since: datetime | None, event_ids: set[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.mapping.deadletters",
-                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.mapping.deadletters",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name in ("list", "replay"):
         p = sub.add_parser(name)
@@ -87,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print(json.dumps({"position": pos, **letter.model_dump(mode="json", exclude={"original"})}))
             else:
-                print(f"{letter.failed_at:%Y-%m-%d %H:%M:%S}  {letter.stage:<8} "
-                      f"{letter.source_topic}:{letter.partition}:{letter.offset}  "
-                      f"{letter.event_id or '-':<36}  {letter.reason}")
+                print(
+                    f"{letter.failed_at:%Y-%m-%d %H:%M:%S}  {letter.stage:<8} "
+                    f"{letter.source_topic}:{letter.partition}:{letter.offset}  "
+                    f"{letter.event_id or '-':<36}  {letter.reason}"
+                )
         print(f"{len(chosen)} dead letter(s)", file=sys.stderr)
         return 0
 
@@ -108,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
             headers = [("csp_replayed_from", f"{DEADLETTER.name}:{pos}".encode())]
             if letter.event_id:
                 headers.append(("ce_id", letter.event_id.encode()))
-            producer.send(letter.source_topic, key=(letter.area or "").encode() or None,
-                          value=letter.original.encode(), headers=headers).get(timeout=30)
+            producer.send(
+                letter.source_topic,
+                key=(letter.area or "").encode() or None,
+                value=letter.original.encode(),
+                headers=headers,
+            ).get(timeout=30)
             print(f"replayed {letter.event_id or pos} to {letter.source_topic}")
     finally:
         producer.close()

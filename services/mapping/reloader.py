@@ -1,4 +1,5 @@
 """Hot reload of the rule file: a bad file is refused and the running rules stay in force."""
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,11 @@ class RuleHolder:
 
     def _refuse(self, reason: str) -> bool:
         if reason != self.last_error:
-            log.error("rule set refused; keeping version %s", self.current.version,
-                      extra={"reason": reason, "rules_version": self.current.version})
+            log.error(
+                "rule set refused; keeping version %s",
+                self.current.version,
+                extra={"reason": reason, "rules_version": self.current.version},
+            )
         self.last_error = reason
         if self.report:
             RELOADS.labels("refused").inc()

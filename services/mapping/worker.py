@@ -3,6 +3,7 @@ out, each batch produced and acknowledged by the broker before its offsets are.
 
     python -m services.mapping worker
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,7 @@ from .domain.records import Output, handle
 from .reloader import RuleHolder
 
 log = logging.getLogger("mapping")
-BY_STAGE = Counter("csp_mapped_events_by_stage_total", "Mapped events by commissioning cycle stage.",
-                   ["stage"])
+BY_STAGE = Counter("csp_mapped_events_by_stage_total", "Mapped events by commissioning cycle stage.", ["stage"])
 
 
 def create_worker(settings: MappingSettings | None = None) -> faust.App:
@@ -48,15 +48,21 @@ def create_worker(settings: MappingSettings | None = None) -> faust.App:
         delay = 0.5
         while True:
             try:
-                pending = [await app.producer.send(out.topic, out.key, out.value, partition=None, timestamp=None,
-                                                   headers=list(out.headers)) for out in outs]
+                pending = [
+                    await app.producer.send(
+                        out.topic, out.key, out.value, partition=None, timestamp=None, headers=list(out.headers)
+                    )
+                    for out in outs
+                ]
                 await asyncio.gather(*pending)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - anything short of an ack means: send again
-                log.warning("produce failed, sending the batch again",
-                            extra={"records": len(outs), "error": repr(exc), "retry_in": delay})
+                log.warning(
+                    "produce failed, sending the batch again",
+                    extra={"records": len(outs), "error": repr(exc), "retry_in": delay},
+                )
                 await asyncio.sleep(delay)
                 delay = min(10.0, delay * 2)
 
@@ -64,17 +70,31 @@ def create_worker(settings: MappingSettings | None = None) -> faust.App:
     async def map_events(stream):
         """Receive a batch, map each record (pure), produce them all, and wait for the broker to
         acknowledge every one before the batch's offsets are acked (take_events acks after the body)."""
+
         async def map_batch(events) -> None:
             BATCH_RECORDS.labels("mapping").observe(len(events))
             now = datetime.now(timezone.utc)
-            outs = [(e.message, handle(e.value, e.key, e.message.topic, e.message.partition,
-                                       e.message.offset, rules.current, now)) for e in events]
+            outs = [
+                (
+                    e.message,
+                    handle(e.value, e.key, e.message.topic, e.message.partition, e.message.offset, rules.current, now),
+                )
+                for e in events
+            ]
             await produce_all([out for _, out in outs])
             _count(outs)
             if log.isEnabledFor(logging.INFO):
                 for msg, out in outs:
-                    log.info("event %s", out.outcome, extra={"event_id": out.event_id, "topic": out.topic,
-                                                             "source_topic": msg.topic, "offset": msg.offset})
+                    log.info(
+                        "event %s",
+                        out.outcome,
+                        extra={
+                            "event_id": out.event_id,
+                            "topic": out.topic,
+                            "source_topic": msg.topic,
+                            "offset": msg.offset,
+                        },
+                    )
 
         await each_batch(stream, settings.batch_max, settings.batch_within_seconds, map_batch)
 
@@ -97,7 +117,9 @@ def _zero_series() -> None:
 
 def _count(outs) -> None:
     """The batch's counters, one increment per series rather than per record."""
-    inc_each(lambda topic, outcome: RECORDS.labels("mapping", topic, outcome),
-             ((msg.topic, out.outcome) for msg, out in outs))
+    inc_each(
+        lambda topic, outcome: RECORDS.labels("mapping", topic, outcome),
+        ((msg.topic, out.outcome) for msg, out in outs),
+    )
     inc_each(DEADLETTERS.labels, ((msg.topic, out.stage) for msg, out in outs if out.stage is not None))
     inc_each(BY_STAGE.labels, ((stage.slug,) for _, out in outs for stage in out.stages))

@@ -4,6 +4,7 @@ Both end in the same Principal. A cookie names a server-side session (migration 
 only while that session is live: not signed out, not expired, and its key not revoked, all
 checked on every request. Commissioners read their granted areas; operators read all.
 """
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -39,8 +40,12 @@ async def reader(request: Request) -> Principal:
     """FastAPI dependency for the JSON and CSV API."""
     p = await principal_or_none(request)
     if p is None:
-        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <API key>' or sign in at /login",
-                      headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'})
+        raise Problem(
+            401,
+            "Unauthorized",
+            "send 'Authorization: Bearer <API key>' or sign in at /login",
+            headers={"WWW-Authenticate": 'Bearer realm="commissioning-signals"'},
+        )
     if not may_read_reports(p):
         raise Problem(403, "Forbidden", "reports are for commissioners and operators")
     return p

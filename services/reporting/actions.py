@@ -9,6 +9,7 @@ after a redirect to the page the form was on, so reloading never posts again. Th
 also reads the alerts' live state from the alerts API (``live_state``), so an action shows in
 its row at once, before the reporting worker has folded the change into its own tables.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,6 +45,7 @@ _FINGERPRINT_CHARS = frozenset("0123456789abcdef")
 
 # -- the status message shown once after an action ----------------------------------------------
 
+
 def _flash_mac(secret: bytes, payload: str) -> str:
     return hmac.new(secret, _FLASH_PURPOSE + payload.encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -75,16 +77,27 @@ def problem_text(status: int, body: Any) -> str:
     """An API refusal in words for the page: its detail and each field's reason."""
     if not isinstance(body, dict):
         return f"The alerts API refused the request ({status})."
-    heads = {401: "Please sign in again", 403: "Not allowed", 404: "Not found", 409: "Not possible now",
-             422: "Please check the form", 429: "Too many requests", 503: "Try again shortly"}
+    heads = {
+        401: "Please sign in again",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Not possible now",
+        422: "Please check the form",
+        429: "Too many requests",
+        503: "Try again shortly",
+    }
     head = heads.get(status, str(body.get("title") or f"Refused ({status})"))
-    reasons = [f"{e.get('field') or ''}: {e.get('reason')}".lstrip(": ")
-               for e in body.get("errors") or [] if isinstance(e, dict) and e.get("reason")]
+    reasons = [
+        f"{e.get('field') or ''}: {e.get('reason')}".lstrip(": ")
+        for e in body.get("errors") or []
+        if isinstance(e, dict) and e.get("reason")
+    ]
     detail = "; ".join(reasons) or str(body.get("detail") or body.get("title") or "")
     return f"{head}: {detail}." if detail else f"{head}."
 
 
 # -- forms --------------------------------------------------------------------------------------
+
 
 async def _form(request: Request) -> dict[str, str]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -100,17 +113,29 @@ def back_to(form: dict[str, str]) -> str:
     return "/dashboard/alerts" + ("?" + urlencode(params) if params else "")
 
 
-def _done(request: Request, form: dict[str, str], kind: str, text: str,
-          fingerprint: str | None = None) -> Response:
+def _done(request: Request, form: dict[str, str], kind: str, text: str, fingerprint: str | None = None) -> Response:
     response = RedirectResponse(back_to(form), status_code=303)
-    response.set_cookie(FLASH_COOKIE, flash_value(kind, text, request.app.state.session_secret, fingerprint),
-                        max_age=120, path="/dashboard", httponly=True, samesite="strict",
-                        secure=request.app.state.settings.reporting_cookie_secure)
+    response.set_cookie(
+        FLASH_COOKIE,
+        flash_value(kind, text, request.app.state.session_secret, fingerprint),
+        max_age=120,
+        path="/dashboard",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.reporting_cookie_secure,
+    )
     return response
 
 
-async def _call(request: Request, form: dict[str, str], method: str, path: str, body: dict,
-                success: str, fingerprint: str | None = None) -> Response:
+async def _call(
+    request: Request,
+    form: dict[str, str],
+    method: str,
+    path: str,
+    body: dict,
+    success: str,
+    fingerprint: str | None = None,
+) -> Response:
     """Send the action to the alerts API as the session's key; redirect back with its outcome."""
     try:
         answer: httpx.Response = await delegate.act_as(request, "alerts", method, path, json=body)
@@ -128,7 +153,8 @@ async def _call(request: Request, form: dict[str, str], method: str, path: str, 
 
 async def _guard(request: Request) -> dict[str, str] | Response:
     """The posted form of a signed-in reader with this session's form token, or the error page."""
-    from .dashboard import error_response   # the dashboard's page frame; imported late (it imports us)
+    from .dashboard import error_response  # the dashboard's page frame; imported late (it imports us)
+
     try:
         who = await principal_or_none(request)
         if who is None:
@@ -155,16 +181,23 @@ def _alert_words(form: dict[str, str]) -> str:
 
 # -- routes -------------------------------------------------------------------------------------
 
-async def _with_note(request: Request, fingerprint: str, action: str, done: str,
-                     note_recorded: str = "") -> Response:
+
+async def _with_note(request: Request, fingerprint: str, action: str, done: str, note_recorded: str = "") -> Response:
     """Acknowledge or resolve: the alerts API's ``action`` on the alert with the form's note, if any."""
     form = await _guard(request)
     if isinstance(form, Response):
         return form
     fp = _fingerprint(fingerprint)
     note = form.get("note", "").strip() or None
-    return await _call(request, form, "POST", f"/v1/alerts/{fp}/{action}", {"note": note},
-                       f"{done}: {_alert_words(form)}." + (note_recorded if note else ""), fp)
+    return await _call(
+        request,
+        form,
+        "POST",
+        f"/v1/alerts/{fp}/{action}",
+        {"note": note},
+        f"{done}: {_alert_words(form)}." + (note_recorded if note else ""),
+        fp,
+    )
 
 
 @router.post("/dashboard/alerts/{fingerprint}/acknowledge")
@@ -181,12 +214,20 @@ def silence_hours(value: str | None) -> int:
     """The silence's length in whole hours, 1 to a year; Problem(422) naming ``hours`` otherwise."""
     text = (value or "").strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 6):
-        raise Problem(422, "Invalid form", "hours: choose how long the silence lasts",
-                      errors=[{"field": "hours", "reason": "choose how long the silence lasts"}])
+        raise Problem(
+            422,
+            "Invalid form",
+            "hours: choose how long the silence lasts",
+            errors=[{"field": "hours", "reason": "choose how long the silence lasts"}],
+        )
     hours = int(text)
     if not 1 <= hours <= MAX_SILENCE_HOURS:
-        raise Problem(422, "Invalid form", f"hours: a silence lasts 1 to {MAX_SILENCE_HOURS} hours",
-                      errors=[{"field": "hours", "reason": f"a silence lasts 1 to {MAX_SILENCE_HOURS} hours"}])
+        raise Problem(
+            422,
+            "Invalid form",
+            f"hours: a silence lasts 1 to {MAX_SILENCE_HOURS} hours",
+            errors=[{"field": "hours", "reason": f"a silence lasts 1 to {MAX_SILENCE_HOURS} hours"}],
+        )
     return hours
 
 
@@ -201,12 +242,23 @@ async def silence(request: Request, fingerprint: str) -> Response:
     except Problem as exc:
         return _done(request, form, "error", problem_text(exc.status, exc.body()), fp)
     ends = datetime.now(timezone.utc) + timedelta(hours=hours)
-    body = {"fingerprint": fp, "area": form.get("alert_area") or None, "reason": form.get("reason", "").strip(),
-            "ends_at": ends.isoformat()}
+    body = {
+        "fingerprint": fp,
+        "area": form.get("alert_area") or None,
+        "reason": form.get("reason", "").strip(),
+        "ends_at": ends.isoformat(),
+    }
     length = SILENCE_HOURS.get(hours, f"{hours} hours")
-    return await _call(request, form, "POST", "/v1/silences", body,
-                       f"Silenced for {length} (until {ends:%d %b %Y %H:%M} UTC): {_alert_words(form)}. "
-                       "The alert keeps its state; only its notifications stop.", fp)
+    return await _call(
+        request,
+        form,
+        "POST",
+        "/v1/silences",
+        body,
+        f"Silenced for {length} (until {ends:%d %b %Y %H:%M} UTC): {_alert_words(form)}. "
+        "The alert keeps its state; only its notifications stop.",
+        fp,
+    )
 
 
 @router.post("/dashboard/subscriptions")
@@ -215,15 +267,26 @@ async def subscribe(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     area = form.get("subscribe_area", "")
-    body = {"areas": [area] if area else [], "channel": form.get("channel", ""),
-            "target": form.get("target", "").strip(), "min_severity": form.get("min_severity") or "amber"}
+    body = {
+        "areas": [area] if area else [],
+        "channel": form.get("channel", ""),
+        "target": form.get("target", "").strip(),
+        "min_severity": form.get("min_severity") or "amber",
+    }
     where = labels.label("area", area) if area in AREAS else area
-    return await _call(request, form, "POST", "/v1/subscriptions", body,
-                       f"Subscribed: {labels.label('alert_severity', body['min_severity']).lower()} and "
-                       f"worse alerts in {where} go to {body['target']} by {body['channel']}.")
+    return await _call(
+        request,
+        form,
+        "POST",
+        "/v1/subscriptions",
+        body,
+        f"Subscribed: {labels.label('alert_severity', body['min_severity']).lower()} and "
+        f"worse alerts in {where} go to {body['target']} by {body['channel']}.",
+    )
 
 
 # -- the alerts' live state, for the alerts page ------------------------------------------------
+
 
 async def live_state(request: Request, areas: list[str]) -> dict[str, dict[str, Any]]:
     """Per fingerprint, the state the alerts API holds now (status, silenced, who acknowledged),
@@ -240,16 +303,22 @@ async def live_state(request: Request, areas: list[str]) -> dict[str, dict[str, 
             return {}
         for item in answer.json().get("items", []):
             if item.get("area") in areas:
-                state[item["fingerprint"]] = {"status": item.get("status"), "silenced": item.get("silenced"),
-                                              "acknowledged_by": item.get("acknowledged_by")}
+                state[item["fingerprint"]] = {
+                    "status": item.get("status"),
+                    "silenced": item.get("silenced"),
+                    "acknowledged_by": item.get("acknowledged_by"),
+                }
         answer = await delegate.act_as(request, "alerts", "GET", "/v1/silences")
         if answer.status_code == 200:
             for s in answer.json().get("items", []):
                 fp = s.get("fingerprint")
                 if fp in state:
                     state[fp]["silenced"] = True
-                    state[fp]["silence"] = {"ends_at": s.get("ends_at"), "reason": s.get("reason"),
-                                            "created_by": s.get("created_by")}
+                    state[fp]["silence"] = {
+                        "ends_at": s.get("ends_at"),
+                        "reason": s.get("reason"),
+                        "created_by": s.get("created_by"),
+                    }
     except Problem:
         return {}
     except (ValueError, KeyError, AttributeError, TypeError):

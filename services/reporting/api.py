@@ -1,7 +1,8 @@
 """Composition root of the reporting API.
 
-    python -m services.reporting api --port 8084
+python -m services.reporting api --port 8084
 """
+
 from __future__ import annotations
 
 import secrets
@@ -55,11 +56,14 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             await delegate.close(app)
             await pool.close()
 
-    app = api_app(title="Commissioning signals: reporting", version=settings.service_version,
-                  description="Rolling dashboards of where community engagement evidence lands in the "
-                              "commissioning cycle, for commissioners (their areas) and operators. "
-                              "HTML dashboard at /dashboard (sign in at /login).",
-                  lifespan=lifespan)
+    app = api_app(
+        title="Commissioning signals: reporting",
+        version=settings.service_version,
+        description="Rolling dashboards of where community engagement evidence lands in the "
+        "commissioning cycle, for commissioners (their areas) and operators. "
+        "HTML dashboard at /dashboard (sign in at /login).",
+        lifespan=lifespan,
+    )
     set_build_info("reporting", settings.service_version)
 
     async def checks() -> dict[str, bool]:

@@ -6,6 +6,7 @@ answers with an HttpOnly, SameSite=Strict cookie naming a server-side session th
 Signing out ends that session on the server, so an earlier copy of the cookie reads nothing.
 A Bearer header works too.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
@@ -50,15 +51,15 @@ def error_response(status: int, title: str, detail: str) -> HTMLResponse:
     return html(pages.error_page(title, detail), status)
 
 
-
 def _params(request: Request, extra: tuple[str, ...] = ()) -> dict[str, str]:
     keep = pages.WINDOW_PARAMS + extra
     return {k: v for k, v in request.query_params.items() if k in keep and v}
 
 
 def _invalid(name: str, reason: str) -> Problem:
-    return Problem(422, "Invalid query", f"{name}: {reason}",
-                   errors=[{"field": name, "pointer": f"#/{name}", "reason": reason}])
+    return Problem(
+        422, "Invalid query", f"{name}: {reason}", errors=[{"field": name, "pointer": f"#/{name}", "reason": reason}]
+    )
 
 
 def _parse(params: dict[str, str]) -> tuple[str | None, Region | None, int | None, date | None, date | None]:
@@ -100,7 +101,7 @@ def _int(value: str | None, lo: int, hi: int, name: str) -> int | None:
     try:
         # ASCII digits only (int() also reads other scripts' digits and underscores).
         n = int(value) if value.isascii() and value.lstrip("-").isdigit() else None
-    except ValueError:      # longer than int() reads: far outside any range
+    except ValueError:  # longer than int() reads: far outside any range
         raise _invalid(name, f"is outside {lo}..{hi}") from None
     if n is None:
         raise _invalid(name, "is not a whole number")
@@ -113,34 +114,44 @@ def _int(value: str | None, lo: int, hi: int, name: str) -> int | None:
 Render = Callable[[Request, views.Query, pages.Frame], Awaitable[str]]
 
 
-async def _page(request: Request, active: str, title: str, render: Render,
-                extra: tuple[str, ...] = ()) -> Response:
+async def _page(request: Request, active: str, title: str, render: Render, extra: tuple[str, ...] = ()) -> Response:
     try:
         who = await principal_or_none(request)
     except Problem as exc:
         return error_response(exc.status, exc.title, exc.detail or exc.title)
     if who is None:
         target = request.url.path + (("?" + request.url.query) if request.url.query else "")
-        return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303,
-                                headers=SECURITY_HEADERS)
+        return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303, headers=SECURITY_HEADERS)
     if not may_read_reports(who):
         return error_response(403, "Not for this key", "The dashboards are for commissioners and operators.")
     params = _params(request, extra)
-    frame = pages.Frame(title, active, request.url.path, f"{who.organisation_id} ({who.role.value})",
-                        [a for a in AREAS if who.may_read_area(a)], params)
+    frame = pages.Frame(
+        title,
+        active,
+        request.url.path,
+        f"{who.organisation_id} ({who.role.value})",
+        [a for a in AREAS if who.may_read_area(a)],
+        params,
+    )
     try:
         area, region, days, start, end = _parse(params)
         q = build_query(who, area, region, days, start, end)
         return html(await render(request, q, frame))
     except Problem as exc:
-        return error_response(exc.status, exc.title, "; ".join(
-            f"{x['field']}: {x['reason']}" for x in exc.errors or []) or exc.detail or exc.title)
+        return error_response(
+            exc.status,
+            exc.title,
+            "; ".join(f"{x['field']}: {x['reason']}" for x in exc.errors or []) or exc.detail or exc.title,
+        )
 
 
 @router.get("/dashboard/assets/dashboard.css")
 async def stylesheet() -> Response:
-    return Response(pages.CSS, media_type="text/css; charset=utf-8",
-                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        pages.CSS,
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/dashboard")
@@ -150,40 +161,50 @@ async def overview_page(request: Request) -> Response:
         view, _ = await views.overview(s, q)
         comp, _ = await views.completeness(s, q)
         return pages.overview_page(view, comp, frame)
+
     return await _page(request, "overview", "Overview", render)
 
 
-def _view_page(view_fn: Callable[[ReportingStore, views.Query], Awaitable[tuple[dict, views.Table]]],
-               page_fn: Callable[[dict, pages.Frame], str]) -> Render:
+def _view_page(
+    view_fn: Callable[[ReportingStore, views.Query], Awaitable[tuple[dict, views.Table]]],
+    page_fn: Callable[[dict, pages.Frame], str],
+) -> Render:
     """The renderer of a page that shows one view: read the view, draw the page."""
+
     async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
         view, _ = await view_fn(request.app.state.store, q)
         return page_fn(view, frame)
+
     return render
 
 
 @router.get("/dashboard/heatmap")
 async def heatmap_page(request: Request) -> Response:
-    return await _page(request, "heatmap", "Where the evidence sits in the commissioning cycle",
-                       _view_page(views.heatmap, pages.heatmap_page))
+    return await _page(
+        request,
+        "heatmap",
+        "Where the evidence sits in the commissioning cycle",
+        _view_page(views.heatmap, pages.heatmap_page),
+    )
 
 
 @router.get("/dashboard/unmet-needs")
 async def unmet_page(request: Request) -> Response:
-    return await _page(request, "unmet", "Unmet needs by community and theme",
-                       _view_page(views.unmet_needs, pages.unmet_page))
+    return await _page(
+        request, "unmet", "Unmet needs by community and theme", _view_page(views.unmet_needs, pages.unmet_page)
+    )
 
 
 @router.get("/dashboard/performance")
 async def performance_page(request: Request) -> Response:
-    return await _page(request, "performance", "Provider performance",
-                       _view_page(views.performance, pages.performance_page))
+    return await _page(
+        request, "performance", "Provider performance", _view_page(views.performance, pages.performance_page)
+    )
 
 
 @router.get("/dashboard/funding")
 async def funding_page(request: Request) -> Response:
-    return await _page(request, "funding", "Voluntary provider funding",
-                       _view_page(views.funding, pages.funding_page))
+    return await _page(request, "funding", "Voluntary provider funding", _view_page(views.funding, pages.funding_page))
 
 
 @router.get("/dashboard/alerts")
@@ -195,8 +216,8 @@ async def alerts_page(request: Request) -> Response:
     async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
         view, _ = await views.alerts(request.app.state.store, q)
         live = await actions.live_state(request, q.areas)
-        return pages.alerts_page(view, frame, live=live, flash=flash,
-                                 csrf_token=delegate.form_csrf_token(request))
+        return pages.alerts_page(view, frame, live=live, flash=flash, csrf_token=delegate.form_csrf_token(request))
+
     response = await _page(request, "alerts", "Open alerts", render)
     if request.cookies.get(actions.FLASH_COOKIE):
         response.delete_cookie(actions.FLASH_COOKIE, path="/dashboard", httponly=True, samesite="strict")
@@ -210,10 +231,15 @@ async def findings_page(request: Request) -> Response:
     async def render(request: Request, q: views.Query, frame: pages.Frame) -> str:
         params = frame.params
         view, _ = await views.findings(
-            request.app.state.store, q, stage=_int(params.get("stage"), 1, 8, "stage"),
+            request.app.state.store,
+            q,
+            stage=_int(params.get("stage"), 1, 8, "stage"),
             competency=_int(params.get("competency"), 1, 11, "competency"),
-            community=_enum(Community, params.get("community")), theme=_enum(Theme, params.get("theme")))
+            community=_enum(Community, params.get("community")),
+            theme=_enum(Theme, params.get("theme")),
+        )
         return pages.findings_page(view, frame)
+
     return await _page(request, "findings", "Findings behind the figures", render, extra)
 
 
@@ -225,8 +251,15 @@ async def findings_page(request: Request) -> Response:
 def _login_form(request: Request, next_path: str, error: str | None = None, status: int = 200) -> Response:
     token = session.new_csrf_token(request.app.state.session_secret, time.time())
     response = html(pages.login_page(token, next_path, error), status)
-    response.set_cookie(CSRF_COOKIE, token, max_age=session.CSRF_SECONDS, path="/login", httponly=True,
-                        samesite="strict", secure=request.app.state.settings.reporting_cookie_secure)
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=session.CSRF_SECONDS,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.reporting_cookie_secure,
+    )
     return response
 
 
@@ -257,8 +290,12 @@ async def login(request: Request) -> Response:
             if wait <= 0:
                 return _login_form(request, next_path, "That key is not known or has been revoked.", 401)
     if wait > 0:
-        response = _login_form(request, next_path, "Too many failed sign-ins from this address. "
-                               f"Please try again in {math.ceil(wait)} seconds.", 429)
+        response = _login_form(
+            request,
+            next_path,
+            f"Too many failed sign-ins from this address. Please try again in {math.ceil(wait)} seconds.",
+            429,
+        )
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
     if principal.role is Role.PARTNER:
@@ -270,8 +307,15 @@ async def login(request: Request) -> Response:
     # The key is kept sealed with the session so the dashboard's actions go through the APIs as it.
     cookie = await delegate.open_session(request, principal, form.get("api_key", "").strip())
     response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=settings.reporting_session_seconds, path="/",
-                        httponly=True, samesite="strict", secure=settings.reporting_cookie_secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=settings.reporting_session_seconds,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.reporting_cookie_secure,
+    )
     response.delete_cookie(CSRF_COOKIE, path="/login")
     return response
 

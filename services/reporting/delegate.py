@@ -16,6 +16,7 @@ Forms posted from a session carry a token bound to that session (:func:`form_csr
 HMAC of the session id under another purpose label, so no other session's page, and no page the
 server did not render, can post for it. The session cookie is also SameSite=Strict.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,6 +45,7 @@ _MAX_TOKEN = 256
 
 
 # -- pure: sealing and form tokens -------------------------------------------------------------
+
 
 def sealer(secret: bytes) -> Fernet:
     """The Fernet that seals session keys, derived from the session secret (HKDF-SHA256)."""
@@ -75,11 +77,11 @@ def form_token_for(session_id: str, secret: bytes) -> str:
 def form_token_ok(session_id: str | None, token: str | None, secret: bytes) -> bool:
     if not session_id or not token or not secret or len(token) > _MAX_TOKEN:
         return False
-    return hmac.compare_digest(token.encode("utf-8", "surrogateescape"),
-                               form_token_for(session_id, secret).encode())
+    return hmac.compare_digest(token.encode("utf-8", "surrogateescape"), form_token_for(session_id, secret).encode())
 
 
 # -- adapters ----------------------------------------------------------------------------------
+
 
 def _session_id(request: Request) -> str | None:
     return session.verify(request.cookies.get(SESSION_COOKIE), request.app.state.session_secret)
@@ -94,10 +96,19 @@ def form_csrf_token(request: Request) -> str:
 def check_form_csrf(request: Request, token: str | None) -> None:
     """Raise Problem(403) unless ``token`` is the current session's form token."""
     if not form_token_ok(_session_id(request), token, request.app.state.session_secret):
-        raise Problem(403, "Forbidden", "the form did not come from this signed-in session; "
-                      "open the page again and resend it", kind="form-csrf",
-                      errors=[{"field": "csrf_token", "pointer": "#/csrf_token",
-                               "reason": "missing, or not this session's form token"}])
+        raise Problem(
+            403,
+            "Forbidden",
+            "the form did not come from this signed-in session; open the page again and resend it",
+            kind="form-csrf",
+            errors=[
+                {
+                    "field": "csrf_token",
+                    "pointer": "#/csrf_token",
+                    "reason": "missing, or not this session's form token",
+                }
+            ],
+        )
 
 
 async def open_session(request: Request, principal: Principal, api_key: str) -> str:
@@ -117,19 +128,22 @@ async def session_key(request: Request) -> str:
     sealed = None
     if session_id is not None:
         sealed = await PortalStore(request.app.state.pool).sealed_key(session.session_digest(session_id))
-    key = None if sealed is None else unseal(
-        sealed, request.app.state.session_secret, request.app.state.settings.reporting_session_seconds)
+    key = (
+        None
+        if sealed is None
+        else unseal(sealed, request.app.state.session_secret, request.app.state.settings.reporting_session_seconds)
+    )
     if key is None:
-        raise Problem(401, "Unauthorized", "this session cannot act for its key; sign in again",
-                      kind="sign-in-again")
+        raise Problem(401, "Unauthorized", "this session cannot act for its key; sign in again", kind="sign-in-again")
     return key
 
 
 def _client(app: FastAPI) -> httpx.AsyncClient:
     client = getattr(app.state, "delegate_client", None)
     if client is None:
-        client = httpx.AsyncClient(timeout=app.state.settings.delegate_timeout_seconds,
-                                   follow_redirects=False, trust_env=False)
+        client = httpx.AsyncClient(
+            timeout=app.state.settings.delegate_timeout_seconds, follow_redirects=False, trust_env=False
+        )
         app.state.delegate_client = client
     return client
 
@@ -142,9 +156,16 @@ async def close(app: FastAPI) -> None:
         await client.aclose()
 
 
-async def act_as(request: Request, service: Service, method: str, path: str, *,
-                 json: Any = None, content: bytes | None = None,
-                 headers: dict[str, str] | None = None) -> httpx.Response:
+async def act_as(
+    request: Request,
+    service: Service,
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """Call intake or the alerts API as the signed-in session's own key; the answer as it came.
 
     ``path`` is the API's own path (``/v1/findings``). Problem(401) when the session holds no
@@ -160,9 +181,14 @@ async def act_as(request: Request, service: Service, method: str, path: str, *,
     if request_id and "X-Request-ID" not in sent:
         sent["X-Request-ID"] = request_id
     try:
-        return await _client(request.app).request(method, base.rstrip("/") + path, json=json,
-                                                  content=content, headers=sent)
+        return await _client(request.app).request(
+            method, base.rstrip("/") + path, json=json, content=content, headers=sent
+        )
     except httpx.TransportError as exc:
         name = "intake" if service == "intake" else "the alerts API"
-        raise Problem(503, "Service unavailable", f"{name} did not answer ({type(exc).__name__}); "
-                      "please try again shortly", headers={"Retry-After": "5"}) from exc
+        raise Problem(
+            503,
+            "Service unavailable",
+            f"{name} did not answer ({type(exc).__name__}); please try again shortly",
+            headers={"Retry-After": "5"},
+        ) from exc

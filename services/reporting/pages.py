@@ -7,6 +7,7 @@ disagree. Accessibility: a skip link, landmarks, labelled form controls, caption
 header cells with scope, visible keyboard focus, and text that meets WCAG AA contrast; charts carry
 their own title and description (domain/svg.py) and a table beside them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -99,11 +100,18 @@ def _finalize(value: object) -> object:
 
 
 #: The templates ship with the package and do not change while it runs: loaded once, not re-read.
-env = Environment(loader=PackageLoader(__package__, "templates"), autoescape=select_autoescape(["html"]),
-                  undefined=StrictUndefined, finalize=_finalize, trim_blocks=True, lstrip_blocks=True,
-                  auto_reload=False)
-env.filters.update(num=fmt_num, change=fmt_change, as_of=fmt_as_of, words=words, label=label,
-                   subject=labels.subject, plural=plural)
+env = Environment(
+    loader=PackageLoader(__package__, "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    finalize=_finalize,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+env.filters.update(
+    num=fmt_num, change=fmt_change, as_of=fmt_as_of, words=words, label=label, subject=labels.subject, plural=plural
+)
 env.globals.update(link=link, nav=NAV, areas=AREAS, local_target=LOCAL_TARGET, alert_title=labels.alert_title)
 
 
@@ -151,11 +159,20 @@ def heatmap_page(view: Mapping, frame: Frame) -> str:
     def cell_href(s: Stage, c: Competency) -> str:
         return link("/dashboard/findings", frame.params, stage=int(s), competency=int(c))
 
-    chart = svg.heat_map(counts, title="Evidence by commissioning cycle stage and competency",
-                         cell_href=cell_href, noun="events")
-    return _page("heatmap.html", frame, view, chart=Markup(chart), counts=counts, cell_href=cell_href,
-                 stages=list(Stage), competencies=list(Competency),
-                 competency_columns=[(f"{int(c)} {c.title}", True) for c in Competency])
+    chart = svg.heat_map(
+        counts, title="Evidence by commissioning cycle stage and competency", cell_href=cell_href, noun="events"
+    )
+    return _page(
+        "heatmap.html",
+        frame,
+        view,
+        chart=Markup(chart),
+        counts=counts,
+        cell_href=cell_href,
+        stages=list(Stage),
+        competencies=list(Competency),
+        competency_columns=[(f"{int(c)} {c.title}", True) for c in Competency],
+    )
 
 
 def unmet_page(view: Mapping, frame: Frame) -> str:
@@ -168,24 +185,30 @@ def performance_charts(n: int, item: Mapping) -> dict:
     unit = "%" if item["unit"] == "percent" else ""
     community = f" ({labels.label('community', item['community'])})" if item.get("community") else ""
     title = f"{item['provider_name']}: {labels.label('indicator', item['indicator'])}{community}"
-    result = reports.spc_of([float(p["value"]) for p in item["series"]], Indicator(item["indicator"]),
-                            item["target"])
+    result = reports.spc_of([float(p["value"]) for p in item["series"]], Indicator(item["indicator"]), item["target"])
     spc = trial_points = None
     if result is not None:
-        periods = [p["period_start"][:7] for p in item["series"]][-len(result.points):]
+        periods = [p["period_start"][:7] for p in item["series"]][-len(result.points) :]
         spc = Markup(svg.spc_chart(result, periods, title=title, unit=unit, id_prefix=f"spc-{n}"))
         trial_points = result.limits.points_used if result.limits.trial else None
     comparison = None
     b, w = item["benchmark"], item["window"]
     if b and b.get("value") is not None and w["denominator"]:
         ci = wilson_interval(w["numerator"], w["denominator"])
-        bars = [svg.ComparisonBar.from_interval(item["provider_name"], w["proportion"], ci,
-                                                Significance(b["significance"])),
-                svg.ComparisonBar(f"Region ({labels.label('region', b['region'])})", b["value"] * 100)]
-        comparison = Markup(svg.comparison_chart(
-            bars, title=f"{labels.label('indicator', item['indicator'])}{community}: provider against region",
-            target=item["target"],
-            id_prefix=f"cmp-{n}"))
+        bars = [
+            svg.ComparisonBar.from_interval(
+                item["provider_name"], w["proportion"], ci, Significance(b["significance"])
+            ),
+            svg.ComparisonBar(f"Region ({labels.label('region', b['region'])})", b["value"] * 100),
+        ]
+        comparison = Markup(
+            svg.comparison_chart(
+                bars,
+                title=f"{labels.label('indicator', item['indicator'])}{community}: provider against region",
+                target=item["target"],
+                id_prefix=f"cmp-{n}",
+            )
+        )
     return {"title": title, "spc": spc, "trial_points": trial_points, "comparison": comparison}
 
 
@@ -198,8 +221,14 @@ def funding_page(view: Mapping, frame: Frame) -> str:
     return _page("funding.html", frame, view)
 
 
-def alerts_page(view: Mapping, frame: Frame, *, live: Mapping[str, Mapping] | None = None,
-                flash: Mapping | None = None, csrf_token: str = "") -> str:
+def alerts_page(
+    view: Mapping,
+    frame: Frame,
+    *,
+    live: Mapping[str, Mapping] | None = None,
+    flash: Mapping | None = None,
+    csrf_token: str = "",
+) -> str:
     """The alerts table with each alert's actions. ``live``: the state the alerts API holds now
     per fingerprint (it leads the reporting tables by a moment after an action); ``flash``: the
     outcome of the last action; ``csrf_token``: the session's form token (no forms without one)."""
@@ -207,14 +236,29 @@ def alerts_page(view: Mapping, frame: Frame, *, live: Mapping[str, Mapping] | No
     items = []
     for i in view["items"]:
         now = live.get(i["fingerprint"], {})
-        items.append({**i, "state": now.get("status") or i["state"], "silenced": bool(now.get("silenced")),
-                      "silence": now.get("silence")})
+        items.append(
+            {
+                **i,
+                "state": now.get("status") or i["state"],
+                "silenced": bool(now.get("silenced")),
+                "silence": now.get("silence"),
+            }
+        )
     counts: dict[str, int] = {}
     for i in items:
         if i["state"] != "resolved":
             counts[i["state"]] = counts.get(i["state"], 0) + 1
-    return _page("alerts.html", frame, view, items=items, counts=counts, flash=flash, csrf_token=csrf_token,
-                 silence_hours=SILENCE_HOURS, channels=CHANNELS)
+    return _page(
+        "alerts.html",
+        frame,
+        view,
+        items=items,
+        counts=counts,
+        flash=flash,
+        csrf_token=csrf_token,
+        silence_hours=SILENCE_HOURS,
+        channels=CHANNELS,
+    )
 
 
 def described_filters(filters: Mapping[str, Any]) -> list[str]:

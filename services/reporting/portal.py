@@ -8,6 +8,7 @@ every row goes through intake's HTTP API as the partner's own key (:mod:`.delega
 contract, privacy guard, idempotency and ledger apply, and "received" means intake answered 202,
 durable in Kafka. Intake's refusals are shown beside the field (or row) they name.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,16 +37,19 @@ from .taxonomy_api import rules_in_force
 
 router = APIRouter(include_in_schema=False)
 
-NAV = (("report", "/portal/report", "Report a finding"),
-       ("upload", "/portal/upload", "Upload a file"),
-       ("submissions", "/portal/submissions", "My submissions"))
+NAV = (
+    ("report", "/portal/report", "Report a finding"),
+    ("upload", "/portal/upload", "Upload a file"),
+    ("submissions", "/portal/submissions", "My submissions"),
+)
 #: A form post is small; an upload is the file's limit and the form around it.
 MAX_FORM_BYTES = 64 * 1024
 MAX_UPLOAD_REQUEST = forms.MAX_UPLOAD_BYTES + 64 * 1024
 #: A file of the largest size allowed arrives at about 35 KB/s in this time (local default).
 UPLOAD_SECONDS = 60.0
-UPLOAD_TOO_LARGE = (f"The file is larger than {forms.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. "
-                    "Split it and upload each part.")
+UPLOAD_TOO_LARGE = (
+    f"The file is larger than {forms.MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Split it and upload each part."
+)
 
 
 def body_limits(path: str, body_seconds: float) -> tuple[int, float, str]:
@@ -60,15 +64,18 @@ PAGE_SIZE = 25
 #: Recommendations are paged on their own, under the submissions (query parameter ``rpage``).
 RECOMMENDATIONS_PAGE_SIZE = 20
 
-_env = Environment(loader=PackageLoader("services.reporting", "templates"),
-                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=PackageLoader("services.reporting", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _env.globals.update(nav=NAV, label=label)
 
 
 def _page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    return HTMLResponse(_env.get_template(template).render(**values), status_code=status,
-                        headers=SECURITY_HEADERS)
+    return HTMLResponse(_env.get_template(template).render(**values), status_code=status, headers=SECURITY_HEADERS)
 
 
 def _who_line(who: Principal) -> str:
@@ -76,8 +83,9 @@ def _who_line(who: Principal) -> str:
 
 
 def _message(request: Request, who: Principal | None, status: int, title: str, detail: str) -> HTMLResponse:
-    return _page("portal_message.html", status, title=title, detail=detail, active="",
-                 who=_who_line(who) if who else None)
+    return _page(
+        "portal_message.html", status, title=title, detail=detail, active="", who=_who_line(who) if who else None
+    )
 
 
 async def _signed_in(request: Request) -> Principal | Response:
@@ -89,16 +97,22 @@ async def _signed_in(request: Request) -> Principal | Response:
     if who is None or request.headers.get("authorization"):
         # The portal acts through a session only: the sealed key is the session's.
         target = request.url.path + (("?" + request.url.query) if request.url.query else "")
-        return RedirectResponse("/portal/login?next=" + quote(target, safe=""), status_code=303,
-                                headers=SECURITY_HEADERS)
+        return RedirectResponse(
+            "/portal/login?next=" + quote(target, safe=""), status_code=303, headers=SECURITY_HEADERS
+        )
     return who
 
 
 def _problem_page(request: Request, who: Principal, exc: Problem) -> HTMLResponse:
     if exc.status == 401:
-        return _message(request, who, 401, "Please sign in again",
-                        "This session cannot send for your organisation any more. Sign out and sign in "
-                        "again with your organisation's API key.")
+        return _message(
+            request,
+            who,
+            401,
+            "Please sign in again",
+            "This session cannot send for your organisation any more. Sign out and sign in "
+            "again with your organisation's API key.",
+        )
     return _message(request, who, exc.status, exc.title, exc.detail or exc.title)
 
 
@@ -115,8 +129,15 @@ def _portal_next(target: str | None) -> str:
 async def login_form(request: Request) -> Response:
     token = session.new_csrf_token(request.app.state.session_secret, time.time())
     response = _page("portal_login.html", csrf_token=token, next_path=_portal_next(request.query_params.get("next")))
-    response.set_cookie(CSRF_COOKIE, token, max_age=session.CSRF_SECONDS, path="/login", httponly=True,
-                        samesite="strict", secure=request.app.state.settings.reporting_cookie_secure)
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=session.CSRF_SECONDS,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.reporting_cookie_secure,
+    )
     return response
 
 
@@ -139,8 +160,9 @@ async def home(request: Request) -> Response:
 def _form_choices(request: Request, who: Principal) -> dict[str, Any]:
     try:
         rules = rules_in_force(request)
-        theme_hints = {t: (r.seed_refs[0] if r is not None and r.seed_refs else None)
-                       for t in Theme for r in [rules.theme_rule(t)]}
+        theme_hints = {
+            t: (r.seed_refs[0] if r is not None and r.seed_refs else None) for t in Theme for r in [rules.theme_rule(t)]
+        }
     except Problem:
         theme_hints = {}
     return {
@@ -153,17 +175,34 @@ def _form_choices(request: Request, who: Principal) -> dict[str, Any]:
     }
 
 
-def _report_page(request: Request, who: Principal, status: int = 200, *, values: dict[str, str] | None = None,
-                 errors: dict[str, str] | None = None, general: list[str] | None = None,
-                 received: dict[str, Any] | None = None) -> HTMLResponse:
+def _report_page(
+    request: Request,
+    who: Principal,
+    status: int = 200,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    general: list[str] | None = None,
+    received: dict[str, Any] | None = None,
+) -> HTMLResponse:
     values = dict(values or {})
-    if received or not values:      # a fresh form: a new event id, today's date
+    if received or not values:  # a fresh form: a new event id, today's date
         values = {"date": date.today().isoformat()}
     if not values.get("event_id"):
         values["event_id"] = str(uuid.uuid4())
-    return _page("portal_report.html", status, active="report", who=_who_line(who), values=values,
-                 errors=errors or {}, general=general or [], received=received, field_labels=forms.FORM_LABELS,
-                 csrf_token=delegate.form_csrf_token(request), **_form_choices(request, who))
+    return _page(
+        "portal_report.html",
+        status,
+        active="report",
+        who=_who_line(who),
+        values=values,
+        errors=errors or {},
+        general=general or [],
+        received=received,
+        field_labels=forms.FORM_LABELS,
+        csrf_token=delegate.form_csrf_token(request),
+        **_form_choices(request, who),
+    )
 
 
 async def _form(request: Request, limit: int) -> dict[str, str] | None:
@@ -193,14 +232,18 @@ async def report(request: Request) -> Response:
     try:
         delegate.check_form_csrf(request, values.get("csrf_token"))
     except Problem as exc:
-        return _message(request, who, 403, "The form expired", "Open the form again and resend it. "
-                        f"({exc.detail})")
+        return _message(request, who, 403, "The form expired", f"Open the form again and resend it. ({exc.detail})")
     try:
         event_id = str(uuid.UUID(values.get("event_id", "")))
     except ValueError:
         values.pop("event_id", None)
-        return _report_page(request, who, 400, values=values,
-                            general=["The form's event id was changed; a new one is ready, please send again."])
+        return _report_page(
+            request,
+            who,
+            400,
+            values=values,
+            general=["The form's event id was changed; a new one is ready, please send again."],
+        )
     draft = forms.finding_draft(values, who.organisation_id, event_id, date.today())
     if draft.body is None:
         return _report_page(request, who, 422, values=values, errors=draft.errors)
@@ -210,23 +253,50 @@ async def report(request: Request) -> Response:
         return _problem_page(request, who, exc)
     body = _json(answer)
     if answer.status_code in (200, 202):
-        return _report_page(request, who, received={
-            "event_id": body.get("event_id", event_id), "status": body.get("status", "accepted"),
-            "topic": body.get("topic"), "partition": body.get("partition"), "offset": body.get("offset")})
+        return _report_page(
+            request,
+            who,
+            received={
+                "event_id": body.get("event_id", event_id),
+                "status": body.get("status", "accepted"),
+                "topic": body.get("topic"),
+                "partition": body.get("partition"),
+                "offset": body.get("offset"),
+            },
+        )
     if answer.status_code == 422:
         errors, general = forms.field_errors(body, forms.FORM_FIELDS)
         return _report_page(request, who, 422, values=values, errors=errors, general=general)
     if answer.status_code == 409:
         values.pop("event_id", None)
-        return _report_page(request, who, 409, values=values, general=[
-            "This form was already sent with different content. A fresh form id is ready: check the "
-            "fields and send again if this is a new finding."])
+        return _report_page(
+            request,
+            who,
+            409,
+            values=values,
+            general=[
+                "This form was already sent with different content. A fresh form id is ready: check the "
+                "fields and send again if this is a new finding."
+            ],
+        )
     if answer.status_code in (429, 503):
-        return _report_page(request, who, answer.status_code, values=values, general=[
-            f"{body.get('detail') or body.get('title') or 'Intake is busy'}. Nothing was stored: send the form "
-            "again in a moment (it is safe: the same event id is kept, so it cannot be counted twice)."])
-    return _message(request, who, answer.status_code, str(body.get("title") or "Refused by intake"),
-                    f"Intake refused the finding: {body.get('detail') or body.get('title') or answer.status_code}.")
+        return _report_page(
+            request,
+            who,
+            answer.status_code,
+            values=values,
+            general=[
+                f"{body.get('detail') or body.get('title') or 'Intake is busy'}. Nothing was stored: send the form "
+                "again in a moment (it is safe: the same event id is kept, so it cannot be counted twice)."
+            ],
+        )
+    return _message(
+        request,
+        who,
+        answer.status_code,
+        str(body.get("title") or "Refused by intake"),
+        f"Intake refused the finding: {body.get('detail') or body.get('title') or answer.status_code}.",
+    )
 
 
 def _json(answer: Any) -> dict[str, Any]:
@@ -242,16 +312,35 @@ def _json(answer: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _upload_page(request: Request, who: Principal, status: int = 200, *, kind: str = "findings",
-                 error: str | None = None, results: list[forms.RowResult] | None = None,
-                 filename: str | None = None) -> HTMLResponse:
+def _upload_page(
+    request: Request,
+    who: Principal,
+    status: int = 200,
+    *,
+    kind: str = "findings",
+    error: str | None = None,
+    results: list[forms.RowResult] | None = None,
+    filename: str | None = None,
+) -> HTMLResponse:
     counts: dict[str, int] = {}
     for r in results or []:
         counts[r.status] = counts.get(r.status, 0) + 1
-    return _page("portal_upload.html", status, active="upload", who=_who_line(who), kind=kind, error=error,
-                 results=results, counts=counts, filename=filename, columns=forms.COLUMNS,
-                 required=forms.REQUIRED, max_rows=forms.MAX_ROWS,
-                 max_mb=forms.MAX_UPLOAD_BYTES // (1024 * 1024), csrf_token=delegate.form_csrf_token(request))
+    return _page(
+        "portal_upload.html",
+        status,
+        active="upload",
+        who=_who_line(who),
+        kind=kind,
+        error=error,
+        results=results,
+        counts=counts,
+        filename=filename,
+        columns=forms.COLUMNS,
+        required=forms.REQUIRED,
+        max_rows=forms.MAX_ROWS,
+        max_mb=forms.MAX_UPLOAD_BYTES // (1024 * 1024),
+        csrf_token=delegate.form_csrf_token(request),
+    )
 
 
 @router.get("/portal/upload")
@@ -271,10 +360,15 @@ async def template(name: str) -> Response:
     if ext == "csv":
         content, media = forms.template_csv(kind), "text/csv; charset=utf-8"
     else:
-        content, media = forms.template_xlsx(kind), \
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(content, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{kind}-template.{ext}"', "X-Content-Type-Options": "nosniff"})
+        content, media = forms.template_xlsx(kind), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{kind}-template.{ext}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/portal/upload")
@@ -309,8 +403,9 @@ async def upload(request: Request) -> Response:
         else:
             raise forms.UploadError("the file's name ends neither in .csv nor in .xlsx")
     except forms.UploadError as exc:
-        return _upload_page(request, who, 422, kind=kind, filename=filename,
-                            error=f"{filename}: {exc}. No row was sent.")
+        return _upload_page(
+            request, who, 422, kind=kind, filename=filename, error=f"{filename}: {exc}. No row was sent."
+        )
     try:
         results = await _send_rows(request, who, kind, rows)
     except _WholeFileRefused as exc:
@@ -326,8 +421,9 @@ class _WholeFileRefused(Exception):
         self.status, self.message = status, message
 
 
-async def _send_rows(request: Request, who: Principal, kind: forms.Kind,
-                     rows: list[forms.Row]) -> list[forms.RowResult]:
+async def _send_rows(
+    request: Request, who: Principal, kind: forms.Kind, rows: list[forms.Row]
+) -> list[forms.RowResult]:
     """Each row read into an event and sent through intake's batch endpoint, BATCH_SIZE at a time;
     a row refused here or by intake never stops the others."""
     results: dict[int, forms.RowResult] = {}
@@ -341,15 +437,18 @@ async def _send_rows(request: Request, who: Principal, kind: forms.Kind,
             ready.append((row, draft.body))
     path = "/v1/findings:batch" if kind == "findings" else "/v1/performance-events:batch"
     for start in range(0, len(ready), forms.BATCH_SIZE):
-        chunk = ready[start:start + forms.BATCH_SIZE]
+        chunk = ready[start : start + forms.BATCH_SIZE]
         answer = await delegate.act_as(request, "intake", "POST", path, json={"events": [b for _, b in chunk]})
         body = _json(answer)
         if answer.status_code not in (200, 503) or (answer.status_code == 503 and "results" not in body):
             sent = sum(1 for r in results.values() if r.status in ("accepted", "duplicate"))
             before = f" {start} rows were answered before this; upload the file again to see them." if start else ""
-            raise _WholeFileRefused(answer.status_code, f"Intake refused the upload: "
-                                    f"{body.get('detail') or body.get('title') or answer.status_code}."
-                                    f"{before} ({sent} rows stored.)")
+            raise _WholeFileRefused(
+                answer.status_code,
+                f"Intake refused the upload: "
+                f"{body.get('detail') or body.get('title') or answer.status_code}."
+                f"{before} ({sent} rows stored.)",
+            )
         for result in forms.batch_results([r for r, _ in chunk], body, kind):
             results[result.number] = result
     return [results[n] for n in sorted(results)]
@@ -379,8 +478,12 @@ async def _recommendations(request: Request, page_no: int) -> tuple[list[dict[st
     alerts API, and how many there are in all."""
     offset = (page_no - 1) * RECOMMENDATIONS_PAGE_SIZE
     try:
-        answer = await delegate.act_as(request, "alerts", "GET", "/v1/partners/me/recommendations"
-                                       f"?limit={RECOMMENDATIONS_PAGE_SIZE}&offset={offset}")
+        answer = await delegate.act_as(
+            request,
+            "alerts",
+            "GET",
+            f"/v1/partners/me/recommendations?limit={RECOMMENDATIONS_PAGE_SIZE}&offset={offset}",
+        )
     except Problem as exc:
         return None, 0, exc.detail or exc.title
     if answer.status_code == 200:
@@ -400,11 +503,23 @@ async def submissions(request: Request) -> Response:
         return who
     page_no, rec_page = _page_number(request, "page"), _page_number(request, "rpage")
     rows, total = await PortalStore(request.app.state.pool).submissions(
-        who.organisation_id, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+        who.organisation_id, PAGE_SIZE, (page_no - 1) * PAGE_SIZE
+    )
     rules = _rule_descriptions(request)
     recommendations, rec_total, recommendations_note = await _recommendations(request, rec_page)
-    return _page("portal_submissions.html", active="submissions", who=_who_line(who), rows=rows, total=total,
-                 page=page_no, pages=max(1, -(-total // PAGE_SIZE)), rules=rules,
-                 recommendations=recommendations, rec_total=rec_total, rec_page=rec_page,
-                 rec_pages=max(1, -(-rec_total // RECOMMENDATIONS_PAGE_SIZE)),
-                 recommendations_note=recommendations_note, now=datetime.now(timezone.utc))
+    return _page(
+        "portal_submissions.html",
+        active="submissions",
+        who=_who_line(who),
+        rows=rows,
+        total=total,
+        page=page_no,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        rules=rules,
+        recommendations=recommendations,
+        rec_total=rec_total,
+        rec_page=rec_page,
+        rec_pages=max(1, -(-rec_total // RECOMMENDATIONS_PAGE_SIZE)),
+        recommendations_note=recommendations_note,
+        now=datetime.now(timezone.utc),
+    )

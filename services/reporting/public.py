@@ -8,6 +8,7 @@ community, service, what was recommended, the outcome, the action and what chang
 Each client address is held to the read limit a key has; an area's answer is kept for a few
 seconds so that a busy page does not become a busy alerts API.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,8 +45,12 @@ def _over_limit(request: Request) -> HTMLResponse | None:
     wait = request.app.state.read_limits.take(f"address:{client}", time.monotonic())
     if wait <= 0:
         return None
-    response = _page("public_not_found.html", 429, title="Too many requests",
-                     detail="This address has asked too often; try again in a moment.")
+    response = _page(
+        "public_not_found.html",
+        429,
+        title="Too many requests",
+        detail="This address has asked too often; try again in a moment.",
+    )
     response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     return response
 
@@ -57,8 +62,7 @@ async def summary_of(request: Request, area: str, offset: int) -> dict[str, Any]
     if kept is not None and now - kept[0] < CACHE_SECONDS:
         return kept[1]
     settings = request.app.state.settings
-    async with httpx.AsyncClient(base_url=settings.alerts_api_url,
-                                 timeout=settings.delegate_timeout_seconds) as client:
+    async with httpx.AsyncClient(base_url=settings.alerts_api_url, timeout=settings.delegate_timeout_seconds) as client:
         answer = await client.get(f"/v1/public/areas/{area}/you-said-we-did", params={"offset": offset})
     if answer.status_code == 404:
         return None
@@ -72,13 +76,13 @@ async def summary_of(request: Request, area: str, offset: int) -> dict[str, Any]
 
 @router.get("/public/areas")
 async def public_areas(request: Request) -> HTMLResponse:
-    return _over_limit(request) or _page("public_areas.html", title="You said, we did: the areas",
-                                         areas=AREAS)
+    return _over_limit(request) or _page("public_areas.html", title="You said, we did: the areas", areas=AREAS)
 
 
 @router.get("/public/areas/{area}/you-said-we-did")
-async def you_said_we_did(request: Request, area: Annotated[str, Path(max_length=10)],
-                          offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> HTMLResponse:
+async def you_said_we_did(
+    request: Request, area: Annotated[str, Path(max_length=10)], offset: Annotated[int, Query(ge=0, le=100_000)] = 0
+) -> HTMLResponse:
     refused = _over_limit(request)
     if refused is not None:
         return refused
@@ -87,12 +91,21 @@ async def you_said_we_did(request: Request, area: Annotated[str, Path(max_length
     try:
         view = await summary_of(request, area, offset)
     except (httpx.HTTPError, ValueError):
-        return _page("public_not_found.html", 503, title="Not available just now",
-                     detail="The recommendations could not be read just now; try again in a minute.")
+        return _page(
+            "public_not_found.html",
+            503,
+            title="Not available just now",
+            detail="The recommendations could not be read just now; try again in a minute.",
+        )
     if view is None:
         return _not_found("There is no area with that code.")
-    return _page("public_you_said.html", title=f"You said, we did: {view['area_name']}", view=view,
-                 stage_titles=STAGE_TITLES, panel_words=PANEL)
+    return _page(
+        "public_you_said.html",
+        title=f"You said, we did: {view['area_name']}",
+        view=view,
+        stage_titles=STAGE_TITLES,
+        panel_words=PANEL,
+    )
 
 
 STAGE_TITLES = {int(s): s.title for s in Stage}

@@ -9,6 +9,7 @@ alerts API as the signed-in commissioner's own key (delegate.act_as), so the API
 carries a response id chosen when the page was drawn, so sending it twice records one answer.
 The outcome comes back as the dashboard's one-time status message after a redirect.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,23 +65,31 @@ async def recommendations_page(request: Request) -> Response:
     try:
         who = await _who(request, area)
         if who is None:
-            return RedirectResponse("/login?" + urlencode({"next": str(request.url.path) + "?" + request.url.query}),
-                                    status_code=303)
+            return RedirectResponse(
+                "/login?" + urlencode({"next": str(request.url.path) + "?" + request.url.query}), status_code=303
+            )
         areas = [a for a in AREAS if who.may_read_area(a)]
         area = area or areas[0]
-        answer = await delegate.act_as(request, "alerts", "GET",
-                                       f"/v1/areas/{area}/recommendations?limit=100")
+        answer = await delegate.act_as(request, "alerts", "GET", f"/v1/areas/{area}/recommendations?limit=100")
     except Problem as exc:
         return error_response(exc.status, exc.title, exc.detail or exc.title)
     if answer.status_code != 200:
         return error_response(answer.status_code, "Not available", problem_text(answer.status_code, _json(answer)))
     items: list[dict[str, Any]] = answer.json()["items"]
     flash = read_flash(request.cookies.get(FLASH_COOKIE), request.app.state.session_secret)
-    body = pages.render("recommendations.html", title=f"Recommendations: {AREAS[area].name}", area=area,
-                        area_name=AREAS[area].name, areas=[(a, AREAS[a].name) for a in areas], items=items,
-                        total=answer.json()["total"], flash=flash, who=f"{who.organisation_id} ({who.role.value})",
-                        csrf_token=delegate.form_csrf_token(request),
-                        response_ids={i["id"]: str(uuid.uuid4()) for i in items})
+    body = pages.render(
+        "recommendations.html",
+        title=f"Recommendations: {AREAS[area].name}",
+        area=area,
+        area_name=AREAS[area].name,
+        areas=[(a, AREAS[a].name) for a in areas],
+        items=items,
+        total=answer.json()["total"],
+        flash=flash,
+        who=f"{who.organisation_id} ({who.role.value})",
+        csrf_token=delegate.form_csrf_token(request),
+        response_ids={i["id"]: str(uuid.uuid4()) for i in items},
+    )
     response = html(body)
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/dashboard")
@@ -96,9 +105,15 @@ def _json(answer: httpx.Response) -> Any:
 
 def _done(request: Request, area: str, kind: str, text: str) -> Response:
     response = RedirectResponse(_page_path(area), status_code=303)
-    response.set_cookie(FLASH_COOKIE, flash_value(kind, text, request.app.state.session_secret), max_age=120,
-                        path="/dashboard", httponly=True, samesite="strict",
-                        secure=request.app.state.settings.reporting_cookie_secure)
+    response.set_cookie(
+        FLASH_COOKIE,
+        flash_value(kind, text, request.app.state.session_secret),
+        max_age=120,
+        path="/dashboard",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.reporting_cookie_secure,
+    )
     return response
 
 
@@ -116,9 +131,9 @@ async def answer_recommendation(request: Request, area: str, rec_id: str) -> Res
         delegate.check_form_csrf(request, form.get("csrf_token"))
         if not _UUID.match(rec_id):
             raise Problem(404, "Not found", "no such recommendation")
-        answer = await delegate.act_as(request, "alerts", "POST",
-                                       f"/v1/areas/{area}/recommendations/{rec_id}/responses",
-                                       json=answer_body(form))
+        answer = await delegate.act_as(
+            request, "alerts", "POST", f"/v1/areas/{area}/recommendations/{rec_id}/responses", json=answer_body(form)
+        )
     except Problem as exc:
         if exc.status in (400, 403, 404) or area not in AREAS:
             return error_response(exc.status, exc.title, exc.detail or exc.title)

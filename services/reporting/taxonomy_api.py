@@ -4,6 +4,7 @@ on one event. Any valid API key reads both; nothing is stored or published.
 The rule file is the mapping worker's (``CSP_MAPPING_RULES``), read the way the worker reads it:
 checked for changes on each request, a refused file leaving the last good rules in force.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -23,8 +24,7 @@ from services.mapping.domain.describe import explanation_document, mapping_docum
 from services.mapping.domain.ruleset import RuleSet, RuleSetError
 from services.mapping.reloader import RuleHolder
 
-router = APIRouter(tags=["taxonomy"], responses=problem_responses({
-    k: v for k, v in API_PROBLEMS.items() if k != 403}))
+router = APIRouter(tags=["taxonomy"], responses=problem_responses({k: v for k, v in API_PROBLEMS.items() if k != 403}))
 
 
 async def any_key(request: Request) -> Principal:
@@ -41,8 +41,13 @@ def rules_in_force(request: Request) -> RuleSet:
         try:
             holder = RuleHolder(MappingSettings().mapping_rules, report=False)
         except (RuleSetError, OSError) as exc:
-            raise Problem(503, "Service unavailable", f"the mapping rules cannot be read: {exc}",
-                          kind="rules-unavailable", headers={"Retry-After": "5"}) from exc
+            raise Problem(
+                503,
+                "Service unavailable",
+                f"the mapping rules cannot be read: {exc}",
+                kind="rules-unavailable",
+                headers={"Retry-After": "5"},
+            ) from exc
         request.app.state.mapping_rules = holder
     holder.check()
     return holder.current
@@ -53,25 +58,40 @@ def clock_skew(request: Request) -> timedelta:
     return timedelta(seconds=request.app.state.settings.clock_skew_seconds)
 
 
-@router.get("/v1/taxonomy", summary="Stages, competencies, CDW roles, plans, destinations, themes and "
-                                    "indicators, each with the seed lines it rests on and the rule in force")
+@router.get(
+    "/v1/taxonomy",
+    summary="Stages, competencies, CDW roles, plans, destinations, themes and "
+    "indicators, each with the seed lines it rests on and the rule in force",
+)
 async def taxonomy(request: Request, who: Caller) -> JSONResponse:
     return JSONResponse(mapping_document(rules_in_force(request)), headers={"Cache-Control": "no-store"})
 
 
-@router.post("/v1/mapping/explain", responses=problem_responses(BODY_PROBLEMS),
-             summary="Where the mapping would place an event, and every rule that fired with its "
-                     "quotes; nothing is stored or published")
-async def explain(request: Request, who: Caller,
-                  event: Annotated[PartnerEvent, Body(openapi_examples={
-                      "finding": {"summary": "A community engagement finding", "value": FINDING},
-                      "performance": {"summary": "A provider performance event", "value": PERFORMANCE}})],
-                  ) -> JSONResponse:
+@router.post(
+    "/v1/mapping/explain",
+    responses=problem_responses(BODY_PROBLEMS),
+    summary="Where the mapping would place an event, and every rule that fired with its "
+    "quotes; nothing is stored or published",
+)
+async def explain(
+    request: Request,
+    who: Caller,
+    event: Annotated[
+        PartnerEvent,
+        Body(
+            openapi_examples={
+                "finding": {"summary": "A community engagement finding", "value": FINDING},
+                "performance": {"summary": "A provider performance event", "value": PERFORMANCE},
+            }
+        ),
+    ],
+) -> JSONResponse:
     now = datetime.now(timezone.utc)
     prepared = prepare(event, now, clock_skew(request))
     refused = prepared.unstorable or prepared.refusal
     if refused is not None:
         # The same answer intake would give, so a partner can try an event here first.
         raise Problem(refused.status, refused.title, refused.detail, kind="validation", errors=refused.errors)
-    return JSONResponse(explanation_document(event, rules_in_force(request), now),
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        explanation_document(event, rules_in_force(request), now), headers={"Cache-Control": "no-store"}
+    )

@@ -1,5 +1,6 @@
 """Each dashboard view, read from the rollups and shaped by the pure domain: shared by the JSON
 API, the CSV export and the HTML dashboard, so all three always show the same figures."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,9 +23,13 @@ class Query:
     region: str | None = None
 
     def header(self, data_as_of: datetime | None) -> dict:
-        return {"areas": self.areas, "region": self.region, "window": self.window.as_dict(),
-                "previous_window": self.previous.as_dict(),
-                "data_as_of": data_as_of.isoformat() if data_as_of else None}
+        return {
+            "areas": self.areas,
+            "region": self.region,
+            "window": self.window.as_dict(),
+            "previous_window": self.previous.as_dict(),
+            "data_as_of": data_as_of.isoformat() if data_as_of else None,
+        }
 
 
 Table = tuple[list[str], list[list]]
@@ -50,11 +55,15 @@ async def summary(s: ReportingStore, q: Query) -> tuple[dict, Table]:
         "performance_events": change(cur["performance"], prev["performance"]),
         "people_affected": cur["people"],
         "people_affected_change": change(cur["people"], prev["people"]),
-        "by_stage": stages, "by_competency": comps, "by_cdw_role": reports.by_cdw_role(cc),
+        "by_stage": stages,
+        "by_competency": comps,
+        "by_cdw_role": reports.by_cdw_role(cc),
     }
-    table = (["dimension", "number", "title", "events", "previous"],
-             [["stage", x["stage"], x["title"], x["events"], x["previous"]] for x in stages]
-             + [["competency", x["competency"], x["title"], x["events"], x["previous"]] for x in comps])
+    table = (
+        ["dimension", "number", "title", "events", "previous"],
+        [["stage", x["stage"], x["title"], x["events"], x["previous"]] for x in stages]
+        + [["competency", x["competency"], x["title"], x["events"], x["previous"]] for x in comps],
+    )
     return body, table
 
 
@@ -65,30 +74,40 @@ async def overview(s: ReportingStore, q: Query) -> tuple[dict, Table]:
     return q.header(await s.data_as_of(q.areas)) | view, reports.overview_table(view)
 
 
-async def heatmap(s: ReportingStore, q: Query, *, community: str | None = None,
-                  theme: str | None = None, event_type: str | None = None) -> tuple[dict, Table]:
+async def heatmap(
+    s: ReportingStore,
+    q: Query,
+    *,
+    community: str | None = None,
+    theme: str | None = None,
+    event_type: str | None = None,
+) -> tuple[dict, Table]:
     rows = await s.signature_counts(q.areas, q.window, q.previous, community=community, theme=theme)
     cc = reports.expand_signatures(rows, event_type)
     cells = reports.heatmap_cells(cc)
     body = q.header(await s.data_as_of(q.areas)) | {
         "filters": {"community": community, "theme": theme, "type": event_type},
         "events": change(cc.findings[0] + cc.performance[0], cc.findings[1] + cc.performance[1]),
-        "cells": cells, "gaps": reports.gaps_summary(cells)}
+        "cells": cells,
+        "gaps": reports.gaps_summary(cells),
+    }
     cols = ["stage", "stage_title", "competency", "competency_title", "events", "previous", "gap"]
     return body, (cols, [[c[k] for k in cols] for c in cells])
 
 
-async def unmet_needs(s: ReportingStore, q: Query, *, unmet_only: bool = False,
-                      sort: str = "findings") -> tuple[dict, Table]:
-    view = reports.unmet_needs(await s.community_theme(q.areas, q.window, q.previous),
-                               unmet_only=unmet_only, sort=sort)
+async def unmet_needs(
+    s: ReportingStore, q: Query, *, unmet_only: bool = False, sort: str = "findings"
+) -> tuple[dict, Table]:
+    view = reports.unmet_needs(await s.community_theme(q.areas, q.window, q.previous), unmet_only=unmet_only, sort=sort)
     return q.header(await s.data_as_of(q.areas)) | view, reports.unmet_table(view)
 
 
-async def performance(s: ReportingStore, q: Query, *, indicator: str | None = None,
-                      provider: str | None = None) -> tuple[dict, Table]:
-    rows = await s.series(q.areas, q.window.end, reports.spc_history_start(q.window, q.previous),
-                          indicator=indicator, provider=provider)
+async def performance(
+    s: ReportingStore, q: Query, *, indicator: str | None = None, provider: str | None = None
+) -> tuple[dict, Table]:
+    rows = await s.series(
+        q.areas, q.window.end, reports.spc_history_start(q.window, q.previous), indicator=indicator, provider=provider
+    )
     regions = sorted({AREAS[a].region.value for a in q.areas if a in AREAS})
     indicators = sorted({r["indicator"] for r in rows})
     pools = await s.region_pools(regions, indicators, q.window) if rows else {}
@@ -108,10 +127,12 @@ async def funding(s: ReportingStore, q: Query) -> tuple[dict, Table]:
     return q.header(await s.data_as_of(q.areas)) | view, reports.funding_table(view)
 
 
-async def alerts(s: ReportingStore, q: Query, *, include_resolved: bool = False,
-                 sort: str = "age") -> tuple[dict, Table]:
-    items = reports.alert_items(await s.alerts(q.areas, include_resolved=include_resolved, sort=sort),
-                                datetime.now(timezone.utc))
+async def alerts(
+    s: ReportingStore, q: Query, *, include_resolved: bool = False, sort: str = "age"
+) -> tuple[dict, Table]:
+    items = reports.alert_items(
+        await s.alerts(q.areas, include_resolved=include_resolved, sort=sort), datetime.now(timezone.utc)
+    )
     counts: dict[str, int] = {}
     for i in items:
         counts[i["state"]] = counts.get(i["state"], 0) + 1
@@ -119,11 +140,16 @@ async def alerts(s: ReportingStore, q: Query, *, include_resolved: bool = False,
     return body, reports.alerts_table(items)
 
 
-async def findings(s: ReportingStore, q: Query, *, limit: int = 200, offset: int = 0,
-                   sort: str = "newest", **filters) -> tuple[dict, Table]:
+async def findings(
+    s: ReportingStore, q: Query, *, limit: int = 200, offset: int = 0, sort: str = "newest", **filters
+) -> tuple[dict, Table]:
     total, rows = await s.findings(q.areas, q.window, sort=sort, limit=limit, offset=offset, **filters)
     items = reports.finding_items(rows)
     body = q.header(await s.data_as_of(q.areas)) | {
-        "filters": {k: v for k, v in filters.items() if v is not None}, "total": total,
-        "limit": limit, "offset": offset, "items": items}
+        "filters": {k: v for k, v in filters.items() if v is not None},
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": items,
+    }
     return body, reports.findings_table(items)

@@ -3,6 +3,7 @@ once in effect; alerts -> the alerts read model (latest state per fingerprint).
 
     python -m services.reporting worker
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,15 @@ from contracts.events import Alert, MappedEvent
 from contracts.topics import ALERTS, DEADLETTER, MAPPED
 from services.common.db import create_pool, until_done
 from services.common.metrics import DEADLETTERS, inc_each
-from services.common.streams import (BATCH_RECORDS, RECORDS, apply_or_one_by_one, make_app, parse_each, raw_topic,
-                                     send_dead_letter)
+from services.common.streams import (
+    BATCH_RECORDS,
+    RECORDS,
+    apply_or_one_by_one,
+    make_app,
+    parse_each,
+    raw_topic,
+    send_dead_letter,
+)
 from services.common.upstream import each_batch, held_on_failure
 
 from .adapters.store import ReportingStore
@@ -68,7 +76,7 @@ def create_worker(settings: ReportingSettings | None = None) -> faust.App:
             logging_on = log.isEnabledFor(logging.INFO)
             for event, mapped in parsed:
                 outcome = "stored" if mapped.event_id in new else "duplicate"
-                new.discard(mapped.event_id)           # a second copy in the same batch is a duplicate
+                new.discard(mapped.event_id)  # a second copy in the same batch is a duplicate
                 outcomes.append((event.message.topic, outcome))
                 if logging_on:
                     log.info("event %s", outcome, extra={"event_id": str(mapped.event_id)})
@@ -94,7 +102,10 @@ def create_worker(settings: ReportingSettings | None = None) -> faust.App:
                     await dead_letter(event, f"not storable: {exc}")
                     continue
                 RECORDS.labels("reporting", event.message.topic, "stored" if newer else "stale").inc()
-                log.info("alert %s", "stored" if newer else "stale",
-                         extra={"fingerprint": alert.fingerprint, "status": alert.status.value})
+                log.info(
+                    "alert %s",
+                    "stored" if newer else "stale",
+                    extra={"fingerprint": alert.fingerprint, "status": alert.status.value},
+                )
 
     return app

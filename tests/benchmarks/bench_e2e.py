@@ -18,6 +18,7 @@ WebhookReceiver) to every area. Then, for ``--seconds``:
 Latency = the receiver's clock when the webhook naming that alert's fingerprint arrived minus the
 clock just before the post was sent (one machine, one clock). Target (issue 5): p99 under 2 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,16 +50,32 @@ BACKGROUND_THEMES = [t for t in Theme if t not in UNMET_NEED_THEMES]
 
 def _finding(area: str, community: str, theme: str, severity: str, people: int) -> dict:
     a = AREAS[area]
-    return {"event_id": str(uuid.uuid4()), "source": ORG, "area": area, "region": a.region.value,
-            "occurred_at": (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(),
-            "type": "uk.nhs.commissioning.finding.v1",
-            "data": {"community": community, "theme": theme, "severity": severity,
-                     "people_affected": people, "finding_source": "community_forum", "summary": SUMMARY}}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "source": ORG,
+        "area": area,
+        "region": a.region.value,
+        "occurred_at": (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(),
+        "type": "uk.nhs.commissioning.finding.v1",
+        "data": {
+            "community": community,
+            "theme": theme,
+            "severity": severity,
+            "people_affected": people,
+            "finding_source": "community_forum",
+            "summary": SUMMARY,
+        },
+    }
 
 
 def background_finding(rng: random.Random) -> dict:
-    return _finding(rng.choice(list(AREAS)), rng.choice(list(Community)).value,
-                    rng.choice(BACKGROUND_THEMES).value, rng.choice(list(Severity)).value, rng.randrange(1, 60))
+    return _finding(
+        rng.choice(list(AREAS)),
+        rng.choice(list(Community)).value,
+        rng.choice(BACKGROUND_THEMES).value,
+        rng.choice(list(Severity)).value,
+        rng.randrange(1, 60),
+    )
 
 
 def trigger_finding(area: str, community: str) -> dict:
@@ -67,17 +84,29 @@ def trigger_finding(area: str, community: str) -> dict:
 
 def subscribe(stack: Stack, operator_key: str, target: str) -> dict:
     import urllib.request
-    body = json.dumps({"areas": sorted(AREAS), "channel": "webhook", "target": target,
-                       "min_severity": "amber"}).encode()
-    req = urllib.request.Request(stack.url("alerts-api", "/v1/subscriptions"), data=body, method="POST",
-                                 headers={"authorization": f"Bearer {operator_key}",
-                                          "content-type": "application/json"})
+
+    body = json.dumps(
+        {"areas": sorted(AREAS), "channel": "webhook", "target": target, "min_severity": "amber"}
+    ).encode()
+    req = urllib.request.Request(
+        stack.url("alerts-api", "/v1/subscriptions"),
+        data=body,
+        method="POST",
+        headers={"authorization": f"Bearer {operator_key}", "content-type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 
 
-async def load(stack: Stack, partner_key: str, seconds: float, rate: float, batch: int,
-               pairs: list[tuple[str, str]], seed: int = 11) -> dict:
+async def load(
+    stack: Stack,
+    partner_key: str,
+    seconds: float,
+    rate: float,
+    batch: int,
+    pairs: list[tuple[str, str]],
+    seed: int = 11,
+) -> dict:
     rng = random.Random(seed)
     headers = {"authorization": f"Bearer {partner_key}", "content-type": "application/json"}
     posted_at: dict[str, float] = {}
@@ -89,8 +118,9 @@ async def load(stack: Stack, partner_key: str, seconds: float, rate: float, batc
     async def post_batch(session: aiohttp.ClientSession, events: list[dict]) -> None:
         async with in_flight:
             t0 = time.perf_counter()
-            async with session.post(stack.url("intake", "/v1/findings:batch"), data=json.dumps(
-                    {"events": events}).encode(), headers=headers) as r:
+            async with session.post(
+                stack.url("intake", "/v1/findings:batch"), data=json.dumps({"events": events}).encode(), headers=headers
+            ) as r:
                 raw = await r.read()
             bg["latencies"].append(time.perf_counter() - t0)
             bg["statuses"][r.status] = bg["statuses"].get(r.status, 0) + 1
@@ -129,21 +159,29 @@ async def load(stack: Stack, partner_key: str, seconds: float, rate: float, batc
                 tasks.append(asyncio.create_task(post_trigger(session, *pairs[j])))
                 j += 1
                 next_trig = start + (j + 1) * trigger_every
-            await asyncio.sleep(max(0.0, min(next_bg, next_trig if j < len(pairs) else next_bg)
-                                    - time.monotonic()))
+            await asyncio.sleep(max(0.0, min(next_bg, next_trig if j < len(pairs) else next_bg) - time.monotonic()))
         sent_for = time.monotonic() - start
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - start
-    return {"posted_at": posted_at, "trigger_ids": trigger_ids, "background": bg, "triggers": trig,
-            "sending_seconds": round(sent_for, 2), "seconds_until_all_answered": round(elapsed, 2)}
+    return {
+        "posted_at": posted_at,
+        "trigger_ids": trigger_ids,
+        "background": bg,
+        "triggers": trig,
+        "sending_seconds": round(sent_for, 2),
+        "seconds_until_all_answered": round(elapsed, 2),
+    }
 
 
 class LagSampler:
     """Once a second, each stream worker's lag (log end minus committed offset, summed over
     partitions) on the topic it reads; keeps the largest seen, to tell where time went."""
 
-    GROUPS = {"mapping": ("csp-mapping", FINDINGS.name), "alerts": ("csp-alerts", MAPPED.name),
-              "reporting-worker": ("csp-reporting", MAPPED.name)}
+    GROUPS = {
+        "mapping": ("csp-mapping", FINDINGS.name),
+        "alerts": ("csp-alerts", MAPPED.name),
+        "reporting-worker": ("csp-reporting", MAPPED.name),
+    }
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
@@ -155,6 +193,7 @@ class LagSampler:
     def _run(self) -> None:
         from kafka import KafkaConsumer
         from kafka.admin import KafkaAdminClient
+
         admin = KafkaAdminClient(bootstrap_servers=self.stack.bootstrap)
         consumer = KafkaConsumer(bootstrap_servers=self.stack.bootstrap, group_id=None)
         try:
@@ -178,6 +217,7 @@ class LagSampler:
         it has committed nothing on yet counts from the log's start (where it will begin)."""
         from kafka import KafkaConsumer, TopicPartition
         from kafka.admin import KafkaAdminClient
+
         admin = KafkaAdminClient(bootstrap_servers=self.stack.bootstrap)
         consumer = KafkaConsumer(bootstrap_servers=self.stack.bootstrap, group_id=None)
         try:
@@ -186,8 +226,9 @@ class LagSampler:
                 offsets = admin.list_group_offsets({group: None}).get(group, {})
                 parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
                 starts = consumer.beginning_offsets(parts)
-                out[name] = sum(offsets[tp].offset if tp in offsets and offsets[tp].offset >= 0 else starts[tp]
-                                for tp in parts)
+                out[name] = sum(
+                    offsets[tp].offset if tp in offsets and offsets[tp].offset >= 0 else starts[tp] for tp in parts
+                )
             return out
         finally:
             consumer.close()
@@ -202,8 +243,15 @@ class LagSampler:
         self.thread.join(timeout=10)
 
 
-def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, triggers: int = 200,
-        settle: float = 60, seed: int = 11) -> dict:
+def run(
+    stack: Stack,
+    seconds: float = 60,
+    rate: float = 500,
+    batch: int = 25,
+    triggers: int = 200,
+    settle: float = 60,
+    seed: int = 11,
+) -> dict:
     """Needs the whole platform up (all six services) with nothing left to catch up on."""
     pairs = [(a, c.value) for a in AREAS for c in Community]
     if triggers > len(pairs):
@@ -216,8 +264,10 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
         partner = stack.create_key(ORG, "partner", areas=",".join(AREAS), name="Pattigift")
         operator = stack.create_key("bench-ops", "operator", name="Benchmark operations")
         sub = subscribe(stack, operator, receiver.url)
-        log(f"e2e: webhook receiver {receiver.url}, subscription {sub['id']}; {seconds:g}s of "
-            f"{rate:g} events/s in batches of {batch} plus {triggers} threshold-crossing findings")
+        log(
+            f"e2e: webhook receiver {receiver.url}, subscription {sub['id']}; {seconds:g}s of "
+            f"{rate:g} events/s in batches of {batch} plus {triggers} threshold-crossing findings"
+        )
         with LagSampler(stack) as lag:
             before, t0 = lag.committed(), time.monotonic()
             out = asyncio.run(load(stack, partner, seconds, rate, batch, pairs, seed))
@@ -235,8 +285,12 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
     latencies = [arrived[fp] - t for fp, t in posted_at.items() if fp in arrived]
     bg, trig = out["background"], out["triggers"]
     result = {
-        "seconds": seconds, "settle_seconds": settle, "background_rate_target": rate, "background_batch": batch,
-        "background_sent": bg["sent"], "background_accepted": bg["accepted"],
+        "seconds": seconds,
+        "settle_seconds": settle,
+        "background_rate_target": rate,
+        "background_batch": batch,
+        "background_sent": bg["sent"],
+        "background_accepted": bg["accepted"],
         # Accepted events over the time until the last of them was answered, not just sent.
         "background_achieved_events_per_s": round(bg["accepted"] / out["seconds_until_all_answered"], 1),
         "seconds_until_all_answered": out["seconds_until_all_answered"],
@@ -253,27 +307,30 @@ def run(stack: Stack, seconds: float = 60, rate: float = 500, batch: int = 25, t
         "max_consumer_lag_records": dict(lag.max),
         # Records each stream worker committed while the load ran: its rate when it keeps up,
         # its capacity when it does not.
-        "worker_events_per_s_under_load": {name: round((after[name] - before[name]) / (t1 - t0), 1)
-                                           for name in after},
+        "worker_events_per_s_under_load": {name: round((after[name] - before[name]) / (t1 - t0), 1) for name in after},
         "lag_sampling_errors": lag.errors[:5],
         "target_p99_ms": 2000,
     }
     p99 = result["post_to_webhook"]["p99_ms"]
     result["meets_target"] = bool(p99 is not None and p99 < 2000 and result["webhooks_missing"] == 0)
-    log(f"e2e: {result['webhooks_received']}/{len(posted_at)} webhooks, post to webhook p50 "
+    log(
+        f"e2e: {result['webhooks_received']}/{len(posted_at)} webhooks, post to webhook p50 "
         f"{result['post_to_webhook']['p50_ms']} ms, p99 {p99} ms; background "
-        f"{result['background_achieved_events_per_s']:,.0f} events/s accepted")
+        f"{result['background_achieved_events_per_s']:,.0f} events/s accepted"
+    )
     return result
 
 
-def stage_breakdown(bootstrap: str, trigger_ids: dict[str, str], posted_at: dict[str, float],
-                    arrived: dict[str, float]) -> dict:
+def stage_breakdown(
+    bootstrap: str, trigger_ids: dict[str, str], posted_at: dict[str, float], arrived: dict[str, float]
+) -> dict:
     """Where each threshold crossing spent its time, from the records' own timestamps (set by
     each producer when it sends, on this machine's clock): post -> on the intake topic (intake)
     -> on the mapped topic (mapping) -> its alert on alerts.v1 (alerts worker: batch, evaluation,
     commit, relay) -> webhook received (alerts API delivery; it starts from the same commit as
     the relay, so this last stage can be near zero or even negative)."""
     from kafka import KafkaConsumer, TopicPartition
+
     by_topic: dict[str, dict[str, float]] = {FINDINGS.name: {}, MAPPED.name: {}, ALERTS.name: {}}
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     try:
@@ -302,8 +359,13 @@ def stage_breakdown(bootstrap: str, trigger_ids: dict[str, str], posted_at: dict
         consumer.close()
     stages = {"intake": [], "mapping": [], "alerts_worker": [], "delivery": []}
     for fp, t0 in posted_at.items():
-        times = [t0, by_topic[FINDINGS.name].get(fp), by_topic[MAPPED.name].get(fp),
-                 by_topic[ALERTS.name].get(fp), arrived.get(fp)]
+        times = [
+            t0,
+            by_topic[FINDINGS.name].get(fp),
+            by_topic[MAPPED.name].get(fp),
+            by_topic[ALERTS.name].get(fp),
+            arrived.get(fp),
+        ]
         if any(t is None for t in times):
             continue
         for name, a, b in zip(stages, times, times[1:]):

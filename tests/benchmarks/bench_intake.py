@@ -15,6 +15,7 @@ connections of a minimal HTTP/1.1 client (tests/benchmarks/loadgen.py) on uvloop
 collector off, so the generator takes as little of the two cores as it can: 54 to 64
 microseconds of CPU per single event, where aiohttp's client took 217 to 247.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,13 +67,17 @@ class NullPublisher:
 def baseline_app():
     """The baseline's app in each of its workers: intake's, with the NullPublisher."""
     from services.intake.api import create_app
+
     return create_app(publisher_factory=lambda s: NullPublisher())
 
 
 def serve_baseline(port: int, workers: int) -> int:
     """As intake is served (gunicorn, services/common/gunicorn_conf.py), with as many workers."""
-    return serve_http("tests.benchmarks.bench_intake:baseline_app()",
-                      ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)], "intake-baseline")
+    return serve_http(
+        "tests.benchmarks.bench_intake:baseline_app()",
+        ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        "intake-baseline",
+    )
 
 
 class Bodies:
@@ -125,9 +130,14 @@ async def drive(port: int, key: str, seconds: float, concurrency: int, batch: in
     finally:
         for conn in connections:
             conn.close()
-    return {"events_per_s": round(accepted / elapsed, 1), "events_accepted": accepted,
-            "requests": len(latencies), "seconds": round(elapsed, 2),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}, **latency_summary(latencies)}
+    return {
+        "events_per_s": round(accepted / elapsed, 1),
+        "events_accepted": accepted,
+        "requests": len(latencies),
+        "seconds": round(elapsed, 2),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        **latency_summary(latencies),
+    }
 
 
 async def paced(port: int, key: str, seconds: float, rate: float, concurrency: int) -> dict:
@@ -162,7 +172,7 @@ async def paced(port: int, key: str, seconds: float, rate: float, concurrency: i
             due = start + i / rate
             if due > loop.time():
                 await asyncio.sleep(due - loop.time())
-            task = asyncio.create_task(one(i, due))   # started when due, not before
+            task = asyncio.create_task(one(i, due))  # started when due, not before
             running.add(task)
             task.add_done_callback(running.discard)
         await asyncio.gather(*running)
@@ -171,9 +181,15 @@ async def paced(port: int, key: str, seconds: float, rate: float, concurrency: i
         for conn in connections:
             conn.close()
     accepted = statuses.get(202, 0)
-    return {"offered_per_s": round(rate, 1), "events_per_s": round(accepted / elapsed, 1),
-            "events_accepted": accepted, "requests": total, "seconds": round(elapsed, 2),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}, **latency_summary(latencies)}
+    return {
+        "offered_per_s": round(rate, 1),
+        "events_per_s": round(accepted / elapsed, 1),
+        "events_accepted": accepted,
+        "requests": total,
+        "seconds": round(elapsed, 2),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        **latency_summary(latencies),
+    }
 
 
 def run_loop(coro):
@@ -193,6 +209,7 @@ def run_loop(coro):
 def record_sizes(stack: Stack, sample: int = 2000) -> dict:
     """Mean sizes of the records intake wrote to the findings topic (the newest ``sample``)."""
     from kafka import KafkaConsumer
+
     consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap, group_id=None, enable_auto_commit=False)
     try:
         ends = stack.end_offsets(FINDINGS.name)
@@ -213,9 +230,12 @@ def record_sizes(stack: Stack, sample: int = 2000) -> dict:
         consumer.close()
     if not values:
         raise RuntimeError(f"no records on {FINDINGS.name} to size")
-    return {"records_sampled": len(values), "value_bytes_mean": round(sum(values) / len(values), 1),
-            "key_bytes_mean": round(sum(keys) / len(keys), 1),
-            "header_bytes_mean": round(sum(headers) / len(headers), 1)}
+    return {
+        "records_sampled": len(values),
+        "value_bytes_mean": round(sum(values) / len(values), 1),
+        "key_bytes_mean": round(sum(keys) / len(keys), 1),
+        "header_bytes_mean": round(sum(headers) / len(headers), 1),
+    }
 
 
 def _median_round(rounds: list[dict], key) -> dict:
@@ -224,8 +244,15 @@ def _median_round(rounds: list[dict], key) -> dict:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: int = 500,
-        batch_concurrency: int = 50, warmup: float = 2, rounds: int = 3) -> dict:
+def run(
+    stack: Stack,
+    seconds: float = 10,
+    concurrency: int = 50,
+    batch_size: int = 500,
+    batch_concurrency: int = 50,
+    warmup: float = 2,
+    rounds: int = 3,
+) -> dict:
     """Needs Kafka and PostgreSQL up; starts and stops the intake service and the baseline.
 
     Each closed-loop measurement is taken in ``rounds`` rounds, the service and its baseline side
@@ -236,9 +263,20 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
     # The load spreads its findings over every area: the partner serves them all.
     key = stack.create_key("pattigift", "partner", areas=",".join(AREAS), name="Pattigift")
     workers = int(stack.env["CSP_INTAKE_WORKERS"])
-    baseline = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_intake", "--serve-baseline",
-                                 "--port", str(stack.baseline_port), "--workers", str(workers)],
-                                env=stack.process_env(), cwd=REPO)
+    baseline = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.bench_intake",
+            "--serve-baseline",
+            "--port",
+            str(stack.baseline_port),
+            "--workers",
+            str(workers),
+        ],
+        env=stack.process_env(),
+        cwd=REPO,
+    )
     results: dict[str, dict] = {}
     all_rounds: dict[str, list[dict]] = {"single": [], "batch": []}
     try:
@@ -254,17 +292,24 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
         for shape, conc, size in (("single", concurrency, 1), ("batch", batch_concurrency, batch_size)):
             for n in range(rounds):
                 one: dict[str, dict] = {}
-                for mode in (("baseline", "kafka") if n % 2 == 0 else ("kafka", "baseline")):
+                for mode in ("baseline", "kafka") if n % 2 == 0 else ("kafka", "baseline"):
                     r = one[mode] = run_loop(drive(ports[mode], key, seconds, conc, size))
-                    log(f"intake {shape:6} {mode:8} round {n + 1}/{rounds}: {r['events_per_s']:>9,.0f} events/s, "
-                        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}")
+                    log(
+                        f"intake {shape:6} {mode:8} round {n + 1}/{rounds}: {r['events_per_s']:>9,.0f} events/s, "
+                        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}"
+                    )
                 one["ratio"] = round(one["kafka"]["events_per_s"] / one["baseline"]["events_per_s"], 3)
                 all_rounds[shape].append(one)
-            chosen = (_median_round(all_rounds[shape], lambda r: r["ratio"]) if shape == "single"
-                      else _median_round(all_rounds[shape], lambda r: r["kafka"]["events_per_s"]))
+            chosen = (
+                _median_round(all_rounds[shape], lambda r: r["ratio"])
+                if shape == "single"
+                else _median_round(all_rounds[shape], lambda r: r["kafka"]["events_per_s"])
+            )
             results[f"{shape}_baseline"], results[f"{shape}_kafka"] = chosen["baseline"], chosen["kafka"]
-            log(f"intake {shape}: ratios by round {[r['ratio'] for r in all_rounds[shape]]}; reported: "
-                f"{chosen['kafka']['events_per_s']:,.0f} against {chosen['baseline']['events_per_s']:,.0f} events/s")
+            log(
+                f"intake {shape}: ratios by round {[r['ratio'] for r in all_rounds[shape]]}; reported: "
+                f"{chosen['kafka']['events_per_s']:,.0f} against {chosen['baseline']['events_per_s']:,.0f} events/s"
+            )
             if shape == "single":
                 # The latency target holds at the throughput target: both, side by side, offered
                 # 60% of the baseline's saturated throughput (the reported round's).
@@ -272,8 +317,10 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
                 for mode in ("baseline", "kafka"):
                     r = run_loop(paced(ports[mode], key, seconds, rate, concurrency))
                     results[f"single_paced_{mode}"] = r
-                    log(f"intake paced  {mode:8}: offered {rate:,.0f}/s, {r['events_per_s']:>7,.0f} events/s, "
-                        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}")
+                    log(
+                        f"intake paced  {mode:8}: offered {rate:,.0f}/s, {r['events_per_s']:>7,.0f} events/s, "
+                        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, statuses {r['statuses']}"
+                    )
                 # Where the bound holds below that rate: the service alone, at lower fractions of
                 # the same baseline figure (latency climbs steeply as a shared 2-core machine nears
                 # saturation; this says how far below it intake must run to keep p99 under 50 ms).
@@ -282,9 +329,11 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
                     offered = fraction * results["single_baseline"]["events_per_s"]
                     r = run_loop(paced(ports["kafka"], key, seconds, offered, concurrency))
                     results["single_paced_lower"].append({"fraction_of_baseline": fraction, **r})
-                    log(f"intake paced  kafka    at {fraction:.0%} of the baseline: "
+                    log(
+                        f"intake paced  kafka    at {fraction:.0%} of the baseline: "
                         f"offered {r['offered_per_s']:,.0f}/s, {r['events_per_s']:>7,.0f} events/s, "
-                        f"p99 {r['p99_ms']} ms")
+                        f"p99 {r['p99_ms']} ms"
+                    )
         memory = {"intake": vmhwm_mib(stack.pid("intake") or -1), "intake_baseline": vmhwm_mib(baseline.pid)}
         sizes = record_sizes(stack)
     finally:
@@ -298,21 +347,30 @@ def run(stack: Stack, seconds: float = 10, concurrency: int = 50, batch_size: in
     paced_kafka = results["single_paced_kafka"]
     batch_ratio = results["batch_kafka"]["events_per_s"] / results["batch_baseline"]["events_per_s"]
     return {
-        "seconds_per_run": seconds, "concurrency_single": concurrency, "rounds": rounds,
-        "worker_processes": workers,   # intake's, and as many for the baseline
+        "seconds_per_run": seconds,
+        "concurrency_single": concurrency,
+        "rounds": rounds,
+        "worker_processes": workers,  # intake's, and as many for the baseline
         "batch": {"size": batch_size, "concurrency": batch_concurrency},
-        **results, "single_rounds": all_rounds["single"], "batch_rounds": all_rounds["batch"],
-        "record_sizes": sizes, "peak_memory_mib": memory,
+        **results,
+        "single_rounds": all_rounds["single"],
+        "batch_rounds": all_rounds["batch"],
+        "record_sizes": sizes,
+        "peak_memory_mib": memory,
         "single_ratio_kafka_to_baseline": round(single_ratio, 3),
         "batch_ratio_kafka_to_baseline": round(batch_ratio, 3),
         "targets": {"single_ratio": TARGET_RATIO, "single_p99_ms": TARGET_P99_MS, "batch_events_per_s": 20000},
-        "meets": {"single_ratio": single_ratio >= TARGET_RATIO,
-                  # At the target throughput: all of it served (98%: the last second's requests
-                  # still in flight when the clock stops), with p99 under the bound.
-                  "single_p99_at_target_rate": (paced_kafka["events_per_s"] >= 0.98 * paced_kafka["offered_per_s"]
-                                                and paced_kafka["p99_ms"] < TARGET_P99_MS),
-                  "single_p99_saturated": results["single_kafka"]["p99_ms"] < TARGET_P99_MS,
-                  "batch_throughput": results["batch_kafka"]["events_per_s"] >= 20000},
+        "meets": {
+            "single_ratio": single_ratio >= TARGET_RATIO,
+            # At the target throughput: all of it served (98%: the last second's requests
+            # still in flight when the clock stops), with p99 under the bound.
+            "single_p99_at_target_rate": (
+                paced_kafka["events_per_s"] >= 0.98 * paced_kafka["offered_per_s"]
+                and paced_kafka["p99_ms"] < TARGET_P99_MS
+            ),
+            "single_p99_saturated": results["single_kafka"]["p99_ms"] < TARGET_P99_MS,
+            "batch_throughput": results["batch_kafka"]["events_per_s"] >= 20000,
+        },
     }
 
 
@@ -333,8 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"fresh Kafka and PostgreSQL ({stack.home})")
         stack.fresh()
-        body = run(stack, args.seconds, args.concurrency, args.batch_size, args.batch_concurrency,
-                   rounds=args.rounds)
+        body = run(stack, args.seconds, args.concurrency, args.batch_size, args.batch_concurrency, rounds=args.rounds)
     finally:
         stack.stop_all()
     report("intake", body)

@@ -10,6 +10,7 @@ it, then the bare loop in a process of its own, and again. Throughput = events /
 record time - first output record time), from the broker's record timestamps, so start-up and
 group joins are not counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,8 +87,13 @@ def output_span(bootstrap: str, topic: str, start: dict, expected: int, timeout:
 async def bare_loop(bootstrap: str, expected: int, group: str = "bench-bare") -> None:
     """The same work without faust: consume, map (pure), produce, await acks, then commit."""
     rules = load()
-    consumer = AIOKafkaConsumer(FINDINGS.name, bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        FINDINGS.name,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
     await consumer.start()
     await producer.start()
@@ -98,8 +104,7 @@ async def bare_loop(bootstrap: str, expected: int, group: str = "bench-bare") ->
             futures = []
             for records in batches.values():
                 for r in records:
-                    out = handle(r.value, r.key, r.topic, r.partition, r.offset, rules,
-                                 datetime.now(timezone.utc))
+                    out = handle(r.value, r.key, r.topic, r.partition, r.offset, rules, datetime.now(timezone.utc))
                     topic = BARE_OUT if out.topic == MAPPED.name else out.topic
                     futures.append(await producer.send(topic, key=out.key, value=out.value))
             await asyncio.gather(*futures)
@@ -138,15 +143,34 @@ def _faust_round(stack: Stack, events: int) -> dict:
     finally:
         stack.stop("mapping")
     _forget_group(stack.bootstrap, "csp-mapping")
-    return {"events_per_s": round(count / span, 1), "seconds": round(span, 2), "records": count,
-            "peak_memory_mib": memory}
+    return {
+        "events_per_s": round(count / span, 1),
+        "seconds": round(span, 2),
+        "records": count,
+        "peak_memory_mib": memory,
+    }
 
 
 def _bare_round(stack: Stack, events: int, group: str) -> dict:
     start = stack.end_offsets(BARE_OUT)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_mapping", "--bare-only",
-                             "--bootstrap", stack.bootstrap, "--events", str(events), "--group", group],
-                            env=stack.process_env(), cwd=REPO, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.bench_mapping",
+            "--bare-only",
+            "--bootstrap",
+            stack.bootstrap,
+            "--events",
+            str(events),
+            "--group",
+            group,
+        ],
+        env=stack.process_env(),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         count, span = output_span(stack.bootstrap, BARE_OUT, start, events, 1800)
         stdout, _ = proc.communicate(timeout=120)
@@ -154,14 +178,21 @@ def _bare_round(stack: Stack, events: int, group: str) -> dict:
         if proc.poll() is None:
             proc.kill()
     memory = json.loads(stdout.strip().splitlines()[-1])["peak_memory_mib"]
-    return {"events_per_s": round(count / span, 1), "seconds": round(span, 2), "records": count,
-            "peak_memory_mib": memory}
+    return {
+        "events_per_s": round(count / span, 1),
+        "seconds": round(span, 2),
+        "records": count,
+        "peak_memory_mib": memory,
+    }
 
 
 def _best(rounds: list[dict]) -> dict:
     best = max(rounds, key=lambda r: r["events_per_s"])
-    return {**best, "peak_memory_mib": max(r["peak_memory_mib"] or 0 for r in rounds),
-            "rounds_events_per_s": [r["events_per_s"] for r in rounds]}
+    return {
+        **best,
+        "peak_memory_mib": max(r["peak_memory_mib"] or 0 for r in rounds),
+        "rounds_events_per_s": [r["events_per_s"] for r in rounds],
+    }
 
 
 def run(stack: Stack, events: int, rounds: int = 2) -> dict:
@@ -175,8 +206,7 @@ def run(stack: Stack, events: int, rounds: int = 2) -> dict:
     stack.create_topic(BARE_OUT, MAPPED.partitions)
     t0 = time.monotonic()
     asyncio.run(_preload(stack.bootstrap, events))
-    log(f"mapping: {dropped:,} earlier records dropped, {events:,} findings pre-loaded in "
-        f"{time.monotonic() - t0:.1f}s")
+    log(f"mapping: {dropped:,} earlier records dropped, {events:,} findings pre-loaded in {time.monotonic() - t0:.1f}s")
     agent, bare = [], []
     for n in range(1, rounds + 1):
         agent.append(_faust_round(stack, events))
@@ -193,7 +223,7 @@ def run(stack: Stack, events: int, rounds: int = 2) -> dict:
         "bare_aiokafka_loop": bare_best,
         "deadletter_records": dead,
         "ratio_agent_to_bare": round(ratio, 3),
-        "target_ratio": 0.60,                 # issue 19's floor
+        "target_ratio": 0.60,  # issue 19's floor
         "meets_target": ratio >= 0.60,
     }
 
@@ -207,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", default="bench-bare", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_only:  # the bare loop runs in its own process, like the faust worker
-        heap.settle()      # and with its heap settled, as every service's is (services.common.heap)
+        heap.settle()  # and with its heap settled, as every service's is (services.common.heap)
         asyncio.run(bare_loop(args.bootstrap, args.events, args.group))
         return 0
     stack = Stack()

@@ -26,6 +26,7 @@ connection for each 90-day region view (overview, heat map, unmet needs), or wit
 Targets (issues 6 and 24): ingestion keeps up with 5,000 events/s; p95 of every report under
 100 ms at a million events and under 250 ms at ten million.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,29 +58,42 @@ from tests.benchmarks.common import ARTIFACTS, DEFAULT_BASE, Stack, latency_summ
 
 TARGET_RATE, TARGET_P95_MS = 5000.0, 100.0
 TARGET_P95_10M_MS = 250.0
-VIEWS = (("overview_region_90d", "/v1/reports/overview?region=west_midlands&days=90"),
-         ("heatmap_region_90d", "/v1/reports/heatmap?region=west_midlands&days=90"),
-         ("unmet_needs_region_90d", "/v1/reports/unmet-needs?region=west_midlands&days=90"))
+VIEWS = (
+    ("overview_region_90d", "/v1/reports/overview?region=west_midlands&days=90"),
+    ("heatmap_region_90d", "/v1/reports/heatmap?region=west_midlands&days=90"),
+    ("unmet_needs_region_90d", "/v1/reports/unmet-needs?region=west_midlands&days=90"),
+)
 #: Every report of the reporting API, 90-day region views (the findings drill-down's first page).
-ALL_REPORTS = (*VIEWS,
-               ("summary_region_90d", "/v1/reports/summary?region=west_midlands&days=90"),
-               ("heatmap_community_region_90d",
-                "/v1/reports/heatmap?region=west_midlands&days=90&community=somali"),
-               ("unmet_needs_region_365d", "/v1/reports/unmet-needs?region=west_midlands&days=365"),
-               ("performance_region_90d", "/v1/reports/performance?region=west_midlands&days=90"),
-               ("completeness_region_90d", "/v1/reports/completeness?region=west_midlands&days=90"),
-               ("funding_region_90d", "/v1/reports/funding?region=west_midlands&days=90"),
-               ("alerts_region", "/v1/reports/alerts?region=west_midlands"),
-               ("findings_region_90d", "/v1/reports/findings?region=west_midlands&days=90&limit=200"),
-               # The drill-down under both filters, and in each order but newest first.
-               ("findings_community_theme_region_90d",
-                "/v1/reports/findings?region=west_midlands&days=90&limit=200&community=somali&theme=stigma"),
-               *((f"findings_{sort}_region_90d",
-                  f"/v1/reports/findings?region=west_midlands&days=90&limit=200&sort={sort}")
-                 for sort in ("oldest", "severity", "people", "area")))
+ALL_REPORTS = (
+    *VIEWS,
+    ("summary_region_90d", "/v1/reports/summary?region=west_midlands&days=90"),
+    ("heatmap_community_region_90d", "/v1/reports/heatmap?region=west_midlands&days=90&community=somali"),
+    ("unmet_needs_region_365d", "/v1/reports/unmet-needs?region=west_midlands&days=365"),
+    ("performance_region_90d", "/v1/reports/performance?region=west_midlands&days=90"),
+    ("completeness_region_90d", "/v1/reports/completeness?region=west_midlands&days=90"),
+    ("funding_region_90d", "/v1/reports/funding?region=west_midlands&days=90"),
+    ("alerts_region", "/v1/reports/alerts?region=west_midlands"),
+    ("findings_region_90d", "/v1/reports/findings?region=west_midlands&days=90&limit=200"),
+    # The drill-down under both filters, and in each order but newest first.
+    (
+        "findings_community_theme_region_90d",
+        "/v1/reports/findings?region=west_midlands&days=90&limit=200&community=somali&theme=stigma",
+    ),
+    *(
+        (f"findings_{sort}_region_90d", f"/v1/reports/findings?region=west_midlands&days=90&limit=200&sort={sort}")
+        for sort in ("oldest", "severity", "people", "area")
+    ),
+)
 #: The tables the reporting worker writes, whose sizes the capacity model extrapolates.
-TABLES = ("reporting_events", "rollup_area_daily", "rollup_detail_daily", "rollup_community_theme",
-          "rollup_signatures", "reporting_freshness", "provider_indicator_series")
+TABLES = (
+    "reporting_events",
+    "rollup_area_daily",
+    "rollup_detail_daily",
+    "rollup_community_theme",
+    "rollup_signatures",
+    "reporting_freshness",
+    "provider_indicator_series",
+)
 
 
 class Generator:
@@ -94,8 +108,9 @@ class Generator:
         self.templates: list[tuple[CommunityEngagementFinding, MappedEvent]] = []
         for theme in Theme:
             for role in (None, *CDWRole):
-                body = dict(FINDING, data=dict(FINDING["data"], theme=theme.value,
-                                               cdw_role=role.value if role else None))
+                body = dict(
+                    FINDING, data=dict(FINDING["data"], theme=theme.value, cdw_role=role.value if role else None)
+                )
                 event = partner_event_adapter.validate_python(body)
                 mapped = map_event(event, self.rules, self.now)
                 if isinstance(mapped, MappedEvent):
@@ -109,26 +124,38 @@ class Generator:
         rng = self.rng
         area = self.areas[rng.randrange(len(self.areas))]
         when = self.now - timedelta(days=rng.randrange(365), minutes=rng.randrange(1440))
-        common = {"event_id": uuid.UUID(int=self.counter), "area": area.code, "region": area.region,
-                  "occurred_at": when}
+        common = {
+            "event_id": uuid.UUID(int=self.counter),
+            "area": area.code,
+            "region": area.region,
+            "occurred_at": when,
+        }
         if rng.random() < 0.02:
             event, mapped = self.perf_template
             month = date(when.year, when.month, 1)
-            data = event.data.model_copy(update={
-                "provider_id": f"provider-{rng.randrange(40)}", "period_start": month,
-                "period_end": month + timedelta(days=27), "value": 70 + rng.random() * 25})
+            data = event.data.model_copy(
+                update={
+                    "provider_id": f"provider-{rng.randrange(40)}",
+                    "period_start": month,
+                    "period_end": month + timedelta(days=27),
+                    "value": 70 + rng.random() * 25,
+                }
+            )
         else:
             event, mapped = self.templates[rng.randrange(len(self.templates))]
-            data = event.data.model_copy(update={
-                "community": Community(rng.choice(list(Community))), "severity": rng.choice(list(Severity)),
-                "people_affected": rng.randrange(1, 60)})
+            data = event.data.model_copy(
+                update={
+                    "community": Community(rng.choice(list(Community))),
+                    "severity": rng.choice(list(Severity)),
+                    "people_affected": rng.randrange(1, 60),
+                }
+            )
         return mapped.model_copy(update={"event": event.model_copy(update={**common, "data": data})})
 
 
 async def bulk_load(stack: Stack, gen: Generator, n: int, batch: int) -> dict:
     """``n`` events through ``ReportingStore.ingest_many`` in batches; then a replayed batch."""
-    pool = await asyncpg.create_pool(stack.dsn, min_size=1, max_size=4,
-                                     server_settings=session_settings("reporting"))
+    pool = await asyncpg.create_pool(stack.dsn, min_size=1, max_size=4, server_settings=session_settings("reporting"))
     store = ReportingStore(pool)
     ingest_seconds, stored, started = 0.0, 0, time.perf_counter()
     last_print = started
@@ -143,8 +170,7 @@ async def bulk_load(stack: Stack, gen: Generator, n: int, batch: int) -> dict:
             stored += new
             if time.perf_counter() - last_print > 15:
                 last_print = time.perf_counter()
-                log(f"reporting: {stored:,} events stored, {stored / ingest_seconds:,.0f} events/s inside "
-                    f"ingest_many")
+                log(f"reporting: {stored:,} events stored, {stored / ingest_seconds:,.0f} events/s inside ingest_many")
         replay_new = await store.ingest_many(events)  # idempotent: adds nothing
         counted = await pool.fetchval("SELECT sum(events) FROM rollup_area_daily")
         detail_rows = await pool.fetchval("SELECT count(*) FROM rollup_detail_daily")
@@ -152,24 +178,34 @@ async def bulk_load(stack: Stack, gen: Generator, n: int, batch: int) -> dict:
     finally:
         await pool.close()
     wall = time.perf_counter() - started
-    return {"method": "bulk: ReportingStore.ingest_many straight into PostgreSQL, one transaction per batch",
-            "events": n, "batch_size": batch, "ingest_seconds": round(ingest_seconds, 2),
-            "events_per_s": round(n / ingest_seconds, 1), "wall_seconds_with_generation": round(wall, 2),
-            "replayed_batch_new_events": replay_new, "rollup_events_total": counted,
-            "rollup_detail_rows": detail_rows, "rollup_area_rows": area_rows}
+    return {
+        "method": "bulk: ReportingStore.ingest_many straight into PostgreSQL, one transaction per batch",
+        "events": n,
+        "batch_size": batch,
+        "ingest_seconds": round(ingest_seconds, 2),
+        "events_per_s": round(n / ingest_seconds, 1),
+        "wall_seconds_with_generation": round(wall, 2),
+        "replayed_batch_new_events": replay_new,
+        "rollup_events_total": counted,
+        "rollup_detail_rows": detail_rows,
+        "rollup_area_rows": area_rows,
+    }
 
 
 def _stored(metrics_url: str) -> float:
     text = urllib.request.urlopen(metrics_url, timeout=5).read().decode()
-    pattern = (r'^csp_stream_records_total\{(?=[^}]*worker="reporting")(?=[^}]*topic="' + re.escape(MAPPED.name)
-               + r'")(?=[^}]*outcome="stored")[^}]*\}\s+([0-9.e+]+)$')
+    pattern = (
+        r'^csp_stream_records_total\{(?=[^}]*worker="reporting")(?=[^}]*topic="'
+        + re.escape(MAPPED.name)
+        + r'")(?=[^}]*outcome="stored")[^}]*\}\s+([0-9.e+]+)$'
+    )
     return sum(float(m.group(1)) for m in re.finditer(pattern, text, re.M))
 
 
 async def _produce(stack: Stack, records: list[tuple[bytes, bytes]]) -> None:
     from aiokafka import AIOKafkaProducer
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=5,
-                                max_batch_size=1 << 20)
+
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=5, max_batch_size=1 << 20)
     await producer.start()
     try:
         futures = [await producer.send(MAPPED.name, key=k, value=v) for k, v in records]
@@ -203,9 +239,13 @@ def worker_rate(stack: Stack, gen: Generator, n: int, timeout: float = 1800) -> 
     seconds = time.monotonic() - t0
     rate = n / seconds
     log(f"reporting: worker stored {n:,} events in {seconds:.1f}s ({rate:,.0f} events/s; sending took {sent:.1f}s)")
-    return {"method": "the reporting worker as services.sh starts it, consuming mapped.events.v1",
-            "events": n, "seconds": round(seconds, 2), "sending_seconds": round(sent, 2),
-            "events_per_s": round(rate, 1)}
+    return {
+        "method": "the reporting worker as services.sh starts it, consuming mapped.events.v1",
+        "events": n,
+        "seconds": round(seconds, 2),
+        "sending_seconds": round(sent, 2),
+        "events_per_s": round(rate, 1),
+    }
 
 
 async def table_sizes(stack: Stack) -> dict:
@@ -218,7 +258,9 @@ async def table_sizes(stack: Stack) -> dict:
             row = await conn.fetchrow(
                 "SELECT c.reltuples::bigint AS rows, pg_table_size(c.oid) AS table_bytes, "
                 "pg_indexes_size(c.oid) AS index_bytes, pg_total_relation_size(c.oid) AS total_bytes "
-                "FROM pg_class c WHERE c.oid = $1::regclass", table)
+                "FROM pg_class c WHERE c.oid = $1::regclass",
+                table,
+            )
             out[table] = dict(row)
         out["database_bytes"] = await conn.fetchval("SELECT pg_database_size(current_database())")
         return out
@@ -226,12 +268,14 @@ async def table_sizes(stack: Stack) -> dict:
         await conn.close()
 
 
-def dashboard_latency(stack: Stack, token: str, requests: int, warmup: int = 20,
-                      views: tuple[tuple[str, str], ...] = VIEWS) -> dict:
+def dashboard_latency(
+    stack: Stack, token: str, requests: int, warmup: int = 20, views: tuple[tuple[str, str], ...] = VIEWS
+) -> dict:
     """Needs the reporting API up."""
     out = {}
-    with httpx.Client(base_url=stack.url("reporting", ""), headers={"authorization": f"Bearer {token}"},
-                      timeout=30) as client:
+    with httpx.Client(
+        base_url=stack.url("reporting", ""), headers={"authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
         for name, path in views:
             for _ in range(warmup):
                 client.get(path).raise_for_status()
@@ -263,20 +307,27 @@ def bounds_met(checkpoints: list[dict]) -> dict:
     out = {}
     for c in checkpoints:
         bound = TARGET_P95_MS if c["events"] <= 1_000_000 else TARGET_P95_10M_MS
-        out[str(c["events"])] = {"bound_ms": bound,
-                                 "met": all(v["p95_ms"] < bound for v in c["latency"].values()),
-                                 "over": sorted(k for k, v in c["latency"].items() if v["p95_ms"] >= bound)}
+        out[str(c["events"])] = {
+            "bound_ms": bound,
+            "met": all(v["p95_ms"] < bound for v in c["latency"].values()),
+            "over": sorted(k for k, v in c["latency"].items() if v["p95_ms"] >= bound),
+        }
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--sizes", default="", help="comma-separated sizes to measure at on the way to "
-                                                    "--events (e.g. 250000,500000)")
-    parser.add_argument("--loader", choices=("sql", "store"), default="sql",
-                        help="sql: generated inside PostgreSQL (tests/benchmarks/bulk_load.py); store: "
-                             "built in Python and stored through ReportingStore.ingest_many")
+    parser.add_argument(
+        "--sizes", default="", help="comma-separated sizes to measure at on the way to --events (e.g. 250000,500000)"
+    )
+    parser.add_argument(
+        "--loader",
+        choices=("sql", "store"),
+        default="sql",
+        help="sql: generated inside PostgreSQL (tests/benchmarks/bulk_load.py); store: "
+        "built in Python and stored through ReportingStore.ingest_many",
+    )
     parser.add_argument("--batch", type=int, default=5000, help="events per ingest_many (--loader store)")
     parser.add_argument("--chunk", type=int, default=500_000, help="events per transaction (--loader sql)")
     parser.add_argument("--requests", type=int, default=200)
@@ -297,8 +348,7 @@ def main() -> int:
         for size in sizes:
             log(f"reporting: loading {size - loaded:,} events ({args.loader}) to {size:,}")
             if args.loader == "sql":
-                loads.append(asyncio.run(sql_load.load(stack.dsn, gen, loaded + 1, size - loaded, args.chunk,
-                                                       log=log)))
+                loads.append(asyncio.run(sql_load.load(stack.dsn, gen, loaded + 1, size - loaded, args.chunk, log=log)))
                 gen.counter = size  # the worker's events, if measured, come after these ids
             else:
                 loads.append(asyncio.run(bulk_load(stack, gen, size - loaded, args.batch)))
@@ -308,8 +358,9 @@ def main() -> int:
             latency = dashboard_latency(stack, token, args.requests, views=views)
             memory = stack.peak_memory(("reporting",))
             stack.stop("reporting")
-            checkpoints.append({"events": size, "tables": sizes_now, "latency": latency,
-                                "peak_memory_mib": memory, "load": loads[-1]})
+            checkpoints.append(
+                {"events": size, "tables": sizes_now, "latency": latency, "peak_memory_mib": memory, "load": loads[-1]}
+            )
             # Kept as it goes, so that a long run stopped part-way still has its smaller sizes.
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             (ARTIFACTS / "reporting-checkpoints.json").write_text(json.dumps(checkpoints, indent=2) + "\n")
@@ -320,19 +371,29 @@ def main() -> int:
         stack.stop_all()
     last = checkpoints[-1]["latency"]
     bound = TARGET_P95_MS if args.events <= 1_000_000 else TARGET_P95_10M_MS
-    report("reporting", {
-        "bulk_load": {"events": args.events, "seconds": round(sum(x.get("seconds", x.get("ingest_seconds", 0))
-                                                                for x in loads), 1)},
-        "bulk_loads": loads, "worker": worker,
-        "latency": last, "checkpoints": checkpoints,
-        "growth": growth(checkpoints, views),
-        "peak_memory_mib": peak,
-        "targets": {"ingestion_events_per_s": TARGET_RATE, "report_p95_ms": bound,
-                    "bulk_ingestion_met": all(x["events_per_s"] >= TARGET_RATE for x in loads),
-                    "worker_ingestion_met": None if worker is None else worker["events_per_s"] >= TARGET_RATE,
-                    "latency_met": all(v["p95_ms"] < bound for v in last.values()),
-                    "latency_by_size": bounds_met(checkpoints)},
-    })
+    report(
+        "reporting",
+        {
+            "bulk_load": {
+                "events": args.events,
+                "seconds": round(sum(x.get("seconds", x.get("ingest_seconds", 0)) for x in loads), 1),
+            },
+            "bulk_loads": loads,
+            "worker": worker,
+            "latency": last,
+            "checkpoints": checkpoints,
+            "growth": growth(checkpoints, views),
+            "peak_memory_mib": peak,
+            "targets": {
+                "ingestion_events_per_s": TARGET_RATE,
+                "report_p95_ms": bound,
+                "bulk_ingestion_met": all(x["events_per_s"] >= TARGET_RATE for x in loads),
+                "worker_ingestion_met": None if worker is None else worker["events_per_s"] >= TARGET_RATE,
+                "latency_met": all(v["p95_ms"] < bound for v in last.values()),
+                "latency_by_size": bounds_met(checkpoints),
+            },
+        },
+    )
     return 0
 
 

@@ -17,6 +17,7 @@ million. Here the same events are generated set-based, a chunk at a time:
 Every connection here is the reporting service's own (``session_settings("reporting")``): its
 search_path, so the tables are found wherever the reporting migrations put them.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,7 @@ import asyncpg
 from contracts.events import ProviderPerformanceEvent
 from contracts.vocabulary import SEVERITY_WEIGHTS, UNMET_NEED_THEMES, Community, Severity
 from services.common.db import session_settings
-from services.reporting.adapters.store import (_EVENT_COLUMN_LIST, _EVENT_COLUMNS, _UPSERT_SERIES, _row,
-                                             _series_row)
+from services.reporting.adapters.store import _EVENT_COLUMN_LIST, _EVENT_COLUMNS, _UPSERT_SERIES, _row, _series_row
 from services.reporting.domain.rollups import GRAINS, HIGH_SEVERITIES, signature
 
 STAGING = "bulk_staging"
@@ -74,6 +74,7 @@ INSERT INTO reporting_events ({_EVENT_COLUMNS})
 SELECT {_EVENT_COLUMNS} FROM {STAGING} ON CONFLICT (event_id) DO NOTHING
 """
 
+
 def _literal(value: str) -> str:
     """A vocabulary value as an SQL literal (slugs only: the vocabulary's, never a caller's)."""
     if not re.fullmatch(r"[a-z_]+", value):
@@ -96,11 +97,15 @@ WHERE s.type <> 'funding'
 #: The staged events' rows as the rollups read them, each with its signature id (computed once).
 _STAGED = "bulk_rows"
 _FINDING_PEOPLE = "CASE WHEN x.type = 'finding' THEN coalesce(x.people_affected, 0) ELSE 0 END"
-_WEIGHT = ("CASE WHEN x.type <> 'finding' THEN 0 "
-           + " ".join(f"WHEN x.severity = {_literal(s.value)} THEN {w}" for s, w in SEVERITY_WEIGHTS.items())
-           + " ELSE 0 END")
-_HIGH = (f"CASE WHEN x.type = 'finding' AND x.severity IN ({', '.join(_literal(s.value) for s in HIGH_SEVERITIES)}) "
-         "THEN 1 ELSE 0 END")
+_WEIGHT = (
+    "CASE WHEN x.type <> 'finding' THEN 0 "
+    + " ".join(f"WHEN x.severity = {_literal(s.value)} THEN {w}" for s, w in SEVERITY_WEIGHTS.items())
+    + " ELSE 0 END"
+)
+_HIGH = (
+    f"CASE WHEN x.type = 'finding' AND x.severity IN ({', '.join(_literal(s.value) for s in HIGH_SEVERITIES)}) "
+    "THEN 1 ELSE 0 END"
+)
 _UNMET = f"x.type = 'finding' AND x.theme IN ({', '.join(_literal(t.value) for t in UNMET_NEED_THEMES)})"
 _GRAINS = ", ".join(f"({_literal(g)})" for g in GRAINS)
 
@@ -180,8 +185,7 @@ async def connect(dsn: str, search_path: str | None = None) -> asyncpg.Connectio
     """A connection as the reporting service's own (its search_path unless another is given, as
     a test's scratch schema), with bulk-friendly settings, and the staging tables."""
     settings = session_settings("reporting") if search_path is None else {"search_path": search_path}
-    conn = await asyncpg.connect(dsn, server_settings={**settings, "synchronous_commit": "off",
-                                                       "work_mem": "256MB"})
+    conn = await asyncpg.connect(dsn, server_settings={**settings, "synchronous_commit": "off", "work_mem": "256MB"})
     await conn.execute(_CREATE)
     return conn
 
@@ -189,11 +193,23 @@ async def connect(dsn: str, search_path: str | None = None) -> asyncpg.Connectio
 async def _signatures(conn: asyncpg.Connection) -> None:
     """bulk_signatures: each (type, stages, competencies, cdw_roles) staged, with the id the
     worker gives it (``rollups.signature``)."""
-    rows = await conn.fetch(f"SELECT DISTINCT type, stages, competencies, cdw_roles FROM {STAGING} "
-                            "EXCEPT SELECT type, stages, competencies, cdw_roles FROM bulk_signatures")
-    await conn.copy_records_to_table("bulk_signatures", records=[
-        (r["type"], r["stages"], r["competencies"], r["cdw_roles"],
-         signature(r["type"], r["stages"], r["competencies"], r["cdw_roles"]).id) for r in rows])
+    rows = await conn.fetch(
+        f"SELECT DISTINCT type, stages, competencies, cdw_roles FROM {STAGING} "
+        "EXCEPT SELECT type, stages, competencies, cdw_roles FROM bulk_signatures"
+    )
+    await conn.copy_records_to_table(
+        "bulk_signatures",
+        records=[
+            (
+                r["type"],
+                r["stages"],
+                r["competencies"],
+                r["cdw_roles"],
+                signature(r["type"], r["stages"], r["competencies"], r["cdw_roles"]).id,
+            )
+            for r in rows
+        ],
+    )
     await conn.execute("ANALYZE bulk_signatures")
 
 
@@ -210,8 +226,29 @@ async def add_rollups(conn: asyncpg.Connection) -> None:
 async def add_staged_series(conn: asyncpg.Connection, t: Templates) -> None:
     """The staged performance events' series points: per period the latest occurrence, which
     replaces a stored point that occurred no later (the worker's ``_UPSERT_SERIES`` rule)."""
-    (_, _, _, _, _, _, _, provider_name, sector, _, target, unit, numerator, denominator, share,
-     committed, required, contract_end, renewal, _, _) = t.series
+    (
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        provider_name,
+        sector,
+        _,
+        target,
+        unit,
+        numerator,
+        denominator,
+        share,
+        committed,
+        required,
+        contract_end,
+        renewal,
+        _,
+        _,
+    ) = t.series
     rows = await conn.fetch(
         "SELECT DISTINCT ON (area, provider_id, indicator, coalesce(community, ''), "
         "  date_trunc('month', occurred_at AT TIME ZONE 'UTC')) "
@@ -220,12 +257,37 @@ async def add_staged_series(conn: asyncpg.Connection, t: Templates) -> None:
         "  event_id, occurred_at "
         f"FROM {STAGING} WHERE type = 'performance' "
         "ORDER BY area, provider_id, indicator, coalesce(community, ''), "
-        "  date_trunc('month', occurred_at AT TIME ZONE 'UTC'), occurred_at DESC")
-    await conn.executemany(_UPSERT_SERIES, [
-        (r["area"], r["provider_id"], r["indicator"], r["community"], r["period_start"],
-         r["period_start"] + timedelta(days=27), r["region"], provider_name, sector, r["value"], target, unit,
-         numerator, denominator, share, committed, required, contract_end, renewal, r["event_id"],
-         r["occurred_at"]) for r in rows])
+        "  date_trunc('month', occurred_at AT TIME ZONE 'UTC'), occurred_at DESC"
+    )
+    await conn.executemany(
+        _UPSERT_SERIES,
+        [
+            (
+                r["area"],
+                r["provider_id"],
+                r["indicator"],
+                r["community"],
+                r["period_start"],
+                r["period_start"] + timedelta(days=27),
+                r["region"],
+                provider_name,
+                sector,
+                r["value"],
+                target,
+                unit,
+                numerator,
+                denominator,
+                share,
+                committed,
+                required,
+                contract_end,
+                renewal,
+                r["event_id"],
+                r["occurred_at"],
+            )
+            for r in rows
+        ],
+    )
 
 
 async def store_staged(conn: asyncpg.Connection, t: Templates) -> int:
@@ -252,14 +314,22 @@ async def _drop_secondary_indexes(conn: asyncpg.Connection) -> list[str]:
     rows = await conn.fetch(
         "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition "
         "FROM pg_index i WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique",
-        list(_REINDEXED))
+        list(_REINDEXED),
+    )
     for r in rows:
         await conn.execute(f"DROP INDEX {r['name']}")  # names read from the catalogue
     return [r["definition"] for r in rows]
 
 
-async def load(dsn: str, gen, first: int, count: int, chunk: int = 500_000,
-               log: Callable[[str], None] = print, search_path: str | None = None) -> dict:
+async def load(
+    dsn: str,
+    gen,
+    first: int,
+    count: int,
+    chunk: int = 500_000,
+    log: Callable[[str], None] = print,
+    search_path: str | None = None,
+) -> dict:
     """Events numbered ``first`` .. ``first + count - 1`` generated and stored, one transaction per
     ``chunk``; then added to the rollups in one pass, and the secondary indexes built again. For
     a benchmark's database, which nothing else writes to meanwhile. Returns the counts and rates."""
@@ -280,8 +350,9 @@ async def load(dsn: str, gen, first: int, count: int, chunk: int = 500_000,
                 async with conn.transaction():
                     t0 = time.perf_counter()
                     await conn.execute(f"TRUNCATE {STAGING}")
-                    await conn.execute(_GENERATE, lo, lo + n - 1, t.areas, t.regions, t.findings, communities,
-                                       severities, t.now)
+                    await conn.execute(
+                        _GENERATE, lo, lo + n - 1, t.areas, t.regions, t.findings, communities, severities, t.now
+                    )
                     await conn.execute(f"ANALYZE {STAGING}")  # temporary tables get no autovacuum
                     t1 = time.perf_counter()
                     await store_staged(conn, t)
@@ -290,8 +361,10 @@ async def load(dsn: str, gen, first: int, count: int, chunk: int = 500_000,
                 phases["ledger"] += t2 - t1
                 done += n
                 seconds = time.perf_counter() - started
-                log(f"bulk load: {done:,} of {count:,} events in the ledger ({done / seconds:,.0f} events/s; "
-                    f"generate {phases['generate']:.0f}s, ledger {phases['ledger']:.0f}s)")
+                log(
+                    f"bulk load: {done:,} of {count:,} events in the ledger ({done / seconds:,.0f} events/s; "
+                    f"generate {phases['generate']:.0f}s, ledger {phases['ledger']:.0f}s)"
+                )
             t0 = time.perf_counter()
             async with conn.transaction():
                 await add_rollups(conn)
@@ -307,7 +380,11 @@ async def load(dsn: str, gen, first: int, count: int, chunk: int = 500_000,
     finally:
         await conn.close()
     seconds = time.perf_counter() - started
-    return {"method": "bulk: generated in PostgreSQL (generate_series), ledger one transaction per "
-                      f"{chunk:,} events, rollups in one set-based pass, secondary indexes built after",
-            "events": count, "seconds": round(seconds, 1), "events_per_s": round(count / seconds, 1),
-            "phase_seconds": {k: round(v, 1) for k, v in phases.items()}}
+    return {
+        "method": "bulk: generated in PostgreSQL (generate_series), ledger one transaction per "
+        f"{chunk:,} events, rollups in one set-based pass, secondary indexes built after",
+        "events": count,
+        "seconds": round(seconds, 1),
+        "events_per_s": round(count / seconds, 1),
+        "phase_seconds": {k: round(v, 1) for k, v in phases.items()},
+    }

@@ -5,6 +5,7 @@ Every benchmark runs on a stack of its own, started by the project's scripts (de
 one port base: 59000 by default (Kafka 59092, PostgreSQL 55432, services 58081-58086, the intake
 baseline 58091, data under .local/bench), so it never touches the demo stack or a test session.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,18 +28,23 @@ ARTIFACTS = REPO / "artifacts" / "benchmarks"
 SERVICES = ("intake", "mapping", "alerts", "alerts-api", "reporting-worker", "reporting")
 #: Settings every benchmark stack runs with: a bigger broker heap, quiet logs, and rate limits
 #: out of the way (the load generator posts with one key, as no partner would).
-BENCH_SETTINGS = {"CSP_KAFKA_HEAP": "1g", "CSP_LOG_LEVEL": "WARNING", "CSP_KEY_CACHE_SECONDS": "60",
-                  "CSP_RATE_LIMIT_PER_SECOND": "1000000", "CSP_RATE_LIMIT_BURST": "1000000",
-                  # The benchmarks read as fast as the services answer: no per-key read limit.
-                  "CSP_READS_PER_SECOND": "1000000", "CSP_READS_BURST": "1000000"}
+BENCH_SETTINGS = {
+    "CSP_KAFKA_HEAP": "1g",
+    "CSP_LOG_LEVEL": "WARNING",
+    "CSP_KEY_CACHE_SECONDS": "60",
+    "CSP_RATE_LIMIT_PER_SECOND": "1000000",
+    "CSP_RATE_LIMIT_BURST": "1000000",
+    # The benchmarks read as fast as the services answer: no per-key read limit.
+    "CSP_READS_PER_SECOND": "1000000",
+    "CSP_READS_BURST": "1000000",
+}
 
 _STARTED = time.monotonic()
 
 
 def log(message: str) -> None:
     """One progress line on stderr: wall clock and seconds since the run began."""
-    print(f"[{datetime.now():%H:%M:%S} +{time.monotonic() - _STARTED:7.1f}s] {message}",
-          file=sys.stderr, flush=True)
+    print(f"[{datetime.now():%H:%M:%S} +{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -88,9 +94,12 @@ class Stack:
         self.script("stack.sh", "infra")
 
     def ports(self) -> dict[str, int]:
-        named = {"kafka": int(self.env["CSP_KAFKA_PORT"]),
-                 "kafka-controller": int(self.env["CSP_KAFKA_CONTROLLER_PORT"]),
-                 "postgres": int(self.env["CSP_PG_PORT"]), "intake-baseline": self.baseline_port}
+        named = {
+            "kafka": int(self.env["CSP_KAFKA_PORT"]),
+            "kafka-controller": int(self.env["CSP_KAFKA_CONTROLLER_PORT"]),
+            "postgres": int(self.env["CSP_PG_PORT"]),
+            "intake-baseline": self.baseline_port,
+        }
         return {**named, **{name: self.port(name) for name in SERVICES}}
 
     def busy_ports(self, names=None) -> list[str]:
@@ -106,8 +115,11 @@ class Stack:
                 try:
                     s.bind(("0.0.0.0", port))
                 except OSError as exc:
-                    held = subprocess.run(["ss", "-tanpH", f"sport = :{port}"], capture_output=True,
-                                          text=True).stdout.strip().replace("\n", "; ")
+                    held = (
+                        subprocess.run(["ss", "-tanpH", f"sport = :{port}"], capture_output=True, text=True)
+                        .stdout.strip()
+                        .replace("\n", "; ")
+                    )
                     busy.append(f"{name} {port} ({exc.strerror}{': ' + held if held else ''})")
         return busy
 
@@ -130,8 +142,10 @@ class Stack:
             except RuntimeError as exc:
                 if "address already in use" not in str(exc) or attempt == attempts:
                     raise
-                log(f"a port was taken while the services started (attempt {attempt}); starting the "
-                    "ones that exited again")
+                log(
+                    f"a port was taken while the services started (attempt {attempt}); starting the "
+                    "ones that exited again"
+                )
                 time.sleep(5)
 
     def stop(self, *services: str) -> None:
@@ -167,19 +181,18 @@ class Stack:
     def create_key(self, org: str, role: str, areas: str = "", name: str | None = None) -> str:
         """A key from the project's key CLI; a partner's ``areas`` are those its organisation serves
         (the organisation registry), where intake lets it post."""
-        args = [sys.executable, "-m", "services.common.keys", "create", "--org", org, "--role", role,
-                "--json"]
+        args = [sys.executable, "-m", "services.common.keys", "create", "--org", org, "--role", role, "--json"]
         if areas:
             args += ["--areas", areas]
         if name:
             args += ["--name", name]
-        out = subprocess.run(args, env=self.process_env(), cwd=REPO, capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(args, env=self.process_env(), cwd=REPO, capture_output=True, text=True, check=True)
         return json.loads(out.stdout)["api_key"]
 
     # -- topics ------------------------------------------------------------------------------
     def end_offsets(self, topic: str) -> dict:
         from kafka import KafkaConsumer, TopicPartition
+
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
         try:
             parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
@@ -191,6 +204,7 @@ class Stack:
         """Delete every record now on ``topics`` (Kafka's DeleteRecords): a consumer group that
         starts later from "earliest" begins at today's end. Returns how many records went."""
         from kafka.admin import KafkaAdminClient
+
         ends = {}
         for topic in topics:
             ends.update({tp: end for tp, end in self.end_offsets(topic).items() if end > 0})
@@ -205,6 +219,7 @@ class Stack:
     def create_topic(self, name: str, partitions: int) -> None:
         from kafka.admin import KafkaAdminClient, NewTopic
         from kafka.errors import TopicAlreadyExistsError
+
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
         try:
             admin.create_topics([NewTopic(name, partitions, 1)])
@@ -235,6 +250,7 @@ def vmhwm_mib(pid: int) -> float | None:
 def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:
     """Until ``url`` answers 200 (``proc`` exiting first is an error)."""
     import urllib.request
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -250,6 +266,7 @@ def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = Non
 
 # -- statistics --------------------------------------------------------------------------------
 
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
     if not values:
@@ -264,18 +281,27 @@ def latency_summary(seconds: list[float]) -> dict:
     ms = [s * 1000 for s in seconds]
     if not ms:
         return {"n": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None}
-    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
-            "p99_ms": round(percentile(ms, 99), 2), "mean_ms": round(sum(ms) / len(ms), 2),
-            "max_ms": round(max(ms), 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "mean_ms": round(sum(ms) / len(ms), 2),
+        "max_ms": round(max(ms), 2),
+    }
 
 
 # -- machine and reports -----------------------------------------------------------------------
 
+
 def kafka_libs() -> tuple[str, Path]:
     """The Kafka version and jar folder the local scripts use (deploy/local/env.sh)."""
-    out = subprocess.run(["bash", "-c", f'source "{REPO}/deploy/local/env.sh"; '
-                                        'echo "$CSP_KAFKA_VERSION"; echo "$KAFKA_LIBS"'],
-                         capture_output=True, text=True, check=True).stdout.split("\n")
+    out = subprocess.run(
+        ["bash", "-c", f'source "{REPO}/deploy/local/env.sh"; echo "$CSP_KAFKA_VERSION"; echo "$KAFKA_LIBS"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     return out[0], Path(out[1])
 
 
@@ -309,9 +335,16 @@ def machine() -> dict:
 
 def report(name: str, body: dict) -> dict:
     """Print one benchmark's JSON report and keep it as artifacts/benchmarks/<name>.json."""
-    out = {"benchmark": name, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": {"python": platform.python_version(), "cores": os.cpu_count(),
-                       "load_average": [round(x, 2) for x in os.getloadavg()]}, **body}
+    out = {
+        "benchmark": name,
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cores": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        },
+        **body,
+    }
     text = json.dumps(out, indent=2, default=str)
     print(text)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ its Content-Length, nothing more: enough for the services measured here (HTTP/1.
 Content-Length on every answer), not a general client. It refuses what it does not read (a
 chunked answer, a closed connection) rather than guess.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,11 +50,11 @@ class Connection(asyncio.Protocol):
             waiter.set_exception(ProtocolError(f"an answer without Content-Length: {head[:200]!r}"))
             return
         line_end = head.find(b"\r\n", length_at + 2)
-        length = int(head[length_at + 17:line_end if line_end >= 0 else None])
+        length = int(head[length_at + 17 : line_end if line_end >= 0 else None])
         if len(buffer) < end + 4 + length:
             return
-        body = bytes(buffer[end + 4:end + 4 + length])
-        del buffer[:end + 4 + length]
+        body = bytes(buffer[end + 4 : end + 4 + length])
+        del buffer[: end + 4 + length]
         waiter.set_result((int(head[9:12]), body))
 
     async def request(self, data: bytes) -> tuple[int, bytes]:

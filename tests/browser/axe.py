@@ -3,6 +3,7 @@ inside the page under test, and full-page screenshots for the CI artefacts.
 
 axe is evaluated through Playwright (the DevTools protocol), never served to users, so the pages'
 own Content-Security-Policy (no scripts at all) stays as it is."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,8 @@ def axe_violations(page: Page) -> list[dict]:
         page.evaluate(_axe_source())
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        list(WCAG_TAGS))
+        list(WCAG_TAGS),
+    )
     return result["violations"]
 
 

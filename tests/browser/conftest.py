@@ -12,6 +12,7 @@ package-scoped, closed as soon as the last test under tests/browser has run, nev
         assert_no_axe_violations(page)      # tests/browser/axe.py
         screenshot(page, "alerts")          # artifacts/screenshots/alerts-375.png
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,9 @@ def page(browser: Browser) -> Iterator[Page]:
     p.context.close()
 
 
-def signed_in(page: Page, base_url: str, key: dict | str, next_path: str = "/dashboard",
-              login_path: str = "/login") -> Page:
+def signed_in(
+    page: Page, base_url: str, key: dict | str, next_path: str = "/dashboard", login_path: str = "/login"
+) -> Page:
     """Sign ``page`` in through the web sign-in form with an API key (a dict from the ``keys``
     fixture or the key itself), as a person would, and land on ``next_path``."""
     api_key = key["api_key"] if isinstance(key, dict) else key

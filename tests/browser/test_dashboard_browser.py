@@ -6,6 +6,7 @@ The module works in Cambridgeshire and Peterborough (CAMP). The fault tests load
 scenario with unmet-need findings of its own two communities whose alert evidence it counts, so the
 findings here are of a community no scenario uses (East European).
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,12 +51,20 @@ def _month_start(d: date, back: int) -> date:
 
 def _finding(source: str, community: str) -> dict:
     return {
-        "event_id": str(uuid.uuid4()), "source": source, "area": AREA, "region": REGION,
+        "event_id": str(uuid.uuid4()),
+        "source": source,
+        "area": AREA,
+        "region": REGION,
         "occurred_at": (datetime.now(timezone.utc) - timedelta(days=2)).isoformat(),
         "type": "uk.nhs.commissioning.finding.v1",
-        "data": {"community": community, "theme": "unmet_need", "severity": "high", "people_affected": 100,
-                 "finding_source": "community_forum",
-                 "summary": "Families describe no culturally appropriate support after discharge."},
+        "data": {
+            "community": community,
+            "theme": "unmet_need",
+            "severity": "high",
+            "people_affected": 100,
+            "finding_source": "community_forum",
+            "summary": "Families describe no culturally appropriate support after discharge.",
+        },
     }
 
 
@@ -63,17 +72,32 @@ def _performance(source: str, month: date, value: float) -> dict:
     body = copy.deepcopy(PERFORMANCE)
     end = _month_start(month, -1) - timedelta(days=1)
     numerator = round(value * 2)
-    body.update(event_id=str(uuid.uuid4()), source=source, area=AREA, region=REGION,
-                occurred_at=datetime(end.year, end.month, end.day, 12, tzinfo=timezone.utc).isoformat())
-    body["data"].update(provider_id=source, provider_name=PROVIDER_NAME, provider_sector="voluntary",
-                        indicator="four_week_wait", period_start=month.isoformat(), period_end=end.isoformat(),
-                        value=numerator / 2, target=95.0, numerator=numerator, denominator=200)
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source=source,
+        area=AREA,
+        region=REGION,
+        occurred_at=datetime(end.year, end.month, end.day, 12, tzinfo=timezone.utc).isoformat(),
+    )
+    body["data"].update(
+        provider_id=source,
+        provider_name=PROVIDER_NAME,
+        provider_sector="voluntary",
+        indicator="four_week_wait",
+        period_start=month.isoformat(),
+        period_end=end.isoformat(),
+        value=numerator / 2,
+        target=95.0,
+        numerator=numerator,
+        denominator=200,
+    )
     return body
 
 
 def _post(kind: str, events: list[dict], key: dict) -> None:
-    status, _, answer = http_json("POST", url("intake", f"/v1/{kind}:batch"), {"events": events}, bearer(key),
-                                  timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", f"/v1/{kind}:batch"), {"events": events}, bearer(key), timeout=60
+    )
     assert status == 200 and answer["counts"] == {"accepted": len(events)}, answer
 
 
@@ -98,16 +122,22 @@ def camp(stack):
     partner_org = "camp-peer-support-" + "".join(chr(ord("a") + int(c, 16)) for c in suffix)
     partner = create_key(partner_org, "partner", areas=AREA, name="Cambridgeshire peer support")
     commissioner = create_key(f"camp-icb-{suffix}", "commissioner", areas=AREA, name="Cambridgeshire ICB")
-    _post("findings", [_finding(partner_org, "east_european"), _finding(partner_org, "east_european")],
-          partner)
+    _post("findings", [_finding(partner_org, "east_european"), _finding(partner_org, "east_european")], partner)
     today = datetime.now(timezone.utc).date()
     values = [81, 79, 83, 80, 78, 99, 82, 80, 81, 60, 79, 83, 80, 82]
-    _post("performance-events", [_performance(partner_org, _month_start(today, len(values) - i), v)
-                                 for i, v in enumerate(values)], partner)
-    alerts = wait_until(lambda: _report(commissioner, "alerts", area=AREA)["items"], 120,
-                        what="the unmet-need alert in the reporting tables")
-    wait_until(lambda: _report(commissioner, "performance", area=AREA, days=90)["items"], 120,
-               what="the provider's series")
+    _post(
+        "performance-events",
+        [_performance(partner_org, _month_start(today, len(values) - i), v) for i, v in enumerate(values)],
+        partner,
+    )
+    alerts = wait_until(
+        lambda: _report(commissioner, "alerts", area=AREA)["items"],
+        120,
+        what="the unmet-need alert in the reporting tables",
+    )
+    wait_until(
+        lambda: _report(commissioner, "performance", area=AREA, days=90)["items"], 120, what="the provider's series"
+    )
     return {"partner": partner, "commissioner": commissioner, "fingerprint": alerts[0]["fingerprint"]}
 
 
@@ -173,9 +203,10 @@ def test_the_pages_show_what_the_api_reports(browser, reporting_url, camp):
     page = new_page(browser)
     try:
         signed_in(page, reporting_url, key, next_path=f"/dashboard/heatmap?area={AREA}&days=90")
-        shown = page.eval_on_selector_all("[data-testid=heatmap] g.cell",
-                                          "cells => cells.map(g => [+g.dataset.stage, +g.dataset.competency,"
-                                          " +g.dataset.count])")
+        shown = page.eval_on_selector_all(
+            "[data-testid=heatmap] g.cell",
+            "cells => cells.map(g => [+g.dataset.stage, +g.dataset.competency, +g.dataset.count])",
+        )
         heat = _report(key, "heatmap", area=AREA, days=90)
         assert {(s, c): n for s, c, n in shown} == {(c["stage"], c["competency"]): c["events"] for c in heat["cells"]}
         page.goto(f"{reporting_url}/dashboard/unmet-needs?area={AREA}&days=90")
@@ -209,8 +240,7 @@ def test_a_commissioner_acknowledges_and_silences_an_alert_from_the_alerts_page(
         with page.expect_navigation():
             row.get_by_role("button", name="Acknowledge").click()
         assert page.url.endswith(f"/dashboard/alerts?area={AREA}")
-        assert page.get_by_test_id("action-result").inner_text().startswith(
-            "Acknowledged: Unmet need: East European.")
+        assert page.get_by_test_id("action-result").inner_text().startswith("Acknowledged: Unmet need: East European.")
         row = page.locator(f"tr[data-fingerprint='{fp}']")
         assert row.get_by_test_id("alert-state").inner_text().startswith("Acknowledged")
         assert_no_axe_violations(page)
@@ -233,7 +263,9 @@ def test_a_commissioner_acknowledges_and_silences_an_alert_from_the_alerts_page(
         org = body["acknowledged_by"]
         assert body["status"] == "acknowledged" and org.startswith("camp-icb-")
         assert [(a["action"], a["by"], a["note"]) for a in body["audit"]] == [
-            ("fired", None, None), ("acknowledged", org, "Raised with the talking therapies lead.")]
+            ("fired", None, None),
+            ("acknowledged", org, "Raised with the talking therapies lead."),
+        ]
         status, _, silences = http_json("GET", url("alerts-api", "/v1/silences"), headers=bearer(key))
         (silence,) = [s for s in silences["items"] if s["fingerprint"] == fp]
         assert silence["reason"] == "Known gap; a new service opens next month." and silence["created_by"] == org
@@ -258,26 +290,34 @@ def test_refusals_from_the_api_are_shown_as_sentences(browser, reporting_url, ca
         assert message.get_attribute("role") == "alert"
         assert message.inner_text().startswith("Please check the form: target:")
         # Another area's silence: the API's 403, in words.
-        answer = page.request.post(f"{reporting_url}/dashboard/alerts/{camp['fingerprint']}/silence", form={
-            "csrf_token": token, "alert_area": "SOM", "hours": "24", "reason": "not mine", "area": AREA},
-            max_redirects=0)
+        answer = page.request.post(
+            f"{reporting_url}/dashboard/alerts/{camp['fingerprint']}/silence",
+            form={"csrf_token": token, "alert_area": "SOM", "hours": "24", "reason": "not mine", "area": AREA},
+            max_redirects=0,
+        )
         assert answer.status == 303
         page.goto(f"{reporting_url}/dashboard/alerts?area={AREA}")
-        assert page.get_by_test_id("action-result").inner_text() == \
-            "Not allowed: this key is not granted area 'SOM'."
+        assert page.get_by_test_id("action-result").inner_text() == "Not allowed: this key is not granted area 'SOM'."
         # Without this session's form token nothing is sent.
-        answer = page.request.post(f"{reporting_url}/dashboard/alerts/{camp['fingerprint']}/resolve",
-                                   form={"csrf_token": "forged", "note": "x"}, max_redirects=0)
+        answer = page.request.post(
+            f"{reporting_url}/dashboard/alerts/{camp['fingerprint']}/resolve",
+            form={"csrf_token": "forged", "note": "x"},
+            max_redirects=0,
+        )
         assert answer.status == 403
         assert _alert(camp["commissioner"], camp["fingerprint"])["status"] != "resolved"
         # An email subscription is made, as the commissioner's organisation.
         page.get_by_label("Email address or webhook URL").fill("alerts@camp-icb.example.org")
         with page.expect_navigation():
             page.get_by_role("button", name="Subscribe").click()
-        assert page.get_by_test_id("action-result").inner_text().startswith("Subscribed: amber and worse alerts in "
-                                                                            "Cambridgeshire and Peterborough")
+        assert (
+            page.get_by_test_id("action-result")
+            .inner_text()
+            .startswith("Subscribed: amber and worse alerts in Cambridgeshire and Peterborough")
+        )
         status, _, subs = http_json("GET", url("alerts-api", "/v1/subscriptions"), headers=bearer(camp["commissioner"]))
-        assert status == 200 and any(s["target"] == "alerts@camp-icb.example.org" and s["areas"] == [AREA]
-                                     for s in subs["items"]), json.dumps(subs)[:500]
+        assert status == 200 and any(
+            s["target"] == "alerts@camp-icb.example.org" and s["areas"] == [AREA] for s in subs["items"]
+        ), json.dumps(subs)[:500]
     finally:
         page.context.close()

@@ -2,6 +2,7 @@
 sees the privacy guard refuse a phone number beside the field, uploads a CSV with one bad row and
 sees exactly that row refused, and finds the accepted ones in My submissions with their mapping.
 Every portal page: axe-core at WCAG 2.2 AA with no violation, screenshots at 1280 and 375 px."""
+
 from __future__ import annotations
 
 import re
@@ -82,12 +83,18 @@ def test_a_partner_reports_uploads_and_finds_the_mapping(browser, reporting_url,
     page.get_by_role("link", name="Upload a file").click()
     check_page(page, "portal-upload")
     csv = tmp_path / "findings.csv"
-    csv.write_text("\n".join([
-        "area,date,community,theme,severity,finding_source,summary,people_affected",
-        f"BSOL,{YESTERDAY},irish,stigma,moderate,consultation,Stigma keeps men from the GP ({tag}),8",
-        f"BSOL,{YESTERDAY},chinese,service_gap,low,survey,Write to 12 Acacia Avenue B15 2TT ({tag}),3",
-        f"BSOL,{YESTERDAY},somali,pathway_confusion,high,outreach,Families do not know the crisis line ({tag}),",
-    ]) + "\n")
+    csv.write_text(
+        "\n".join(
+            [
+                "area,date,community,theme,severity,finding_source,summary,people_affected",
+                f"BSOL,{YESTERDAY},irish,stigma,moderate,consultation,Stigma keeps men from the GP ({tag}),8",
+                f"BSOL,{YESTERDAY},chinese,service_gap,low,survey,Write to 12 Acacia Avenue B15 2TT ({tag}),3",
+                f"BSOL,{YESTERDAY},somali,pathway_confusion,high,outreach,"
+                f"Families do not know the crisis line ({tag}),",
+            ]
+        )
+        + "\n"
+    )
     page.check("#kind-findings")
     page.set_input_files("#file", str(csv))
     send(page, "Upload and send")
@@ -105,6 +112,7 @@ def test_a_partner_reports_uploads_and_finds_the_mapping(browser, reporting_url,
     def all_listed() -> bool:
         page.reload()
         return all(page.locator(f'tr[data-event-id="{i}"]').count() == 1 for i in [event_id, *accepted])
+
     wait_until(all_listed, timeout=90, interval=1, what="the accepted findings in My submissions")
     row = page.locator(f'tr[data-event-id="{event_id}"]').inner_text()
     assert "Unmet need" in row and "Stage " in row and "Competency " in row and "theme.unmet_need" in row
@@ -116,8 +124,11 @@ def test_a_partner_reports_uploads_and_finds_the_mapping(browser, reporting_url,
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_portal_page_passes_axe_at_each_width(browser, reporting_url, keys, width, tmp_path):
     page = partner(browser, reporting_url, keys["pattigift"], width=width)
-    for name, path in (("report", "/portal/report"), ("upload", "/portal/upload"),
-                       ("submissions", "/portal/submissions")):
+    for name, path in (
+        ("report", "/portal/report"),
+        ("upload", "/portal/upload"),
+        ("submissions", "/portal/submissions"),
+    ):
         page.goto(f"{reporting_url}{path}")
         assert_no_axe_violations(page)
         screenshot(page, f"portal-{name}")
@@ -125,9 +136,11 @@ def test_every_portal_page_passes_axe_at_each_width(browser, reporting_url, keys
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width + 1, name
     # Results of an upload, row by row, at this width too.
     csv = tmp_path / "one.csv"
-    csv.write_text("area,date,community,theme,severity,finding_source,summary\n"
-                   f"BSOL,{YESTERDAY},irish,stigma,low,survey,Men avoid the GP ({uuid.uuid4().hex[:8]})\n"
-                   f"BSOL,{YESTERDAY},nowhere,stigma,low,survey,Unknown community\n")
+    csv.write_text(
+        "area,date,community,theme,severity,finding_source,summary\n"
+        f"BSOL,{YESTERDAY},irish,stigma,low,survey,Men avoid the GP ({uuid.uuid4().hex[:8]})\n"
+        f"BSOL,{YESTERDAY},nowhere,stigma,low,survey,Unknown community\n"
+    )
     page.goto(f"{reporting_url}/portal/upload")
     page.check("#kind-findings")
     page.set_input_files("#file", str(csv))

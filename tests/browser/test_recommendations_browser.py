@@ -1,6 +1,7 @@
 """In Chromium against the real stack: a commissioner records a response to a community
 recommendation in the dashboard, and the partner that made it sees the answer in its portal; the
 public "you said, we did" page shows it too. The pages pass axe at WCAG 2.2 AA."""
+
 from __future__ import annotations
 
 import json
@@ -23,17 +24,35 @@ def test_a_commissioner_answers_in_the_dashboard_and_the_partner_sees_it(browser
     partner = create_key("gman-voice-forum", "partner", areas=AREA, name="Greater Manchester voice forum")
     commissioner = create_key("gman-icb-voice", "commissioner", areas=AREA, name="Greater Manchester ICB")
     text = f"Open the crisis café on Sundays ({uuid.uuid4().hex[:6]})."
-    event = {"event_id": str(uuid.uuid4()), "source": "gman-voice-forum", "area": AREA, "region": REGION,
-             "occurred_at": (datetime.now(timezone.utc) - timedelta(days=2)).isoformat(),
-             "type": "uk.nhs.commissioning.finding.v1",
-             "data": {"community": "african", "theme": "service_gap", "severity": "moderate",
-                      "finding_source": "community_forum", "service": "Crisis café",
-                      "summary": "People in crisis at the weekend have nowhere to go but A&E.",
-                      "recommendation": text}}
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "source": "gman-voice-forum",
+        "area": AREA,
+        "region": REGION,
+        "occurred_at": (datetime.now(timezone.utc) - timedelta(days=2)).isoformat(),
+        "type": "uk.nhs.commissioning.finding.v1",
+        "data": {
+            "community": "african",
+            "theme": "service_gap",
+            "severity": "moderate",
+            "finding_source": "community_forum",
+            "service": "Crisis café",
+            "summary": "People in crisis at the weekend have nowhere to go but A&E.",
+            "recommendation": text,
+        },
+    }
     assert http_json("POST", url("intake", "/v1/findings"), event, bearer(partner))[0] == 202
     rec_id = event["event_id"]
-    wait_until(lambda: http_json("GET", url("alerts-api", f"/v1/areas/{AREA}/recommendations/{rec_id}"),
-                                 headers=bearer(commissioner))[0] == 200, 60, what="the recommendation")
+    wait_until(
+        lambda: (
+            http_json(
+                "GET", url("alerts-api", f"/v1/areas/{AREA}/recommendations/{rec_id}"), headers=bearer(commissioner)
+            )[0]
+            == 200
+        ),
+        60,
+        what="the recommendation",
+    )
 
     page = new_page(browser)
     signed_in(page, reporting_url, commissioner, next_path=f"/dashboard/recommendations?area={AREA}")
@@ -52,8 +71,9 @@ def test_a_commissioner_answers_in_the_dashboard_and_the_partner_sees_it(browser
     card = page.locator(f'section[data-id="{rec_id}"]')
     assert "accepted" in card.get_by_test_id("recommendation-status").inner_text()
     # The same form posted again (a double click, a reload) records nothing more.
-    status, _, shown = http_json("GET", url("alerts-api", f"/v1/areas/{AREA}/recommendations/{rec_id}"),
-                                 headers=bearer(commissioner))
+    status, _, shown = http_json(
+        "GET", url("alerts-api", f"/v1/areas/{AREA}/recommendations/{rec_id}"), headers=bearer(commissioner)
+    )
     assert status == 200 and len(shown["answers"]) == 1 and shown["answers"][0]["by"] == "gman-icb-voice"
     page.context.close()
 
@@ -79,16 +99,34 @@ def test_a_commissioner_answers_in_the_dashboard_and_the_partner_sees_it(browser
 def test_an_answer_the_api_refuses_comes_back_as_a_message_naming_the_field(browser, reporting_url, stack):
     commissioner = create_key("gman-icb-voice-2", "commissioner", areas=AREA, name="Greater Manchester ICB")
     partner = create_key("gman-voice-forum-2", "partner", areas=AREA, name="Greater Manchester voice forum")
-    event = {"event_id": str(uuid.uuid4()), "source": "gman-voice-forum-2", "area": AREA, "region": REGION,
-             "occurred_at": (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(),
-             "type": "uk.nhs.commissioning.finding.v1",
-             "data": {"community": "african", "theme": "service_gap", "severity": "low",
-                      "finding_source": "survey", "summary": "Few know the crisis line number.",
-                      "recommendation": "Print the crisis line on every GP letter."}}
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "source": "gman-voice-forum-2",
+        "area": AREA,
+        "region": REGION,
+        "occurred_at": (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(),
+        "type": "uk.nhs.commissioning.finding.v1",
+        "data": {
+            "community": "african",
+            "theme": "service_gap",
+            "severity": "low",
+            "finding_source": "survey",
+            "summary": "Few know the crisis line number.",
+            "recommendation": "Print the crisis line on every GP letter.",
+        },
+    }
     assert http_json("POST", url("intake", "/v1/findings"), event, bearer(partner))[0] == 202
     rec_id = event["event_id"]
-    wait_until(lambda: http_json("GET", url("alerts-api", f"/v1/areas/{AREA}/recommendations/{rec_id}"),
-                                 headers=bearer(commissioner))[0] == 200, 60, what="the recommendation")
+    wait_until(
+        lambda: (
+            http_json(
+                "GET", url("alerts-api", f"/v1/areas/{AREA}/recommendations/{rec_id}"), headers=bearer(commissioner)
+            )[0]
+            == 200
+        ),
+        60,
+        what="the recommendation",
+    )
     page = new_page(browser)
     signed_in(page, reporting_url, commissioner, next_path=f"/dashboard/recommendations?area={AREA}")
     card = page.locator(f'section[data-id="{rec_id}"]')

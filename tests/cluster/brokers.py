@@ -1,4 +1,5 @@
 """Looking at the cluster while it is broken: partition leaders, live brokers, a probe of intake."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,11 @@ def leaders(*down: int) -> dict[tuple[str, int], int]:
     """The leader of every partition of the loaded topics (-1: none)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_without(*down), request_timeout_ms=5000)
     try:
-        return {(t["name"], p["partition_index"]): p["leader_id"]
-                for t in admin.describe_topics([t.name for t in LOADED_TOPICS]) for p in t["partitions"]}
+        return {
+            (t["name"], p["partition_index"]): p["leader_id"]
+            for t in admin.describe_topics([t.name for t in LOADED_TOPICS])
+            for p in t["partitions"]
+        }
     finally:
         admin.close()
 
@@ -53,8 +57,9 @@ def live_brokers(*down: int) -> set[int]:
 
 def busiest_leader(*down: int) -> tuple[int, dict[int, int]]:
     """The broker leading the most records of the loaded topics, and the records each leads."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_without(*down), group_id=None,
-                             enable_auto_commit=False, request_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_without(*down), group_id=None, enable_auto_commit=False, request_timeout_ms=5000
+    )
     try:
         led: dict[int, int] = {n: 0 for n in BROKER_PORTS if n not in down}
         lead = leaders(*down)
@@ -90,9 +95,22 @@ def probe(partner: Partner, seed: int) -> tuple[int, str, str]:
     scenario's days, so that if intake refused it and it reached the log after all it still
     moves no scenario's books."""
     day = datetime.now(timezone.utc).date() - timedelta(days=20)
-    event = plan([partner], list(AREAS_UNDER_LOAD), [day], 1, seed=seed, performance_share=0.0,
-                 unmet_share=0.0, refused_share=0.0)[0]
-    status, _, body = http_json("POST", url("intake", "/v1/findings:batch"), {"events": [event.body]},
-                                headers={"authorization": f"Bearer {partner.api_key}"}, timeout=60)
+    event = plan(
+        [partner],
+        list(AREAS_UNDER_LOAD),
+        [day],
+        1,
+        seed=seed,
+        performance_share=0.0,
+        unmet_share=0.0,
+        refused_share=0.0,
+    )[0]
+    status, _, body = http_json(
+        "POST",
+        url("intake", "/v1/findings:batch"),
+        {"events": [event.body]},
+        headers={"authorization": f"Bearer {partner.api_key}"},
+        timeout=60,
+    )
     results = (body or {}).get("results") or [{}]
     return status, str(results[0].get("status")), event.event_id

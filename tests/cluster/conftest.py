@@ -14,6 +14,7 @@ that environment at the cluster before the session's stack starts. The cluster t
 run only when asked for by path (``pytest tests/cluster``, ``make test-cluster``), never as part
 of ``pytest tests``.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,7 @@ BROKER_PORTS = {n: CLUSTER_BASE + 92 + (n - 1) * NODE_PORT_STEP for n in range(1
 #: Node 3 runs in a network namespace of its own (kafka.sh partition/heal); every node listens on
 #: its veth pair's addresses, node 3 on .2 and the others on .1 (deploy/local/env.sh).
 PARTITION_NODE = 3
-NETNS_NET = f"10.{(CLUSTER_BASE + 92) // 256}.{(CLUSTER_BASE + 92) % 256}"   # as deploy/local/env.sh
+NETNS_NET = f"10.{(CLUSTER_BASE + 92) // 256}.{(CLUSTER_BASE + 92) % 256}"  # as deploy/local/env.sh
 BROKER_HOSTS = {n: f"{NETNS_NET}.2" if n == PARTITION_NODE else f"{NETNS_NET}.1" for n in BROKER_PORTS}
 CLUSTER_ENV = {
     **stack_env(CLUSTER_BASE, CLUSTER_HOME),
@@ -71,8 +72,10 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "cluster: runs the platform on a three-broker Kafka cluster and breaks brokers or "
-                   "workers under a load of 20,000 events (slow; make test-cluster)")
+        "markers",
+        "cluster: runs the platform on a three-broker Kafka cluster and breaks brokers or "
+        "workers under a load of 20,000 events (slow; make test-cluster)",
+    )
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -89,7 +92,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 def test_env() -> dict[str, str]:
     """The session's environment, pointed at the cluster stack (the shared fixtures read it)."""
     TEST_ENV.update(CLUSTER_ENV)
-    harness.TEST_HOME = CLUSTER_HOME   # the CPU accounting reads the cluster's pid files
+    harness.TEST_HOME = CLUSTER_HOME  # the CPU accounting reads the cluster's pid files
     for k, v in TEST_ENV.items():
         os.environ[k] = v
     return TEST_ENV
@@ -131,7 +134,7 @@ def restore_cluster() -> None:
     node again, wait until every replica is back in sync and every service is ready."""
     run("postgres.sh", "start", timeout=120)
     run("kafka.sh", "start", timeout=300)
-    run("kafka.sh", "heal", str(PARTITION_NODE))   # a partition a failed test left behind
+    run("kafka.sh", "heal", str(PARTITION_NODE))  # a partition a failed test left behind
     wait_in_sync()
     run("services.sh", "start", timeout=300)
 

@@ -5,6 +5,7 @@ under a load of 20,000 events, a copy added back; the groups rebalance and the b
 The books include the area lock: the unmet-need alerts' evidence is counted against the findings
 acknowledged for each area and community, so two alerts workers evaluating one area at once (each
 writing the area's state over the other's) would show as a shortfall, which counts as missing."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,12 @@ pytestmark = [pytest.mark.cluster, pytest.mark.integration, pytest.mark.timeout(
 WORKERS = ("mapping", "alerts", "reporting-worker")
 SECOND = tuple(f"{w}@2" for w in WORKERS)
 GROUPS = ("csp-mapping", "csp-alerts", "csp-reporting")
-COPIES = Scenario("cluster-worker-copies", days_ago=(11, 12, 13, 14),
-                  communities=(Community.PAKISTANI, Community.BANGLADESHI), rate=400.0)
+COPIES = Scenario(
+    "cluster-worker-copies",
+    days_ago=(11, 12, 13, 14),
+    communities=(Community.PAKISTANI, Community.BANGLADESHI),
+    rate=400.0,
+)
 
 
 def members() -> dict[str, int]:
@@ -55,7 +60,8 @@ def worker_copies(whole_cluster):
 
 
 async def test_one_copy_of_each_worker_killed_and_one_added_back_loses_and_doubles_nothing(
-        worker_copies, load_partners):
+    worker_copies, load_partners
+):
     assert await all_groups_have(2), members()
 
     async def fault(sender: Sender, t: Timeline) -> dict:
@@ -66,8 +72,9 @@ async def test_one_copy_of_each_worker_killed_and_one_added_back_loses_and_doubl
         before = workers(intake)
         os.kill(before[0], signal.SIGKILL)
         t.mark(f"intake worker {before[0]} SIGKILLed; the other answers while gunicorn starts another")
-        after = await wait_for(lambda: (w := workers(intake)) and len(w) == len(before)
-                               and before[0] not in w and w, 60)
+        after = await wait_for(
+            lambda: (w := workers(intake)) and len(w) == len(before) and before[0] not in w and w, 60
+        )
         t.mark(f"intake back to {len(before)} workers: {after}")
         alone = await all_groups_have(1)
         t.mark(f"groups rebalanced to the surviving copies: {alone}")

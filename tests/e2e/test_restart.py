@@ -1,5 +1,6 @@
 """Stopping and starting the whole stack keeps the data: the Kafka log, PostgreSQL (the intake
 ledger, keys and the reporting rollups) all live on disk under the stack's home."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,7 @@ def test_stop_and_start_keeps_the_log_the_ledger_and_the_rollups(keys):
     operator, partner = keys["operator"], keys["black-country-cdw"]
     before = _findings(operator)
     events = [_finding() for _ in range(5)]
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": events},
-                                  bearer(partner))
+    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": events}, bearer(partner))
     assert status == 200 and answer["counts"] == {"accepted": 5}, answer
     wait_until(lambda: _findings(operator) - before == 5, 90, what="five findings reported")
 
@@ -41,15 +41,13 @@ def test_stop_and_start_keeps_the_log_the_ledger_and_the_rollups(keys):
     # The rollups survived (PostgreSQL), and so did the API keys (the same keys still work).
     assert _findings(operator) - before == 5
     # The intake ledger survived: the same events again are duplicates, not new acceptances.
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": events},
-                                  bearer(partner))
+    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": events}, bearer(partner))
     assert status == 200 and answer["counts"] == {"duplicate": 5}, answer
     # The Kafka log survived: every event is still on the findings topic.
     logged = {v.get("event_id") for v in json_values(FINDINGS.name, timeout=30)}
     assert {e["event_id"] for e in events} <= logged
     # And the pipeline still flows after the restart.
     more = _finding()
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": [more]},
-                                  bearer(partner))
+    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": [more]}, bearer(partner))
     assert status == 200 and answer["counts"] == {"accepted": 1}, answer
     wait_until(lambda: _findings(operator) - before == 6, 120, what="the sixth finding after the restart")

@@ -3,6 +3,7 @@
 The fault tests share the session's stack (tests/conftest.py) with every other test, so each
 one leaves Kafka, PostgreSQL and the six services running and ready, whatever it broke.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,13 +18,16 @@ LOAD_PARTNERS = ("east-cdw-network", "south-vcse-alliance", "london-mh-trust")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "faults: breaks Kafka, PostgreSQL, a worker or a webhook receiver under a load of "
-                   "20,000 events and checks the books (slow; real processes, loopback only)")
+        "markers",
+        "faults: breaks Kafka, PostgreSQL, a worker or a webhook receiver under a load of "
+        "20,000 events and checks the books (slow; real processes, loopback only)",
+    )
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """The ledgers of this session's fault scenarios, whatever pytest captured."""
     from .harness import ARTIFACTS, LEDGERS
+
     if not LEDGERS:
         return
     terminalreporter.section("fault ledgers")
@@ -55,6 +59,12 @@ def load_partners(stack) -> list[Partner]:
 
     areas = ",".join(AREAS_UNDER_LOAD)
     providers = ",".join(provider_id(a) for a in AREAS_UNDER_LOAD)
-    return [Partner(org, create_key(org, "partner", areas=areas, provider_ids=providers,
-                                    name=org.replace("-", " ").title())["api_key"])
-            for org in LOAD_PARTNERS]
+    return [
+        Partner(
+            org,
+            create_key(org, "partner", areas=areas, provider_ids=providers, name=org.replace("-", " ").title())[
+                "api_key"
+            ],
+        )
+        for org in LOAD_PARTNERS
+    ]

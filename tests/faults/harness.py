@@ -4,6 +4,7 @@ A scenario owns a few days of the calendar (its events' ``occurred_at``) and two
 for its unmet-need findings, so its rollup cells and alert windows are its own and can be
 compared with what intake acknowledged, whatever else the session has posted.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,14 +37,14 @@ LEDGERS: list[Ledger] = []
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    days_ago: tuple[int, ...]                    # this scenario's own days, within 30 days
-    communities: tuple[Community, Community]     # this scenario's own unmet-need communities
+    days_ago: tuple[int, ...]  # this scenario's own days, within 30 days
+    communities: tuple[Community, Community]  # this scenario's own unmet-need communities
     total: int = EVENTS
-    rate: float = 1000.0                         # events per second offered to intake
+    rate: float = 1000.0  # events per second offered to intake
     # Share of unmet-need findings: enough to fire alerts in every (area, community) of the
     # scenario; few, because the alerts worker reads an area's whole state for every event.
     unmet_share: float = 0.0025
-    unmet_first: bool = False                    # unmet-need findings lead the load
+    unmet_first: bool = False  # unmet-need findings lead the load
     settle_timeout: float = 900.0
     settle_stall: float = 120.0
 
@@ -86,15 +87,21 @@ def scenario_days(s: Scenario) -> list[date]:
     return [today - timedelta(days=d) for d in s.days_ago]
 
 
-async def run(s: Scenario, partners: list[Partner],
-              fault: Callable[[Sender, Timeline], Awaitable[dict | None]]) -> Run:
+async def run(s: Scenario, partners: list[Partner], fault: Callable[[Sender, Timeline], Awaitable[dict | None]]) -> Run:
     """Offer the load, run ``fault`` alongside it, wait for the platform to settle."""
     started = time.monotonic()
     days = scenario_days(s)
     seed = random.SystemRandom().getrandbits(32)  # in the ledger: the same load can be planned again
-    events = plan(partners, list(AREAS_UNDER_LOAD), days, s.total, seed=seed,
-                  unmet_share=s.unmet_share, communities=list(s.communities),
-                  unmet_first=s.unmet_first)
+    events = plan(
+        partners,
+        list(AREAS_UNDER_LOAD),
+        days,
+        s.total,
+        seed=seed,
+        unmet_share=s.unmet_share,
+        communities=list(s.communities),
+        unmet_first=s.unmet_first,
+    )
     pg = await asyncpg.create_pool(TEST_ENV["CSP_PG_DSN"], min_size=1, max_size=2)
     try:
         before = await downstream.rollups(pg, AREAS_UNDER_LOAD, days)
@@ -110,23 +117,42 @@ async def run(s: Scenario, partners: list[Partner],
         except BaseException:
             injected.cancel()
             raise
-        timeline.mark(f"load finished: {len(outcomes.acknowledged)} acknowledged, "
-                      f"{len(outcomes.refused)} refused, {len(outcomes.gave_up)} given up, "
-                      f"requests {dict(outcomes.statuses)}")
+        timeline.mark(
+            f"load finished: {len(outcomes.acknowledged)} acknowledged, "
+            f"{len(outcomes.refused)} refused, {len(outcomes.gave_up)} given up, "
+            f"requests {dict(outcomes.statuses)}"
+        )
         fault_info = (await injected) or {}
-        settled = await downstream.settle(pg, set(outcomes.acknowledged), TEST_ENV["CSP_KAFKA_BOOTSTRAP"],
-                                          timeout=s.settle_timeout, stall=s.settle_stall)
+        settled = await downstream.settle(
+            pg,
+            set(outcomes.acknowledged),
+            TEST_ENV["CSP_KAFKA_BOOTSTRAP"],
+            timeout=s.settle_timeout,
+            stall=s.settle_stall,
+        )
         timeline.mark(f"settled={settled['settled']} after {settled['seconds']}s")
         after = await downstream.rollups(pg, AREAS_UNDER_LOAD, days)
         cpu = downstream.cpu_used(cpu_before, downstream.service_cpu(TEST_HOME))
     finally:
         await pg.close()
-    return Run(s, events, outcomes, settled, before, after, log_start, cpu,
-               {"timeline": timeline.steps, **fault_info}, time.monotonic() - started, seed)
+    return Run(
+        s,
+        events,
+        outcomes,
+        settled,
+        before,
+        after,
+        log_start,
+        cpu,
+        {"timeline": timeline.steps, **fault_info},
+        time.monotonic() - started,
+        seed,
+    )
 
 
-async def account(r: Run, *, notifications_extra: int = 0, notifications_missing: int = 0,
-                  details: dict | None = None) -> Ledger:
+async def account(
+    r: Run, *, notifications_extra: int = 0, notifications_missing: int = 0, details: dict | None = None
+) -> Ledger:
     """Build the ledger from the platform's tables, print it and write artifacts/faults/<name>.json."""
     o = r.outcomes
     acked = set(o.acknowledged)
@@ -140,12 +166,15 @@ async def account(r: Run, *, notifications_extra: int = 0, notifications_missing
         # Refused events must be nowhere: not in intake's ledger, not downstream. (An event the
         # sender gave up on may legitimately be there: its record can reach the broker late.)
         refused = set(o.refused)
-        stray = (await downstream.present(pg, "reporting_events", refused)
-                 | await downstream.present(pg, "alert_events_seen", refused)
-                 | await downstream.present(pg, "intake_events", refused))
+        stray = (
+            await downstream.present(pg, "reporting_events", refused)
+            | await downstream.present(pg, "alert_events_seen", refused)
+            | await downstream.present(pg, "intake_events", refused)
+        )
         held = await downstream.window_holdings(pg, AREAS_UNDER_LOAD, sent)
-        evidence = await downstream.unmet_alert_findings(pg, AREAS_UNDER_LOAD,
-                                                         [c.value for c in r.scenario.communities])
+        evidence = await downstream.unmet_alert_findings(
+            pg, AREAS_UNDER_LOAD, [c.value for c in r.scenario.communities]
+        )
         # The reporting read model of alerts catches up with the alert store through the outbox
         # and alerts.v1; the timer may still change an alert meanwhile, so allow it a minute.
         deadline = time.monotonic() + 60
@@ -156,36 +185,55 @@ async def account(r: Run, *, notifications_extra: int = 0, notifications_missing
             await asyncio.sleep(2)
     finally:
         await pg.close()
-    copies = await asyncio.to_thread(downstream.log_copies, TEST_ENV["CSP_KAFKA_BOOTSTRAP"],
-                                     r.log_start, acked)
+    copies = await asyncio.to_thread(downstream.log_copies, TEST_ENV["CSP_KAFKA_BOOTSTRAP"], r.log_start, acked)
     want = Counter((e.area, e.community) for e in r.events if e.event_id in unmet)
-    evidence_gaps = {f"{a}/{c}": {"expected": want[(a, c)], "in_alert": n}
-                     for (a, c), n in sorted(evidence.items()) if n != want[(a, c)]}
+    evidence_gaps = {
+        f"{a}/{c}": {"expected": want[(a, c)], "in_alert": n}
+        for (a, c), n in sorted(evidence.items())
+        if n != want[(a, c)]
+    }
     evidence_excess = sum(max(0, v["in_alert"] - v["expected"]) for v in evidence_gaps.values())
     evidence_short = sum(max(0, v["expected"] - v["in_alert"]) for v in evidence_gaps.values())
     ledger = books(
-        r.scenario.name, sent=sent, acknowledged=acked, rejected=o.refused, gave_up=o.gave_up,
-        in_reporting=in_reporting, in_alerts=in_alerts, rollup_expected=expected_cells,
-        rollup_before=r.rollups_before, rollup_after=r.rollups_after, window_expected=unmet,
-        window_seen=held, seen_refused=stray,
-        alert_evidence=(evidence_short, evidence_excess), stale_alerts=len(read_model["stale"]),
-        notifications_extra=notifications_extra, notifications_missing=notifications_missing,
-        details={"seed": r.seed, "requests": o.requests, "retried_requests": o.retries,
-                 # Valid events intake refused, and events built to be refused that it accepted.
-                 "refused_valid": sorted(e.event_id for e in r.events if e.valid and e.event_id in refused)[:10],
-                 "accepted_invalid": sorted(e.event_id for e in r.events if not e.valid and e.event_id in acked)[:10],
-                 "http": {str(k): v for k, v in sorted(o.statuses.items(), key=str)},
-                 "refused_by_status": dict(Counter(str(v) for v in o.refused.values())),
-                 "load_seconds": round(o.finished - o.started, 1),
-                 "wall_seconds": round(r.wall_seconds, 1), "settle": r.settled,
-                 "unmet_need_alerts": {"checked": len(evidence), "differing": evidence_gaps},
-                 "alert_read_model": {"unpublished": read_model["unpublished"],
-                                      "stale_examples": read_model["stale"][:5]},
-                 # Copies on the log beyond one per event: at least once on the wire, counted once.
-                 "extra_copies_on_log": copies,
-                 # CPU seconds each platform process used from the start of the load to settling.
-                 "service_cpu_seconds": r.cpu_seconds,
-                 "fault": r.fault, **(details or {})})
+        r.scenario.name,
+        sent=sent,
+        acknowledged=acked,
+        rejected=o.refused,
+        gave_up=o.gave_up,
+        in_reporting=in_reporting,
+        in_alerts=in_alerts,
+        rollup_expected=expected_cells,
+        rollup_before=r.rollups_before,
+        rollup_after=r.rollups_after,
+        window_expected=unmet,
+        window_seen=held,
+        seen_refused=stray,
+        alert_evidence=(evidence_short, evidence_excess),
+        stale_alerts=len(read_model["stale"]),
+        notifications_extra=notifications_extra,
+        notifications_missing=notifications_missing,
+        details={
+            "seed": r.seed,
+            "requests": o.requests,
+            "retried_requests": o.retries,
+            # Valid events intake refused, and events built to be refused that it accepted.
+            "refused_valid": sorted(e.event_id for e in r.events if e.valid and e.event_id in refused)[:10],
+            "accepted_invalid": sorted(e.event_id for e in r.events if not e.valid and e.event_id in acked)[:10],
+            "http": {str(k): v for k, v in sorted(o.statuses.items(), key=str)},
+            "refused_by_status": dict(Counter(str(v) for v in o.refused.values())),
+            "load_seconds": round(o.finished - o.started, 1),
+            "wall_seconds": round(r.wall_seconds, 1),
+            "settle": r.settled,
+            "unmet_need_alerts": {"checked": len(evidence), "differing": evidence_gaps},
+            "alert_read_model": {"unpublished": read_model["unpublished"], "stale_examples": read_model["stale"][:5]},
+            # Copies on the log beyond one per event: at least once on the wire, counted once.
+            "extra_copies_on_log": copies,
+            # CPU seconds each platform process used from the start of the load to settling.
+            "service_cpu_seconds": r.cpu_seconds,
+            "fault": r.fault,
+            **(details or {}),
+        },
+    )
     print(ledger.table(), flush=True)
     print(f"  written to {ledger.write(ARTIFACTS)}", flush=True)
     LEDGERS.append(ledger)

@@ -15,6 +15,7 @@ reading them is :mod:`tests.faults.downstream`'s job.
   alert's evidence, notifications delivered twice.
 * ``unexpected``: events that were never acknowledged but show up downstream as if accepted.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,26 @@ class Ledger:
         return asdict(self)
 
     def table(self) -> str:
-        head = ("sent", "acknowledged", "rejected", "unacknowledged", "found downstream", "missing",
-                "duplicated", "unexpected")
-        values = (self.sent, self.acknowledged, self.rejected, self.unacknowledged,
-                  self.found_downstream, self.missing, self.duplicated, self.unexpected)
+        head = (
+            "sent",
+            "acknowledged",
+            "rejected",
+            "unacknowledged",
+            "found downstream",
+            "missing",
+            "duplicated",
+            "unexpected",
+        )
+        values = (
+            self.sent,
+            self.acknowledged,
+            self.rejected,
+            self.unacknowledged,
+            self.found_downstream,
+            self.missing,
+            self.duplicated,
+            self.unexpected,
+        )
         widths = [max(len(h), len(str(v))) for h, v in zip(head, values)]
         line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
         return f"ledger: {self.scenario}\n{line(head)}\n{line(values)}"
@@ -59,8 +76,9 @@ class Ledger:
         return path
 
 
-def rollup_differences(expected: Mapping[Cell, int], before: Mapping[Cell, int],
-                       after: Mapping[Cell, int]) -> tuple[int, int]:
+def rollup_differences(
+    expected: Mapping[Cell, int], before: Mapping[Cell, int], after: Mapping[Cell, int]
+) -> tuple[int, int]:
     """(shortfall, excess) of the rollups' growth in each cell against the events expected there."""
     shortfall = excess = 0
     for cell in set(expected) | set(after) | set(before):
@@ -71,16 +89,27 @@ def rollup_differences(expected: Mapping[Cell, int], before: Mapping[Cell, int],
     return shortfall, excess
 
 
-def books(scenario: str, *, sent: Iterable[str], acknowledged: Iterable[str],
-          rejected: Iterable[str], gave_up: Iterable[str], in_reporting: Iterable[str],
-          in_alerts: Iterable[str], rollup_expected: Mapping[Cell, int],
-          rollup_before: Mapping[str, Mapping[Cell, int]],
-          rollup_after: Mapping[str, Mapping[Cell, int]],
-          window_expected: Iterable[str] = (), window_seen: Counter | None = None,
-          alert_evidence: tuple[int, int] = (0, 0), stale_alerts: int = 0,
-          seen_refused: Iterable[str] = (),
-          notifications_extra: int = 0, notifications_missing: int = 0,
-          details: dict[str, Any] | None = None) -> Ledger:
+def books(
+    scenario: str,
+    *,
+    sent: Iterable[str],
+    acknowledged: Iterable[str],
+    rejected: Iterable[str],
+    gave_up: Iterable[str],
+    in_reporting: Iterable[str],
+    in_alerts: Iterable[str],
+    rollup_expected: Mapping[Cell, int],
+    rollup_before: Mapping[str, Mapping[Cell, int]],
+    rollup_after: Mapping[str, Mapping[Cell, int]],
+    window_expected: Iterable[str] = (),
+    window_seen: Counter | None = None,
+    alert_evidence: tuple[int, int] = (0, 0),
+    stale_alerts: int = 0,
+    seen_refused: Iterable[str] = (),
+    notifications_extra: int = 0,
+    notifications_missing: int = 0,
+    details: dict[str, Any] | None = None,
+) -> Ledger:
     """Compare what intake acknowledged with what reporting and alerts hold.
 
     ``rollup_before``/``rollup_after``: per rollup table, events per (area, day) before and after
@@ -100,8 +129,7 @@ def books(scenario: str, *, sent: Iterable[str], acknowledged: Iterable[str],
     rollups: dict[str, dict[str, int]] = {}
     rollup_shortfall = rollup_excess = 0
     for table in rollup_after:
-        short, extra = rollup_differences(rollup_expected, rollup_before.get(table, {}),
-                                          rollup_after[table])
+        short, extra = rollup_differences(rollup_expected, rollup_before.get(table, {}), rollup_after[table])
         rollups[table] = {"shortfall": short, "excess": extra}
         rollup_shortfall, rollup_excess = max(rollup_shortfall, short), max(rollup_excess, extra)
     # A shortfall the missing reporting rows already explain is not counted twice.
@@ -113,23 +141,40 @@ def books(scenario: str, *, sent: Iterable[str], acknowledged: Iterable[str],
     window_strangers = {e for e in window_seen if e not in window_expected and e not in acked}
     unexpected = set(seen_refused) | window_strangers
     out = {
-        "gave_up": len(gave_up), "in_reporting": len(reporting), "in_alert_ledger": len(alerts),
-        "missing_from_reporting": len(acked - reporting), "missing_from_alerts": len(acked - alerts),
+        "gave_up": len(gave_up),
+        "in_reporting": len(reporting),
+        "in_alert_ledger": len(alerts),
+        "missing_from_reporting": len(acked - reporting),
+        "missing_from_alerts": len(acked - alerts),
         "missing_examples": sorted(lost_ids)[:10],
         "rollups": rollups,
-        "alert_windows": {"expected": len(window_expected), "missing": len(window_missing),
-                          "held_twice_or_more": window_excess,
-                          "alert_evidence_shortfall": alert_evidence[0],
-                          "alert_evidence_excess": alert_evidence[1]},
+        "alert_windows": {
+            "expected": len(window_expected),
+            "missing": len(window_missing),
+            "held_twice_or_more": window_excess,
+            "alert_evidence_shortfall": alert_evidence[0],
+            "alert_evidence_excess": alert_evidence[1],
+        },
         "notifications": {"missing": notifications_missing, "delivered_more_than_once": notifications_extra},
         "alert_states_missing_from_reporting": stale_alerts,
         "unexpected_examples": sorted(unexpected)[:10],
         **(details or {}),
     }
     return Ledger(
-        scenario=scenario, sent=len(sent), acknowledged=len(acked), rejected=len(refused),
-        unacknowledged=len(sent - acked - refused), found_downstream=len(found),
-        missing=(len(lost_ids | window_missing) + unexplained_shortfall + notifications_missing
-                 + max(0, alert_evidence[0] - len(window_missing)) + stale_alerts),
+        scenario=scenario,
+        sent=len(sent),
+        acknowledged=len(acked),
+        rejected=len(refused),
+        unacknowledged=len(sent - acked - refused),
+        found_downstream=len(found),
+        missing=(
+            len(lost_ids | window_missing)
+            + unexplained_shortfall
+            + notifications_missing
+            + max(0, alert_evidence[0] - len(window_missing))
+            + stale_alerts
+        ),
         duplicated=rollup_excess + window_excess + alert_evidence[1] + notifications_extra,
-        unexpected=len(unexpected), details=out)
+        unexpected=len(unexpected),
+        details=out,
+    )

@@ -10,6 +10,7 @@ a whole did not acknowledge the batch.
 A few events are refused on purpose (personal data in free text, posting as another
 organisation), so the books can show that nothing refused is ever reported as accepted.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,33 +42,45 @@ class Partner:
 @dataclass(frozen=True)
 class Planned:
     """One event of the load and what the sender expects intake to say."""
+
     event_id: str
     partner: Partner
-    kind: str             # finding | performance
+    kind: str  # finding | performance
     body: dict
-    valid: bool           # False: refused on purpose
+    valid: bool  # False: refused on purpose
     area: str
     day: date
-    unmet_need: bool      # a finding the unmet-need rule keeps in the area's window
+    unmet_need: bool  # a finding the unmet-need rule keeps in the area's window
     community: str | None
 
 
 @dataclass
 class Outcomes:
     """What the sender learnt, per event id and per request."""
-    acknowledged: dict[str, str] = field(default_factory=dict)   # event_id -> accepted | duplicate
-    refused: dict[str, int] = field(default_factory=dict)        # event_id -> HTTP status of the item
+
+    acknowledged: dict[str, str] = field(default_factory=dict)  # event_id -> accepted | duplicate
+    refused: dict[str, int] = field(default_factory=dict)  # event_id -> HTTP status of the item
     gave_up: set[str] = field(default_factory=set)
-    statuses: Counter = field(default_factory=Counter)           # per request: 200, 503, 500, 'timeout'...
+    statuses: Counter = field(default_factory=Counter)  # per request: 200, 503, 500, 'timeout'...
     requests: int = 0
     retries: int = 0
     started: float = 0.0
     finished: float = 0.0
 
 
-def plan(partners: list[Partner], areas: list[str], days: list[date], total: int, *, seed: int,
-         unmet_share: float = 0.02, performance_share: float = 0.2, refused_share: float = 0.005,
-         communities: list[Community] | None = None, unmet_first: bool = False) -> list[Planned]:
+def plan(
+    partners: list[Partner],
+    areas: list[str],
+    days: list[date],
+    total: int,
+    *,
+    seed: int,
+    unmet_share: float = 0.02,
+    performance_share: float = 0.2,
+    refused_share: float = 0.005,
+    communities: list[Community] | None = None,
+    unmet_first: bool = False,
+) -> list[Planned]:
     """``total`` events spread over partners, areas and days; deterministic for a seed.
     ``unmet_first``: the unmet-need findings lead the load (their alerts fire early)."""
     rng = random.Random(seed)
@@ -79,8 +92,13 @@ def plan(partners: list[Partner], areas: list[str], days: list[date], total: int
         day = days[rng.randrange(len(days))]
         at = datetime.combine(day, dtime(9, 0), timezone.utc) + timedelta(seconds=rng.randrange(8 * 3600))
         event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        envelope = {"event_id": event_id, "source": partner.organisation, "area": area,
-                    "region": AREAS[area].region.value, "occurred_at": at.isoformat()}
+        envelope = {
+            "event_id": event_id,
+            "source": partner.organisation,
+            "area": area,
+            "region": AREAS[area].region.value,
+            "occurred_at": at.isoformat(),
+        }
         roll = rng.random()
         if roll < performance_share:
             body = {**envelope, "type": PERFORMANCE_TYPE, "data": _performance(rng, area, day)}
@@ -89,22 +107,24 @@ def plan(partners: list[Partner], areas: list[str], days: list[date], total: int
         unmet = roll > 1 - unmet_share
         community = communities[rng.randrange(len(communities))].value
         theme = (rng.choice(sorted(UNMET_NEED_THEMES)) if unmet else rng.choice(OTHER_THEMES)).value
-        data = {"community": community, "theme": theme,
-                "severity": rng.choice([Severity.MODERATE, Severity.HIGH]).value,
-                "people_affected": rng.randrange(5, 200),
-                "finding_source": rng.choice(list(FindingSource)).value,
-                "summary": "Members at the community forum describe waits for talking therapies "
-                           "and no interpreter at the first appointment."}
+        data = {
+            "community": community,
+            "theme": theme,
+            "severity": rng.choice([Severity.MODERATE, Severity.HIGH]).value,
+            "people_affected": rng.randrange(5, 200),
+            "finding_source": rng.choice(list(FindingSource)).value,
+            "summary": "Members at the community forum describe waits for talking therapies "
+            "and no interpreter at the first appointment.",
+        }
         body = {**envelope, "type": FINDING_TYPE, "data": data}
         valid = True
         if not unmet and rng.random() < refused_share:
             valid = False
             if rng.random() < 0.5:  # personal data: refused by the privacy guard (422)
                 data["summary"] = "Ring the coordinator on 07700 900123 for the names of the families."
-            else:                   # another organisation's name as source (403)
+            else:  # another organisation's name as source (403)
                 body["source"] = next(p for p in partners if p is not partner).organisation
-        out.append(Planned(event_id, partner, "finding", body, valid, area, day, unmet and valid,
-                           community))
+        out.append(Planned(event_id, partner, "finding", body, valid, area, day, unmet and valid, community))
     if unmet_first:
         out.sort(key=lambda e: not e.unmet_need)
     return out
@@ -122,17 +142,34 @@ def _performance(rng: random.Random, area: str, day: date) -> dict:
     end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     denominator = rng.randrange(100, 400)
     numerator = int(denominator * rng.uniform(0.85, 0.99))
-    return {"provider_id": provider_id(area), "provider_name": f"{area} talking therapies",
-            "provider_sector": "voluntary", "indicator": indicator, "period_start": month.isoformat(),
-            "period_end": end.isoformat(), "value": round(100 * numerator / denominator, 1),
-            "target": 95.0, "numerator": numerator, "denominator": denominator}
+    return {
+        "provider_id": provider_id(area),
+        "provider_name": f"{area} talking therapies",
+        "provider_sector": "voluntary",
+        "indicator": indicator,
+        "period_start": month.isoformat(),
+        "period_end": end.isoformat(),
+        "value": round(100 * numerator / denominator, 1),
+        "target": 95.0,
+        "numerator": numerator,
+        "denominator": denominator,
+    }
 
 
 class Sender:
     """Posts the planned events in batches at a steady pace, several batches in flight."""
 
-    def __init__(self, intake_url: str, events: list[Planned], *, rate: float, batch_size: int = 200,
-                 in_flight: int = 6, give_up_after: float = 150.0, max_retry_after: float = 5.0) -> None:
+    def __init__(
+        self,
+        intake_url: str,
+        events: list[Planned],
+        *,
+        rate: float,
+        batch_size: int = 200,
+        in_flight: int = 6,
+        give_up_after: float = 150.0,
+        max_retry_after: float = 5.0,
+    ) -> None:
         self.url, self.rate, self.in_flight = intake_url.rstrip("/"), rate, in_flight
         self.give_up_after, self.max_retry_after = give_up_after, max_retry_after
         self.outcomes = Outcomes()
@@ -162,17 +199,18 @@ class Sender:
         limit = asyncio.Semaphore(self.in_flight)
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(timeout=timeout) as session:
+
             async def one(i: int, batch) -> None:
                 # Pace: batch i leaves no earlier than its slot in a steady stream at ``rate``.
                 await asyncio.sleep(max(0.0, o.started + i * len(batch[2]) / self.rate - time.monotonic()))
                 async with limit:
                     await self._post(session, *batch)
+
             await asyncio.gather(*(one(i, b) for i, b in enumerate(self.batches)))
         o.finished = time.monotonic()
         return o
 
-    async def _post(self, session: aiohttp.ClientSession, partner: Partner, kind: str,
-                    events: list[Planned]) -> None:
+    async def _post(self, session: aiohttp.ClientSession, partner: Partner, kind: str, events: list[Planned]) -> None:
         o = self.outcomes
         path = "/v1/findings:batch" if kind == "finding" else "/v1/performance-events:batch"
         headers = {"authorization": f"Bearer {partner.api_key}", "content-type": "application/json"}

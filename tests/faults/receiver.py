@@ -4,6 +4,7 @@ While down nothing listens on the port (connections are refused), as when the co
 server is off. Every POST it answers is checked against the subscription's signing secret
 (HMAC-SHA256 over "<timestamp>.<body>") and kept with its notification id.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,11 +59,16 @@ class FlakyReceiver:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 signed = receiver.secret is not None and verify(
-                    receiver.secret, self.headers.get("x-csp-timestamp", ""), body,
-                    self.headers.get("x-csp-signature", ""), now=time.time())
+                    receiver.secret,
+                    self.headers.get("x-csp-timestamp", ""),
+                    body,
+                    self.headers.get("x-csp-signature", ""),
+                    now=time.time(),
+                )
                 with receiver._lock:
-                    receiver.arrivals.append(Arrival(self.headers.get("idempotency-key", ""), signed,
-                                                     time.time(), json.loads(body)))
+                    receiver.arrivals.append(
+                        Arrival(self.headers.get("idempotency-key", ""), signed, time.time(), json.loads(body))
+                    )
                 self.send_response(200 if signed else 401)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -1,4 +1,5 @@
 """The Kafka broker killed with SIGKILL mid-load and started again on the same log directory."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,9 @@ from .load import Sender
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(1200)]
 
-SCENARIO = Scenario("broker-killed", days_ago=(3, 4, 5, 6),
-                    communities=(Community.AFRICAN, Community.AFRICAN_CARIBBEAN))
+SCENARIO = Scenario(
+    "broker-killed", days_ago=(3, 4, 5, 6), communities=(Community.AFRICAN, Community.AFRICAN_CARIBBEAN)
+)
 
 
 async def test_broker_killed_and_restarted_loses_and_doubles_nothing(whole_stack, load_partners):

@@ -1,4 +1,5 @@
 """The ledger's arithmetic, with plain values (no broker, no database)."""
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,19 @@ CELL_A, CELL_B = ("ELON", "2026-11-20"), ("KENT", "2026-11-21")
 
 def balanced(**changes):
     """Ten events sent, eight acknowledged (e0..e7) in two cells, two refused, all found once."""
-    kwargs = dict(sent=IDS, acknowledged=IDS[:8], rejected=IDS[8:], gave_up=(),
-                  in_reporting=IDS[:8], in_alerts=IDS[:8],
-                  rollup_expected={CELL_A: 5, CELL_B: 3},
-                  rollup_before={"rollup_area_daily": {CELL_A: 100}},
-                  rollup_after={"rollup_area_daily": {CELL_A: 105, CELL_B: 3}},
-                  window_expected=IDS[:2], window_seen=Counter({"e0": 1, "e1": 1}))
+    kwargs = dict(
+        sent=IDS,
+        acknowledged=IDS[:8],
+        rejected=IDS[8:],
+        gave_up=(),
+        in_reporting=IDS[:8],
+        in_alerts=IDS[:8],
+        rollup_expected={CELL_A: 5, CELL_B: 3},
+        rollup_before={"rollup_area_daily": {CELL_A: 100}},
+        rollup_after={"rollup_area_daily": {CELL_A: 105, CELL_B: 3}},
+        window_expected=IDS[:2],
+        window_seen=Counter({"e0": 1, "e1": 1}),
+    )
     kwargs.update(changes)
     return books("test", **kwargs)
 
@@ -29,15 +37,17 @@ def test_balanced_books_show_nothing_missing_or_doubled():
 
 
 def test_an_event_missing_from_reporting_or_alerts_is_missing_once():
-    ledger = balanced(in_reporting=IDS[:7], in_alerts=IDS[1:8],
-                      rollup_after={"rollup_area_daily": {CELL_A: 104, CELL_B: 3}})
+    ledger = balanced(
+        in_reporting=IDS[:7], in_alerts=IDS[1:8], rollup_after={"rollup_area_daily": {CELL_A: 104, CELL_B: 3}}
+    )
     # e7 is not in reporting (and short in the rollups), e0 is not in the alerts ledger.
     assert (ledger.found_downstream, ledger.missing, ledger.duplicated) == (6, 2, 0)
 
 
 def test_a_rollup_counted_twice_is_duplicated_even_when_every_id_is_present():
-    ledger = balanced(rollup_after={"rollup_area_daily": {CELL_A: 106, CELL_B: 3},
-                                    "rollup_detail_daily": {CELL_A: 5, CELL_B: 3}})
+    ledger = balanced(
+        rollup_after={"rollup_area_daily": {CELL_A: 106, CELL_B: 3}, "rollup_detail_daily": {CELL_A: 5, CELL_B: 3}}
+    )
     assert (ledger.missing, ledger.duplicated) == (0, 1)
     assert ledger.details["rollups"]["rollup_area_daily"] == {"shortfall": 0, "excess": 1}
 
@@ -58,9 +68,14 @@ def test_a_refused_event_found_downstream_is_unexpected():
 
 
 def test_events_given_up_on_are_unacknowledged_not_missing():
-    ledger = balanced(acknowledged=IDS[:7], gave_up=["e7"], in_reporting=IDS[:7], in_alerts=IDS[:7],
-                      rollup_expected={CELL_A: 5, CELL_B: 2},
-                      rollup_after={"rollup_area_daily": {CELL_A: 105, CELL_B: 2}})
+    ledger = balanced(
+        acknowledged=IDS[:7],
+        gave_up=["e7"],
+        in_reporting=IDS[:7],
+        in_alerts=IDS[:7],
+        rollup_expected={CELL_A: 5, CELL_B: 2},
+        rollup_after={"rollup_area_daily": {CELL_A: 105, CELL_B: 2}},
+    )
     assert (ledger.unacknowledged, ledger.missing) == (1, 0)
 
 

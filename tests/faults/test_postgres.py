@@ -1,5 +1,6 @@
 """PostgreSQL under load: restarted (fast shutdown), every session terminated again and again,
 then crashed (immediate shutdown) and started with crash recovery."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,9 @@ from .load import Sender
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(1200)]
 
-SCENARIO = Scenario("postgres-restarted", days_ago=(11, 12, 13, 14),
-                    communities=(Community.SOMALI, Community.PAKISTANI))
+SCENARIO = Scenario(
+    "postgres-restarted", days_ago=(11, 12, 13, 14), communities=(Community.SOMALI, Community.PAKISTANI)
+)
 
 
 async def terminate_sessions(seconds: float, every: float = 0.25) -> int:
@@ -30,7 +32,8 @@ async def terminate_sessions(seconds: float, every: float = 0.25) -> int:
             ended += await conn.fetchval(
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend'")
+                "AND backend_type = 'client backend'"
+            )
             await asyncio.sleep(every)
     finally:
         await conn.close()

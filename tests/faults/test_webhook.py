@@ -1,5 +1,6 @@
 """The commissioners' webhook receiver down while alerts fire under load: every notification is
 retried, and arrives exactly once (signed) after the receiver is back."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,12 @@ from .receiver import FlakyReceiver
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(1200)]
 
 # The unmet-need findings lead the load, so that alerts fire (and notify) while the receiver is down.
-SCENARIO = Scenario("webhook-receiver-down", days_ago=(15, 16, 17, 18),
-                    communities=(Community.BANGLADESHI, Community.INDIAN), unmet_first=True)
+SCENARIO = Scenario(
+    "webhook-receiver-down",
+    days_ago=(15, 16, 17, 18),
+    communities=(Community.BANGLADESHI, Community.INDIAN),
+    unmet_first=True,
+)
 #: How long the receiver stays down at least, and how many notifications must have been refused
 #: by then (so the outage really met deliveries).
 DOWN_AT_LEAST, REFUSED_AT_LEAST = 20.0, 3
@@ -29,21 +34,27 @@ DOWN_AT_LEAST, REFUSED_AT_LEAST = 20.0, 3
 
 @pytest.fixture
 def commissioner(stack) -> dict:
-    return create_key("faults-commissioners", "commissioner", areas=",".join(AREAS_UNDER_LOAD),
-                      name="Commissioners of the fault-test areas")
+    return create_key(
+        "faults-commissioners",
+        "commissioner",
+        areas=",".join(AREAS_UNDER_LOAD),
+        name="Commissioners of the fault-test areas",
+    )
 
 
-async def test_notifications_arrive_once_after_the_receiver_comes_back(whole_stack, load_partners,
-                                                                       commissioner):
+async def test_notifications_arrive_once_after_the_receiver_comes_back(whole_stack, load_partners, commissioner):
     receiver = FlakyReceiver()
     receiver.secret = secrets.token_urlsafe(24)
-    status, _, sub = http_json("POST", url("alerts-api", "/v1/subscriptions"),
-                               {"areas": list(AREAS_UNDER_LOAD), "channel": "webhook",
-                                "target": receiver.url, "secret": receiver.secret},
-                               bearer(commissioner))
+    status, _, sub = http_json(
+        "POST",
+        url("alerts-api", "/v1/subscriptions"),
+        {"areas": list(AREAS_UNDER_LOAD), "channel": "webhook", "target": receiver.url, "secret": receiver.secret},
+        bearer(commissioner),
+    )
     assert status == 201, sub
     pg = await asyncpg.create_pool(TEST_ENV["CSP_PG_DSN"], min_size=1, max_size=2)
     try:
+
         async def refused() -> int:
             rows = await downstream.notifications(pg, sub["id"])
             return sum(1 for n in rows if "retry" in n["outcomes"])
@@ -58,8 +69,10 @@ async def test_notifications_arrive_once_after_the_receiver_comes_back(whole_sta
                     break
                 await asyncio.sleep(1)
             receiver.up()
-            t.mark(f"receiver back after {time.monotonic() - went_down:.0f}s; "
-                   f"{await refused()} notifications had been refused")
+            t.mark(
+                f"receiver back after {time.monotonic() - went_down:.0f}s; "
+                f"{await refused()} notifications had been refused"
+            )
             return {"receiver_down_seconds": round(time.monotonic() - went_down, 1)}
 
         result = await run(SCENARIO, load_partners, fault)
@@ -80,15 +93,23 @@ async def test_notifications_arrive_once_after_the_receiver_comes_back(whole_sta
         twice = {i: c for i, c in arrived.items() if c > 1}
         strangers = set(arrived) - ids
         unsigned = [a.notification_id for a in receiver.arrivals if not a.signed]
-        ledger = await account(result, notifications_missing=len(not_delivered),
-                               notifications_extra=sum(c - 1 for c in twice.values()) + len(strangers),
-                               details={"webhook": {
-                                   "created": len(rows), "delivered_once": sum(1 for i in ids if arrived.get(i) == 1),
-                                   "retried": sum(1 for n in rows if "retry" in n["outcomes"]),
-                                   "max_attempts": max((n["attempts"] for n in rows), default=0),
-                                   "not_delivered": [(n["id"], n["state"], n["outcomes"]) for n in not_delivered][:10],
-                                   "delivered_more_than_once": twice, "unknown_ids": sorted(strangers)[:10],
-                                   "unsigned": unsigned[:10]}})
+        ledger = await account(
+            result,
+            notifications_missing=len(not_delivered),
+            notifications_extra=sum(c - 1 for c in twice.values()) + len(strangers),
+            details={
+                "webhook": {
+                    "created": len(rows),
+                    "delivered_once": sum(1 for i in ids if arrived.get(i) == 1),
+                    "retried": sum(1 for n in rows if "retry" in n["outcomes"]),
+                    "max_attempts": max((n["attempts"] for n in rows), default=0),
+                    "not_delivered": [(n["id"], n["state"], n["outcomes"]) for n in not_delivered][:10],
+                    "delivered_more_than_once": twice,
+                    "unknown_ids": sorted(strangers)[:10],
+                    "unsigned": unsigned[:10],
+                }
+            },
+        )
     finally:
         http_json("DELETE", url("alerts-api", f"/v1/subscriptions/{sub['id']}"), None, bearer(commissioner))
         receiver.down()
@@ -96,6 +117,6 @@ async def test_notifications_arrive_once_after_the_receiver_comes_back(whole_sta
 
     assert_books_balance(ledger)
     n = ledger.details["webhook"]
-    assert n["created"] > 0 and n["retried"] >= REFUSED_AT_LEAST, n   # the outage met deliveries
+    assert n["created"] > 0 and n["retried"] >= REFUSED_AT_LEAST, n  # the outage met deliveries
     assert n["delivered_once"] == n["created"], n
     assert not n["unsigned"], n

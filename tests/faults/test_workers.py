@@ -1,4 +1,5 @@
 """The mapping worker and the alerts worker each killed with SIGKILL mid-load, then restarted."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,7 @@ from .load import Sender
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(1200)]
 
-SCENARIO = Scenario("workers-killed", days_ago=(7, 8, 9, 10),
-                    communities=(Community.CHINESE, Community.IRISH))
+SCENARIO = Scenario("workers-killed", days_ago=(7, 8, 9, 10), communities=(Community.CHINESE, Community.IRISH))
 
 
 async def test_killed_mapping_and_alerts_workers_lose_and_double_nothing(whole_stack, load_partners):

@@ -9,6 +9,7 @@ registry's 403); every other generated value is kept. Invalid cases
 are sent exactly as generated. Each valid case gets a fresh ``event_id`` so that it reaches Kafka
 instead of stopping at the idempotency check (replays are tested on their own elsewhere).
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ contract's types allow but no store downstream can keep.
 Each must get a 4xx problem (never a 5xx), the service must stay up, nothing refused may reach
 Kafka, and afterwards a fresh finding must still flow through to the reports.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -17,31 +18,54 @@ import pytest
 from contracts.topics import FINDINGS, PERFORMANCE
 from contracts.examples import PERFORMANCE as PERFORMANCE_EXAMPLE
 from tests.conftest import TEST_ENV, bearer, http_json, url
-from tests.hostile.conftest import (AREA, PARTNER_ORG, REGION, alive, end_offsets, event_ids,
-                                    fields_named, finding, pipeline_still_flows, problem_of, raw,
-                                    records_since)
+from tests.hostile.conftest import (
+    AREA,
+    PARTNER_ORG,
+    REGION,
+    alive,
+    end_offsets,
+    event_ids,
+    fields_named,
+    finding,
+    pipeline_still_flows,
+    problem_of,
+    raw,
+    records_since,
+)
 
 pytestmark = pytest.mark.integration
 
-MAX_BODY = 1_000_000            # services/intake/config.py max_body_bytes
-ALERTS_MAX_BODY = 100_000       # services/alerts/api.py
-MAX_BATCH = 500                 # services/intake/config.py max_batch_events
+MAX_BODY = 1_000_000  # services/intake/config.py max_body_bytes
+ALERTS_MAX_BODY = 100_000  # services/alerts/api.py
+MAX_BATCH = 500  # services/intake/config.py max_batch_events
 
 
-def post(path: str, body: bytes, key: dict, service: str = "intake", method: str = "POST",
-         content_type: str = "application/json"):
+def post(
+    path: str,
+    body: bytes,
+    key: dict,
+    service: str = "intake",
+    method: str = "POST",
+    content_type: str = "application/json",
+):
     return raw(service, method, path, body, {**bearer(key), "content-type": content_type}, timeout=60)
 
 
 def performance(**data) -> dict:
     body = json.loads(json.dumps(PERFORMANCE_EXAMPLE))
-    body.update(event_id=str(uuid.uuid4()), source=PARTNER_ORG, area=AREA, region=REGION,
-                occurred_at=datetime.now(timezone.utc).isoformat())
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source=PARTNER_ORG,
+        area=AREA,
+        region=REGION,
+        occurred_at=datetime.now(timezone.utc).isoformat(),
+    )
     body["data"].update(provider_id=PARTNER_ORG, provider_name="Medway Community Voice", **data)
     return body
 
 
 # --- size ---------------------------------------------------------------------------------------
+
 
 def test_bodies_at_and_over_the_limit(actors):
     key = actors["partner"]
@@ -57,18 +81,24 @@ def test_bodies_at_and_over_the_limit(actors):
     assert problem_of(*post("/v1/findings:batch", over, key))["status"] == 413
     port = int(TEST_ENV["CSP_INTAKE_PORT"])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    chunks = (over[i:i + 65536] for i in range(0, len(over), 65536))
-    conn.request("POST", "/v1/findings", body=chunks, encode_chunked=True,
-                 headers={**bearer(key), "content-type": "application/json", "transfer-encoding": "chunked"})
+    chunks = (over[i : i + 65536] for i in range(0, len(over), 65536))
+    conn.request(
+        "POST",
+        "/v1/findings",
+        body=chunks,
+        encode_chunked=True,
+        headers={**bearer(key), "content-type": "application/json", "transfer-encoding": "chunked"},
+    )
     response = conn.getresponse()
     got = {k.lower(): v for k, v in response.getheaders()}
     assert problem_of(response.status, got, response.read())["status"] == 413
     conn.close()
     # Ten megabytes announced: answered 413 without being read.
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(b"POST /v1/findings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Authorization: " + bearer(key)["authorization"].encode() +
-                 b"\r\nContent-Length: 10000000\r\n\r\n{\"a\": \"")
+    sock.sendall(
+        b"POST /v1/findings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: " + bearer(key)["authorization"].encode() + b'\r\nContent-Length: 10000000\r\n\r\n{"a": "'
+    )
     head = sock.recv(4096)
     sock.close()
     assert head.startswith(b"HTTP/1.1 413") and b"application/problem+json" in head
@@ -87,8 +117,9 @@ def test_batches_over_the_limit_are_413_naming_events(actors):
     assert problem["status"] == 413 and fields_named(problem) == {"events"}
     assert str(MAX_BATCH) in problem["errors"][0]["reason"]
     # Without a single event being published; at the limit, the batch goes through.
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": events[:MAX_BATCH]},
-                                  bearer(key), timeout=120)
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/findings:batch"), {"events": events[:MAX_BATCH]}, bearer(key), timeout=120
+    )
     assert status == 200 and answer["counts"] == {"accepted": MAX_BATCH}, answer["counts"]
     published = event_ids(records_since(FINDINGS.name, since))
     assert {e["event_id"] for e in events[:MAX_BATCH]} <= published
@@ -101,8 +132,9 @@ DEEP = {
     "arrays 10,000 deep": b"[" * 10_000 + b"]" * 10_000,
     "objects 10,000 deep": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
     "arrays 200,000 deep": b"[" * 200_000 + b"]" * 200_000,
-    "a deep value inside an event": json.dumps(finding()).encode().replace(
-        b'"summary": "', b'"summary": ' + b"[" * 10_000 + b"]" * 10_000 + b', "x": "'),
+    "a deep value inside an event": json.dumps(finding())
+    .encode()
+    .replace(b'"summary": "', b'"summary": ' + b"[" * 10_000 + b"]" * 10_000 + b', "x": "'),
     "a deep batch item": b'{"events": [' + b"[" * 10_000 + b"]" * 10_000 + b"]}",
 }
 
@@ -110,11 +142,13 @@ DEEP = {
 @pytest.mark.parametrize("name", DEEP)
 def test_deeply_nested_json_is_400_and_the_services_stay_up(actors, name):
     body = DEEP[name]
-    for service, path, key in (("intake", "/v1/findings", actors["partner"]),
-                               ("intake", "/v1/findings:batch", actors["partner"]),
-                               ("intake", "/v1/performance-events", actors["partner"]),
-                               ("alerts-api", f"/v1/areas/{AREA}/thresholds", actors["kent"]),
-                               ("alerts-api", "/v1/silences", actors["kent"])):
+    for service, path, key in (
+        ("intake", "/v1/findings", actors["partner"]),
+        ("intake", "/v1/findings:batch", actors["partner"]),
+        ("intake", "/v1/performance-events", actors["partner"]),
+        ("alerts-api", f"/v1/areas/{AREA}/thresholds", actors["kent"]),
+        ("alerts-api", "/v1/silences", actors["kent"]),
+    ):
         if len(body) > (MAX_BODY if service == "intake" else 100_000):
             continue
         method = "PUT" if path.endswith("thresholds") else "POST"
@@ -128,7 +162,7 @@ INVALID_UTF8 = {
     "an overlong slash": b'"\xc0\xaf"',
     "a truncated sequence": b'"caf\xc3"',
     "an encoded surrogate": b'"\xed\xa0\x80"',
-    "latin-1 text": "\"caf\u00e9 in Chatham\"".encode("latin-1"),
+    "latin-1 text": '"caf\u00e9 in Chatham"'.encode("latin-1"),
 }
 
 
@@ -139,8 +173,11 @@ def test_invalid_utf8_is_a_problem_not_a_crash(actors, name):
     body = json.dumps(event).encode().replace(json.dumps(event["data"]["summary"]).encode(), INVALID_UTF8[name])
     for path, payload in (("/v1/findings", body), ("/v1/findings:batch", b'{"events": [' + body + b"]}")):
         status, headers, answer = post(path, payload, actors["partner"])
-        assert status in (400, 422) or (status == 200 and json.loads(answer)["counts"] == {"rejected": 1}), \
-            (path, status, answer[:300])
+        assert status in (400, 422) or (status == 200 and json.loads(answer)["counts"] == {"rejected": 1}), (
+            path,
+            status,
+            answer[:300],
+        )
         if status != 200:
             problem_of(status, headers, answer)
     silence = b'{"reason": ' + INVALID_UTF8[name] + b', "ends_at": "2099-01-01T00:00:00Z", "area": "KENT"}'
@@ -181,7 +218,7 @@ def _unstorable_body(kind: str, change: dict) -> tuple[dict, bytes]:
     for field, value in change.items():
         target = event if field == "occurred_at" else event["data"]
         if isinstance(value, str) and value.lstrip("-") in ("NaN", "Infinity", "1e400"):
-            raw_numbers[field] = value   # JSON has no such literal: spliced in as Python's json writes it
+            raw_numbers[field] = value  # JSON has no such literal: spliced in as Python's json writes it
             target[field] = 12345.678
         else:
             target[field] = value
@@ -210,37 +247,64 @@ def test_alerts_api_refuses_what_postgresql_cannot_store(actors):
     kent = actors["kent"]
     end = "2099-01-01T00:00:00Z"
     for path, body, field in (
-            ("/v1/silences", {"reason": "quiet\u0000", "ends_at": end, "area": AREA}, "reason"),
-            ("/v1/silences", {"reason": "quiet", "ends_at": end, "area": AREA, "subject": "x\u0000"}, "subject"),
-            ("/v1/silences", {"reason": "quiet", "ends_at": "9999-12-31T23:59:59-23:59", "area": AREA}, "ends_at"),
-            ("/v1/silences", {"reason": "quiet", "ends_at": end, "area": AREA,
-                              "starts_at": "0001-01-01T00:00:00+23:59"}, "starts_at"),
-            ("/v1/subscriptions", {"areas": [AREA], "channel": "webhook",
-                                   "target": "http://127.0.0.1:9/hook\u0000"}, "target"),
-            ("/v1/subscriptions", {"areas": [AREA], "channel": "webhook", "target": "http://127.0.0.1:9/hook",
-                                   "secret": "0123456789abcdef\u0000"}, "secret"),
-            ("/v1/subscriptions", {"areas": [AREA], "channel": "email", "target": "icb\u0000@example.org"},
-             "target"),
-            ("/v1/alerts/" + "0" * 32 + "/acknowledge", {"note": "\u0000"}, "note")):
+        ("/v1/silences", {"reason": "quiet\u0000", "ends_at": end, "area": AREA}, "reason"),
+        ("/v1/silences", {"reason": "quiet", "ends_at": end, "area": AREA, "subject": "x\u0000"}, "subject"),
+        ("/v1/silences", {"reason": "quiet", "ends_at": "9999-12-31T23:59:59-23:59", "area": AREA}, "ends_at"),
+        (
+            "/v1/silences",
+            {"reason": "quiet", "ends_at": end, "area": AREA, "starts_at": "0001-01-01T00:00:00+23:59"},
+            "starts_at",
+        ),
+        (
+            "/v1/subscriptions",
+            {"areas": [AREA], "channel": "webhook", "target": "http://127.0.0.1:9/hook\u0000"},
+            "target",
+        ),
+        (
+            "/v1/subscriptions",
+            {
+                "areas": [AREA],
+                "channel": "webhook",
+                "target": "http://127.0.0.1:9/hook",
+                "secret": "0123456789abcdef\u0000",
+            },
+            "secret",
+        ),
+        ("/v1/subscriptions", {"areas": [AREA], "channel": "email", "target": "icb\u0000@example.org"}, "target"),
+        ("/v1/alerts/" + "0" * 32 + "/acknowledge", {"note": "\u0000"}, "note"),
+    ):
         status, headers, answer = post(path, json.dumps(body).encode(), kent, "alerts-api")
         problem = problem_of(status, headers, answer)
         # The acknowledgement of an alert that does not exist may be 404 before the note is read.
-        assert problem["status"] == 422 and any(f.endswith(field) for f in fields_named(problem)) \
-            or (problem["status"] == 404 and field == "note"), (path, problem)
+        assert (
+            problem["status"] == 422
+            and any(f.endswith(field) for f in fields_named(problem))
+            or (problem["status"] == 404 and field == "note")
+        ), (path, problem)
     assert alive("alerts-api")
 
 
 def test_reports_refuse_windows_before_the_calendar_starts(actors):
     for path in ("/v1/reports/summary", "/v1/reports/findings", "/v1/reports/heatmap.csv"):
-        problem = problem_of(*raw("reporting", "GET", f"{path}?area={AREA}&from=0001-01-01&to=0001-01-05",
-                                  headers=bearer(actors["kent"])))
+        problem = problem_of(
+            *raw(
+                "reporting", "GET", f"{path}?area={AREA}&from=0001-01-01&to=0001-01-05", headers=bearer(actors["kent"])
+            )
+        )
         assert problem["status"] == 422 and fields_named(problem) == {"from"}
-    status, headers, page = raw("reporting", "GET", f"/dashboard?area={AREA}&from=0001-01-01&to=0001-01-05",
-                                headers=bearer(actors["kent"]))
+    status, headers, page = raw(
+        "reporting", "GET", f"/dashboard?area={AREA}&from=0001-01-01&to=0001-01-05", headers=bearer(actors["kent"])
+    )
     assert status == 422 and headers["content-type"].startswith("text/html")
     # The far end too: a window after tomorrow holds nothing and is refused, never an overflow.
-    problem = problem_of(*raw("reporting", "GET", f"/v1/reports/summary?area={AREA}&from=9999-12-25&to=9999-12-31",
-                              headers=bearer(actors["kent"])))
+    problem = problem_of(
+        *raw(
+            "reporting",
+            "GET",
+            f"/v1/reports/summary?area={AREA}&from=9999-12-25&to=9999-12-31",
+            headers=bearer(actors["kent"]),
+        )
+    )
     assert problem["status"] == 422 and fields_named(problem) == {"to"}
 
 

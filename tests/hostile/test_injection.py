@@ -7,6 +7,7 @@ that does not reflect the attempt unescaped for the dashboard. None may take tim
 database (``pg_sleep``), and afterwards every table still exists, no append-only table lost a
 row and the keys, organisations, silences, subscriptions and thresholds are exactly as before.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import bearer, url
-from tests.hostile.conftest import (AREA, alive, assert_database_untouched, database_snapshot,
-                                    problem_of, raw)
+from tests.hostile.conftest import AREA, alive, assert_database_untouched, database_snapshot, problem_of, raw
 
 pytestmark = pytest.mark.integration
 
@@ -37,14 +37,17 @@ ATTEMPTS = [
     "KENT\x00",
     "<script>alert(1)</script>",
 ]
-SLOW = 8.0   # seconds: pg_sleep(10) would show
+SLOW = 8.0  # seconds: pg_sleep(10) would show
 
 
 def _operations(service: str) -> list[tuple[str, list[dict]]]:
     with urllib.request.urlopen(url(service, "/openapi.json"), timeout=10) as r:
         doc = json.load(r)
-    return [(path, ops["get"].get("parameters", [])) for path, ops in doc["paths"].items()
-            if "get" in ops and ops["get"].get("parameters")]
+    return [
+        (path, ops["get"].get("parameters", []))
+        for path, ops in doc["paths"].items()
+        if "get" in ops and ops["get"].get("parameters")
+    ]
 
 
 def _names_the_parameter(problem: dict, name: str) -> bool:
@@ -67,7 +70,7 @@ def _attack(service: str, path: str, params: list[dict], key: dict, attempts: li
             problem = problem_of(status, headers, body)
             if status == 422:
                 assert _names_the_parameter(problem, name), (service, target, problem)
-            else:   # a path that no longer matches its route once decoded ("/" in it)
+            else:  # a path that no longer matches its route once decoded ("/" in it)
                 assert status == 404 and param["in"] == "path", (service, target, problem)
             sent += 1
     return sent
@@ -88,8 +91,15 @@ def test_injection_in_every_parameter_is_refused_and_changes_nothing(actors):
     assert_database_untouched(before, database_snapshot())
 
 
-PAGES = ("/dashboard", "/dashboard/heatmap", "/dashboard/unmet-needs", "/dashboard/performance",
-         "/dashboard/funding", "/dashboard/alerts", "/dashboard/findings")
+PAGES = (
+    "/dashboard",
+    "/dashboard/heatmap",
+    "/dashboard/unmet-needs",
+    "/dashboard/performance",
+    "/dashboard/funding",
+    "/dashboard/alerts",
+    "/dashboard/findings",
+)
 PAGE_PARAMS = ("area", "region", "days", "from", "to")
 FINDINGS_PARAMS = ("stage", "competency", "community", "theme")
 
@@ -102,13 +112,15 @@ def test_injection_in_the_dashboard_pages_is_an_error_page_that_reflects_nothing
         for name in names:
             for attempt in ATTEMPTS:
                 started = time.monotonic()
-                status, headers, body = raw("reporting", "GET", f"{page}?{name}={quote(attempt, safe='')}",
-                                            headers=bearer(key))
+                status, headers, body = raw(
+                    "reporting", "GET", f"{page}?{name}={quote(attempt, safe='')}", headers=bearer(key)
+                )
                 assert time.monotonic() - started < SLOW
                 assert status == 422 and headers["content-type"].startswith("text/html"), (page, name, status)
-                assert b"<script" not in body, (page, name)   # reflected only escaped, if at all
+                assert b"<script" not in body, (page, name)  # reflected only escaped, if at all
     # And a commissioner's own area with a hostile extra parameter is simply the page.
-    status, _, body = raw("reporting", "GET", f"/dashboard?area={AREA}&sort={quote(ATTEMPTS[2], safe='')}",
-                          headers=bearer(key))
+    status, _, body = raw(
+        "reporting", "GET", f"/dashboard?area={AREA}&sort={quote(ATTEMPTS[2], safe='')}", headers=bearer(key)
+    )
     assert status == 200 and b"DROP TABLE" not in body
     assert_database_untouched(before, database_snapshot())

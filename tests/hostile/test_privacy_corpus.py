@@ -8,6 +8,7 @@ digit, an outward code on its own, "room B2 3rd floor", a run of weekly counts).
 must tell them apart line by line; the running intake service must refuse the identifiers naming
 the field, publish none of them and accept the clean lines.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,11 @@ from services.common.admission.privacy import CHECKS, nhs_number_is_valid, scan
 from tests.conftest import TEST_HOME, bearer, http_json, url
 from tests.hostile.conftest import end_offsets, event_ids, finding, records_since
 
-CORPUS = [json.loads(line) for line in
-          (Path(__file__).with_name("privacy_corpus.jsonl")).read_text(encoding="utf-8").splitlines()
-          if line.strip()]
+CORPUS = [
+    json.loads(line)
+    for line in (Path(__file__).with_name("privacy_corpus.jsonl")).read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
 KINDS = {kind for kind, _ in CHECKS}
 IDENTIFIED = [c for c in CORPUS if c["identifier"]]
 CLEAN = [c for c in CORPUS if not c["identifier"]]
@@ -52,33 +55,40 @@ def test_each_clean_line_passes(line):
 
 # --- the cases the guard used to miss or refuse wrongly, one by one ----------------------------
 
-@pytest.mark.parametrize("text, kind", [
-    ("NHS number 450\u00a0557\u00a07104 pasted from a letter", "an NHS number"),   # no-break spaces
-    ("Number given: 0044 7700 900789", "a phone number"),                          # 00 44 prefix
-    ("call +44 (0)121 496 0000 after six", "a phone number"),
-    ("her flat in London: +44 20 7946 0018", "a phone number"),
-    ("or +44 (0)20 7946 0018 in the evenings", "a phone number"),
-    ("ring 07700 900123 2 times a day", "a phone number"),                       # figures after it
-    ("stays at CT1  2EH with family", "a full postcode"),                        # two spaces
-    ("lives at B2 3RD, the flat above the shop", "a full postcode"),             # upper case stays
-    ("her date of birth is 3 March 1987", "a date of birth"),
-    ("born on 12th June 2001", "a date of birth"),
-    ("born 3rd of March 2004", "a date of birth"),
-    ("Date of birth: June 5, 1990", "a date of birth"),
-    ("DOB \u2013 14 Feb 1989", "a date of birth"),
-])
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("NHS number 450\u00a0557\u00a07104 pasted from a letter", "an NHS number"),  # no-break spaces
+        ("Number given: 0044 7700 900789", "a phone number"),  # 00 44 prefix
+        ("call +44 (0)121 496 0000 after six", "a phone number"),
+        ("her flat in London: +44 20 7946 0018", "a phone number"),
+        ("or +44 (0)20 7946 0018 in the evenings", "a phone number"),
+        ("ring 07700 900123 2 times a day", "a phone number"),  # figures after it
+        ("stays at CT1  2EH with family", "a full postcode"),  # two spaces
+        ("lives at B2 3RD, the flat above the shop", "a full postcode"),  # upper case stays
+        ("her date of birth is 3 March 1987", "a date of birth"),
+        ("born on 12th June 2001", "a date of birth"),
+        ("born 3rd of March 2004", "a date of birth"),
+        ("Date of birth: June 5, 1990", "a date of birth"),
+        ("DOB \u2013 14 Feb 1989", "a date of birth"),
+    ],
+)
 def test_written_forms_of_identifiers(text, kind):
     assert [f.kind for f in scan({"data": {"summary": text}})] == [kind]
 
 
-@pytest.mark.parametrize("text", [
-    "Weekly referrals: 0 12 14 96 0 0 0",
-    "room B2 3rd floor",
-    "queues on the M6 4th junction",
-    "Babies born in 2024: about 3,200",
-    "born and raised in Medway",
-    "0800 1111 is Childline",   # eight digits: a national service number, not a line's
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Weekly referrals: 0 12 14 96 0 0 0",
+        "room B2 3rd floor",
+        "queues on the M6 4th junction",
+        "Babies born in 2024: about 3,200",
+        "born and raised in Medway",
+        "0800 1111 is Childline",  # eight digits: a national service number, not a line's
+    ],
+)
 def test_near_misses_pass(text):
     assert scan({"data": {"summary": text}}) == []
 
@@ -93,18 +103,32 @@ def test_a_provider_id_is_an_organisations_slug_not_free_text(suffix):
 def test_an_nhs_number_is_found_however_it_is_spaced(first_nine):
     nine = f"{first_nine:09d}"
     digits = next((nine + d for d in "0123456789" if nhs_number_is_valid(nine + d)), None)
-    if digits is None:   # no check digit exists for these nine digits: never an NHS number
+    if digits is None:  # no check digit exists for these nine digits: never an NHS number
         return
-    for spaced in (digits, f"{digits[:3]} {digits[3:6]} {digits[6:]}",
-                   f"{digits[:3]}-{digits[3:6]}-{digits[6:]}",
-                   f"{digits[:3]}\u00a0{digits[3:6]}\u00a0{digits[6:]}"):
+    for spaced in (
+        digits,
+        f"{digits[:3]} {digits[3:6]} {digits[6:]}",
+        f"{digits[:3]}-{digits[3:6]}-{digits[6:]}",
+        f"{digits[:3]}\u00a0{digits[3:6]}\u00a0{digits[6:]}",
+    ):
         assert [f.kind for f in scan({"notes": f"ref {spaced} given"})] == ["an NHS number"]
 
 
-@pytest.mark.parametrize("text", [
-    "born" + " " * 3996, "date of birth" + " " * 3987, "a" * 4000, "a@" + "a." * 1999,
-    "0 " * 2000, "0(" * 2000, "+44 " * 1000, "123 " * 1000, "B2 " * 1333, "born 3 " * 571,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "born" + " " * 3996,
+        "date of birth" + " " * 3987,
+        "a" * 4000,
+        "a@" + "a." * 1999,
+        "0 " * 2000,
+        "0(" * 2000,
+        "+44 " * 1000,
+        "123 " * 1000,
+        "B2 " * 1333,
+        "born 3 " * 571,
+    ],
+)
 def test_hostile_text_is_scanned_in_linear_time(text):
     # A 4,000-character field (the contract's maximum) in well under a second even on a busy
     # machine: the scan runs on intake's event loop, and a batch carries many such fields.
@@ -115,22 +139,24 @@ def test_hostile_text_is_scanned_in_linear_time(text):
 
 # --- through the running service ----------------------------------------------------------------
 
+
 @pytest.mark.integration
 def test_intake_refuses_the_identifiers_naming_the_field_and_publishes_none(actors):
     partner = actors["partner"]
     since = end_offsets(FINDINGS.name)
     refused = [finding(summary=c["text"]) for c in IDENTIFIED]
     accepted = [finding(summary=c["text"]) for c in CLEAN]
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"),
-                                  {"events": refused + accepted}, bearer(partner), timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/findings:batch"), {"events": refused + accepted}, bearer(partner), timeout=60
+    )
     assert status == 200, answer
     results = answer["results"]
-    for line, result in zip(IDENTIFIED, results[:len(refused)]):
+    for line, result in zip(IDENTIFIED, results[: len(refused)]):
         assert (result["status"], result["http_status"]) == ("rejected", 422), (line, result)
         assert [(e["field"], e["pointer"]) for e in result["errors"]] == [("data.summary", "#/data/summary")]
         assert line["identifier"] in result["errors"][0]["reason"]
         assert line["text"] not in json.dumps(result)
-    assert [r["status"] for r in results[len(refused):]] == ["accepted"] * len(accepted)
+    assert [r["status"] for r in results[len(refused) :]] == ["accepted"] * len(accepted)
 
     # One on its own, in another free-text field: 422 problem+json naming that field.
     nhs = "943 476 5919"

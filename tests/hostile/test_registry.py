@@ -2,6 +2,7 @@
 serves and the providers it reports for (its own id, those registered to it, and for an
 alliance's lead body its members'), per the organisation registry in PostgreSQL, managed by the
 keys CLI and the operators' API."""
+
 from __future__ import annotations
 
 import copy
@@ -40,16 +41,25 @@ ALLIANCE = "somerset-vcse-alliance"
 def performance(source: str, area: str, region: str, provider_id: str) -> dict:
     """A month's four-week-wait return at 97% against a 95% target (no alert fires on it)."""
     body = copy.deepcopy(PERFORMANCE)
-    body.update(event_id=str(uuid.uuid4()), source=source, area=area, region=region,
-                occurred_at=datetime.now(timezone.utc).isoformat())
-    body["data"].update(provider_id=provider_id, provider_name=provider_id.replace("-", " ").title(),
-                        value=97.0, numerator=194, denominator=200)
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source=source,
+        area=area,
+        region=region,
+        occurred_at=datetime.now(timezone.utc).isoformat(),
+    )
+    body["data"].update(
+        provider_id=provider_id,
+        provider_name=provider_id.replace("-", " ").title(),
+        value=97.0,
+        numerator=194,
+        denominator=200,
+    )
     return body
 
 
 def post(path: str, body: dict, key: dict) -> tuple[int, dict, bytes]:
-    return raw("intake", "POST", path, json.dumps(body).encode(),
-               {**bearer(key), "content-type": "application/json"})
+    return raw("intake", "POST", path, json.dumps(body).encode(), {**bearer(key), "content-type": "application/json"})
 
 
 def in_ledger(event_id: str) -> bool:
@@ -65,8 +75,19 @@ def alliance(stack) -> dict:
     """The Somerset VCSE alliance, serving Somerset, and a member organisation with a service of
     its own; the alliance's key. The member joins in the test that needs it."""
     key = create_key(ALLIANCE, "partner", areas=SOM, name="Somerset VCSE alliance")
-    keys_cli("org", "set", "mind-in-somerset", "--name", "Mind in Somerset", "--kind", "vcse_provider",
-             "--areas", SOM, "--provider-ids", "mind-in-somerset-cafe")
+    keys_cli(
+        "org",
+        "set",
+        "mind-in-somerset",
+        "--name",
+        "Mind in Somerset",
+        "--kind",
+        "vcse_provider",
+        "--areas",
+        SOM,
+        "--provider-ids",
+        "mind-in-somerset-cafe",
+    )
     return key
 
 
@@ -94,10 +115,11 @@ def test_the_issues_case_is_refused_naming_area_and_provider_and_nothing_is_kept
 def test_each_field_is_refused_on_its_own(keys, alliance):
     """Another organisation's provider in its own area; itself as provider in an area it does
     not serve; a provider registered to nobody is not free for all either."""
-    for area, region, provider, fields in (("BSOL", "west_midlands", ALLIANCE, {"data.provider_id"}),
-                                           (SOM, SOUTH_WEST, "pattigift", {"area"}),
-                                           ("BSOL", "west_midlands", "birmingham-talking-therapies",
-                                            {"data.provider_id"})):
+    for area, region, provider, fields in (
+        ("BSOL", "west_midlands", ALLIANCE, {"data.provider_id"}),
+        (SOM, SOUTH_WEST, "pattigift", {"area"}),
+        ("BSOL", "west_midlands", "birmingham-talking-therapies", {"data.provider_id"}),
+    ):
         body = performance("pattigift", area, region, provider)
         status, headers, answer = post("/v1/performance-events", body, keys["pattigift"])
         assert status == 403 and fields_named(problem_of(status, headers, answer)) == fields, answer
@@ -105,8 +127,9 @@ def test_each_field_is_refused_on_its_own(keys, alliance):
 
 
 def test_what_it_may_report_is_accepted(actors):
-    status, _, answer = post("/v1/performance-events", performance(PARTNER_ORG, AREA, REGION, PARTNER_ORG),
-                             actors["partner"])
+    status, _, answer = post(
+        "/v1/performance-events", performance(PARTNER_ORG, AREA, REGION, PARTNER_ORG), actors["partner"]
+    )
     assert status == 202, answer
     body = finding()
     status, _, answer = post("/v1/findings", body, actors["partner"])
@@ -126,8 +149,7 @@ def test_an_alliance_lead_reports_for_its_members_only_while_they_are_members(al
     assert lead_posts("mind-in-somerset-cafe") == 202
     # A member does not report for its lead: membership runs one way.
     member = create_key("mind-in-somerset", "partner", name="Mind in Somerset")
-    status, _, _ = post("/v1/performance-events", performance("mind-in-somerset", SOM, SOUTH_WEST, ALLIANCE),
-                        member)
+    status, _, _ = post("/v1/performance-events", performance("mind-in-somerset", SOM, SOUTH_WEST, ALLIANCE), member)
     assert status == 403
     keys_cli("org", "remove-member", ALLIANCE, "mind-in-somerset")
     assert lead_posts("mind-in-somerset") == 403
@@ -136,8 +158,13 @@ def test_an_alliance_lead_reports_for_its_members_only_while_they_are_members(al
 def test_a_batch_answers_each_refusal_on_its_own(actors):
     ok, foreign = finding(), finding(area=OTHER_AREA, region=OTHER_REGION)
     since = end_offsets(FINDINGS.name)
-    status, _, answer = raw("intake", "POST", "/v1/findings:batch", json.dumps({"events": [ok, foreign]}).encode(),
-                            {**bearer(actors["partner"]), "content-type": "application/json"})
+    status, _, answer = raw(
+        "intake",
+        "POST",
+        "/v1/findings:batch",
+        json.dumps({"events": [ok, foreign]}).encode(),
+        {**bearer(actors["partner"]), "content-type": "application/json"},
+    )
     results = json.loads(answer)["results"]
     assert status == 200 and [r["http_status"] for r in results] == [202, 403], results
     assert [e["field"] for e in results[1]["errors"]] == ["area"]
@@ -172,11 +199,18 @@ def test_a_partner_key_made_without_areas_posts_nowhere(stack):
 
 def test_only_operators_manage_the_registry(actors):
     for who in ("partner", "kent"):
-        for method, path, body in (("GET", "/v1/organisations", None),
-                                   ("GET", f"/v1/organisations/{PARTNER_ORG}", None),
-                                   ("PUT", f"/v1/organisations/{PARTNER_ORG}", {"areas": ["KENT", "HAMP"]})):
-            status, headers, answer = raw("intake", method, path, json.dumps(body).encode() if body else None,
-                                          {**bearer(actors[who]), "content-type": "application/json"})
+        for method, path, body in (
+            ("GET", "/v1/organisations", None),
+            ("GET", f"/v1/organisations/{PARTNER_ORG}", None),
+            ("PUT", f"/v1/organisations/{PARTNER_ORG}", {"areas": ["KENT", "HAMP"]}),
+        ):
+            status, headers, answer = raw(
+                "intake",
+                method,
+                path,
+                json.dumps(body).encode() if body else None,
+                {**bearer(actors[who]), "content-type": "application/json"},
+            )
             assert status == 403 and fields_named(problem_of(status, headers, answer)) == {"authorization"}
     assert registration(PARTNER_ORG)["areas"] == [AREA]
     assert http_json("GET", url("intake", "/v1/organisations"))[0] == 401
@@ -188,19 +222,37 @@ def test_the_operators_api_registers_validates_and_intake_honours_it(actors):
     key = create_key(org, "partner", name="Fenland peer support")
     body = finding(source=org, area="CAMP", region="east_of_england")
     assert post("/v1/findings", body, key)[0] == 403
-    status, _, shown = http_json("PUT", url("intake", f"/v1/organisations/{org}"),
-                                 {"name": "Fenland peer support", "kind": "vcse_provider", "areas": ["CAMP"],
-                                  "provider_ids": ["fenland-peer-support-cafe"]}, op)
+    status, _, shown = http_json(
+        "PUT",
+        url("intake", f"/v1/organisations/{org}"),
+        {
+            "name": "Fenland peer support",
+            "kind": "vcse_provider",
+            "areas": ["CAMP"],
+            "provider_ids": ["fenland-peer-support-cafe"],
+        },
+        op,
+    )
     assert status == 200 and shown["areas"] == ["CAMP"] and "fenland-peer-support-cafe" in shown["reports_for"], shown
     assert post("/v1/findings", body, key)[0] == 202
     status, _, listing = http_json("GET", url("intake", "/v1/organisations"), headers=op)
     assert status == 200 and org in {o["id"] for o in listing["items"]}
     assert http_json("GET", url("intake", f"/v1/organisations/{org}"), headers=op)[2]["name"] == "Fenland peer support"
-    for bad, field in (({"areas": ["ZZZ"]}, "areas"), ({"provider_ids": ["Not A Slug"]}, "provider_ids"),
-                       ({"kind": "sole_trader"}, "kind"), ({"members": [f"nobody-{org}"]}, "members"),
-                       ({"members": [org]}, "members"), ({"colour": "red"}, "colour")):
-        status, headers, answer = raw("intake", "PUT", f"/v1/organisations/{org}", json.dumps(bad).encode(),
-                                      {**op, "content-type": "application/json"})
+    for bad, field in (
+        ({"areas": ["ZZZ"]}, "areas"),
+        ({"provider_ids": ["Not A Slug"]}, "provider_ids"),
+        ({"kind": "sole_trader"}, "kind"),
+        ({"members": [f"nobody-{org}"]}, "members"),
+        ({"members": [org]}, "members"),
+        ({"colour": "red"}, "colour"),
+    ):
+        status, headers, answer = raw(
+            "intake",
+            "PUT",
+            f"/v1/organisations/{org}",
+            json.dumps(bad).encode(),
+            {**op, "content-type": "application/json"},
+        )
         problem = problem_of(status, headers, answer)
         assert status == 422 and any(f.startswith(field) for f in fields_named(problem)), (bad, problem)
     assert http_json("GET", url("intake", f"/v1/organisations/{org}"), headers=op)[2]["areas"] == ["CAMP"]
@@ -213,10 +265,12 @@ def test_the_operators_api_registers_validates_and_intake_honours_it(actors):
 
 
 def test_the_cli_refuses_what_the_registry_cannot_take(stack):
-    for args in (("org", "set", PARTNER_ORG, "--areas", "ZZZ"),
-                 ("org", "add-member", PARTNER_ORG, "nobody-at-all"),
-                 ("org", "set", PARTNER_ORG, "--provider-ids", "Bad Slug"),
-                 ("org", "add-member", PARTNER_ORG, PARTNER_ORG)):
+    for args in (
+        ("org", "set", PARTNER_ORG, "--areas", "ZZZ"),
+        ("org", "add-member", PARTNER_ORG, "nobody-at-all"),
+        ("org", "set", PARTNER_ORG, "--provider-ids", "Bad Slug"),
+        ("org", "add-member", PARTNER_ORG, PARTNER_ORG),
+    ):
         with pytest.raises(subprocess.CalledProcessError) as refused:
             keys_cli(*args)
         assert refused.value.stderr, args

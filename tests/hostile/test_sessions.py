@@ -2,6 +2,7 @@
 neutralise formulas hidden behind white space, and every service's /docs loads nothing from
 outside (issue #18, items 5 and 7), against the running stack.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,10 @@ def reads(cookie: str) -> tuple[int, int]:
 def assert_refused(cookie: str) -> None:
     status, headers, _ = raw("reporting", "GET", "/dashboard/findings", headers={"cookie": cookie})
     assert status == 303 and headers["location"].startswith("/login"), (status, headers)
-    assert problem_of(*raw("reporting", "GET", f"/v1/reports/summary?area={AREA}",
-                           headers={"cookie": cookie}))["status"] == 401
+    assert (
+        problem_of(*raw("reporting", "GET", f"/v1/reports/summary?area={AREA}", headers={"cookie": cookie}))["status"]
+        == 401
+    )
 
 
 def session_row(cookie: str) -> dict | None:
@@ -48,15 +51,19 @@ def session_row(cookie: str) -> dict | None:
     async def fetch() -> dict | None:
         conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
         try:
-            row = await conn.fetchrow("SELECT * FROM reporting_sessions WHERE session_sha256 = $1",
-                                      hashlib.sha256(session_id.encode()).digest())
+            row = await conn.fetchrow(
+                "SELECT * FROM reporting_sessions WHERE session_sha256 = $1",
+                hashlib.sha256(session_id.encode()).digest(),
+            )
             return dict(row) if row else None
         finally:
             await conn.close()
+
     return asyncio.run(fetch())
 
 
 # --- (a) sign-out ends the session, not just the browser's cookie -----------------------------
+
 
 def test_a_cookie_copied_before_logout_reads_nothing_after_it(actors):
     cookie = sign_in(actors["kent"])
@@ -86,14 +93,19 @@ def test_the_database_holds_no_usable_session_id(actors):
     async def columns() -> list[bytes]:
         conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
         try:
-            return [str(v).encode() if not isinstance(v, bytes) else v
-                    for r in await conn.fetch("SELECT * FROM reporting_sessions") for v in r.values()]
+            return [
+                str(v).encode() if not isinstance(v, bytes) else v
+                for r in await conn.fetch("SELECT * FROM reporting_sessions")
+                for v in r.values()
+            ]
         finally:
             await conn.close()
+
     assert not any(session_id.encode() in v for v in asyncio.run(columns()))
 
 
 # --- (b) revoking the key ends its sessions ---------------------------------------------------
+
 
 def test_revoking_the_key_ends_its_sessions(stack):
     reader = create_key("kent-medway-icb", "commissioner", areas=AREA, name="Kent and Medway ICB")
@@ -109,6 +121,7 @@ def test_revoking_the_key_ends_its_sessions(stack):
 
 
 # --- (c) the login CSRF token is the server's -------------------------------------------------
+
 
 def _post_login(csrf_cookie: str | None, form_token: str, key: dict) -> tuple[int, dict[str, str], bytes]:
     form = urlencode({"csrf_token": form_token, "next": "/dashboard", "api_key": key["api_key"]}).encode()
@@ -140,10 +153,15 @@ def test_a_made_up_equal_csrf_cookie_and_form_pair_is_refused(actors):
 
 # --- (d) CSV export neutralises formulas behind white space -----------------------------------
 
+
 def test_csv_export_neutralises_formulas_after_leading_white_space(actors):
     partner, reader = actors["partner"], actors["kent"]
-    summaries = {" =1+1 carers asked for evening drop-ins", "\n=cmd|' /C calc'!A0 pathway was unclear",
-                 "\t@SUM(A1) waiting times were long", "  -2+3 fewer sessions than last year"}
+    summaries = {
+        " =1+1 carers asked for evening drop-ins",
+        "\n=cmd|' /C calc'!A0 pathway was unclear",
+        "\t@SUM(A1) waiting times were long",
+        "  -2+3 fewer sessions than last year",
+    }
     posted = {}
     for summary in summaries:
         event = finding(summary=summary)
@@ -153,8 +171,9 @@ def test_csv_export_neutralises_formulas_after_leading_white_space(actors):
     for event_id in posted:
         wait_until(lambda event_id=event_id: reported(reader, event_id), 90, what=f"finding {event_id} in the reports")
     for headers in (bearer(reader), {"cookie": sign_in(reader)}):
-        status, got, body = raw("reporting", "GET", f"/v1/reports/findings.csv?area={AREA}&days=7&limit=1000",
-                                headers=headers)
+        status, got, body = raw(
+            "reporting", "GET", f"/v1/reports/findings.csv?area={AREA}&days=7&limit=1000", headers=headers
+        )
         assert status == 200 and got["content-type"].startswith("text/csv")
         rows = {r["event_id"]: r for r in csv.DictReader(io.StringIO(body.decode()))}
         for event_id, summary in posted.items():
@@ -164,6 +183,7 @@ def test_csv_export_neutralises_formulas_after_leading_white_space(actors):
 
 
 # --- (e) /docs on every service: local assets only, under a CSP -------------------------------
+
 
 def _asset_urls(page: str) -> list[str]:
     return re.findall(r'<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"', page)
@@ -197,10 +217,23 @@ def test_docs_render_in_chromium_under_their_csp(stack):
         profile = tempfile.mkdtemp(prefix="csp-docs-chromium-")
         try:
             done = subprocess.run(
-                [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=1",
-                 "--virtual-time-budget=10000", "--dump-dom", url(service, "/docs")],
-                capture_output=True, text=True, timeout=120)
+                [
+                    chromium,
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    f"--user-data-dir={profile}",
+                    "--enable-logging=stderr",
+                    "--v=1",
+                    "--virtual-time-budget=10000",
+                    "--dump-dom",
+                    url(service, "/docs"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         finally:
             shutil.rmtree(profile, ignore_errors=True)
         console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]

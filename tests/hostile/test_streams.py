@@ -1,6 +1,7 @@
 """Live alert streams end when their key does, and one key cannot hold many (security issue,
 items 5 and 7): a stream re-checks its key and closes once it is revoked; a key may hold at most
 CSP_ALERTS_STREAMS_PER_KEY (5) streams, the next is a 429 naming the limit."""
+
 from __future__ import annotations
 
 import time

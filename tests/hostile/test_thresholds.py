@@ -8,6 +8,7 @@ worker for the other areas (security issue, item 1).
 * an area whose stored state is corrupt is skipped by the timer pass, counted and logged, and
   the areas due after it are still evaluated.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ from tests.hostile.conftest import (
 
 pytestmark = pytest.mark.integration
 
-BAD_AREA, BAD_REGION = "NHAM", "east_midlands"   # Northamptonshire: no other hostile test posts there
+BAD_AREA, BAD_REGION = "NHAM", "east_midlands"  # Northamptonshire: no other hostile test posts there
 
 
 def metric(name: str) -> float:
@@ -39,18 +40,26 @@ def metric(name: str) -> float:
     return sum(float(v) for v in found)
 
 
-@pytest.mark.parametrize("body,field", [
-    (b'{"unmet_need":{"amber_score":1,"red_score":Infinity}}', "unmet_need.red_score"),
-    (b'{"unmet_need":{"amber_score":NaN}}', "unmet_need.amber_score"),
-    (b'{"unmet_need":{"red_score":-Infinity}}', "unmet_need.red_score"),
-    (b'{"unmet_need":{"red_score":1e999}}', "unmet_need.red_score"),
-    (b'{"performance":{"targets":{"four_week_wait":NaN}}}', "performance.targets.four_week_wait"),
-    (b'{"unmet_need":{"rise_alpha":NaN}}', "unmet_need.rise_alpha"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        (b'{"unmet_need":{"amber_score":1,"red_score":Infinity}}', "unmet_need.red_score"),
+        (b'{"unmet_need":{"amber_score":NaN}}', "unmet_need.amber_score"),
+        (b'{"unmet_need":{"red_score":-Infinity}}', "unmet_need.red_score"),
+        (b'{"unmet_need":{"red_score":1e999}}', "unmet_need.red_score"),
+        (b'{"performance":{"targets":{"four_week_wait":NaN}}}', "performance.targets.four_week_wait"),
+        (b'{"unmet_need":{"rise_alpha":NaN}}', "unmet_need.rise_alpha"),
+    ],
+)
 def test_non_finite_thresholds_are_refused_and_nothing_is_stored(actors, body, field):
     before = sql("SELECT thresholds::text, updated_at FROM alert_thresholds WHERE area = $1", AREA)
-    status, headers, answer = raw("alerts-api", "PUT", f"/v1/areas/{AREA}/thresholds", body,
-                                  {**bearer(actors["kent"]), "content-type": "application/json"})
+    status, headers, answer = raw(
+        "alerts-api",
+        "PUT",
+        f"/v1/areas/{AREA}/thresholds",
+        body,
+        {**bearer(actors["kent"]), "content-type": "application/json"},
+    )
     problem = problem_of(status, headers, answer)
     assert status == 422 and field in fields_named(problem), problem
     assert sql("SELECT thresholds::text, updated_at FROM alert_thresholds WHERE area = $1", AREA) == before
@@ -61,47 +70,65 @@ def test_non_finite_thresholds_are_refused_and_nothing_is_stored(actors, body, f
 @pytest.fixture
 def poisoned_area(actors):
     """BAD_AREA with the row the old API stored for red_score Infinity; removed afterwards."""
-    sql("INSERT INTO alert_thresholds (area, thresholds, updated_by) "
-        "VALUES ($1, '{\"unmet_need\": {\"amber_score\": 1.0, \"red_score\": null}}'::jsonb, 'old-api') "
-        "ON CONFLICT (area) DO UPDATE SET thresholds = EXCLUDED.thresholds", BAD_AREA)
+    sql(
+        "INSERT INTO alert_thresholds (area, thresholds, updated_by) "
+        'VALUES ($1, \'{"unmet_need": {"amber_score": 1.0, "red_score": null}}\'::jsonb, \'old-api\') '
+        "ON CONFLICT (area) DO UPDATE SET thresholds = EXCLUDED.thresholds",
+        BAD_AREA,
+    )
     yield BAD_AREA
     sql("DELETE FROM alert_thresholds WHERE area = $1", BAD_AREA)
 
 
 def test_a_stored_row_that_does_not_read_back_leaves_the_defaults_in_force(actors, poisoned_area):
     invalid_before = metric("csp_alert_invalid_thresholds_total")
-    status, _, answer = raw("alerts-api", "GET", f"/v1/areas/{poisoned_area}/thresholds", None,
-                            bearer(actors["operator"]))
+    status, _, answer = raw(
+        "alerts-api", "GET", f"/v1/areas/{poisoned_area}/thresholds", None, bearer(actors["operator"])
+    )
     assert status == 200, answer
     shown = json.loads(answer)
     assert shown["thresholds"]["unmet_need"]["amber_score"] == 15.0 and "overrides_invalid" in shown
     # The area is still watched, on the defaults: two findings scoring 18 fire amber.
-    unmet_need_alert(actors["operator"], actors["operator"], "gypsy_and_traveller", area=poisoned_area,
-                     region=BAD_REGION)
+    unmet_need_alert(
+        actors["operator"], actors["operator"], "gypsy_and_traveller", area=poisoned_area, region=BAD_REGION
+    )
     # The alert may have fired before (the fault tests load this area too): wait for the worker to
     # have read the bad row for these findings, rather than for the alert.
-    wait_until(lambda: metric("csp_alert_invalid_thresholds_total") > invalid_before, 60,
-               what="the worker to read the stored row and fall back to the defaults")
+    wait_until(
+        lambda: metric("csp_alert_invalid_thresholds_total") > invalid_before,
+        60,
+        what="the worker to read the stored row and fall back to the defaults",
+    )
 
 
 def test_a_corrupt_area_is_skipped_and_the_areas_due_after_it_are_still_evaluated(actors, poisoned_area):
     # Both areas have state rows: an alert in each.
-    unmet_need_alert(actors["operator"], actors["operator"], "refugees_and_asylum_seekers",
-                     area=poisoned_area, region=BAD_REGION)
+    unmet_need_alert(
+        actors["operator"], actors["operator"], "refugees_and_asylum_seekers", area=poisoned_area, region=BAD_REGION
+    )
     unmet_need_alert(actors["partner"], actors["kent"], "refugees_and_asylum_seekers", area=AREA, region=REGION)
     (saved,) = sql("SELECT state::text AS state FROM alert_area_state WHERE area = $1", poisoned_area)
     failures_before = metric("csp_alert_area_failures_total")
     try:
         # The corrupt area comes due first; the healthy one after it.
-        sql("UPDATE alert_area_state SET state = '{\"not\": \"a state\"}'::jsonb, "
-            "next_check_at = now() - interval '10 minutes' WHERE area = $1", poisoned_area)
+        sql(
+            'UPDATE alert_area_state SET state = \'{"not": "a state"}\'::jsonb, '
+            "next_check_at = now() - interval '10 minutes' WHERE area = $1",
+            poisoned_area,
+        )
         sql("UPDATE alert_area_state SET next_check_at = now() - interval '5 minutes' WHERE area = $1", AREA)
-        wait_until(lambda: sql("SELECT 1 FROM alert_area_state WHERE area = $1 AND next_check_at > now()",
-                               AREA), 60, what=f"the timer to evaluate {AREA} after the corrupt area")
+        wait_until(
+            lambda: sql("SELECT 1 FROM alert_area_state WHERE area = $1 AND next_check_at > now()", AREA),
+            60,
+            what=f"the timer to evaluate {AREA} after the corrupt area",
+        )
         assert metric("csp_alert_area_failures_total") > failures_before
     finally:
         sql("UPDATE alert_area_state SET state = $2::jsonb WHERE area = $1", poisoned_area, saved["state"])
     # Restored, the area is evaluated again.
     sql("UPDATE alert_area_state SET next_check_at = now() - interval '1 minute' WHERE area = $1", poisoned_area)
-    wait_until(lambda: sql("SELECT 1 FROM alert_area_state WHERE area = $1 AND next_check_at > now()",
-                           poisoned_area), 60, what="the restored area to be evaluated")
+    wait_until(
+        lambda: sql("SELECT 1 FROM alert_area_state WHERE area = $1 AND next_check_at > now()", poisoned_area),
+        60,
+        what="the restored area to be evaluated",
+    )

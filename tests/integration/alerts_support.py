@@ -1,5 +1,6 @@
 """Real receivers for the alerts integration tests: an HTTP webhook endpoint, an SMTP server
 (aiosmtpd) and a server-sent events reader, each in a thread of the test process."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ class WebhookReceiver:
                     status = receiver.plan.pop(0) if receiver.plan else 200
                     receiver.answered.append(status)
                     if status == 200:
-                        receiver.deliveries.append(Delivery(
-                            {k.lower(): v for k, v in self.headers.items()}, body, time.time()))
+                        receiver.deliveries.append(
+                            Delivery({k.lower(): v for k, v in self.headers.items()}, body, time.time())
+                        )
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -67,8 +69,7 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alerts"
 
     def about(self, fingerprint: str) -> list[Delivery]:
-        return [d for d in self.deliveries
-                if any(a["fingerprint"] == fingerprint for a in d.payload["alerts"])]
+        return [d for d in self.deliveries if any(a["fingerprint"] == fingerprint for a in d.payload["alerts"])]
 
     def close(self) -> None:
         self.server.shutdown()
@@ -125,7 +126,7 @@ class SseReader:
     def close(self) -> None:
         """Hang up, so the server's stream ends (and its shutdown need not wait for it)."""
         response = getattr(self, "_response", None)
-        if response is not None and response.fp is not None:   # fp is None once the server ended it
+        if response is not None and response.fp is not None:  # fp is None once the server ended it
             response.fp.raw._sock.shutdown(socket.SHUT_RDWR)
 
     def _run(self) -> None:

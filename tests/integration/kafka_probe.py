@@ -1,4 +1,5 @@
 """Read the real topics back, to check what intake and the workers actually wrote."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,12 @@ from tests.conftest import TEST_ENV
 
 def _reader() -> KafkaConsumer:
     """A consumer outside any group that commits nothing: it reads, it never moves an offset."""
-    return KafkaConsumer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], enable_auto_commit=False,
-                         group_id=None, consumer_timeout_ms=1000)
+    return KafkaConsumer(
+        bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"],
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=1000,
+    )
 
 
 def records(topic: str, timeout: float = 60.0) -> list:

@@ -5,6 +5,7 @@ alerts.v1 and delivered by the alerts API to a real webhook receiver, a real SMT
 (aiosmtpd) and a server-sent events stream, all running in this test process. Each test uses
 its own community (so its own alert) in Greater Manchester, or its own area.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ AREA, REGION = "GMAN", "north_west"
 
 # --- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def smtp():
     sink = SmtpSink().start()
@@ -43,9 +45,15 @@ def smtp():
 def alerts_env(stack, smtp):
     """The alerts worker and API restarted with this module's SMTP server, fast retries and a
     short group interval (so automatic resolutions are told within seconds)."""
-    env = {**TEST_ENV, "CSP_SMTP_HOST": "127.0.0.1", "CSP_SMTP_PORT": str(smtp.port),
-           "CSP_ALERTS_RETRY_BASE_SECONDS": "0.2", "CSP_ALERTS_TICK_SECONDS": "0.5",
-           "CSP_ALERTS_REEVALUATE_SECONDS": "2", "CSP_ALERTS_GROUP_INTERVAL_SECONDS": "2"}
+    env = {
+        **TEST_ENV,
+        "CSP_SMTP_HOST": "127.0.0.1",
+        "CSP_SMTP_PORT": str(smtp.port),
+        "CSP_ALERTS_RETRY_BASE_SECONDS": "0.2",
+        "CSP_ALERTS_TICK_SECONDS": "0.5",
+        "CSP_ALERTS_REEVALUATE_SECONDS": "2",
+        "CSP_ALERTS_GROUP_INTERVAL_SECONDS": "2",
+    }
     run_script(env, "services.sh", "stop", "alerts", "alerts-api")
     run_script(env, "services.sh", "start", "alerts", "alerts-api", timeout=300)
     yield env
@@ -90,26 +98,43 @@ def subscriptions(actors):
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def api(method: str, path: str, key: dict | None, body=None):
     return http_json(method, url("alerts-api", path), body, bearer(key) if key else {})
 
 
-def finding(community: str, *, severity: str = "high", people: int | None = 100,
-            theme: str = "unmet_need", days_ago: float = 2, area: str = AREA,
-            region: str = REGION) -> dict:
+def finding(
+    community: str,
+    *,
+    severity: str = "high",
+    people: int | None = 100,
+    theme: str = "unmet_need",
+    days_ago: float = 2,
+    area: str = AREA,
+    region: str = REGION,
+) -> dict:
     return {
-        "event_id": str(uuid.uuid4()), "source": "gman-cdw", "area": area, "region": region,
+        "event_id": str(uuid.uuid4()),
+        "source": "gman-cdw",
+        "area": area,
+        "region": region,
         "occurred_at": (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
         "type": "uk.nhs.commissioning.finding.v1",
-        "data": {"community": community, "theme": theme, "severity": severity,
-                 "people_affected": people, "finding_source": "community_forum",
-                 "summary": "Families describe no culturally appropriate support after discharge."},
+        "data": {
+            "community": community,
+            "theme": theme,
+            "severity": severity,
+            "people_affected": people,
+            "finding_source": "community_forum",
+            "summary": "Families describe no culturally appropriate support after discharge.",
+        },
     }
 
 
 def post(events: list[dict], partner: dict) -> dict:
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"),
-                                  {"events": events}, bearer(partner), timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/findings:batch"), {"events": events}, bearer(partner), timeout=60
+    )
     assert status == 200, answer
     return answer["counts"]
 
@@ -139,8 +164,8 @@ def webhook(receiver, subscribe, key, **extra) -> dict:
 
 # --- the main flow --------------------------------------------------------------------------
 
-def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
-        actors, receiver, subscriptions):
+
+def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(actors, receiver, subscriptions):
     gman = actors["gman"]
     sub = webhook(receiver, subscriptions, gman)
     assert len(sub["secret"]) >= 32
@@ -159,16 +184,24 @@ def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
     assert first.headers["idempotency-key"] == payload["notificationId"]
     assert first.headers["content-type"] == "application/json"
     assert {k: payload[k] for k in ("version", "status", "receiver", "reason")} == {
-        "version": "4", "status": "firing", "receiver": sub["id"], "reason": "new"}
-    assert payload["groupLabels"] == {"area": AREA, "rule": "unmet_need",
-                                      "subject": "community:somali"}
+        "version": "4",
+        "status": "firing",
+        "receiver": sub["id"],
+        "reason": "new",
+    }
+    assert payload["groupLabels"] == {"area": AREA, "rule": "unmet_need", "subject": "community:somali"}
     assert payload["externalURL"] == url("alerts-api", "")
     (alert,) = payload["alerts"]
     assert alert["fingerprint"] == fp and alert["status"] == "firing"
     assert alert["endsAt"] == ZERO_TIME and alert["startsAt"].endswith("Z")
-    assert alert["labels"] == {"alertname": "unmet_need", "rule": "unmet_need", "area": AREA,
-                               "region": REGION, "subject": "community:somali",
-                               "severity": "amber"}
+    assert alert["labels"] == {
+        "alertname": "unmet_need",
+        "rule": "unmet_need",
+        "area": AREA,
+        "region": REGION,
+        "subject": "community:somali",
+        "severity": "amber",
+    }
     assert "Greater Manchester" in alert["annotations"]["summary"]
     assert alert["annotations"]["stages"].startswith("Assessing needs")
     assert payload["commonLabels"] == alert["labels"]
@@ -184,8 +217,9 @@ def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
 
     # Replays: through intake (duplicates), and a copy written straight onto mapped.events.v1.
     assert post(events, actors["partner"]) == {"duplicate": 2}
-    copy = next(r for r in records(MAPPED.name, timeout=20)
-                if json.loads(r.value)["event"]["event_id"] == events[0]["event_id"])
+    copy = next(
+        r for r in records(MAPPED.name, timeout=20) if json.loads(r.value)["event"]["event_id"] == events[0]["event_id"]
+    )
     producer = KafkaProducer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], acks="all")
     producer.send(MAPPED.name, key=copy.key, value=copy.value).get(timeout=10)
     producer.close()
@@ -201,12 +235,14 @@ def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
     assert [a["action"] for a in body["audit"]] == ["fired"]
     assert len(receiver.about(fp)) == 1
 
-    status, _, acked = api("POST", f"/v1/alerts/{fp}/acknowledge", gman,
-                           {"note": "Raised with the talking therapies lead."})
+    status, _, acked = api(
+        "POST", f"/v1/alerts/{fp}/acknowledge", gman, {"note": "Raised with the talking therapies lead."}
+    )
     assert status == 200, acked
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "gman-icb"
-    second = wait_until(lambda: (d := receiver.about(fp)) and len(d) >= 2 and d[1], 30,
-                        what="the acknowledgement notification")
+    second = wait_until(
+        lambda: (d := receiver.about(fp)) and len(d) >= 2 and d[1], 30, what="the acknowledgement notification"
+    )
     (a2,) = second.payload["alerts"]
     assert second.payload["status"] == "firing" and a2["annotations"]["state"] == "acknowledged"
     assert a2["annotations"]["acknowledged_by"] == "gman-icb"
@@ -214,11 +250,13 @@ def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
     status, headers, problem = api("POST", f"/v1/alerts/{fp}/acknowledge", gman, {})
     assert status == 409 and headers["content-type"] == "application/problem+json", problem
 
-    status, _, resolved = api("POST", f"/v1/alerts/{fp}/resolve", gman,
-                              {"note": "Counselling commissioned from Pattigift."})
+    status, _, resolved = api(
+        "POST", f"/v1/alerts/{fp}/resolve", gman, {"note": "Counselling commissioned from Pattigift."}
+    )
     assert status == 200 and resolved["status"] == "resolved" and resolved["ends_at"]
-    third = wait_until(lambda: (d := receiver.about(fp)) and len(d) >= 3 and d[2], 30,
-                       what="the resolution notification")
+    third = wait_until(
+        lambda: (d := receiver.about(fp)) and len(d) >= 3 and d[2], 30, what="the resolution notification"
+    )
     (a3,) = third.payload["alerts"]
     assert third.payload["status"] == "resolved" and a3["status"] == "resolved"
     assert a3["endsAt"] != ZERO_TIME and a3["annotations"]["resolved_by"] == "gman-icb"
@@ -226,16 +264,20 @@ def test_findings_open_one_signed_notification_then_ack_and_resolve_are_told(
     assert [(a["action"], a["by"], a["note"]) for a in audit] == [
         ("fired", None, None),
         ("acknowledged", "gman-icb", "Raised with the talking therapies lead."),
-        ("resolved", "gman-icb", "Counselling commissioned from Pattigift.")]
+        ("resolved", "gman-icb", "Counselling commissioned from Pattigift."),
+    ]
     time.sleep(1.5)
     assert len(receiver.about(fp)) == 3
     assert len({d.payload["notificationId"] for d in receiver.about(fp)}) == 3
 
     # alerts.v1 carries each change once, keyed by area, for reporting to consume.
-    changes = wait_until(lambda: (p := published(fp)) and len(p) >= 4 and p, 30,
-                         what="alerts.v1 records")
+    changes = wait_until(lambda: (p := published(fp)) and len(p) >= 4 and p, 30, what="alerts.v1 records")
     assert [(c["status"], len(c["event_ids"])) for c in changes] == [
-        ("firing", 2), ("firing", 3), ("acknowledged", 3), ("resolved", 3)]
+        ("firing", 2),
+        ("firing", 3),
+        ("acknowledged", 3),
+        ("resolved", 3),
+    ]
 
 
 def test_a_commissioner_of_another_area_sees_nothing_of_it(actors, receiver, subscriptions):
@@ -250,8 +292,9 @@ def test_a_commissioner_of_another_area_sees_nothing_of_it(actors, receiver, sub
     assert status == 200 and all(i["area"] == "SOM" for i in listing["items"])
     assert api("GET", f"/v1/alerts/{fp}", som)[0] == 404
     assert api("POST", f"/v1/alerts/{fp}/acknowledge", som, {"note": "not mine"})[0] == 404
-    status, _, problem = api("POST", "/v1/subscriptions", som, {
-        "areas": [AREA], "channel": "webhook", "target": receiver.url})
+    status, _, problem = api(
+        "POST", "/v1/subscriptions", som, {"areas": [AREA], "channel": "webhook", "target": receiver.url}
+    )
     assert status == 403, problem
     assert api("GET", "/v1/alerts", actors["pattigift"])[0] == 403
     assert api("GET", "/v1/alerts", None)[0] == 401
@@ -262,8 +305,9 @@ def test_a_commissioner_of_another_area_sees_nothing_of_it(actors, receiver, sub
 def test_list_filters_sorts_and_pages(actors):
     gman = actors["gman"]
     fp = unmet("white_other")
-    post([finding("white_other", severity="critical", people=1000) for _ in range(3)],
-         actors["partner"])  # 3 x 16 = 48 >= 40: red
+    post(
+        [finding("white_other", severity="critical", people=1000) for _ in range(3)], actors["partner"]
+    )  # 3 x 16 = 48 >= 40: red
     wait_until(lambda: appears(fp, gman), 60, what="the red alert")
     status, _, page = api("GET", f"/v1/alerts?area={AREA}&sort=-severity&limit=1", gman)
     assert status == 200 and page["items"][0]["severity"] == "red"
@@ -280,6 +324,7 @@ def test_list_filters_sorts_and_pages(actors):
 
 # --- delivery -------------------------------------------------------------------------------
 
+
 def test_webhook_retries_with_backoff_and_logs_every_attempt(actors, subscriptions):
     gman = actors["gman"]
     receiver = WebhookReceiver(plan=[500, 503])
@@ -289,11 +334,15 @@ def test_webhook_retries_with_backoff_and_logs_every_attempt(actors, subscriptio
         post([finding("chinese"), finding("chinese")], actors["partner"])
         (delivered,) = wait_until(lambda: receiver.about(fp), 60, what="the third attempt")
         assert receiver.answered[:3] == [500, 503, 200]
-        (note,) = wait_until(lambda: [n for n in shown(fp, gman)["notifications"]
-                                      if n["state"] == "delivered"], 10, what="delivery log")
+        (note,) = wait_until(
+            lambda: [n for n in shown(fp, gman)["notifications"] if n["state"] == "delivered"], 10, what="delivery log"
+        )
         assert note["attempts"] == 3 and note["id"] == delivered.headers["idempotency-key"]
         assert [(d["attempt"], d["outcome"], d["status_code"]) for d in note["deliveries"]] == [
-            (1, "retry", 500), (2, "retry", 503), (3, "delivered", 200)]
+            (1, "retry", 500),
+            (2, "retry", 503),
+            (3, "delivered", 200),
+        ]
         times = [datetime.fromisoformat(d["at"]) for d in note["deliveries"]]
         assert times[2] - times[1] >= timedelta(seconds=0.2)  # base 0.2 s x 2, half of it at least
     finally:
@@ -302,11 +351,11 @@ def test_webhook_retries_with_backoff_and_logs_every_attempt(actors, subscriptio
 
 def test_email_arrives_at_the_smtp_relay_in_text_and_html(actors, smtp, subscriptions):
     gman = actors["gman"]
-    status, _, problem = api("POST", "/v1/subscriptions", gman, {
-        "areas": [AREA], "channel": "email", "target": "not-an-address"})
+    status, _, problem = api(
+        "POST", "/v1/subscriptions", gman, {"areas": [AREA], "channel": "email", "target": "not-an-address"}
+    )
     assert status == 422 and problem["errors"][0]["field"] == "target"
-    subscriptions(gman, areas=[AREA], channel="email", target="mh-commissioning@gman.example",
-                  rules=["unmet_need"])
+    subscriptions(gman, areas=[AREA], channel="email", target="mh-commissioning@gman.example", rules=["unmet_need"])
     fp = unmet("irish")
     post([finding("irish"), finding("irish")], actors["partner"])
 
@@ -332,8 +381,9 @@ def test_server_sent_events_show_changes_in_granted_areas_only(actors):
         wait_until(lambda: mine.status == 200 and theirs.status == 200, 10, what="both streams")
         fp = unmet("pakistani")
         post([finding("pakistani"), finding("pakistani")], actors["partner"])
-        event = wait_until(lambda: [e for n, e in mine.events if n == "alert"
-                                    and e["fingerprint"] == fp], 60, what="the live event")
+        event = wait_until(
+            lambda: [e for n, e in mine.events if n == "alert" and e["fingerprint"] == fp], 60, what="the live event"
+        )
         assert event[0]["status"] == "firing" and event[0]["area"] == AREA
         time.sleep(1)
         assert not [e for _, e in theirs.events if e["area"] == AREA]
@@ -344,21 +394,38 @@ def test_server_sent_events_show_changes_in_granted_areas_only(actors):
 
 # --- silences, subscriptions, thresholds ----------------------------------------------------
 
-def test_a_silence_mutes_notifications_not_state_until_it_expires(actors, receiver,
-                                                                  subscriptions):
+
+def test_a_silence_mutes_notifications_not_state_until_it_expires(actors, receiver, subscriptions):
     gman = actors["gman"]
     webhook(receiver, subscriptions, gman)
     ends = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     status, _, problem = api("POST", "/v1/silences", gman, {"reason": "audit", "ends_at": ends})
     assert status == 422 and problem["errors"][0]["field"] == "area"
-    status, _, problem = api("POST", "/v1/silences", gman, {
-        "area": AREA, "reason": "x", "ends_at": ends,
-        "starts_at": (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()})
+    status, _, problem = api(
+        "POST",
+        "/v1/silences",
+        gman,
+        {
+            "area": AREA,
+            "reason": "x",
+            "ends_at": ends,
+            "starts_at": (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat(),
+        },
+    )
     assert status == 422 and "ends_at" in json.dumps(problem["errors"])
     assert api("POST", "/v1/silences", gman, {"area": "SOM", "reason": "x", "ends_at": ends})[0] == 403
-    status, _, silence = api("POST", "/v1/silences", gman, {
-        "area": AREA, "rule": "unmet_need", "subject": "community:gypsy_and_traveller",
-        "reason": "Known gap; a new service opens next month.", "ends_at": ends})
+    status, _, silence = api(
+        "POST",
+        "/v1/silences",
+        gman,
+        {
+            "area": AREA,
+            "rule": "unmet_need",
+            "subject": "community:gypsy_and_traveller",
+            "reason": "Known gap; a new service opens next month.",
+            "ends_at": ends,
+        },
+    )
     assert status == 201 and silence["created_by"] == "gman-icb"
     assert silence["id"] in {s["id"] for s in api("GET", "/v1/silences", gman)[2]["items"]}
 
@@ -377,15 +444,30 @@ def test_a_silence_mutes_notifications_not_state_until_it_expires(actors, receiv
 
 def test_subscriptions_are_created_listed_and_deleted(actors, receiver):
     gman, som = actors["gman"], actors["som"]
-    status, _, problem = api("POST", "/v1/subscriptions", gman, {
-        "areas": [AREA], "channel": "webhook", "target": "ftp://example.org/x"})
+    status, _, problem = api(
+        "POST", "/v1/subscriptions", gman, {"areas": [AREA], "channel": "webhook", "target": "ftp://example.org/x"}
+    )
     assert status == 422 and problem["errors"][0]["field"] == "target"
-    status, _, problem = api("POST", "/v1/subscriptions", gman, {
-        "areas": [AREA], "channel": "webhook", "target": receiver.url, "min_severity": "pink"})
+    status, _, problem = api(
+        "POST",
+        "/v1/subscriptions",
+        gman,
+        {"areas": [AREA], "channel": "webhook", "target": receiver.url, "min_severity": "pink"},
+    )
     assert status == 422 and problem["errors"][0]["field"] == "min_severity"
-    status, _, sub = api("POST", "/v1/subscriptions", gman, {
-        "areas": [AREA], "channel": "webhook", "target": receiver.url, "min_severity": "red",
-        "rules": ["unmet_need", "funding_gap"], "secret": "a-shared-secret-of-some-length"})
+    status, _, sub = api(
+        "POST",
+        "/v1/subscriptions",
+        gman,
+        {
+            "areas": [AREA],
+            "channel": "webhook",
+            "target": receiver.url,
+            "min_severity": "red",
+            "rules": ["unmet_need", "funding_gap"],
+            "secret": "a-shared-secret-of-some-length",
+        },
+    )
     assert status == 201 and sub["secret"] == "a-shared-secret-of-some-length"
     status, _, again = api("GET", f"/v1/subscriptions/{sub['id']}", gman)
     assert status == 200 and "secret" not in again and again["rules"] == ["funding_gap", "unmet_need"]
@@ -395,43 +477,43 @@ def test_subscriptions_are_created_listed_and_deleted(actors, receiver):
     assert api("GET", f"/v1/subscriptions/{sub['id']}", gman)[0] == 404
 
 
-def test_thresholds_are_validated_and_a_raised_threshold_resolves_automatically(
-        actors, receiver, subscriptions):
+def test_thresholds_are_validated_and_a_raised_threshold_resolves_automatically(actors, receiver, subscriptions):
     shef, area = actors["shef"], "SHEF"
     status, _, current = api("GET", f"/v1/areas/{area}/thresholds", shef)
     assert status == 200 and current["thresholds"]["unmet_need"]["amber_score"] == 15.0
     assert "unmet_need.window_days" in current["sources"]
     assert api("GET", f"/v1/areas/{AREA}/thresholds", shef)[0] == 403
-    for body, field in (({"unmet_need": {"amber_score": 50, "red_score": 20}}, "unmet_need.red_score"),
-                        ({"unmet_need": {"window_days": 0}}, "unmet_need.window_days"),
-                        ({"funding": {"shortfall_tolerance": 1.5}}, "funding.shortfall_tolerance"),
-                        ({"unmet_need": {"colour": "red"}}, "unmet_need.colour")):
+    for body, field in (
+        ({"unmet_need": {"amber_score": 50, "red_score": 20}}, "unmet_need.red_score"),
+        ({"unmet_need": {"window_days": 0}}, "unmet_need.window_days"),
+        ({"funding": {"shortfall_tolerance": 1.5}}, "funding.shortfall_tolerance"),
+        ({"unmet_need": {"colour": "red"}}, "unmet_need.colour"),
+    ):
         status, headers, problem = api("PUT", f"/v1/areas/{area}/thresholds", shef, body)
         assert status == 422 and headers["content-type"] == "application/problem+json", problem
         assert problem["errors"][0]["field"] == field, problem
 
     subscriptions(shef, areas=[area], channel="webhook", target=receiver.url)
     fp = unmet("african", area)
-    post([finding("african", area=area, region="yorkshire_and_humber") for _ in range(2)],
-         actors["partner"])
+    post([finding("african", area=area, region="yorkshire_and_humber") for _ in range(2)], actors["partner"])
     wait_until(lambda: receiver.about(fp), 60, what="the SHEF alert")
-    status, _, updated = api("PUT", f"/v1/areas/{area}/thresholds", shef,
-                             {"unmet_need": {"amber_score": 30, "red_score": 60}})
-    assert status == 200 and updated["overrides"] == {"unmet_need": {"amber_score": 30.0,
-                                                                     "red_score": 60.0}}
-    body = wait_until(lambda: (b := shown(fp, shef))["status"] == "resolved" and b, 30,
-                      what="the automatic resolution")
+    status, _, updated = api(
+        "PUT", f"/v1/areas/{area}/thresholds", shef, {"unmet_need": {"amber_score": 30, "red_score": 60}}
+    )
+    assert status == 200 and updated["overrides"] == {"unmet_need": {"amber_score": 30.0, "red_score": 60.0}}
+    body = wait_until(lambda: (b := shown(fp, shef))["status"] == "resolved" and b, 30, what="the automatic resolution")
     assert [(a["action"], a["by"]) for a in body["audit"]] == [("fired", None), ("resolved", None)]
-    told = wait_until(lambda: (d := receiver.about(fp)) and len(d) >= 2 and d[1], 30,
-                      what="the resolution notification")
+    told = wait_until(
+        lambda: (d := receiver.about(fp)) and len(d) >= 2 and d[1], 30, what="the resolution notification"
+    )
     assert told.payload["status"] == "resolved" and told.payload["reason"] == "resolved"
     assert api("PUT", f"/v1/areas/{area}/thresholds", shef, {})[0] == 200
 
 
 # --- restart --------------------------------------------------------------------------------
 
-def test_killing_the_worker_loses_and_repeats_nothing(actors, alerts_env, receiver,
-                                                      subscriptions):
+
+def test_killing_the_worker_loses_and_repeats_nothing(actors, alerts_env, receiver, subscriptions):
     gman = actors["gman"]
     webhook(receiver, subscriptions, gman)
     before, during = unmet("indian"), unmet("bangladeshi")
@@ -456,11 +538,11 @@ def test_killing_the_worker_loses_and_repeats_nothing(actors, alerts_env, receiv
 
 def test_metrics_are_exported(actors):
     import urllib.request
+
     def scrape(service: str) -> str:
         return urllib.request.urlopen(url(service, "/metrics"), timeout=5).read().decode()
 
-    worker = wait_until(lambda: (m := scrape("alerts")) and 'csp_alerts{' in m and m, 20,
-                        what="the alert gauges")
+    worker = wait_until(lambda: (m := scrape("alerts")) and "csp_alerts{" in m and m, 20, what="the alert gauges")
     assert 'csp_alerts{rule="unmet_need",state="firing"}' in worker
     assert 'csp_alerts_by_area{area="GMAN",state="firing"}' in worker
     api_metrics = scrape("alerts-api")

@@ -6,6 +6,7 @@ every phase ran, every row of the table carries a measured positive number, and 
 report shows the same rows. It checks that the figures exist and are sane, not how fast they are:
 a quick run on a shared machine is no measurement.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,29 +23,68 @@ from tests.stackenv import REPO
 pytestmark = pytest.mark.integration
 
 BENCH_BASE = BASE + 1500
-PHASES = {"stack", "intake", "producer_performance", "mapping", "reporting_load", "reporting_worker",
-          "platform_start", "dashboard", "e2e", "memory"}
+PHASES = {
+    "stack",
+    "intake",
+    "producer_performance",
+    "mapping",
+    "reporting_load",
+    "reporting_worker",
+    "platform_start",
+    "dashboard",
+    "e2e",
+    "memory",
+}
 ROWS = {
-    "intake.single.events_per_s", "intake.single.p50_ms", "intake.single.p95_ms", "intake.single.p99_ms",
-    "intake.single_paced.events_per_s", "intake.single_paced.p50_ms", "intake.single_paced.p95_ms",
-    "intake.single_paced.p99_ms", "intake.single_paced_40.p99_ms", "intake.single_paced_50.p99_ms",
-    "intake.batch.events_per_s", "intake.batch.p50_ms", "intake.batch.p95_ms", "intake.batch.p99_ms",
-    "intake.batch.vs_producer_performance", "kafka.producer_performance.records_per_s",
-    "mapping.events_per_s", "e2e.background.events_per_s", "e2e.webhooks_received",
-    "e2e.worker.mapping.events_per_s", "e2e.worker.alerts.events_per_s",
+    "intake.single.events_per_s",
+    "intake.single.p50_ms",
+    "intake.single.p95_ms",
+    "intake.single.p99_ms",
+    "intake.single_paced.events_per_s",
+    "intake.single_paced.p50_ms",
+    "intake.single_paced.p95_ms",
+    "intake.single_paced.p99_ms",
+    "intake.single_paced_40.p99_ms",
+    "intake.single_paced_50.p99_ms",
+    "intake.batch.events_per_s",
+    "intake.batch.p50_ms",
+    "intake.batch.p95_ms",
+    "intake.batch.p99_ms",
+    "intake.batch.vs_producer_performance",
+    "kafka.producer_performance.records_per_s",
+    "mapping.events_per_s",
+    "e2e.background.events_per_s",
+    "e2e.webhooks_received",
+    "e2e.worker.mapping.events_per_s",
+    "e2e.worker.alerts.events_per_s",
     "e2e.worker.reporting-worker.events_per_s",
-    "e2e.post_to_webhook.p50_ms", "e2e.post_to_webhook.p95_ms", "e2e.post_to_webhook.p99_ms",
-    "reporting.bulk.events_per_s", "reporting.rollup_events", "reporting.worker.events_per_s",
-    "reporting.overview_90d.p50_ms", "reporting.overview_90d.p95_ms",
-    "reporting.heatmap_region_90d.p95_ms", "reporting.unmet_needs_region_90d.p95_ms",
-    "memory.intake_phase.intake", "memory.intake_phase.intake_baseline", "memory.mapping_phase.mapping",
+    "e2e.post_to_webhook.p50_ms",
+    "e2e.post_to_webhook.p95_ms",
+    "e2e.post_to_webhook.p99_ms",
+    "reporting.bulk.events_per_s",
+    "reporting.rollup_events",
+    "reporting.worker.events_per_s",
+    "reporting.overview_90d.p50_ms",
+    "reporting.overview_90d.p95_ms",
+    "reporting.heatmap_region_90d.p95_ms",
+    "reporting.unmet_needs_region_90d.p95_ms",
+    "memory.intake_phase.intake",
+    "memory.intake_phase.intake_baseline",
+    "memory.mapping_phase.mapping",
     "memory.mapping_phase.bare_loop",
-    *(f"memory.platform.{name}" for name in
-      ("intake", "mapping", "alerts", "alerts-api", "reporting-worker", "reporting", "kafka")),
+    *(
+        f"memory.platform.{name}"
+        for name in ("intake", "mapping", "alerts", "alerts-api", "reporting-worker", "reporting", "kafka")
+    ),
 }
 #: Rows that compare against a baseline measured in the same run.
-WITH_BASELINE = {"intake.single.events_per_s", "intake.batch.events_per_s", "intake.batch.vs_producer_performance",
-                 "mapping.events_per_s", "e2e.webhooks_received"}
+WITH_BASELINE = {
+    "intake.single.events_per_s",
+    "intake.batch.events_per_s",
+    "intake.batch.vs_producer_performance",
+    "mapping.events_per_s",
+    "e2e.webhooks_received",
+}
 
 
 def positive(value) -> bool:
@@ -56,9 +96,23 @@ def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     # Only this run's own settings: a session's CSP_* (its ports, its rule file) must not leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSP_")}
-    proc = subprocess.run([sys.executable, "-m", "tests.benchmarks.run_all", "--quick",
-                           "--port-base", str(BENCH_BASE), "--out", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=540)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.run_all",
+            "--quick",
+            "--port-base",
+            str(BENCH_BASE),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
     assert proc.returncode == 0, f"run_all failed ({proc.returncode}):\n{proc.stderr[-6000:]}"
     return json.loads((out / "report.json").read_text()), (out / "report.md").read_text(), proc.stderr
 
@@ -101,7 +155,7 @@ def test_the_runs_are_consistent_with_what_was_sent(quick_report):
     for shape in ("single", "batch"):
         rounds = d["intake"][f"{shape}_rounds"]
         assert len(rounds) == p["intake_rounds"]
-        assert d["intake"][f"{shape}_kafka"] in [r["kafka"] for r in rounds]   # the reported one was measured
+        assert d["intake"][f"{shape}_kafka"] in [r["kafka"] for r in rounds]  # the reported one was measured
     assert d["mapping"]["bare_aiokafka_loop"]["records"] == p["mapping_events"]
     assert d["reporting_load"]["rollup_events_total"] == p["reporting_events"]
     assert d["reporting_load"]["replayed_batch_new_events"] == 0
@@ -117,6 +171,12 @@ def test_the_markdown_report_has_the_table_and_the_machine(quick_report):
     assert "| metric | value | baseline | ratio | target | pass/fail |" in md
     for row in report["metrics"]:
         assert f"| {row['metric']} |" in md
-    for fact in ("| cores |", "| RAM |", "| Python |", "| Kafka |", report["machine"]["git_commit"][:12],
-                 "python -m tests.benchmarks.run_all --quick"):
+    for fact in (
+        "| cores |",
+        "| RAM |",
+        "| Python |",
+        "| Kafka |",
+        report["machine"]["git_commit"][:12],
+        "python -m tests.benchmarks.run_all --quick",
+    ):
         assert fact in md

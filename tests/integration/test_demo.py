@@ -8,6 +8,7 @@ stack's settings. It posts into its own partners' areas; the other modules of th
 their own areas and organisations, or count differences (before and after), and the demo adds
 areas and providers to an organisation's registration without taking any away.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,14 @@ pytestmark = pytest.mark.integration
 
 def run_demo() -> tuple[subprocess.CompletedProcess, float]:
     began = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "deploy.local.demo"], env={**os.environ, **TEST_ENV},
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "deploy.local.demo"],
+        env={**os.environ, **TEST_ENV},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return proc, time.monotonic() - began
 
 
@@ -43,8 +50,14 @@ def demo(stack) -> dict:
     day0 = date.fromisoformat((TEST_HOME / "demo-anchor").read_text().strip())
     events = build_events(day0)
     print(f"\ndemo: {sum(map(len, events.values()))} events loaded in {seconds:.0f}s")
-    return {"keys": keys, "events": events, "output": proc.stdout, "seconds": seconds, "day0": day0,
-            "operator": {"authorization": f"Bearer {keys['platform-operations']['api_key']}"}}
+    return {
+        "keys": keys,
+        "events": events,
+        "output": proc.stdout,
+        "seconds": seconds,
+        "day0": day0,
+        "operator": {"authorization": f"Bearer {keys['platform-operations']['api_key']}"},
+    }
 
 
 def report(demo: dict, path: str, **params) -> dict:
@@ -57,7 +70,7 @@ def report(demo: dict, path: str, **params) -> dict:
 def test_every_alert_kind_the_platform_has_fires_somewhere_in_the_demo(demo):
     """Each rule of contracts.events.AlertRule has a firing alert raised by the demo's own
     events, where the demo says it raises it."""
-    flows = demo_funding.build_events(demo["day0"])      # the funding flows the demo posts too
+    flows = demo_funding.build_events(demo["day0"])  # the funding flows the demo posts too
     ids = {e["event_id"] for items in [*demo["events"].values(), *flows.values()] for e in items}
     areas = set(per_area(demo["events"])) | {demo_funding.AREA}
 
@@ -73,16 +86,19 @@ def test_every_alert_kind_the_platform_has_fires_somewhere_in_the_demo(demo):
     for rule, (area, subject) in {**expected_alerts(), **demo_funding.expected_alerts(demo["day0"])}.items():
         assert (area, subject) in {(i["area"], i["subject"]) for i in found[rule.value]}, rule
     ethnicity = next(i for i in found["ethnicity_data_gap"] if i["subject"] == "provider:bsol-mental-health-trust")
-    assert "have a valid code, but" in ethnicity["summary"] and "\"not stated\"" in ethnicity["summary"]
+    assert "have a valid code, but" in ethnicity["summary"] and '"not stated"' in ethnicity["summary"]
     print("\ndemo alerts firing: " + ", ".join(f"{r} {len(v)}" for r, v in sorted(found.items())))
 
 
 def test_every_provider_series_shows_a_year_of_points_or_more(demo):
     """The performance page: at least 12 points per provider series, for every series the demo
     reports (funding, contract and payment figures are the funding page's)."""
-    wanted = {(e["area"], e["data"]["provider_id"], e["data"]["indicator"], e["data"].get("community"))
-              for items in demo["events"].values() for e in items
-              if "indicator" in e["data"] and e["data"]["indicator"] not in {i.value for i in FUNDING_INDICATORS}}
+    wanted = {
+        (e["area"], e["data"]["provider_id"], e["data"]["indicator"], e["data"].get("community"))
+        for items in demo["events"].values()
+        for e in items
+        if "indicator" in e["data"] and e["data"]["indicator"] not in {i.value for i in FUNDING_INDICATORS}
+    }
     providers = {p.id for p in PARTNERS}
 
     def series() -> dict[tuple, dict]:

@@ -6,6 +6,7 @@ ethnicity data gap alert and the reporting API shows the known share, not the 98
 its local target (the seeds give no completeness figure). The module posts in Northamptonshire
 as its own trust, so its alert and series are its own.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,18 +28,35 @@ TRUST = "nham-inpatient-trust"
 
 @pytest.fixture(scope="module")
 def actors(stack) -> dict[str, dict]:
-    return {"trust": create_key(TRUST, "partner", areas=AREA, name="Northamptonshire inpatient trust"),
-            "commissioner": create_key("nham-icb", "commissioner", areas=AREA, name="Northamptonshire ICB")}
+    return {
+        "trust": create_key(TRUST, "partner", areas=AREA, name="Northamptonshire inpatient trust"),
+        "commissioner": create_key("nham-icb", "commissioner", areas=AREA, name="Northamptonshire ICB"),
+    }
 
 
 def _recording(period_start: date, period_end: date, value: float, **data) -> dict:
     body = copy.deepcopy(PERFORMANCE)
-    body.update(event_id=str(uuid.uuid4()), source=TRUST, area=AREA, region=REGION,
-                occurred_at=datetime.now(timezone.utc).isoformat())
-    body["data"].update(provider_id=TRUST, provider_name="Northamptonshire inpatient trust",
-                        provider_sector="statutory", indicator="ethnicity_recording_completeness",
-                        period_start=period_start.isoformat(), period_end=period_end.isoformat(),
-                        value=value, target=None, numerator=None, denominator=None, unit=None, **data)
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source=TRUST,
+        area=AREA,
+        region=REGION,
+        occurred_at=datetime.now(timezone.utc).isoformat(),
+    )
+    body["data"].update(
+        provider_id=TRUST,
+        provider_name="Northamptonshire inpatient trust",
+        provider_sector="statutory",
+        indicator="ethnicity_recording_completeness",
+        period_start=period_start.isoformat(),
+        period_end=period_end.isoformat(),
+        value=value,
+        target=None,
+        numerator=None,
+        denominator=None,
+        unit=None,
+        **data,
+    )
     return body
 
 
@@ -60,8 +78,9 @@ def test_the_seed_example_with_much_not_stated_raises_the_alert(actors):
     fp = fingerprint(AlertRule.ETHNICITY_DATA_GAP, AREA, f"provider:{TRUST}")
 
     def alert():
-        status, _, found = http_json("GET", url("alerts-api", f"/v1/alerts/{fp}"),
-                                     headers=bearer(actors["commissioner"]))
+        status, _, found = http_json(
+            "GET", url("alerts-api", f"/v1/alerts/{fp}"), headers=bearer(actors["commissioner"])
+        )
         return found if status == 200 else None
 
     found = wait_until(alert, 120, what="the ethnicity data gap alert")
@@ -76,18 +95,26 @@ def test_the_seed_example_with_much_not_stated_raises_the_alert(actors):
 
     def item():
         status, _, report = http_json(
-            "GET", url("reporting", f"/v1/reports/performance?area={AREA}&days=90"),
-            headers=bearer(actors["commissioner"]))
+            "GET",
+            url("reporting", f"/v1/reports/performance?area={AREA}&days=90"),
+            headers=bearer(actors["commissioner"]),
+        )
         assert status == 200, report
-        return next((i for i in report["items"] if i["provider_id"] == TRUST
-                     and i["indicator"] == "ethnicity_recording_completeness"), None)
+        return next(
+            (
+                i
+                for i in report["items"]
+                if i["provider_id"] == TRUST and i["indicator"] == "ethnicity_recording_completeness"
+            ),
+            None,
+        )
 
-    shown = wait_until(lambda: (i := item()) and len(i["series"]) == 2 and i, 120,
-                       what="both months in the performance report")
+    shown = wait_until(
+        lambda: (i := item()) and len(i["series"]) == 2 and i, 120, what="both months in the performance report"
+    )
     assert [p["value"] for p in shown["series"]] == [98.8, pytest.approx(83.8)]
     assert shown["latest"]["value"] == pytest.approx(83.8)
     assert (shown["latest"]["numerator"], shown["latest"]["denominator"]) == (838, 1000)
     assert shown["meets_target"] is False
-    assert (shown["target"], shown["target_label"], shown["target_source"]) == \
-        (90.0, "local target", "local default")
+    assert (shown["target"], shown["target_label"], shown["target_source"]) == (90.0, "local target", "local default")
     assert shown["target_cites"][0]["source"] == "local default"

@@ -3,6 +3,7 @@ onward-payment threshold passes (the alerts worker's clock moved with the test-o
 CSP_ALERTS_CLOCK_OFFSET_SECONDS) and an onward payment resolves it; an alliance member paid nothing
 while the alliance was paid raises its own; replays change nothing; only a party to a flow may
 post it."""
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,19 @@ def restart(env: dict[str, str]) -> None:
 def actors(stack, keys) -> dict[str, dict]:
     made = {org: create_key(org, "partner", areas=AREA, name=org) for org in (TRUST, LEAD, PAID, UNPAID)}
     made["stranger"] = create_key(f"som-stranger-{RUN}", "partner", areas=AREA, name="Not a party")
-    status, _, registered = http_json("PUT", url("intake", f"/v1/organisations/{LEAD}"),
-                                      {"members": [PAID, UNPAID], "shares": {PAID: 0.6, UNPAID: 0.4}},
-                                      bearer(keys["operator"]))
+    status, _, registered = http_json(
+        "PUT",
+        url("intake", f"/v1/organisations/{LEAD}"),
+        {"members": [PAID, UNPAID], "shares": {PAID: 0.6, UNPAID: 0.4}},
+        bearer(keys["operator"]),
+    )
     assert status == 200 and registered["shares"] == {PAID: 0.6, UNPAID: 0.4}, registered
-    status, _, problem = http_json("PUT", url("intake", f"/v1/organisations/{LEAD}"),
-                                   {"members": [PAID], "shares": {PAID: 0.6, UNPAID: 0.4}}, bearer(keys["operator"]))
+    status, _, problem = http_json(
+        "PUT",
+        url("intake", f"/v1/organisations/{LEAD}"),
+        {"members": [PAID], "shares": {PAID: 0.6, UNPAID: 0.4}},
+        bearer(keys["operator"]),
+    )
     assert status == 422 and problem["errors"][0]["field"] == "shares"
     restart({**TEST_ENV, **FAST})
     yield {**made, "commissioner": keys["som-commissioner"]}
@@ -55,19 +63,40 @@ def party(org: str, role: str) -> dict:
     return {"organisation_id": org, "role": role}
 
 
-def flow(source: str, payer: dict, payee: dict, amount: float, days_ago: float, reference: str,
-         period: tuple[date, date], kind: str = "payment") -> dict:
-    return {"event_id": str(uuid.uuid4()), "source": source, "area": AREA, "region": REGION,
-            "occurred_at": (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
-            "type": "uk.nhs.commissioning.funding.v1",
-            "data": {"kind": kind, "reference": reference, "payer": payer, "payee": payee,
-                     "amount_gbp": amount, "period_start": period[0].isoformat(),
-                     "period_end": period[1].isoformat(), "alliance_id": LEAD}}
+def flow(
+    source: str,
+    payer: dict,
+    payee: dict,
+    amount: float,
+    days_ago: float,
+    reference: str,
+    period: tuple[date, date],
+    kind: str = "payment",
+) -> dict:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "source": source,
+        "area": AREA,
+        "region": REGION,
+        "occurred_at": (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
+        "type": "uk.nhs.commissioning.funding.v1",
+        "data": {
+            "kind": kind,
+            "reference": reference,
+            "payer": payer,
+            "payee": payee,
+            "amount_gbp": amount,
+            "period_start": period[0].isoformat(),
+            "period_end": period[1].isoformat(),
+            "alliance_id": LEAD,
+        },
+    }
 
 
 def post(events: list[dict], key: dict) -> dict:
-    status, _, answer = http_json("POST", url("intake", "/v1/funding-events:batch"), {"events": events},
-                                  bearer(key), timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/funding-events:batch"), {"events": events}, bearer(key), timeout=60
+    )
     assert status == 200, answer
     return answer["counts"]
 
@@ -79,8 +108,11 @@ def alert(fp: str, key: dict) -> dict | None:
 
 def seen(found: dict | None) -> tuple | None:
     """What a replay must not change of an alert."""
-    return None if found is None else (found["status"], found["severity"], found["updated_at"],
-                                       sorted(found["event_ids"]), found["evidence"])
+    return (
+        None
+        if found is None
+        else (found["status"], found["severity"], found["updated_at"], sorted(found["event_ids"]), found["evidence"])
+    )
 
 
 def test_money_stuck_at_the_trust_alerts_after_the_threshold_and_the_onward_payment_resolves_it(actors):
@@ -102,10 +134,12 @@ def test_money_stuck_at_the_trust_alerts_after_the_threshold_and_the_onward_paym
     unpaid = fingerprint(AlertRule.ALLIANCE_MEMBER_UNPAID, AREA, f"member:{LEAD}:{UNPAID}:{last_period[0]}")
     member_alert = wait_until(lambda: alert(unpaid, reader), 60, what="the unpaid member alert")
     assert member_alert["status"] == "firing" and member_alert["evidence"]["share_due_gbp"] == 16_000
-    assert alert(fingerprint(AlertRule.ALLIANCE_MEMBER_UNPAID, AREA,
-                             f"member:{LEAD}:{PAID}:{last_period[0]}"), reader) is None
+    assert (
+        alert(fingerprint(AlertRule.ALLIANCE_MEMBER_UNPAID, AREA, f"member:{LEAD}:{PAID}:{last_period[0]}"), reader)
+        is None
+    )
     stuck = fingerprint(AlertRule.PAYMENT_STUCK_IN_CHAIN, AREA, f"payment:{ref}:{TRUST}:{this_period[0]}")
-    time.sleep(4)   # several re-evaluations: 13 days are within the threshold
+    time.sleep(4)  # several re-evaluations: 13 days are within the threshold
     assert alert(stuck, reader) is None
 
     # Two days on (the alerts worker's clock moved), the money has sat at the trust 15 days.
@@ -132,22 +166,34 @@ def test_money_stuck_at_the_trust_alerts_after_the_threshold_and_the_onward_paym
     marker_ref = f"SOM-MARK-{RUN}"
     marker = flow(TRUST, icb, trust, 1_000, 20, marker_ref, this_period)
     assert post([marker], actors[TRUST]) == {"accepted": 1}
-    wait_until(lambda: alert(fingerprint(AlertRule.PAYMENT_STUCK_IN_CHAIN, AREA,
-                                         f"payment:{marker_ref}:{TRUST}:{this_period[0]}"), reader),
-               60, what="the marker's alert")
+    wait_until(
+        lambda: alert(
+            fingerprint(AlertRule.PAYMENT_STUCK_IN_CHAIN, AREA, f"payment:{marker_ref}:{TRUST}:{this_period[0]}"),
+            reader,
+        ),
+        60,
+        what="the marker's alert",
+    )
     assert {fp: seen(alert(fp, reader)) for fp in (stuck, unpaid)} == before
 
 
 def test_only_a_party_to_a_flow_may_post_it(actors):
     today = datetime.now(timezone.utc).date()
-    body = flow(f"som-stranger-{RUN}", party(TRUST, "trust"), party(LEAD, "lead_body"), 500, 1,
-                f"SOM-X-{RUN}", (today - timedelta(days=5), today))
-    status, headers, problem = http_json("POST", url("intake", "/v1/funding-events"), body,
-                                         bearer(actors["stranger"]))
+    body = flow(
+        f"som-stranger-{RUN}",
+        party(TRUST, "trust"),
+        party(LEAD, "lead_body"),
+        500,
+        1,
+        f"SOM-X-{RUN}",
+        (today - timedelta(days=5), today),
+    )
+    status, headers, problem = http_json("POST", url("intake", "/v1/funding-events"), body, bearer(actors["stranger"]))
     assert status == 403 and headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in problem["errors"]] == ["data.payer.organisation_id", "data.payee.organisation_id"]
-    status, _, answer = http_json("POST", url("intake", "/v1/funding-events:batch"), {"events": [body]},
-                                  bearer(actors["stranger"]))
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/funding-events:batch"), {"events": [body]}, bearer(actors["stranger"])
+    )
     assert status == 200 and answer["results"][0]["http_status"] == 403
     # The payee may post it, and a negative amount is refused naming the field.
     mine = {**body, "source": LEAD, "event_id": str(uuid.uuid4())}
@@ -161,14 +207,22 @@ def test_only_a_party_to_a_flow_may_post_it(actors):
 def test_the_funding_chain_report_shows_where_money_waits(actors):
     today = datetime.now(timezone.utc).date()
     ref = f"SOM-RPT-{RUN}"
-    waiting = flow(TRUST, party("somerset-icb", "commissioner"), party(TRUST, "trust"), 12_345, 3, ref,
-                   (today - timedelta(days=10), today))
+    waiting = flow(
+        TRUST,
+        party("somerset-icb", "commissioner"),
+        party(TRUST, "trust"),
+        12_345,
+        3,
+        ref,
+        (today - timedelta(days=10), today),
+    )
     assert post([waiting], actors[TRUST]) == {"accepted": 1}
     reader = bearer(actors["commissioner"])
 
     def chain() -> dict | None:
-        status, _, body = http_json("GET", url("reporting", f"/v1/reports/funding-chain?area={AREA}&days=90"),
-                                    headers=reader)
+        status, _, body = http_json(
+            "GET", url("reporting", f"/v1/reports/funding-chain?area={AREA}&days=90"), headers=reader
+        )
         assert status == 200, body
         alliance = next((a for a in body["alliances"] if a["alliance_id"] == LEAD), None)
         return alliance if alliance and any(s["reference"] == ref for s in alliance["stalls"]) else None
@@ -177,8 +231,7 @@ def test_the_funding_chain_report_shows_where_money_waits(actors):
     stall = next(s for s in alliance["stalls"] if s["reference"] == ref)
     assert stall["at"] == TRUST and stall["amount_gbp"] == 12_345 and stall["days_waiting"] == 3
     assert {m["member"]: m["share"] for m in alliance["members"]} == {PAID: 0.6, UNPAID: 0.4}
-    req = urllib.request.Request(url("reporting", f"/v1/reports/funding-chain.csv?area={AREA}&days=90"),
-                                 headers=reader)
+    req = urllib.request.Request(url("reporting", f"/v1/reports/funding-chain.csv?area={AREA}&days=90"), headers=reader)
     with urllib.request.urlopen(req, timeout=10) as r:
         text = r.read().decode()
     assert text.startswith("alliance,reference,") and f"{LEAD},{ref}," in text

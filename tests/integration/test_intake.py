@@ -1,4 +1,5 @@
 """Intake against a real Kafka broker and a real PostgreSQL, through its HTTP API."""
+
 from __future__ import annotations
 
 import copy
@@ -85,13 +86,19 @@ def test_commissioner_keys_cannot_post(keys):
 def test_missing_malformed_and_revoked_keys_are_401(stack):
     body = finding()
     assert http_json("POST", url("intake", "/v1/findings"), body)[0] == 401
-    assert http_json("POST", url("intake", "/v1/findings"), body,
-                     {"authorization": "Bearer csp_nothing_here"})[0] == 401
+    assert (
+        http_json("POST", url("intake", "/v1/findings"), body, {"authorization": "Bearer csp_nothing_here"})[0] == 401
+    )
     key = create_key("pattigift", "partner", areas="BSOL")
     assert post("/v1/findings", body, key)[0] == 202
     env = {**os.environ, **TEST_ENV}
-    subprocess.run([sys.executable, "-m", "services.common.keys", "revoke", key["key_id"]],
-                   env=env, cwd=REPO, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "services.common.keys", "revoke", key["key_id"]],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
     status, _, problem = post("/v1/findings", finding(), key)
     assert status == 401 and problem["status"] == 401
 
@@ -109,11 +116,14 @@ def test_personal_data_is_refused_naming_the_field_never_the_value(keys):
     assert nhs not in log and "9434765919" not in log
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"theme": "vibes"}, "data.theme"),
-    ({"people_affected": -3}, "data.people_affected"),
-    ({"surprise": 1}, "data.surprise"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"theme": "vibes"}, "data.theme"),
+        ({"people_affected": -3}, "data.people_affected"),
+        ({"surprise": 1}, "data.surprise"),
+    ],
+)
 def test_bad_fields_are_named(keys, change, field):
     status, _, problem = post("/v1/findings", finding(**change), keys["pattigift"])
     assert status == 422 and field in [e["field"] for e in problem["errors"]]
@@ -127,8 +137,9 @@ def test_future_dates_beyond_the_skew_are_refused(keys):
 
 
 def _raw(path, data: bytes, key, content_type="application/json"):
-    req = urllib.request.Request(url("intake", path), data=data, method="POST",
-                                 headers={"content-type": content_type, **bearer(key)})
+    req = urllib.request.Request(
+        url("intake", path), data=data, method="POST", headers={"content-type": content_type, **bearer(key)}
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.headers.get("content-type"), json.loads(r.read())
@@ -143,8 +154,7 @@ def test_malformed_json_wrong_type_and_oversized_bodies(keys):
     # A client announcing 3 MB is answered 413 before the body is read (no 3 MB upload needed).
     conn = http.client.HTTPConnection("127.0.0.1", int(TEST_ENV["CSP_INTAKE_PORT"]), timeout=10)
     conn.putrequest("POST", "/v1/findings")
-    for k, v in {"content-type": "application/json", "content-length": "3000000",
-                 **bearer(keys["pattigift"])}.items():
+    for k, v in {"content-type": "application/json", "content-length": "3000000", **bearer(keys["pattigift"])}.items():
         conn.putheader(k, v)
     conn.endheaders(b'{"pad": "' + b"z" * 65536)
     response = conn.getresponse()
@@ -184,20 +194,20 @@ def test_a_batch_is_where_its_answers_say_in_order_per_area_on_the_area_partitio
         offsets = [r["offset"] for _, r in mine]
         assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
         on_log = between(FINDINGS.name, partition, offsets[0], offsets[-1])
-        assert [dict(on_log[o].headers)["ce_id"].decode() if o in on_log else None for o in offsets] \
-            == [b["event_id"] for b, _ in mine]
+        assert [dict(on_log[o].headers)["ce_id"].decode() if o in on_log else None for o in offsets] == [
+            b["event_id"] for b, _ in mine
+        ]
 
 
 def test_batch_over_the_limit_is_413(keys):
-    status, _, problem = post("/v1/findings:batch", {"events": [finding() for _ in range(501)]},
-                              keys["pattigift"])
+    status, _, problem = post("/v1/findings:batch", {"events": [finding() for _ in range(501)]}, keys["pattigift"])
     assert status == 413 and problem["errors"][0]["field"] == "events"
 
 
 def test_performance_events_go_to_their_own_topic(keys):
     body = copy.deepcopy(PERFORMANCE_EXAMPLE)
     body.update(event_id=str(uuid.uuid4()), source="pattigift", area="BSOL", region="west_midlands")
-    body["data"].update(provider_id="pattigift", provider_name="Pattigift")   # its own service
+    body["data"].update(provider_id="pattigift", provider_name="Pattigift")  # its own service
     status, _, answer = post("/v1/performance-events", body, keys["pattigift"])
     assert status == 202, answer
     assert len(with_header(PERFORMANCE.name, "ce_id", body["event_id"])) == 1
@@ -222,8 +232,9 @@ def test_marking_events_published_is_a_heap_only_update(infra):
     from services.intake.adapters.store import Ledger
 
     async def updates(pool) -> tuple[int, int]:
-        row = await pool.fetchrow("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
-                                  "WHERE relname = 'intake_events'")
+        row = await pool.fetchrow(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'intake_events'"
+        )
         return row["n_tup_upd"], row["n_tup_hot_upd"]
 
     async def go() -> tuple[int, int, str]:
@@ -237,12 +248,14 @@ def test_marking_events_published_is_a_heap_only_update(infra):
             assert inserted == set(ids)
             await ledger.mark_published([(i, FINDINGS.name, 0, n) for n, i in enumerate(ids)])
             await pool.execute("SELECT pg_stat_force_next_flush()")
-            await pool.execute("SELECT 1")      # the flush happens once the backend is idle
+            await pool.execute("SELECT 1")  # the flush happens once the backend is idle
             after = await updates(pool)
-            options = await pool.fetchval("SELECT array_to_string(reloptions, ',') FROM pg_class "
-                                          "WHERE relname = 'intake_events'")
-            published = await pool.fetchval("SELECT count(*) FROM intake_events WHERE event_id = ANY($1::uuid[]) "
-                                             "AND status = 'published'", ids)
+            options = await pool.fetchval(
+                "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'intake_events'"
+            )
+            published = await pool.fetchval(
+                "SELECT count(*) FROM intake_events WHERE event_id = ANY($1::uuid[]) AND status = 'published'", ids
+            )
             assert published == len(ids)
             return after[0] - before[0], after[1] - before[1], options
         finally:
@@ -251,4 +264,4 @@ def test_marking_events_published_is_a_heap_only_update(infra):
     updated, hot, options = asyncio.run(go())
     assert options == "fillfactor=40"
     assert updated >= 400
-    assert hot >= 0.95 * updated, (hot, updated)     # 330 of 400 at fillfactor 50
+    assert hot >= 0.95 * updated, (hot, updated)  # 330 of 400 at fillfactor 50

@@ -1,6 +1,7 @@
 """Intake served by several worker processes on one port (gunicorn, services/common/gunicorn_conf.py),
 against the real Kafka and PostgreSQL: the workers answer as one service (idempotency, metrics), a
 worker that dies is replaced, and no worker outlives gunicorn's master."""
+
 from __future__ import annotations
 
 import os
@@ -29,6 +30,7 @@ def master() -> int:
 def scrape() -> dict[str, float]:
     """intake's /metrics as {series: value}, on a connection of its own (any worker may answer)."""
     import urllib.request
+
     with urllib.request.urlopen(url("intake", "/metrics"), timeout=10) as r:
         return series(r.read().decode())
 
@@ -42,12 +44,16 @@ def accepted_by_worker(pids: list[int]) -> dict[int, float]:
     import json
 
     from prometheus_client.mmap_dict import MmapedDict
+
     folder = metrics_dir(master())
     out = {}
     for pid in pids:
-        out[pid] = sum(value for key, value, *_ in MmapedDict.read_all_values_from_file(f"{folder}/counter_{pid}.db")
-                       if json.loads(key)[1] == "csp_intake_events_total"
-                       and json.loads(key)[2] == {"type": "finding", "outcome": "accepted", "reason": "none"})
+        out[pid] = sum(
+            value
+            for key, value, *_ in MmapedDict.read_all_values_from_file(f"{folder}/counter_{pid}.db")
+            if json.loads(key)[1] == "csp_intake_events_total"
+            and json.loads(key)[2] == {"type": "finding", "outcome": "accepted", "reason": "none"}
+        )
     return out
 
 
@@ -79,7 +85,7 @@ def test_metrics_count_every_workers_events_whichever_worker_answers_the_scrape(
     with ThreadPoolExecutor(8) as pool:
         statuses = [a[0] for a in pool.map(lambda b: post("/v1/findings", b, keys["pattigift"]), bodies)]
     assert statuses == [202] * 40
-    with ThreadPoolExecutor(4) as pool:       # replays: duplicates, counted once each
+    with ThreadPoolExecutor(4) as pool:  # replays: duplicates, counted once each
         statuses = [a[0] for a in pool.map(lambda b: post("/v1/findings", b, keys["pattigift"]), bodies[:10])]
     assert statuses == [200] * 10
     # Ten scrapes on ten connections: the same totals from any worker.
@@ -120,6 +126,7 @@ def test_a_killed_worker_is_replaced_and_its_gauges_leave_with_it(keys):
     victim = workers(master())[0]
     before = scrape()
     os.kill(victim, signal.SIGKILL)
+
     def replaced_by_another() -> list[int] | None:
         now = workers(master())
         return now if len(now) == WORKERS and victim not in now else None
@@ -132,8 +139,11 @@ def test_a_killed_worker_is_replaced_and_its_gauges_leave_with_it(keys):
     # The dead worker's pool gauge is forgotten (gunicorn_conf.child_exit): the live workers'
     # pools only. (Each worker
     # brings its own up to date every few seconds, services.common.metrics.POOL_REFRESH_S.)
-    wait_until(lambda: scrape()["csp_pg_pool_max_connections"] == WORKERS * pool_max, timeout=30,
-               what=f"pool capacity of {WORKERS} live workers")
+    wait_until(
+        lambda: scrape()["csp_pg_pool_max_connections"] == WORKERS * pool_max,
+        timeout=30,
+        what=f"pool capacity of {WORKERS} live workers",
+    )
     # Counters keep the dead worker's share: totals never go down.
     assert scrape()[ACCEPTED] >= before[ACCEPTED] + 1
     assert all(alive(p) for p in replaced)

@@ -1,5 +1,6 @@
 """Structured JSON logs: one event followed across processes by its event id, and no secret in any
 log file (the processes' stdout, as deploy/local/services.sh writes it to $CSP_HOME/logs)."""
+
 from __future__ import annotations
 
 import copy
@@ -47,8 +48,11 @@ def test_one_event_is_followed_from_intake_to_alerts_and_reporting_by_its_id(key
 
     found = {}
     for process in ("intake", "mapping", "alerts", "reporting-worker"):
-        found[process] = wait_until(lambda process=process: lines_for(process, event_id), timeout=60,
-                                    what=f"a {process} log line with event_id {event_id}")
+        found[process] = wait_until(
+            lambda process=process: lines_for(process, event_id),
+            timeout=60,
+            what=f"a {process} log line with event_id {event_id}",
+        )
     assert found["intake"][0]["msg"] == "event accepted" and found["intake"][0]["area"] == "BSOL"
     assert found["mapping"][0]["msg"] == "event mapped"
     assert found["alerts"][0]["msg"] == "event applied"
@@ -71,30 +75,50 @@ def test_api_keys_bearer_tokens_and_webhook_secrets_never_reach_the_logs(keys):
     finding.update(event_id=str(uuid.uuid4()), source="pattigift", area="BSOL", region="west_midlands")
     assert http_json("POST", url("intake", "/v1/findings"), finding, bearer(partner))[0] == 202
     # A key nobody issued, on every API: refused, and not written down anywhere.
-    for service, path in (("intake", "/v1/findings"), ("reporting", "/v1/reports/summary?area=BSOL&days=30"),
-                          ("alerts-api", "/v1/alerts")):
+    for service, path in (
+        ("intake", "/v1/findings"),
+        ("reporting", "/v1/reports/summary?area=BSOL&days=30"),
+        ("alerts-api", "/v1/alerts"),
+    ):
         method, body = ("POST", finding) if service == "intake" else ("GET", None)
         status, _, _ = http_json(method, url(service, path), body, {"authorization": f"Bearer {unknown}"})
         assert status == 401
     # A commissioner reads reports and alerts, and subscribes a webhook with its own secret.
-    assert http_json("GET", url("reporting", "/v1/reports/summary?area=BSOL&days=30"), None,
-                     bearer(commissioner))[0] == 200
+    assert (
+        http_json("GET", url("reporting", "/v1/reports/summary?area=BSOL&days=30"), None, bearer(commissioner))[0]
+        == 200
+    )
     assert http_json("GET", url("alerts-api", "/v1/alerts?area=BSOL"), None, bearer(commissioner))[0] == 200
-    status, _, sub = http_json("POST", url("alerts-api", "/v1/subscriptions"),
-                               {"areas": ["BSOL"], "channel": "webhook",
-                                "target": f"http://127.0.0.1:{receiver_ports(BASE)[0]}{webhook_path}",
-                                "secret": webhook_secret},
-                               bearer(commissioner))
+    status, _, sub = http_json(
+        "POST",
+        url("alerts-api", "/v1/subscriptions"),
+        {
+            "areas": ["BSOL"],
+            "channel": "webhook",
+            "target": f"http://127.0.0.1:{receiver_ports(BASE)[0]}{webhook_path}",
+            "secret": webhook_secret,
+        },
+        bearer(commissioner),
+    )
     assert status == 201, sub
-    assert http_json("DELETE", url("alerts-api", f"/v1/subscriptions/{sub['id']}"), None,
-                     bearer(commissioner))[0] == 204
+    assert (
+        http_json("DELETE", url("alerts-api", f"/v1/subscriptions/{sub['id']}"), None, bearer(commissioner))[0] == 204
+    )
     # The event itself went all the way, so every process has had its chance to log.
-    wait_until(lambda: lines_for("reporting-worker", finding["event_id"]), timeout=60,
-               what="the event in the reporting worker's log")
+    wait_until(
+        lambda: lines_for("reporting-worker", finding["event_id"]),
+        timeout=60,
+        what="the event in the reporting worker's log",
+    )
 
-    needles = {"partner key": partner["api_key"], "commissioner key": commissioner["api_key"],
-               "unknown key": unknown, "webhook secret": webhook_secret, "webhook target": webhook_path,
-               "database password": "csp-local-only"}
+    needles = {
+        "partner key": partner["api_key"],
+        "commissioner key": commissioner["api_key"],
+        "unknown key": unknown,
+        "webhook secret": webhook_secret,
+        "webhook target": webhook_path,
+        "database password": "csp-local-only",
+    }
     leaks = []
     for process in PROCESSES:
         text = (LOGS / f"{process}.log").read_text()

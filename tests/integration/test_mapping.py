@@ -1,5 +1,6 @@
 """The mapping worker against a real broker: order per area, poison records, hot reload,
 dead-letter replay, and a SIGKILL mid-stream that loses and doubles nothing downstream."""
+
 from __future__ import annotations
 
 import copy
@@ -26,22 +27,26 @@ pytestmark = pytest.mark.integration
 
 def _finding(area="BSOL", region="west_midlands", theme="unmet_need", days_ago=1) -> dict:
     body = copy.deepcopy(FINDING)
-    body.update(event_id=str(uuid.uuid4()), area=area, region=region,
-                occurred_at=(datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat())
+    body.update(
+        event_id=str(uuid.uuid4()),
+        area=area,
+        region=region,
+        occurred_at=(datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
+    )
     body["data"].update(theme=theme)
     return body
 
 
 def _post_batch(events, key):
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"), {"events": events},
-                                  bearer(key), timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/findings:batch"), {"events": events}, bearer(key), timeout=60
+    )
     assert status == 200 and answer["counts"].get("accepted") == len(events), answer
     return answer
 
 
 def _mapped(ids: set[str]) -> list:
-    return [r for r in records(MAPPED.name, timeout=30)
-            if json.loads(r.value)["event"]["event_id"] in ids]
+    return [r for r in records(MAPPED.name, timeout=30) if json.loads(r.value)["event"]["event_id"] in ids]
 
 
 def _letters(ids: set[str]) -> list[DeadLetter]:
@@ -53,8 +58,7 @@ def test_mapped_in_order_per_area(keys):
     events = [_finding() for _ in range(30)]
     _post_batch(events, keys["pattigift"])
     ids = [e["event_id"] for e in events]
-    found = wait_until(lambda: m if len(m := _mapped(set(ids))) >= 30 else None, 60,
-                       what="30 mapped events")
+    found = wait_until(lambda: m if len(m := _mapped(set(ids))) >= 30 else None, 60, what="30 mapped events")
     assert {r.key for r in found} == {b"BSOL"} and len({r.partition for r in found}) == 1
     in_log_order = [json.loads(r.value)["event"]["event_id"] for r in sorted(found, key=lambda r: r.offset)]
     assert in_log_order == ids
@@ -69,9 +73,11 @@ def test_mapped_in_order_per_area(keys):
 def test_poison_record_is_dead_lettered_and_does_not_block_the_partition(keys):
     poison_id = str(uuid.uuid4())
     producer = KafkaProducer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], acks="all")
-    producer.send(FINDINGS.name, key=b"BSOL",
-                  value=json.dumps({"event_id": poison_id, "area": "BSOL", "data": "nonsense"}).encode()
-                  ).get(timeout=10)
+    producer.send(
+        FINDINGS.name,
+        key=b"BSOL",
+        value=json.dumps({"event_id": poison_id, "area": "BSOL", "data": "nonsense"}).encode(),
+    ).get(timeout=10)
     producer.send(FINDINGS.name, key=b"BSOL", value=b"\xff\xfe not even utf-8").get(timeout=10)
     producer.close()
     after = _finding()
@@ -81,12 +87,14 @@ def test_poison_record_is_dead_lettered_and_does_not_block_the_partition(keys):
     assert letter.stage == "validate" and letter.source_topic == FINDINGS.name
     assert json.loads(letter.original)["data"] == "nonsense"
     metrics = http_json_text(url("mapping", "/metrics"))
-    assert re.search(r'csp_deadletter_records_total\{reason_stage="validate",topic="intake.findings.v1"\} [1-9]',
-                     metrics), metrics[-2000:]
+    assert re.search(
+        r'csp_deadletter_records_total\{reason_stage="validate",topic="intake.findings.v1"\} [1-9]', metrics
+    ), metrics[-2000:]
 
 
 def http_json_text(address: str) -> str:
     import urllib.request
+
     with urllib.request.urlopen(address, timeout=5) as r:
         return r.read().decode()
 
@@ -97,8 +105,14 @@ def _rules_version() -> str | None:
 
 
 def _deadletters_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.mapping.deadletters", *args],
-                          env={**os.environ, **TEST_ENV}, cwd=REPO, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "services.mapping.deadletters", *args],
+        env={**os.environ, **TEST_ENV},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_rules_reload_refuses_bad_files_and_dead_letters_replay_after_a_fix(keys):
@@ -110,8 +124,11 @@ def test_rules_reload_refuses_bad_files_and_dead_letters_replay_after_a_fix(keys
         before = _rules_version()
         with open(path, "w") as f:
             f.write(original.replace("cdw_roles: [access_facilitator]", "cdw_roles: [wizard]", 1))
-        wait_until(lambda: "rule set refused" in (TEST_HOME / "logs" / "mapping.log").read_text(), 20,
-                   what="the refusal in the log")
+        wait_until(
+            lambda: "rule set refused" in (TEST_HOME / "logs" / "mapping.log").read_text(),
+            20,
+            what="the refusal in the log",
+        )
         assert _rules_version() == before
         # 2. Rules without a stigma rule: a stigma finding cannot be placed.
         raw_without = dict(raw, version="2099.1.1", themes=[t for t in raw["themes"] if t["theme"] != "stigma"])
@@ -138,8 +155,9 @@ def test_rules_reload_refuses_bad_files_and_dead_letters_replay_after_a_fix(keys
 
 
 def _report_findings(key, area="EASI") -> int:
-    status, _, body = http_json("GET", url("reporting", f"/v1/reports/summary?area={area}&days=30"),
-                                headers=bearer(key))
+    status, _, body = http_json(
+        "GET", url("reporting", f"/v1/reports/summary?area={area}&days=30"), headers=bearer(key)
+    )
     assert status == 200, body
     return body["findings"]["current"]
 
@@ -148,11 +166,11 @@ def test_sigkill_of_the_mapping_worker_loses_and_doubles_nothing(keys):
     operator = keys["operator"]
     before = _report_findings(operator)
     events = [_finding(area="EASI", region="north_east", days_ago=3) for _ in range(400)]
-    run("services.sh", "kill", "mapping")          # SIGKILL: no chance to commit or flush
+    run("services.sh", "kill", "mapping")  # SIGKILL: no chance to commit or flush
     for i in range(0, 400, 100):
-        _post_batch(events[i:i + 100], keys["pattigift"])
+        _post_batch(events[i : i + 100], keys["pattigift"])
     run("services.sh", "start", "mapping", timeout=180)
-    run("services.sh", "kill", "mapping")          # and again, while it works through the backlog
+    run("services.sh", "kill", "mapping")  # and again, while it works through the backlog
     run("services.sh", "start", "mapping", timeout=180)
     wait_until(lambda: _report_findings(operator) - before >= 400, 120, what="400 findings reported")
     assert _report_findings(operator) - before == 400

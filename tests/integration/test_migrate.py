@@ -2,6 +2,7 @@
 against the session's real PostgreSQL, on a scratch database of its own; and the schema per
 service it builds: every table in its owner's schema, a database of the old layout (everything in
 public) moved without losing a row, and a service's connection blind to another's tables."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,12 +47,12 @@ def test_a_service_refuses_an_unmigrated_database_and_starts_once_the_step_ran(i
         try:
             with pytest.raises(SchemaNotCurrent, match="run python -m services.common.migrate") as refused:
                 await require_current(dsn, wait_seconds=0)
-            assert all(m in str(refused.value) for m in shipped())      # names every missing one
+            assert all(m in str(refused.value) for m in shipped())  # names every missing one
             waiting = asyncio.ensure_future(require_current(dsn, wait_seconds=60, every=0.2))
             await asyncio.sleep(0.5)
-            assert not waiting.done()                     # a migration job still running: it waits
+            assert not waiting.done()  # a migration job still running: it waits
             assert await migrate(dsn, verbose=False) == list(shipped())
-            await asyncio.wait_for(waiting, 10)           # and starts once the step has run
+            await asyncio.wait_for(waiting, 10)  # and starts once the step has run
             conn = await asyncpg.connect(dsn)
             try:
                 assert await pending(conn) == []
@@ -64,16 +65,24 @@ def test_a_service_refuses_an_unmigrated_database_and_starts_once_the_step_ran(i
                 await conn.close()
         finally:
             await _drop(name)
+
     asyncio.run(go())
 
 
 def test_the_keys_command_refuses_an_unmigrated_database_with_the_step_to_run(infra):
     async def make():
         return await _scratch()
+
     name, dsn = asyncio.run(make())
     try:
-        done = subprocess.run([sys.executable, "-m", "services.common.keys", "list"], cwd=REPO,
-                              env={**TEST_ENV, "CSP_PG_DSN": dsn}, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "services.common.keys", "list"],
+            cwd=REPO,
+            env={**TEST_ENV, "CSP_PG_DSN": dsn},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 1, done.stdout + done.stderr
         assert "python -m services.common.migrate" in done.stderr
     finally:
@@ -118,7 +127,7 @@ def test_a_fresh_database_gets_every_table_in_its_owners_schema_and_a_service_se
                         await c.fetchval("SELECT count(*) FROM alerts")
                     with pytest.raises(asyncpg.UndefinedTableError, match="reporting_events"):
                         await c.fetchval("SELECT count(*) FROM reporting_events")
-                    await c.execute("SET search_path = alerts")   # a session change ends with its user
+                    await c.execute("SET search_path = alerts")  # a session change ends with its user
                 async with pool.acquire() as c:
                     assert await c.fetchval("SHOW search_path") == "intake, registry"
             finally:
@@ -140,6 +149,7 @@ def test_a_fresh_database_gets_every_table_in_its_owners_schema_and_a_service_se
                 await conn.close()
         finally:
             await _drop(name)
+
     asyncio.run(go())
 
 
@@ -175,32 +185,43 @@ def test_a_database_of_the_old_layout_is_moved_to_the_schemas_without_losing_a_r
             conn = await asyncpg.connect(dsn)
             try:
                 # Up to 012 as the runner applied them before the schemas: all in public.
-                await conn.execute(f"CREATE TABLE {LEDGER} (name text PRIMARY KEY, sha256 text NOT NULL, "
-                                   "applied_at timestamptz NOT NULL DEFAULT now())")
+                await conn.execute(
+                    f"CREATE TABLE {LEDGER} (name text PRIMARY KEY, sha256 text NOT NULL, "
+                    "applied_at timestamptz NOT NULL DEFAULT now())"
+                )
                 for file_name, path in files().items():
                     await conn.execute(path.read_text())
-                    await conn.execute(f"INSERT INTO {LEDGER} (name, sha256) VALUES ($1, $2)",
-                                       file_name, digest(path))
+                    await conn.execute(f"INSERT INTO {LEDGER} (name, sha256) VALUES ($1, $2)", file_name, digest(path))
                     if file_name == OLD_LAYOUT:
                         break
                 await conn.execute(OLD_ROWS)
                 before = await _placed(conn)
                 assert {s for n, s in before.items() if n in owners()} == {"public"}
-                counts = {t: await conn.fetchval(f"SELECT count(*) FROM public.{t}")
-                          for t, s in before.items() if t in owners() and t not in ("rollup_cycle_daily_v",)
-                          and await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{t}")}
+                counts = {
+                    t: await conn.fetchval(f"SELECT count(*) FROM public.{t}")
+                    for t, s in before.items()
+                    if t in owners()
+                    and t not in ("rollup_cycle_daily_v",)
+                    and await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{t}")
+                }
             finally:
                 await conn.close()
             assert sum(counts.values()) >= 86
 
             applied = await migrate(dsn, verbose=False)
-            assert applied[:4] == ["013_intake_schema.sql", "014_alerts_schema.sql",
-                                   "015_reporting_schema.sql", "016_registry_schema.sql"]
+            assert applied[:4] == [
+                "013_intake_schema.sql",
+                "014_alerts_schema.sql",
+                "015_reporting_schema.sql",
+                "016_registry_schema.sql",
+            ]
             conn = await asyncpg.connect(dsn)
             try:
                 placed = await _placed(conn)
                 assert {n: s for n, s in placed.items() if not n.endswith("_seq")} == {
-                    **owners(), "schema_migrations": "public"}
+                    **owners(),
+                    "schema_migrations": "public",
+                }
                 where = owners()
                 assert {t: await conn.fetchval(f"SELECT count(*) FROM {where[t]}.{t}") for t in counts} == counts
                 assert await pending(conn) == []
@@ -212,7 +233,8 @@ def test_a_database_of_the_old_layout_is_moved_to_the_schemas_without_losing_a_r
             try:
                 new_id = await alerts.fetchval(
                     "INSERT INTO alert_audit (fingerprint, at, action, to_status, severity) "
-                    "VALUES ('0123456789abcdef', now(), 'acknowledged', 'acknowledged', 'red') RETURNING id")
+                    "VALUES ('0123456789abcdef', now(), 'acknowledged', 'acknowledged', 'red') RETURNING id"
+                )
                 assert new_id == 2
                 with pytest.raises(asyncpg.RaiseError, match="append-only"):
                     await alerts.execute("DELETE FROM alert_audit")
@@ -233,4 +255,5 @@ def test_a_database_of_the_old_layout_is_moved_to_the_schemas_without_losing_a_r
                 await reporting.close()
         finally:
             await _drop(name)
+
     asyncio.run(go())

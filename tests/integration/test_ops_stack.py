@@ -17,6 +17,7 @@ Prometheus scrapes and evaluates every INTERVAL (CSP_PROMETHEUS_INTERVAL) instea
 
 Fails (never skips) when the Debian binaries are missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,10 @@ def write_fast_rules(folder: Path) -> None:
 def ops(stack, tmp_path_factory):
     for binary in ("prometheus", "prometheus-alertmanager", "promtool", "amtool"):
         if shutil.which(binary) is None:
-            pytest.fail(f"{binary} not found: bash deploy/local/install.sh installs Debian's "
-                        "prometheus and prometheus-alertmanager")
+            pytest.fail(
+                f"{binary} not found: bash deploy/local/install.sh installs Debian's "
+                "prometheus and prometheus-alertmanager"
+            )
     rules = tmp_path_factory.mktemp("rules")
     write_fast_rules(rules)
     env = {**TEST_ENV, "CSP_PROMETHEUS_RULES_DIR": str(rules), "CSP_PROMETHEUS_INTERVAL": INTERVAL}
@@ -92,8 +95,16 @@ def ops(stack, tmp_path_factory):
 
 def test_every_target_is_up_and_the_rules_are_loaded(ops):
     jobs = {j["job_name"] for j in yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())["scrape_configs"]}
-    assert {"csp-intake", "csp-mapping", "csp-alerts", "csp-alerts-api", "csp-reporting",
-            "csp-reporting-worker", "kafka", "prometheus"} <= jobs
+    assert {
+        "csp-intake",
+        "csp-mapping",
+        "csp-alerts",
+        "csp-alerts-api",
+        "csp-reporting",
+        "csp-reporting-worker",
+        "kafka",
+        "prometheus",
+    } <= jobs
 
     def all_up():
         targets = prometheus("/api/v1/targets")["activeTargets"]
@@ -105,13 +116,19 @@ def test_every_target_is_up_and_the_rules_are_loaded(ops):
     # Each target is this stack's, at the port its setting names.
     targets = prometheus("/api/v1/targets")["activeTargets"]
     assert {t["labels"]["job"]: t["labels"]["instance"] for t in targets} == {
-        job: f"127.0.0.1:{TEST_ENV[port_variable(job)]}" for job in jobs}
+        job: f"127.0.0.1:{TEST_ENV[port_variable(job)]}" for job in jobs
+    }
 
     # Kafka's own metrics, through the broker's JMX exporter agent.
     def broker_series():
-        found = {r["metric"]["__name__"]: float(r["value"][1]) for r in prometheus(
-            "/api/v1/query", query='{job="kafka", __name__=~"kafka_controller_kafkacontroller_activecontrollercount'
-                                   '|kafka_server_replicamanager_partitioncount"}')["result"]}
+        found = {
+            r["metric"]["__name__"]: float(r["value"][1])
+            for r in prometheus(
+                "/api/v1/query",
+                query='{job="kafka", __name__=~"kafka_controller_kafkacontroller_activecontrollercount'
+                '|kafka_server_replicamanager_partitioncount"}',
+            )["result"]
+        }
         return found if len(found) == 2 else None
 
     broker = wait_until(broker_series, timeout=30, interval=1, what="the broker's metrics in Prometheus")
@@ -123,8 +140,7 @@ def test_every_target_is_up_and_the_rules_are_loaded(ops):
     expected = rule_groups(PROM_DIR / "rules")
     assert set(loaded) == set(expected)
     for name, group in expected.items():
-        assert [r.get("record") or r.get("alert") for r in group["rules"]] == \
-            [r["name"] for r in loaded[name]["rules"]]
+        assert [r.get("record") or r.get("alert") for r in group["rules"]] == [r["name"] for r in loaded[name]["rules"]]
     rules = [r for g in loaded.values() for r in g["rules"]]
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] not in ("ok", "unknown")] == []
     # The alerts are the rewritten ones (see the module docstring), read from the test's folder.
@@ -152,16 +168,23 @@ def notifications() -> list[dict]:
 def worker_down_notification() -> dict | None:
     for note in notifications():
         for alert in note["alerts"]:
-            if (note["status"] == "firing" and alert["labels"].get("alertname") == "CspServiceDown"
-                    and alert["labels"].get("job") == WORKER_JOB):
+            if (
+                note["status"] == "firing"
+                and alert["labels"].get("alertname") == "CspServiceDown"
+                and alert["labels"].get("job") == WORKER_JOB
+            ):
                 return note
     return None
 
 
 def test_a_stopped_worker_raises_the_platform_alert_in_alertmanager(ops):
     # A healthy stack: no platform alert, nothing notified.
-    wait_until(lambda: prometheus("/api/v1/query", query=f'up{{job="{WORKER_JOB}"}} == 1')["result"],
-               timeout=60, interval=1, what=f"{WORKER_JOB} up")
+    wait_until(
+        lambda: prometheus("/api/v1/query", query=f'up{{job="{WORKER_JOB}"}} == 1')["result"],
+        timeout=60,
+        interval=1,
+        what=f"{WORKER_JOB} up",
+    )
     assert service_down_alerts() == []
     assert worker_down_notification() is None
 
@@ -171,8 +194,9 @@ def test_a_stopped_worker_raises_the_platform_alert_in_alertmanager(ops):
     stopped = time.monotonic() - stopping
     try:
         # Down at the next scrape, pending for FOR, firing; Alertmanager holds it at once.
-        alerts = wait_until(service_down_alerts, timeout=90, interval=1,
-                            what=f"CspServiceDown for {WORKER_JOB} in Alertmanager")
+        alerts = wait_until(
+            service_down_alerts, timeout=90, interval=1, what=f"CspServiceDown for {WORKER_JOB} in Alertmanager"
+        )
         in_alertmanager = time.monotonic() - stopping
         # Not before the rule's for: window, and within it plus a scrape, an evaluation and the send.
         assert int(FOR[:-1]) <= in_alertmanager <= int(FOR[:-1]) + stopped + 4 * int(INTERVAL[:-1]) + 5
@@ -183,18 +207,28 @@ def test_a_stopped_worker_raises_the_platform_alert_in_alertmanager(ops):
         assert alert["annotations"]["runbook_url"] == "deploy/README-ops.md#cspservicedown"
         assert [r["name"] for r in alert["receivers"]] == ["platform-log"]
         # Routed to the local receiver after the route's group_wait: one JSON line per notification.
-        note = wait_until(worker_down_notification, timeout=60, interval=1,
-                          what="the notification in alertmanager-receiver.log")
+        note = wait_until(
+            worker_down_notification, timeout=60, interval=1, what="the notification in alertmanager-receiver.log"
+        )
         assert note["receiver"] == "platform-log"
         assert note["received_at"]
-        print(f"\n{WORKER} stopped in {stopped:.1f}s; CspServiceDown in Alertmanager "
-              f"{in_alertmanager:.1f}s and in the receiver's log {time.monotonic() - stopping:.1f}s "
-              f"after the stop began (for: {FOR}, scrape and evaluation every {INTERVAL})")
+        print(
+            f"\n{WORKER} stopped in {stopped:.1f}s; CspServiceDown in Alertmanager "
+            f"{in_alertmanager:.1f}s and in the receiver's log {time.monotonic() - stopping:.1f}s "
+            f"after the stop began (for: {FOR}, scrape and evaluation every {INTERVAL})"
+        )
     finally:
         run("services.sh", "start", WORKER, timeout=300)  # waits for /readyz
     # Healthy again for the rest of the session: scraped up, the alert no longer firing.
-    wait_until(lambda: prometheus("/api/v1/query", query=f'up{{job="{WORKER_JOB}"}} == 1')["result"],
-               timeout=60, interval=1, what=f"{WORKER_JOB} up again")
-    wait_until(lambda: not [a for a in prometheus("/api/v1/alerts")["alerts"]
-                            if a["labels"].get("job") == WORKER_JOB],
-               timeout=60, interval=1, what="the alert cleared in Prometheus")
+    wait_until(
+        lambda: prometheus("/api/v1/query", query=f'up{{job="{WORKER_JOB}"}} == 1')["result"],
+        timeout=60,
+        interval=1,
+        what=f"{WORKER_JOB} up again",
+    )
+    wait_until(
+        lambda: not [a for a in prometheus("/api/v1/alerts")["alerts"] if a["labels"].get("job") == WORKER_JOB],
+        timeout=60,
+        interval=1,
+        what="the alert cleared in Prometheus",
+    )

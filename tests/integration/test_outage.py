@@ -2,6 +2,7 @@
 
 Runs after the other intake tests (file order) because it stops the session's broker.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,9 @@ def test_kafka_down_means_503_then_the_retry_is_accepted(keys):
     run("kafka.sh", "stop")
     try:
         t0 = time.monotonic()
-        status, headers, problem = http_json("POST", url("intake", "/v1/findings"), body,
-                                             bearer(keys["pattigift"]), timeout=60)
+        status, headers, problem = http_json(
+            "POST", url("intake", "/v1/findings"), body, bearer(keys["pattigift"]), timeout=60
+        )
         assert status == 503, problem
         assert int(headers["retry-after"]) >= 1
         assert time.monotonic() - t0 < 30
@@ -32,8 +34,14 @@ def test_kafka_down_means_503_then_the_retry_is_accepted(keys):
         run("kafka.sh", "start")
     wait_until(lambda: http_json("GET", url("intake", "/readyz"))[0] == 200, 60, what="intake ready")
     status, _, answer = wait_until(
-        lambda: (r := http_json("POST", url("intake", "/v1/findings"), body, bearer(keys["pattigift"]),
-                                timeout=60))[0] in (200, 202) and r, 60, what="accepted after restart")
+        lambda: (
+            (r := http_json("POST", url("intake", "/v1/findings"), body, bearer(keys["pattigift"]), timeout=60))[0]
+            in (200, 202)
+            and r
+        ),
+        60,
+        what="accepted after restart",
+    )
     copies = len(with_header(FINDINGS.name, "ce_id", body["event_id"]))
     if answer["status"] == "duplicate":
         # The record answered 503 reached the broker once it was back (a late acknowledgement,

@@ -3,6 +3,7 @@ by the rule set, shows on the area's public page with its panel and five answers
 recommendations enter the follow-up loop (the area's commissioners answer them; the partner that
 posted it reads the answers). Only a partner serving the area posts one; replaying every record
 changes nothing."""
+
 from __future__ import annotations
 
 import copy
@@ -41,10 +42,16 @@ def peer_review(source: str = "somerset-fis-review", **data) -> dict:
     body.update(event_id=str(uuid.uuid4()), source=source, occurred_at=now.isoformat())
     body["data"].update(reviewed_on=(now - timedelta(days=5)).date().isoformat(), **data)
     body["data"]["recommendations"] = [
-        {"recommendation": f"Train acute ward staff in faith needs ({body['event_id'][:8]}).",
-         "theme": "cultural_appropriateness", "service": "Acute inpatient care"},
-        {"recommendation": f"Recruit a CDW for the rural east ({body['event_id'][:8]}).",
-         "community": "bme_communities_generally", "theme": "service_gap"},
+        {
+            "recommendation": f"Train acute ward staff in faith needs ({body['event_id'][:8]}).",
+            "theme": "cultural_appropriateness",
+            "service": "Acute inpatient care",
+        },
+        {
+            "recommendation": f"Recruit a CDW for the rural east ({body['event_id'][:8]}).",
+            "community": "bme_communities_generally",
+            "theme": "service_gap",
+        },
     ]
     return body
 
@@ -99,8 +106,11 @@ def test_its_recommendations_enter_the_loop(actors, posted):
     assert alerts("GET", f"/v1/areas/{AREA}/recommendations/{first}", actors["bsol"])[0] == 403
 
     path = f"/v1/areas/{AREA}/recommendations/{second}/responses"
-    decline = {"response_id": str(uuid.uuid4()), "outcome": "not_accepted",
-               "reason": "The county's two CDW posts are funded to March; a third is not."}
+    decline = {
+        "response_id": str(uuid.uuid4()),
+        "outcome": "not_accepted",
+        "reason": "The county's two CDW posts are funded to March; a third is not.",
+    }
     assert alerts("POST", path, actors["bsol"], decline)[0] == 403
     status, _, answered = alerts("POST", path, actors["som"], decline)
     assert status == 201 and answered["status"] == "not_accepted"
@@ -129,13 +139,19 @@ def test_the_public_page_shows_the_review(posted):
     assert "1 Race Equality Lead" in text
 
 
-@pytest.mark.parametrize("change, status, field", [
-    (lambda b: b["data"]["answers"].pop(), 422, "data.answers"),
-    (lambda b: b["data"]["answers"][0].update(rating=7), 422, "data.answers[0].rating"),
-    (lambda b: b["data"].update(panel={"service_user": 0, "carer": 0}), 422, "data.panel"),
-    (lambda b: b["data"]["answers"][1].update(answer="Call the lead on 07700 900123."), 422,
-     "data.answers[1].answer"),
-])
+@pytest.mark.parametrize(
+    "change, status, field",
+    [
+        (lambda b: b["data"]["answers"].pop(), 422, "data.answers"),
+        (lambda b: b["data"]["answers"][0].update(rating=7), 422, "data.answers[0].rating"),
+        (lambda b: b["data"].update(panel={"service_user": 0, "carer": 0}), 422, "data.panel"),
+        (
+            lambda b: b["data"]["answers"][1].update(answer="Call the lead on 07700 900123."),
+            422,
+            "data.answers[1].answer",
+        ),
+    ],
+)
 def test_a_bad_return_is_refused_naming_the_field(actors, change, status, field):
     body = peer_review()
     change(body)
@@ -171,6 +187,7 @@ def test_replaying_every_record_changes_nothing(actors, posted):
     assert review_shown(body["event_id"]) == before
     after = alerts("GET", "/v1/partners/me/recommendations", actors["site"])[2]
     assert after["total"] == listed["total"] + 2
-    assert [r for r in after["items"] if r["peer_review_id"] == body["event_id"]] == \
-        [r for r in listed["items"] if r["peer_review_id"] == body["event_id"]]
+    assert [r for r in after["items"] if r["peer_review_id"] == body["event_id"]] == [
+        r for r in listed["items"] if r["peer_review_id"] == body["event_id"]
+    ]
     assert sum(r["id"] == body["event_id"] for r in public()["peer_reviews"]) == 1

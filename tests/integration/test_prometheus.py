@@ -8,6 +8,7 @@ failing. Each process's own /metrics must also pass ``promtool check metrics`` a
 
 Fails (never skips) when the ``prometheus`` or ``promtool`` binary is missing.
 """
+
 from __future__ import annotations
 
 import copy
@@ -87,26 +88,35 @@ def value(expr: str) -> float | None:
 def prometheus(stack, tmp_path_factory):
     binary = shutil.which("prometheus")
     if binary is None:
-        pytest.fail("prometheus not found: install Debian's package 'prometheus' "
-                    "(bash deploy/local/install.sh does)")
+        pytest.fail("prometheus not found: install Debian's package 'prometheus' (bash deploy/local/install.sh does)")
     assert not port_taken(PROM_PORT), f"port {PROM_PORT} (CSP_TEST_PORT_BASE + 90) is taken"
     home = tmp_path_factory.mktemp("prometheus")
     config = home / "prometheus.yml"
     doc = scrape_config()
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    check = subprocess.run([shutil.which("promtool") or "promtool", "check", "config", str(config)],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [shutil.which("promtool") or "promtool", "check", "config", str(config)], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     log = (home / "prometheus.log").open("w")
-    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={home / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{PROM_PORT}",
-                             "--storage.tsdb.retention.time=1h"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{PROM_PORT}",
+            "--storage.tsdb.retention.time=1h",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         def ready():
             if proc.poll() is not None:
-                raise AssertionError(f"prometheus exited ({proc.returncode}):\n"
-                                     f"{(home / 'prometheus.log').read_text()[-3000:]}")
+                raise AssertionError(
+                    f"prometheus exited ({proc.returncode}):\n{(home / 'prometheus.log').read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{PROM_URL}/-/ready", timeout=2) as r:
                     return r.status == 200
@@ -138,8 +148,14 @@ def post_events(key: dict, n: int) -> list[str]:
 
 def test_prometheus_scrapes_every_process_and_evaluates_the_rules(prometheus, keys):
     jobs = prometheus["jobs"]
-    assert {"csp-intake", "csp-mapping", "csp-alerts", "csp-alerts-api", "csp-reporting",
-            "csp-reporting-worker"} <= jobs
+    assert {
+        "csp-intake",
+        "csp-mapping",
+        "csp-alerts",
+        "csp-alerts-api",
+        "csp-reporting",
+        "csp-reporting-worker",
+    } <= jobs
 
     # Every target of the real configuration is scraped and up.
     def all_up():
@@ -157,41 +173,76 @@ def test_prometheus_scrapes_every_process_and_evaluates_the_rules(prometheus, ke
     stored = 'sum(csp_stream_records_total{job="csp-reporting-worker", outcome="stored"})'
     before = {e: value(e) or 0.0 for e in (accepted, mapped, stored)}
     post_events(keys["pattigift"], 3)
-    wait_until(lambda: (value(accepted) or 0) >= before[accepted] + 3, timeout=30, interval=1,
-               what="intake's accepted counter in Prometheus")
-    wait_until(lambda: (value(mapped) or 0) >= before[mapped] + 3, timeout=60, interval=1,
-               what="mapping's mapped counter in Prometheus")
-    wait_until(lambda: (value(stored) or 0) >= before[stored] + 3, timeout=60, interval=1,
-               what="the reporting worker's stored counter in Prometheus")
+    wait_until(
+        lambda: (value(accepted) or 0) >= before[accepted] + 3,
+        timeout=30,
+        interval=1,
+        what="intake's accepted counter in Prometheus",
+    )
+    wait_until(
+        lambda: (value(mapped) or 0) >= before[mapped] + 3,
+        timeout=60,
+        interval=1,
+        what="mapping's mapped counter in Prometheus",
+    )
+    wait_until(
+        lambda: (value(stored) or 0) >= before[stored] + 3,
+        timeout=60,
+        interval=1,
+        what="the reporting worker's stored counter in Prometheus",
+    )
     assert (value('sum(csp_mapped_events_by_stage_total{stage="assessing_needs"})') or 0) >= 3
 
     # A second round a scrape later: a series first seen after its first increments (an HTTP route
     # and status) has no rate until it moves again.
     post_events(keys["pattigift"], 3)
-    wait_until(lambda: (value(accepted) or 0) >= before[accepted] + 6, timeout=30, interval=1,
-               what="intake's accepted counter in Prometheus, second round")
+    wait_until(
+        lambda: (value(accepted) or 0) >= before[accepted] + 6,
+        timeout=30,
+        interval=1,
+        what="intake's accepted counter in Prometheus, second round",
+    )
 
     # Recording rules from recording.yml evaluate to values.
-    rate = wait_until(lambda: value('sum(type_outcome_reason:csp_intake_events:rate5m'
-                                    '{type="finding", outcome="accepted"})'),
-                      timeout=30, interval=1, what="type_outcome_reason:csp_intake_events:rate5m")
+    rate = wait_until(
+        lambda: value('sum(type_outcome_reason:csp_intake_events:rate5m{type="finding", outcome="accepted"})'),
+        timeout=30,
+        interval=1,
+        what="type_outcome_reason:csp_intake_events:rate5m",
+    )
     assert rate > 0
-    lag = wait_until(lambda: {r["metric"]["worker"] for r in query("worker_topic:csp_kafka_consumer_lag_records:sum")}
-                     >= {"mapping", "alerts", "reporting"} or None,
-                     timeout=30, interval=1, what="consumer lag recorded per worker")
+    lag = wait_until(
+        lambda: (
+            {r["metric"]["worker"] for r in query("worker_topic:csp_kafka_consumer_lag_records:sum")}
+            >= {"mapping", "alerts", "reporting"}
+            or None
+        ),
+        timeout=30,
+        interval=1,
+        what="consumer lag recorded per worker",
+    )
     assert lag
-    api_rate = wait_until(lambda: value('job:csp_http_api_requests:rate5m{job="csp-intake"}'),
-                          timeout=30, interval=1, what="intake's API request rate")
+    api_rate = wait_until(
+        lambda: value('job:csp_http_api_requests:rate5m{job="csp-intake"}'),
+        timeout=30,
+        interval=1,
+        what="intake's API request rate",
+    )
     assert api_rate > 0
-    ratio = wait_until(lambda: query('job:csp_http_api_error_ratio:rate5m{job="csp-intake"}'),
-                       timeout=30, interval=1, what="intake's API error ratio")
+    ratio = wait_until(
+        lambda: query('job:csp_http_api_error_ratio:rate5m{job="csp-intake"}'),
+        timeout=30,
+        interval=1,
+        what="intake's API error ratio",
+    )
     assert float(ratio[0]["value"][1]) == 0.0  # traffic, and no 5xx
 
     # Every recording and alerting rule of the repository loaded and evaluates without error.
     groups = get_json("/api/v1/rules")["groups"]
     rules = [r for g in groups for r in g["rules"]]
-    expected = sum(len(g["rules"]) for p in (PROM_DIR / "rules").glob("*.yml")
-                   for g in yaml.safe_load(p.read_text())["groups"])
+    expected = sum(
+        len(g["rules"]) for p in (PROM_DIR / "rules").glob("*.yml") for g in yaml.safe_load(p.read_text())["groups"]
+    )
     assert len(rules) == expected
     broken = [(r["name"], r.get("lastError")) for r in rules if r["health"] not in ("ok", "unknown")]
     assert broken == []
@@ -202,32 +253,51 @@ def test_prometheus_scrapes_every_process_and_evaluates_the_rules(prometheus, ke
 
 def test_metrics_the_operations_issue_asks_for_arrive(prometheus, keys):
     processes = {job for job in prometheus["jobs"] if job.startswith("csp-")}
-    wait_until(lambda: len(query('up{job=~"csp-.+"} == 1')) == len(processes),
-               timeout=60, interval=1, what="every platform target up")
+    wait_until(
+        lambda: len(query('up{job=~"csp-.+"} == 1')) == len(processes),
+        timeout=60,
+        interval=1,
+        what="every platform target up",
+    )
     # Build info from every process.
     builds = query("csp_build_info")
     assert {b["metric"]["job"] for b in builds} == processes
     assert all(b["metric"]["version"] and b["metric"]["component"] for b in builds)
     # PostgreSQL pool usage from every process that holds a pool, the faust workers included.
-    pools = wait_until(lambda: {r["metric"]["job"] for r in query('csp_pg_pool_connections{state="idle"}')}
-                       >= {"csp-intake", "csp-alerts", "csp-alerts-api", "csp-reporting",
-                           "csp-reporting-worker"} or None,
-                       timeout=30, interval=1, what="pool gauges from every process with a pool")
+    pools = wait_until(
+        lambda: (
+            {r["metric"]["job"] for r in query('csp_pg_pool_connections{state="idle"}')}
+            >= {"csp-intake", "csp-alerts", "csp-alerts-api", "csp-reporting", "csp-reporting-worker"}
+            or None
+        ),
+        timeout=30,
+        interval=1,
+        what="pool gauges from every process with a pool",
+    )
     assert pools
     assert all(float(r["value"][1]) > 0 for r in query('csp_pg_pool_max_connections{job!="csp-mapping"}'))
     # Consumer lag per topic and partition, for each worker's topics.
     lag = query("csp_kafka_consumer_lag_records")
     assert {(r["metric"]["worker"], r["metric"]["topic"]) for r in lag} >= {
-        ("mapping", "intake.findings.v1"), ("mapping", "intake.performance.v1"),
-        ("alerts", "mapped.events.v1"), ("reporting", "mapped.events.v1")}
+        ("mapping", "intake.findings.v1"),
+        ("mapping", "intake.performance.v1"),
+        ("alerts", "mapped.events.v1"),
+        ("reporting", "mapped.events.v1"),
+    }
     assert all(r["metric"]["partition"].isdigit() for r in lag)
     # Alerts by rule and state, and notifications by channel and outcome (zero until one happens).
-    states = wait_until(lambda: {(r["metric"]["rule"], r["metric"]["state"]) for r in query("csp_alerts")},
-                        timeout=30, interval=1, what="csp_alerts from the alerts worker")
+    states = wait_until(
+        lambda: {(r["metric"]["rule"], r["metric"]["state"]) for r in query("csp_alerts")},
+        timeout=30,
+        interval=1,
+        what="csp_alerts from the alerts worker",
+    )
     assert {s for _, s in states} == {"firing", "acknowledged", "resolved"}
     assert {r for r, _ in states} == {rule.value for rule in AlertRule}
-    outcomes = {(r["metric"]["channel"], r["metric"]["outcome"])
-                for r in query('csp_alert_notifications_total{job="csp-alerts-api"}')}
+    outcomes = {
+        (r["metric"]["channel"], r["metric"]["outcome"])
+        for r in query('csp_alert_notifications_total{job="csp-alerts-api"}')
+    }
     assert {("webhook", "delivered"), ("webhook", "failed"), ("webhook", "retried")} <= outcomes
     # Dead letters are counted by every worker that writes them (zero until one happens).
     stages = {(r["metric"]["job"], r["metric"]["reason_stage"]) for r in query("csp_deadletter_records_total")}
@@ -238,8 +308,7 @@ def test_metrics_the_operations_issue_asks_for_arrive(prometheus, keys):
     assert query('csp_http_request_duration_seconds_count{job="csp-intake", route="/v1/findings"}')
 
 
-@pytest.mark.parametrize("service", ["intake", "mapping", "alerts", "alerts-api", "reporting",
-                                     "reporting-worker"])
+@pytest.mark.parametrize("service", ["intake", "mapping", "alerts", "alerts-api", "reporting", "reporting-worker"])
 def test_each_process_exposition_passes_promtool_and_carries_no_event_id(stack, keys, service):
     promtool = shutil.which("promtool")
     if promtool is None:
@@ -248,8 +317,9 @@ def test_each_process_exposition_passes_promtool_and_carries_no_event_id(stack, 
     with urllib.request.urlopen(url(service, "/metrics"), timeout=10) as r:
         body = r.read()
     check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
-    assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), \
-        (check.stdout + check.stderr).decode()
+    assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), (
+        check.stdout + check.stderr
+    ).decode()
     text = body.decode()
     assert "csp_build_info{" in text
     assert ids[0] not in text

@@ -5,6 +5,7 @@ commissioner's answer resolves it (and is published on Kafka), and replays chang
 The response window is sixty days, so the alerts worker and API are restarted with the
 test-only clock offset (CSP_ALERTS_CLOCK_OFFSET_SECONDS) to see it pass.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,12 @@ from tests.stackenv import run_script
 pytestmark = pytest.mark.integration
 
 AREA, REGION, OTHER = "EASI", "north_east", "ELON"
-FAST = {"CSP_ALERTS_RETRY_BASE_SECONDS": "0.2", "CSP_ALERTS_TICK_SECONDS": "0.5",
-        "CSP_ALERTS_REEVALUATE_SECONDS": "2", "CSP_ALERTS_GROUP_INTERVAL_SECONDS": "2"}
+FAST = {
+    "CSP_ALERTS_RETRY_BASE_SECONDS": "0.2",
+    "CSP_ALERTS_TICK_SECONDS": "0.5",
+    "CSP_ALERTS_REEVALUATE_SECONDS": "2",
+    "CSP_ALERTS_GROUP_INTERVAL_SECONDS": "2",
+}
 OFFSET_DAYS = 61
 
 
@@ -55,20 +60,30 @@ def api(method: str, path: str, key: dict, body=None):
 
 def finding(recommendation: str | None, days_ago: float = 2) -> dict:
     return {
-        "event_id": str(uuid.uuid4()), "source": "easi-cdw", "area": AREA, "region": REGION,
+        "event_id": str(uuid.uuid4()),
+        "source": "easi-cdw",
+        "area": AREA,
+        "region": REGION,
         "occurred_at": (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
         "type": "uk.nhs.commissioning.finding.v1",
-        "data": {"community": "bangladeshi", "theme": "access_and_language_barriers", "severity": "high",
-                 "people_affected": 30, "finding_source": "focus_group",
-                 "cdw_role": "change_agent", "service": "community mental health team",
-                 "summary": "Women describe no interpreter at first appointments.",
-                 **({"recommendation": recommendation} if recommendation else {})},
+        "data": {
+            "community": "bangladeshi",
+            "theme": "access_and_language_barriers",
+            "severity": "high",
+            "people_affected": 30,
+            "finding_source": "focus_group",
+            "cdw_role": "change_agent",
+            "service": "community mental health team",
+            "summary": "Women describe no interpreter at first appointments.",
+            **({"recommendation": recommendation} if recommendation else {}),
+        },
     }
 
 
 def post(events: list[dict], partner: dict) -> dict:
-    status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"),
-                                  {"events": events}, bearer(partner), timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", "/v1/findings:batch"), {"events": events}, bearer(partner), timeout=60
+    )
     assert status == 200, answer
     return answer["counts"]
 
@@ -84,8 +99,11 @@ def alert(fp: str, key: dict) -> dict | None:
 
 
 def responses_on_kafka(rec_id: str) -> list:
-    return [r for r in records(RECOMMENDATION_RESPONSES.name, timeout=20)
-            if json.loads(r.value)["data"]["recommendation_id"] == rec_id]
+    return [
+        r
+        for r in records(RECOMMENDATION_RESPONSES.name, timeout=20)
+        if json.loads(r.value)["data"]["recommendation_id"] == rec_id
+    ]
 
 
 def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actors):
@@ -109,9 +127,17 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
 
     # 2. The clock moves past the response window: the alert fires and reaches the webhook.
     receiver = WebhookReceiver()
-    status, _, sub = api("POST", "/v1/subscriptions", easi, {
-        "areas": [AREA], "channel": "webhook", "target": receiver.url,
-        "rules": ["recommendation_not_followed_up", "recommendation_action_overdue"]})
+    status, _, sub = api(
+        "POST",
+        "/v1/subscriptions",
+        easi,
+        {
+            "areas": [AREA],
+            "channel": "webhook",
+            "target": receiver.url,
+            "rules": ["recommendation_not_followed_up", "recommendation_action_overdue"],
+        },
+    )
     assert status == 201, sub
     moved = {**TEST_ENV, **FAST, "CSP_ALERTS_CLOCK_OFFSET_SECONDS": str(OFFSET_DAYS * 86400)}
     try:
@@ -128,28 +154,33 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
 
         # 3. Only a commissioner of the area answers; a refused answer names the field.
         path = f"/v1/areas/{AREA}/recommendations/{rec_id}/responses"
-        accept = {"response_id": str(uuid.uuid4()), "outcome": "accepted",
-                  "action": "Interpreters booked with every first appointment letter.",
-                  "owner": "Mental health commissioning lead",
-                  "due_date": (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()}
+        accept = {
+            "response_id": str(uuid.uuid4()),
+            "outcome": "accepted",
+            "action": "Interpreters booked with every first appointment letter.",
+            "owner": "Mental health commissioning lead",
+            "due_date": (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat(),
+        }
         assert api("POST", path, actors["elon"], accept)[0] == 403
         assert api("POST", path, actors["operator"], accept)[0] == 403
         assert api("POST", path, actors["partner"], accept)[0] == 403
-        status, headers, problem = api("POST", path, easi, {"response_id": str(uuid.uuid4()),
-                                                            "outcome": "not_accepted"})
+        status, headers, problem = api(
+            "POST", path, easi, {"response_id": str(uuid.uuid4()), "outcome": "not_accepted"}
+        )
         assert status == 422 and headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in problem["errors"]] == ["reason"]
-        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()),
-                                                      "owner": "Ring about 943 476 5919"})
+        status, _, problem = api(
+            "POST", path, easi, {**accept, "response_id": str(uuid.uuid4()), "owner": "Ring about 943 476 5919"}
+        )
         assert status == 422 and [e["field"] for e in problem["errors"]] == ["owner"]
         assert "943" not in json.dumps(problem)
-        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()),
-                                                      "action": "Interpreters\u0000booked"})
+        status, _, problem = api(
+            "POST", path, easi, {**accept, "response_id": str(uuid.uuid4()), "action": "Interpreters\u0000booked"}
+        )
         assert status == 422 and [e["field"] for e in problem["errors"]] == ["action"]
         status, _, problem = api("POST", path, easi, {**accept, "response_id": "not-a-uuid"})
         assert status == 422 and [e["field"] for e in problem["errors"]] == ["response_id"]
-        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()),
-                                                      "colour": "blue"})
+        status, _, problem = api("POST", path, easi, {**accept, "response_id": str(uuid.uuid4()), "colour": "blue"})
         assert status == 422 and [e["field"] for e in problem["errors"]] == ["colour"]
         assert recommendation(rec_id, easi)["answers"] == []
 
@@ -160,8 +191,11 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
         assert answered["status"] == "accepted" and len(answered["answers"]) == 1
         assert answered["answers"][0]["by"] == "easi-icb"
         assert alert(quiet, easi)["status"] == "resolved"
-        wait_until(lambda: any(d.payload["status"] == "resolved" for d in receiver.about(quiet)), 30,
-                   what="the resolution delivered")
+        wait_until(
+            lambda: any(d.payload["status"] == "resolved" for d in receiver.about(quiet)),
+            30,
+            what="the resolution delivered",
+        )
         late = wait_until(lambda: alert(overdue, easi), 60, what="the overdue alert")
         assert late["status"] == "firing"
         status, _, again = api("POST", path, easi, accept)
@@ -170,8 +204,11 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
         assert status == 409 and problem["errors"][0]["field"] == "response_id"
 
         # 5. Completion, with what changed, resolves the overdue alert.
-        done = {"response_id": str(uuid.uuid4()), "progress": "completed",
-                "note": "Interpreters at 42 first appointments since; fed back at the community forum."}
+        done = {
+            "response_id": str(uuid.uuid4()),
+            "progress": "completed",
+            "note": "Interpreters at 42 first appointments since; fed back at the community forum.",
+        }
         status, _, completed = api("POST", path, easi, done)
         assert status == 201 and completed["status"] == "completed" and not completed["open"]
         assert alert(overdue, easi)["status"] == "resolved"
@@ -179,8 +216,9 @@ def test_a_recommendation_left_unanswered_alerts_and_an_answer_resolves_it(actor
         assert status == 409
 
         # 6. Each answer is on Kafka once, as its own CloudEvent.
-        on_kafka = wait_until(lambda: (found := responses_on_kafka(rec_id)) and len(found) >= 2 and found,
-                              30, what="the answers on Kafka")
+        on_kafka = wait_until(
+            lambda: (found := responses_on_kafka(rec_id)) and len(found) >= 2 and found, 30, what="the answers on Kafka"
+        )
         time.sleep(2)
         on_kafka = responses_on_kafka(rec_id)
         ids = [dict(r.headers)["ce_id"].decode() for r in on_kafka]

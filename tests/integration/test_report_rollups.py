@@ -7,6 +7,7 @@ Findings go through the real path (intake -> Kafka -> mapping -> reporting worke
 (SHEF), spread over the last 400 days. The demo writes to Sheffield too when its test runs first in
 the session; every comparison here holds whatever else the area holds.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,7 +46,8 @@ DETAIL_QUERY = (
     "  coalesce(sum(r.high_severity) FILTER (WHERE r.day >= $4), 0)::bigint AS high_severity "
     "FROM rollup_detail_daily r JOIN rollup_signatures s USING (signature_id) "
     "WHERE s.type = 'finding' AND r.area = ANY($1::text[]) AND r.day BETWEEN $2 AND $3 "
-    "GROUP BY r.community, r.theme")
+    "GROUP BY r.community, r.theme"
+)
 
 
 def _today() -> date:
@@ -54,22 +56,39 @@ def _today() -> date:
 
 def _finding(day: date, i: int) -> dict:
     body = copy.deepcopy(FINDING)
-    body.update(event_id=str(uuid.uuid4()), source="sheffield-rollup-check", area=AREA, region=REGION,
-                occurred_at=datetime.combine(day, time(0, 0, 1), tzinfo=timezone.utc).isoformat())
-    body["data"].update(community=COMMUNITIES[i % len(COMMUNITIES)], theme=THEMES[i % len(THEMES)],
-                        severity=("low", "moderate", "high", "critical")[i % 4], people_affected=i % 9 + 1,
-                        cdw_role=None)
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source="sheffield-rollup-check",
+        area=AREA,
+        region=REGION,
+        occurred_at=datetime.combine(day, time(0, 0, 1), tzinfo=timezone.utc).isoformat(),
+    )
+    body["data"].update(
+        community=COMMUNITIES[i % len(COMMUNITIES)],
+        theme=THEMES[i % len(THEMES)],
+        severity=("low", "moderate", "high", "critical")[i % 4],
+        people_affected=i % 9 + 1,
+        cdw_role=None,
+    )
     return body
 
 
 def _post(events: list[dict], key: dict) -> dict:
     counts: dict[str, int] = {}
     for start in range(0, len(events), 200):
-        status, _, answer = http_json("POST", url("intake", "/v1/findings:batch"),
-                                      {"events": events[start:start + 200]}, bearer(key), timeout=60)
+        status, _, answer = http_json(
+            "POST",
+            url("intake", "/v1/findings:batch"),
+            {"events": events[start : start + 200]},
+            bearer(key),
+            timeout=60,
+        )
         assert status == 200, answer
-        assert not answer["counts"].get("rejected"), [r for r in answer.get("results", answer.get("events", []))
-                                                     if r.get("status") not in ("accepted", "duplicate")]
+        assert not answer["counts"].get("rejected"), [
+            r
+            for r in answer.get("results", answer.get("events", []))
+            if r.get("status") not in ("accepted", "duplicate")
+        ]
         for k, v in answer["counts"].items():
             counts[k] = counts.get(k, 0) + v
     return counts
@@ -92,6 +111,7 @@ def _reference(window: Window) -> dict:
             return await conn.fetch(DETAIL_QUERY, [AREA], prev.start, window.end, window.start)
         finally:
             await conn.close()
+
     return reports.unmet_needs(asyncio.run(rows()))
 
 
@@ -110,14 +130,16 @@ def posted(keys, operator) -> list[dict]:
     today = _today()
     # Every day of the last 40, then every third day back to 400 days: windows end on buckets
     # of every grain, including last year's December.
-    days = [today - timedelta(days=n) for n in range(40)] + \
-        [today - timedelta(days=n) for n in range(40, 400, 3)]
+    days = [today - timedelta(days=n) for n in range(40)] + [today - timedelta(days=n) for n in range(40, 400, 3)]
     events = [_finding(day, i) for i, day in enumerate(d for d in days for _ in range(2))]
     assert _post(events, partner) == {"accepted": len(events)}
     # The worker writes the rollups in the transaction that records the event, so once every one
     # of these events is recorded its rollup rows are there too.
-    wait_until(lambda: _stored("sheffield-rollup-check") == len(events), 180,
-               what=f"{len(events)} Sheffield findings stored by the reporting worker")
+    wait_until(
+        lambda: _stored("sheffield-rollup-check") == len(events),
+        180,
+        what=f"{len(events)} Sheffield findings stored by the reporting worker",
+    )
     return events
 
 
@@ -128,15 +150,18 @@ def _stored(source: str) -> int:
             return await conn.fetchval("SELECT count(*) FROM reporting_events WHERE source = $1", source)
         finally:
             await conn.close()
+
     return asyncio.run(count())
 
 
 def _windows() -> list[tuple[dict, Window]]:
     today = _today()
     out = [({"days": d}, Window(today - timedelta(days=d - 1), today)) for d in (1, 7, 30, 90, 180, 365)]
-    for start, end in ((date(today.year - 1, 12, 20), date(today.year, 1, 12)),   # a year's end
-                       (today.replace(day=1) - timedelta(days=70), today.replace(day=1) - timedelta(days=1)),
-                       (today - timedelta(days=200), today - timedelta(days=33))):
+    for start, end in (
+        (date(today.year - 1, 12, 20), date(today.year, 1, 12)),  # a year's end
+        (today.replace(day=1) - timedelta(days=70), today.replace(day=1) - timedelta(days=1)),
+        (today - timedelta(days=200), today - timedelta(days=33)),
+    ):
         if start >= today - timedelta(days=399):
             out.append(({"from": start.isoformat(), "to": end.isoformat()}, Window(start, end)))
     return out
@@ -149,7 +174,8 @@ def test_the_report_is_identical_from_the_bucket_rollup_and_from_the_daily_detai
         assert _view(body) == _reference(window), params
     # The region view holds the same for a region of this one area.
     assert _view(_report(operator, region=REGION, days=90)) == _reference(
-        Window(_today() - timedelta(days=89), _today()))
+        Window(_today() - timedelta(days=89), _today())
+    )
     # And the figures are the ledger's own, which holds every finding posted here (the demo may
     # have added its own Sheffield findings), not merely two rollups equal to each other.
     posted_90 = [e for e in posted if (_today() - date.fromisoformat(e["occurred_at"][:10])).days < 90]
@@ -159,22 +185,29 @@ def test_the_report_is_identical_from_the_bucket_rollup_and_from_the_daily_detai
     assert sum(i["findings"]["current"] for i in body["items"]) == findings
     assert sum(i["people_affected"]["current"] for i in body["items"]) == people
     mine, my_people = _ledger_findings(start, _today(), source="sheffield-rollup-check")
-    assert mine - len(posted_90) in (0, 1)      # the replay test's marker finding, if it ran first
+    assert mine - len(posted_90) in (0, 1)  # the replay test's marker finding, if it ran first
     assert my_people - sum(e["data"]["people_affected"] for e in posted_90) in (0, 2)
 
 
 def _ledger_findings(start: date, end: date, source: str | None = None) -> tuple[int, int]:
     """Findings and people affected in the area between two days, from the reporting ledger."""
+
     async def counts():
         conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
         try:
             row = await conn.fetchrow(
                 "SELECT count(*) AS n, coalesce(sum(people_affected), 0) AS people FROM reporting_events "
                 "WHERE type = 'finding' AND area = $1 AND day BETWEEN $2 AND $3 "
-                "AND ($4::text IS NULL OR source = $4)", AREA, start, end, source)
+                "AND ($4::text IS NULL OR source = $4)",
+                AREA,
+                start,
+                end,
+                source,
+            )
             return int(row["n"]), int(row["people"])
         finally:
             await conn.close()
+
     return asyncio.run(counts())
 
 
@@ -184,8 +217,14 @@ def test_a_replay_adds_nothing_to_the_bucket_rollup(keys, operator, posted):
     assert _post(posted[:50], partner) == {"duplicate": 50}
     marker = _finding(_today(), 1)
     assert _post([marker], partner) == {"accepted": 1}
-    wait_until(lambda: sum(i["findings"]["current"] for i in _report(operator, area=AREA, days=7)["items"])
-               == sum(i["findings"]["current"] for i in before[7]["items"]) + 1, 90, what="the marker finding")
+    wait_until(
+        lambda: (
+            sum(i["findings"]["current"] for i in _report(operator, area=AREA, days=7)["items"])
+            == sum(i["findings"]["current"] for i in before[7]["items"]) + 1
+        ),
+        90,
+        what="the marker finding",
+    )
     for d in (90, 365):
         after = sum(i["findings"]["current"] for i in _report(operator, area=AREA, days=d)["items"])
         assert after == sum(i["findings"]["current"] for i in before[d]["items"]) + 1
@@ -202,17 +241,19 @@ def test_the_migration_backfill_builds_the_rows_the_worker_wrote(posted):
         conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
         try:
             async with conn.transaction():
-                await conn.execute("CREATE TEMPORARY TABLE scratch_ct (LIKE rollup_community_theme) "
-                                   "ON COMMIT DROP")
+                await conn.execute("CREATE TEMPORARY TABLE scratch_ct (LIKE rollup_community_theme) ON COMMIT DROP")
                 await conn.execute(sql)
-                cols = "grain, bucket, community, theme, region, findings, people_affected, " \
-                       "severity_weight, high_severity"
-                mine = await conn.fetch(f"SELECT {cols} FROM rollup_community_theme WHERE area = $1 "
-                                        "ORDER BY 1, 2, 3, 4", AREA)
+                cols = (
+                    "grain, bucket, community, theme, region, findings, people_affected, severity_weight, high_severity"
+                )
+                mine = await conn.fetch(
+                    f"SELECT {cols} FROM rollup_community_theme WHERE area = $1 ORDER BY 1, 2, 3, 4", AREA
+                )
                 again = await conn.fetch(f"SELECT {cols} FROM scratch_ct WHERE area = $1 ORDER BY 1, 2, 3, 4", AREA)
                 return [tuple(r) for r in mine], [tuple(r) for r in again]
         finally:
             await conn.close()
+
     mine, again = asyncio.run(compare())
     assert mine and mine == again
     grains = {r[0] for r in mine}
@@ -233,8 +274,15 @@ def test_the_drill_down_total_and_pages_are_those_of_the_ledger(operator, posted
     time index: both equal what the ledger itself gives for the same filters."""
     today = _today()
     start = today - timedelta(days=89)
-    filters = ({}, {"community": "somali"}, {"theme": "stigma"}, {"community": "irish", "theme": "service_gap"},
-               {"stage": 1}, {"type": "finding"}, {"competency": 2, "community": "chinese"})
+    filters = (
+        {},
+        {"community": "somali"},
+        {"theme": "stigma"},
+        {"community": "irish", "theme": "service_gap"},
+        {"stage": 1},
+        {"type": "finding"},
+        {"competency": 2, "community": "chinese"},
+    )
     column = {"community": "community", "theme": "theme", "type": "type"}
 
     async def ledger(f: dict, order: str, limit: int, offset: int, areas: tuple[str, ...] = (AREA,)):
@@ -242,27 +290,35 @@ def test_the_drill_down_total_and_pages_are_those_of_the_ledger(operator, posted
         for name, value in f.items():
             args.append(value)
             n = len(args)
-            clauses += (f" AND ${n}::smallint = ANY(stages)" if name == "stage" else
-                        f" AND ${n}::smallint = ANY(competencies)" if name == "competency" else
-                        f" AND {column[name]} = ${n}")
+            clauses += (
+                f" AND ${n}::smallint = ANY(stages)"
+                if name == "stage"
+                else f" AND ${n}::smallint = ANY(competencies)"
+                if name == "competency"
+                else f" AND {column[name]} = ${n}"
+            )
         where = f"area = ANY($1::text[]) AND day BETWEEN $2 AND $3{clauses}"
         conn = await asyncpg.connect(TEST_ENV["CSP_PG_DSN"])
         try:
             total = await conn.fetchval(f"SELECT count(*) FROM reporting_events WHERE {where}", *args)
-            ids = await conn.fetch(f"SELECT event_id FROM reporting_events WHERE {where} ORDER BY {order} "
-                                   f"LIMIT {limit} OFFSET {offset}", *args)
+            ids = await conn.fetch(
+                f"SELECT event_id FROM reporting_events WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+                *args,
+            )
             return total, [str(r["event_id"]) for r in ids]
         finally:
             await conn.close()
 
     for f in filters:
-        for sort, order, offset in (("newest", "occurred_at DESC, event_id", 0),
-                                    ("newest", "occurred_at DESC, event_id", 7),
-                                    ("oldest", "occurred_at ASC, event_id", 3),
-                                    # Each area's page along its own index (migration 017).
-                                    ("severity", ORDER_BY["findings"]["severity"], 5),
-                                    ("people", ORDER_BY["findings"]["people"], 0),
-                                    ("area", ORDER_BY["findings"]["area"], 2)):
+        for sort, order, offset in (
+            ("newest", "occurred_at DESC, event_id", 0),
+            ("newest", "occurred_at DESC, event_id", 7),
+            ("oldest", "occurred_at ASC, event_id", 3),
+            # Each area's page along its own index (migration 017).
+            ("severity", ORDER_BY["findings"]["severity"], 5),
+            ("people", ORDER_BY["findings"]["people"], 0),
+            ("area", ORDER_BY["findings"]["area"], 2),
+        ):
             body = _drill(operator, area=AREA, days=90, sort=sort, limit=25, offset=offset, **f)
             total, ids = asyncio.run(ledger(f, order, 25, offset))
             assert body["total"] == total, (f, sort)

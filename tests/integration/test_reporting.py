@@ -4,6 +4,7 @@ JSON, CSV and HTML. Windows and their previous windows, replays, area scoping, s
 Counts are taken before and after posting, and the module works in areas other tests leave
 alone (Arden, West Mercia), so it holds whatever else the session has posted.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,6 +35,7 @@ AGES = {2: 3, 20: 5, 60: 7}  # days ago -> findings posted that many days ago
 # helpers
 # ---------------------------------------------------------------------------------------------
 
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -61,15 +63,21 @@ def report(key, name: str, **params):
 
 def _finding(days_ago: int, *, community="somali", theme="unmet_need", people=10, area=AREA) -> dict:
     body = copy.deepcopy(FINDING)
-    body.update(event_id=str(uuid.uuid4()), source="black-country-cdw", area=area, region=REGION,
-                occurred_at=(datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat())
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source="black-country-cdw",
+        area=area,
+        region=REGION,
+        occurred_at=(datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
+    )
     body["data"].update(community=community, theme=theme, people_affected=people, cdw_role=None)
     return body
 
 
 def _post(kind: str, events: list[dict], key) -> dict:
-    status, _, answer = http_json("POST", url("intake", f"/v1/{kind}:batch"), {"events": events}, bearer(key),
-                                  timeout=60)
+    status, _, answer = http_json(
+        "POST", url("intake", f"/v1/{kind}:batch"), {"events": events}, bearer(key), timeout=60
+    )
     assert status == 200, answer
     assert not answer["counts"].get("rejected"), answer
     return answer["counts"]
@@ -95,12 +103,26 @@ def _perf(provider: str, month: date, value_pct: float, denominator: int = 200, 
     nxt = _month_start(month, -1)
     end = nxt - timedelta(days=1)
     numerator = round(value_pct * denominator / 100)
-    body.update(event_id=str(uuid.uuid4()), source="pattigift", area=AREA, region=REGION,
-                occurred_at=datetime(end.year, end.month, end.day, 12, tzinfo=timezone.utc).isoformat())
-    body["data"].update(provider_id=provider, provider_name=provider.replace("-", " ").title(),
-                        provider_sector="voluntary", indicator="four_week_wait", period_start=month.isoformat(),
-                        period_end=end.isoformat(), value=100 * numerator / denominator, target=95.0,
-                        numerator=numerator, denominator=denominator, **data)
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source="pattigift",
+        area=AREA,
+        region=REGION,
+        occurred_at=datetime(end.year, end.month, end.day, 12, tzinfo=timezone.utc).isoformat(),
+    )
+    body["data"].update(
+        provider_id=provider,
+        provider_name=provider.replace("-", " ").title(),
+        provider_sector="voluntary",
+        indicator="four_week_wait",
+        period_start=month.isoformat(),
+        period_end=end.isoformat(),
+        value=100 * numerator / denominator,
+        target=95.0,
+        numerator=numerator,
+        denominator=denominator,
+        **data,
+    )
     return body
 
 
@@ -111,8 +133,28 @@ def _csv(text: str) -> list[dict]:
 class _Balance(HTMLParser):
     """Valid-ish HTML: every non-void element closed in order."""
 
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
-            "path", "rect", "circle", "line", "polyline", "polygon", "stop"}
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+        "path",
+        "rect",
+        "circle",
+        "line",
+        "polyline",
+        "polygon",
+        "stop",
+    }
 
     def __init__(self):
         super().__init__()
@@ -152,6 +194,7 @@ def assert_valid_html(text: str) -> None:
 # fixtures
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def ardn_commissioner(keys) -> dict:
     return create_key("arden-icb", "commissioner", areas=AREA, name="Arden ICB")
@@ -167,14 +210,19 @@ def windows_baseline(keys):
 @pytest.fixture(scope="module")
 def posted(keys, windows_baseline):
     """Findings 2, 20 and 60 days ago in Arden, mapped and rolled up."""
-    events = [_finding(age, community="somali" if i % 2 else "irish",
-                       theme="unmet_need" if i % 3 else "stigma", people=i + 1)
-              for age, n in AGES.items() for i in range(n)]
+    events = [
+        _finding(age, community="somali" if i % 2 else "irish", theme="unmet_need" if i % 3 else "stigma", people=i + 1)
+        for age, n in AGES.items()
+        for i in range(n)
+    ]
     assert _post("findings", events, keys["black-country-cdw"]) == {"accepted": len(events)}
     total = sum(AGES.values())
     before = windows_baseline[90]["findings"]["current"]
-    wait_until(lambda: report(keys["operator"], "summary", area=AREA, days=90)["findings"]["current"]
-               - before == total, 120, what=f"{total} findings in the Arden report")
+    wait_until(
+        lambda: report(keys["operator"], "summary", area=AREA, days=90)["findings"]["current"] - before == total,
+        120,
+        what=f"{total} findings in the Arden report",
+    )
     return events
 
 
@@ -182,19 +230,19 @@ def posted(keys, windows_baseline):
 # windows, replay, scoping
 # ---------------------------------------------------------------------------------------------
 
+
 def _delta(after, before, field="findings"):
-    return (after[field]["current"] - before[field]["current"],
-            after[field]["previous"] - before[field]["previous"])
+    return (after[field]["current"] - before[field]["current"], after[field]["previous"] - before[field]["previous"])
 
 
 def test_rolling_windows_and_their_previous_windows(keys, windows_baseline, posted):
     op = keys["operator"]
     expect = {  # window days -> (current, previous): 2 days ago: 3, 20 days ago: 5, 60 days ago: 7
-        7: (3, 0),      # current: 2; previous: days 7..13 ago
-        10: (3, 0),     # previous: days 10..19 ago (20 is just outside)
-        15: (3, 5),     # previous: days 15..29 ago
-        30: (8, 0),     # previous: days 30..59 ago (60 is just outside)
-        45: (8, 7),     # previous: days 45..89 ago
+        7: (3, 0),  # current: 2; previous: days 7..13 ago
+        10: (3, 0),  # previous: days 10..19 ago (20 is just outside)
+        15: (3, 5),  # previous: days 15..29 ago
+        30: (8, 0),  # previous: days 30..59 ago (60 is just outside)
+        45: (8, 7),  # previous: days 45..89 ago
         90: (15, 0),
     }
     for days, (cur, prev) in expect.items():
@@ -207,12 +255,14 @@ def test_rolling_windows_and_their_previous_windows(keys, windows_baseline, post
     row = custom["areas"][0]
     assert custom["window"] == {"from": d20.isoformat(), "to": d20.isoformat(), "days": 1}
     assert row["findings"]["current"] >= 5
+
     # The region overview lists the area with the same figures as the area on its own (read
     # again while alerts from other tests in the session are still arriving between the reads).
     def same_figures():
         region = report(op, "overview", region=REGION, days=90)
         alone = report(op, "overview", area=AREA, days=90)["areas"][0]
         return region if next(a for a in region["areas"] if a["area"] == AREA) == alone else None
+
     region = wait_until(same_figures, 60, what="the region's row for the area equal to the area alone")
     assert AREA in [a["area"] for a in region["areas"]] and OTHER_AREA in [a["area"] for a in region["areas"]]
     assert region["totals"]["findings"]["current"] == sum(a["findings"]["current"] for a in region["areas"])
@@ -222,9 +272,8 @@ def test_unmet_needs_heatmap_and_drill_down(keys, posted):
     op = keys["operator"]
     unmet = report(op, "unmet-needs", area=AREA, days=30)
     mine = {(i["community"], i["theme"]): i for i in unmet["items"]}
-    posted_30 = [e for e in posted if (datetime.now(timezone.utc)
-                                       - datetime.fromisoformat(e["occurred_at"])).days < 30]
-    for (community, theme) in {(e["data"]["community"], e["data"]["theme"]) for e in posted_30}:
+    posted_30 = [e for e in posted if (datetime.now(timezone.utc) - datetime.fromisoformat(e["occurred_at"])).days < 30]
+    for community, theme in {(e["data"]["community"], e["data"]["theme"]) for e in posted_30}:
         n = sum(1 for e in posted_30 if (e["data"]["community"], e["data"]["theme"]) == (community, theme))
         assert mine[(community, theme)]["findings"]["current"] >= n
         assert mine[(community, theme)]["trend"] in ("new", "rising", "steady", "falling")
@@ -233,17 +282,18 @@ def test_unmet_needs_heatmap_and_drill_down(keys, posted):
     busiest = max(heat["cells"], key=lambda c: c["events"])
     assert busiest["events"] > 0
     # Drill-down from that cell: the findings behind it, as many as the cell says.
-    drill = report(op, "findings", area=AREA, days=90, stage=busiest["stage"],
-                   competency=busiest["competency"], limit=1000)
+    drill = report(
+        op, "findings", area=AREA, days=90, stage=busiest["stage"], competency=busiest["competency"], limit=1000
+    )
     assert drill["total"] == busiest["events"] == len(drill["items"])
-    assert {e["event_id"] for e in posted} <= {i["event_id"] for i in drill["items"]} or \
-        all(busiest["stage"] in i["stages"] for i in drill["items"])
+    assert {e["event_id"] for e in posted} <= {i["event_id"] for i in drill["items"]} or all(
+        busiest["stage"] in i["stages"] for i in drill["items"]
+    )
     item = drill["items"][0]
     assert set(item) >= {"event_id", "summary", "community", "theme"}
     # Filtered by community and theme.
     somali = report(op, "findings", area=AREA, days=90, community="somali", theme="unmet_need", limit=1000)
-    assert somali["items"] and all(i["community"] == "somali" and i["theme"] == "unmet_need"
-                                   for i in somali["items"])
+    assert somali["items"] and all(i["community"] == "somali" and i["theme"] == "unmet_need" for i in somali["items"])
 
 
 def test_replaying_changes_nothing(keys, posted):
@@ -257,8 +307,11 @@ def test_replaying_changes_nothing(keys, posted):
     producer.close()
     marker = _finding(1, community="chinese", theme="stigma")
     assert _post("findings", [marker], keys["black-country-cdw"]) == {"accepted": 1}
-    wait_until(lambda: report(op, "summary", area=AREA, days=7)["findings"]["current"]
-               - before[7]["findings"]["current"] == 1, 90, what="the marker finding")
+    wait_until(
+        lambda: report(op, "summary", area=AREA, days=7)["findings"]["current"] - before[7]["findings"]["current"] == 1,
+        90,
+        what="the marker finding",
+    )
     for d in (30, 90):
         after = report(op, "summary", area=AREA, days=d)
         assert after["findings"]["current"] - before[d]["findings"]["current"] == 1
@@ -269,10 +322,15 @@ def test_a_commissioner_reads_only_its_areas(keys, ardn_commissioner, posted):
     mine = ardn_commissioner
     assert report(mine, "overview", area=AREA, days=30)["areas"][0]["area"] == AREA
     region = report(mine, "overview", region=REGION, days=30)
-    assert [a["area"] for a in region["areas"]] == [AREA]   # only its granted area of the region
-    for path in ("/v1/reports/overview?area=BSOL", "/v1/reports/overview.csv?area=BSOL",
-                 "/v1/reports/findings?area=BSOL", "/v1/reports/unmet-needs?area=BSOL&format=csv",
-                 "/v1/reports/alerts?area=BSOL", "/v1/reports/heatmap?region=south_west"):
+    assert [a["area"] for a in region["areas"]] == [AREA]  # only its granted area of the region
+    for path in (
+        "/v1/reports/overview?area=BSOL",
+        "/v1/reports/overview.csv?area=BSOL",
+        "/v1/reports/findings?area=BSOL",
+        "/v1/reports/unmet-needs?area=BSOL&format=csv",
+        "/v1/reports/alerts?area=BSOL",
+        "/v1/reports/heatmap?region=south_west",
+    ):
         status, _, body = fetch(path, headers=bearer(mine))
         assert status == 403, (path, status, body)
     # And the BSOL commissioner cannot read Arden.
@@ -290,8 +348,11 @@ def test_a_commissioner_reads_only_its_areas(keys, ardn_commissioner, posted):
 
 def test_csv_matches_json(keys, posted):
     op = keys["operator"]
-    for name, key_cols, field in (("overview", ("area",), "areas"), ("unmet-needs", ("community", "theme"), "items"),
-                                  ("heatmap", ("stage", "competency"), "cells")):
+    for name, key_cols, field in (
+        ("overview", ("area",), "areas"),
+        ("unmet-needs", ("community", "theme"), "items"),
+        ("heatmap", ("stage", "competency"), "cells"),
+    ):
         body = report(op, name, area=AREA, days=90)
         status, headers, text = fetch(f"/v1/reports/{name}.csv?area={AREA}&days=90", headers=bearer(op))
         assert status == 200 and headers["content-type"].startswith("text/csv")
@@ -310,10 +371,14 @@ def test_csv_matches_json(keys, posted):
     odd = _finding(1, community="irish", theme="pathway_confusion")
     odd["data"]["summary"] = 'Members said "no one explains", then: referrals\nlost, twice; =not a formula'
     assert _post("findings", [odd], keys["black-country-cdw"]) == {"accepted": 1}
-    wait_until(lambda: report(op, "findings", area=AREA, days=7, community="irish",
-                              theme="pathway_confusion")["total"] >= 1, 90, what="the odd finding")
-    status, _, text = fetch(f"/v1/reports/findings.csv?area={AREA}&days=7&community=irish&theme=pathway_confusion",
-                            headers=bearer(op))
+    wait_until(
+        lambda: report(op, "findings", area=AREA, days=7, community="irish", theme="pathway_confusion")["total"] >= 1,
+        90,
+        what="the odd finding",
+    )
+    status, _, text = fetch(
+        f"/v1/reports/findings.csv?area={AREA}&days=7&community=irish&theme=pathway_confusion", headers=bearer(op)
+    )
     row = next(r for r in _csv(text) if r["event_id"] == odd["event_id"])
     assert row["summary"] == odd["data"]["summary"]
 
@@ -321,6 +386,7 @@ def test_csv_matches_json(keys, posted):
 # ---------------------------------------------------------------------------------------------
 # provider performance, funding, alerts
 # ---------------------------------------------------------------------------------------------
+
 
 def test_provider_performance_spc_after_monthly_events(keys, ardn_commissioner):
     today = datetime.now(timezone.utc).date()
@@ -358,13 +424,32 @@ def test_voluntary_provider_funding_and_contract_ending(keys, ardn_commissioner)
     today = datetime.now(timezone.utc).date()
     provider = _provider("arden-peer-support")
     body = _perf(provider, _month_start(today, 1), 90)
-    body["data"].update(indicator="funding", value=50000.0, target=None, numerator=None, denominator=None,
-                        unit=None, funding_committed_gbp=50000.0, funding_required_gbp=80000.0,
-                        contract_end_date=(today + timedelta(days=45)).isoformat(), renewal_recorded=False)
+    body["data"].update(
+        indicator="funding",
+        value=50000.0,
+        target=None,
+        numerator=None,
+        denominator=None,
+        unit=None,
+        funding_committed_gbp=50000.0,
+        funding_required_gbp=80000.0,
+        contract_end_date=(today + timedelta(days=45)).isoformat(),
+        renewal_recorded=False,
+    )
     status, _, answer = http_json("POST", url("intake", "/v1/performance-events"), body, bearer(keys["pattigift"]))
     assert status == 202, answer
-    item = wait_until(lambda: next((i for i in report(ardn_commissioner, "funding", area=AREA, days=90)["items"]
-                                    if i["provider_id"] == provider), None), 90, what="the funding report")
+    item = wait_until(
+        lambda: next(
+            (
+                i
+                for i in report(ardn_commissioner, "funding", area=AREA, days=90)["items"]
+                if i["provider_id"] == provider
+            ),
+            None,
+        ),
+        90,
+        what="the funding report",
+    )
     assert item["funding_gap_gbp"] == 30000.0 and item["funded_percent"] == 62.5
     assert item["contract_ending_soon"] and item["days_to_contract_end"] == 45
     status, _, page = fetch(f"/dashboard/funding?area={AREA}", headers=bearer(ardn_commissioner))
@@ -372,12 +457,23 @@ def test_voluntary_provider_funding_and_contract_ending(keys, ardn_commissioner)
 
 
 def _alert(fingerprint: str, status: str, updated: datetime, area=AREA, region=REGION) -> dict:
-    return {"fingerprint": fingerprint, "rule": "unmet_need", "area": area, "region": region,
-            "subject": "somali", "severity": "red", "status": status,
-            "summary": "Unmet need reported by the Somali community is rising",
-            "stages": [1, 2], "competencies": [2, 5], "evidence": {"findings": 9},
-            "event_ids": [str(uuid.uuid4())], "starts_at": (updated - timedelta(days=3)).isoformat(),
-            "updated_at": updated.isoformat(), "ends_at": None}
+    return {
+        "fingerprint": fingerprint,
+        "rule": "unmet_need",
+        "area": area,
+        "region": region,
+        "subject": "somali",
+        "severity": "red",
+        "status": status,
+        "summary": "Unmet need reported by the Somali community is rising",
+        "stages": [1, 2],
+        "competencies": [2, 5],
+        "evidence": {"findings": 9},
+        "event_ids": [str(uuid.uuid4())],
+        "starts_at": (updated - timedelta(days=3)).isoformat(),
+        "updated_at": updated.isoformat(),
+        "ends_at": None,
+    }
 
 
 def test_open_alerts_from_the_alerts_topic(keys, ardn_commissioner):
@@ -390,8 +486,8 @@ def test_open_alerts_from_the_alerts_topic(keys, ardn_commissioner):
 
     send(_alert(fp, "firing", now - timedelta(minutes=5)))
     send(_alert(fp, "acknowledged", now - timedelta(minutes=1)))
-    send(_alert(fp, "firing", now - timedelta(minutes=3)))       # older state, arrives late: ignored
-    send(_alert(other, "firing", now, area="BSOL"))              # another area
+    send(_alert(fp, "firing", now - timedelta(minutes=3)))  # older state, arrives late: ignored
+    send(_alert(other, "firing", now, area="BSOL"))  # another area
     producer.send(ALERTS.name, key=AREA.encode(), value=b"{not an alert").get(timeout=10)
     marker = uuid.uuid4().hex
     send(_alert(marker, "firing", now))
@@ -416,6 +512,7 @@ def test_open_alerts_from_the_alerts_topic(keys, ardn_commissioner):
 # the HTML dashboard with a signed session
 # ---------------------------------------------------------------------------------------------
 
+
 def _cookie(headers, name: str) -> str | None:
     for value in headers.get_all("set-cookie") or []:
         if value.startswith(name + "="):
@@ -431,11 +528,16 @@ def _sign_in(key: dict) -> str:
     csrf_cookie = _cookie(headers, "csp_login_csrf").split(";")[0]
     form = f"csrf_token={token}&next=%2Fdashboard%2Fheatmap&api_key={urllib.request.quote(key['api_key'])}"
     # Without the CSRF cookie the form is refused.
-    status, _, _ = fetch("/login", data=form.encode(), method="POST",
-                         headers={"content-type": "application/x-www-form-urlencoded"})
+    status, _, _ = fetch(
+        "/login", data=form.encode(), method="POST", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert status == 400
-    status, headers, _ = fetch("/login", data=form.encode(), method="POST",
-                               headers={"content-type": "application/x-www-form-urlencoded", "cookie": csrf_cookie})
+    status, headers, _ = fetch(
+        "/login",
+        data=form.encode(),
+        method="POST",
+        headers={"content-type": "application/x-www-form-urlencoded", "cookie": csrf_cookie},
+    )
     assert status == 303 and headers["location"] == "/dashboard/heatmap"
     cookie = _cookie(headers, "csp_session")
     assert cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Max-Age" in cookie
@@ -443,22 +545,27 @@ def _sign_in(key: dict) -> str:
 
 
 def test_dashboard_pages_for_a_signed_in_commissioner(keys, ardn_commissioner, posted):
-    assert fetch("/dashboard")[0] == 303                    # not signed in: to the login page
+    assert fetch("/dashboard")[0] == 303  # not signed in: to the login page
     bad = "csp_login_csrf=x" * 2
-    status, _, _ = fetch("/login", data="csrf_token=abc&api_key=csp_x_y".encode(), method="POST",
-                         headers={"content-type": "application/x-www-form-urlencoded", "cookie": bad})
+    status, _, _ = fetch(
+        "/login",
+        data="csrf_token=abc&api_key=csp_x_y".encode(),
+        method="POST",
+        headers={"content-type": "application/x-www-form-urlencoded", "cookie": bad},
+    )
     assert status == 400
     session = _sign_in(ardn_commissioner)
     jar = {"cookie": session}
     overview = report(keys["operator"], "overview", area=AREA, days=30)["areas"][0]
     for path, expected in (
-            ("/dashboard?days=30", [f'{overview["findings"]["current"]:,}', "Arden", "Data as of"]),
-            ("/dashboard/heatmap?days=90", ['data-testid="heatmap"', "gap", "Assessing needs"]),
-            ("/dashboard/unmet-needs?days=30", ["somali", "unmet need"]),
-            ("/dashboard/performance?days=90", ["Provider performance"]),
-            ("/dashboard/funding", ["Voluntary providers"]),
-            ("/dashboard/alerts", ['data-testid="alerts"']),
-            ("/dashboard/findings?days=90&community=somali", ["Somali".lower(), "Event id"])):
+        ("/dashboard?days=30", [f"{overview['findings']['current']:,}", "Arden", "Data as of"]),
+        ("/dashboard/heatmap?days=90", ['data-testid="heatmap"', "gap", "Assessing needs"]),
+        ("/dashboard/unmet-needs?days=30", ["somali", "unmet need"]),
+        ("/dashboard/performance?days=90", ["Provider performance"]),
+        ("/dashboard/funding", ["Voluntary providers"]),
+        ("/dashboard/alerts", ['data-testid="alerts"']),
+        ("/dashboard/findings?days=90&community=somali", ["Somali".lower(), "Event id"]),
+    ):
         status, headers, page = fetch(path, headers=jar)
         assert status == 200, (path, status, page[:500])
         assert headers["content-type"].startswith("text/html")
@@ -478,6 +585,9 @@ def test_dashboard_pages_for_a_signed_in_commissioner(keys, ardn_commissioner, p
     assert fetch("/dashboard", headers={"cookie": f"{name}={value[:-2]}xx"})[0] == 303
     # Signing out clears the cookie.
     status, headers, _ = fetch("/logout", headers=jar)
-    assert status == 303 and 'csp_session=""' in (_cookie(headers, "csp_session") or "") or \
-        "Max-Age=0" in (_cookie(headers, "csp_session") or "")
+    assert (
+        status == 303
+        and 'csp_session=""' in (_cookie(headers, "csp_session") or "")
+        or "Max-Age=0" in (_cookie(headers, "csp_session") or "")
+    )
     assert fetch("/dashboard/assets/dashboard.css")[0] == 200

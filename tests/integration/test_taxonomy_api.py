@@ -1,6 +1,7 @@
 """The mapping, inspectable over HTTP against the running stack: GET /v1/taxonomy reproduces the
 CDW guide's table (000:195-264) and POST /v1/mapping/explain answers an example finding with the
 rules that fired and their quotes, publishing nothing. Any valid key reads both."""
+
 from __future__ import annotations
 
 import copy
@@ -45,10 +46,18 @@ def test_taxonomy_reproduces_the_cdw_table_for_any_key(keys, who):
     eleven = next(c for c in doc["competencies"] if c["number"] == 11)
     assert eleven["title"] == "Efficiency and effectiveness of spend"
     assert eleven["other_names"] == ["Make sound financial investments"]
-    assert {p["id"] for p in doc["plans"]} == {"strategic_commissioning_plan", "operating_plan",
-                                               "organisational_development_plan"}
-    assert {d["id"] for d in doc["destinations"]} >= {"lit", "jsna", "lsp_laa", "pct_decision_making",
-                                                       "provider_workforce_monitoring"}
+    assert {p["id"] for p in doc["plans"]} == {
+        "strategic_commissioning_plan",
+        "operating_plan",
+        "organisational_development_plan",
+    }
+    assert {d["id"] for d in doc["destinations"]} >= {
+        "lit",
+        "jsna",
+        "lsp_laa",
+        "pct_decision_making",
+        "provider_workforce_monitoring",
+    }
     assert all(_quotes_hold(d["cites"]) for d in doc["destinations"])
     themes = {t["id"]: t for t in doc["themes"]}
     assert themes["community_leadership"]["rule"]["destinations"] == ["lit", "pct_decision_making"]
@@ -63,8 +72,7 @@ def test_taxonomy_reproduces_the_cdw_table_for_any_key(keys, who):
 def test_explain_answers_the_example_finding_with_quotes_and_publishes_nothing(keys):
     event = copy.deepcopy(FINDING)
     event["event_id"] = str(uuid.uuid4())
-    status, _, doc = http_json("POST", url("reporting", "/v1/mapping/explain"), event,
-                               bearer(keys["pattigift"]))
+    status, _, doc = http_json("POST", url("reporting", "/v1/mapping/explain"), event, bearer(keys["pattigift"]))
     assert status == 200, doc
     assert doc["placed"] and doc["event_id"] == event["event_id"]
     assert doc["stages"] and doc["competencies"] and doc["cdw_roles"]
@@ -78,8 +86,7 @@ def test_explain_answers_the_example_finding_with_quotes_and_publishes_nothing(k
 
 
 def test_explain_a_performance_event(keys):
-    status, _, doc = http_json("POST", url("reporting", "/v1/mapping/explain"), PERFORMANCE,
-                               bearer(keys["operator"]))
+    status, _, doc = http_json("POST", url("reporting", "/v1/mapping/explain"), PERFORMANCE, bearer(keys["operator"]))
     assert status == 200, doc
     assert f"indicator.{PERFORMANCE['data']['indicator']}" in doc["rule_ids"]
 
@@ -94,8 +101,9 @@ def test_without_a_key_401(keys):
 def test_a_bad_event_is_a_422_naming_the_field(keys):
     bad = copy.deepcopy(FINDING)
     bad["data"]["theme"] = "vibes"
-    status, headers, problem = http_json("POST", url("reporting", "/v1/mapping/explain"), bad,
-                                         bearer(keys["pattigift"]))
+    status, headers, problem = http_json(
+        "POST", url("reporting", "/v1/mapping/explain"), bad, bearer(keys["pattigift"])
+    )
     assert status == 422 and headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in problem["errors"]] == ["data.theme"]
 

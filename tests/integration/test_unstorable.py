@@ -2,6 +2,7 @@
 intake refuses but an older producer or a hand-written record might carry) is dead-lettered by
 each worker that stores its free text: the reporting worker (the summary) and the alerts worker
 (the recommendation it opens). It stops neither worker, and the events behind it are stored."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,8 @@ def test_an_unstorable_mapped_event_is_dead_lettered_and_the_workers_go_on(keys)
     operator = keys["operator"]
     before = _findings(operator)
     poison = _finding("Members met at the centre\x00 and spoke of waiting times")
-    out = handle(json.dumps(poison).encode(), AREA.encode(), FINDINGS.name, 0, 0, load(),
-                 datetime.now(timezone.utc))
-    assert out.topic == MAPPED.name, out   # mapping itself has nothing against it
+    out = handle(json.dumps(poison).encode(), AREA.encode(), FINDINGS.name, 0, 0, load(), datetime.now(timezone.utc))
+    assert out.topic == MAPPED.name, out  # mapping itself has nothing against it
     producer = KafkaProducer(bootstrap_servers=TEST_ENV["CSP_KAFKA_BOOTSTRAP"], acks="all")
     producer.send(MAPPED.name, key=out.key, value=out.value).get(timeout=30)
     producer.close()
@@ -57,8 +57,11 @@ def test_an_unstorable_mapped_event_is_dead_lettered_and_the_workers_go_on(keys)
                 found.append(letter)
         return found or None
 
-    found = wait_until(lambda: (lambda f: f if f and len(f) >= 2 else None)(letters()), 90,
-                       what="the reporting and alerts workers' dead letters")
-    assert len(found) == 2, found                     # one each, not one per redelivery
+    found = wait_until(
+        lambda: (lambda f: f if f and len(f) >= 2 else None)(letters()),
+        90,
+        what="the reporting and alerts workers' dead letters",
+    )
+    assert len(found) == 2, found  # one each, not one per redelivery
     assert all(f["source_topic"] == MAPPED.name and f["stage"] == "process" for f in found)
-    assert _findings(operator) - before == 1   # the poison was not counted
+    assert _findings(operator) - before == 1  # the poison was not counted

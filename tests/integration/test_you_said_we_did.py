@@ -2,6 +2,7 @@
 recommendations and not another's (404, not 403); the area's public summary needs no key, shows
 what was recommended and done and nothing that names people, organisations or keys; the public
 page renders it in the reporting process, and an unknown area is a 404 page."""
+
 from __future__ import annotations
 
 import json
@@ -36,13 +37,21 @@ def restart(env: dict[str, str]) -> None:
 
 def finding(source: str, recommendation: str) -> dict:
     return {
-        "event_id": str(uuid.uuid4()), "source": source, "area": AREA, "region": REGION,
+        "event_id": str(uuid.uuid4()),
+        "source": source,
+        "area": AREA,
+        "region": REGION,
         "occurred_at": (datetime.now(timezone.utc) - timedelta(days=3)).isoformat(),
         "type": "uk.nhs.commissioning.finding.v1",
-        "data": {"community": "gypsy_and_traveller", "theme": "access_and_language_barriers",
-                 "severity": "high", "finding_source": "community_forum", "service": "GP registration",
-                 "summary": "Families on the site are turned away from GP registration without an address.",
-                 "recommendation": recommendation},
+        "data": {
+            "community": "gypsy_and_traveller",
+            "theme": "access_and_language_barriers",
+            "severity": "high",
+            "finding_source": "community_forum",
+            "service": "GP registration",
+            "summary": "Families on the site are turned away from GP registration without an address.",
+            "recommendation": recommendation,
+        },
     }
 
 
@@ -69,15 +78,24 @@ def answered(actors) -> dict:
     theirs = finding("staffs-faith-network", "Hold a monthly drop-in at the community centre.")
     assert post(mine, actors["mind"]) == 202 and post(theirs, actors["other"]) == 202
     for e in (mine, theirs):
-        wait_until(lambda e=e: alerts("GET", f"/v1/areas/{AREA}/recommendations/{e['event_id']}",
-                                      actors["icb"])[0] == 200, 60, what="the recommendation")
+        wait_until(
+            lambda e=e: alerts("GET", f"/v1/areas/{AREA}/recommendations/{e['event_id']}", actors["icb"])[0] == 200,
+            60,
+            what="the recommendation",
+        )
     path = f"/v1/areas/{AREA}/recommendations/{mine['event_id']}/responses"
-    accept = {"response_id": str(uuid.uuid4()), "outcome": "accepted",
-              "action": "Practices accept the site's address for registration.",
-              "owner": "Primary care commissioning manager",
-              "due_date": (datetime.now(timezone.utc) + timedelta(days=60)).date().isoformat()}
-    done = {"response_id": str(uuid.uuid4()), "progress": "completed",
-            "note": "All four practices near the site now register families with the site's address."}
+    accept = {
+        "response_id": str(uuid.uuid4()),
+        "outcome": "accepted",
+        "action": "Practices accept the site's address for registration.",
+        "owner": "Primary care commissioning manager",
+        "due_date": (datetime.now(timezone.utc) + timedelta(days=60)).date().isoformat(),
+    }
+    done = {
+        "response_id": str(uuid.uuid4()),
+        "progress": "completed",
+        "note": "All four practices near the site now register families with the site's address.",
+    }
     assert alerts("POST", path, actors["icb"], accept)[0] == 201
     assert alerts("POST", path, actors["icb"], done)[0] == 201
     return {"mine": mine, "theirs": theirs, "accept": accept, "done": done}
@@ -97,8 +115,7 @@ def test_a_partner_reads_the_answer_to_its_own_recommendation(actors, answered):
     assert one["due_date"] == accept["due_date"] and one["what_changed"] == done["note"]
     assert [a["response_id"] for a in one["responses"]] == [accept["response_id"], done["response_id"]]
     assert one["responses"][0]["by"] == "staffs-icb-voice" and "key_id" not in json.dumps(one)
-    status, _, filtered = alerts("GET", f"/v1/partners/me/recommendations?status=completed&area={AREA}",
-                                 actors["mind"])
+    status, _, filtered = alerts("GET", f"/v1/partners/me/recommendations?status=completed&area={AREA}", actors["mind"])
     assert status == 200 and [r["id"] for r in filtered["items"]] == [mine["event_id"]]
 
 
@@ -129,8 +146,14 @@ def test_the_public_summary_needs_no_key_and_names_no_one(actors, answered):
     assert by_text[answered["theirs"]["data"]["recommendation"]]["status"] == "awaiting_response"
     assert body["area_name"] == "Staffordshire" and body["follow_up"]["made"] >= 2
     text = json.dumps(body)
-    for hidden in ("staffs-voice-forum", "staffs-faith-network", "staffs-icb-voice", answered["accept"]["owner"],
-                   actors["icb"]["key_id"], answered["mine"]["data"]["summary"]):
+    for hidden in (
+        "staffs-voice-forum",
+        "staffs-faith-network",
+        "staffs-icb-voice",
+        answered["accept"]["owner"],
+        actors["icb"]["key_id"],
+        answered["mine"]["data"]["summary"],
+    ):
         assert hidden not in text
 
 
@@ -152,7 +175,7 @@ def test_the_public_page_shows_what_was_said_and_done(answered):
     assert "Hold a monthly drop-in at the community centre." in html and "Awaiting an answer" in html
     assert "staffs-voice-forum" not in html and "Primary care commissioning manager" not in html
     status, index = page("/public/areas")
-    assert status == 200 and f'/public/areas/{AREA}/you-said-we-did' in index
+    assert status == 200 and f"/public/areas/{AREA}/you-said-we-did" in index
 
 
 def test_replaying_the_findings_changes_nothing(actors, answered):
@@ -161,10 +184,10 @@ def test_replaying_the_findings_changes_nothing(actors, answered):
     assert status == 200 and dup["status"] == "duplicate"
     marker = finding("staffs-voice-forum", "A marker behind the replay.")
     assert post(marker, actors["mind"]) == 202
-    wait_until(lambda: alerts("GET", "/v1/partners/me/recommendations", actors["mind"])[2]["total"] == 2, 60,
-               what="the marker")
-    assert alerts("GET", f"/v1/partners/me/recommendations/{answered['mine']['event_id']}",
-                  actors["mind"])[2] == before
+    wait_until(
+        lambda: alerts("GET", "/v1/partners/me/recommendations", actors["mind"])[2]["total"] == 2, 60, what="the marker"
+    )
+    assert alerts("GET", f"/v1/partners/me/recommendations/{answered['mine']['event_id']}", actors["mind"])[2] == before
 
 
 def test_the_public_summary_is_held_to_a_read_limit_per_address(answered):

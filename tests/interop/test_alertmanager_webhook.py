@@ -1,6 +1,7 @@
 """The alert webhook body against a JSON Schema of Alertmanager's webhook format (version 4,
 contracts/external/alertmanager-webhook-v4.json), so receivers written for Alertmanager accept it
 unchanged. Firing, acknowledged, resolved and grouped notifications are all checked."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,8 @@ def payloads() -> dict[str, dict]:
     common = {"receiver": "sub-1", "notification_id": "n-1", "external_url": "https://alerts.example/"}
     return {
         "firing": alertmanager_payload(intent, intent.alerts, records=records, **common),
-        "acknowledged": alertmanager_payload(intent, [acked.to_alert()],
-                                             records={acked.fingerprint: acked}, **common),
-        "resolved": alertmanager_payload(intent, [done.to_alert()],
-                                         records={done.fingerprint: done}, **common),
+        "acknowledged": alertmanager_payload(intent, [acked.to_alert()], records={acked.fingerprint: acked}, **common),
+        "resolved": alertmanager_payload(intent, [done.to_alert()], records={done.fingerprint: done}, **common),
         "grouped": alertmanager_payload(grouped[0], [a for i in grouped for a in i.alerts], **common),
     }
 
@@ -40,8 +39,9 @@ def test_the_webhook_body_is_an_alertmanager_v4_notification(kind):
         assert body["status"] == "resolved" and body["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
 
 
-@pytest.mark.parametrize("breakage", ["no fingerprint", "numeric label", "unknown status",
-                                      "bad label name", "bad time"])
+@pytest.mark.parametrize(
+    "breakage", ["no fingerprint", "numeric label", "unknown status", "bad label name", "bad time"]
+)
 def test_the_schema_refuses_what_an_alertmanager_receiver_would(breakage):
     """The check can fail: each breakage is one a receiver for Alertmanager would choke on."""
     body = json.loads(json.dumps(payloads()["firing"]))

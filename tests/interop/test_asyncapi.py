@@ -2,6 +2,7 @@
 tests/interop/package.json and installed by deploy/local/install.sh) with the machine's Node, as a
 partner's code generator or catalogue would read it: relative ``./schemas/*.json`` references
 resolve against contracts/."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,7 @@ CHECK = HERE / "asyncapi_check.mjs"
 
 
 def parse(document: Path) -> tuple[int, dict]:
-    proc = subprocess.run(["node", str(CHECK), str(document)], capture_output=True, text=True,
-                          cwd=HERE, timeout=120)
+    proc = subprocess.run(["node", str(CHECK), str(document)], capture_output=True, text=True, cwd=HERE, timeout=120)
     assert proc.stdout.strip(), proc.stderr
     return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
 

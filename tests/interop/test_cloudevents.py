@@ -1,6 +1,7 @@
 """Every kind of record the platform writes to Kafka, read by the official CloudEvents SDK for
 Python (``cloudevents`` 2.2, ``from_kafka_event``) as a valid CloudEvent in binary content mode,
 with the attributes the specification names."""
+
 from __future__ import annotations
 
 import json
@@ -41,45 +42,81 @@ def message(headers: list[tuple[str, bytes]], key: bytes, value: bytes) -> Kafka
 
 def partner_record(body: dict) -> KafkaMessage:
     event = partner_event_adapter.validate_python(body)
-    headers = cloudevent_headers(str(event.event_id), event.source, event.type,
-                                 event.occurred_at.isoformat())
+    headers = cloudevent_headers(str(event.event_id), event.source, event.type, event.occurred_at.isoformat())
     return message(headers, event.partition_key, event.model_dump_json().encode())
 
 
 def mapped() -> MappedEvent:
-    return MappedEvent(event=partner_event_adapter.validate_python(FINDING), cdw_roles=[],
-                       stages=[Stage(1)], competencies=[Competency(5)], plans=[], rule_ids=["r"],
-                       rules_version="1", mapped_at=AT)
+    return MappedEvent(
+        event=partner_event_adapter.validate_python(FINDING),
+        cdw_roles=[],
+        stages=[Stage(1)],
+        competencies=[Competency(5)],
+        plans=[],
+        rule_ids=["r"],
+        rules_version="1",
+        mapped_at=AT,
+    )
 
 
 def alert() -> Alert:
-    return Alert(fingerprint="0123456789abcdef", rule=AlertRule.UNMET_NEED, area="BSOL",
-                 region="west_midlands", subject="community:somali", severity=AlertSeverity.RED,
-                 status=AlertStatus.FIRING, summary="s", stages=[], competencies=[], evidence={},
-                 event_ids=[UUID(int=1)], starts_at=AT, updated_at=AT)
+    return Alert(
+        fingerprint="0123456789abcdef",
+        rule=AlertRule.UNMET_NEED,
+        area="BSOL",
+        region="west_midlands",
+        subject="community:somali",
+        severity=AlertSeverity.RED,
+        status=AlertStatus.FIRING,
+        summary="s",
+        stages=[],
+        competencies=[],
+        evidence={},
+        event_ids=[UUID(int=1)],
+        starts_at=AT,
+        updated_at=AT,
+    )
 
 
 def letter() -> DeadLetter:
-    return DeadLetter(reason="not JSON", stage="decode", source_topic="intake.findings.v1",
-                      partition=2, offset=41, original="{", failed_at=AT)
+    return DeadLetter(
+        reason="not JSON",
+        stage="decode",
+        source_topic="intake.findings.v1",
+        partition=2,
+        offset=41,
+        original="{",
+        failed_at=AT,
+    )
 
 
 def records() -> dict[str, tuple[KafkaMessage, dict]]:
     m, a, d = mapped(), alert(), letter()
     return {
-        "finding": (partner_record(FINDING), {"id": FINDING["event_id"], "source": FINDING["source"],
-                                              "type": FINDING["type"]}),
-        "performance": (partner_record(PERFORMANCE), {"id": PERFORMANCE["event_id"],
-                                                      "source": PERFORMANCE["source"],
-                                                      "type": PERFORMANCE["type"]}),
-        "mapped": (message(mapped_headers(m), b"BSOL", m.model_dump_json().encode()),
-                   {"id": str(m.event_id), "source": "/commissioning-signals/mapping", "type": MAPPED_TYPE}),
-        "alert": (message(alert_headers(a), b"BSOL", a.model_dump_json().encode()),
-                  {"id": f"{a.fingerprint}:firing:2026-11-30T09:15:00Z",
-                   "source": "/commissioning-signals/alerts", "type": ALERT_TYPE}),
-        "deadletter": (message(deadletter_headers(d, "mapping"), b"", d.model_dump_json().encode()),
-                       {"id": "intake.findings.v1:2:41", "source": "/commissioning-signals/mapping",
-                        "type": DEADLETTER_TYPE}),
+        "finding": (
+            partner_record(FINDING),
+            {"id": FINDING["event_id"], "source": FINDING["source"], "type": FINDING["type"]},
+        ),
+        "performance": (
+            partner_record(PERFORMANCE),
+            {"id": PERFORMANCE["event_id"], "source": PERFORMANCE["source"], "type": PERFORMANCE["type"]},
+        ),
+        "mapped": (
+            message(mapped_headers(m), b"BSOL", m.model_dump_json().encode()),
+            {"id": str(m.event_id), "source": "/commissioning-signals/mapping", "type": MAPPED_TYPE},
+        ),
+        "alert": (
+            message(alert_headers(a), b"BSOL", a.model_dump_json().encode()),
+            {
+                "id": f"{a.fingerprint}:firing:2026-11-30T09:15:00Z",
+                "source": "/commissioning-signals/alerts",
+                "type": ALERT_TYPE,
+            },
+        ),
+        "deadletter": (
+            message(deadletter_headers(d, "mapping"), b"", d.model_dump_json().encode()),
+            {"id": "intake.findings.v1:2:41", "source": "/commissioning-signals/mapping", "type": DEADLETTER_TYPE},
+        ),
     }
 
 
@@ -99,5 +136,6 @@ def test_the_sdk_refuses_a_record_without_its_attributes():
     that is not a structured CloudEvent is refused."""
     record, _ = records()["mapped"]
     with pytest.raises(CloudEventValidationError):
-        from_kafka_event(KafkaMessage(headers={"content-type": b"application/json"}, key=record.key,
-                                      value=record.value))
+        from_kafka_event(
+            KafkaMessage(headers={"content-type": b"application/json"}, key=record.key, value=record.value)
+        )

@@ -6,6 +6,7 @@
   the attribute or header the partner wrote;
 * every record the platform then writes (intake, mapping, alerts, dead letters) is read back from
   Kafka by the SDK's ``from_kafka_event`` as a valid CloudEvent."""
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,18 @@ AREA, REGION, SOURCE = "BLKC", "west_midlands", "black-country-cdw"
 
 def cloud_event(**data) -> CloudEvent:
     body = recent_finding(AREA, REGION, source=SOURCE, **data)
-    return CloudEvent({"id": body["event_id"], "source": SOURCE, "type": body["type"],
-                       "time": datetime.now(timezone.utc) - timedelta(hours=2), "area": AREA,
-                       "region": REGION, "datacontenttype": "application/json"}, body["data"])
+    return CloudEvent(
+        {
+            "id": body["event_id"],
+            "source": SOURCE,
+            "type": body["type"],
+            "time": datetime.now(timezone.utc) - timedelta(hours=2),
+            "area": AREA,
+            "region": REGION,
+            "datacontenttype": "application/json",
+        },
+        body["data"],
+    )
 
 
 def post(message, key: dict, path: str = "/v1/findings") -> tuple[int, dict]:
@@ -44,19 +54,25 @@ def post(message, key: dict, path: str = "/v1/findings") -> tuple[int, dict]:
 @pytest.mark.parametrize("mode", ["structured", "binary"])
 def test_a_cloudevent_is_admitted_like_an_envelope(keys, mode):
     event = cloud_event()
-    message = (ce_http.to_structured_event(event) if mode == "structured"
-               else ce_http.to_binary_event(event))
+    message = ce_http.to_structured_event(event) if mode == "structured" else ce_http.to_binary_event(event)
     status, answer = post(message, keys["black-country-cdw"])
     assert status == 202, answer
     assert answer["event_id"] == event.get_id() and answer["status"] == "accepted"
     # The same event again, in either form, is the same event: a duplicate, never a second record.
     again, answer_again = post(ce_http.to_binary_event(event), keys["black-country-cdw"])
     assert again == 200 and answer_again["status"] == "duplicate", answer_again
-    envelope = {"event_id": event.get_id(), "source": SOURCE, "type": event.get_type(),
-                "occurred_at": event.get_time().isoformat(), "area": AREA, "region": REGION,
-                "data": event.get_data()}
-    status, _, same = http_json("POST", url("intake", "/v1/findings"), envelope,
-                                headers=bearer(keys["black-country-cdw"]))
+    envelope = {
+        "event_id": event.get_id(),
+        "source": SOURCE,
+        "type": event.get_type(),
+        "occurred_at": event.get_time().isoformat(),
+        "area": AREA,
+        "region": REGION,
+        "data": event.get_data(),
+    }
+    status, _, same = http_json(
+        "POST", url("intake", "/v1/findings"), envelope, headers=bearer(keys["black-country-cdw"])
+    )
     assert status == 200 and same["status"] == "duplicate" and same["offset"] == answer["offset"], same
 
 
@@ -64,8 +80,7 @@ def test_a_cloudevent_is_admitted_like_an_envelope(keys, mode):
 def test_refusals_name_the_attribute_the_partner_wrote(keys, mode, field):
     event = cloud_event()
     event._attributes["id"] = "not-a-uuid"  # the SDK takes any string id; the platform wants a UUID
-    message = (ce_http.to_structured_event(event) if mode == "structured"
-               else ce_http.to_binary_event(event))
+    message = ce_http.to_structured_event(event) if mode == "structured" else ce_http.to_binary_event(event)
     status, problem = post(message, keys["black-country-cdw"])
     assert status == 422, problem
     assert [e["field"] for e in problem["errors"]] == [field], problem
@@ -85,14 +100,14 @@ def test_a_partner_may_not_post_a_cloudevent_as_another_organisation(keys):
 
 
 def test_a_cloudevent_is_not_a_batch(keys):
-    status, problem = post(ce_http.to_structured_event(cloud_event()), keys["black-country-cdw"],
-                           path="/v1/findings:batch")
+    status, problem = post(
+        ce_http.to_structured_event(cloud_event()), keys["black-country-cdw"], path="/v1/findings:batch"
+    )
     assert status == 415 and problem["errors"][0]["field"] == "content-type", problem
 
 
 def _as_message(record) -> KafkaMessage:
-    return KafkaMessage(headers={k: v for k, v in record.headers or []}, key=record.key,
-                        value=record.value)
+    return KafkaMessage(headers={k: v for k, v in record.headers or []}, key=record.key, value=record.value)
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +118,18 @@ def platform_records(keys) -> dict[str, list]:
     only what the platform wrote is its to answer for."""
     ids = []
     for _ in range(3):
-        body = recent_finding(AREA, REGION, source=SOURCE, theme="unmet_need", severity="critical",
-                              people_affected=200, community="somali")
-        status, _, answer = http_json("POST", url("intake", "/v1/findings"), body,
-                                      headers=bearer(keys["black-country-cdw"]))
+        body = recent_finding(
+            AREA,
+            REGION,
+            source=SOURCE,
+            theme="unmet_need",
+            severity="critical",
+            people_affected=200,
+            community="somali",
+        )
+        status, _, answer = http_json(
+            "POST", url("intake", "/v1/findings"), body, headers=bearer(keys["black-country-cdw"])
+        )
         assert status == 202, answer
         ids.append(body["event_id"].encode())
     poison = uuid.uuid4().hex.encode()
@@ -118,8 +141,11 @@ def platform_records(keys) -> dict[str, list]:
         return dict(record.headers or []).get(name)
 
     def mine(topic: str, keep) -> list:
-        return wait_until(lambda: [r for r in kafka_probe.records(topic, timeout=20) if keep(r)],
-                          timeout=120, what=f"the platform's records on {topic}")
+        return wait_until(
+            lambda: [r for r in kafka_probe.records(topic, timeout=20) if keep(r)],
+            timeout=120,
+            what=f"the platform's records on {topic}",
+        )
 
     return {
         FINDINGS.name: mine(FINDINGS.name, lambda r: header(r, "ce_id") in ids),

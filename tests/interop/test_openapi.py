@@ -1,5 +1,6 @@
 """Every HTTP service's OpenAPI document, as served, validated by openapi-spec-validator (the
 validator partners' client generators and gateways rely on)."""
+
 from __future__ import annotations
 
 import copy
@@ -32,8 +33,7 @@ def test_the_validator_refuses_a_broken_document(stack):
     document = copy.deepcopy(served_document("alerts-api"))
     path = next(p for p in document["paths"] if "{fingerprint}" in p)
     for operation in document["paths"][path].values():
-        operation["parameters"] = [p for p in operation.get("parameters", [])
-                                   if p.get("name") != "fingerprint"]
+        operation["parameters"] = [p for p in operation.get("parameters", []) if p.get("name") != "fingerprint"]
     with pytest.raises(OpenAPIValidationError):
         validate(document)
 

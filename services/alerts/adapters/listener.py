@@ -1,4 +1,5 @@
 """PostgreSQL LISTEN: the worker's commits wake the API's delivery loop and live streams."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The notification outbox as the delivery loop sees it: claim due rows, record each attempt."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,10 +30,17 @@ async def claim(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[as
     return await pool.fetch(CLAIM, limit, lease_seconds)
 
 
-async def record(pool: asyncpg.Pool, notification_id: UUID, attempt: int,
-                 outcome: Literal["delivered", "retry", "failed"], status_code: int | None,
-                 error: str | None, duration_ms: float, next_attempt_at: datetime | None,
-                 cancelled: bool = False) -> None:
+async def record(
+    pool: asyncpg.Pool,
+    notification_id: UUID,
+    attempt: int,
+    outcome: Literal["delivered", "retry", "failed"],
+    status_code: int | None,
+    error: str | None,
+    duration_ms: float,
+    next_attempt_at: datetime | None,
+    cancelled: bool = False,
+) -> None:
     state = {"delivered": "delivered", "retry": "pending", "failed": "failed"}[outcome]
     if cancelled:
         state = "cancelled"
@@ -40,9 +48,20 @@ async def record(pool: asyncpg.Pool, notification_id: UUID, attempt: int,
         await conn.execute(
             "INSERT INTO alert_deliveries (notification_id, attempt, outcome, status_code, error, "
             "duration_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-            notification_id, attempt, outcome, status_code, error, duration_ms)
+            notification_id,
+            attempt,
+            outcome,
+            status_code,
+            error,
+            duration_ms,
+        )
         await conn.execute(
             "UPDATE alert_notifications SET state = $2, lease_until = NULL, last_error = $3, "
             "next_attempt_at = COALESCE($4, next_attempt_at), "
             "delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END "
-            "WHERE id = $1", notification_id, state, error, next_attempt_at)
+            "WHERE id = $1",
+            notification_id,
+            state,
+            error,
+            next_attempt_at,
+        )

@@ -3,6 +3,7 @@
 Each returns a :class:`Sent` whatever happens, so the delivery loop can log every attempt; a
 secret or a target address never appears in a log line or an error message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,9 @@ class WebhookSender:
     now resolves somewhere internal is never called. A refused target is a permanent failure
     whose logged reason says nothing of what is behind it."""
 
-    def __init__(self, client: httpx.AsyncClient, clock=time.time,
-                 receivers: frozenset = frozenset(), resolve=None) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, clock=time.time, receivers: frozenset = frozenset(), resolve=None
+    ) -> None:
         self.client, self.clock, self.receivers = client, clock, receivers
         self.resolve = resolve or _resolve
 
@@ -59,30 +61,38 @@ class WebhookSender:
         except (targets.TargetRefused, OSError):
             return Sent(False, error="target not allowed or not resolvable", permanent=True)
         timestamp = str(int(self.clock()))
-        headers = {"content-type": "application/json",
-                   "user-agent": "commissioning-signals-alerts/1",
-                   "x-csp-timestamp": timestamp,
-                   "x-csp-signature": sign(secret, timestamp, body),
-                   "x-csp-notification-id": notification_id,
-                   "idempotency-key": notification_id}
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "commissioning-signals-alerts/1",
+            "x-csp-timestamp": timestamp,
+            "x-csp-signature": sign(secret, timestamp, body),
+            "x-csp-notification-id": notification_id,
+            "idempotency-key": notification_id,
+        }
         literal = f"[{address}]" if address.version == 6 else str(address)
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            response = await self.client.post(f"{target.scheme}://{literal}:{target.port}{target.path}",
-                                              content=body, headers={**headers, "host": target.host_header},
-                                              extensions=extensions)
+            response = await self.client.post(
+                f"{target.scheme}://{literal}:{target.port}{target.path}",
+                content=body,
+                headers={**headers, "host": target.host_header},
+                extensions=extensions,
+            )
         except httpx.HTTPError as exc:
             return Sent(False, error=type(exc).__name__)
         code = response.status_code
         if 200 <= code < 300:
             return Sent(True, code)
-        return Sent(False, code, f"HTTP {code}", permanent=not retryable(code),
-                    retry_after=_retry_after(response.headers.get("retry-after")))
-
+        return Sent(
+            False,
+            code,
+            f"HTTP {code}",
+            permanent=not retryable(code),
+            retry_after=_retry_after(response.headers.get("retry-after")),
+        )
 
     async def _checked_address(self, target: targets.WebhookTarget) -> targets.IPAddress:
-        addresses = [target.address] if target.address is not None else \
-            await self.resolve(target.host, target.port)
+        addresses = [target.address] if target.address is not None else await self.resolve(target.host, target.port)
         if not addresses or not all(targets.allowed(a, target.port, self.receivers) for a in addresses):
             raise targets.TargetRefused(targets.REFUSED)
         return addresses[0]
@@ -134,8 +144,7 @@ class EmailSender:
         try:
             await asyncio.to_thread(self._send, msg)
         except smtplib.SMTPResponseException as exc:
-            return Sent(False, exc.smtp_code, f"SMTP {exc.smtp_code}",
-                        permanent=exc.smtp_code >= 500)
+            return Sent(False, exc.smtp_code, f"SMTP {exc.smtp_code}", permanent=exc.smtp_code >= 500)
         except smtplib.SMTPRecipientsRefused:
             return Sent(False, 550, "SMTP recipient refused", permanent=True)
         except (smtplib.SMTPException, OSError) as exc:

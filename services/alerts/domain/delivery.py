@@ -8,6 +8,7 @@
 * :func:`backoff` - exponential backoff with jitter (the caller passes the random number).
 * :func:`email_message` - subject, plain text and HTML of an email notification.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,7 @@ class Subscription(BaseModel):
     organisation_id: str
     areas: frozenset[str] = Field(min_length=1)
     min_severity: AlertSeverity = AlertSeverity.AMBER
-    rules: frozenset[AlertRule] = Field(
-        frozenset(), description="Rules to hear about; empty means every rule.")
+    rules: frozenset[AlertRule] = Field(frozenset(), description="Rules to hear about; empty means every rule.")
     channel: Channel
     target: str = Field(min_length=3, max_length=2000)
 
@@ -58,9 +58,11 @@ class Subscription(BaseModel):
         return areas
 
     def wants(self, alert: Alert) -> bool:
-        return (alert.area in self.areas
-                and SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[self.min_severity]
-                and (not self.rules or alert.rule in self.rules))
+        return (
+            alert.area in self.areas
+            and SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[self.min_severity]
+            and (not self.rules or alert.rule in self.rules)
+        )
 
 
 def valid_target(channel: Channel, target: str) -> str | None:
@@ -74,8 +76,9 @@ def valid_target(channel: Channel, target: str) -> str | None:
     return None
 
 
-def route(intent: NotificationIntent,
-          subscriptions: Sequence[Subscription]) -> list[tuple[Subscription, tuple[Alert, ...]]]:
+def route(
+    intent: NotificationIntent, subscriptions: Sequence[Subscription]
+) -> list[tuple[Subscription, tuple[Alert, ...]]]:
     """Each subscription that wants any alert of the intent, with the alerts it wants."""
     out = []
     for sub in sorted(subscriptions, key=lambda s: str(s.id)):
@@ -90,16 +93,24 @@ def _iso(at: datetime | None) -> str:
 
 
 def _labels(alert: Alert) -> dict[str, str]:
-    return {"alertname": alert.rule.value, "rule": alert.rule.value, "area": alert.area,
-            "region": alert.region.value, "subject": alert.subject,
-            "severity": alert.severity.value}
+    return {
+        "alertname": alert.rule.value,
+        "rule": alert.rule.value,
+        "area": alert.area,
+        "region": alert.region.value,
+        "subject": alert.subject,
+        "severity": alert.severity.value,
+    }
 
 
 def _annotations(alert: Alert, record: AlertRecord | None) -> dict[str, str]:
-    notes = {"summary": alert.summary, "state": alert.status.value,
-             "stages": ", ".join(s.title for s in alert.stages),
-             "competencies": ", ".join(c.title for c in alert.competencies),
-             "events": str(len(alert.event_ids))}
+    notes = {
+        "summary": alert.summary,
+        "state": alert.status.value,
+        "stages": ", ".join(s.title for s in alert.stages),
+        "competencies": ", ".join(c.title for c in alert.competencies),
+        "events": str(len(alert.event_ids)),
+    }
     if record is not None and alert.status is AlertStatus.ACKNOWLEDGED:
         notes["acknowledged_by"] = record.acknowledged_by or ""
         notes["acknowledgement_note"] = record.acknowledgement_note or ""
@@ -117,24 +128,32 @@ def _common(dicts: Sequence[Mapping[str, str]]) -> dict[str, str]:
     return {k: v for k, v in first.items() if all(d.get(k) == v for d in dicts[1:])}
 
 
-def alertmanager_payload(intent: NotificationIntent, alerts: Sequence[Alert], *,
-                         receiver: str, notification_id: str, external_url: str,
-                         records: Mapping[str, AlertRecord] | None = None) -> dict[str, Any]:
+def alertmanager_payload(
+    intent: NotificationIntent,
+    alerts: Sequence[Alert],
+    *,
+    receiver: str,
+    notification_id: str,
+    external_url: str,
+    records: Mapping[str, AlertRecord] | None = None,
+) -> dict[str, Any]:
     """Alertmanager webhook payload (version 4) plus ``notificationId`` and ``reason``."""
     records = records or {}
     base = external_url.rstrip("/")
     items: list[dict[str, Any]] = []
     for alert in alerts:
         status = "resolved" if alert.status is AlertStatus.RESOLVED else "firing"
-        items.append({
-            "status": status,
-            "labels": _labels(alert),
-            "annotations": _annotations(alert, records.get(alert.fingerprint)),
-            "startsAt": _iso(alert.starts_at),
-            "endsAt": _iso(alert.ends_at),
-            "generatorURL": f"{base}/v1/alerts/{alert.fingerprint}",
-            "fingerprint": alert.fingerprint,
-        })
+        items.append(
+            {
+                "status": status,
+                "labels": _labels(alert),
+                "annotations": _annotations(alert, records.get(alert.fingerprint)),
+                "startsAt": _iso(alert.starts_at),
+                "endsAt": _iso(alert.ends_at),
+                "generatorURL": f"{base}/v1/alerts/{alert.fingerprint}",
+                "fingerprint": alert.fingerprint,
+            }
+        )
     labels = [i["labels"] for i in items]
     notes = [i["annotations"] for i in items]
     status = "firing" if any(i["status"] == "firing" for i in items) else "resolved"
@@ -160,15 +179,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return SIGNATURE_PREFIX + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float,
-           tolerance_seconds: float = 300) -> bool:
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, *, now: float, tolerance_seconds: float = 300
+) -> bool:
     """What a receiver checks: the signature matches and the timestamp is recent."""
     try:
         age = abs(now - float(timestamp))
     except ValueError:
         return False
-    return age <= tolerance_seconds and hmac.compare_digest(sign(secret, timestamp, body),
-                                                            signature)
+    return age <= tolerance_seconds and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 def backoff(attempt: int, *, base: float, cap: float, jitter: float) -> float:
@@ -197,23 +216,23 @@ def email_message(payload: Mapping[str, Any]) -> tuple[str, str, str]:
     alerts = payload["alerts"]
     firing = [a for a in alerts if a["status"] == "firing"]
     resolved = [a for a in alerts if a["status"] == "resolved"]
-    head = (f"[{payload['status'].upper()}:{len(firing) or len(resolved)}]")
+    head = f"[{payload['status'].upper()}:{len(firing) or len(resolved)}]"
     first = alerts[0]["labels"]
     rule = first["rule"].replace("_", " ")
     subject = f"{head} {rule.capitalize()} - {_place(first['area'])} ({first['subject']})"
     if len(alerts) > 1:
         subject += f" and {len(alerts) - 1} more"
-    lines = [f"Commissioning signals: {len(firing)} firing, {len(resolved)} resolved "
-             f"({payload['reason']}).", ""]
+    lines = [f"Commissioning signals: {len(firing)} firing, {len(resolved)} resolved ({payload['reason']}).", ""]
     blocks = []
     for a in alerts:
         n, lab = a["annotations"], a["labels"]
         state = n.get("state", a["status"])
-        lines += [f"* {state.upper()} {lab['severity'].upper()}: {n['summary']}",
-                  f"  Area: {_place(lab['area'])}; subject: {lab['subject']}; "
-                  f"since {a['startsAt']}.",
-                  f"  Commissioning cycle stages: {n.get('stages', '')}",
-                  f"  Competencies: {n.get('competencies', '')}"]
+        lines += [
+            f"* {state.upper()} {lab['severity'].upper()}: {n['summary']}",
+            f"  Area: {_place(lab['area'])}; subject: {lab['subject']}; since {a['startsAt']}.",
+            f"  Commissioning cycle stages: {n.get('stages', '')}",
+            f"  Competencies: {n.get('competencies', '')}",
+        ]
         for key in ("acknowledged_by", "acknowledgement_note", "resolved_by", "resolution_note"):
             if n.get(key):
                 lines.append(f"  {key.replace('_', ' ').capitalize()}: {n[key]}")
@@ -222,16 +241,27 @@ def email_message(payload: Mapping[str, Any]) -> tuple[str, str, str]:
             "<li><p><strong>{state} {sev}</strong>: {summary}</p>"
             "<p>Area: {area}; subject: {subject}; since {since}.<br>"
             "Stages: {stages}<br>Competencies: {comps}</p>"
-            "<p><a href=\"{url}\">Evidence and audit trail</a></p></li>".format(
-                state=html.escape(state.upper()), sev=html.escape(lab["severity"].upper()),
-                summary=html.escape(n["summary"]), area=html.escape(_place(lab["area"])),
-                subject=html.escape(lab["subject"]), since=html.escape(a["startsAt"]),
+            '<p><a href="{url}">Evidence and audit trail</a></p></li>'.format(
+                state=html.escape(state.upper()),
+                sev=html.escape(lab["severity"].upper()),
+                summary=html.escape(n["summary"]),
+                area=html.escape(_place(lab["area"])),
+                subject=html.escape(lab["subject"]),
+                since=html.escape(a["startsAt"]),
                 stages=html.escape(n.get("stages", "")),
                 comps=html.escape(n.get("competencies", "")),
-                url=html.escape(a["generatorURL"], quote=True)))
+                url=html.escape(a["generatorURL"], quote=True),
+            )
+        )
     lines.append(f"Notification {payload['notificationId']}.")
-    body_html = ("<html><body><p>Commissioning signals: {f} firing, {r} resolved ({why}).</p>"
-                 "<ul>{items}</ul><p><small>Notification {nid}.</small></p></body></html>").format(
-        f=len(firing), r=len(resolved), why=html.escape(payload["reason"]),
-        items="".join(blocks), nid=html.escape(payload["notificationId"]))
+    body_html = (
+        "<html><body><p>Commissioning signals: {f} firing, {r} resolved ({why}).</p>"
+        "<ul>{items}</ul><p><small>Notification {nid}.</small></p></body></html>"
+    ).format(
+        f=len(firing),
+        r=len(resolved),
+        why=html.escape(payload["reason"]),
+        items="".join(blocks),
+        nid=html.escape(payload["notificationId"]),
+    )
     return subject, "\n".join(lines), body_html

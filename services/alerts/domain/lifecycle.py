@@ -19,6 +19,7 @@ Two halves, both pure functions of their inputs and ``now``:
 :func:`step` runs both. Each returns the intents to notify and audit entries; delivery,
 storage and subscriptions are the adapters' business.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -33,8 +34,7 @@ from .conditions import SEVERITY_RANK, Condition
 
 GroupLabel = Literal["area", "rule", "subject"]
 #: Changes that :attr:`NotificationPolicy.prompt` may send at once, past the group interval.
-PromptAction = Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged",
-                       "resolved_by_hand", "resolved"]
+PromptAction = Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged", "resolved_by_hand", "resolved"]
 #: What an audit entry records.
 AuditAction = Literal["fired", "reopened", "escalated", "de-escalated", "acknowledged", "resolved"]
 #: Why a group is notified.
@@ -55,21 +55,29 @@ class NotificationPolicy(_Frozen):
     group_interval 5m, repeat_interval 4h; ours differ where commissioners differ."""
 
     group_by: tuple[GroupLabel, ...] = Field(
-        default=("area", "rule"), description="Labels that make a group (must include area: state is "
-                                              "per area). Add 'subject' for one group per alert.")
+        default=("area", "rule"),
+        description="Labels that make a group (must include area: state is "
+        "per area). Add 'subject' for one group per alert.",
+    )
     group_wait: timedelta = Field(
-        default=timedelta(0), description="Platform default 0s: a new alert goes out at once (issue 5 "
-                                          "asks for under 2 s from event to webhook).")
+        default=timedelta(0),
+        description="Platform default 0s: a new alert goes out at once (issue 5 "
+        "asks for under 2 s from event to webhook).",
+    )
     group_interval: timedelta = Field(
-        default=timedelta(minutes=5), description="Alertmanager's default: updates to a group at most "
-                                                  "this often.")
+        default=timedelta(minutes=5), description="Alertmanager's default: updates to a group at most this often."
+    )
     repeat_interval: timedelta = Field(
-        default=timedelta(hours=24), description="Platform default: commissioners read alerts daily, "
-                                                 "so a firing, unacknowledged group is reminded daily.")
+        default=timedelta(hours=24),
+        description="Platform default: commissioners read alerts daily, "
+        "so a firing, unacknowledged group is reminded daily.",
+    )
     prompt: frozenset[PromptAction] = Field(
-        default=frozenset(), description="Changes told at once, without waiting for the group interval "
-                                         "(Alertmanager has none: every change waits). The service sends "
-                                         "new alerts, escalations and people's actions promptly.")
+        default=frozenset(),
+        description="Changes told at once, without waiting for the group interval "
+        "(Alertmanager has none: every change waits). The service sends "
+        "new alerts, escalations and people's actions promptly.",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> "NotificationPolicy":
@@ -82,8 +90,9 @@ class NotificationPolicy(_Frozen):
         if self.group_interval <= timedelta(0):
             raise ValueError("group_interval must be positive")
         if self.repeat_interval < self.group_interval:
-            raise ValueError(f"repeat_interval ({self.repeat_interval}) must be at least "
-                             f"group_interval ({self.group_interval})")
+            raise ValueError(
+                f"repeat_interval ({self.repeat_interval}) must be at least group_interval ({self.group_interval})"
+            )
         return self
 
 
@@ -108,18 +117,19 @@ class Silence(_Frozen):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         if not any((self.area, self.rule, self.subject, self.fingerprint)):
-            raise ValueError("a silence needs at least one matcher: area, rule, subject or "
-                             "fingerprint")
+            raise ValueError("a silence needs at least one matcher: area, rule, subject or fingerprint")
         return self
 
     def active(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
 
     def matches(self, record: "AlertRecord") -> bool:
-        return ((self.area is None or self.area == record.area)
-                and (self.rule is None or self.rule is record.rule)
-                and (self.subject is None or self.subject == record.subject)
-                and (self.fingerprint is None or self.fingerprint == record.fingerprint))
+        return (
+            (self.area is None or self.area == record.area)
+            and (self.rule is None or self.rule is record.rule)
+            and (self.subject is None or self.subject == record.subject)
+            and (self.fingerprint is None or self.fingerprint == record.fingerprint)
+        )
 
 
 class AlertRecord(Alert):
@@ -131,8 +141,10 @@ class AlertRecord(Alert):
     resolved_by: str | None = Field(None, description="None when resolved automatically.")
     resolution_note: str | None = None
     held_until_clear: bool = Field(
-        False, description="Resolved by hand while the condition held: stays resolved until "
-                           "the condition clears (or grows worse).")
+        False,
+        description="Resolved by hand while the condition held: stays resolved until "
+        "the condition clears (or grows worse).",
+    )
     inhibited_by: str | None = None
     silenced_by: tuple[str, ...] = ()
     notified_status: AlertStatus | None = None
@@ -191,14 +203,29 @@ class LifecycleResult(_Frozen):
     notifications: tuple[NotificationIntent, ...]
     audit: tuple[AuditEntry, ...]
     next_wakeup: AwareDatetime | None = Field(
-        None, description="When flush next has something to decide (group wait, interval or "
-                          "repeat); the worker's timer.")
+        None,
+        description="When flush next has something to decide (group wait, interval or repeat); the worker's timer.",
+    )
 
 
-def _audit(record: AlertRecord, at: datetime, action: AuditAction, before: AlertStatus | None,
-           by: str | None = None, note: str | None = None) -> AuditEntry:
-    return AuditEntry(fingerprint=record.fingerprint, at=at, action=action, from_status=before,
-                      to_status=record.status, severity=record.severity, by=by, note=note)
+def _audit(
+    record: AlertRecord,
+    at: datetime,
+    action: AuditAction,
+    before: AlertStatus | None,
+    by: str | None = None,
+    note: str | None = None,
+) -> AuditEntry:
+    return AuditEntry(
+        fingerprint=record.fingerprint,
+        at=at,
+        action=action,
+        from_status=before,
+        to_status=record.status,
+        severity=record.severity,
+        by=by,
+        note=note,
+    )
 
 
 #: The facts that identify an alert; the others are its content, which a condition may change.
@@ -213,10 +240,13 @@ def _open(condition: Condition, now: datetime, previous: AlertRecord | None) -> 
     """A new firing episode; what was last notified is carried over from an earlier one."""
     return AlertRecord(
         **{name: getattr(condition, name) for name in AlertFacts.model_fields},
-        status=AlertStatus.FIRING, starts_at=now, updated_at=now,
+        status=AlertStatus.FIRING,
+        starts_at=now,
+        updated_at=now,
         notified_status=previous.notified_status if previous else None,
         notified_severity=previous.notified_severity if previous else None,
-        notified_at=previous.notified_at if previous else None)
+        notified_at=previous.notified_at if previous else None,
+    )
 
 
 def _reopens(record: AlertRecord, condition: Condition) -> bool:
@@ -232,8 +262,9 @@ def _carry(record: AlertRecord, condition: Condition, now: datetime) -> AlertRec
     return record.model_copy(update={**content, "updated_at": now, "inhibited_by": None})
 
 
-def transition(previous: Mapping[str, AlertRecord], conditions: Sequence[Condition], *,
-               area: str, now: datetime) -> tuple[dict[str, AlertRecord], list[AuditEntry]]:
+def transition(
+    previous: Mapping[str, AlertRecord], conditions: Sequence[Condition], *, area: str, now: datetime
+) -> tuple[dict[str, AlertRecord], list[AuditEntry]]:
     """Alert states after one evaluation of ``area``; records of other areas pass untouched."""
     records, audit = dict(previous), []
     holding: set[str] = set()
@@ -251,22 +282,27 @@ def transition(previous: Mapping[str, AlertRecord], conditions: Sequence[Conditi
         if r is None or (not r.active and _reopens(r, c)):
             opened = _open(c, now, r)
             records[c.fingerprint] = opened
-            audit.append(_audit(opened, now, "fired" if r is None else "reopened",
-                                None if r is None else r.status))
+            audit.append(_audit(opened, now, "fired" if r is None else "reopened", None if r is None else r.status))
         elif r.active:
             updated = _carry(r, c, now)
             if updated.severity is not r.severity:
                 worse = SEVERITY_RANK[updated.severity] > SEVERITY_RANK[r.severity]
-                audit.append(_audit(updated, now, "escalated" if worse else "de-escalated",
-                                    r.status))
+                audit.append(_audit(updated, now, "escalated" if worse else "de-escalated", r.status))
             records[c.fingerprint] = updated
     for fp, r in previous.items():
         if r.area != area or fp in holding:
             continue
         if r.active:
-            resolved = r.model_copy(update={"status": AlertStatus.RESOLVED, "ends_at": now,
-                                            "updated_at": now, "resolved_by": None,
-                                            "held_until_clear": False, "inhibited_by": None})
+            resolved = r.model_copy(
+                update={
+                    "status": AlertStatus.RESOLVED,
+                    "ends_at": now,
+                    "updated_at": now,
+                    "resolved_by": None,
+                    "held_until_clear": False,
+                    "inhibited_by": None,
+                }
+            )
             records[fp] = resolved
             audit.append(_audit(resolved, now, "resolved", r.status))
         elif r.held_until_clear:
@@ -274,32 +310,45 @@ def transition(previous: Mapping[str, AlertRecord], conditions: Sequence[Conditi
     return records, audit
 
 
-def acknowledge(record: AlertRecord, *, by: str, note: str | None,
-                now: datetime) -> tuple[AlertRecord, AuditEntry]:
+def acknowledge(record: AlertRecord, *, by: str, note: str | None, now: datetime) -> tuple[AlertRecord, AuditEntry]:
     """Firing -> acknowledged, by whom and with a note. It stays so until it resolves."""
     if not by:
         raise LifecycleError("an acknowledgement needs the name of who acknowledges")
     if record.status is AlertStatus.RESOLVED:
         raise LifecycleError(f"alert {record.fingerprint} is resolved; nothing to acknowledge")
     if record.status is AlertStatus.ACKNOWLEDGED:
-        raise LifecycleError(f"alert {record.fingerprint} was already acknowledged by "
-                             f"{record.acknowledged_by} at {record.acknowledged_at}")
-    acked = record.model_copy(update={"status": AlertStatus.ACKNOWLEDGED, "acknowledged_by": by,
-                                      "acknowledged_at": now, "acknowledgement_note": note,
-                                      "updated_at": now})
+        raise LifecycleError(
+            f"alert {record.fingerprint} was already acknowledged by "
+            f"{record.acknowledged_by} at {record.acknowledged_at}"
+        )
+    acked = record.model_copy(
+        update={
+            "status": AlertStatus.ACKNOWLEDGED,
+            "acknowledged_by": by,
+            "acknowledged_at": now,
+            "acknowledgement_note": note,
+            "updated_at": now,
+        }
+    )
     return acked, _audit(acked, now, "acknowledged", record.status, by, note)
 
 
-def resolve_by_hand(record: AlertRecord, *, by: str, note: str | None,
-                    now: datetime) -> tuple[AlertRecord, AuditEntry]:
+def resolve_by_hand(record: AlertRecord, *, by: str, note: str | None, now: datetime) -> tuple[AlertRecord, AuditEntry]:
     """Firing or acknowledged -> resolved by a person; held until the condition clears."""
     if not by:
         raise LifecycleError("a resolution by hand needs the name of who resolves")
     if record.status is AlertStatus.RESOLVED:
         raise LifecycleError(f"alert {record.fingerprint} is already resolved")
-    resolved = record.model_copy(update={"status": AlertStatus.RESOLVED, "ends_at": now,
-                                         "updated_at": now, "resolved_by": by,
-                                         "resolution_note": note, "held_until_clear": True})
+    resolved = record.model_copy(
+        update={
+            "status": AlertStatus.RESOLVED,
+            "ends_at": now,
+            "updated_at": now,
+            "resolved_by": by,
+            "resolution_note": note,
+            "held_until_clear": True,
+        }
+    )
     return resolved, _audit(resolved, now, "resolved", record.status, by, note)
 
 
@@ -328,12 +377,10 @@ def _pending(record: AlertRecord) -> bool:
 
 def _mark_notified(record: AlertRecord, now: datetime) -> AlertRecord:
     status, severity = _desired(record) or (record.status, record.severity)
-    return record.model_copy(update={"notified_status": status, "notified_severity": severity,
-                                     "notified_at": now})
+    return record.model_copy(update={"notified_status": status, "notified_severity": severity, "notified_at": now})
 
 
-def _apply_silences(records: dict[str, AlertRecord], silences: Sequence[Silence],
-                    now: datetime) -> None:
+def _apply_silences(records: dict[str, AlertRecord], silences: Sequence[Silence], now: datetime) -> None:
     live = [s for s in silences if s.active(now)]
     for fp, r in records.items():
         by = tuple(sorted(s.id for s in live if s.matches(r)))
@@ -341,14 +388,19 @@ def _apply_silences(records: dict[str, AlertRecord], silences: Sequence[Silence]
             r = records[fp] = r.model_copy(update={"silenced_by": by})
         if r.muted and not r.active and r.notified_status in ACTIVE:
             # Resolved while muted: settled quietly, as Alertmanager drops muted resolutions.
-            records[fp] = r.model_copy(update={"notified_status": AlertStatus.RESOLVED,
-                                               "notified_severity": r.severity})
+            records[fp] = r.model_copy(
+                update={"notified_status": AlertStatus.RESOLVED, "notified_severity": r.severity}
+            )
 
 
-def _flush_reason(pending: list[AlertRecord], active: list[AlertRecord],
-                  group: GroupRecord | None, now: datetime,
-                  policy: NotificationPolicy, urgent: bool = False
-                  ) -> tuple[NotifyReason | None, datetime | None]:
+def _flush_reason(
+    pending: list[AlertRecord],
+    active: list[AlertRecord],
+    group: GroupRecord | None,
+    now: datetime,
+    policy: NotificationPolicy,
+    urgent: bool = False,
+) -> tuple[NotifyReason | None, datetime | None]:
     """Why the group is notified now (or None) and, if not now, when to look again."""
     if pending:
         if group is None or group.last_flush_at is None:
@@ -365,11 +417,15 @@ def _flush_reason(pending: list[AlertRecord], active: list[AlertRecord],
     return None, None
 
 
-def flush(records: Mapping[str, AlertRecord], groups: Mapping[str, GroupRecord], *,
-          now: datetime, silences: Sequence[Silence] = (),
-          policy: NotificationPolicy = DEFAULT_POLICY, immediate: Collection[str] = ()
-          ) -> tuple[dict[str, AlertRecord], dict[str, GroupRecord], list[NotificationIntent],
-                     datetime | None]:
+def flush(
+    records: Mapping[str, AlertRecord],
+    groups: Mapping[str, GroupRecord],
+    *,
+    now: datetime,
+    silences: Sequence[Silence] = (),
+    policy: NotificationPolicy = DEFAULT_POLICY,
+    immediate: Collection[str] = (),
+) -> tuple[dict[str, AlertRecord], dict[str, GroupRecord], list[NotificationIntent], datetime | None]:
     """Decide which groups to notify at ``now``; mark what was notified.
 
     A group holding a pending alert whose fingerprint is in ``immediate`` is told now, even
@@ -396,13 +452,18 @@ def flush(records: Mapping[str, AlertRecord], groups: Mapping[str, GroupRecord],
             included = active + [r for r in pending if not r.active]
             for r in included:
                 out[r.fingerprint] = _mark_notified(r, now)
-            intents.append(NotificationIntent(
-                group_key=key, group_labels=labels_of[key], reason=reason,
-                status="firing" if active else "resolved",
-                alerts=tuple(out[r.fingerprint].to_alert() for r in included), at=now))
+            intents.append(
+                NotificationIntent(
+                    group_key=key,
+                    group_labels=labels_of[key],
+                    reason=reason,
+                    status="firing" if active else "resolved",
+                    alerts=tuple(out[r.fingerprint].to_alert() for r in included),
+                    at=now,
+                )
+            )
             group = GroupRecord(key=key, labels=labels_of[key], last_flush_at=now)
-            wake = now + policy.repeat_interval if any(
-                r.status is AlertStatus.FIRING for r in active) else None
+            wake = now + policy.repeat_interval if any(r.status is AlertStatus.FIRING for r in active) else None
         elif group is None and pending:
             group = GroupRecord(key=key, labels=labels_of[key], first_pending_at=now)
         if any(r.active for r in everyone) or any(_pending(out[r.fingerprint]) for r in heard):
@@ -427,14 +488,21 @@ def prompt_fingerprints(audit: Iterable[AuditEntry], policy: NotificationPolicy)
     return {a.fingerprint for a in audit if prompt_action(a) in policy.prompt}
 
 
-def step(previous: Mapping[str, AlertRecord], conditions: Sequence[Condition], *, area: str,
-         now: datetime, groups: Mapping[str, GroupRecord] | None = None,
-         silences: Sequence[Silence] = (),
-         policy: NotificationPolicy = DEFAULT_POLICY) -> LifecycleResult:
+def step(
+    previous: Mapping[str, AlertRecord],
+    conditions: Sequence[Condition],
+    *,
+    area: str,
+    now: datetime,
+    groups: Mapping[str, GroupRecord] | None = None,
+    silences: Sequence[Silence] = (),
+    policy: NotificationPolicy = DEFAULT_POLICY,
+) -> LifecycleResult:
     """One evaluation's worth of lifecycle: state transitions, then notification decisions."""
     records, audit = transition(previous, conditions, area=area, now=now)
-    records, new_groups, intents, wake = flush(records, groups or {}, now=now,
-                                               silences=silences, policy=policy,
-                                               immediate=prompt_fingerprints(audit, policy))
-    return LifecycleResult(records=records, groups=new_groups, notifications=tuple(intents),
-                           audit=tuple(audit), next_wakeup=wake)
+    records, new_groups, intents, wake = flush(
+        records, groups or {}, now=now, silences=silences, policy=policy, immediate=prompt_fingerprints(audit, policy)
+    )
+    return LifecycleResult(
+        records=records, groups=new_groups, notifications=tuple(intents), audit=tuple(audit), next_wakeup=wake
+    )

@@ -6,13 +6,13 @@ site's area, with an id derived from the return's id and its place in the list, 
 return opens the same records and nothing more. From then on it is followed up like a finding's:
 answered by the area's commissioners, watched by the two follow-up rules.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from contracts.peer_review import (QUESTIONS, RATING_WORDS, MappedPeerReview, PanelMember,
-                                   recommendation_id)
+from contracts.peer_review import QUESTIONS, RATING_WORDS, MappedPeerReview, PanelMember, recommendation_id
 
 from .recommendations import Recommendation, public_view
 
@@ -22,13 +22,26 @@ def recommendations_of(mapped: MappedPeerReview, now: datetime) -> list[Recommen
     review = mapped.event
     d = review.data
     about = f"Peer review of {d.site_name or review.area} on {d.reviewed_on.isoformat()}"
-    return [Recommendation(
-        id=recommendation_id(review.event_id, i), area=review.area, region=review.region,
-        organisation_id=review.source, cdw_roles=(), community=r.community, service=r.service,
-        theme=r.theme, text=r.recommendation, finding_summary=about,
-        stages=tuple(mapped.stages), competencies=tuple(mapped.competencies),
-        made_at=review.occurred_at, recorded_at=now, peer_review_id=review.event_id)
-        for i, r in enumerate(d.recommendations)]
+    return [
+        Recommendation(
+            id=recommendation_id(review.event_id, i),
+            area=review.area,
+            region=review.region,
+            organisation_id=review.source,
+            cdw_roles=(),
+            community=r.community,
+            service=r.service,
+            theme=r.theme,
+            text=r.recommendation,
+            finding_summary=about,
+            stages=tuple(mapped.stages),
+            competencies=tuple(mapped.competencies),
+            made_at=review.occurred_at,
+            recorded_at=now,
+            peer_review_id=review.event_id,
+        )
+        for i, r in enumerate(d.recommendations)
+    ]
 
 
 def public_review(mapped: MappedPeerReview, recs: Iterable[Recommendation]) -> dict[str, object]:
@@ -38,11 +51,20 @@ def public_review(mapped: MappedPeerReview, recs: Iterable[Recommendation]) -> d
     review = mapped.event
     d = review.data
     return {
-        "id": str(review.event_id), "reviewed_on": d.reviewed_on.isoformat(), "site_name": d.site_name,
+        "id": str(review.event_id),
+        "reviewed_on": d.reviewed_on.isoformat(),
+        "site_name": d.site_name,
         "panel": {k.value: d.panel.get(k, 0) for k in PanelMember},
-        "answers": [{"question": a.question.value, "asks": QUESTIONS[a.question].quote,
-                     "answer": a.answer, "rating": a.rating, "rating_words": RATING_WORDS[a.rating]}
-                    for a in d.answers],
+        "answers": [
+            {
+                "question": a.question.value,
+                "asks": QUESTIONS[a.question].quote,
+                "answer": a.answer,
+                "rating": a.rating,
+                "rating_words": RATING_WORDS[a.rating],
+            }
+            for a in d.answers
+        ],
         "stages": [int(s) for s in mapped.stages],
         "competencies": [int(c) for c in mapped.competencies],
         "recommendations": [public_view(r) for r in sorted(recs, key=lambda r: str(r.id))],

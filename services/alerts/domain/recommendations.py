@@ -9,6 +9,7 @@ is not followed up, and an accepted action past its due date and not completed i
 holds as a :class:`~.conditions.Condition`, so the alert lifecycle opens, notifies and resolves
 it like any other; a response or a completion clears it.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,9 +21,16 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from contracts.events import (ACTION_OUTCOMES, ActionProgress, AlertRule, AlertSeverity,
-                              CommunityEngagementFinding, MappedEvent, RecommendationOutcome,
-                              RecommendationResponse)
+from contracts.events import (
+    ACTION_OUTCOMES,
+    ActionProgress,
+    AlertRule,
+    AlertSeverity,
+    CommunityEngagementFinding,
+    MappedEvent,
+    RecommendationOutcome,
+    RecommendationResponse,
+)
 from contracts.places import Region
 from contracts.taxonomy import CDWRole, Competency, Stage
 from contracts.vocabulary import Community, Theme
@@ -32,8 +40,7 @@ from .records import RuleOutcome
 from .thresholds import RecommendationThresholds
 
 #: The rules that read recommendations rather than an area's event state.
-FOLLOW_UP_RULES = frozenset({AlertRule.RECOMMENDATION_NOT_FOLLOWED_UP,
-                             AlertRule.RECOMMENDATION_ACTION_OVERDUE})
+FOLLOW_UP_RULES = frozenset({AlertRule.RECOMMENDATION_NOT_FOLLOWED_UP, AlertRule.RECOMMENDATION_ACTION_OVERDUE})
 Status = Literal["awaiting_response", "accepted", "partly_accepted", "not_accepted", "completed"]
 
 
@@ -47,7 +54,7 @@ class Recommendation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: UUID                                  # the finding's event id
+    id: UUID  # the finding's event id
     area: str
     region: Region
     organisation_id: str
@@ -83,11 +90,22 @@ class Recommendation(BaseModel):
             return None
         d = event.data
         roles = tuple(mapped.cdw_roles) or ((d.cdw_role,) if d.cdw_role else ())
-        return cls(id=event.event_id, area=event.area, region=event.region,
-                   organisation_id=event.source, cdw_roles=roles, community=d.community,
-                   service=d.service, theme=d.theme, text=str(d.recommendation), finding_summary=d.summary,
-                   stages=tuple(mapped.stages), competencies=tuple(mapped.competencies),
-                   made_at=event.occurred_at, recorded_at=now)
+        return cls(
+            id=event.event_id,
+            area=event.area,
+            region=event.region,
+            organisation_id=event.source,
+            cdw_roles=roles,
+            community=d.community,
+            service=d.service,
+            theme=d.theme,
+            text=str(d.recommendation),
+            finding_summary=d.summary,
+            stages=tuple(mapped.stages),
+            competencies=tuple(mapped.competencies),
+            made_at=event.occurred_at,
+            recorded_at=now,
+        )
 
     @property
     def status(self) -> Status:
@@ -98,8 +116,9 @@ class Recommendation(BaseModel):
     @property
     def open(self) -> bool:
         """Still watched: awaiting a response, or an action promised and not completed."""
-        return self.outcome is None or (self.outcome in ACTION_OUTCOMES
-                                        and self.progress is not ActionProgress.COMPLETED)
+        return self.outcome is None or (
+            self.outcome in ACTION_OUTCOMES and self.progress is not ActionProgress.COMPLETED
+        )
 
 
 def answer(rec: Recommendation, response: RecommendationResponse) -> Recommendation:
@@ -107,26 +126,40 @@ def answer(rec: Recommendation, response: RecommendationResponse) -> Recommendat
     does not fit: anything after completion, or progress on an action never accepted."""
     d = response.data
     if d.recommendation_id != rec.id or response.area != rec.area:
-        raise RecommendationError(f"the answer is for recommendation {d.recommendation_id} in "
-                                  f"'{response.area}', not {rec.id} in '{rec.area}'")
+        raise RecommendationError(
+            f"the answer is for recommendation {d.recommendation_id} in '{response.area}', not {rec.id} in '{rec.area}'"
+        )
     if rec.progress is ActionProgress.COMPLETED:
         raise RecommendationError("the recommendation's action is completed; it takes no further answer")
     at = response.occurred_at
     if d.outcome is not None:
         acting = d.outcome in ACTION_OUTCOMES
-        return rec.model_copy(update=dict(
-            outcome=d.outcome, reason=d.reason, action=d.action if acting else None,
-            owner=d.owner if acting else None, due_date=d.due_date if acting else None,
-            responded_by=response.source, responded_at=at,
-            first_responded_at=rec.first_responded_at or at))
+        return rec.model_copy(
+            update=dict(
+                outcome=d.outcome,
+                reason=d.reason,
+                action=d.action if acting else None,
+                owner=d.owner if acting else None,
+                due_date=d.due_date if acting else None,
+                responded_by=response.source,
+                responded_at=at,
+                first_responded_at=rec.first_responded_at or at,
+            )
+        )
     if rec.outcome not in ACTION_OUTCOMES:
-        raise RecommendationError("progress is reported on an accepted or partly accepted "
-                                  "recommendation; record that response first")
-    return rec.model_copy(update=dict(
-        progress=d.progress, progress_note=d.note or rec.progress_note,
-        action=d.action or rec.action, owner=d.owner or rec.owner,
-        due_date=d.due_date or rec.due_date,
-        completed_at=at if d.progress is ActionProgress.COMPLETED else None))
+        raise RecommendationError(
+            "progress is reported on an accepted or partly accepted recommendation; record that response first"
+        )
+    return rec.model_copy(
+        update=dict(
+            progress=d.progress,
+            progress_note=d.note or rec.progress_note,
+            action=d.action or rec.action,
+            owner=d.owner or rec.owner,
+            due_date=d.due_date or rec.due_date,
+            completed_at=at if d.progress is ActionProgress.COMPLETED else None,
+        )
+    )
 
 
 def subject(rec_id: UUID) -> str:
@@ -134,14 +167,20 @@ def subject(rec_id: UUID) -> str:
 
 
 def _evidence(rec: Recommendation, **extra: object) -> dict[str, object]:
-    return {"recommendation_id": str(rec.id), "organisation_id": rec.organisation_id,
-            "community": rec.community.value, "service": rec.service, "made_at": rec.made_at.isoformat(),
-            "recommendation": rec.text[:500], "stages": [int(s) for s in rec.stages],
-            "competencies": [int(c) for c in rec.competencies], **extra}
+    return {
+        "recommendation_id": str(rec.id),
+        "organisation_id": rec.organisation_id,
+        "community": rec.community.value,
+        "service": rec.service,
+        "made_at": rec.made_at.isoformat(),
+        "recommendation": rec.text[:500],
+        "stages": [int(s) for s in rec.stages],
+        "competencies": [int(c) for c in rec.competencies],
+        **extra,
+    }
 
 
-def not_followed_up(rec: Recommendation, now: datetime,
-                    t: RecommendationThresholds) -> RuleOutcome | None:
+def not_followed_up(rec: Recommendation, now: datetime, t: RecommendationThresholds) -> RuleOutcome | None:
     """A recommendation with no response after ``response_days`` (red after ``red_response_days``)."""
     if rec.outcome is not None:
         return None
@@ -151,60 +190,77 @@ def not_followed_up(rec: Recommendation, now: datetime,
     severity = AlertSeverity.RED if waited >= t.red_response_days else AlertSeverity.AMBER
     who = f" for the {rec.service} service" if rec.service else ""
     return RuleOutcome(
-        severity=severity, subject=subject(rec.id),
-        detail=(f"a recommendation from {rec.organisation_id} about the {rec.community.value.replace('_', ' ')} "
-                f"community{who} has had no response from commissioners for {waited} days "
-                f"(the area expects one within {t.response_days})."),
+        severity=severity,
+        subject=subject(rec.id),
+        detail=(
+            f"a recommendation from {rec.organisation_id} about the {rec.community.value.replace('_', ' ')} "
+            f"community{who} has had no response from commissioners for {waited} days "
+            f"(the area expects one within {t.response_days})."
+        ),
         evidence=_evidence(rec, days_waiting=waited, response_days=t.response_days),
-        event_ids=(rec.id,))
+        event_ids=(rec.id,),
+    )
 
 
-def action_overdue(rec: Recommendation, now: datetime,
-                   t: RecommendationThresholds) -> RuleOutcome | None:
+def action_overdue(rec: Recommendation, now: datetime, t: RecommendationThresholds) -> RuleOutcome | None:
     """An accepted action past its due date and not completed (red ``red_overdue_days`` past)."""
-    if rec.outcome not in ACTION_OUTCOMES or rec.progress is ActionProgress.COMPLETED \
-            or rec.due_date is None or now.date() <= rec.due_date:
+    if (
+        rec.outcome not in ACTION_OUTCOMES
+        or rec.progress is ActionProgress.COMPLETED
+        or rec.due_date is None
+        or now.date() <= rec.due_date
+    ):
         return None
     late = (now.date() - rec.due_date).days
     severity = AlertSeverity.RED if late >= t.red_overdue_days else AlertSeverity.AMBER
     return RuleOutcome(
-        severity=severity, subject=subject(rec.id),
-        detail=(f"the action promised on a recommendation from {rec.organisation_id} about the "
-                f"{rec.community.value.replace('_', ' ')} community ({rec.owner}) was due "
-                f"{rec.due_date.isoformat()} and is {late} days overdue."),
-        evidence=_evidence(rec, due_date=rec.due_date.isoformat(), days_overdue=late,
-                           owner=rec.owner, action=(rec.action or "")[:500]),
-        event_ids=(rec.id,))
+        severity=severity,
+        subject=subject(rec.id),
+        detail=(
+            f"the action promised on a recommendation from {rec.organisation_id} about the "
+            f"{rec.community.value.replace('_', ' ')} community ({rec.owner}) was due "
+            f"{rec.due_date.isoformat()} and is {late} days overdue."
+        ),
+        evidence=_evidence(
+            rec, due_date=rec.due_date.isoformat(), days_overdue=late, owner=rec.owner, action=(rec.action or "")[:500]
+        ),
+        event_ids=(rec.id,),
+    )
 
 
-def follow_up_conditions(recs: Iterable[Recommendation], now: datetime,
-                         t: RecommendationThresholds) -> list[Condition]:
+def follow_up_conditions(recs: Iterable[Recommendation], now: datetime, t: RecommendationThresholds) -> list[Condition]:
     """The follow-up conditions that hold at ``now`` for an area's open recommendations."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     out = []
     for rec in recs:
-        for rule, decide in ((AlertRule.RECOMMENDATION_NOT_FOLLOWED_UP, not_followed_up),
-                             (AlertRule.RECOMMENDATION_ACTION_OVERDUE, action_overdue)):
+        for rule, decide in (
+            (AlertRule.RECOMMENDATION_NOT_FOLLOWED_UP, not_followed_up),
+            (AlertRule.RECOMMENDATION_ACTION_OVERDUE, action_overdue),
+        ):
             outcome = decide(rec, now, t)
             if outcome is not None:
                 out.append(Condition.of(rule, rec.area, outcome))
     return sorted(out, key=lambda c: c.fingerprint)
 
 
-def follow_up_summary(recs: Iterable[Recommendation], now: datetime, window_days: int,
-                      t: RecommendationThresholds) -> dict[str, object]:
+def follow_up_summary(
+    recs: Iterable[Recommendation], now: datetime, window_days: int, t: RecommendationThresholds
+) -> dict[str, object]:
     """How an area follows up recommendations made in the last ``window_days``: how many were
     answered and how fast (median days from the recommendation to its first response), the
     outcomes, and how many are not followed up or have an overdue action at ``now``."""
     since = now - timedelta(days=window_days)
     made = [r for r in recs if since < r.made_at <= now]
     answered = [r for r in made if r.first_responded_at is not None]
-    days = [(r.first_responded_at - r.made_at).total_seconds() / 86400 for r in answered
-            if r.first_responded_at is not None]
+    days = [
+        (r.first_responded_at - r.made_at).total_seconds() / 86400 for r in answered if r.first_responded_at is not None
+    ]
     outcomes = Counter(r.outcome.value for r in answered if r.outcome is not None)
     return {
-        "window_days": window_days, "made": len(made), "answered": len(answered),
+        "window_days": window_days,
+        "made": len(made),
+        "answered": len(answered),
         "response_rate": round(len(answered) / len(made), 4) if made else None,
         "median_days_to_response": round(median(days), 1) if days else None,
         "outcomes": {o.value: outcomes.get(o.value, 0) for o in RecommendationOutcome},
@@ -218,13 +274,21 @@ def follow_up_summary(recs: Iterable[Recommendation], now: datetime, window_days
 
 # --- who sees what -----------------------------------------------------------------------------
 
+
 def _answer_shown(answer: RecommendationResponse) -> dict[str, object]:
     d = answer.data
-    return {"response_id": str(answer.event_id), "at": answer.occurred_at.isoformat(),
-            "by": answer.source, "outcome": d.outcome.value if d.outcome else None,
-            "reason": d.reason, "action": d.action, "owner": d.owner,
-            "due_date": d.due_date.isoformat() if d.due_date else None,
-            "progress": d.progress.value if d.progress else None, "note": d.note}
+    return {
+        "response_id": str(answer.event_id),
+        "at": answer.occurred_at.isoformat(),
+        "by": answer.source,
+        "outcome": d.outcome.value if d.outcome else None,
+        "reason": d.reason,
+        "action": d.action,
+        "owner": d.owner,
+        "due_date": d.due_date.isoformat() if d.due_date else None,
+        "progress": d.progress.value if d.progress else None,
+        "note": d.note,
+    }
 
 
 def partner_view(rec: Recommendation, answers: Iterable[RecommendationResponse]) -> dict[str, object]:
@@ -232,14 +296,23 @@ def partner_view(rec: Recommendation, answers: Iterable[RecommendationResponse])
     state of the answer (outcome, action, owner, due date, progress, what changed) and every
     answer in order, by the answering organisation; never the key that gave it."""
     return {
-        "id": str(rec.id), "area": rec.area, "community": rec.community.value,
-        "service": rec.service, "theme": rec.theme.value, "recommendation": rec.text,
-        "made_at": rec.made_at.isoformat(), "peer_review_id": str(rec.peer_review_id) if rec.peer_review_id else None,
-        "status": rec.status, "open": rec.open,
-        "outcome": rec.outcome.value if rec.outcome else None, "reason": rec.reason,
-        "action": rec.action, "owner": rec.owner,
+        "id": str(rec.id),
+        "area": rec.area,
+        "community": rec.community.value,
+        "service": rec.service,
+        "theme": rec.theme.value,
+        "recommendation": rec.text,
+        "made_at": rec.made_at.isoformat(),
+        "peer_review_id": str(rec.peer_review_id) if rec.peer_review_id else None,
+        "status": rec.status,
+        "open": rec.open,
+        "outcome": rec.outcome.value if rec.outcome else None,
+        "reason": rec.reason,
+        "action": rec.action,
+        "owner": rec.owner,
         "due_date": rec.due_date.isoformat() if rec.due_date else None,
-        "progress": rec.progress.value if rec.progress else None, "what_changed": rec.progress_note,
+        "progress": rec.progress.value if rec.progress else None,
+        "what_changed": rec.progress_note,
         "first_responded_at": rec.first_responded_at.isoformat() if rec.first_responded_at else None,
         "completed_at": rec.completed_at.isoformat() if rec.completed_at else None,
         "responses": [_answer_shown(a) for a in sorted(answers, key=lambda a: a.occurred_at)],
@@ -258,13 +331,19 @@ def public_view(rec: Recommendation) -> dict[str, object]:
     finding's own summary, key ids and times of day. The texts shown passed the privacy guard
     when they were posted (the recommendation at intake, the answers at the alerts API)."""
     return {
-        "community": rec.community.value, "service": rec.service, "theme": rec.theme.value,
-        "you_said": rec.text, "said_on": rec.made_at.date().isoformat(),
+        "community": rec.community.value,
+        "service": rec.service,
+        "theme": rec.theme.value,
+        "you_said": rec.text,
+        "said_on": rec.made_at.date().isoformat(),
         "from_peer_review": rec.peer_review_id is not None,
-        "status": rec.status, "outcome": rec.outcome.value if rec.outcome else None,
+        "status": rec.status,
+        "outcome": rec.outcome.value if rec.outcome else None,
         "reason": rec.reason,
-        "we_will": rec.action, "due_date": rec.due_date.isoformat() if rec.due_date else None,
+        "we_will": rec.action,
+        "due_date": rec.due_date.isoformat() if rec.due_date else None,
         "progress": rec.progress.value if rec.progress else None,
         "we_did": rec.progress_note if rec.progress is ActionProgress.COMPLETED else None,
-        "answered_on": _day(rec.first_responded_at), "completed_on": _day(rec.completed_at),
+        "answered_on": _day(rec.first_responded_at),
+        "completed_on": _day(rec.completed_at),
     }

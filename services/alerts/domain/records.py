@@ -2,6 +2,7 @@
 
 Records hold only what the rules read, so a state stays small and serialises to JSON.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -10,7 +11,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, NonNegativeInt
 
-from contracts.events import (AlertSeverity, CommunityEngagementFinding, PerformanceData)
+from contracts.events import AlertSeverity, CommunityEngagementFinding, PerformanceData
 from contracts.vocabulary import Community, Severity, Theme
 
 
@@ -43,8 +44,14 @@ class FindingRecord(_Record):
     @classmethod
     def of(cls, event: CommunityEngagementFinding) -> "FindingRecord":
         d = event.data
-        return cls(event_id=event.event_id, occurred_at=event.occurred_at, community=d.community,
-                   theme=d.theme, severity=d.severity, people_affected=d.people_affected)
+        return cls(
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            community=d.community,
+            theme=d.theme,
+            severity=d.severity,
+            people_affected=d.people_affected,
+        )
 
     @property
     def sort_key(self) -> tuple[datetime, str]:

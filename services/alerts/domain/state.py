@@ -10,6 +10,7 @@ Evaluation runs the five rules at a given ``now`` and returns the conditions tha
 silent provider's other conditions come back marked ``inhibited_by`` the silence alert's
 fingerprint: they describe stale data, so the lifecycle neither opens nor notifies them.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -18,16 +19,24 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from contracts.events import (AlertRule, CommunityEngagementFinding, MappedEvent,
-                              ProviderPerformanceEvent)
+from contracts.events import AlertRule, CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
 from contracts.funding import FundingFlowEvent
 from contracts.places import AREAS
 from contracts.vocabulary import UNMET_NEED_THEMES, Community, Indicator
 
 from .conditions import SEVERITY_RANK, Condition
 from .records import FindingRecord, PerformanceRecord, RuleOutcome, latest
-from .rules import (contract_ending, ethnicity_recording_gap, funding_gap, over_representation,
-                    payment_overdue, performance_below_target, provider_silence, under_use, unmet_need)
+from .rules import (
+    contract_ending,
+    ethnicity_recording_gap,
+    funding_gap,
+    over_representation,
+    payment_overdue,
+    performance_below_target,
+    provider_silence,
+    under_use,
+    unmet_need,
+)
 from .thresholds import DEFAULT_THRESHOLDS, PERFORMANCE_INDICATORS, AreaThresholds
 from .funding_flows import FLOW_RETENTION_DAYS, AllianceShares, FlowRecord, cquin_at_risk, flow_conditions
 
@@ -79,8 +88,7 @@ def _apply_finding(state: AreaState, event: CommunityEngagementFinding) -> AreaS
     bucket = state.findings.get(key, {})
     if event_id in bucket:
         return state
-    return state.model_copy(update={"findings": {**state.findings,
-                                                 key: {**bucket, event_id: record}}})
+    return state.model_copy(update={"findings": {**state.findings, key: {**bucket, event_id: record}}})
 
 
 def _apply_figure(state: AreaState, event: ProviderPerformanceEvent) -> AreaState:
@@ -110,8 +118,7 @@ def apply(state: AreaState, event: Event) -> AreaState:
     if isinstance(event, MappedEvent):
         event = event.event
     if event.area != state.area:
-        raise ValueError(f"event {event.event_id} is for area '{event.area}', "
-                         f"not '{state.area}'")
+        raise ValueError(f"event {event.event_id} is for area '{event.area}', not '{state.area}'")
     if isinstance(event, CommunityEngagementFinding):
         return _apply_finding(state, event)
     if isinstance(event, FundingFlowEvent):
@@ -125,26 +132,31 @@ def apply_all(state: AreaState, events: Iterable[Event]) -> AreaState:
     return state
 
 
-def prune(state: AreaState, now: datetime,
-          thresholds: AreaThresholds = DEFAULT_THRESHOLDS) -> AreaState:
+def prune(state: AreaState, now: datetime, thresholds: AreaThresholds = DEFAULT_THRESHOLDS) -> AreaState:
     """Forget findings older than two unmet-need windows, series silent for two years, and
     funding flows whose period (or grant) ended two years ago."""
     finding_horizon = now - timedelta(days=thresholds.retention_days)
     series_horizon = now - timedelta(days=SERIES_RETENTION_DAYS)
     flow_horizon = (now - timedelta(days=FLOW_RETENTION_DAYS)).date()
     flows = {k: f for k, f in state.flows.items() if f.last_day > flow_horizon}
-    findings = {k: kept for k, bucket in state.findings.items()
-                if (kept := {i: f for i, f in bucket.items()
-                             if f.occurred_at > finding_horizon})}
-    series = {k: periods for k, periods in state.series.items()
-              if max(r.occurred_at for r in periods.values()) > series_horizon}
+    findings = {
+        k: kept
+        for k, bucket in state.findings.items()
+        if (kept := {i: f for i, f in bucket.items() if f.occurred_at > finding_horizon})
+    }
+    series = {
+        k: periods
+        for k, periods in state.series.items()
+        if max(r.occurred_at for r in periods.values()) > series_horizon
+    }
     if findings == state.findings and series == state.series and len(flows) == len(state.flows):
         return state
     return state.model_copy(update={"findings": findings, "series": series, "flows": flows})
 
 
-def _series_outcome(records: list[PerformanceRecord], now: datetime,
-                    t: AreaThresholds) -> tuple[AlertRule, RuleOutcome | None] | None:
+def _series_outcome(
+    records: list[PerformanceRecord], now: datetime, t: AreaThresholds
+) -> tuple[AlertRule, RuleOutcome | None] | None:
     last = latest(records)
     indicator, today = last.data.indicator, now.date()
     if indicator is Indicator.FUNDING:
@@ -160,8 +172,7 @@ def _series_outcome(records: list[PerformanceRecord], now: datetime,
     if indicator is Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP:
         return AlertRule.OVER_REPRESENTATION_IN_COERCIVE_CARE, over_representation(last, t.race_equality)
     if indicator in PERFORMANCE_INDICATORS:
-        return (AlertRule.PERFORMANCE_BELOW_TARGET,
-                performance_below_target(records, t.performance))
+        return (AlertRule.PERFORMANCE_BELOW_TARGET, performance_below_target(records, t.performance))
     return None
 
 
@@ -170,9 +181,12 @@ def _worse(a: Condition, b: Condition) -> Condition:
     return max(a, b, key=lambda c: (SEVERITY_RANK[c.severity], sorted(map(str, c.event_ids))))
 
 
-def evaluate(state: AreaState, now: datetime,
-             thresholds: AreaThresholds = DEFAULT_THRESHOLDS,
-             alliances: AllianceShares | None = None) -> list[Condition]:
+def evaluate(
+    state: AreaState,
+    now: datetime,
+    thresholds: AreaThresholds = DEFAULT_THRESHOLDS,
+    alliances: AllianceShares | None = None,
+) -> list[Condition]:
     """The conditions that hold at ``now``, sorted by fingerprint. ``alliances``: each alliance
     lead's members and their shares (the organisation registry), for the funding flow rules.
 
@@ -204,19 +218,17 @@ def evaluate(state: AreaState, now: datetime,
         rule, outcome = decided
         if outcome is None:
             continue
-        keep(Condition.of(rule, state.area, outcome,
-                          inhibited_by=silent.get(outcome.provider_id or "")))
+        keep(Condition.of(rule, state.area, outcome, inhibited_by=silent.get(outcome.provider_id or "")))
     for key in sorted(state.findings):
-        outcome = unmet_need(Community(key), list(state.findings[key].values()), now,
-                             thresholds.unmet_need)
+        outcome = unmet_need(Community(key), list(state.findings[key].values()), now, thresholds.unmet_need)
         if outcome is not None:
             keep(Condition.of(AlertRule.UNMET_NEED, state.area, outcome))
     for provider_id in sorted(by_provider):
         cquin = cquin_at_risk(by_provider[provider_id], thresholds.funding_flows, thresholds.performance)
         if cquin is not None:
-            keep(Condition.of(AlertRule.CQUIN_AT_RISK, state.area, cquin,
-                              inhibited_by=silent.get(provider_id)))
-    for condition in flow_conditions(state.area, list(state.flows.values()), alliances or {}, now,
-                                     thresholds.funding_flows):
+            keep(Condition.of(AlertRule.CQUIN_AT_RISK, state.area, cquin, inhibited_by=silent.get(provider_id)))
+    for condition in flow_conditions(
+        state.area, list(state.flows.values()), alliances or {}, now, thresholds.funding_flows
+    ):
         keep(condition)
     return [found[f] for f in sorted(found)]

@@ -13,6 +13,7 @@ compare two Poisson counts):
   of an earlier window: given ``n = current + previous`` events, under "no change" the current
   count is Binomial(n, e1 / (e1 + e0)) where e1, e0 are the windows' lengths.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,7 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval:
     return Interval(successes / trials, lower, upper)
 
 
-def share_ratio_interval(group_users: int, total_users: int, population_share: float,
-                         z: float = Z_95) -> Interval:
+def share_ratio_interval(group_users: int, total_users: int, population_share: float, z: float = Z_95) -> Interval:
     """Service-use share over population share, with the Wilson interval of the share scaled.
 
     1.0 is parity; an upper bound below 1.0 means the group uses the service less than its share
@@ -62,13 +62,11 @@ def share_ratio_interval(group_users: int, total_users: int, population_share: f
     if not 0 < population_share <= 1:
         raise ValueError(f"population_share must be in (0, 1], got {population_share}")
     share = wilson_interval(group_users, total_users, z)
-    return Interval(share.estimate / population_share, share.lower / population_share,
-                    share.upper / population_share)
+    return Interval(share.estimate / population_share, share.lower / population_share, share.upper / population_share)
 
 
 def _log_binomial_pmf(k: int, n: int, p: float) -> float:
-    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-            + k * math.log(p) + (n - k) * math.log1p(-p))
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
 
 
 def binomial_upper_tail(k: int, n: int, p: float) -> float:
@@ -84,8 +82,7 @@ def binomial_upper_tail(k: int, n: int, p: float) -> float:
     return min(1.0, math.exp(top) * math.fsum(math.exp(v - top) for v in logs))
 
 
-def rise_p_value(current: int, previous: int, current_length: float = 1.0,
-                 previous_length: float = 1.0) -> float:
+def rise_p_value(current: int, previous: int, current_length: float = 1.0, previous_length: float = 1.0) -> float:
     """One-sided p-value that the current window's rate of events exceeds the previous one's.
 
     Exact conditional test for two Poisson counts: conditional on the total, the current count
@@ -100,8 +97,9 @@ def rise_p_value(current: int, previous: int, current_length: float = 1.0,
     return binomial_upper_tail(current, current + previous, p)
 
 
-def significant_rise(current: int, previous: int, alpha: float = 0.05,
-                     current_length: float = 1.0, previous_length: float = 1.0) -> bool:
+def significant_rise(
+    current: int, previous: int, alpha: float = 0.05, current_length: float = 1.0, previous_length: float = 1.0
+) -> bool:
     """True when :func:`rise_p_value` is below ``alpha``."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")

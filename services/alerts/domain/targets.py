@@ -18,6 +18,7 @@ delivery log a port scanner's read-out. The policy:
 * the only exception is an explicit list of receivers (``host:port`` on loopback) that the
   operator names, for the local stack and its tests; there is no blanket switch.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -40,10 +41,10 @@ class WebhookTarget:
     """A parsed webhook URL: what to connect to, and what to ask for there."""
 
     scheme: str
-    host: str                       # lower-case DNS name, or the address as written canonically
+    host: str  # lower-case DNS name, or the address as written canonically
     port: int
-    path: str                       # path and query, at least "/"
-    address: IPAddress | None       # set when the host is an IP address
+    path: str  # path and query, at least "/"
+    address: IPAddress | None  # set when the host is an IP address
 
     @property
     def host_header(self) -> str:
@@ -78,8 +79,7 @@ def parse(target: str) -> WebhookTarget:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return WebhookTarget(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path,
-                         address)
+    return WebhookTarget(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path, address)
 
 
 def _address(host: str) -> IPAddress | None:
@@ -136,5 +136,7 @@ def allowed(address: IPAddress, port: int, named: frozenset[tuple[IPAddress, int
     return publicly_routable(address) or (address, port) in named
 
 
-REFUSED = ("points at an address the platform does not call (loopback, private, link-local, "
-           "shared or reserved); webhooks must reach the public internet")
+REFUSED = (
+    "points at an address the platform does not call (loopback, private, link-local, "
+    "shared or reserved); webhooks must reach the public internet"
+)

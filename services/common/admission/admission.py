@@ -1,4 +1,5 @@
 """Pure admission decisions: clock skew, idempotency outcome, rate limits."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -30,15 +31,16 @@ def future_dates(event: Any, now: datetime, skew: timedelta) -> list[tuple[str, 
 
 
 class Idempotency(str, Enum):
-    NEW = "new"                # never seen: reserve and publish
-    RETRY = "retry"            # seen with the same body, not yet acknowledged by Kafka: publish again
-    IN_FLIGHT = "in_flight"    # seen with the same body, being published now: wait for the outcome
-    DUPLICATE = "duplicate"    # seen with the same body and published: answer the original acceptance
-    CONFLICT = "conflict"      # same event_id, different body: refuse
+    NEW = "new"  # never seen: reserve and publish
+    RETRY = "retry"  # seen with the same body, not yet acknowledged by Kafka: publish again
+    IN_FLIGHT = "in_flight"  # seen with the same body, being published now: wait for the outcome
+    DUPLICATE = "duplicate"  # seen with the same body and published: answer the original acceptance
+    CONFLICT = "conflict"  # same event_id, different body: refuse
 
 
-def idempotency(existing_hash: bytes | None, existing_published: bool, body_hash: bytes,
-                in_flight: bool = False) -> Idempotency:
+def idempotency(
+    existing_hash: bytes | None, existing_published: bool, body_hash: bytes, in_flight: bool = False
+) -> Idempotency:
     """``in_flight``: the stored event was reserved so recently that the request which reserved
     it may still be waiting for Kafka (by this process or another). Its outcome, not a second
     publication, answers a copy: a duplicate once it is published, a retry once it is given up."""

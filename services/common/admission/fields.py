@@ -1,4 +1,5 @@
 """Walking a validated event's fields by their path ("data.people_affected", "tags[2]"). Pure."""
+
 from __future__ import annotations
 
 import functools
@@ -38,7 +39,7 @@ def _shape_of(kind: type) -> int:
 _shape: Callable[[type], int] = functools.lru_cache(maxsize=256)(_shape_of)
 
 
-@functools.lru_cache(maxsize=4096)     # events have a few dozen paths, lists aside
+@functools.lru_cache(maxsize=4096)  # events have a few dozen paths, lists aside
 def _child(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
@@ -80,7 +81,7 @@ def checked(model: BaseModel) -> Fields:
     return out
 
 
-@functools.lru_cache(maxsize=256)      # event and data models, each under one path
+@functools.lru_cache(maxsize=256)  # event and data models, each under one path
 def _plan(kind: type[BaseModel], prefix: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, f"{prefix}.{name}" if prefix else name) for name in kind.model_fields)
 
@@ -88,7 +89,7 @@ def _plan(kind: type[BaseModel], prefix: str) -> tuple[tuple[str, str], ...]:
 def _checked(model: BaseModel, prefix: str, out: Fields) -> None:
     values = model.__dict__
     plan = _plan(type(model), prefix)
-    if len(plan) != len(values):       # fields beyond the declared ones: walk it the long way
+    if len(plan) != len(values):  # fields beyond the declared ones: walk it the long way
         _checked_leaves(model, prefix, out)
         return
     for name, path in plan:

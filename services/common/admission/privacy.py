@@ -10,6 +10,7 @@ reference failing the check digit, an outward code on its own ("ME7"), "room B2 
 a run of counts such as "0 12 14 96 0 0 0" and dates that are not dates of birth all pass.
 Names on their own are not detected.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,19 +27,21 @@ _NHS_CANDIDATE = re.compile(r"(?<![\d])(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?![\d])
 _EMAIL = re.compile(r"(?<=[A-Za-z0-9._%+-])@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+\s?44|0)[\d\s()\-]{8,18}\d")
 # Full unit postcode: outward code (e.g. B11, SW1A) then inward code (digit + two letters).
-_POSTCODE = re.compile(
-    r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s{0,2}(\d[ABD-HJLNP-UW-Z]{2}))\b", re.IGNORECASE)
+_POSTCODE = re.compile(r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s{0,2}(\d[ABD-HJLNP-UW-Z]{2}))\b", re.IGNORECASE)
 # "B2 3rd floor", "the M6 4th junction": an ordinal in lower case is not an inward code.
 _ORDINAL = re.compile(r"1st|2nd|3rd|[04-9]th")
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _DOB = re.compile(
     # Possessive quantifiers: a long run of spaces after "born" must not cost quadratic time.
     r"\b(?:d\.?o\.?b\.?|date\s+of\s+birth|born)\s*+(?:(?:[:\-\u2013]|is|was)\s*+)?(?:on\s++)?(?:the\s++)?"
     r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}-\d{2}-\d{2}"
     r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+\d{2,4}"
     r"|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})(?!\d)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def nhs_number_is_valid(digits: str) -> bool:
@@ -76,8 +79,7 @@ def _is_uk_number(groups: list[str], international: bool) -> bool:
         national = "".join(groups)
         length_ok = national.startswith("0") and len(national) in (10, 11) and national[1] != "0"
         shortest_first = 3
-    return bool(groups) and length_ok and len(groups[0]) >= shortest_first \
-        and all(len(g) >= 3 for g in groups[1:])
+    return bool(groups) and length_ok and len(groups[0]) >= shortest_first and all(len(g) >= 3 for g in groups[1:])
 
 
 def _has_uk_phone(text: str) -> bool:
@@ -114,15 +116,15 @@ class PrivacyFinding:
 
     @property
     def reason(self) -> str:
-        return (f"contains what looks like {self.kind}; findings must not carry personal data "
-                "(the value is not echoed)")
+        return f"contains what looks like {self.kind}; findings must not carry personal data (the value is not echoed)"
 
 
 #: Fields whose values are checked by their own patterns and never carry free text. The
 #: provider's id is an organisation's slug like ``source``: "arden-peer-support-fd33ee" is not a
 #: postcode.
-STRUCTURED_FIELDS = frozenset({"event_id", "occurred_at", "specversion", "type", "area", "region",
-                               "source", "data.provider_id"})
+STRUCTURED_FIELDS = frozenset(
+    {"event_id", "occurred_at", "specversion", "type", "area", "region", "source", "data.provider_id"}
+)
 
 
 #: Every identifier the checks look for has a digit in it (or an "@"): text with neither is clear
@@ -151,6 +153,6 @@ def scan_fields(fields: Fields) -> list[PrivacyFinding]:
     return found
 
 
-@functools.lru_cache(maxsize=4096)     # events have a few dozen paths, lists aside
+@functools.lru_cache(maxsize=4096)  # events have a few dozen paths, lists aside
 def _is_free_text(path: str) -> bool:
     return not (path in STRUCTURED_FIELDS or path.endswith(("_date", "period_start", "period_end")))

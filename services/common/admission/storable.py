@@ -8,6 +8,7 @@ contract keeps its counts below contracts.vocabulary.MAX_COUNT). (NaN and the in
 JSON cannot carry, the contract refuses itself.) Any of them would be acknowledged and then stop
 or bypass a worker downstream, so intake refuses the event with a 422 naming the field. Pure.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

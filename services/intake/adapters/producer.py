@@ -1,4 +1,5 @@
 """Kafka producer adapter: acks=all, idempotent, keyed by area; answers only after the broker acked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,20 +21,26 @@ log = logging.getLogger(__name__)
 _PARTITIONER = DefaultPartitioner()
 
 
-@functools.lru_cache(maxsize=10_000)    # keys are area codes, a few dozen per topic layout
+@functools.lru_cache(maxsize=10_000)  # keys are area codes, a few dozen per topic layout
 def _home(key: bytes, partitions: tuple[int, ...]) -> int:
     """The partition of ``key`` among ``partitions``; the partitioner hashes in Python, so each
     key is hashed once per layout rather than once per record."""
     every = list(partitions)
     return _PARTITIONER(key, every, every)
 
-PRODUCE_SECONDS = Histogram("csp_intake_kafka_produce_duration_seconds",
-                            "Time from send to broker acknowledgement.", ["topic"],
-                            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-PRODUCE_ERRORS = Counter("csp_intake_kafka_produce_errors_total", "Produce attempts that failed.",
-                         ["topic", "reason"])
-LATE_ACKS = Counter("csp_intake_kafka_late_acks_total",
-                    "Records acknowledged by the broker after intake had already answered 503.", ["topic"])
+
+PRODUCE_SECONDS = Histogram(
+    "csp_intake_kafka_produce_duration_seconds",
+    "Time from send to broker acknowledgement.",
+    ["topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+PRODUCE_ERRORS = Counter("csp_intake_kafka_produce_errors_total", "Produce attempts that failed.", ["topic", "reason"])
+LATE_ACKS = Counter(
+    "csp_intake_kafka_late_acks_total",
+    "Records acknowledged by the broker after intake had already answered 503.",
+    ["topic"],
+)
 
 #: Called as (topic, headers, partition, offset) when a timed-out record is acknowledged later.
 LateAck = Callable[[str, list[tuple[str, bytes]], int, int], None]
@@ -60,9 +67,15 @@ class Publisher:
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-                    linger_ms=2, request_timeout_ms=int(self.timeout_s * 1000),
-                    max_batch_size=1 << 20, compression_type=None, client_id="csp-intake")
+                    bootstrap_servers=self.bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=2,
+                    request_timeout_ms=int(self.timeout_s * 1000),
+                    max_batch_size=1 << 20,
+                    compression_type=None,
+                    client_id="csp-intake",
+                )
                 try:
                     await asyncio.wait_for(producer.start(), self.timeout_s)
                 except (asyncio.TimeoutError, KafkaError, OSError) as exc:
@@ -82,8 +95,9 @@ class Publisher:
         except (BrokerUnavailable, asyncio.TimeoutError, KafkaError, OSError):
             return False
 
-    async def publish_many(self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
-                           ) -> list[tuple[int, int] | Exception]:
+    async def publish_many(
+        self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
+    ) -> list[tuple[int, int] | Exception]:
         """Send all, then wait for the acknowledgements. Per record: (partition, offset) or the error.
 
         Calls in flight together go as one (services.common.coalesce): fifty requests of 500
@@ -91,8 +105,9 @@ class Publisher:
         for the one before it (the producer has one request in flight per broker)."""
         return await self._flush(records)
 
-    async def _publish_now(self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
-                           ) -> list[tuple[int, int] | Exception]:
+    async def _publish_now(
+        self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
+    ) -> list[tuple[int, int] | Exception]:
         """Send all, then wait for the acknowledgements. Per record: (partition, offset) or the error.
 
         Records are placed by their key with the producer's partitioner (murmur2, as the Java
@@ -105,7 +120,7 @@ class Publisher:
         except BrokerUnavailable as exc:
             return [exc] * len(records)
         start = time.perf_counter()
-        deadline = time.monotonic() + self.timeout_s    # for the whole flush, not each step
+        deadline = time.monotonic() + self.timeout_s  # for the whole flush, not each step
 
         def left() -> float:
             return max(0.001, deadline - time.monotonic())
@@ -114,10 +129,10 @@ class Publisher:
         try:
             placed = await asyncio.wait_for(self._place(producer, records), left())
         except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-            for (topic, *_rest) in records:
+            for topic, *_rest in records:
                 PRODUCE_ERRORS.labels(topic, type(exc).__name__).inc()
             return [exc] * len(records)
-        sent: list[tuple[asyncio.Future, int, list[int]]] = []   # (future, partition, record indexes)
+        sent: list[tuple[asyncio.Future, int, list[int]]] = []  # (future, partition, record indexes)
         try:
             # send_batch waits while an earlier batch for the partition is still queued (one that
             # timed out, say): bounded, all partitions together, by what is left of the flush's time.
@@ -125,8 +140,9 @@ class Publisher:
                 for (topic, partition), indexes in placed.items():
                     try:
                         for batch, members in self._batches(producer, records, indexes):
-                            sent.append((await producer.send_batch(batch, topic, partition=partition),
-                                         partition, members))
+                            sent.append(
+                                (await producer.send_batch(batch, topic, partition=partition), partition, members)
+                            )
                     except (KafkaError, OSError) as exc:
                         for i in indexes:
                             if results[i] is None:
@@ -183,7 +199,7 @@ class Publisher:
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 if not members:
                     raise MessageSizeTooLargeError(f"{len(value)} bytes do not fit a record batch")
-                yield batch, members       # full: append() closed it
+                yield batch, members  # full: append() closed it
                 batch, members = producer.create_batch(), []
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     raise MessageSizeTooLargeError(f"{len(value)} bytes do not fit a record batch")
@@ -199,8 +215,10 @@ class Publisher:
         md = fut.result()
         for n, (topic, _key, _value, headers) in enumerate(records):
             LATE_ACKS.labels(topic).inc()
-            log.warning("late broker acknowledgement", extra={"topic": topic, "partition": md.partition,
-                                                              "offset": md.offset + n})
+            log.warning(
+                "late broker acknowledgement",
+                extra={"topic": topic, "partition": md.partition, "offset": md.offset + n},
+            )
             if self.on_late_ack is not None:
                 self.on_late_ack(topic, headers, md.partition, md.offset + n)
 

@@ -1,4 +1,5 @@
 """PostgreSQL adapter for intake: API keys and the idempotency ledger. Plain parameterised SQL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ class LedgerRow:
     topic: str | None
     partition: int | None
     offset: int | None
-    age_s: float                 # since the row was reserved, by PostgreSQL's clock
+    age_s: float  # since the row was reserved, by PostgreSQL's clock
 
 
 class Ledger:
@@ -33,10 +34,22 @@ class Ledger:
         rows = await self.pool.fetch(
             "SELECT event_id::text AS event_id, organisation_id, body_sha256, status, topic, kafka_partition, "
             "kafka_offset, extract(epoch FROM clock_timestamp() - received_at)::float8 AS age_s "
-            "FROM intake_events WHERE event_id = ANY($1::uuid[])", event_ids)
-        return {r["event_id"]: LedgerRow(r["event_id"], r["organisation_id"], bytes(r["body_sha256"]),
-                                         r["status"] == "published", r["topic"], r["kafka_partition"],
-                                         r["kafka_offset"], r["age_s"]) for r in rows}
+            "FROM intake_events WHERE event_id = ANY($1::uuid[])",
+            event_ids,
+        )
+        return {
+            r["event_id"]: LedgerRow(
+                r["event_id"],
+                r["organisation_id"],
+                bytes(r["body_sha256"]),
+                r["status"] == "published",
+                r["topic"],
+                r["kafka_partition"],
+                r["kafka_offset"],
+                r["age_s"],
+            )
+            for r in rows
+        }
 
     async def reserve(self, rows: list[tuple[str, str, str, str, bytes]]) -> set[str]:
         """Insert pending rows; returns the ids this call inserted (others raced or existed).
@@ -48,15 +61,23 @@ class Ledger:
 
     async def _insert_pending(self, rows: list[tuple[str, str, str, str, bytes]]) -> list[bool]:
         ids, orgs, types, areas, hashes = zip(*rows)
-        inserted = {r["event_id"] for r in await self.pool.fetch(
-            "INSERT INTO intake_events (event_id, organisation_id, type, area, body_sha256, status) "
-            "SELECT * , 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[]) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id",
-            list(ids), list(orgs), list(types), list(areas), list(hashes))}
+        inserted = {
+            r["event_id"]
+            for r in await self.pool.fetch(
+                "INSERT INTO intake_events (event_id, organisation_id, type, area, body_sha256, status) "
+                "SELECT * , 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[]) "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id",
+                list(ids),
+                list(orgs),
+                list(types),
+                list(areas),
+                list(hashes),
+            )
+        }
         flags = []
         for event_id in ids:
             flags.append(event_id in inserted)
-            inserted.discard(event_id)     # a second offer of the same id was not inserted by it
+            inserted.discard(event_id)  # a second offer of the same id was not inserted by it
         return flags
 
     async def mark_published(self, rows: list[tuple[str, str, int, int]]) -> None:
@@ -69,5 +90,10 @@ class Ledger:
             "UPDATE intake_events AS e SET status = 'published', topic = u.topic, "
             "kafka_partition = u.p, kafka_offset = u.o, published_at = now() "
             "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[]) AS u(id, topic, p, o) "
-            "WHERE e.event_id = u.id", list(ids), list(topics), list(partitions), list(offsets))
+            "WHERE e.event_id = u.id",
+            list(ids),
+            list(topics),
+            list(partitions),
+            list(offsets),
+        )
         return [None] * len(rows)

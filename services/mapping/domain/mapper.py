@@ -4,6 +4,7 @@ destinations.
 Pure and deterministic: the same event and rule set always give the same, sorted answer.
 An event no rule can place yields an ``Unplaceable`` with the reason, for the dead-letter topic.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,11 +32,16 @@ class Firing:
     destinations: tuple[Destination, ...] = ()
 
     def as_json(self) -> dict:
-        return {"rule_id": self.rule_id, "why": self.why, "cites": as_json(self.cites),
-                "cdw_roles": [r.value for r in self.cdw_roles], "stages": [int(s) for s in self.stages],
-                "competencies": [int(c) for c in self.competencies],
-                "plans": [p.value for p in self.plans],
-                "destinations": [d.value for d in self.destinations]}
+        return {
+            "rule_id": self.rule_id,
+            "why": self.why,
+            "cites": as_json(self.cites),
+            "cdw_roles": [r.value for r in self.cdw_roles],
+            "stages": [int(s) for s in self.stages],
+            "competencies": [int(c) for c in self.competencies],
+            "plans": [p.value for p in self.plans],
+            "destinations": [d.value for d in self.destinations],
+        }
 
 
 @dataclass(frozen=True)
@@ -66,28 +72,50 @@ class Explanation:
             roles |= set(f.cdw_roles)
             plans |= set(f.plans)
             dests |= set(f.destinations)
-        return Placement(sorted(roles, key=lambda r: CDW_ROLES[r].step), sorted(stages), sorted(comps),
-                         sorted(plans, key=list(Plan).index),
-                         sorted(dests, key=list(Destination).index))
+        return Placement(
+            sorted(roles, key=lambda r: CDW_ROLES[r].step),
+            sorted(stages),
+            sorted(comps),
+            sorted(plans, key=list(Plan).index),
+            sorted(dests, key=list(Destination).index),
+        )
 
 
 def _role_firing(role: CDWRole, rule_id: str, why: str, cites, plans=(), destinations=()) -> Firing:
     m = CDW_ROLES[role]
-    return Firing(rule_id, why, tuple(cites), tuple(sorted(m.stages)), tuple(sorted(m.competencies)),
-                  (role,), tuple(plans), tuple(destinations))
+    return Firing(
+        rule_id,
+        why,
+        tuple(cites),
+        tuple(sorted(m.stages)),
+        tuple(sorted(m.competencies)),
+        (role,),
+        tuple(plans),
+        tuple(destinations),
+    )
 
 
-def explain(event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent,
-            rules: RuleSet) -> Explanation | Unplaceable:
+def explain(
+    event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent, rules: RuleSet
+) -> Explanation | Unplaceable:
     out = Explanation()
     if isinstance(event, FundingFlowEvent):
         kind = event.data.kind
         flow_rule = rules.funding_rule(kind)
         if flow_rule is None:
             return Unplaceable(f"no rule for funding flow '{kind.value}' in rule set {rules.version}")
-        out.firings.append(Firing(flow_rule.id, flow_rule.why, flow_rule.cites,
-                                  tuple(sorted(flow_rule.stages)), tuple(sorted(flow_rule.competencies)),
-                                  (), flow_rule.plans, flow_rule.destinations))
+        out.firings.append(
+            Firing(
+                flow_rule.id,
+                flow_rule.why,
+                flow_rule.cites,
+                tuple(sorted(flow_rule.stages)),
+                tuple(sorted(flow_rule.competencies)),
+                (),
+                flow_rule.plans,
+                flow_rule.destinations,
+            )
+        )
         return out
     if isinstance(event, CommunityEngagementFinding):
         rule = rules.theme_rule(event.data.theme)
@@ -96,34 +124,64 @@ def explain(event: CommunityEngagementFinding | ProviderPerformanceEvent | Fundi
         for role in rule.cdw_roles:
             m = CDW_ROLES[role]
             # The rule's own quotes, then the CDW table's row that maps the role.
-            out.firings.append(_role_firing(
-                role, rule.id, f"{rule.why} As {m.title.lower()} (step {m.step}), the CDW model maps "
-                f"to these stages and competencies.", (*rule.cites, *m.cites[1:]), rule.plans,
-                rule.destinations))
+            out.firings.append(
+                _role_firing(
+                    role,
+                    rule.id,
+                    f"{rule.why} As {m.title.lower()} (step {m.step}), the CDW model maps "
+                    f"to these stages and competencies.",
+                    (*rule.cites, *m.cites[1:]),
+                    rule.plans,
+                    rule.destinations,
+                )
+            )
         reported = event.data.cdw_role
         if reported is not None and reported not in rule.cdw_roles:
             m = CDW_ROLES[reported]
-            out.firings.append(_role_firing(
-                reported, f"role.{reported.value}",
-                f"The sender gathered this finding as {m.title.lower()} (step {m.step} of the CDW model).",
-                m.cites))
+            out.firings.append(
+                _role_firing(
+                    reported,
+                    f"role.{reported.value}",
+                    f"The sender gathered this finding as {m.title.lower()} (step {m.step} of the CDW model).",
+                    m.cites,
+                )
+            )
         return out
     indicator_rule = rules.indicator_rule(event.data.indicator)
     if indicator_rule is None:
         return Unplaceable(f"no rule for indicator '{event.data.indicator.value}' in rule set {rules.version}")
-    out.firings.append(Firing(indicator_rule.id, indicator_rule.why, indicator_rule.cites,
-                              tuple(sorted(indicator_rule.stages)), tuple(sorted(indicator_rule.competencies)),
-                              (), indicator_rule.plans, indicator_rule.destinations))
+    out.firings.append(
+        Firing(
+            indicator_rule.id,
+            indicator_rule.why,
+            indicator_rule.cites,
+            tuple(sorted(indicator_rule.stages)),
+            tuple(sorted(indicator_rule.competencies)),
+            (),
+            indicator_rule.plans,
+            indicator_rule.destinations,
+        )
+    )
     sector = rules.sector_rule(event.data.provider_sector)
     if sector is not None:
-        out.firings.append(Firing(sector.id, sector.why, sector.cites, tuple(sorted(sector.stages)),
-                                  tuple(sorted(sector.competencies)), (), sector.plans,
-                                  sector.destinations))
+        out.firings.append(
+            Firing(
+                sector.id,
+                sector.why,
+                sector.cites,
+                tuple(sorted(sector.stages)),
+                tuple(sorted(sector.competencies)),
+                (),
+                sector.plans,
+                sector.destinations,
+            )
+        )
     return out
 
 
-def map_event(event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent, rules: RuleSet,
-              mapped_at: datetime) -> MappedEvent | Unplaceable:
+def map_event(
+    event: CommunityEngagementFinding | ProviderPerformanceEvent | FundingFlowEvent, rules: RuleSet, mapped_at: datetime
+) -> MappedEvent | Unplaceable:
     result = explain(event, rules)
     if isinstance(result, Unplaceable):
         return result
@@ -131,7 +189,14 @@ def map_event(event: CommunityEngagementFinding | ProviderPerformanceEvent | Fun
     if not placed.stages:
         return Unplaceable("the rules that fired place the event in no stage")
     rule_ids = sorted({f.rule_id for f in result.firings})
-    return MappedEvent(event=event, cdw_roles=placed.cdw_roles, stages=placed.stages,
-                       competencies=placed.competencies, plans=placed.plans,
-                       destinations=placed.destinations, rule_ids=rule_ids,
-                       rules_version=rules.version, mapped_at=mapped_at)
+    return MappedEvent(
+        event=event,
+        cdw_roles=placed.cdw_roles,
+        stages=placed.stages,
+        competencies=placed.competencies,
+        plans=placed.plans,
+        destinations=placed.destinations,
+        rule_ids=rule_ids,
+        rules_version=rules.version,
+        mapped_at=mapped_at,
+    )

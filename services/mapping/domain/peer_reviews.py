@@ -3,6 +3,7 @@
 Every return fires the rule set's panel rules (no question); each answer fires its question's
 rules. The placement is their union, sorted, as for any event (:mod:`.mapper`).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,18 @@ def explain_review(review: PeerReviewReturn, rules: RuleSet) -> Explanation | Un
     out = Explanation()
     for question in (None, *(a.question for a in review.data.answers)):
         for rule in rules.peer_review_rules(question):
-            out.firings.append(Firing(rule.id, rule.why, rule.cites, tuple(sorted(rule.stages)),
-                                      tuple(sorted(rule.competencies)), (), rule.plans, rule.destinations))
+            out.firings.append(
+                Firing(
+                    rule.id,
+                    rule.why,
+                    rule.cites,
+                    tuple(sorted(rule.stages)),
+                    tuple(sorted(rule.competencies)),
+                    (),
+                    rule.plans,
+                    rule.destinations,
+                )
+            )
     if not out.firings:
         return Unplaceable(f"no rule for peer review returns in rule set {rules.version}")
     return out
@@ -29,6 +40,11 @@ def map_review(review: PeerReviewReturn, rules: RuleSet, mapped_at: datetime) ->
     if isinstance(result, Unplaceable):
         return result
     placed = result.union()
-    return MappedPeerReview(event=review, stages=placed.stages, competencies=placed.competencies,
-                            rule_ids=sorted({f.rule_id for f in result.firings}),
-                            rules_version=rules.version, mapped_at=mapped_at)
+    return MappedPeerReview(
+        event=review,
+        stages=placed.stages,
+        competencies=placed.competencies,
+        rule_ids=sorted({f.rule_id for f in result.firings}),
+        rules_version=rules.version,
+        mapped_at=mapped_at,
+    )

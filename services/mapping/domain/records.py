@@ -1,4 +1,5 @@
 """From raw record bytes to the record to produce: a mapped event or a dead letter. Pure."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,16 @@ from pydantic import ValidationError
 from contracts.events import DeadLetter, partner_event_adapter
 from contracts.peer_review import MAPPED_PEER_REVIEW_TYPE, PeerReviewReturn
 from contracts.taxonomy import Stage
-from contracts.topics import (DEADLETTER, MAPPED, MAPPED_PEER_REVIEWS, MAPPING_SOURCE, PEER_REVIEWS,
-                              cloudevent_headers, deadletter_headers, mapped_headers)
+from contracts.topics import (
+    DEADLETTER,
+    MAPPED,
+    MAPPED_PEER_REVIEWS,
+    MAPPING_SOURCE,
+    PEER_REVIEWS,
+    cloudevent_headers,
+    deadletter_headers,
+    mapped_headers,
+)
 
 from .mapper import Unplaceable, map_event
 from .peer_reviews import map_review
@@ -45,16 +54,32 @@ def _peek(raw: bytes) -> tuple[str | None, str | None]:
     return None, None
 
 
-def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, offset: int,
-           rules: RuleSet, now: datetime) -> Output:
+def handle(
+    raw: bytes | None, key: bytes | None, topic: str, partition: int, offset: int, rules: RuleSet, now: datetime
+) -> Output:
     def dead(stage: MappingStage, reason: str) -> Output:
         eid, area = _peek(raw or b"")
-        letter = DeadLetter(reason=reason, stage=stage, source_topic=topic, partition=partition,
-                            offset=offset, event_id=eid, area=area,
-                            original=(raw or b"").decode("utf-8", errors="replace"),
-                            failed_at=now, rules_version=rules.version)
-        return Output(DEADLETTER.name, key or (area or "").encode(), letter.model_dump_json().encode(),
-                      eid, "deadletter", stage, headers=tuple(deadletter_headers(letter, "mapping")))
+        letter = DeadLetter(
+            reason=reason,
+            stage=stage,
+            source_topic=topic,
+            partition=partition,
+            offset=offset,
+            event_id=eid,
+            area=area,
+            original=(raw or b"").decode("utf-8", errors="replace"),
+            failed_at=now,
+            rules_version=rules.version,
+        )
+        return Output(
+            DEADLETTER.name,
+            key or (area or "").encode(),
+            letter.model_dump_json().encode(),
+            eid,
+            "deadletter",
+            stage,
+            headers=tuple(deadletter_headers(letter, "mapping")),
+        )
 
     if not raw:
         return dead("decode", "empty record value")
@@ -70,9 +95,16 @@ def handle(raw: bytes | None, key: bytes | None, topic: str, partition: int, off
     mapped = map_event(event, rules, now)
     if isinstance(mapped, Unplaceable):
         return dead("map", mapped.reason)
-    return Output(MAPPED.name, mapped.partition_key, mapped.model_dump_json().encode(),
-                  str(event.event_id), "mapped", None, tuple(mapped.stages),
-                  tuple(mapped_headers(mapped)))
+    return Output(
+        MAPPED.name,
+        mapped.partition_key,
+        mapped.model_dump_json().encode(),
+        str(event.event_id),
+        "mapped",
+        None,
+        tuple(mapped.stages),
+        tuple(mapped_headers(mapped)),
+    )
 
 
 def _refused(exc: ValidationError) -> tuple[MappingStage, str]:
@@ -92,7 +124,19 @@ def _peer_review(raw: bytes, rules: RuleSet, now: datetime, dead) -> Output:
     mapped = map_review(review, rules, now)
     if isinstance(mapped, Unplaceable):
         return dead("map", mapped.reason)
-    headers = cloudevent_headers(str(review.event_id), MAPPING_SOURCE, MAPPED_PEER_REVIEW_TYPE,
-                                 mapped.mapped_at.isoformat().replace("+00:00", "Z"))
-    return Output(MAPPED_PEER_REVIEWS.name, mapped.partition_key, mapped.model_dump_json().encode(),
-                  str(review.event_id), "mapped", None, tuple(mapped.stages), tuple(headers))
+    headers = cloudevent_headers(
+        str(review.event_id),
+        MAPPING_SOURCE,
+        MAPPED_PEER_REVIEW_TYPE,
+        mapped.mapped_at.isoformat().replace("+00:00", "Z"),
+    )
+    return Output(
+        MAPPED_PEER_REVIEWS.name,
+        mapped.partition_key,
+        mapped.model_dump_json().encode(),
+        str(review.event_id),
+        "mapped",
+        None,
+        tuple(mapped.stages),
+        tuple(headers),
+    )

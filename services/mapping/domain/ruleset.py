@@ -4,6 +4,7 @@ A rule names its evidence in the seeds (``cites``: seed lines with a verbatim qu
 default with its reason where no seed supports it) and says why it routes as it does, so a
 commissioner can check the routing against the documents they know.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -132,12 +133,14 @@ def parse(text: str, origin: str = "<rules>") -> RuleSet:
             if len(loc) >= 2 and loc[0] in ("themes", "indicators", "sectors", "funding") and isinstance(loc[1], int):
                 entries = raw.get(loc[0]) or []
                 rid = entries[loc[1]].get("id") if loc[1] < len(entries) and isinstance(entries[loc[1]], dict) else None
-                where = f"{loc[0]}[{loc[1]}]" + (f" ({rid})" if rid else "") + \
-                        ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+                where = (
+                    f"{loc[0]}[{loc[1]}]"
+                    + (f" ({rid})" if rid else "")
+                    + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+                )
             problems.append(f"{where}: {err['msg']}")
         raise RuleSetError(f"{origin}: rule set refused: " + "; ".join(problems)) from exc
 
 
 def load(path: Path = DEFAULT_RULES) -> RuleSet:
     return parse(path.read_text(), str(path))
-

@@ -7,6 +7,7 @@ white space before reading a formula (" =1+1", "\n=cmd"), and text that starts w
 carriage return. Numbers (int and float values) are written as numbers, so a negative change
 stays a number; text that merely looks like one ("-3") is text, and is prefixed.
 """
+
 from __future__ import annotations
 
 import csv

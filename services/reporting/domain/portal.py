@@ -12,6 +12,7 @@ is counted twice. The natural key of a finding is its whole content (two identic
 finding); of a performance figure, the provider, indicator, period and community it is for, so a
 different figure for a period already reported is refused as a conflict instead of counted twice.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,9 @@ FINDING_SOURCE_HINTS: dict[FindingSource, SeedRef | LocalDefault] = {
     FindingSource.CONSULTATION: seed("000", 240, "CDW consultations with Somalian communities, Irish communities"),
     FindingSource.MAPPING_EXERCISE: seed("000", 219, "CDW will mapping exercises and engaging with communities"),
     FindingSource.LITERATURE_REVIEW: seed("000", 219, "literature reviews"),
-    FindingSource.COMMUNITY_AUDIT: seed("000", 264, "community consultations, community audits and ongoing and "
-                                                    "relevant research"),
+    FindingSource.COMMUNITY_AUDIT: seed(
+        "000", 264, "community consultations, community audits and ongoing and relevant research"
+    ),
     FindingSource.SURVEY: seed("001", 84, "patient experience surveys"),
     FindingSource.FOCUS_GROUP: seed("001", 336, "structured questionnaires and focus groups"),
     FindingSource.PEER_REVIEW: seed("001", 6, "a peer review of the FIS would be carried out"),
@@ -67,8 +69,9 @@ FINDING_SOURCE_HINTS: dict[FindingSource, SeedRef | LocalDefault] = {
 SEVERITY_HINTS: dict[Severity, LocalDefault] = {
     Severity.LOW: local("worth knowing; no one is at risk now"),
     Severity.MODERATE: local("people are going without a service or are put off using one"),
-    Severity.HIGH: local("harm is likely if nothing changes; counts three times a low finding in the "
-                         "unmet-needs weighting"),
+    Severity.HIGH: local(
+        "harm is likely if nothing changes; counts three times a low finding in the unmet-needs weighting"
+    ),
     Severity.CRITICAL: local("harm is happening now; counts four times a low finding"),
 }
 
@@ -94,8 +97,9 @@ class Choice:
     hint: str = ""
 
 
-def choices(kind: str, members: Iterable[Enum], hints: Mapping[Any, SeedRef | LocalDefault | None] | None = None
-            ) -> list[Choice]:
+def choices(
+    kind: str, members: Iterable[Enum], hints: Mapping[Any, SeedRef | LocalDefault | None] | None = None
+) -> list[Choice]:
     return [Choice(str(m.value), label(kind, m), hint_text((hints or {}).get(m))) for m in members]
 
 
@@ -109,14 +113,38 @@ def area_choices(allowed: Iterable[str] = ()) -> list[Choice]:
 # -- the finding form ---------------------------------------------------------------------------------
 
 #: The form's fields in order, and where intake's answer names them.
-FORM_FIELDS = ("area", "date", "community", "theme", "severity", "people_affected", "finding_source",
-               "service", "summary", "recommendation")
+FORM_FIELDS = (
+    "area",
+    "date",
+    "community",
+    "theme",
+    "severity",
+    "people_affected",
+    "finding_source",
+    "service",
+    "summary",
+    "recommendation",
+)
 #: What each field is called on the form, for the list of errors above it.
-FORM_LABELS = {"area": "Area", "date": "When it was found", "community": "Community", "theme": "Theme",
-               "severity": "Severity", "people_affected": "People affected", "finding_source": "How it was gathered",
-               "service": "The service", "summary": "What was found", "recommendation": "Your recommendation"}
+FORM_LABELS = {
+    "area": "Area",
+    "date": "When it was found",
+    "community": "Community",
+    "theme": "Theme",
+    "severity": "Severity",
+    "people_affected": "People affected",
+    "finding_source": "How it was gathered",
+    "service": "The service",
+    "summary": "What was found",
+    "recommendation": "Your recommendation",
+}
 _FIELD_FOR = {"data." + f: f for f in FORM_FIELDS} | {
-    "area": "area", "region": "area", "occurred_at": "date", "event_id": "", "source": ""}
+    "area": "area",
+    "region": "area",
+    "occurred_at": "date",
+    "event_id": "",
+    "source": "",
+}
 
 
 def form_field(contract_field: str | None, fields: Iterable[str] = FORM_FIELDS) -> str:
@@ -198,8 +226,10 @@ def _choice(raw: str, name: str, enum: type[Enum], errors: dict[str, str], requi
         return None
     value = raw.strip().lower().replace(" ", "_").replace("-", "_")
     for member in enum:  # the code, or the label people read on the form and the template
-        if value in (str(member.value), label(name if name != "provider_sector" else "sector", member)
-                     .lower().replace(" ", "_").replace("-", "_")):
+        if value in (
+            str(member.value),
+            label(name if name != "provider_sector" else "sector", member).lower().replace(" ", "_").replace("-", "_"),
+        ):
             return str(member.value)
     errors[name] = f"'{raw[:60]}' is not one of the choices (see the template)"
     return None
@@ -220,16 +250,33 @@ def _midnight(day: date) -> str:
     return datetime(day.year, day.month, day.day).isoformat() + "+00:00"
 
 
-def _drafted(errors: dict[str, str], event_type: str, data: dict[str, Any], day: date | None, *,
-             event_id: str, organisation: str, area: str | None, region: str | None) -> Draft:
+def _drafted(
+    errors: dict[str, str],
+    event_type: str,
+    data: dict[str, Any],
+    day: date | None,
+    *,
+    event_id: str,
+    organisation: str,
+    area: str | None,
+    region: str | None,
+) -> Draft:
     """The event around ``data`` (its empty fields left out), dated midnight UTC of ``day``, or
     the fields that stopped it."""
     if errors:
         return Draft(None, errors)
     assert day is not None  # a missing or unreadable day is among the errors
-    return Draft({"event_id": event_id, "source": organisation, "occurred_at": _midnight(day), "area": area,
-                  "region": region, "type": event_type,
-                  "data": {k: v for k, v in data.items() if v is not None}})
+    return Draft(
+        {
+            "event_id": event_id,
+            "source": organisation,
+            "occurred_at": _midnight(day),
+            "area": area,
+            "region": region,
+            "type": event_type,
+            "data": {k: v for k, v in data.items() if v is not None},
+        }
+    )
 
 
 def finding_draft(values: Mapping[str, Any], organisation: str, event_id: str, today: date | None) -> Draft:
@@ -253,8 +300,9 @@ def finding_draft(values: Mapping[str, Any], organisation: str, event_id: str, t
     }
     if not data["summary"]:
         errors["summary"] = "say what was found, in plain words"
-    return _drafted(errors, FINDING_TYPE, data, day, event_id=event_id, organisation=organisation, area=area,
-                    region=region)
+    return _drafted(
+        errors, FINDING_TYPE, data, day, event_id=event_id, organisation=organisation, area=area, region=region
+    )
 
 
 def performance_draft(values: Mapping[str, Any], organisation: str, event_id: str) -> Draft:
@@ -282,34 +330,77 @@ def performance_draft(values: Mapping[str, Any], organisation: str, event_id: st
         errors["provider_name"] = "give the provider's name"
     if data["value"] is None and "value" not in errors:
         errors["value"] = "give the figure for the period"
-    return _drafted(errors, PERFORMANCE_TYPE, data, end, event_id=event_id, organisation=organisation, area=area,
-                    region=region)
+    return _drafted(
+        errors, PERFORMANCE_TYPE, data, end, event_id=event_id, organisation=organisation, area=area, region=region
+    )
 
 
 # -- uploads ---------------------------------------------------------------------------------------
 
 #: The columns of each upload, in the template's order; the first ones are required.
 COLUMNS: dict[Kind, tuple[str, ...]] = {
-    "findings": ("area", "date", "community", "theme", "severity", "finding_source", "summary",
-                 "people_affected", "service", "recommendation"),
-    "performance": ("area", "provider_name", "provider_sector", "indicator", "period_start", "period_end",
-                    "value", "provider_id", "target", "numerator", "denominator", "community",
-                    "population_share", "notes"),
+    "findings": (
+        "area",
+        "date",
+        "community",
+        "theme",
+        "severity",
+        "finding_source",
+        "summary",
+        "people_affected",
+        "service",
+        "recommendation",
+    ),
+    "performance": (
+        "area",
+        "provider_name",
+        "provider_sector",
+        "indicator",
+        "period_start",
+        "period_end",
+        "value",
+        "provider_id",
+        "target",
+        "numerator",
+        "denominator",
+        "community",
+        "population_share",
+        "notes",
+    ),
 }
 REQUIRED: dict[Kind, tuple[str, ...]] = {
     "findings": COLUMNS["findings"][:7],
     "performance": COLUMNS["performance"][:7],
 }
 EXAMPLE_ROWS: dict[Kind, dict[str, str]] = {
-    "findings": {"area": "BSOL", "date": "2026-11-02", "community": "african_caribbean",
-                 "theme": "unmet_need", "severity": "high", "finding_source": "community_forum",
-                 "summary": "Forum members describe no culturally appropriate counselling after discharge.",
-                 "people_affected": "40", "service": "Talking therapies",
-                 "recommendation": "Commission African centred counselling in the talking therapies pathway."},
-    "performance": {"area": "BSOL", "provider_name": "Pattigift", "provider_sector": "voluntary",
-                    "indicator": "four_week_wait", "period_start": "2026-10-01", "period_end": "2026-10-31",
-                    "value": "87.5", "provider_id": "", "target": "", "numerator": "35", "denominator": "40",
-                    "community": "", "population_share": "", "notes": ""},
+    "findings": {
+        "area": "BSOL",
+        "date": "2026-11-02",
+        "community": "african_caribbean",
+        "theme": "unmet_need",
+        "severity": "high",
+        "finding_source": "community_forum",
+        "summary": "Forum members describe no culturally appropriate counselling after discharge.",
+        "people_affected": "40",
+        "service": "Talking therapies",
+        "recommendation": "Commission African centred counselling in the talking therapies pathway.",
+    },
+    "performance": {
+        "area": "BSOL",
+        "provider_name": "Pattigift",
+        "provider_sector": "voluntary",
+        "indicator": "four_week_wait",
+        "period_start": "2026-10-01",
+        "period_end": "2026-10-31",
+        "value": "87.5",
+        "provider_id": "",
+        "target": "",
+        "numerator": "35",
+        "denominator": "40",
+        "community": "",
+        "population_share": "",
+        "notes": "",
+    },
 }
 #: The natural key of a performance row: what one figure is for.
 _PERFORMANCE_KEY = ("area", "provider_id", "indicator", "period_start", "period_end", "community")
@@ -321,7 +412,7 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class Row:
-    number: int                  # the spreadsheet's row number: the header is row 1
+    number: int  # the spreadsheet's row number: the header is row 1
     values: dict[str, str]
 
 
@@ -348,8 +439,9 @@ def _rows(kind: Kind, table: Iterable[list[Any]]) -> list[Row]:
     unknown = [n for n in names if n not in COLUMNS[kind]]
     if unknown:
         named = ", ".join(repr(u[:40]) for u in unknown)
-        raise UploadError(f"unknown column{'s' if len(unknown) > 1 else ''} {named}; "
-                          f"the columns are: {', '.join(COLUMNS[kind])}")
+        raise UploadError(
+            f"unknown column{'s' if len(unknown) > 1 else ''} {named}; the columns are: {', '.join(COLUMNS[kind])}"
+        )
     missing = [c for c in REQUIRED[kind] if c not in names]
     if missing:
         raise UploadError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
@@ -362,7 +454,7 @@ def _rows(kind: Kind, table: Iterable[list[Any]]) -> list[Row]:
             continue
         if len(rows) >= MAX_ROWS:
             raise UploadError(f"more than {MAX_ROWS} rows; split the file and upload each part")
-        if any(cells[len(names):]):
+        if any(cells[len(names) :]):
             raise UploadError(f"row {number} has more cells than the first row has column names")
         rows.append(Row(number, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names)}))
     if not rows:
@@ -398,8 +490,10 @@ def read_xlsx(kind: Kind, content: bytes) -> list[Row]:
         raise UploadError("the file is not an Excel workbook (.xlsx)") from exc
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
         # A workbook is a zip: a small file can unpack to far more than any return needs.
-        raise UploadError(f"the workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES // (1024 * 1024)} MB; "
-                          "save it again without other sheets or images, or split it")
+        raise UploadError(
+            f"the workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES // (1024 * 1024)} MB; "
+            "save it again without other sheets or images, or split it"
+        )
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -452,6 +546,7 @@ def template_xlsx(kind: Kind) -> bytes:
 
 # -- intake's answers --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RowResult:
     number: int
@@ -488,15 +583,24 @@ def batch_results(rows: list[Row], answer: Mapping[str, Any], kind: Kind) -> lis
         if status in ("accepted", "duplicate"):
             out.append(RowResult(row.number, r.get("event_id"), status))
         elif status == "unavailable":
-            out.append(RowResult(row.number, r.get("event_id"), "not stored", "",
-                                 "the event store did not acknowledge it; upload the file again "
-                                 "(rows already stored will say duplicate)"))
+            out.append(
+                RowResult(
+                    row.number,
+                    r.get("event_id"),
+                    "not stored",
+                    "",
+                    "the event store did not acknowledge it; upload the file again "
+                    "(rows already stored will say duplicate)",
+                )
+            )
         else:
             if status == "conflict":
-                reason = ("a row with the same key was sent before with different values; it is kept as "
-                          "first sent" if kind == "findings" else
-                          "a different figure for this provider, indicator and period was sent before; "
-                          "it is kept as first sent")
+                reason = (
+                    "a row with the same key was sent before with different values; it is kept as first sent"
+                    if kind == "findings"
+                    else "a different figure for this provider, indicator and period was sent before; "
+                    "it is kept as first sent"
+                )
                 out.append(RowResult(row.number, r.get("event_id"), "refused", "", reason))
                 continue
             by_field, general = field_errors(r, COLUMNS[kind])

@@ -3,6 +3,7 @@
 The API answers these dictionaries as JSON, the dashboard renders them as HTML, and the CSV
 export writes their tables; so a figure is computed once, in one place, and tested here.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -15,8 +16,16 @@ from contracts import labels
 from contracts.places import AREAS
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Stage
 from contracts.citations import LocalDefault, as_json
-from contracts.vocabulary import (FUNDING_INDICATORS, INDICATORS, REPORTED_TARGET, UNMET_NEED_THEMES, Indicator,
-                                  IndicatorSpec, Unit, default_target_label)
+from contracts.vocabulary import (
+    FUNDING_INDICATORS,
+    INDICATORS,
+    REPORTED_TARGET,
+    UNMET_NEED_THEMES,
+    Indicator,
+    IndicatorSpec,
+    Unit,
+    default_target_label,
+)
 
 from . import stats
 from .windows import Window, change
@@ -30,8 +39,18 @@ def overview(areas: Sequence[str], totals: Iterable[Mapping], open_alerts: Mappi
     """Per area and in total: events, findings, performance events, people affected, unmet-need
     findings, each with the previous window; open alerts. ``totals`` rows come from the rollup
     (area, type, events, events_prev, people, people_prev, unmet_need, unmet_need_prev)."""
-    fields = ("events", "events_prev", "findings", "findings_prev", "performance", "performance_prev",
-              "people", "people_prev", "unmet", "unmet_prev")
+    fields = (
+        "events",
+        "events_prev",
+        "findings",
+        "findings_prev",
+        "performance",
+        "performance_prev",
+        "people",
+        "people_prev",
+        "unmet",
+        "unmet_prev",
+    )
     per: dict[str, dict[str, int]] = {a: dict.fromkeys(fields, 0) for a in areas}
     for r in totals:
         if r["area"] not in per:
@@ -49,35 +68,66 @@ def overview(areas: Sequence[str], totals: Iterable[Mapping], open_alerts: Mappi
     rows: list[dict[str, Any]] = []
     for code in areas:
         p = per[code]
-        rows.append({
-            "area": code, "area_name": AREAS[code].name if code in AREAS else code,
-            "region": AREAS[code].region.value if code in AREAS else None,
-            "events": change(p["events"], p["events_prev"]),
-            "findings": change(p["findings"], p["findings_prev"]),
-            "performance_events": change(p["performance"], p["performance_prev"]),
-            "people_affected": change(p["people"], p["people_prev"]),
-            "unmet_need_findings": change(p["unmet"], p["unmet_prev"]),
-            "open_alerts": int(open_alerts.get(code, 0)),
-        })
+        rows.append(
+            {
+                "area": code,
+                "area_name": AREAS[code].name if code in AREAS else code,
+                "region": AREAS[code].region.value if code in AREAS else None,
+                "events": change(p["events"], p["events_prev"]),
+                "findings": change(p["findings"], p["findings_prev"]),
+                "performance_events": change(p["performance"], p["performance_prev"]),
+                "people_affected": change(p["people"], p["people_prev"]),
+                "unmet_need_findings": change(p["unmet"], p["unmet_prev"]),
+                "open_alerts": int(open_alerts.get(code, 0)),
+            }
+        )
 
     def total(field: str) -> dict:
         return change(sum(r[field]["current"] for r in rows), sum(r[field]["previous"] for r in rows))
 
-    return {"areas": rows,
-            "totals": {f: total(f) for f in ("events", "findings", "performance_events",
-                                              "people_affected", "unmet_need_findings")}
-            | {"open_alerts": sum(r["open_alerts"] for r in rows)}}
+    return {
+        "areas": rows,
+        "totals": {
+            f: total(f) for f in ("events", "findings", "performance_events", "people_affected", "unmet_need_findings")
+        }
+        | {"open_alerts": sum(r["open_alerts"] for r in rows)},
+    }
 
 
 def overview_table(view: dict) -> tuple[list[str], list[list]]:
-    cols = ["area", "area_name", "events", "events_previous", "findings", "findings_previous",
-            "performance_events", "performance_events_previous", "people_affected",
-            "people_affected_previous", "unmet_need_findings", "unmet_need_findings_previous", "open_alerts"]
-    rows = [[r["area"], r["area_name"], r["events"]["current"], r["events"]["previous"],
-             r["findings"]["current"], r["findings"]["previous"], r["performance_events"]["current"],
-             r["performance_events"]["previous"], r["people_affected"]["current"],
-             r["people_affected"]["previous"], r["unmet_need_findings"]["current"],
-             r["unmet_need_findings"]["previous"], r["open_alerts"]] for r in view["areas"]]
+    cols = [
+        "area",
+        "area_name",
+        "events",
+        "events_previous",
+        "findings",
+        "findings_previous",
+        "performance_events",
+        "performance_events_previous",
+        "people_affected",
+        "people_affected_previous",
+        "unmet_need_findings",
+        "unmet_need_findings_previous",
+        "open_alerts",
+    ]
+    rows = [
+        [
+            r["area"],
+            r["area_name"],
+            r["events"]["current"],
+            r["events"]["previous"],
+            r["findings"]["current"],
+            r["findings"]["previous"],
+            r["performance_events"]["current"],
+            r["performance_events"]["previous"],
+            r["people_affected"]["current"],
+            r["people_affected"]["previous"],
+            r["unmet_need_findings"]["current"],
+            r["unmet_need_findings"]["previous"],
+            r["open_alerts"],
+        ]
+        for r in view["areas"]
+    ]
     return cols, rows
 
 
@@ -126,23 +176,43 @@ def expand_signatures(rows: Iterable[Mapping], event_type: str | None = None) ->
             _add(comps, int(c), cur, prev)
         for role in r["cdw_roles"]:
             _add(roles, role, cur, prev)
-    return CycleCounts(stages, comps, cells, roles, (findings[0], findings[1]),
-                       (performance[0], performance[1]))
+    return CycleCounts(stages, comps, cells, roles, (findings[0], findings[1]), (performance[0], performance[1]))
 
 
 def by_stage(cc: CycleCounts) -> list[dict]:
-    return [{"stage": int(s), "title": s.title, "events": cc.stages.get(int(s), (0, 0))[0],
-             "previous": cc.stages.get(int(s), (0, 0))[1]} for s in Stage]
+    return [
+        {
+            "stage": int(s),
+            "title": s.title,
+            "events": cc.stages.get(int(s), (0, 0))[0],
+            "previous": cc.stages.get(int(s), (0, 0))[1],
+        }
+        for s in Stage
+    ]
 
 
 def by_competency(cc: CycleCounts) -> list[dict]:
-    return [{"competency": int(c), "title": c.title, "events": cc.competencies.get(int(c), (0, 0))[0],
-             "previous": cc.competencies.get(int(c), (0, 0))[1]} for c in Competency]
+    return [
+        {
+            "competency": int(c),
+            "title": c.title,
+            "events": cc.competencies.get(int(c), (0, 0))[0],
+            "previous": cc.competencies.get(int(c), (0, 0))[1],
+        }
+        for c in Competency
+    ]
 
 
 def by_cdw_role(cc: CycleCounts) -> list[dict]:
-    return [{"cdw_role": r.value, "title": CDW_ROLES[r].title, "events": cc.roles.get(r.value, (0, 0))[0],
-             "previous": cc.roles.get(r.value, (0, 0))[1]} for r in CDWRole]
+    return [
+        {
+            "cdw_role": r.value,
+            "title": CDW_ROLES[r].title,
+            "events": cc.roles.get(r.value, (0, 0))[0],
+            "previous": cc.roles.get(r.value, (0, 0))[1],
+        }
+        for r in CDWRole
+    ]
 
 
 def heatmap_cells(cc: CycleCounts) -> list[dict]:
@@ -151,18 +221,29 @@ def heatmap_cells(cc: CycleCounts) -> list[dict]:
     for s in Stage:
         for c in Competency:
             cur, prev = cc.cells.get((int(s), int(c)), (0, 0))
-            out.append({"stage": int(s), "stage_title": s.title, "competency": int(c),
-                        "competency_title": c.title, "events": cur, "previous": prev, "gap": cur == 0})
+            out.append(
+                {
+                    "stage": int(s),
+                    "stage_title": s.title,
+                    "competency": int(c),
+                    "competency_title": c.title,
+                    "events": cur,
+                    "previous": prev,
+                    "gap": cur == 0,
+                }
+            )
     return out
 
 
 def gaps_summary(cells: Sequence[Mapping]) -> dict:
-    stages_empty = [s.title for s in Stage
-                    if all(c["events"] == 0 for c in cells if c["stage"] == int(s))]
-    comps_empty = [c.title for c in Competency
-                   if all(x["events"] == 0 for x in cells if x["competency"] == int(c))]
-    return {"gap_cells": sum(1 for c in cells if c["gap"]), "cells": len(cells),
-            "stages_without_evidence": stages_empty, "competencies_without_evidence": comps_empty}
+    stages_empty = [s.title for s in Stage if all(c["events"] == 0 for c in cells if c["stage"] == int(s))]
+    comps_empty = [c.title for c in Competency if all(x["events"] == 0 for x in cells if x["competency"] == int(c))]
+    return {
+        "gap_cells": sum(1 for c in cells if c["gap"]),
+        "cells": len(cells),
+        "stages_without_evidence": stages_empty,
+        "competencies_without_evidence": comps_empty,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,14 +280,18 @@ def unmet_needs(rows: Iterable[Mapping], *, unmet_only: bool = False, sort: str 
         cur, prev = int(r["findings"]), int(r["findings_prev"])
         if cur == 0 and prev == 0:
             continue
-        items.append({
-            "community": r["community"], "theme": r["theme"],
-            "unmet_need_theme": r["theme"] in unmet_values,
-            "findings": change(cur, prev),
-            "people_affected": change(int(r["people"]), int(r["people_prev"])),
-            "severity_weight": int(r["severity_weight"]), "high_severity": int(r["high_severity"]),
-            "trend": trend(cur, prev),
-        })
+        items.append(
+            {
+                "community": r["community"],
+                "theme": r["theme"],
+                "unmet_need_theme": r["theme"] in unmet_values,
+                "findings": change(cur, prev),
+                "people_affected": change(int(r["people"]), int(r["people_prev"])),
+                "severity_weight": int(r["severity_weight"]),
+                "high_severity": int(r["high_severity"]),
+                "trend": trend(cur, prev),
+            }
+        )
     keys = {
         "findings": lambda i: (-i["findings"]["current"], i["community"], i["theme"]),
         "change": lambda i: (-i["findings"]["change"], i["community"], i["theme"]),
@@ -223,21 +308,51 @@ def unmet_needs(rows: Iterable[Mapping], *, unmet_only: bool = False, sort: str 
         c[1] += i["findings"]["previous"]
         c[2] += i["findings"]["current"] if i["unmet_need_theme"] else 0
     by_community: list[dict[str, Any]] = sorted(
-        ({"community": k, "findings": change(v[0], v[1]), "unmet_need_findings": v[2],
-          "trend": trend(v[0], v[1])} for k, v in communities.items()),
-        key=lambda x: (-x["findings"]["current"], x["community"]))
+        (
+            {"community": k, "findings": change(v[0], v[1]), "unmet_need_findings": v[2], "trend": trend(v[0], v[1])}
+            for k, v in communities.items()
+        ),
+        key=lambda x: (-x["findings"]["current"], x["community"]),
+    )
     return {"items": items, "by_community": by_community}
 
 
 def unmet_table(view: dict) -> tuple[list[str], list[list]]:
-    cols = ["community", "theme", "community_label", "theme_label", "unmet_need_theme", "findings",
-            "findings_previous", "change", "change_pct", "trend", "people_affected", "people_affected_previous",
-            "severity_weight", "high_severity"]
-    rows = [[i["community"], i["theme"], labels.label("community", i["community"]),
-             labels.label("theme", i["theme"]), i["unmet_need_theme"], i["findings"]["current"],
-             i["findings"]["previous"], i["findings"]["change"], i["findings"]["change_pct"], i["trend"],
-             i["people_affected"]["current"], i["people_affected"]["previous"], i["severity_weight"],
-             i["high_severity"]] for i in view["items"]]
+    cols = [
+        "community",
+        "theme",
+        "community_label",
+        "theme_label",
+        "unmet_need_theme",
+        "findings",
+        "findings_previous",
+        "change",
+        "change_pct",
+        "trend",
+        "people_affected",
+        "people_affected_previous",
+        "severity_weight",
+        "high_severity",
+    ]
+    rows = [
+        [
+            i["community"],
+            i["theme"],
+            labels.label("community", i["community"]),
+            labels.label("theme", i["theme"]),
+            i["unmet_need_theme"],
+            i["findings"]["current"],
+            i["findings"]["previous"],
+            i["findings"]["change"],
+            i["findings"]["change_pct"],
+            i["trend"],
+            i["people_affected"]["current"],
+            i["people_affected"]["previous"],
+            i["severity_weight"],
+            i["high_severity"],
+        ]
+        for i in view["items"]
+    ]
     return cols, rows
 
 
@@ -282,14 +397,17 @@ def target_origin(spec: IndicatorSpec, reported: bool) -> dict:
     source = spec.target_source
     if spec.default_target is None or source is None:
         return {"target_label": None, "target_source": None, "target_cites": []}
-    return {"target_label": default_target_label(spec),
-            "target_source": source.source if isinstance(source, LocalDefault) else source.ref,
-            "target_cites": as_json([source])}
+    return {
+        "target_label": default_target_label(spec),
+        "target_source": source.source if isinstance(source, LocalDefault) else source.ref,
+        "target_cites": as_json([source]),
+    }
 
 
 def _pooled(points: Sequence[Mapping]) -> tuple[int | None, int | None]:
-    pairs = [(p["numerator"], p["denominator"]) for p in points
-             if p.get("numerator") is not None and p.get("denominator")]
+    pairs = [
+        (p["numerator"], p["denominator"]) for p in points if p.get("numerator") is not None and p.get("denominator")
+    ]
     if not pairs:
         return None, None
     return sum(n for n, _ in pairs), sum(d for _, d in pairs)
@@ -298,13 +416,24 @@ def _pooled(points: Sequence[Mapping]) -> tuple[int | None, int | None]:
 def _spc_dict(result: stats.SpcResult) -> dict:
     lim = result.limits
     return {
-        "mean": lim.mean, "lower_process_limit": lim.lower_process_limit,
-        "upper_process_limit": lim.upper_process_limit, "points_used": lim.points_used,
-        "trial_limits": lim.trial, "variation": result.variation.value,
-        "assurance": result.assurance.value, "special_cause_points": result.special_cause_count,
-        "points": [{"index": p.index, "value": p.value, "special_cause": p.special_cause,
-                    "point_type": p.point_type.value, "rules": sorted(r.value for r in p.rules)}
-                   for p in result.points],
+        "mean": lim.mean,
+        "lower_process_limit": lim.lower_process_limit,
+        "upper_process_limit": lim.upper_process_limit,
+        "points_used": lim.points_used,
+        "trial_limits": lim.trial,
+        "variation": result.variation.value,
+        "assurance": result.assurance.value,
+        "special_cause_points": result.special_cause_count,
+        "points": [
+            {
+                "index": p.index,
+                "value": p.value,
+                "special_cause": p.special_cause,
+                "point_type": p.point_type.value,
+                "rules": sorted(r.value for r in p.rules),
+            }
+            for p in result.points
+        ],
     }
 
 
@@ -313,12 +442,17 @@ def spc_of(values: Sequence[float], indicator: Indicator, target: float | None) 
     points; a percentage's limits stay within 0 to 100."""
     if len(values) < 2:
         return None
-    return stats.spc(list(values)[-MAX_SPC_POINTS:], stats.polarity_of(indicator), target,
-                     bounds=UNIT_BOUNDS.get(INDICATORS[indicator].unit))
+    return stats.spc(
+        list(values)[-MAX_SPC_POINTS:],
+        stats.polarity_of(indicator),
+        target,
+        bounds=UNIT_BOUNDS.get(INDICATORS[indicator].unit),
+    )
 
 
-def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
-                region_pools: Mapping[tuple[str, str], tuple[int, int]]) -> list[dict]:
+def performance(
+    series_rows: Iterable[Mapping], cur: Window, prev: Window, region_pools: Mapping[tuple[str, str], tuple[int, int]]
+) -> list[dict]:
     """One item per area x provider x indicator x community: the latest value in the window
     against target, the window's pooled proportion against the previous window and the region
     benchmark (Wilson, Fingertips-style), and the SPC chart over the series up to the window end."""
@@ -347,60 +481,140 @@ def performance(series_rows: Iterable[Mapping], cur: Window, prev: Window,
         region = points[-1]["region"]
         bench = region_pools.get((region, indicator_name))
         benchmark = stats.pooled_proportion([bench]) if bench else None
-        comparison = stats.compare_with_benchmark(num, den, benchmark, polarity) \
-            if spec.unit in PROPORTION_UNITS else None
+        comparison = (
+            stats.compare_with_benchmark(num, den, benchmark, polarity) if spec.unit in PROPORTION_UNITS else None
+        )
         values = [float(p["value"]) for p in points]
         result = spc_of(values, ind, target)
-        items.append({
-            "area": area, "provider_id": provider, "provider_name": points[-1]["provider_name"],
-            "sector": points[-1]["sector"], "indicator": indicator_name, "indicator_title": spec.title,
-            "unit": spec.unit.value, "community": community or None,
-            "higher_is_better": spec.higher_is_better, "target": target,
-            **target_origin(spec, reported is not None),
-            "latest": None if latest is None else {
-                "period_start": latest["period_start"].isoformat(), "period_end": latest["period_end"].isoformat(),
-                "value": latest["value"], "numerator": latest["numerator"], "denominator": latest["denominator"]},
-            "meets_target": meets_target(latest["value"] if latest else None, target, ind),
-            "window": {"periods": len(in_window), "numerator": num, "denominator": den,
-                       "proportion": stats.proportion(num, den)},
-            "previous_window": {"periods": len(in_prev), "numerator": pnum, "denominator": pden,
-                                "proportion": stats.proportion(pnum, pden)},
-            "benchmark": None if comparison is None else {
-                "region": region, "value": comparison.benchmark,
-                "significance": comparison.significance.value, "level": comparison.level,
-                "interval_95": None if comparison.interval_95 is None else
-                [comparison.interval_95.lower, comparison.interval_95.upper],
-                "reason": comparison.reason},
-            "series": [{"period_start": p["period_start"].isoformat(), "period_end": p["period_end"].isoformat(),
-                        "value": p["value"], "target": p["target"], "numerator": p["numerator"],
-                        "denominator": p["denominator"], "event_id": str(p["event_id"])}
-                       for p in points[-MAX_SPC_POINTS:]],
-            "spc": None if result is None else _spc_dict(result),
-        })
+        items.append(
+            {
+                "area": area,
+                "provider_id": provider,
+                "provider_name": points[-1]["provider_name"],
+                "sector": points[-1]["sector"],
+                "indicator": indicator_name,
+                "indicator_title": spec.title,
+                "unit": spec.unit.value,
+                "community": community or None,
+                "higher_is_better": spec.higher_is_better,
+                "target": target,
+                **target_origin(spec, reported is not None),
+                "latest": None
+                if latest is None
+                else {
+                    "period_start": latest["period_start"].isoformat(),
+                    "period_end": latest["period_end"].isoformat(),
+                    "value": latest["value"],
+                    "numerator": latest["numerator"],
+                    "denominator": latest["denominator"],
+                },
+                "meets_target": meets_target(latest["value"] if latest else None, target, ind),
+                "window": {
+                    "periods": len(in_window),
+                    "numerator": num,
+                    "denominator": den,
+                    "proportion": stats.proportion(num, den),
+                },
+                "previous_window": {
+                    "periods": len(in_prev),
+                    "numerator": pnum,
+                    "denominator": pden,
+                    "proportion": stats.proportion(pnum, pden),
+                },
+                "benchmark": None
+                if comparison is None
+                else {
+                    "region": region,
+                    "value": comparison.benchmark,
+                    "significance": comparison.significance.value,
+                    "level": comparison.level,
+                    "interval_95": None
+                    if comparison.interval_95 is None
+                    else [comparison.interval_95.lower, comparison.interval_95.upper],
+                    "reason": comparison.reason,
+                },
+                "series": [
+                    {
+                        "period_start": p["period_start"].isoformat(),
+                        "period_end": p["period_end"].isoformat(),
+                        "value": p["value"],
+                        "target": p["target"],
+                        "numerator": p["numerator"],
+                        "denominator": p["denominator"],
+                        "event_id": str(p["event_id"]),
+                    }
+                    for p in points[-MAX_SPC_POINTS:]
+                ],
+                "spc": None if result is None else _spc_dict(result),
+            }
+        )
     return items
 
 
 def performance_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["area", "provider_id", "provider_name", "sector", "indicator", "indicator_label", "community", "unit",
-            "target",
-            "target_label", "target_source", "latest_period_end", "latest_value", "meets_target",
-            "window_numerator", "window_denominator",
-            "window_proportion", "previous_proportion", "region_benchmark", "significance",
-            "spc_mean", "spc_lower_limit", "spc_upper_limit", "spc_variation", "spc_assurance",
-            "special_cause_points", "periods"]
+    cols = [
+        "area",
+        "provider_id",
+        "provider_name",
+        "sector",
+        "indicator",
+        "indicator_label",
+        "community",
+        "unit",
+        "target",
+        "target_label",
+        "target_source",
+        "latest_period_end",
+        "latest_value",
+        "meets_target",
+        "window_numerator",
+        "window_denominator",
+        "window_proportion",
+        "previous_proportion",
+        "region_benchmark",
+        "significance",
+        "spc_mean",
+        "spc_lower_limit",
+        "spc_upper_limit",
+        "spc_variation",
+        "spc_assurance",
+        "special_cause_points",
+        "periods",
+    ]
     rows = []
     for i in items:
         s, b, latest = i["spc"], i["benchmark"], i["latest"]
-        rows.append([i["area"], i["provider_id"], i["provider_name"], i["sector"], i["indicator"],
-                     labels.label("indicator", i["indicator"]), i["community"], i["unit"], i["target"],
-                     i["target_label"], i["target_source"],
-                     latest and latest["period_end"],
-                     latest and latest["value"], i["meets_target"], i["window"]["numerator"],
-                     i["window"]["denominator"], i["window"]["proportion"],
-                     i["previous_window"]["proportion"], b and b["value"], b and b["significance"],
-                     s and s["mean"], s and s["lower_process_limit"], s and s["upper_process_limit"],
-                     s and s["variation"], s and s["assurance"], s and s["special_cause_points"],
-                     len(i["series"])])
+        rows.append(
+            [
+                i["area"],
+                i["provider_id"],
+                i["provider_name"],
+                i["sector"],
+                i["indicator"],
+                labels.label("indicator", i["indicator"]),
+                i["community"],
+                i["unit"],
+                i["target"],
+                i["target_label"],
+                i["target_source"],
+                latest and latest["period_end"],
+                latest and latest["value"],
+                i["meets_target"],
+                i["window"]["numerator"],
+                i["window"]["denominator"],
+                i["window"]["proportion"],
+                i["previous_window"]["proportion"],
+                b and b["value"],
+                b and b["significance"],
+                s and s["mean"],
+                s and s["lower_process_limit"],
+                s and s["upper_process_limit"],
+                s and s["variation"],
+                s and s["assurance"],
+                s and s["special_cause_points"],
+                len(i["series"]),
+            ]
+        )
     return cols, rows
 
 
@@ -430,23 +644,57 @@ def completeness(reported_months: Iterable[date], window: Window) -> dict:
     got = {date(m.year, m.month, 1) for m in reported_months}
     covered = [m for m in expected if m in got]
     pct = round(100.0 * len(covered) / len(expected), 1) if expected else None
-    return {"expected_periods": len(expected), "reported_periods": len(covered), "percent": pct,
-            "missing": [m.isoformat() for m in expected if m not in got]}
+    return {
+        "expected_periods": len(expected),
+        "reported_periods": len(covered),
+        "percent": pct,
+        "missing": [m.isoformat() for m in expected if m not in got],
+    }
 
 
 def provider_completeness(rows: Iterable[Mapping], window: Window) -> list[dict]:
-    return [{"area": r["area"], "provider_id": r["provider_id"], "provider_name": r["provider_name"],
-             "sector": r["sector"], "indicators": r["indicators"],
-             "last_period_end": r["last_period_end"].isoformat() if r["last_period_end"] else None,
-             **completeness(r["months"] or [], window)} for r in rows]
+    return [
+        {
+            "area": r["area"],
+            "provider_id": r["provider_id"],
+            "provider_name": r["provider_name"],
+            "sector": r["sector"],
+            "indicators": r["indicators"],
+            "last_period_end": r["last_period_end"].isoformat() if r["last_period_end"] else None,
+            **completeness(r["months"] or [], window),
+        }
+        for r in rows
+    ]
 
 
 def completeness_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["area", "provider_id", "provider_name", "sector", "indicators", "expected_periods",
-            "reported_periods", "percent", "last_period_end", "missing"]
-    return cols, [[i["area"], i["provider_id"], i["provider_name"], i["sector"], i["indicators"],
-                   i["expected_periods"], i["reported_periods"], i["percent"], i["last_period_end"],
-                   " ".join(i["missing"])] for i in items]
+    cols = [
+        "area",
+        "provider_id",
+        "provider_name",
+        "sector",
+        "indicators",
+        "expected_periods",
+        "reported_periods",
+        "percent",
+        "last_period_end",
+        "missing",
+    ]
+    return cols, [
+        [
+            i["area"],
+            i["provider_id"],
+            i["provider_name"],
+            i["sector"],
+            i["indicators"],
+            i["expected_periods"],
+            i["reported_periods"],
+            i["percent"],
+            i["last_period_end"],
+            " ".join(i["missing"]),
+        ]
+        for i in items
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,12 +710,17 @@ def funding_item(row: Mapping, today: date, ending_within: int = CONTRACT_ENDING
     end = row.get("contract_end_date")
     days_left = None if end is None else (end - today).days
     return {
-        "area": row["area"], "provider_id": row["provider_id"], "provider_name": row["provider_name"],
-        "funding_committed_gbp": committed, "funding_required_gbp": required, "funding_gap_gbp": gap,
+        "area": row["area"],
+        "provider_id": row["provider_id"],
+        "provider_name": row["provider_name"],
+        "funding_committed_gbp": committed,
+        "funding_required_gbp": required,
+        "funding_gap_gbp": gap,
         "funded_percent": None if not required or committed is None else round(100.0 * committed / required, 1),
         "period_start": row["period_start"].isoformat() if row.get("period_start") else None,
         "period_end": row["period_end"].isoformat() if row.get("period_end") else None,
-        "contract_end_date": end.isoformat() if end else None, "days_to_contract_end": days_left,
+        "contract_end_date": end.isoformat() if end else None,
+        "days_to_contract_end": days_left,
         "contract_ending_soon": days_left is not None and 0 <= days_left <= ending_within,
         "contract_ended": days_left is not None and days_left < 0,
         "renewal_recorded": row.get("renewal_recorded"),
@@ -477,22 +730,45 @@ def funding_item(row: Mapping, today: date, ending_within: int = CONTRACT_ENDING
 
 def funding(rows: Iterable[Mapping], today: date) -> dict:
     items = [funding_item(r, today) for r in rows]
-    items.sort(key=lambda i: (-(i["funding_gap_gbp"] or 0), i["days_to_contract_end"] if
-                              i["days_to_contract_end"] is not None else 10 ** 6, i["area"], i["provider_id"]))
-    return {"items": items,
-            "totals": {"providers": len(items),
-                       "committed_gbp": sum(i["funding_committed_gbp"] or 0 for i in items),
-                       "required_gbp": sum(i["funding_required_gbp"] or 0 for i in items),
-                       "gap_gbp": sum(i["funding_gap_gbp"] or 0 for i in items),
-                       "with_gap": sum(1 for i in items if (i["funding_gap_gbp"] or 0) > 0),
-                       "contracts_ending_soon": sum(1 for i in items if i["contract_ending_soon"]),
-                       "payments_overdue": sum(1 for i in items if (i["payment_days_overdue"] or 0) > 0)}}
+    items.sort(
+        key=lambda i: (
+            -(i["funding_gap_gbp"] or 0),
+            i["days_to_contract_end"] if i["days_to_contract_end"] is not None else 10**6,
+            i["area"],
+            i["provider_id"],
+        )
+    )
+    return {
+        "items": items,
+        "totals": {
+            "providers": len(items),
+            "committed_gbp": sum(i["funding_committed_gbp"] or 0 for i in items),
+            "required_gbp": sum(i["funding_required_gbp"] or 0 for i in items),
+            "gap_gbp": sum(i["funding_gap_gbp"] or 0 for i in items),
+            "with_gap": sum(1 for i in items if (i["funding_gap_gbp"] or 0) > 0),
+            "contracts_ending_soon": sum(1 for i in items if i["contract_ending_soon"]),
+            "payments_overdue": sum(1 for i in items if (i["payment_days_overdue"] or 0) > 0),
+        },
+    }
 
 
 def funding_table(view: dict) -> tuple[list[str], list[list]]:
-    cols = ["area", "provider_id", "provider_name", "funding_committed_gbp", "funding_required_gbp",
-            "funding_gap_gbp", "funded_percent", "period_start", "period_end", "contract_end_date",
-            "days_to_contract_end", "contract_ending_soon", "renewal_recorded", "payment_days_overdue"]
+    cols = [
+        "area",
+        "provider_id",
+        "provider_name",
+        "funding_committed_gbp",
+        "funding_required_gbp",
+        "funding_gap_gbp",
+        "funded_percent",
+        "period_start",
+        "period_end",
+        "contract_end_date",
+        "days_to_contract_end",
+        "contract_ending_soon",
+        "renewal_recorded",
+        "payment_days_overdue",
+    ]
     return cols, [[i[c] for c in cols] for i in view["items"]]
 
 
@@ -513,24 +789,64 @@ def alert_items(rows: Iterable[Mapping], now: datetime) -> list[dict]:
     out = []
     for r in rows:
         age = (now - r["starts_at"]).total_seconds()
-        out.append({"fingerprint": r["fingerprint"], "rule": r["rule"], "area": r["area"], "region": r["region"],
-                    "subject": r["subject"], "severity": r["severity"], "state": r["status"],
-                    "summary": r["summary"], "stages": list(r["stages"]), "competencies": list(r["competencies"]),
-                    "event_ids": [str(e) for e in r["event_ids"]], "starts_at": r["starts_at"].isoformat(),
-                    "updated_at": r["updated_at"].isoformat(),
-                    "ends_at": r["ends_at"].isoformat() if r["ends_at"] else None,
-                    "age_seconds": int(age), "age": age_text(age),
-                    "title": labels.alert_title(r["rule"], r["subject"], provider_name=r.get("provider_name"))})
+        out.append(
+            {
+                "fingerprint": r["fingerprint"],
+                "rule": r["rule"],
+                "area": r["area"],
+                "region": r["region"],
+                "subject": r["subject"],
+                "severity": r["severity"],
+                "state": r["status"],
+                "summary": r["summary"],
+                "stages": list(r["stages"]),
+                "competencies": list(r["competencies"]),
+                "event_ids": [str(e) for e in r["event_ids"]],
+                "starts_at": r["starts_at"].isoformat(),
+                "updated_at": r["updated_at"].isoformat(),
+                "ends_at": r["ends_at"].isoformat() if r["ends_at"] else None,
+                "age_seconds": int(age),
+                "age": age_text(age),
+                "title": labels.alert_title(r["rule"], r["subject"], provider_name=r.get("provider_name")),
+            }
+        )
     return out
 
 
 def alerts_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["fingerprint", "area", "rule", "subject", "title", "severity", "state", "age", "age_seconds",
-            "starts_at", "updated_at", "summary", "event_ids"]
-    return cols, [[i["fingerprint"], i["area"], i["rule"], i["subject"], i["title"],
-                   i["severity"], i["state"], i["age"],
-                   i["age_seconds"], i["starts_at"], i["updated_at"], i["summary"], " ".join(i["event_ids"])]
-                  for i in items]
+    cols = [
+        "fingerprint",
+        "area",
+        "rule",
+        "subject",
+        "title",
+        "severity",
+        "state",
+        "age",
+        "age_seconds",
+        "starts_at",
+        "updated_at",
+        "summary",
+        "event_ids",
+    ]
+    return cols, [
+        [
+            i["fingerprint"],
+            i["area"],
+            i["rule"],
+            i["subject"],
+            i["title"],
+            i["severity"],
+            i["state"],
+            i["age"],
+            i["age_seconds"],
+            i["starts_at"],
+            i["updated_at"],
+            i["summary"],
+            " ".join(i["event_ids"]),
+        ]
+        for i in items
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,22 +856,72 @@ def alerts_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
 
 def finding_items(rows: Iterable[Mapping]) -> list[dict]:
     """The events behind a cell: ids, summaries, community, theme. No personal data exists to show."""
-    return [{"event_id": str(r["event_id"]), "type": r["type"], "occurred_at": r["occurred_at"].isoformat(),
-             "area": r["area"], "source": r["source"], "community": r["community"], "theme": r["theme"],
-             "severity": r["severity"], "people_affected": r["people_affected"], "summary": r["summary"],
-             "provider_id": r["provider_id"], "indicator": r["indicator"], "value": r["value"],
-             "stages": list(r["stages"]), "competencies": list(r["competencies"]),
-             "cdw_roles": list(r["cdw_roles"])} for r in rows]
+    return [
+        {
+            "event_id": str(r["event_id"]),
+            "type": r["type"],
+            "occurred_at": r["occurred_at"].isoformat(),
+            "area": r["area"],
+            "source": r["source"],
+            "community": r["community"],
+            "theme": r["theme"],
+            "severity": r["severity"],
+            "people_affected": r["people_affected"],
+            "summary": r["summary"],
+            "provider_id": r["provider_id"],
+            "indicator": r["indicator"],
+            "value": r["value"],
+            "stages": list(r["stages"]),
+            "competencies": list(r["competencies"]),
+            "cdw_roles": list(r["cdw_roles"]),
+        }
+        for r in rows
+    ]
 
 
 def findings_table(items: Sequence[Mapping]) -> tuple[list[str], list[list]]:
-    cols = ["event_id", "type", "occurred_at", "area", "source", "community", "theme", "community_label",
-            "theme_label", "severity", "people_affected", "summary", "provider_id", "indicator", "indicator_label",
-            "value", "stages", "competencies", "cdw_roles"]
-    return cols, [[i["event_id"], i["type"], i["occurred_at"], i["area"], i["source"], i["community"],
-                   i["theme"], labels.label("community", i["community"]), labels.label("theme", i["theme"]),
-                   i["severity"], i["people_affected"], i["summary"], i["provider_id"],
-                   i["indicator"], labels.label("indicator", i["indicator"]), i["value"],
-                   " ".join(map(str, i["stages"])),
-                   " ".join(map(str, i["competencies"])), " ".join(i["cdw_roles"])] for i in items]
-
+    cols = [
+        "event_id",
+        "type",
+        "occurred_at",
+        "area",
+        "source",
+        "community",
+        "theme",
+        "community_label",
+        "theme_label",
+        "severity",
+        "people_affected",
+        "summary",
+        "provider_id",
+        "indicator",
+        "indicator_label",
+        "value",
+        "stages",
+        "competencies",
+        "cdw_roles",
+    ]
+    return cols, [
+        [
+            i["event_id"],
+            i["type"],
+            i["occurred_at"],
+            i["area"],
+            i["source"],
+            i["community"],
+            i["theme"],
+            labels.label("community", i["community"]),
+            labels.label("theme", i["theme"]),
+            i["severity"],
+            i["people_affected"],
+            i["summary"],
+            i["provider_id"],
+            i["indicator"],
+            labels.label("indicator", i["indicator"]),
+            i["value"],
+            " ".join(map(str, i["stages"])),
+            " ".join(map(str, i["competencies"])),
+            " ".join(i["cdw_roles"]),
+        ]
+        for i in items
+    ]

@@ -10,6 +10,7 @@ ISO week, month; migration 012): a window's figures are the sum over the few buc
 (:func:`cover`), so the unmet-needs report reads at most a few dozen buckets of a bounded number
 of rows each, however many events the platform holds.
 """
+
 from __future__ import annotations
 
 import functools
@@ -40,8 +41,9 @@ class Signature:
 
 @functools.lru_cache(maxsize=4096)  # a few hundred signatures exist; each batch repeats them
 def _signature_id(sig: Signature) -> int:
-    text = "|".join((sig.type, ",".join(map(str, sig.stages)),
-                     ",".join(map(str, sig.competencies)), ",".join(sig.cdw_roles)))
+    text = "|".join(
+        (sig.type, ",".join(map(str, sig.stages)), ",".join(map(str, sig.competencies)), ",".join(sig.cdw_roles))
+    )
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
@@ -54,8 +56,12 @@ def event_type(mapped: MappedEvent) -> str:
 def signature(type_: str, stages: Iterable[int], competencies: Iterable[int], cdw_roles: Iterable[str]) -> Signature:
     """The signature of an event of that type, stages, competencies and CDW roles (in any order,
     repeats allowed): as stored, each sorted and without repeats."""
-    return Signature(type_, tuple(sorted({int(s) for s in stages})), tuple(sorted({int(c) for c in competencies})),
-                     tuple(sorted(set(cdw_roles))))
+    return Signature(
+        type_,
+        tuple(sorted({int(s) for s in stages})),
+        tuple(sorted({int(c) for c in competencies})),
+        tuple(sorted(set(cdw_roles))),
+    )
 
 
 def signature_of(mapped: MappedEvent) -> Signature:
@@ -95,19 +101,23 @@ def contribution(mapped: MappedEvent) -> Contribution:
     e = mapped.event
     if isinstance(e, CommunityEngagementFinding):
         d = e.data
-        counts = Counts(1, d.people_affected or 0, SEVERITY_WEIGHTS[d.severity],
-                        1 if d.severity in HIGH_SEVERITIES else 0, 1 if d.theme in UNMET_NEED_THEMES else 0)
+        counts = Counts(
+            1,
+            d.people_affected or 0,
+            SEVERITY_WEIGHTS[d.severity],
+            1 if d.severity in HIGH_SEVERITIES else 0,
+            1 if d.theme in UNMET_NEED_THEMES else 0,
+        )
         community, theme = d.community.value, d.theme.value
     elif isinstance(e, FundingFlowEvent):
         counts, community, theme = Counts(1), "", ""
     else:
         counts = Counts(1)
         community, theme = (e.data.community.value if e.data.community else ""), ""
-    return Contribution(e.area, e.region.value, e.occurred_at.date(), signature_of(mapped),
-                        community, theme, counts)
+    return Contribution(e.area, e.region.value, e.occurred_at.date(), signature_of(mapped), community, theme, counts)
 
 
-AreaKey = tuple[str, date, int]              # area, day, signature id
+AreaKey = tuple[str, date, int]  # area, day, signature id
 DetailKey = tuple[str, date, int, str, str]  # ... community, theme
 BucketKey = tuple[str, date, str, str, str]  # grain, bucket start, area, community, theme
 
@@ -158,8 +168,7 @@ def cover(start: date, end: date) -> list[tuple[str, date]]:
         month = _next_month(month)
     if not months:
         return _weeks_and_days(start, end)
-    return (_weeks_and_days(start, first_month - timedelta(days=1)) + months
-            + _weeks_and_days(month, end))
+    return _weeks_and_days(start, first_month - timedelta(days=1)) + months + _weeks_and_days(month, end)
 
 
 @dataclass

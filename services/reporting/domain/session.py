@@ -10,6 +10,7 @@ The CSRF token is ``<nonce>.<expiry>.<signature>``: a random nonce and a Unix ex
 the same secret under another purpose label, so an equal cookie and form pair made up by anyone
 but the server is refused, and a session cookie can never pass for a CSRF token or the reverse.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,8 +40,7 @@ def _mac(secret: bytes, purpose: str, message: str) -> str:
 
 def _same(given: str, expected: str) -> bool:
     # Bytes, not str: compare_digest refuses non-ASCII strings, and a cookie may hold anything.
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
-                               expected.encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
 
 
 def _need(secret: bytes) -> None:
@@ -49,6 +49,7 @@ def _need(secret: bytes) -> None:
 
 
 # -- sessions --------------------------------------------------------------------------------------
+
 
 def new_session_id() -> str:
     """A fresh session id: 256 random bits, never stored as such (see :func:`session_digest`)."""
@@ -86,6 +87,7 @@ def verify(token: str | None, secret: bytes) -> str | None:
 
 # -- the login form's CSRF token -------------------------------------------------------------------
 
+
 def new_csrf_token(secret: bytes, now: float, ttl: int = CSRF_SECONDS) -> str:
     """A token only this server could have made, good until ``now + ttl``."""
     _need(secret)
@@ -98,8 +100,7 @@ def csrf_token_ok(token: str | None, secret: bytes, now: float) -> bool:
     if not token or not secret or len(token) > _MAX_TOKEN:
         return False
     parts = token.split(".")
-    if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not parts[1].isascii() \
-            or not parts[1].isdigit():
+    if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not parts[1].isascii() or not parts[1].isdigit():
         return False
     if not _same(parts[2], _mac(secret, _CSRF_PURPOSE, parts[0] + "." + parts[1])):
         return False
@@ -111,13 +112,22 @@ def csrf_ok(cookie_token: str | None, form_token: str | None, secret: bytes, now
 
     Equal values alone are not enough: anyone who can plant a cookie could make up a pair.
     """
-    return bool(cookie_token) and bool(form_token) and \
-        _same(form_token or "", cookie_token or "") and csrf_token_ok(cookie_token, secret, now)
+    return (
+        bool(cookie_token)
+        and bool(form_token)
+        and _same(form_token or "", cookie_token or "")
+        and csrf_token_ok(cookie_token, secret, now)
+    )
 
 
 def safe_next(target: str | None, default: str = "/dashboard") -> str:
     """Only a path inside the dashboard or the partner portal: never another host (no open redirect)."""
-    if not target or not target.startswith(("/dashboard", "/portal")) or "//" in target or "\\" in target \
-            or any(ord(ch) < 0x20 for ch in target):
+    if (
+        not target
+        or not target.startswith(("/dashboard", "/portal"))
+        or "//" in target
+        or "\\" in target
+        or any(ord(ch) < 0x20 for ch in target)
+    ):
         return default
     return target

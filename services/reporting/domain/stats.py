@@ -26,6 +26,7 @@ Sources, cited again where each rule is implemented:
   R/ptd_spc_standard.R, R/ptd_calculate_point_type.R, R/ptd_calculate_assurance_type.R).
   XmR constants from D. J. Wheeler, "Understanding Variation" (2.66 = 3 / d2, d2 = 1.128).
 """
+
 from __future__ import annotations
 
 import math
@@ -52,6 +53,7 @@ def z_for(confidence: float) -> float:
 # Wilson score interval
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval for a proportion, both ends in 0..1."""
@@ -68,12 +70,10 @@ def _check_counts(numerator: int, denominator: int) -> None:
     if denominator <= 0:
         raise ValueError(f"denominator must be positive, not {denominator}")
     if numerator < 0 or numerator > denominator:
-        raise ValueError(f"numerator must be between 0 and the denominator ({denominator}), "
-                         f"not {numerator}")
+        raise ValueError(f"numerator must be between 0 and the denominator ({denominator}), not {numerator}")
 
 
-def wilson_interval(numerator: int, denominator: int,
-                    confidence: float = CONFIDENCE_95) -> Interval:
+def wilson_interval(numerator: int, denominator: int, confidence: float = CONFIDENCE_95) -> Interval:
     """Wilson score interval for ``numerator / denominator``.
 
     Wilson (1927); Newcombe (1998) method 3, whose worked examples the unit tests reproduce
@@ -104,6 +104,7 @@ def pooled_proportion(pairs: Sequence[tuple[int, int]]) -> float | None:
 # Polarity and benchmarking (Fingertips)
 # ---------------------------------------------------------------------------------------------
 
+
 class Polarity(str, Enum):
     """Which direction is good for an indicator (Fingertips "polarity")."""
 
@@ -114,14 +115,12 @@ class Polarity(str, Enum):
     @property
     def direction(self) -> int:
         """+1 when higher is better, -1 when lower is better, 0 with no judgement."""
-        return {Polarity.HIGHER_IS_BETTER: 1, Polarity.LOWER_IS_BETTER: -1,
-                Polarity.NO_JUDGEMENT: 0}[self]
+        return {Polarity.HIGHER_IS_BETTER: 1, Polarity.LOWER_IS_BETTER: -1, Polarity.NO_JUDGEMENT: 0}[self]
 
 
 def polarity_of(indicator: Indicator) -> Polarity:
     """The polarity contracts.vocabulary.INDICATORS gives an indicator."""
-    return (Polarity.HIGHER_IS_BETTER if INDICATORS[indicator].higher_is_better
-            else Polarity.LOWER_IS_BETTER)
+    return Polarity.HIGHER_IS_BETTER if INDICATORS[indicator].higher_is_better else Polarity.LOWER_IS_BETTER
 
 
 class Significance(str, Enum):
@@ -172,9 +171,14 @@ def _category(side: int, polarity: Polarity) -> Significance:
     return Significance.BETTER if side * polarity.direction > 0 else Significance.WORSE
 
 
-def compare_with_benchmark(numerator: int | None, denominator: int | None,
-                           benchmark: float | None, polarity: Polarity,
-                           *, use_998: bool = False) -> BenchmarkComparison:
+def compare_with_benchmark(
+    numerator: int | None,
+    denominator: int | None,
+    benchmark: float | None,
+    polarity: Polarity,
+    *,
+    use_998: bool = False,
+) -> BenchmarkComparison:
     """Compare an area's proportion with a benchmark (region or England) value, Fingertips-style.
 
     The area's Wilson interval (95%, and 99.8% when ``use_998``) is tested against the
@@ -186,11 +190,11 @@ def compare_with_benchmark(numerator: int | None, denominator: int | None,
     ``level`` says which.
     """
     if numerator is None or denominator is None or denominator <= 0:
-        return BenchmarkComparison(Significance.NOT_COMPARED, None, None, benchmark, None, None,
-                                   "no denominator")
+        return BenchmarkComparison(Significance.NOT_COMPARED, None, None, benchmark, None, None, "no denominator")
     if benchmark is None or not 0.0 <= benchmark <= 1.0:
-        return BenchmarkComparison(Significance.NOT_COMPARED, None, numerator / denominator,
-                                   benchmark, None, None, "no benchmark value")
+        return BenchmarkComparison(
+            Significance.NOT_COMPARED, None, numerator / denominator, benchmark, None, None, "no benchmark value"
+        )
     ci95 = wilson_interval(numerator, denominator, CONFIDENCE_95)
     ci998 = wilson_interval(numerator, denominator, CONFIDENCE_998) if use_998 else None
     value = numerator / denominator
@@ -206,6 +210,7 @@ def compare_with_benchmark(numerator: int | None, denominator: int | None,
 # ---------------------------------------------------------------------------------------------
 # Funnel plot limits (Spiegelhalter 2005; Fingertips)
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FunnelLimits:
@@ -238,9 +243,14 @@ def funnel_limits(target: float, denominator: int) -> FunnelLimits:
         raise ValueError(f"target must be a proportion in 0..1, not {target}")
     w95 = _funnel_half_width(target, denominator, CONFIDENCE_95)
     w998 = _funnel_half_width(target, denominator, CONFIDENCE_998)
-    return FunnelLimits(denominator, target,
-                        max(0.0, target - w95), min(1.0, target + w95),
-                        max(0.0, target - w998), min(1.0, target + w998))
+    return FunnelLimits(
+        denominator,
+        target,
+        max(0.0, target - w95),
+        min(1.0, target + w95),
+        max(0.0, target - w998),
+        min(1.0, target + w998),
+    )
 
 
 class FunnelPosition(str, Enum):
@@ -338,12 +348,15 @@ def xmr_limits(values: Sequence[float], *, screen_outliers: bool = False) -> XmR
     if screen_outliers:
         kept = [r for r in ranges if r < MR_SCREEN * mr_bar]
         mr_bar = math.fsum(kept) / len(kept) if kept else mr_bar
-    return XmRLimits(mean=mean, mean_moving_range=mr_bar,
-                     lower_process_limit=mean - XMR_LIMIT * mr_bar,
-                     upper_process_limit=mean + XMR_LIMIT * mr_bar,
-                     lower_near_limit=mean - XMR_NEAR_LIMIT * mr_bar,
-                     upper_near_limit=mean + XMR_NEAR_LIMIT * mr_bar,
-                     points_used=len(values))
+    return XmRLimits(
+        mean=mean,
+        mean_moving_range=mr_bar,
+        lower_process_limit=mean - XMR_LIMIT * mr_bar,
+        upper_process_limit=mean + XMR_LIMIT * mr_bar,
+        lower_near_limit=mean - XMR_NEAR_LIMIT * mr_bar,
+        upper_near_limit=mean + XMR_NEAR_LIMIT * mr_bar,
+        points_used=len(values),
+    )
 
 
 def _sign(x: float) -> int:
@@ -409,8 +422,11 @@ def trend_directions(values: Sequence[float], run: int = TREND_RUN) -> list[int]
 
 def near_limits(values: Sequence[float], limits: XmRLimits) -> list[bool]:
     """Beyond two sigma, inside the process limits (NHSRplotthedots ``close_to_limits``)."""
-    return [(v > limits.upper_near_limit or v < limits.lower_near_limit)
-            and limits.lower_process_limit <= v <= limits.upper_process_limit for v in values]
+    return [
+        (v > limits.upper_near_limit or v < limits.lower_near_limit)
+        and limits.lower_process_limit <= v <= limits.upper_process_limit
+        for v in values
+    ]
 
 
 def two_of_three_points(values: Sequence[float], limits: XmRLimits) -> list[bool]:
@@ -558,11 +574,17 @@ def assurance_icon(limits: XmRLimits, target: float | None, polarity: Polarity) 
     if target is None or polarity is Polarity.NO_JUDGEMENT:
         return AssuranceIcon.NOT_ASSESSED
     if target > limits.upper_process_limit:
-        return (AssuranceIcon.CONSISTENTLY_FAIL if polarity is Polarity.HIGHER_IS_BETTER
-                else AssuranceIcon.CONSISTENTLY_PASS)
+        return (
+            AssuranceIcon.CONSISTENTLY_FAIL
+            if polarity is Polarity.HIGHER_IS_BETTER
+            else AssuranceIcon.CONSISTENTLY_PASS
+        )
     if target < limits.lower_process_limit:
-        return (AssuranceIcon.CONSISTENTLY_PASS if polarity is Polarity.HIGHER_IS_BETTER
-                else AssuranceIcon.CONSISTENTLY_FAIL)
+        return (
+            AssuranceIcon.CONSISTENTLY_PASS
+            if polarity is Polarity.HIGHER_IS_BETTER
+            else AssuranceIcon.CONSISTENTLY_FAIL
+        )
     return AssuranceIcon.HIT_AND_MISS
 
 
@@ -579,16 +601,26 @@ def clamp_limits(limits: XmRLimits, bounds: tuple[float, float]) -> XmRLimits:
     def held(v: float) -> float:
         return min(hi, max(lo, v))
 
-    return replace(limits, lower_process_limit=held(limits.lower_process_limit),
-                   upper_process_limit=held(limits.upper_process_limit),
-                   lower_near_limit=held(limits.lower_near_limit),
-                   upper_near_limit=held(limits.upper_near_limit))
+    return replace(
+        limits,
+        lower_process_limit=held(limits.lower_process_limit),
+        upper_process_limit=held(limits.upper_process_limit),
+        lower_near_limit=held(limits.lower_near_limit),
+        upper_near_limit=held(limits.upper_near_limit),
+    )
 
 
-def spc(values: Sequence[float], polarity: Polarity, target: float | None = None, *,
-        baseline_points: int | None = None, screen_outliers: bool = False,
-        shift_run: int = SHIFT_RUN, trend_run: int = TREND_RUN,
-        bounds: tuple[float, float] | None = None) -> SpcResult:
+def spc(
+    values: Sequence[float],
+    polarity: Polarity,
+    target: float | None = None,
+    *,
+    baseline_points: int | None = None,
+    screen_outliers: bool = False,
+    shift_run: int = SHIFT_RUN,
+    trend_run: int = TREND_RUN,
+    bounds: tuple[float, float] | None = None,
+) -> SpcResult:
     """An MDC XmR chart: limits, the four special-cause rules per point, and the two icons.
 
     ``baseline_points`` fixes the limits on the first n values and applies them to all
@@ -616,5 +648,6 @@ def spc(values: Sequence[float], polarity: Polarity, target: float | None = None
         rules = frozenset(rule for rule, flags in fired.items() if flags[i])
         direction = _direction(rules, _sign(v - limits.mean), trends[i])
         points.append(SpcPoint(i, float(v), rules, point_type(direction, polarity), direction))
-    return SpcResult(limits, tuple(points), polarity, target, variation_icon(points),
-                     assurance_icon(limits, target, polarity))
+    return SpcResult(
+        limits, tuple(points), polarity, target, variation_icon(points), assurance_icon(limits, target, polarity)
+    )

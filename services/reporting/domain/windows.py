@@ -1,4 +1,5 @@
 """Rolling windows on the event's own date, each with the window before it for comparison."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,7 @@ def _within(window: Window, today: date, first: str, last: str) -> Window:
     if window.end > today + LATEST_AHEAD:
         raise WindowError(last, f"the window ends after {today + LATEST_AHEAD}; nothing is dated later")
     if (window.start - EARLIEST).days < window.days:  # no date arithmetic that could overflow
-        raise WindowError(first, f"the window and the one before it (for comparison) must start on or "
-                                 f"after {EARLIEST}")
+        raise WindowError(first, f"the window and the one before it (for comparison) must start on or after {EARLIEST}")
     return window
 
 
@@ -72,5 +72,9 @@ def custom(start: date, end: date, today: date, max_days: int = MAX_DAYS) -> Win
 def change(current: int | float, previous: int | float) -> dict:
     """Absolute and relative change against the previous window (relative is None from zero)."""
     delta = current - previous
-    return {"current": current, "previous": previous, "change": delta,
-            "change_pct": None if previous == 0 else round(100.0 * delta / previous, 1)}
+    return {
+        "current": current,
+        "previous": previous,
+        "change": delta,
+        "change_pct": None if previous == 0 else round(100.0 * delta / previous, 1),
+    }

@@ -1,4 +1,5 @@
 """Builders of events and records for the alerts unit tests: valid contract events, plain values."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,7 @@ from uuid import UUID, uuid4
 
 from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
 from contracts.places import AREAS
-from contracts.vocabulary import (Community, FindingSource, Indicator, ProviderSector, Severity,
-                                  Theme)
+from contracts.vocabulary import Community, FindingSource, Indicator, ProviderSector, Severity, Theme
 from services.alerts.domain.records import FindingRecord, PerformanceRecord
 
 AREA = "BSOL"  # Birmingham and Solihull (003:155-223)
@@ -16,16 +16,32 @@ NOW = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
 
 
-def finding(*, at: datetime | None = None, days_ago: float = 1.0,
-            community: Community = Community.SOMALI, theme: Theme = Theme.UNMET_NEED,
-            severity: Severity = Severity.HIGH, people: int | None = None,
-            event_id: UUID | None = None, area: str = AREA) -> CommunityEngagementFinding:
+def finding(
+    *,
+    at: datetime | None = None,
+    days_ago: float = 1.0,
+    community: Community = Community.SOMALI,
+    theme: Theme = Theme.UNMET_NEED,
+    severity: Severity = Severity.HIGH,
+    people: int | None = None,
+    event_id: UUID | None = None,
+    area: str = AREA,
+) -> CommunityEngagementFinding:
     return CommunityEngagementFinding(
-        event_id=event_id or uuid4(), source="pattigift-cdw",
-        occurred_at=at or NOW - timedelta(days=days_ago), area=area, region=AREAS[area].region,
-        data={"community": community, "theme": theme, "severity": severity,
-              "people_affected": people, "finding_source": FindingSource.COMMUNITY_FORUM,
-              "summary": "Families report no culturally appropriate talking therapy nearby."})
+        event_id=event_id or uuid4(),
+        source="pattigift-cdw",
+        occurred_at=at or NOW - timedelta(days=days_ago),
+        area=area,
+        region=AREAS[area].region,
+        data={
+            "community": community,
+            "theme": theme,
+            "severity": severity,
+            "people_affected": people,
+            "finding_source": FindingSource.COMMUNITY_FORUM,
+            "summary": "Families report no culturally appropriate talking therapy nearby.",
+        },
+    )
 
 
 def month(index: int) -> tuple[date, date]:
@@ -36,28 +52,54 @@ def month(index: int) -> tuple[date, date]:
     return start, nxt - timedelta(days=1)
 
 
-def figure(indicator: Indicator, value: float, *, period: int = 13,
-           occurred_at: datetime | None = None, provider_id: str = "pattigift",
-           provider_name: str = "Pattigift African Centred Counselling",
-           sector: ProviderSector = ProviderSector.VOLUNTARY, target: float | None = None,
-           numerator: int | None = None, denominator: int | None = None,
-           community: Community | None = None, population_share: float | None = None,
-           committed: float | None = None, required: float | None = None,
-           contract_end: date | None = None, renewal: bool | None = None,
-           event_id: UUID | None = None, area: str = AREA) -> ProviderPerformanceEvent:
+def figure(
+    indicator: Indicator,
+    value: float,
+    *,
+    period: int = 13,
+    occurred_at: datetime | None = None,
+    provider_id: str = "pattigift",
+    provider_name: str = "Pattigift African Centred Counselling",
+    sector: ProviderSector = ProviderSector.VOLUNTARY,
+    target: float | None = None,
+    numerator: int | None = None,
+    denominator: int | None = None,
+    community: Community | None = None,
+    population_share: float | None = None,
+    committed: float | None = None,
+    required: float | None = None,
+    contract_end: date | None = None,
+    renewal: bool | None = None,
+    event_id: UUID | None = None,
+    area: str = AREA,
+) -> ProviderPerformanceEvent:
     start, end = month(period)
-    at = occurred_at or datetime.combine(end + timedelta(days=5), datetime.min.time(),
-                                         tzinfo=timezone.utc)
+    at = occurred_at or datetime.combine(end + timedelta(days=5), datetime.min.time(), tzinfo=timezone.utc)
     return ProviderPerformanceEvent(
-        event_id=event_id or uuid4(), source=provider_id, occurred_at=at, area=area,
+        event_id=event_id or uuid4(),
+        source=provider_id,
+        occurred_at=at,
+        area=area,
         region=AREAS[area].region,
-        data={"provider_id": provider_id, "provider_name": provider_name,
-              "provider_sector": sector, "indicator": indicator, "period_start": start,
-              "period_end": end, "value": value, "target": target, "numerator": numerator,
-              "denominator": denominator, "community": community,
-              "population_share": population_share, "funding_committed_gbp": committed,
-              "funding_required_gbp": required, "contract_end_date": contract_end,
-              "renewal_recorded": renewal})
+        data={
+            "provider_id": provider_id,
+            "provider_name": provider_name,
+            "provider_sector": sector,
+            "indicator": indicator,
+            "period_start": start,
+            "period_end": end,
+            "value": value,
+            "target": target,
+            "numerator": numerator,
+            "denominator": denominator,
+            "community": community,
+            "population_share": population_share,
+            "funding_committed_gbp": committed,
+            "funding_required_gbp": required,
+            "contract_end_date": contract_end,
+            "renewal_recorded": renewal,
+        },
+    )
 
 
 def frec(event: CommunityEngagementFinding) -> FindingRecord:
@@ -69,6 +111,7 @@ def prec(event: ProviderPerformanceEvent) -> PerformanceRecord:
 
 
 from tests.conftest import SEEDS  # noqa: E402 - the vendored seed documents
+
 SEED_REF = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt):(\d+)(?:-(\d+))?((?:,\d+)*)")
 
 

@@ -11,6 +11,7 @@ working copy of the tables that replaces them only when the block ends without a
 ``pg_notify`` is delivered only on commit; a write outside a transaction lands at once, as
 asyncpg's autocommit does. Row locks are not modelled (the tests run one use case at a time).
 """
+
 from __future__ import annotations
 
 import copy
@@ -148,19 +149,21 @@ class FakeAlertStore:
         t = conn.step("lock_areas")
         names = sorted(set(areas))
         for a in names:
-            t.areas.setdefault(a, {"state": new_state(a).to_json(), "version": 0,
-                                   "next_check_at": None, "updated_at": None})
+            t.areas.setdefault(
+                a, {"state": new_state(a).to_json(), "version": 0, "next_check_at": None, "updated_at": None}
+            )
         return {a: AreaState.from_json(t.areas[a]["state"]) for a in names}
 
     async def lock_area(self, conn: Conn, area: str) -> AreaState:
         return (await self.lock_areas(conn, [area]))[area]
 
-    async def save_area(self, conn: Conn, state: AreaState, changed: bool, next_check_at: datetime,
-                        now: datetime) -> None:
+    async def save_area(
+        self, conn: Conn, state: AreaState, changed: bool, next_check_at: datetime, now: datetime
+    ) -> None:
         t = conn.step("save_area")
         row = t.areas.get(state.area)
         if row is None:
-            return                                          # UPDATE of no row
+            return  # UPDATE of no row
         if changed:
             row.update(state=state.to_json(), version=row["version"] + 1, updated_at=now)
         row["next_check_at"] = next_check_at
@@ -185,19 +188,23 @@ class FakeAlertStore:
             if area in groups:
                 g = GroupRecord.model_validate_json(text)
                 groups[area][g.key] = g
-        silences = {a: [s for s in t.silences if s.area in (None, a) and s.starts_at <= now < s.ends_at]
-                    for a in names}
+        silences = {a: [s for s in t.silences if s.area in (None, a) and s.starts_at <= now < s.ends_at] for a in names}
         open_recs: dict[str, list[Recommendation]] = {a: [] for a in names}
         for area, text in t.recommendations.values():
             rec_ = Recommendation.model_validate_json(text)
             if area in open_recs and rec_.open:
                 open_recs[area].append(rec_)
-        return {a: AreaInputs(records[a], groups[a],
-                              stored_thresholds(a, t.thresholds[a])[0] if a in t.thresholds
-                              else DEFAULT_THRESHOLDS,
-                              silences[a], sorted(open_recs[a], key=lambda r: (r.made_at, str(r.id))),
-                              copy.deepcopy(t.alliances))
-                for a in names}
+        return {
+            a: AreaInputs(
+                records[a],
+                groups[a],
+                stored_thresholds(a, t.thresholds[a])[0] if a in t.thresholds else DEFAULT_THRESHOLDS,
+                silences[a],
+                sorted(open_recs[a], key=lambda r: (r.made_at, str(r.id))),
+                copy.deepcopy(t.alliances),
+            )
+            for a in names
+        }
 
     async def area_of(self, conn: Conn, fingerprint: str) -> str | None:
         row = conn.step("area_of").alerts.get(fingerprint)
@@ -218,24 +225,39 @@ class FakeAlertStore:
 
     async def append_audit(self, conn: Conn, entries: Sequence[AuditEntry], key_id: str | None = None) -> None:
         t = conn.step("append_audit")
-        t.audit.extend({"fingerprint": a.fingerprint, "at": a.at, "action": a.action,
-                        "from_status": a.from_status.value if a.from_status else None,
-                        "to_status": a.to_status.value, "severity": a.severity.value, "actor": a.by,
-                        "key_id": key_id if a.by else None, "note": a.note} for a in entries)
+        t.audit.extend(
+            {
+                "fingerprint": a.fingerprint,
+                "at": a.at,
+                "action": a.action,
+                "from_status": a.from_status.value if a.from_status else None,
+                "to_status": a.to_status.value,
+                "severity": a.severity.value,
+                "actor": a.by,
+                "key_id": key_id if a.by else None,
+                "note": a.note,
+            }
+            for a in entries
+        )
 
     async def enqueue_publications(self, conn: Conn, alerts: Sequence[Alert]) -> None:
         t = conn.step("enqueue_publications")
         for a in alerts:
-            t.publications.append({"id": len(t.publications) + 1, "area": a.area,
-                                   "fingerprint": a.fingerprint, "payload": json.loads(a.model_dump_json()),
-                                   "published_at": None})
+            t.publications.append(
+                {
+                    "id": len(t.publications) + 1,
+                    "area": a.area,
+                    "fingerprint": a.fingerprint,
+                    "payload": json.loads(a.model_dump_json()),
+                    "published_at": None,
+                }
+            )
 
     async def announce(self, conn: Conn, alerts: Sequence[Alert], notifications: int) -> None:
         conn.step("announce")
         assert isinstance(conn, FakeConnection)
         for a in alerts:
-            conn.notify("csp_alert_changes", json.dumps({"fingerprint": a.fingerprint,
-                                                         "status": a.status.value}))
+            conn.notify("csp_alert_changes", json.dumps({"fingerprint": a.fingerprint, "status": a.status.value}))
         if notifications:
             conn.notify("csp_alert_outbox", "")
 
@@ -250,10 +272,21 @@ class FakeAlertStore:
             assert sub_id in subscriptions, "alert_notifications.subscription_id REFERENCES alert_subscriptions"
             assert status in ("firing", "resolved") and nid not in taken
             taken.add(nid)
-            t.notifications.append({"id": nid, "subscription_id": sub_id, "channel": channel, "area": area,
-                                    "group_key": group_key, "reason": reason, "status": status,
-                                    "fingerprints": list(fingerprints), "payload": json.loads(payload),
-                                    "state": "pending", "attempts": 0})
+            t.notifications.append(
+                {
+                    "id": nid,
+                    "subscription_id": sub_id,
+                    "channel": channel,
+                    "area": area,
+                    "group_key": group_key,
+                    "reason": reason,
+                    "status": status,
+                    "fingerprints": list(fingerprints),
+                    "payload": json.loads(payload),
+                    "state": "pending",
+                    "attempts": 0,
+                }
+            )
 
 
 class FakeRecommendationStore:
@@ -282,8 +315,14 @@ class FakeRecommendationStore:
         assert response.event_id not in t.responses, "recommendation_responses.id is the primary key"
         payload = response.model_dump_json()
         t.responses[response.event_id] = (payload, key_id)
-        t.response_publications.append({"area": response.area, "response_id": response.event_id,
-                                        "payload": json.loads(payload), "published_at": None})
+        t.response_publications.append(
+            {
+                "area": response.area,
+                "response_id": response.event_id,
+                "payload": json.loads(payload),
+                "published_at": None,
+            }
+        )
 
 
 class FakePeerReviewStore:
@@ -301,5 +340,8 @@ class FakePeerReviewStore:
 
 def stores() -> dict[str, Any]:
     """The keyword arguments that give AlertsService the in-memory stores."""
-    return {"alert_store": FakeAlertStore(), "recommendation_store": FakeRecommendationStore(),
-            "peer_review_store": FakePeerReviewStore()}
+    return {
+        "alert_store": FakeAlertStore(),
+        "recommendation_store": FakeRecommendationStore(),
+        "peer_review_store": FakePeerReviewStore(),
+    }

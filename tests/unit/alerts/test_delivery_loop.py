@@ -1,4 +1,5 @@
 """The delivery loop outlives any one failed round: a dead loop delivers nothing, silently."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,11 @@ class QuietListener:
 async def test_the_loop_goes_on_after_asyncpg_internal_errors_and_unexpected_ones():
     settings = AlertsSettings(alerts_delivery_poll_seconds=0.01)
     deliverer = Deliverer(pool=None, settings=settings, listener=QuietListener(), webhooks=None, email=None)
-    failures = [asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
-                OSError("connection reset"), RuntimeError("something unforeseen")]
+    failures = [
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        OSError("connection reset"),
+        RuntimeError("something unforeseen"),
+    ]
     rounds = []
     done = asyncio.Event()
 

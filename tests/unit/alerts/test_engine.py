@@ -1,5 +1,6 @@
 """One area's turn (engine.advance / engine.act): idempotent replays, stable evidence, prompt
 notification of new alerts and people's actions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,9 +15,10 @@ from services.alerts.domain.state import new_state
 
 from .factories import AREA, NOW, finding
 
-PROMPT = NotificationPolicy(group_by=("area", "rule", "subject"),
-                            prompt=frozenset({"fired", "reopened", "escalated", "acknowledged",
-                                              "resolved_by_hand"}))
+PROMPT = NotificationPolicy(
+    group_by=("area", "rule", "subject"),
+    prompt=frozenset({"fired", "reopened", "escalated", "acknowledged", "resolved_by_hand"}),
+)
 MIN = timedelta(minutes=1)
 
 
@@ -35,17 +37,27 @@ class Area:
         return turn
 
     def event(self, event, at=NOW):
-        return self.keep(engine.advance(self.state, self.records, self.groups, now=at,
-                                        events=[event], policy=self.policy))
+        return self.keep(
+            engine.advance(self.state, self.records, self.groups, now=at, events=[event], policy=self.policy)
+        )
 
     def tick(self, at):
-        return self.keep(engine.advance(self.state, self.records, self.groups, now=at,
-                                        policy=self.policy))
+        return self.keep(engine.advance(self.state, self.records, self.groups, now=at, policy=self.policy))
 
     def act(self, fp, action, at, by="gman-icb", note="noted"):
-        return self.keep(engine.act(self.state, self.records, self.groups, fingerprint=fp,
-                                    action=action, by=by, note=note, now=at,
-                                    policy=self.policy))
+        return self.keep(
+            engine.act(
+                self.state,
+                self.records,
+                self.groups,
+                fingerprint=fp,
+                action=action,
+                by=by,
+                note=note,
+                now=at,
+                policy=self.policy,
+            )
+        )
 
 
 def high(community=Community.SOMALI, **kw):
@@ -63,8 +75,7 @@ def test_two_findings_fire_once_and_a_replay_changes_nothing():
     for again in (first, second):
         replay = area.event(again)
         assert replay.state is area.state
-        assert (replay.changed, replay.published, replay.notifications, replay.audit) == \
-            ((), (), (), ())
+        assert (replay.changed, replay.published, replay.notifications, replay.audit) == ((), (), (), ())
 
 
 def test_evidence_does_not_change_with_the_clock_alone():
@@ -93,8 +104,7 @@ def test_acknowledgement_and_resolution_by_hand_are_told_inside_the_group_interv
     acked = area.act(fp, "acknowledge", NOW + MIN)
     (note,) = acked.notifications
     assert note.reason == "update" and note.alerts[0].status is AlertStatus.ACKNOWLEDGED
-    assert [(a.action, a.by, a.note) for a in acked.audit] == [("acknowledged", "gman-icb",
-                                                                 "noted")]
+    assert [(a.action, a.by, a.note) for a in acked.audit] == [("acknowledged", "gman-icb", "noted")]
     resolved = area.act(fp, "resolve", NOW + 2 * MIN, note="commissioned")
     (note,) = resolved.notifications
     assert note.reason == "resolved" and note.status == "resolved"
@@ -131,25 +141,31 @@ def test_unknown_fingerprint_is_a_key_error():
 
 
 def test_a_batch_of_events_ends_where_the_same_events_one_by_one_end():
-    events = [high(), high(), high(community=Community.IRISH), high(community=Community.IRISH),
-              finding(severity=Severity.LOW, people=3)]
+    events = [
+        high(),
+        high(),
+        high(community=Community.IRISH),
+        high(community=Community.IRISH),
+        finding(severity=Severity.LOW, people=3),
+    ]
     one_by_one = Area()
     for event in events:
         one_by_one.event(event)
     batch = Area()
-    turn = batch.keep(engine.advance(batch.state, batch.records, batch.groups, now=NOW,
-                                     events=events, policy=batch.policy))
+    turn = batch.keep(
+        engine.advance(batch.state, batch.records, batch.groups, now=NOW, events=events, policy=batch.policy)
+    )
     assert batch.state == one_by_one.state
     assert batch.records == one_by_one.records and len(batch.records) == 2
     assert sorted(a.action for a in turn.audit) == ["fired", "fired"]
-    assert sorted(fp for n in turn.notifications for fp in (a.fingerprint for a in n.alerts)) == \
-        sorted(batch.records)
+    assert sorted(fp for n in turn.notifications for fp in (a.fingerprint for a in n.alerts)) == sorted(batch.records)
 
 
 def test_a_copy_of_an_event_inside_a_batch_counts_once():
     first = high()
     batch = Area()
-    turn = batch.keep(engine.advance(batch.state, batch.records, batch.groups, now=NOW,
-                                     events=[first, first], policy=batch.policy))
-    assert turn.audit == () and batch.records == {}   # one high finding is under the threshold
+    turn = batch.keep(
+        engine.advance(batch.state, batch.records, batch.groups, now=NOW, events=[first, first], policy=batch.policy)
+    )
+    assert turn.audit == () and batch.records == {}  # one high finding is under the threshold
     assert [a.action for a in batch.event(high()).audit] == ["fired"]

@@ -5,6 +5,7 @@ misleading as some of the codes may be under the category 'not stated'" (001:685
 valid, not stated and missing counts the platform judges the share of records whose ethnicity
 is known; an event with only a percentage is judged on it as before.
 """
+
 from __future__ import annotations
 
 import copy
@@ -23,9 +24,13 @@ from contracts.examples import PERFORMANCE
 from .factories import AREA, NOW, figure, prec
 
 T = RaceEqualityThresholds()
-SEED_EXAMPLE = seed("001", 685, "98.8% valid ethnicity codes recorded against the patient records. "
-                                "This could be misleading as some of the codes may be under the "
-                                "category \u2018not stated\u2019")
+SEED_EXAMPLE = seed(
+    "001",
+    685,
+    "98.8% valid ethnicity codes recorded against the patient records. "
+    "This could be misleading as some of the codes may be under the "
+    "category \u2018not stated\u2019",
+)
 #: 1,000 inpatient records: 988 valid codes (98.8%), 150 of them "not stated", 12 missing.
 COUNTS = {"valid": 988, "not_stated": 150, "missing": 12}
 
@@ -51,8 +56,11 @@ def test_the_seed_example_with_much_not_stated_raises_the_alert():
     assert outcome is not None and outcome.severity is AlertSeverity.AMBER
     assert outcome.evidence["completeness_percent"] == pytest.approx(83.8)
     assert outcome.evidence["reported_value"] == 98.8
-    assert (outcome.evidence["not_stated"], outcome.evidence["numerator"],
-            outcome.evidence["denominator"]) == (150, 838, 1000)
+    assert (outcome.evidence["not_stated"], outcome.evidence["numerator"], outcome.evidence["denominator"]) == (
+        150,
+        838,
+        1000,
+    )
     assert "83.8% of records have a known ethnic category" in outcome.detail
     assert "98.8% have a valid code" in outcome.detail and "not stated" in outcome.detail
 
@@ -78,8 +86,15 @@ def test_the_area_state_raises_it_too():
 
 def _perf(ethnicity) -> dict:
     body = copy.deepcopy(PERFORMANCE)
-    body["data"].update(indicator="ethnicity_recording_completeness", value=98.8, target=None,
-                        numerator=None, denominator=None, unit=None, ethnicity=ethnicity)
+    body["data"].update(
+        indicator="ethnicity_recording_completeness",
+        value=98.8,
+        target=None,
+        numerator=None,
+        denominator=None,
+        unit=None,
+        ethnicity=ethnicity,
+    )
     return body
 
 
@@ -90,19 +105,21 @@ def test_an_event_without_counts_is_still_accepted():
     assert data.ethnicity is None and data.measured == 98.8
 
 
-@pytest.mark.parametrize("counts, reason", [
-    ({"valid": 10, "not_stated": 11, "missing": 0}, "not_stated is counted within valid"),
-    ({"valid": 0, "not_stated": 0, "missing": 0}, "count no records"),
-    ({"valid": 10, "not_stated": 1}, "Field required"),
-    ({"valid": -1, "not_stated": 0, "missing": 1}, "greater than or equal to 0"),
-    ({"valid": 10, "not_stated": 1, "missing": 0, "unknown": 1}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    "counts, reason",
+    [
+        ({"valid": 10, "not_stated": 11, "missing": 0}, "not_stated is counted within valid"),
+        ({"valid": 0, "not_stated": 0, "missing": 0}, "count no records"),
+        ({"valid": 10, "not_stated": 1}, "Field required"),
+        ({"valid": -1, "not_stated": 0, "missing": 1}, "greater than or equal to 0"),
+        ({"valid": 10, "not_stated": 1, "missing": 0, "unknown": 1}, "Extra inputs"),
+    ],
+)
 def test_incoherent_counts_are_refused_naming_the_field(counts, reason):
     with pytest.raises(ValidationError) as info:
         ProviderPerformanceEvent.model_validate(_perf(counts))
     errors = info.value.errors()
-    assert any(".".join(map(str, e["loc"])).startswith("data.ethnicity") and reason in e["msg"]
-               for e in errors), errors
+    assert any(".".join(map(str, e["loc"])).startswith("data.ethnicity") and reason in e["msg"] for e in errors), errors
 
 
 def test_counts_go_with_the_ethnicity_indicator_only():

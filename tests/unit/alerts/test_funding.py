@@ -1,4 +1,5 @@
 """Rule 2: funding gaps, ending contracts and overdue payments for voluntary providers."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,8 +8,13 @@ import pytest
 
 from contracts.events import AlertSeverity
 from contracts.vocabulary import Indicator, ProviderSector
-from services.alerts.domain.rules.funding import (contract_ending, days_overdue, funding_gap,
-                                                  payment_overdue, shortfall_fraction)
+from services.alerts.domain.rules.funding import (
+    contract_ending,
+    days_overdue,
+    funding_gap,
+    payment_overdue,
+    shortfall_fraction,
+)
 from services.alerts.domain.thresholds import FundingThresholds
 
 from .factories import TODAY, figure, month, prec
@@ -17,21 +23,22 @@ T = FundingThresholds()  # tolerance 10%, red 25%, contract 90/30 days, overdue 
 
 
 def funding(committed, required, **kw):
-    return prec(figure(Indicator.FUNDING, committed, committed=committed, required=required,
-                       **kw))
+    return prec(figure(Indicator.FUNDING, committed, committed=committed, required=required, **kw))
 
 
 def contract(days_left, renewal=None, **kw):
-    return prec(figure(Indicator.CONTRACT_END, days_left, renewal=renewal,
-                       contract_end=TODAY + timedelta(days=days_left), **kw))
+    return prec(
+        figure(Indicator.CONTRACT_END, days_left, renewal=renewal, contract_end=TODAY + timedelta(days=days_left), **kw)
+    )
 
 
 def overdue(days, period=14):
     return prec(figure(Indicator.PAYMENT_OVERDUE, days, period=period))
 
 
-@pytest.mark.parametrize("committed, required, fraction", [
-    (100, 100, 0.0), (120, 100, 0.0), (90, 100, 0.1), (0, 100, 1.0), (5, 0, 0.0)])
+@pytest.mark.parametrize(
+    "committed, required, fraction", [(100, 100, 0.0), (120, 100, 0.0), (90, 100, 0.1), (0, 100, 1.0), (5, 0, 0.0)]
+)
 def test_shortfall_fraction(committed, required, fraction):
     assert shortfall_fraction(committed, required) == pytest.approx(fraction)
 

@@ -1,4 +1,5 @@
 """Lifecycle: transitions, acknowledgement, resolution, silences, grouping and timing."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,9 +11,16 @@ from pydantic import ValidationError
 
 from contracts.events import Alert, AlertRule, AlertSeverity, AlertStatus
 from services.alerts.domain.conditions import Condition
-from services.alerts.domain.lifecycle import (LifecycleError, NotificationPolicy, Silence,
-                                              acknowledge, flush, resolve_by_hand, step,
-                                              transition)
+from services.alerts.domain.lifecycle import (
+    LifecycleError,
+    NotificationPolicy,
+    Silence,
+    acknowledge,
+    flush,
+    resolve_by_hand,
+    step,
+    transition,
+)
 from services.alerts.domain.records import RuleOutcome
 
 from .factories import AREA, NOW
@@ -23,10 +31,12 @@ POLICY = NotificationPolicy()  # group by area and rule; wait 0, interval 5 min,
 MIN = timedelta(minutes=1)
 
 
-def cond(severity=AMBER, subject="community:somali", rule=AlertRule.UNMET_NEED, area=AREA,
-         score=20.0, inhibited_by=None) -> Condition:
-    outcome = RuleOutcome(severity=severity, subject=subject, detail=f"Score {score}.",
-                          evidence={"score": score}, event_ids=())
+def cond(
+    severity=AMBER, subject="community:somali", rule=AlertRule.UNMET_NEED, area=AREA, score=20.0, inhibited_by=None
+) -> Condition:
+    outcome = RuleOutcome(
+        severity=severity, subject=subject, detail=f"Score {score}.", evidence={"score": score}, event_ids=()
+    )
     return Condition.of(rule, area, outcome, inhibited_by=inhibited_by)
 
 
@@ -38,8 +48,15 @@ class Run:
         self.sent, self.audit = [], []
 
     def at(self, when, *conditions, area=AREA):
-        result = step(self.records, list(conditions), area=area, now=when, groups=self.groups,
-                      silences=self.silences, policy=self.policy)
+        result = step(
+            self.records,
+            list(conditions),
+            area=area,
+            now=when,
+            groups=self.groups,
+            silences=self.silences,
+            policy=self.policy,
+        )
         self.records, self.groups = result.records, result.groups
         self.sent.extend(result.notifications)
         self.audit.extend(result.audit)
@@ -52,6 +69,7 @@ class Run:
 
 # --- transitions ----------------------------------------------------------------------------
 
+
 def test_a_new_condition_fires_and_is_notified_at_once():
     run = Run()
     result = run.at(NOW, cond())
@@ -59,8 +77,7 @@ def test_a_new_condition_fires_and_is_notified_at_once():
     assert record.status is FIRING and record.starts_at == NOW
     assert [a.action for a in result.audit] == ["fired"]
     (note,) = result.notifications
-    assert (note.reason, note.status, note.group_labels) == \
-        ("new", "firing", {"area": AREA, "rule": "unmet_need"})
+    assert (note.reason, note.status, note.group_labels) == ("new", "firing", {"area": AREA, "rule": "unmet_need"})
     assert isinstance(note.alerts[0], Alert) and note.alerts[0].status is FIRING
     assert result.next_wakeup == NOW + POLICY.repeat_interval
 
@@ -124,10 +141,8 @@ def test_repeat_interval_reminds_a_firing_group():
 def test_a_new_alert_in_a_notified_group_waits_for_the_interval_and_shares_the_message():
     run = Run()
     run.at(NOW, cond(subject="community:somali"))
-    assert run.at(NOW + MIN, cond(subject="community:somali"),
-                  cond(subject="community:irish")).notifications == ()
-    (note,) = run.at(NOW + 5 * MIN, cond(subject="community:somali"),
-                     cond(subject="community:irish")).notifications
+    assert run.at(NOW + MIN, cond(subject="community:somali"), cond(subject="community:irish")).notifications == ()
+    (note,) = run.at(NOW + 5 * MIN, cond(subject="community:somali"), cond(subject="community:irish")).notifications
     assert note.reason == "update"
     assert {a.subject for a in note.alerts} == {"community:somali", "community:irish"}
 
@@ -184,15 +199,22 @@ def test_conditions_must_belong_to_the_area_and_be_unique():
 
 # --- acknowledgement and resolution by hand --------------------------------------------------
 
+
 def test_acknowledged_stays_acknowledged_until_resolved():
     run = Run()
     run.at(NOW, cond())
-    acked, entry = acknowledge(run.one(), by="commissioner@bsol", note="Raised at the LIT",
-                               now=NOW + MIN)
-    assert (acked.status, acked.acknowledged_by, acked.acknowledgement_note) == \
-        (ACKED, "commissioner@bsol", "Raised at the LIT")
-    assert (entry.action, entry.from_status, entry.to_status, entry.by) == \
-        ("acknowledged", FIRING, ACKED, "commissioner@bsol")
+    acked, entry = acknowledge(run.one(), by="commissioner@bsol", note="Raised at the LIT", now=NOW + MIN)
+    assert (acked.status, acked.acknowledged_by, acked.acknowledgement_note) == (
+        ACKED,
+        "commissioner@bsol",
+        "Raised at the LIT",
+    )
+    assert (entry.action, entry.from_status, entry.to_status, entry.by) == (
+        "acknowledged",
+        FIRING,
+        ACKED,
+        "commissioner@bsol",
+    )
     run.records = {acked.fingerprint: acked}
     (note,) = run.at(NOW + 5 * MIN, cond()).notifications
     assert note.reason == "update" and note.alerts[0].status is ACKED
@@ -222,8 +244,7 @@ def test_acknowledging_twice_or_after_resolution_is_refused():
 def test_resolved_by_hand_stays_resolved_while_the_condition_holds():
     run = Run()
     run.at(NOW, cond(AMBER))
-    resolved, entry = resolve_by_hand(run.one(), by="lead", note="Known; funded next quarter",
-                                      now=NOW + MIN)
+    resolved, entry = resolve_by_hand(run.one(), by="lead", note="Known; funded next quarter", now=NOW + MIN)
     assert entry.action == "resolved" and entry.by == "lead"
     run.records = {resolved.fingerprint: resolved}
     result = run.at(NOW + 10 * MIN, cond(AMBER))
@@ -249,10 +270,16 @@ def test_resolved_by_hand_reopens_when_the_condition_clears_and_returns():
 
 # --- silences -------------------------------------------------------------------------------
 
+
 def silence(**kw):
-    defaults = {"id": "s1", "created_by": "lead", "reason": "Known gap; panel meets Friday",
-                "starts_at": NOW - MIN, "ends_at": NOW + timedelta(hours=2),
-                "rule": AlertRule.UNMET_NEED}
+    defaults = {
+        "id": "s1",
+        "created_by": "lead",
+        "reason": "Known gap; panel meets Friday",
+        "starts_at": NOW - MIN,
+        "ends_at": NOW + timedelta(hours=2),
+        "rule": AlertRule.UNMET_NEED,
+    }
     return Silence(**{**defaults, **kw})
 
 
@@ -283,17 +310,19 @@ def test_silence_matchers():
     run = Run(silences=[silence(rule=None, area="SHEF")])
     assert len(run.at(NOW, cond()).notifications) == 1
     other = Run(silences=[silence(rule=None, subject="community:irish")])
-    (note,) = other.at(NOW, cond(subject="community:somali"),
-                       cond(subject="community:irish")).notifications
+    (note,) = other.at(NOW, cond(subject="community:somali"), cond(subject="community:irish")).notifications
     assert [a.subject for a in note.alerts] == ["community:somali"]
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"ends_at": NOW - timedelta(hours=1)}, "ends_at"),
-    ({"rule": None}, "matcher"),
-    ({"created_by": ""}, "created_by"),
-    ({"reason": ""}, "reason"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"ends_at": NOW - timedelta(hours=1)}, "ends_at"),
+        ({"rule": None}, "matcher"),
+        ({"created_by": ""}, "created_by"),
+        ({"reason": ""}, "reason"),
+    ],
+)
 def test_silence_validation(kw, message):
     with pytest.raises(ValidationError, match=message):
         silence(**kw)
@@ -301,14 +330,18 @@ def test_silence_validation(kw, message):
 
 # --- policy -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw, message", [
-    ({"group_by": ("rule",)}, "area"),
-    ({"group_by": ("area", "area")}, "repeat"),
-    ({"group_wait": timedelta(seconds=-1)}, "group_wait"),
-    ({"group_interval": timedelta(0)}, "group_interval"),
-    ({"repeat_interval": timedelta(minutes=1)}, "repeat_interval"),
-    ({"group_by": ("area", "severity")}, "group_by"),
-])
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"group_by": ("rule",)}, "area"),
+        ({"group_by": ("area", "area")}, "repeat"),
+        ({"group_wait": timedelta(seconds=-1)}, "group_wait"),
+        ({"group_interval": timedelta(0)}, "group_interval"),
+        ({"repeat_interval": timedelta(minutes=1)}, "repeat_interval"),
+        ({"group_by": ("area", "severity")}, "group_by"),
+    ],
+)
 def test_policy_validation(kw, message):
     with pytest.raises(ValidationError, match=message):
         NotificationPolicy(**kw)
@@ -318,8 +351,7 @@ def test_flush_alone_sends_an_acknowledgement():
     run = Run()
     run.at(NOW, cond())
     acked, _ = acknowledge(run.one(), by="lead", note=None, now=NOW + 6 * MIN)
-    records, groups, intents, _ = flush({acked.fingerprint: acked}, run.groups,
-                                        now=NOW + 6 * MIN)
+    records, groups, intents, _ = flush({acked.fingerprint: acked}, run.groups, now=NOW + 6 * MIN)
     (note,) = intents
     assert note.alerts[0].status is ACKED
     assert records[acked.fingerprint].notified_status is ACKED
@@ -327,17 +359,28 @@ def test_flush_alone_sends_an_acknowledgement():
 
 # --- properties ---------------------------------------------------------------------------------
 
+
 @settings(max_examples=120, deadline=None)
-@given(steps=st.lists(st.tuples(st.integers(1, 600),
-                                st.sampled_from([None, AMBER, RED]),
-                                st.sampled_from([None, AMBER])), min_size=1, max_size=40))
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(1, 600), st.sampled_from([None, AMBER, RED]), st.sampled_from([None, AMBER])),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_a_group_is_told_at_most_once_per_group_interval(steps):
     """Whatever the conditions do, a group that keeps alerts hears at most once per interval."""
     run, now = Run(), NOW
     for gap_seconds, somali, irish in steps:
         now += timedelta(seconds=gap_seconds)
-        conditions = [c for c in (somali and cond(somali, subject="community:somali"),
-                                  irish and cond(irish, subject="community:irish")) if c]
+        conditions = [
+            c
+            for c in (
+                somali and cond(somali, subject="community:somali"),
+                irish and cond(irish, subject="community:irish"),
+            )
+            if c
+        ]
         run.at(now, *conditions)
     times = [n.at for n in run.sent]
     for earlier, later, note in zip(times, times[1:], run.sent[1:]):
@@ -347,8 +390,10 @@ def test_a_group_is_told_at_most_once_per_group_interval(steps):
 @settings(max_examples=120, deadline=None)
 @given(pattern=st.lists(st.sampled_from([None, AMBER, RED]), min_size=1, max_size=30))
 def test_state_follows_the_conditions_and_resolutions_are_told_only_after_firing(pattern):
-    run, now = Run(policy=NotificationPolicy(group_interval=timedelta(seconds=1),
-                                             repeat_interval=timedelta(hours=1))), NOW
+    run, now = (
+        Run(policy=NotificationPolicy(group_interval=timedelta(seconds=1), repeat_interval=timedelta(hours=1))),
+        NOW,
+    )
     told_firing = False
     for severity in pattern:
         now += MIN

@@ -1,4 +1,5 @@
 """Rule 3: below target for N consecutive periods, with hysteresis and indicator direction."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,8 +10,7 @@ from hypothesis import strategies as st
 
 from contracts.events import AlertSeverity
 from contracts.vocabulary import INDICATORS, Community, Indicator
-from services.alerts.domain.rules.performance import (breach_scan, by_period,
-                                                      performance_below_target, target_for)
+from services.alerts.domain.rules.performance import breach_scan, by_period, performance_below_target, target_for
 from services.alerts.domain.thresholds import PerformanceThresholds
 
 from .factories import figure, prec
@@ -29,15 +29,19 @@ def decide(history, t=T):
 
 # --- the hysteresis scan on plain booleans --------------------------------------------------
 
-@pytest.mark.parametrize("met, breached", [
-    ([], False),
-    ([False, False], False),
-    ([False, False, False], True),
-    ([False, False, False, True], True),          # one good period does not clear
-    ([False, False, False, True, True], False),   # M = 2 good periods do
-    ([False, False, False, True, False, True], True),
-    ([True, False, False, True, False, False], False),  # misses not in a row
-])
+
+@pytest.mark.parametrize(
+    "met, breached",
+    [
+        ([], False),
+        ([False, False], False),
+        ([False, False, False], True),
+        ([False, False, False, True], True),  # one good period does not clear
+        ([False, False, False, True, True], False),  # M = 2 good periods do
+        ([False, False, False, True, False, True], True),
+        ([True, False, False, True, False, False], False),  # misses not in a row
+    ],
+)
 def test_breach_scan(met, breached):
     assert breach_scan(met, fire_after=3, resolve_after=2).breached is breached
 
@@ -53,17 +57,16 @@ def test_alternating_results_never_fire(fire_after, resolve_after, length):
     assert not breach_scan(met, fire_after, resolve_after).breached
 
 
-@given(met=st.lists(st.booleans(), max_size=40), fire_after=st.integers(1, 5),
-       resolve_after=st.integers(1, 5))
+@given(met=st.lists(st.booleans(), max_size=40), fire_after=st.integers(1, 5), resolve_after=st.integers(1, 5))
 def test_state_changes_only_after_full_runs(met, fire_after, resolve_after):
     """No flapping: every change of state follows a complete run of the required length."""
     previous = False
     for i in range(1, len(met) + 1):
         now = breach_scan(met[:i], fire_after, resolve_after).breached
         if now and not previous:
-            assert met[i - fire_after:i] == [False] * fire_after
+            assert met[i - fire_after : i] == [False] * fire_after
         if previous and not now:
-            assert met[i - resolve_after:i] == [True] * resolve_after
+            assert met[i - resolve_after : i] == [True] * resolve_after
         previous = now
 
 
@@ -73,6 +76,7 @@ def test_breach_scan_refuses_zero_runs():
 
 
 # --- direction and targets -------------------------------------------------------------------
+
 
 def test_at_target_meets_it_in_both_directions():
     higher, lower = INDICATORS[Indicator.FOUR_WEEK_WAIT], INDICATORS[Indicator.PAYMENT_OVERDUE]
@@ -94,6 +98,7 @@ def test_target_precedence_area_then_event_then_indicator_default():
 
 
 # --- the rule ------------------------------------------------------------------------------
+
 
 def test_n_consecutive_periods_below_target_fires_amber():
     assert decide(series(90, 90)) is None
@@ -153,8 +158,7 @@ def test_lower_is_better_indicator_uses_its_direction():
 
 def test_a_restated_period_replaces_the_earlier_statement():
     history = series(90, 90, 90)
-    corrected = prec(figure(WAIT, 96, period=2,
-                            occurred_at=history[-1].occurred_at + timedelta(days=3)))
+    corrected = prec(figure(WAIT, 96, period=2, occurred_at=history[-1].occurred_at + timedelta(days=3)))
     assert decide(history + [corrected]) is None
     assert len(by_period(history + [corrected])) == 3
 

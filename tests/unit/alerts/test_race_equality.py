@@ -1,4 +1,5 @@
 """Rule 4: ethnicity recording completeness and under-use against population share."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,16 @@ def completeness(value):
 
 def use(group_users, all_users, share, community=Community.PAKISTANI):
     ratio = (group_users / all_users) / share if all_users and share else 0.0
-    return prec(figure(Indicator.UTILISATION_BY_ETHNIC_GROUP, ratio, numerator=group_users,
-                       denominator=all_users, community=community, population_share=share))
+    return prec(
+        figure(
+            Indicator.UTILISATION_BY_ETHNIC_GROUP,
+            ratio,
+            numerator=group_users,
+            denominator=all_users,
+            community=community,
+            population_share=share,
+        )
+    )
 
 
 def test_completeness_exactly_at_threshold_is_not_below():
@@ -62,7 +71,7 @@ def test_a_shortfall_chance_could_explain_is_not_flagged():
 
 def test_upper_bound_exactly_at_parity_does_not_exclude_it():
     upper = wilson_interval(81, 263).upper
-    assert under_use(use(81, 263, upper), T) is None          # upper / share == 1.0
+    assert under_use(use(81, 263, upper), T) is None  # upper / share == 1.0
     assert under_use(use(81, 263, upper * 1.001), T) is not None
 
 
@@ -73,8 +82,7 @@ def test_severe_under_use_is_red():
 
 
 def test_no_counts_no_judgement():
-    bare = prec(figure(Indicator.UTILISATION_BY_ETHNIC_GROUP, 0.2,
-                       community=Community.CHINESE, population_share=0.1))
+    bare = prec(figure(Indicator.UTILISATION_BY_ETHNIC_GROUP, 0.2, community=Community.CHINESE, population_share=0.1))
     assert under_use(bare, T) is None
     assert under_use(use(0, 0, 0.5), T) is None
 

@@ -1,5 +1,6 @@
 """The alert API refuses text and moments PostgreSQL cannot keep with the reasons intake gives:
 one check of each, in services.common.admission.storable."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -2,6 +2,7 @@
 in-memory stores (tests/unit/alerts/fakes.py): an alert opened and told once, replays that change
 nothing, resolution by hand and by a raised threshold, and a failure that leaves nothing written.
 Each test names the integration test that runs the same path against real PostgreSQL and Kafka."""
+
 from __future__ import annotations
 
 import copy
@@ -26,32 +27,50 @@ from .fakes import FakeDatabase, FakePool, StoreFailure, stores
 
 #: The service's configured policy (services/alerts/config.py defaults) with the integration
 #: tests' short group interval (tests/integration/test_alerts.py, alerts_env).
-POLICY = NotificationPolicy(group_by=("area", "rule", "subject"), group_interval=timedelta(seconds=2),
-                            prompt=frozenset({"fired", "reopened", "escalated", "acknowledged",
-                                              "resolved_by_hand"}))
+POLICY = NotificationPolicy(
+    group_by=("area", "rule", "subject"),
+    group_interval=timedelta(seconds=2),
+    prompt=frozenset({"fired", "reopened", "escalated", "acknowledged", "resolved_by_hand"}),
+)
 FP = fingerprint(AlertRule.UNMET_NEED, AREA, "community:somali")
 
 
 def service(*, subscribed: bool = True) -> tuple[AlertsService, FakeDatabase]:
     db = FakeDatabase()
     if subscribed:
-        db.tables.subscriptions.append(Subscription(
-            id=uuid4(), organisation_id="bsol-icb", areas=frozenset({AREA}), channel="webhook",
-            target="https://bsol.example.org/hooks/alerts"))
-    svc = AlertsService(FakePool(db), POLICY, "https://alerts.example.org", timedelta(minutes=1),
-                        **stores())
+        db.tables.subscriptions.append(
+            Subscription(
+                id=uuid4(),
+                organisation_id="bsol-icb",
+                areas=frozenset({AREA}),
+                channel="webhook",
+                target="https://bsol.example.org/hooks/alerts",
+            )
+        )
+    svc = AlertsService(FakePool(db), POLICY, "https://alerts.example.org", timedelta(minutes=1), **stores())
     return svc, db
 
 
-def mapped(severity: Severity = Severity.HIGH, people: int | None = 100,
-           recommendation: str | None = None) -> MappedEvent:
+def mapped(
+    severity: Severity = Severity.HIGH, people: int | None = 100, recommendation: str | None = None
+) -> MappedEvent:
     event = finding(severity=severity, people=people)
     if recommendation:
-        event = event.model_copy(update={"data": event.data.model_copy(update={
-            "recommendation": recommendation, "service": "talking therapies"})})
-    return MappedEvent(event=event, cdw_roles=[CDWRole.CHANGE_AGENT], stages=[Stage.ASSESSING_NEEDS],
-                       competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS], plans=[],
-                       rule_ids=["theme.unmet_need"], rules_version="test", mapped_at=NOW)
+        event = event.model_copy(
+            update={
+                "data": event.data.model_copy(update={"recommendation": recommendation, "service": "talking therapies"})
+            }
+        )
+    return MappedEvent(
+        event=event,
+        cdw_roles=[CDWRole.CHANGE_AGENT],
+        stages=[Stage.ASSESSING_NEEDS],
+        competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
+        plans=[],
+        rule_ids=["theme.unmet_need"],
+        rules_version="test",
+        mapped_at=NOW,
+    )
 
 
 def alert(db: FakeDatabase, fp: str = FP) -> AlertRecord:
@@ -66,7 +85,7 @@ async def test_findings_crossing_the_threshold_open_one_alert_and_queue_one_noti
     """Mirrors tests/integration/test_alerts.py::
     test_findings_open_one_signed_notification_then_ack_and_resolve_are_told (its first part)."""
     svc, db = service()
-    events = [mapped(), mapped()]                   # 2 x (high 3 x 100 people 3) = 18 >= 15
+    events = [mapped(), mapped()]  # 2 x (high 3 x 100 people 3) = 18 >= 15
     done = await svc.ingest(events, NOW)
     assert done.fresh == {e.event_id for e in events} and done.published == 1
     rec = alert(db)
@@ -80,7 +99,7 @@ async def test_findings_crossing_the_threshold_open_one_alert_and_queue_one_noti
     assert note["payload"]["notificationId"] == str(note["id"])
     assert [a["fingerprint"] for a in note["payload"]["alerts"]] == [FP]
     assert [(p["fingerprint"], p["payload"]["status"]) for p in db.tables.publications] == [(FP, "firing")]
-    assert ("csp_alert_outbox", "") in db.notified          # the delivery loop is woken on commit
+    assert ("csp_alert_outbox", "") in db.notified  # the delivery loop is woken on commit
 
 
 async def test_the_same_events_again_change_nothing_and_a_copy_in_a_batch_counts_once():
@@ -92,7 +111,7 @@ async def test_the_same_events_again_change_nothing_and_a_copy_in_a_batch_counts
     before = copy.deepcopy(db.tables)
     again = await svc.ingest(events, NOW + timedelta(seconds=1))
     assert again.fresh == set() and again.turns == ()
-    assert db.tables == before                              # nothing counted twice, nothing queued
+    assert db.tables == before  # nothing counted twice, nothing queued
     marker = mapped(severity=Severity.LOW, people=None)
     done = await svc.ingest([events[0], marker, marker], NOW + timedelta(seconds=2))
     assert done.fresh == {marker.event_id}
@@ -100,7 +119,9 @@ async def test_the_same_events_again_change_nothing_and_a_copy_in_a_batch_counts
     assert rec.evidence["findings"] == 3 and rec.evidence["score"] == 19.0
     assert audit(db) == [("fired", None, None)] and len(db.tables.notifications) == 1
     assert [(p["payload"]["status"], len(p["payload"]["event_ids"])) for p in db.tables.publications] == [
-        ("firing", 2), ("firing", 3)]
+        ("firing", 2),
+        ("firing", 3),
+    ]
 
 
 async def test_acknowledge_and_resolve_by_hand_are_recorded_and_told():
@@ -108,19 +129,32 @@ async def test_acknowledge_and_resolve_by_hand_are_recorded_and_told():
     test_findings_open_one_signed_notification_then_ack_and_resolve_are_told."""
     svc, db = service()
     await svc.ingest([mapped(), mapped()], NOW)
-    acked = await svc.act(FP, "acknowledge", by="bsol-icb", key_id="k-bsol",
-                          note="Raised with the talking therapies lead.", now=NOW + timedelta(minutes=1))
+    acked = await svc.act(
+        FP,
+        "acknowledge",
+        by="bsol-icb",
+        key_id="k-bsol",
+        note="Raised with the talking therapies lead.",
+        now=NOW + timedelta(minutes=1),
+    )
     assert acked.status.value == "acknowledged" and acked.acknowledged_by == "bsol-icb"
-    with pytest.raises(LifecycleError):                     # the API's 409
-        await svc.act(FP, "acknowledge", by="bsol-icb", key_id="k-bsol", note=None,
-                      now=NOW + timedelta(minutes=2))
-    resolved = await svc.act(FP, "resolve", by="bsol-icb", key_id="k-bsol",
-                             note="Counselling commissioned from Pattigift.", now=NOW + timedelta(minutes=3))
+    with pytest.raises(LifecycleError):  # the API's 409
+        await svc.act(FP, "acknowledge", by="bsol-icb", key_id="k-bsol", note=None, now=NOW + timedelta(minutes=2))
+    resolved = await svc.act(
+        FP,
+        "resolve",
+        by="bsol-icb",
+        key_id="k-bsol",
+        note="Counselling commissioned from Pattigift.",
+        now=NOW + timedelta(minutes=3),
+    )
     assert resolved.status.value == "resolved" and resolved.ends_at is not None
     assert alert(db) == resolved
-    assert audit(db) == [("fired", None, None),
-                         ("acknowledged", "bsol-icb", "Raised with the talking therapies lead."),
-                         ("resolved", "bsol-icb", "Counselling commissioned from Pattigift.")]
+    assert audit(db) == [
+        ("fired", None, None),
+        ("acknowledged", "bsol-icb", "Raised with the talking therapies lead."),
+        ("resolved", "bsol-icb", "Counselling commissioned from Pattigift."),
+    ]
     assert [a["key_id"] for a in db.tables.audit] == [None, "k-bsol", "k-bsol"]
     assert [n["status"] for n in db.tables.notifications] == ["firing", "firing", "resolved"]
     assert len({n["id"] for n in db.tables.notifications}) == 3
@@ -135,11 +169,12 @@ async def test_a_raised_threshold_resolves_the_alert_at_the_next_tick():
     svc, db = service()
     await svc.ingest([mapped(), mapped()], NOW)
     db.tables.thresholds[AREA] = AreaThresholds.model_validate(
-        {"unmet_need": {"amber_score": 30, "red_score": 60}}).model_dump_json(exclude_defaults=True)
+        {"unmet_need": {"amber_score": 30, "red_score": 60}}
+    ).model_dump_json(exclude_defaults=True)
     await svc.tick(AREA, NOW + timedelta(minutes=1))
     assert alert(db).status.value == "resolved"
     assert audit(db) == [("fired", None, None), ("resolved", None, None)]
-    await svc.tick(AREA, NOW + timedelta(minutes=2))        # the group interval has passed
+    await svc.tick(AREA, NOW + timedelta(minutes=2))  # the group interval has passed
     told = db.tables.notifications[-1]
     assert (told["status"], told["reason"]) == ("resolved", "resolved")
     assert len(db.tables.notifications) == 2
@@ -149,16 +184,27 @@ async def test_a_silence_mutes_the_notification_not_the_alert():
     """Mirrors tests/integration/test_alerts.py::
     test_a_silence_mutes_notifications_not_state_until_it_expires (while the silence holds)."""
     svc, db = service()
-    db.tables.silences.append(Silence(id="s1", created_by="bsol-icb", reason="A new service opens next month.",
-                                      starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1),
-                                      area=AREA, rule=AlertRule.UNMET_NEED, subject="community:somali"))
+    db.tables.silences.append(
+        Silence(
+            id="s1",
+            created_by="bsol-icb",
+            reason="A new service opens next month.",
+            starts_at=NOW - timedelta(hours=1),
+            ends_at=NOW + timedelta(hours=1),
+            area=AREA,
+            rule=AlertRule.UNMET_NEED,
+            subject="community:somali",
+        )
+    )
     await svc.ingest([mapped(), mapped()], NOW)
     assert alert(db).status.value == "firing" and alert(db).silenced_by
     assert db.tables.notifications == []
 
 
-@pytest.mark.parametrize("step", ["first_sights", "save_records", "append_audit", "enqueue_notifications",
-                                  "enqueue_publications", "announce"])
+@pytest.mark.parametrize(
+    "step",
+    ["first_sights", "save_records", "append_audit", "enqueue_notifications", "enqueue_publications", "announce"],
+)
 async def test_a_failure_mid_batch_leaves_nothing_written_and_the_retry_applies_it_once(step):
     """Mirrors tests/integration/test_alerts.py::test_killing_the_worker_loses_and_repeats_nothing:
     state, the seen event ids and both outboxes commit together or not at all."""
@@ -168,9 +214,9 @@ async def test_a_failure_mid_batch_leaves_nothing_written_and_the_retry_applies_
     db.fail_at = step
     with pytest.raises(StoreFailure):
         await svc.ingest(events, NOW)
-    assert db.tables == before and db.notified == []      # not an event id marked seen, not a row queued
+    assert db.tables == before and db.notified == []  # not an event id marked seen, not a row queued
     db.fail_at = None
-    done = await svc.ingest(events, NOW)                    # the batch redelivered
+    done = await svc.ingest(events, NOW)  # the batch redelivered
     assert done.fresh == {e.event_id for e in events}
     assert alert(db).evidence["findings"] == 2 and audit(db) == [("fired", None, None)]
     assert len(db.tables.notifications) == 1 and len(db.tables.publications) == 1
@@ -185,12 +231,21 @@ async def test_an_answer_is_recorded_once_and_its_id_is_not_reused():
     finding_ = mapped(recommendation="Fund a Somali-speaking counsellor at the GP practice.")
     await svc.ingest([finding_], NOW)
     await svc.ingest([finding_], NOW)
-    assert list(db.tables.recommendations) == [finding_.event_id]   # a replay opens nothing
+    assert list(db.tables.recommendations) == [finding_.event_id]  # a replay opens nothing
     answer = RecommendationResponse(
-        event_id=uuid4(), source="bsol-icb", occurred_at=NOW, area=AREA, region=AREAS[AREA].region,
-        data={"recommendation_id": finding_.event_id, "outcome": "accepted",
-              "action": "Commission a Somali-speaking counsellor.",
-              "owner": "Head of mental health commissioning", "due_date": "2026-06-30"})
+        event_id=uuid4(),
+        source="bsol-icb",
+        occurred_at=NOW,
+        area=AREA,
+        region=AREAS[AREA].region,
+        data={
+            "recommendation_id": finding_.event_id,
+            "outcome": "accepted",
+            "action": "Commission a Somali-speaking counsellor.",
+            "owner": "Head of mental health commissioning",
+            "due_date": "2026-06-30",
+        },
+    )
     rec, new = await svc.answer(answer, key_id="k-bsol", now=NOW)
     assert new and rec.status == "accepted"
     written = copy.deepcopy(db.tables)
@@ -208,10 +263,16 @@ async def test_a_peer_review_return_opens_its_recommendations_once():
     svc, db = service()
     body = copy.deepcopy(EXAMPLE)
     body["data"]["recommendations"] = EXAMPLE["data"]["recommendations"] + [
-        {"recommendation": "Recruit a CDW for the rural east of the county.", "theme": "service_gap"}]
-    returned = MappedPeerReview(event=PeerReviewReturn.model_validate(body), stages=[Stage.MANAGING_PERFORMANCE],
-                                competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
-                                rule_ids=["peer_review.panel"], rules_version="test", mapped_at=NOW)
+        {"recommendation": "Recruit a CDW for the rural east of the county.", "theme": "service_gap"}
+    ]
+    returned = MappedPeerReview(
+        event=PeerReviewReturn.model_validate(body),
+        stages=[Stage.MANAGING_PERFORMANCE],
+        competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
+        rule_ids=["peer_review.panel"],
+        rules_version="test",
+        mapped_at=NOW,
+    )
     assert await svc.ingest_peer_reviews([returned, returned], NOW) == {returned.event_id}
     ids = [recommendation_id(returned.event_id, i) for i in range(2)]
     assert sorted(db.tables.recommendations) == sorted(ids) and list(db.tables.peer_reviews) == [returned.event_id]

@@ -2,6 +2,7 @@
 use-case test cannot pass against a store the service no longer calls the way it is written:
 every function the service calls (services/alerts/ports.py, which mypy holds the adapter modules
 to) is on the fake, with the same parameter names, kinds and defaults as the adapter's."""
+
 from __future__ import annotations
 
 import ast
@@ -16,15 +17,16 @@ from services.alerts.adapters import peer_reviews, recommendations, store
 
 from .fakes import FakeAlertStore, FakePeerReviewStore, FakeRecommendationStore
 
-PAIRS = [(ports.AlertStore, store, FakeAlertStore, "store"),
-         (ports.RecommendationStore, recommendations, FakeRecommendationStore, "recommendations"),
-         (ports.PeerReviewStore, peer_reviews, FakePeerReviewStore, "peer_reviews")]
+PAIRS = [
+    (ports.AlertStore, store, FakeAlertStore, "store"),
+    (ports.RecommendationStore, recommendations, FakeRecommendationStore, "recommendations"),
+    (ports.PeerReviewStore, peer_reviews, FakePeerReviewStore, "peer_reviews"),
+]
 
 
 def shape(fn) -> list[tuple[str, object, object]]:
     """Parameter names, kinds and defaults; annotations differ (a fake connection is not asyncpg's)."""
-    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()
-            if p.name != "self"]
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values() if p.name != "self"]
 
 
 def public(cls: type) -> set[str]:
@@ -52,8 +54,12 @@ def test_the_service_calls_its_stores_only_through_the_ports():
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
-            if (isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name)
-                    and owner.value.id == "self" and owner.attr in called):
+            if (
+                isinstance(owner, ast.Attribute)
+                and isinstance(owner.value, ast.Name)
+                and owner.value.id == "self"
+                and owner.attr in called
+            ):
                 called[owner.attr].add(node.func.attr)
             elif isinstance(owner, ast.Name) and owner.id in called:
                 direct.append(f"{owner.id}.{node.func.attr}")
@@ -63,6 +69,7 @@ def test_the_service_calls_its_stores_only_through_the_ports():
 
 
 def test_the_shape_check_tells_a_renamed_parameter():
-    async def lock_area(conn, areas):   # the adapter's second parameter is "area"
+    async def lock_area(conn, areas):  # the adapter's second parameter is "area"
         return None
+
     assert shape(lock_area) != shape(store.lock_area)

@@ -1,4 +1,5 @@
 """The per-area state: idempotent, order-free folding, JSON round trips, and evaluation."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,7 @@ from contracts.vocabulary import Community, Indicator, Severity, Theme
 from services.alerts.domain.conditions import CONCERNS, fingerprint
 from services.alerts.domain.funding_flows import FUNDING_FLOW_RULES
 from services.alerts.domain.recommendations import FOLLOW_UP_RULES
-from services.alerts.domain.state import (KEEP_PERIODS, AreaState, apply, apply_all, evaluate,
-                                          new_state, prune)
+from services.alerts.domain.state import KEEP_PERIODS, AreaState, apply, apply_all, evaluate, new_state, prune
 from services.alerts.domain.thresholds import AreaThresholds, PerformanceThresholds
 
 from .factories import AREA, NOW, figure, finding
@@ -25,22 +25,38 @@ from .factories import AREA, NOW, figure, finding
 
 def mixed_events():
     """A month of an area's traffic: findings, figures, a restatement, noise."""
-    wait = [figure(Indicator.FOUR_WEEK_WAIT, v, period=10 + i,
-                   occurred_at=NOW - timedelta(days=40 - 10 * i))
-            for i, v in enumerate((88, 89, 90))]
-    restated = figure(Indicator.FOUR_WEEK_WAIT, 96, period=12,
-                      occurred_at=NOW - timedelta(days=15))
+    wait = [
+        figure(Indicator.FOUR_WEEK_WAIT, v, period=10 + i, occurred_at=NOW - timedelta(days=40 - 10 * i))
+        for i, v in enumerate((88, 89, 90))
+    ]
+    restated = figure(Indicator.FOUR_WEEK_WAIT, 96, period=12, occurred_at=NOW - timedelta(days=15))
     return [
         *[finding(days_ago=d, severity=Severity.CRITICAL, people=500) for d in (1, 3, 9)],
         finding(days_ago=2, community=Community.IRISH, theme=Theme.SERVICE_GAP),
         finding(days_ago=2, theme=Theme.STAFF_TRAINING),
-        *wait, restated,
-        figure(Indicator.FUNDING, 1, period=13, committed=40_000, required=60_000,
-               provider_id="support-4-progress", provider_name="Support 4 Progress",
-               occurred_at=NOW - timedelta(days=3)),
-        figure(Indicator.UTILISATION_BY_ETHNIC_GROUP, 0.3, period=13, numerator=20,
-               denominator=400, community=Community.PAKISTANI, population_share=0.15,
-               provider_id="bsmhft", occurred_at=NOW - timedelta(days=3)),
+        *wait,
+        restated,
+        figure(
+            Indicator.FUNDING,
+            1,
+            period=13,
+            committed=40_000,
+            required=60_000,
+            provider_id="support-4-progress",
+            provider_name="Support 4 Progress",
+            occurred_at=NOW - timedelta(days=3),
+        ),
+        figure(
+            Indicator.UTILISATION_BY_ETHNIC_GROUP,
+            0.3,
+            period=13,
+            numerator=20,
+            denominator=400,
+            community=Community.PAKISTANI,
+            population_share=0.15,
+            provider_id="bsmhft",
+            occurred_at=NOW - timedelta(days=3),
+        ),
     ]
 
 
@@ -73,9 +89,16 @@ def test_findings_outside_the_unmet_need_themes_are_not_kept():
 
 def test_mapped_events_are_unwrapped():
     event = finding(days_ago=1)
-    mapped = MappedEvent(event=event, cdw_roles=[], stages=[Stage.ASSESSING_NEEDS],
-                         competencies=[Competency.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS], plans=[],
-                         rule_ids=["theme.unmet_need"], rules_version="test", mapped_at=NOW)
+    mapped = MappedEvent(
+        event=event,
+        cdw_roles=[],
+        stages=[Stage.ASSESSING_NEEDS],
+        competencies=[Competency.MANAGE_KNOWLEDGE_AND_ASSESS_NEEDS],
+        plans=[],
+        rule_ids=["theme.unmet_need"],
+        rules_version="test",
+        mapped_at=NOW,
+    )
     assert apply(new_state(AREA), mapped) == apply(new_state(AREA), event)
 
 
@@ -130,24 +153,27 @@ def test_prune_drops_series_of_providers_gone_two_years():
 
 
 def test_series_keep_a_bounded_number_of_periods():
-    events = [figure(Indicator.FOUR_WEEK_WAIT, 97, period=i - KEEP_PERIODS,
-                     occurred_at=NOW - timedelta(days=1))
-              for i in range(KEEP_PERIODS + 5)]
+    events = [
+        figure(Indicator.FOUR_WEEK_WAIT, 97, period=i - KEEP_PERIODS, occurred_at=NOW - timedelta(days=1))
+        for i in range(KEEP_PERIODS + 5)
+    ]
     state = apply_all(new_state(AREA), events)
     (periods,) = state.series.values()
     assert len(periods) == KEEP_PERIODS
     oldest = figure(Indicator.FOUR_WEEK_WAIT, 10, period=-KEEP_PERIODS - 10)
     assert apply(state, oldest) is state
-    bounds = [m.le for m in PerformanceThresholds.model_fields["history_periods"].metadata
-              if getattr(m, "le", None) is not None]
+    bounds = [
+        m.le
+        for m in PerformanceThresholds.model_fields["history_periods"].metadata
+        if getattr(m, "le", None) is not None
+    ]
     assert bounds == [KEEP_PERIODS]  # thresholds cannot ask for more than the state keeps
 
 
 def test_evaluation_finds_each_rule_and_orders_by_fingerprint():
     conditions = evaluate(apply_all(new_state(AREA), mixed_events()), NOW)
     rules = {c.rule for c in conditions}
-    assert rules == {AlertRule.UNMET_NEED, AlertRule.FUNDING_GAP,
-                     AlertRule.UNDER_USE_BY_COMMUNITY}
+    assert rules == {AlertRule.UNMET_NEED, AlertRule.FUNDING_GAP, AlertRule.UNDER_USE_BY_COMMUNITY}
     assert [c.fingerprint for c in conditions] == sorted(c.fingerprint for c in conditions)
 
 
@@ -163,12 +189,10 @@ def test_restated_period_clears_a_performance_breach():
 def test_condition_fingerprint_is_stable_and_ignores_severity_and_evidence():
     state = apply(new_state(AREA), finding(days_ago=1, severity=Severity.CRITICAL, people=1000))
     (amber,) = evaluate(state, NOW)
-    more = apply_all(state, [finding(days_ago=2, severity=Severity.CRITICAL, people=10_000)
-                             for _ in range(2)])
+    more = apply_all(state, [finding(days_ago=2, severity=Severity.CRITICAL, people=10_000) for _ in range(2)])
     (red,) = evaluate(more, NOW)
     assert (amber.severity, red.severity) == (AlertSeverity.AMBER, AlertSeverity.RED)
-    assert amber.fingerprint == red.fingerprint == \
-        fingerprint(AlertRule.UNMET_NEED, AREA, "community:somali")
+    assert amber.fingerprint == red.fingerprint == fingerprint(AlertRule.UNMET_NEED, AREA, "community:somali")
 
 
 def test_fingerprint_differs_by_rule_area_and_subject():
@@ -203,20 +227,34 @@ def test_every_rule_has_a_place_in_the_cycle_with_real_seed_lines():
 
 def test_conditions_fit_the_contract_alert():
     for c in evaluate(apply_all(new_state(AREA), mixed_events()), NOW):
-        alert = Alert(fingerprint=c.fingerprint, rule=c.rule, area=c.area, region=c.region,
-                      subject=c.subject, severity=c.severity, status="firing",
-                      summary=c.summary, stages=list(c.stages),
-                      competencies=list(c.competencies), evidence=c.evidence,
-                      event_ids=list(c.event_ids), starts_at=NOW, updated_at=NOW)
+        alert = Alert(
+            fingerprint=c.fingerprint,
+            rule=c.rule,
+            area=c.area,
+            region=c.region,
+            subject=c.subject,
+            severity=c.severity,
+            status="firing",
+            summary=c.summary,
+            stages=list(c.stages),
+            competencies=list(c.competencies),
+            evidence=c.evidence,
+            event_ids=list(c.event_ids),
+            starts_at=NOW,
+            updated_at=NOW,
+        )
         assert Alert.model_validate_json(alert.model_dump_json()) == alert
 
 
 def test_area_thresholds_change_the_evaluation():
     state = apply_all(new_state(AREA), mixed_events())
     lenient = AreaThresholds.model_validate(
-        {"unmet_need": {"amber_score": 100, "red_score": 200, "rise_alpha": 0.001},
-         "funding": {"shortfall_tolerance": 0.5, "red_shortfall": 0.6},
-         "race_equality": {"under_use_ratio": 0.2, "red_under_use_ratio": 0.1}})
+        {
+            "unmet_need": {"amber_score": 100, "red_score": 200, "rise_alpha": 0.001},
+            "funding": {"shortfall_tolerance": 0.5, "red_shortfall": 0.6},
+            "race_equality": {"under_use_ratio": 0.2, "red_under_use_ratio": 0.1},
+        }
+    )
     assert evaluate(state, NOW, lenient) == []
 
 
@@ -240,28 +278,71 @@ def every_rule_events():
     ago = lambda days: NOW - timedelta(days=days)  # noqa: E731
     return [
         *[finding(days_ago=d, severity=Severity.CRITICAL, people=500) for d in (1, 3, 9)],
-        figure(Indicator.FUNDING, 1, period=13, committed=40_000, required=60_000,
-               provider_id="support-4-progress", provider_name="Support 4 Progress",
-               occurred_at=ago(3)),
-        figure(Indicator.CONTRACT_END, 20, period=13, contract_end=NOW.date() + timedelta(20),
-               provider_id="somerset-vcse-alliance", provider_name="Somerset VCSE Alliance",
-               occurred_at=ago(3)),
-        figure(Indicator.PAYMENT_OVERDUE, 20, period=13, provider_id="church-of-god-of-prophecy",
-               provider_name="Church of God of Prophecy", occurred_at=ago(3)),
-        *[figure(Indicator.FOUR_WEEK_WAIT, 88, period=10 + i, occurred_at=ago(d), **trust)
-          for i, d in enumerate((62, 32, 2))],
-        figure(Indicator.ETHNICITY_RECORDING_COMPLETENESS, 80, period=13, occurred_at=ago(2),
-               **trust),
-        figure(Indicator.UTILISATION_BY_ETHNIC_GROUP, 0.33, period=13, numerator=20,
-               denominator=400, community=Community.PAKISTANI, population_share=0.15,
-               occurred_at=ago(2), **trust),
-        figure(Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP, 2.5, period=13, numerator=60,
-               denominator=200, community=Community.AFRICAN_CARIBBEAN, population_share=0.12,
-               occurred_at=ago(2), **trust),
-        *[figure(Indicator.SMI_PHYSICAL_HEALTH_CHECK, 70, period=8 + i,
-                 provider_id="revolving-door", provider_name="Revolving Door Project",
-                 occurred_at=ago(d))
-          for i, d in enumerate((120, 90, 60))],
+        figure(
+            Indicator.FUNDING,
+            1,
+            period=13,
+            committed=40_000,
+            required=60_000,
+            provider_id="support-4-progress",
+            provider_name="Support 4 Progress",
+            occurred_at=ago(3),
+        ),
+        figure(
+            Indicator.CONTRACT_END,
+            20,
+            period=13,
+            contract_end=NOW.date() + timedelta(20),
+            provider_id="somerset-vcse-alliance",
+            provider_name="Somerset VCSE Alliance",
+            occurred_at=ago(3),
+        ),
+        figure(
+            Indicator.PAYMENT_OVERDUE,
+            20,
+            period=13,
+            provider_id="church-of-god-of-prophecy",
+            provider_name="Church of God of Prophecy",
+            occurred_at=ago(3),
+        ),
+        *[
+            figure(Indicator.FOUR_WEEK_WAIT, 88, period=10 + i, occurred_at=ago(d), **trust)
+            for i, d in enumerate((62, 32, 2))
+        ],
+        figure(Indicator.ETHNICITY_RECORDING_COMPLETENESS, 80, period=13, occurred_at=ago(2), **trust),
+        figure(
+            Indicator.UTILISATION_BY_ETHNIC_GROUP,
+            0.33,
+            period=13,
+            numerator=20,
+            denominator=400,
+            community=Community.PAKISTANI,
+            population_share=0.15,
+            occurred_at=ago(2),
+            **trust,
+        ),
+        figure(
+            Indicator.COERCIVE_CARE_BY_ETHNIC_GROUP,
+            2.5,
+            period=13,
+            numerator=60,
+            denominator=200,
+            community=Community.AFRICAN_CARIBBEAN,
+            population_share=0.12,
+            occurred_at=ago(2),
+            **trust,
+        ),
+        *[
+            figure(
+                Indicator.SMI_PHYSICAL_HEALTH_CHECK,
+                70,
+                period=8 + i,
+                provider_id="revolving-door",
+                provider_name="Revolving Door Project",
+                occurred_at=ago(d),
+            )
+            for i, d in enumerate((120, 90, 60))
+        ],
     ]
 
 

@@ -1,4 +1,5 @@
 """Statistics against published and closed-form values."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -8,9 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.alerts.domain.stats import (Interval, binomial_upper_tail, rise_p_value,
-                                          share_ratio_interval, significant_rise,
-                                          wilson_interval)
+from services.alerts.domain.stats import (
+    Interval,
+    binomial_upper_tail,
+    rise_p_value,
+    share_ratio_interval,
+    significant_rise,
+    wilson_interval,
+)
 
 
 def r4(interval: Interval) -> tuple[float, float]:
@@ -19,23 +25,29 @@ def r4(interval: Interval) -> tuple[float, float]:
 
 # Newcombe RG (1998) "Two-sided confidence intervals for the single proportion: comparison of
 # seven methods", Stat Med 17:857-872, Table I, method 3 (Wilson score, no continuity correction).
-@pytest.mark.parametrize("x, n, expected", [
-    (81, 263, (0.2553, 0.3662)),
-    (15, 148, (0.0624, 0.1605)),
-    (0, 20, (0.0, 0.1611)),
-    (1, 29, (0.0061, 0.1718)),
-])
+@pytest.mark.parametrize(
+    "x, n, expected",
+    [
+        (81, 263, (0.2553, 0.3662)),
+        (15, 148, (0.0624, 0.1605)),
+        (0, 20, (0.0, 0.1611)),
+        (1, 29, (0.0061, 0.1718)),
+    ],
+)
 def test_wilson_matches_newcombe_1998(x, n, expected):
     assert r4(wilson_interval(x, n)) == expected
 
 
 # Closed forms: for 0/n the upper bound is z^2/(n+z^2) = 3.8416/13.8416 = 0.27754; 5/10 is
 # symmetric about 0.5 with half-width 1.96*sqrt(0.025+0.009604)/1.38416 = 0.26336.
-@pytest.mark.parametrize("x, n, expected", [
-    (0, 10, (0.0, 0.2775)),
-    (5, 10, (0.2366, 0.7634)),
-    (10, 10, (0.7225, 1.0)),
-])
+@pytest.mark.parametrize(
+    "x, n, expected",
+    [
+        (0, 10, (0.0, 0.2775)),
+        (5, 10, (0.2366, 0.7634)),
+        (10, 10, (0.7225, 1.0)),
+    ],
+)
 def test_wilson_closed_forms(x, n, expected):
     assert r4(wilson_interval(x, n)) == expected
 
@@ -92,13 +104,16 @@ def test_share_ratio_refuses_impossible_population_share(share):
         share_ratio_interval(5, 10, share)
 
 
-@pytest.mark.parametrize("current, previous, expected", [
-    (5, 0, 1 / 32),                        # 0.5^5
-    (4, 0, 1 / 16),
-    (10, 2, Fraction(66 + 12 + 1, 4096)),  # P(X >= 10 | n = 12, p = 1/2)
-    (0, 7, 1.0),
-    (3, 3, Fraction(sum(comb(6, k) for k in range(3, 7)), 64)),
-])
+@pytest.mark.parametrize(
+    "current, previous, expected",
+    [
+        (5, 0, 1 / 32),  # 0.5^5
+        (4, 0, 1 / 16),
+        (10, 2, Fraction(66 + 12 + 1, 4096)),  # P(X >= 10 | n = 12, p = 1/2)
+        (0, 7, 1.0),
+        (3, 3, Fraction(sum(comb(6, k) for k in range(3, 7)), 64)),
+    ],
+)
 def test_rise_p_value_exact(current, previous, expected):
     assert rise_p_value(current, previous) == pytest.approx(float(expected), rel=1e-9)
 
@@ -124,7 +139,7 @@ def test_large_counts_do_not_overflow():
 def test_binomial_tail_matches_exact_sum(n, data, p):
     k = data.draw(st.integers(0, n + 1))
     q = Fraction(p).limit_denominator(100)
-    exact = sum(comb(n, i) * q ** i * (1 - q) ** (n - i) for i in range(k, n + 1))
+    exact = sum(comb(n, i) * q**i * (1 - q) ** (n - i) for i in range(k, n + 1))
     assert binomial_upper_tail(k, n, p) == pytest.approx(float(exact), rel=1e-9, abs=1e-300)
 
 

@@ -1,6 +1,7 @@
 """The live alert stream's own limits, driven without a server: a stream re-checks its key on
 time even while alerts keep it busy, ends when the key is revoked or its time is up, and a key
 holds at most its number of streams. (Against the running stack: tests/hostile/test_streams.py.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,9 @@ class FakeRequest:
 
 def _state(**settings) -> SimpleNamespace:
     defaults = {"alerts_streams_per_key": 5, "key_cache_seconds": 1.0, "alerts_stream_max_seconds": 3600.0}
-    return SimpleNamespace(settings=SimpleNamespace(**{**defaults, **settings}), open_streams=Counter(),
-                           listener=Listener(), keys=Keys())
+    return SimpleNamespace(
+        settings=SimpleNamespace(**{**defaults, **settings}), open_streams=Counter(), listener=Listener(), keys=Keys()
+    )
 
 
 def _change(i: int) -> dict:
@@ -70,10 +72,11 @@ def test_a_busy_stream_still_ends_when_its_key_is_revoked():
 
         async def busy():
             i = 0
-            while True:                      # an alert every 50 ms: the stream is never quiet
+            while True:  # an alert every 50 ms: the stream is never quiet
                 state.listener.queue.put_nowait(_change(i))
                 i += 1
                 await asyncio.sleep(0.05)
+
         feeder = asyncio.create_task(busy())
         loop.call_later(0.3, lambda: setattr(state.keys, "revoked", True))
         start, chunks = loop.time(), []
@@ -87,9 +90,10 @@ def test_a_busy_stream_still_ends_when_its_key_is_revoked():
 
     chunks, took = asyncio.run(run())
     assert any(c.startswith("event: alert") for c in chunks)
-    assert chunks[-1].startswith("event: end") and json.loads(chunks[-1].split("data: ")[1]) == \
-        {"reason": "the key was revoked"}
-    assert took < 2.5                     # revoked at 0.3 s, re-checked every second
+    assert chunks[-1].startswith("event: end") and json.loads(chunks[-1].split("data: ")[1]) == {
+        "reason": "the key was revoked"
+    }
+    assert took < 2.5  # revoked at 0.3 s, re-checked every second
     assert state.open_streams["k1"] == 0 and state.listener.subscribed == 0
 
 
@@ -100,6 +104,7 @@ def test_a_stream_ends_when_its_time_is_up():
         response = await stream(FakeRequest(state), WHO, "KENT")
         async with asyncio.timeout(5):
             return [chunk async for chunk in response.body_iterator]
+
     chunks = asyncio.run(run())
     assert "time is up" in chunks[-1] and state.open_streams["k1"] == 0
 

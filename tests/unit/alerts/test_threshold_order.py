@@ -1,5 +1,6 @@
 """Each section's amber and red settings are checked by one rule: red is the stricter of each pair,
 so amber fires first; swapping a pair's defaults is refused naming both settings."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,9 @@ from pydantic import BaseModel, ValidationError
 
 from services.alerts.domain import thresholds
 
-SECTIONS = [cls for cls in vars(thresholds).values()
-            if isinstance(cls, type) and issubclass(cls, thresholds._Thresholds)]
+SECTIONS = [
+    cls for cls in vars(thresholds).values() if isinstance(cls, type) and issubclass(cls, thresholds._Thresholds)
+]
 PAIRS = [(cls, amber, red) for cls in SECTIONS for amber, red in (*cls.red_at_or_above, *cls.red_at_or_below)]
 
 

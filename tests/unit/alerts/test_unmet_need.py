@@ -1,4 +1,5 @@
 """Rule 1: unmet need per community in a rolling window on the findings' own time."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,8 +23,7 @@ def decide(*events, t=T, now=NOW, community=SOMALI):
     return unmet_need(community, [frec(e) for e in events], now, t)
 
 
-@pytest.mark.parametrize("people, factor", [(None, 1.0), (0, 1.0), (1, 1.0), (10, 2.0),
-                                            (100, 3.0), (10_000, 5.0)])
+@pytest.mark.parametrize("people, factor", [(None, 1.0), (0, 1.0), (1, 1.0), (10, 2.0), (100, 3.0), (10_000, 5.0)])
 def test_people_factor(people, factor):
     assert people_factor(people) == pytest.approx(factor)
 
@@ -54,16 +54,17 @@ def test_just_below_amber_threshold_is_quiet():
 
 def test_exactly_at_red_threshold_is_red():
     # Two critical findings about 10,000 people: 2 x 4 x 5 = 40. Two against none is no rise.
-    outcome = decide(finding(severity=Severity.CRITICAL, people=10_000, days_ago=2),
-                     finding(severity=Severity.CRITICAL, people=10_000, days_ago=3))
+    outcome = decide(
+        finding(severity=Severity.CRITICAL, people=10_000, days_ago=2),
+        finding(severity=Severity.CRITICAL, people=10_000, days_ago=3),
+    )
     assert outcome.severity is AlertSeverity.RED
     assert outcome.evidence["significant_rise"] is False
 
 
 def test_window_is_open_at_its_start_and_closed_at_now():
     at_start = finding(at=NOW - timedelta(days=30), severity=Severity.HIGH, people=10_000)
-    just_inside = finding(at=NOW - timedelta(days=30) + timedelta(seconds=1),
-                          severity=Severity.HIGH, people=10_000)
+    just_inside = finding(at=NOW - timedelta(days=30) + timedelta(seconds=1), severity=Severity.HIGH, people=10_000)
     at_now = finding(at=NOW, severity=Severity.HIGH, people=10_000)
     future = finding(at=NOW + timedelta(minutes=1), severity=Severity.HIGH, people=10_000)
     assert decide(at_start) is None
@@ -74,8 +75,8 @@ def test_window_is_open_at_its_start_and_closed_at_now():
 
 def test_late_event_inside_the_window_counts():
     """A finding that arrives late but occurred 29 days ago is in the window all the same."""
-    punctual = finding(days_ago=1, severity=Severity.HIGH, people=100)      # 9
-    late = finding(days_ago=29, severity=Severity.HIGH, people=100)         # 9
+    punctual = finding(days_ago=1, severity=Severity.HIGH, people=100)  # 9
+    late = finding(days_ago=29, severity=Severity.HIGH, people=100)  # 9
     assert decide(punctual) is None
     outcome = decide(punctual, late)
     assert outcome.severity is AlertSeverity.AMBER
@@ -85,8 +86,10 @@ def test_late_event_inside_the_window_counts():
 
 
 def test_only_unmet_need_themes_and_the_community_count():
-    noise = [finding(theme=Theme.STIGMA, severity=Severity.CRITICAL, people=10_000),
-             finding(community=Community.IRISH, severity=Severity.CRITICAL, people=10_000)]
+    noise = [
+        finding(theme=Theme.STIGMA, severity=Severity.CRITICAL, people=10_000),
+        finding(community=Community.IRISH, severity=Severity.CRITICAL, people=10_000),
+    ]
     assert decide(*noise) is None
     gap = finding(theme=Theme.SERVICE_GAP, severity=Severity.HIGH, people=10_000)
     assert decide(*noise, gap).evidence["by_theme"] == {"service_gap": 1}
@@ -134,14 +137,16 @@ def test_window_length_is_configurable():
 
 RANK = {None: 0, AlertSeverity.AMBER: 1, AlertSeverity.RED: 2}
 findings_strategy = st.lists(
-    st.tuples(st.floats(0, 59.9), st.sampled_from(list(Severity)),
-              st.one_of(st.none(), st.integers(0, 20_000))), max_size=12)
+    st.tuples(st.floats(0, 59.9), st.sampled_from(list(Severity)), st.one_of(st.none(), st.integers(0, 20_000))),
+    max_size=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(existing=findings_strategy, extra=st.tuples(st.floats(0, 29.9),
-                                                   st.sampled_from(list(Severity)),
-                                                   st.one_of(st.none(), st.integers(0, 20_000))))
+@given(
+    existing=findings_strategy,
+    extra=st.tuples(st.floats(0, 29.9), st.sampled_from(list(Severity)), st.one_of(st.none(), st.integers(0, 20_000))),
+)
 def test_one_more_finding_in_the_window_never_lowers_the_alert(existing, extra):
     events = [finding(days_ago=d, severity=s, people=p) for d, s, p in existing]
     before = decide(*events)

@@ -1,5 +1,6 @@
 """The community's side of the loop, pure: what a partner reads of its recommendations, what the
 public page shows (and leaves out), and the recommendations a peer review return opens."""
+
 from __future__ import annotations
 
 import copy
@@ -10,8 +11,14 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from contracts.peer_review import EXAMPLE, QUESTIONS, MappedPeerReview, PeerReviewReturn, ReviewQuestion, \
-    recommendation_id
+from contracts.peer_review import (
+    EXAMPLE,
+    QUESTIONS,
+    MappedPeerReview,
+    PeerReviewReturn,
+    ReviewQuestion,
+    recommendation_id,
+)
 from contracts.taxonomy import Competency, Stage
 from services.alerts.domain.peer_reviews import public_review, recommendations_of
 from services.alerts.domain.recommendations import answer, partner_view, public_view
@@ -25,8 +32,12 @@ def answered():
     r = rec()
     first = response(r, **ACCEPT)
     r = answer(r, first)
-    done = response(r, at=NOW + timedelta(days=3), progress="completed",
-                    note="A Somali-speaking counsellor now works two days a week at the practice.")
+    done = response(
+        r,
+        at=NOW + timedelta(days=3),
+        progress="completed",
+        note="A Somali-speaking counsellor now works two days a week at the practice.",
+    )
     return answer(r, done), [first, done]
 
 
@@ -37,7 +48,7 @@ def test_the_partner_reads_the_answer_its_action_owner_due_date_and_what_changed
     assert shown["outcome"] == "accepted" and shown["action"] == ACCEPT["action"]
     assert shown["owner"] == ACCEPT["owner"] and shown["due_date"] == "2026-06-30"
     assert shown["what_changed"].startswith("A Somali-speaking counsellor")
-    assert [a["outcome"] for a in shown["responses"]] == ["accepted", None]     # in the order given
+    assert [a["outcome"] for a in shown["responses"]] == ["accepted", None]  # in the order given
     assert shown["responses"][1]["progress"] == "completed"
     assert "key_id" not in json.dumps(shown)
 
@@ -72,6 +83,7 @@ def test_what_changed_is_shown_only_once_the_action_is_completed():
 
 # --- peer review returns --------------------------------------------------------------------
 
+
 def review(**data) -> PeerReviewReturn:
     body = copy.deepcopy(EXAMPLE)
     body["data"].update(data)
@@ -79,18 +91,24 @@ def review(**data) -> PeerReviewReturn:
 
 
 def mapped(r: PeerReviewReturn) -> MappedPeerReview:
-    return MappedPeerReview(event=r, stages=[Stage.MANAGING_PERFORMANCE], competencies=[
-        Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS], rule_ids=["peer_review.panel"], rules_version="t",
-        mapped_at=NOW)
+    return MappedPeerReview(
+        event=r,
+        stages=[Stage.MANAGING_PERFORMANCE],
+        competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
+        rule_ids=["peer_review.panel"],
+        rules_version="t",
+        mapped_at=NOW,
+    )
 
 
 def test_a_return_opens_one_recommendation_per_recommendation_with_derived_ids():
     two = EXAMPLE["data"]["recommendations"] + [
-        {"recommendation": "Recruit a CDW for the rural east of the county.", "theme": "service_gap"}]
+        {"recommendation": "Recruit a CDW for the rural east of the county.", "theme": "service_gap"}
+    ]
     m = mapped(review(recommendations=two))
     recs = recommendations_of(m, NOW)
     assert [r.id for r in recs] == [recommendation_id(m.event_id, 0), recommendation_id(m.event_id, 1)]
-    assert recommendations_of(m, NOW + timedelta(days=1))[1].id == recs[1].id   # a replay opens the same
+    assert recommendations_of(m, NOW + timedelta(days=1))[1].id == recs[1].id  # a replay opens the same
     assert all(r.peer_review_id == m.event_id and r.area == "SOM" and r.open for r in recs)
     assert recs[1].community.value == "bme_communities_generally"
     assert recs[0].stages == (Stage.MANAGING_PERFORMANCE,)
@@ -106,15 +124,18 @@ def test_the_public_review_shows_the_panel_by_kind_and_each_question_in_the_form
     assert "somerset-vcse-alliance" not in json.dumps(shown)
 
 
-@pytest.mark.parametrize("change, field", [
-    (lambda d: d["answers"].pop(), "answers"),
-    (lambda d: d["answers"].append(dict(d["answers"][0])), "answers"),
-    (lambda d: d["answers"][0].update(rating=5), "answers.0.rating"),
-    (lambda d: d["answers"][0].update(rating=0), "answers.0.rating"),
-    (lambda d: d.update(panel={"service_user": 0}), "panel"),
-    (lambda d: d.update(panel={"chair": 1}), "panel.chair"),
-    (lambda d: d["recommendations"][0].pop("theme"), "recommendations.0.theme"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda d: d["answers"].pop(), "answers"),
+        (lambda d: d["answers"].append(dict(d["answers"][0])), "answers"),
+        (lambda d: d["answers"][0].update(rating=5), "answers.0.rating"),
+        (lambda d: d["answers"][0].update(rating=0), "answers.0.rating"),
+        (lambda d: d.update(panel={"service_user": 0}), "panel"),
+        (lambda d: d.update(panel={"chair": 1}), "panel.chair"),
+        (lambda d: d["recommendations"][0].pop("theme"), "recommendations.0.theme"),
+    ],
+)
 def test_a_return_missing_a_question_or_out_of_scale_is_refused_naming_the_field(change, field):
     body = copy.deepcopy(EXAMPLE)
     change(body["data"])

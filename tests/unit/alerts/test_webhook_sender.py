@@ -1,4 +1,5 @@
 """The webhook sender checks the address at delivery and connects to the address it checked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,17 +27,16 @@ def test_a_name_that_now_resolves_inside_is_never_called():
     seen: list[httpx.Request] = []
     sent = asyncio.run(sender(["10.0.0.7"], seen).send("https://hooks.example.org/a", "s" * 32, b"{}", "n-1"))
     assert not sent.ok and sent.permanent and sent.status_code is None
-    assert sent.error == "target not allowed or not resolvable"   # nothing about what is behind it
+    assert sent.error == "target not allowed or not resolvable"  # nothing about what is behind it
     assert seen == []
 
 
 def test_a_public_name_is_called_at_the_address_checked_with_its_own_host_and_tls_name():
     seen: list[httpx.Request] = []
-    sent = asyncio.run(sender(["93.184.215.14"], seen).send("https://hooks.example.org/a?x=1", "s" * 32,
-                                                             b"{}", "n-2"))
+    sent = asyncio.run(sender(["93.184.215.14"], seen).send("https://hooks.example.org/a?x=1", "s" * 32, b"{}", "n-2"))
     assert sent.ok
     (request,) = seen
-    assert str(request.url) == "https://93.184.215.14/a?x=1"   # httpx drops the default port
+    assert str(request.url) == "https://93.184.215.14/a?x=1"  # httpx drops the default port
     assert request.headers["host"] == "hooks.example.org"
     assert request.extensions["sni_hostname"] == "hooks.example.org"
 

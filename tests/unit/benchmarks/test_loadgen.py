@@ -1,5 +1,6 @@
 """The benchmarks' minimal HTTP/1.1 client (tests/benchmarks/loadgen.py) against a local server
 that answers as told: split across writes, several on one connection, or in ways it refuses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,17 +35,22 @@ async def _serve(answers: list[list[bytes]]):
 
 async def test_answers_are_read_by_content_length_however_they_arrive():
     first = b'{"status":"accepted"}'
-    server, port, seen = await _serve([
-        [b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Len",
-         b"gth: " + str(len(first)).encode() + b"\r\n\r\n" + first[:5], first[5:]],
-        [b"HTTP/1.1 409 Conflict\r\ncontent-length: 2\r\n\r\n{}"],
-    ])
+    server, port, seen = await _serve(
+        [
+            [
+                b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Len",
+                b"gth: " + str(len(first)).encode() + b"\r\n\r\n" + first[:5],
+                first[5:],
+            ],
+            [b"HTTP/1.1 409 Conflict\r\ncontent-length: 2\r\n\r\n{}"],
+        ]
+    )
     async with server:
         conn = await loadgen.connect(port)
         body = b'{"a": 1}'
         request = loadgen.post("/v1/findings", body, {"authorization": "Bearer k"})
         assert await conn.request(request) == (202, first)
-        assert await conn.request(request) == (409, b"{}")      # the same keep-alive connection
+        assert await conn.request(request) == (409, b"{}")  # the same keep-alive connection
         conn.close()
     assert seen[0].startswith(b"POST /v1/findings HTTP/1.1\r\n")
     assert b"\r\ncontent-length: 8\r\n" in seen[0] and b"\r\nauthorization: Bearer k\r\n" in seen[0]

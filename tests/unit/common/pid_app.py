@@ -1,5 +1,6 @@
 """A minimal ASGI app for tests of services.common.gunicorn_conf: ``/`` answers the worker's pid
 (and counts the request), ``/metrics`` is services.common.metrics' exposition."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """The contract's Alert is the one declaration of an alert's fields: the alerts service's
 conditions and records, its table and queries, and reporting's read model all carry every field."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,7 @@ AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 def _columns(sql: str, between: tuple[str, str]) -> list[str]:
     """The column names listed in ``sql`` between two markers (``x AS y`` counts as ``y``)."""
     start, end = between
-    listed = sql[sql.index(start) + len(start):sql.index(end)]
+    listed = sql[sql.index(start) + len(start) : sql.index(end)]
     return [re.split(r"\s+AS\s+", part.strip())[-1] for part in listed.split(",")]
 
 
@@ -46,11 +47,22 @@ def test_every_contract_field_has_a_column_in_each_store() -> None:
 
 def test_a_record_binds_one_value_per_column_and_gives_back_the_alert() -> None:
     record = AlertRecord(
-        fingerprint="0123456789abcdef", rule=AlertRule.UNMET_NEED, area="BSOL", region=Region.WEST_MIDLANDS,
-        subject="black-caribbean", severity=AlertSeverity.RED, summary="s", stages=(Stage.ASSESSING_NEEDS,),
-        competencies=(Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS,), evidence={"n": 3},
-        event_ids=(uuid4(),), status=AlertStatus.FIRING, starts_at=AT, updated_at=AT,
-        acknowledged_by="ops")
+        fingerprint="0123456789abcdef",
+        rule=AlertRule.UNMET_NEED,
+        area="BSOL",
+        region=Region.WEST_MIDLANDS,
+        subject="black-caribbean",
+        severity=AlertSeverity.RED,
+        summary="s",
+        stages=(Stage.ASSESSING_NEEDS,),
+        competencies=(Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS,),
+        evidence={"n": 3},
+        event_ids=(uuid4(),),
+        status=AlertStatus.FIRING,
+        starts_at=AT,
+        updated_at=AT,
+        acknowledged_by="ops",
+    )
     row = alerts_store._alert_row(record)
     assert len(row) == alerts_store.UPSERT_ALERT.count("$")
     values = dict(zip(alerts_store._ALERT_TABLE_COLUMNS, row, strict=True))

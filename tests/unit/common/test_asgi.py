@@ -1,5 +1,6 @@
 """The body guard in front of every write: media type, size (announced or streamed), and out of
 the way of the router's own 404 and 405."""
+
 from __future__ import annotations
 
 import warnings
@@ -39,14 +40,15 @@ def test_a_body_that_is_not_json_is_415_as_a_problem():
 
 def test_too_large_is_413_whether_announced_or_streamed_in_chunks():
     client = _client(100)
-    announced = client.post("/write", content=b"{" + b" " * 150 + b"}",
-                            headers={"content-type": "application/json"})
-    streamed = client.post("/write", content=(b" " * 10 for _ in range(20)),
-                           headers={"content-type": "application/json"})
+    announced = client.post("/write", content=b"{" + b" " * 150 + b"}", headers={"content-type": "application/json"})
+    streamed = client.post(
+        "/write", content=(b" " * 10 for _ in range(20)), headers={"content-type": "application/json"}
+    )
     assert announced.status_code == 413 and streamed.status_code == 413
     assert streamed.json()["title"] == "Content too large"
-    at_limit = client.post("/write", content=(b'{"a":"' + b"x" * 88 + b'"}'[:2]),
-                           headers={"content-type": "application/json"})
+    at_limit = client.post(
+        "/write", content=(b'{"a":"' + b"x" * 88 + b'"}'[:2]), headers={"content-type": "application/json"}
+    )
     assert at_limit.status_code == 200
 
 
@@ -57,6 +59,7 @@ def test_a_write_to_a_read_only_or_unknown_route_is_left_to_the_router():
 
 
 # --- the web pages' form guard ------------------------------------------------------------------
+
 
 def _form_app(limit: int = 100, seconds: float = 5.0):
     app = FastAPI()
@@ -70,8 +73,9 @@ def _form_app(limit: int = 100, seconds: float = 5.0):
 
 
 def test_a_form_within_its_limit_reaches_the_route_whole():
-    r = TestClient(_form_app()).post("/login", content=b"a=1&b=2",
-                                     headers={"content-type": "application/x-www-form-urlencoded"})
+    r = TestClient(_form_app()).post(
+        "/login", content=b"a=1&b=2", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 200 and r.json() == {"read": 7}
 
 
@@ -107,7 +111,7 @@ def test_reads_and_a_client_gone_away_are_left_alone():
     import asyncio
 
     client = TestClient(_form_app())
-    assert client.get("/login").status_code == 405          # not a write: the router's answer
+    assert client.get("/login").status_code == 405  # not a write: the router's answer
     reached: list[str] = []
 
     async def app(scope, receive, send):

@@ -1,4 +1,5 @@
 """Group commit: calls in flight together share one write; a failure stays with its own call."""
+
 from __future__ import annotations
 
 import asyncio
@@ -69,8 +70,9 @@ async def test_max_items_bounds_a_write_but_never_splits_a_call():
     store = Store()
     coalescer = Coalescer(store.write, "test", max_items=3)
     store.gate.clear()
-    calls = [asyncio.create_task(coalescer(items))
-             for items in (["a"], ["b", "c"], ["d", "e"], ["f", "g", "h", "i"], ["j"])]
+    calls = [
+        asyncio.create_task(coalescer(items)) for items in (["a"], ["b", "c"], ["d", "e"], ["f", "g", "h", "i"], ["j"])
+    ]
     await asyncio.sleep(0.01)
     store.gate.set()
     await asyncio.gather(*calls)
@@ -86,4 +88,4 @@ async def test_a_cancelled_caller_does_not_stop_the_others():
     gone.cancel()
     store.gate.set()
     assert await kept == ["B"]
-    assert store.writes == [["a"], ["b"]]    # the cancelled call's items were written all the same
+    assert store.writes == [["a"], ["b"]]  # the cancelled call's items were written all the same

@@ -1,4 +1,5 @@
 """/docs from local Swagger UI files under a Content-Security-Policy (services/common/docs.py)."""
+
 from __future__ import annotations
 
 import re

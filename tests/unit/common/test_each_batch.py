@@ -1,5 +1,6 @@
 """The stream workers' one agent loop: each batch handled in turn, a batch whose handling did not
 finish held (faust-streaming #315) and the error passed on."""
+
 from __future__ import annotations
 
 import asyncio

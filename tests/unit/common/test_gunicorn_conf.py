@@ -1,6 +1,7 @@
 """services.common.gunicorn_conf: gunicorn and uvicorn's workers as the HTTP services run them,
 on a minimal app (tests/unit/common/pid_app.py): workers on sockets of their own, metrics summed
 over them, a dead worker replaced, none outliving the master, and the answers at start-up."""
+
 from __future__ import annotations
 
 import contextlib
@@ -18,15 +19,22 @@ from tests.gunicorn_procs import alive, metrics_dir, workers
 from tests.metrics_text import series
 from tests.stackenv import REPO
 
-START = ("import sys; from services.common.entry import serve_http; "
-         "sys.exit(serve_http('tests.unit.common.pid_app:app', sys.argv[1:], 'test'))")
+START = (
+    "import sys; from services.common.entry import serve_http; "
+    "sys.exit(serve_http('tests.unit.common.pid_app:app', sys.argv[1:], 'test'))"
+)
 
 
 def start(*args: str, **extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    return subprocess.Popen([sys.executable, "-c", START, *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env={**env, "PYTHONPATH": str(REPO), **extra})
+    return subprocess.Popen(
+        [sys.executable, "-c", START, *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "PYTHONPATH": str(REPO), **extra},
+    )
 
 
 def free_port() -> int:
@@ -85,8 +93,8 @@ def test_a_killed_worker_is_replaced_and_only_its_live_gauges_are_forgotten(serv
     os.kill(victim, signal.SIGKILL)
     replaced = wait(lambda: (lambda now: now if len(now) == 2 and victim not in now else None)(workers(master.pid)))
     wait(lambda: get(port))
-    assert not (folder / f"gauge_livesum_{victim}.db").exists()     # gunicorn's child_exit hook
-    assert (folder / f"counter_{victim}.db").exists()                # its counts stay in the totals
+    assert not (folder / f"gauge_livesum_{victim}.db").exists()  # gunicorn's child_exit hook
+    assert (folder / f"counter_{victim}.db").exists()  # its counts stay in the totals
     assert all(alive(p) for p in replaced)
 
 
@@ -106,11 +114,24 @@ def test_without_the_hook_uvicorns_workers_outlive_a_sigkilled_master():
     parent now, and the hook can go."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    master = subprocess.Popen([sys.executable, "-m", "gunicorn",
-                               "-c", "python:tests.unit.common.gunicorn_conf_unwatched",
-                               "--bind", f"127.0.0.1:{port}", "--workers", "2", "tests.unit.common.pid_app:app"],
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**env, "PYTHONPATH": str(REPO)})
+    master = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:tests.unit.common.gunicorn_conf_unwatched",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "tests.unit.common.pid_app:app",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**env, "PYTHONPATH": str(REPO)},
+    )
     pids: list[int] = []
     try:
         pids = wait(lambda: len(workers(master.pid)) == 2 and get(port) and workers(master.pid))
@@ -118,7 +139,7 @@ def test_without_the_hook_uvicorns_workers_outlive_a_sigkilled_master():
         master.wait()
         time.sleep(3)
         assert all(alive(p) for p in pids)
-        assert int(get(port)) in pids                   # and they still serve the port
+        assert int(get(port)) in pids  # and they still serve the port
     finally:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -179,14 +200,14 @@ def test_a_metrics_directory_given_is_emptied_of_an_earlier_runs_values_and_noth
     finally:
         master.terminate()
         master.wait(timeout=40)
-    assert tmp_path.is_dir()      # the operator's: it stays
+    assert tmp_path.is_dir()  # the operator's: it stays
 
 
 def test_the_metrics_directories_of_masters_that_are_gone_are_removed(tmp_path):
-    gone = tmp_path / "csp-metrics-999999999-abc"             # no such pid
+    gone = tmp_path / "csp-metrics-999999999-abc"  # no such pid
     gone.mkdir()
     (gone / "counter_1.db").write_bytes(b"stale")
-    running = tmp_path / f"csp-metrics-{os.getpid()}-def"      # this test's own process
+    running = tmp_path / f"csp-metrics-{os.getpid()}-def"  # this test's own process
     running.mkdir()
     other = tmp_path / "something-else"
     other.mkdir()
@@ -203,14 +224,23 @@ def test_the_metrics_directories_of_masters_that_are_gone_are_removed(tmp_path):
 
 
 def test_a_worker_whose_master_is_already_gone_stops_at_once():
-    code = ("import os, sys, time; from services.common.gunicorn_conf import end_with_parent; "
-            "end_with_parent(int(sys.argv[1])); time.sleep(0.5); print('still here')")
+    code = (
+        "import os, sys, time; from services.common.gunicorn_conf import end_with_parent; "
+        "end_with_parent(int(sys.argv[1])); time.sleep(0.5); print('still here')"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    parent = os.getpid()           # the child's parent: this process
-    kept = subprocess.run([sys.executable, "-c", code, str(parent)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=30)
+    parent = os.getpid()  # the child's parent: this process
+    kept = subprocess.run(
+        [sys.executable, "-c", code, str(parent)], cwd=REPO, env=env, capture_output=True, text=True, timeout=30
+    )
     assert kept.returncode == 0 and "still here" in kept.stdout
     # Started by this process but told another: as if its master had died meanwhile.
-    ended = subprocess.run([sys.executable, "-c", code, str(parent + 1_000_000)], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=30)
+    ended = subprocess.run(
+        [sys.executable, "-c", code, str(parent + 1_000_000)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert ended.returncode == 0 and "still here" not in ended.stdout

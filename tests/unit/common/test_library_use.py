@@ -2,15 +2,32 @@
 public API only. No private name is imported from a library, no ``._name`` is read or written on
 anything but the code's own ``self``/``cls``, and nothing is assigned (or ``setattr``) onto a
 library's class or module."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 SERVICES = Path(__file__).resolve().parents[3] / "services"
-LIBRARIES = ("faust", "mode", "aiokafka", "kafka", "fastapi", "starlette", "uvicorn", "uvicorn_worker",
-             "gunicorn", "asyncpg", "prometheus_client", "pydantic", "pydantic_settings", "jinja2", "httpx",
-             "openpyxl", "cryptography")
+LIBRARIES = (
+    "faust",
+    "mode",
+    "aiokafka",
+    "kafka",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvicorn_worker",
+    "gunicorn",
+    "asyncpg",
+    "prometheus_client",
+    "pydantic",
+    "pydantic_settings",
+    "jinja2",
+    "httpx",
+    "openpyxl",
+    "cryptography",
+)
 
 
 def _findings(source: str, where: str) -> list[str]:
@@ -36,8 +53,7 @@ def _findings(source: str, where: str) -> list[str]:
             targets = list(node.targets)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" \
-                and node.args:
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and node.args:
             targets = [ast.Attribute(value=node.args[0], attr="?", ctx=ast.Store())]
         for target in targets:
             root = target

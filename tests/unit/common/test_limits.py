@@ -1,6 +1,7 @@
 """Rate limits (services.common.limits) and their use by authenticate(): per-key reads and
 per-address failed authentications answer 429 naming the credential, with Retry-After; the key
 cache and the buckets stay bounded however many distinct callers come."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,14 +44,14 @@ def test_token_bucket_allows_burst_then_asks_to_wait():
     bucket = TokenBucket(rate=2.0, capacity=3.0)
     assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
     wait = bucket.take(0.0)
-    assert wait == 0.5                # one token at 2/s
-    assert bucket.take(0.5) == 0.0    # refilled after waiting
+    assert wait == 0.5  # one token at 2/s
+    assert bucket.take(0.5) == 0.0  # refilled after waiting
     assert bucket.take(0.5) > 0
 
 
 def test_batch_bigger_than_burst_waits_for_a_full_bucket_not_forever():
     bucket = TokenBucket(rate=10.0, capacity=5.0)
-    assert bucket.take(0.0, cost=50) == 0.0   # full bucket admits it
+    assert bucket.take(0.0, cost=50) == 0.0  # full bucket admits it
     assert 0 < bucket.take(0.0, cost=50) <= 0.5
 
 
@@ -67,9 +68,9 @@ def test_admitted_never_exceeds_burst_plus_rate_times_elapsed(steps):
 
 def test_waiting_is_told_without_taking():
     bucket = TokenBucket(rate=2.0, capacity=2.0)
-    assert bucket.wait(0.0) == 0.0                      # a new bucket is full
+    assert bucket.wait(0.0) == 0.0  # a new bucket is full
     bucket.take(0.0), bucket.take(0.0)
-    assert bucket.wait(0.0) == 0.5 and bucket.wait(0.0) == 0.5    # asking twice takes nothing
+    assert bucket.wait(0.0) == 0.5 and bucket.wait(0.0) == 0.5  # asking twice takes nothing
     assert bucket.wait(0.5) == 0.0 and bucket.take(0.5) == 0.0
     buckets = Buckets(rate=1.0, capacity=1.0)
     assert buckets.wait("never-seen", 0.0) == 0.0 and len(buckets) == 0
@@ -85,8 +86,9 @@ def test_reads_over_a_keys_limit_are_a_429_naming_the_credential(monkeypatch):
 
 def test_failed_authentications_from_one_address_are_limited(monkeypatch):
     client = app(monkeypatch, auth_failures_per_second="0.01", auth_failures_burst="4")
-    codes = [client.get("/v1/thing", headers={"authorization": f"Bearer csp_abc123_guess{i}"}).status_code
-             for i in range(6)]
+    codes = [
+        client.get("/v1/thing", headers={"authorization": f"Bearer csp_abc123_guess{i}"}).status_code for i in range(6)
+    ]
     assert codes == [401, 401, 401, 401, 429, 429]
     # Past the limit the address is refused before its key is looked up: a right key learns
     # nothing either, until the bucket refills.
@@ -96,8 +98,13 @@ def test_failed_authentications_from_one_address_are_limited(monkeypatch):
 
 
 def test_reads_and_failures_are_not_counted_against_each_other(monkeypatch):
-    client = app(monkeypatch, auth_failures_per_second="0.01", auth_failures_burst="1",
-                 reads_per_second="0.01", reads_burst="100")
+    client = app(
+        monkeypatch,
+        auth_failures_per_second="0.01",
+        auth_failures_burst="1",
+        reads_per_second="0.01",
+        reads_burst="100",
+    )
     good = {"authorization": f"Bearer {GOOD}"}
     assert [client.get("/v1/thing", headers=good).status_code for _ in range(20)] == [200] * 20
     assert client.get("/v1/thing", headers={"authorization": "Bearer nonsense"}).status_code == 401
@@ -115,17 +122,19 @@ def test_the_key_cache_stays_bounded_over_unknown_tokens():
         async def fetchrow(self, *args):
             return None
 
-    store = KeyStore(Pool(), cache_seconds=60, max_entries=50)   # type: ignore[arg-type]
+    store = KeyStore(Pool(), cache_seconds=60, max_entries=50)  # type: ignore[arg-type]
 
     async def guess():
         for i in range(500):
             assert await store.authenticate(f"csp_{i:06x}_guess") is None
+
     asyncio.run(guess())
     assert len(store._cache) == 50
 
 
-@pytest.mark.parametrize("ctype", ["application/evil+json", "text/json", "application/json-seq",
-                                   "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "ctype", ["application/evil+json", "text/json", "application/json-seq", "application/x-www-form-urlencoded"]
+)
 def test_a_write_that_is_not_json_is_a_415_naming_the_content_type(ctype):
     api = FastAPI()
 
@@ -140,22 +149,25 @@ def test_a_write_that_is_not_json_is_a_415_naming_the_content_type(ctype):
     assert big.status_code == 413 and big.json()["errors"][0]["field"] == "body"
 
 
-@pytest.mark.parametrize("ctype, ok", [
-    (b"application/json", True),
-    (b"Application/JSON", True),
-    (b"application/json; charset=utf-8", True),
-    (b'application/json;charset="UTF-8"', True),
-    (b"application/cloudevents+json; charset=utf-8", True),
-    (b"application/json; charset=latin-1", False),
-    (b"application/json; boundary=x", False),
-    (b"application/json; charset", False),
-    (b"application/evil+json", False),
-    (b"application/problem+json", False),
-    (b"text/json", False),
-    (b"application/json-seq", False),
-    (b"application/jsonx", False),
-    (b"", False),
-])
+@pytest.mark.parametrize(
+    "ctype, ok",
+    [
+        (b"application/json", True),
+        (b"Application/JSON", True),
+        (b"application/json; charset=utf-8", True),
+        (b'application/json;charset="UTF-8"', True),
+        (b"application/cloudevents+json; charset=utf-8", True),
+        (b"application/json; charset=latin-1", False),
+        (b"application/json; boundary=x", False),
+        (b"application/json; charset", False),
+        (b"application/evil+json", False),
+        (b"application/problem+json", False),
+        (b"text/json", False),
+        (b"application/json-seq", False),
+        (b"application/jsonx", False),
+        (b"", False),
+    ],
+)
 def test_a_write_is_json_only_when_its_media_type_says_exactly_so(ctype, ok):
     assert is_json_write(ctype) is ok
 
@@ -175,14 +187,14 @@ def test_a_body_slower_than_its_deadline_is_a_408_naming_the_body():
         sent.append(message)
 
     guard = BodyGuard(route, max_body_bytes=1000, body_seconds=0.3)
-    scope = {"type": "http", "method": "POST", "path": "/x",
-             "headers": [(b"content-type", b"application/json")]}
+    scope = {"type": "http", "method": "POST", "path": "/x", "headers": [(b"content-type", b"application/json")]}
 
     async def run():
         loop = asyncio.get_running_loop()
         start = loop.time()
         await guard(scope, trickle, send)
         return loop.time() - start
+
     took = asyncio.run(run())
     assert 0.3 <= took < 1.0 and not reached
     assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]

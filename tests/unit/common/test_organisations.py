@@ -1,13 +1,21 @@
 """What a partner organisation may report (services.common.organisations.may_report)."""
+
 from __future__ import annotations
 
 from services.common.organisations import Registration, may_report
 
-PATTIGIFT = Registration("pattigift", "Pattigift", "vcse_provider", frozenset({"BSOL"}),
-                         reports_for=frozenset({"pattigift"}))
-ALLIANCE = Registration("somerset-vcse-alliance", "Somerset VCSE alliance", "vcse_provider",
-                        frozenset({"SOM"}), frozenset(), frozenset({"mind-in-somerset"}),
-                        frozenset({"somerset-vcse-alliance", "mind-in-somerset", "mind-taunton-cafe"}))
+PATTIGIFT = Registration(
+    "pattigift", "Pattigift", "vcse_provider", frozenset({"BSOL"}), reports_for=frozenset({"pattigift"})
+)
+ALLIANCE = Registration(
+    "somerset-vcse-alliance",
+    "Somerset VCSE alliance",
+    "vcse_provider",
+    frozenset({"SOM"}),
+    frozenset(),
+    frozenset({"mind-in-somerset"}),
+    frozenset({"somerset-vcse-alliance", "mind-in-somerset", "mind-taunton-cafe"}),
+)
 
 
 def test_the_issues_case_is_refused_on_both_fields():
@@ -21,7 +29,7 @@ def test_the_issues_case_is_refused_on_both_fields():
 
 def test_its_own_area_and_itself_as_provider_pass():
     assert may_report(PATTIGIFT, "BSOL", "pattigift") is None
-    assert may_report(PATTIGIFT, "BSOL", None) is None      # a finding names no provider
+    assert may_report(PATTIGIFT, "BSOL", None) is None  # a finding names no provider
 
 
 def test_another_area_alone_is_refused_on_area():
@@ -36,9 +44,14 @@ def test_a_provider_it_does_not_report_for_is_refused_even_if_nobody_registered_
 
 
 def test_a_registered_provider_id_passes():
-    with_service = Registration("pattigift", "Pattigift", "vcse_provider", frozenset({"BSOL"}),
-                                frozenset({"pattigift-counselling"}),
-                                reports_for=frozenset({"pattigift", "pattigift-counselling"}))
+    with_service = Registration(
+        "pattigift",
+        "Pattigift",
+        "vcse_provider",
+        frozenset({"BSOL"}),
+        frozenset({"pattigift-counselling"}),
+        reports_for=frozenset({"pattigift", "pattigift-counselling"}),
+    )
     assert may_report(with_service, "BSOL", "pattigift-counselling") is None
 
 

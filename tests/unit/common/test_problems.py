@@ -1,4 +1,5 @@
 """A store that is away is a 503 problem the client may retry, never a bare 500."""
+
 from __future__ import annotations
 
 import warnings
@@ -14,11 +15,14 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-@pytest.mark.parametrize("error", [
-    asyncpg.CannotConnectNowError("the database system is starting up"),
-    asyncpg.InternalClientError("session terminated"),
-    ConnectionRefusedError(111, "Connection refused"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.InternalClientError("session terminated"),
+        ConnectionRefusedError(111, "Connection refused"),
+    ],
+)
 def test_postgres_away_is_a_503_problem_with_retry_after(error):
     app = FastAPI()
     problems.install(app)

@@ -1,5 +1,6 @@
 """Each service owns its tables: its migrations sit beside it (services/<name>/migrations/), the
 one migrate step collects them all in number order, and the files ship with the package."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,7 @@ FOLDERS = sorted((ROOT / "services").glob("*/migrations"))
 
 def test_every_migrations_folder_belongs_to_an_owner_and_holds_only_numbered_files():
     assert {f.parent.name for f in FOLDERS} == set(migrate.SCHEMAS)
-    strays = [str(p.relative_to(ROOT)) for f in FOLDERS for p in f.iterdir()
-              if not migrate.NUMBERED.match(p.name)]
+    strays = [str(p.relative_to(ROOT)) for f in FOLDERS for p in f.iterdir() if not migrate.NUMBERED.match(p.name)]
     assert strays == []
     assert not (ROOT / "deploy" / "migrations").exists()  # one home for the migrations
 
@@ -43,12 +43,15 @@ def test_the_runner_refuses_two_files_with_one_number(tmp_path):
         migrate.files(tmp_path)
 
 
-@pytest.mark.parametrize("folder, name, reason", [
-    ("intake", "13_short.sql", "not a numbered migration"),
-    ("intake", "014_notes.txt", "not a numbered migration"),
-    ("intake", "__init__.py", "not a numbered migration"),
-    ("mapping", "014_rules.sql", "no known owner"),
-])
+@pytest.mark.parametrize(
+    "folder, name, reason",
+    [
+        ("intake", "13_short.sql", "not a numbered migration"),
+        ("intake", "014_notes.txt", "not a numbered migration"),
+        ("intake", "__init__.py", "not a numbered migration"),
+        ("mapping", "014_rules.sql", "no known owner"),
+    ],
+)
 def test_the_runner_refuses_a_stray_file(tmp_path, folder, name, reason):
     _write(tmp_path, folder, name)
     with pytest.raises(RuntimeError, match=reason):
@@ -84,7 +87,9 @@ _STATEMENT = re.compile(
     r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?P<create>TABLE|VIEW|MATERIALIZED\s+VIEW|FUNCTION)\s+(?P<new>[\w.]+)"
     r"|\bALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FUNCTION)\s+(?P<moved>[\w.]+)(?:\([^)]*\))?\s+SET\s+SCHEMA\s+(?P<to>\w+)"
     r"|\bDROP\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FUNCTION)\s+(?:IF\s+EXISTS\s+)?(?P<dropped>[\w.]+)"
-    r"|\bCREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<schema>\w+)", re.I)
+    r"|\bCREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<schema>\w+)",
+    re.I,
+)
 
 
 def owners() -> dict[str, str]:
@@ -114,8 +119,16 @@ def test_every_table_view_and_function_sits_in_its_owners_schema_none_in_public(
     assert {where[t] for t in ("organisations", "api_keys", "organisation_members")} == {"registry"}
     assert where["intake_events"] == "intake"
     assert {where[t] for t in ("alerts", "alert_audit", "recommendations", "peer_reviews")} == {"alerts"}
-    assert {where[t] for t in ("reporting_events", "reporting_alerts", "reporting_sessions",
-                               "rollup_cycle_daily_v", "rollup_community_theme")} == {"reporting"}
+    assert {
+        where[t]
+        for t in (
+            "reporting_events",
+            "reporting_alerts",
+            "reporting_sessions",
+            "rollup_cycle_daily_v",
+            "rollup_community_theme",
+        )
+    } == {"reporting"}
     assert "rollup_stage_competency_daily" not in where  # dropped by 004
 
 
@@ -123,8 +136,10 @@ def test_every_table_view_and_function_sits_in_its_owners_schema_none_in_public(
 
 #: A table named after one of these keywords, optionally schema-qualified. Upper case only: the
 #: project writes SQL keywords in capitals, and prose ("read from alerts") is not SQL.
-_NAMED = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|COPY|TABLE|TRUNCATE)\s+(?:ONLY\s+)?"
-                    r"(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)\b")
+_NAMED = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE|COPY|TABLE|TRUNCATE)\s+(?:ONLY\s+)?"
+    r"(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)\b"
+)
 
 
 def named_tables(source: str, where: dict[str, str]) -> set[tuple[str, str]]:
@@ -141,8 +156,12 @@ def named_tables(source: str, where: dict[str, str]) -> set[tuple[str, str]]:
 
 def crossings(folder: Path, own: str, where: dict[str, str]) -> list[str]:
     allowed = {own, migrate.REGISTRY}
-    return sorted(f"{p.relative_to(folder.parent)}: {schema}.{name}" for p in folder.rglob("*.py")
-                  for schema, name in named_tables(p.read_text(), where) if schema not in allowed)
+    return sorted(
+        f"{p.relative_to(folder.parent)}: {schema}.{name}"
+        for p in folder.rglob("*.py")
+        for schema, name in named_tables(p.read_text(), where)
+        if schema not in allowed
+    )
 
 
 @pytest.mark.parametrize("folder, own", sorted(migrate.SCHEMAS.items()) + [("mapping", "none")])
@@ -154,20 +173,25 @@ def test_no_service_names_another_services_table(folder, own):
 
 def test_the_check_sees_the_tables_each_service_uses():
     where = owners()
-    seen = {f: {n for p in (ROOT / "services" / f).rglob("*.py") for _, n in named_tables(p.read_text(), where)}
-            for f in migrate.SCHEMAS}
+    seen = {
+        f: {n for p in (ROOT / "services" / f).rglob("*.py") for _, n in named_tables(p.read_text(), where)}
+        for f in migrate.SCHEMAS
+    }
     assert {"intake_events"} <= seen["intake"]
     assert {"alerts", "alert_audit", "recommendations", "peer_reviews"} <= seen["alerts"]
     assert {"reporting_events", "reporting_alerts", "reporting_sessions", "api_keys"} <= seen["reporting"]
     assert {"organisations", "organisation_members", "api_keys"} <= seen["common"]
 
 
-@pytest.mark.parametrize("sql", [
-    'q = "SELECT fingerprint FROM alerts WHERE area = $1"',
-    'q = f"SELECT count(*) FROM reporting_alerts r JOIN {x} USING (area)"',
-    'q = "UPDATE alerts.alert_silences SET ends_at = now()"',
-    'q = "INSERT INTO intake_events (event_id) VALUES ($1)"',
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'q = "SELECT fingerprint FROM alerts WHERE area = $1"',
+        'q = f"SELECT count(*) FROM reporting_alerts r JOIN {x} USING (area)"',
+        'q = "UPDATE alerts.alert_silences SET ends_at = now()"',
+        'q = "INSERT INTO intake_events (event_id) VALUES ($1)"',
+    ],
+)
 def test_the_check_fails_on_a_read_of_another_services_table(tmp_path, sql):
     (tmp_path / "store.py").write_text(sql + "\n")
     assert crossings(tmp_path, "reporting" if "intake_events" in sql else "intake", owners()) != []
@@ -181,10 +205,14 @@ def test_every_connection_a_service_opens_sets_its_own_search_path():
     bare = []
     for path in (ROOT / "services").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "asyncpg"
-                    and node.func.attr in ("connect", "create_pool")
-                    and "server_settings" not in {k.arg for k in node.keywords}):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "asyncpg"
+                and node.func.attr in ("connect", "create_pool")
+                and "server_settings" not in {k.arg for k in node.keywords}
+            ):
                 bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert [b for b in bare if not b.startswith("services/common/migrate.py:")] == []
     assert any(b.startswith("services/common/migrate.py:") for b in bare)  # the scan sees calls

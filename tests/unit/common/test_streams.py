@@ -1,4 +1,5 @@
 """Stream worker helpers: counting a batch of records, faust settings, consumer lag."""
+
 from __future__ import annotations
 
 
@@ -18,7 +19,8 @@ def test_inc_each_adds_each_distinct_label_tuple_once_with_its_count():
 
     inc_each(series, [("a", "stored"), ("a", "stored"), ("b", "duplicate"), ("a", "stored")])
     value = lambda topic, outcome: registry.get_sample_value(  # noqa: E731
-        "t_records_total", {"worker": "w", "topic": topic, "outcome": outcome})
+        "t_records_total", {"worker": "w", "topic": topic, "outcome": outcome}
+    )
     assert value("a", "stored") == 3 and value("b", "duplicate") == 1
     assert sorted(calls) == [("a", "stored"), ("b", "duplicate")]
     inc_each(series, [])

@@ -1,4 +1,5 @@
 """The topic-creation step's replication settings (services/common/topics.py)."""
+
 from __future__ import annotations
 
 import pytest

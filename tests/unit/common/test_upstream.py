@@ -5,6 +5,7 @@ These tests drive faust's own ``take_events`` and ``Stream.ack`` through its doc
 harness (``Agent.test_context``), so they follow the library: the first one fails the day an
 upgrade stops acknowledging a failed batch, and the workaround can then go.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,10 +42,10 @@ async def _acked_after(values: tuple[str, ...], *, hold: bool) -> list[bool]:
         messages = []
         for offset, value in enumerate(values):
             message = agent.to_message(None, value, offset=offset)
-            message.incref()        # the reference the conductor takes for the one stream reading it
+            message.incref()  # the reference the conductor takes for the one stream reading it
             await channel.put(await channel.decode(message))
             messages.append(message)
-        await asyncio.sleep(0.5)    # the batch's window (0.1 s) closes and the body runs
+        await asyncio.sleep(0.5)  # the batch's window (0.1 s) closes and the body runs
         return [message.acked for message in messages]
 
 

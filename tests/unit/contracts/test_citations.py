@@ -2,6 +2,7 @@
 lines say: its quote is found, whitespace-normalised and case-sensitive, on the cited lines of
 docs/seeds/. The citations are collected by walking the loaded data, so a new one is checked
 without being listed here."""
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,13 @@ from tests.conftest import REPO
 
 
 def every_citation() -> list[tuple[str, SeedRef | LocalDefault]]:
-    found = [*module_citations(contracts.taxonomy), *module_citations(contracts.vocabulary),
-             *module_citations(contracts.peer_review),
-             *module_citations(conditions), *walk(load(), "rules")]
+    found = [
+        *module_citations(contracts.taxonomy),
+        *module_citations(contracts.vocabulary),
+        *module_citations(contracts.peer_review),
+        *module_citations(conditions),
+        *walk(load(), "rules"),
+    ]
     for name, cites in threshold_citations().items():
         found.extend(walk(cites, f"thresholds.{name}"))
     return found
@@ -33,11 +38,20 @@ SEED_REFS = [(where, c) for where, c in CITATIONS if isinstance(c, SeedRef)]
 
 
 def test_the_walk_reaches_every_kind_of_citation():
-    for prefix in ("rules.themes", "rules.indicators", "rules.sectors", "thresholds.funding",
-                   "contracts.taxonomy.STAGE_SOURCES", "contracts.taxonomy.COMPETENCY_SOURCES",
-                   "contracts.taxonomy.COMPETENCY_OTHER_NAMES", "contracts.taxonomy.CDW_ROLES",
-                   "contracts.taxonomy.PLAN_SOURCES", "contracts.taxonomy.DESTINATION_SOURCES",
-                   "contracts.vocabulary.INDICATORS", "services.alerts.domain.conditions.CONCERNS"):
+    for prefix in (
+        "rules.themes",
+        "rules.indicators",
+        "rules.sectors",
+        "thresholds.funding",
+        "contracts.taxonomy.STAGE_SOURCES",
+        "contracts.taxonomy.COMPETENCY_SOURCES",
+        "contracts.taxonomy.COMPETENCY_OTHER_NAMES",
+        "contracts.taxonomy.CDW_ROLES",
+        "contracts.taxonomy.PLAN_SOURCES",
+        "contracts.taxonomy.DESTINATION_SOURCES",
+        "contracts.vocabulary.INDICATORS",
+        "services.alerts.domain.conditions.CONCERNS",
+    ):
         assert any(where.startswith(prefix) for where, _ in SEED_REFS), prefix
     assert len(SEED_REFS) > 150
     assert any(isinstance(c, LocalDefault) for _, c in CITATIONS)
@@ -64,8 +78,9 @@ def test_a_wrong_line_number_fails():
     wrong = SeedRef(seed="001", lines=(704, 704), quote="98.8% valid ethnicity codes")
     assert "not on the cited lines" in misquoted(wrong)
     # A heading near the evidence is not the evidence (the funding rules once cited 001:727).
-    heading = SeedRef(seed="001", lines=(727, 727),
-                      quote="Financial deficits within the NHS have led to huge challenges")
+    heading = SeedRef(
+        seed="001", lines=(727, 727), quote="Financial deficits within the NHS have led to huge challenges"
+    )
     assert misquoted(heading) is not None
     assert "lines" in misquoted(SeedRef(seed="004", lines=(99999, 99999), quote="anything"))
 
@@ -81,22 +96,29 @@ def test_quotes_are_case_sensitive():
     assert misquoted(SeedRef(seed="000", lines=202, quote="competency 4 and 7")) is not None
 
 
-@pytest.mark.parametrize("bad", [
-    {"seed": "007", "lines": 1, "quote": "anything"},
-    {"seed": "001", "lines": (10, 9), "quote": "anything"},
-    {"seed": "001", "lines": 0, "quote": "anything"},
-    {"seed": "001", "lines": 10, "quote": ""},
-    {"seed": "001", "lines": 10, "quote": "x" * 301},
-    {"seed": "001", "lines": 10},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"seed": "007", "lines": 1, "quote": "anything"},
+        {"seed": "001", "lines": (10, 9), "quote": "anything"},
+        {"seed": "001", "lines": 0, "quote": "anything"},
+        {"seed": "001", "lines": 10, "quote": ""},
+        {"seed": "001", "lines": 10, "quote": "x" * 301},
+        {"seed": "001", "lines": 10},
+    ],
+)
 def test_a_citation_without_a_seed_range_or_short_quote_is_refused(bad):
     with pytest.raises(ValidationError):
         SeedRef.model_validate(bad)
 
 
 POINTER = re.compile(r"\b(00[0-4]):(\d+)(?:-(\d+))?")
-SOURCES = [*sorted((REPO / "contracts").glob("*.py")), REPO / "services/alerts/domain/thresholds.py",
-           *sorted((REPO / "services/mapping").rglob("*.py")), REPO / "services/mapping/rules/ruleset.yaml"]
+SOURCES = [
+    *sorted((REPO / "contracts").glob("*.py")),
+    REPO / "services/alerts/domain/thresholds.py",
+    *sorted((REPO / "services/mapping").rglob("*.py")),
+    REPO / "services/mapping/rules/ruleset.yaml",
+]
 
 
 def test_pointers_in_docstrings_and_comments_name_lines_that_say_something():

@@ -1,4 +1,5 @@
 """CloudEvents posted over HTTP, read into the platform's envelope (pure)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,13 +8,28 @@ from contracts.cloudevents import NotACloudEvent, attribute_of, from_binary, fro
 from contracts.events import partner_event_adapter
 from contracts.examples import FINDING
 
-STRUCTURED = {"specversion": "1.0", "id": FINDING["event_id"], "source": FINDING["source"],
-              "type": FINDING["type"], "time": FINDING["occurred_at"], "area": FINDING["area"],
-              "region": FINDING["region"], "datacontenttype": "application/json",
-              "data": FINDING["data"]}
-BINARY = {"ce-specversion": "1.0", "ce-id": FINDING["event_id"], "ce-source": FINDING["source"],
-          "ce-type": FINDING["type"], "ce-time": FINDING["occurred_at"], "ce-area": FINDING["area"],
-          "ce-region": FINDING["region"], "content-type": "application/json", "accept": "*/*"}
+STRUCTURED = {
+    "specversion": "1.0",
+    "id": FINDING["event_id"],
+    "source": FINDING["source"],
+    "type": FINDING["type"],
+    "time": FINDING["occurred_at"],
+    "area": FINDING["area"],
+    "region": FINDING["region"],
+    "datacontenttype": "application/json",
+    "data": FINDING["data"],
+}
+BINARY = {
+    "ce-specversion": "1.0",
+    "ce-id": FINDING["event_id"],
+    "ce-source": FINDING["source"],
+    "ce-type": FINDING["type"],
+    "ce-time": FINDING["occurred_at"],
+    "ce-area": FINDING["area"],
+    "ce-region": FINDING["region"],
+    "content-type": "application/json",
+    "accept": "*/*",
+}
 
 
 def test_a_structured_event_is_the_envelope_the_partner_would_have_posted():
@@ -27,10 +43,16 @@ def test_a_binary_event_is_the_envelope_the_partner_would_have_posted():
     assert partner_event_adapter.validate_python(envelope) == partner_event_adapter.validate_python(FINDING)
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"subject": "x"}, "subject"), ({"dataschema": "urn:x"}, "dataschema"),
-    ({"datacontenttype": "text/xml"}, "datacontenttype"), ({"data_base64": "e30="}, "data_base64"),
-    ({"partitionkey": "BSOL"}, "partitionkey")])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"subject": "x"}, "subject"),
+        ({"dataschema": "urn:x"}, "dataschema"),
+        ({"datacontenttype": "text/xml"}, "datacontenttype"),
+        ({"data_base64": "e30="}, "data_base64"),
+        ({"partitionkey": "BSOL"}, "partitionkey"),
+    ],
+)
 def test_what_the_envelope_cannot_carry_is_refused_by_name(change, field):
     with pytest.raises(NotACloudEvent) as refused:
         from_structured({**STRUCTURED, **change})

@@ -1,4 +1,5 @@
 """The funding flow contract (contracts/funding.py) and who may post a flow (the registry rule)."""
+
 from __future__ import annotations
 
 import copy
@@ -44,22 +45,26 @@ def test_amounts_are_pounds_bounded_and_not_negative():
 
 
 def test_a_flow_names_two_parties_a_period_and_a_reference():
-    assert refused(event(payee=FUNDING["data"]["payer"]))            # paying itself
-    assert refused(event(period_end="2026-09-30"))                     # ends before it starts
+    assert refused(event(payee=FUNDING["data"]["payer"]))  # paying itself
+    assert refused(event(period_end="2026-09-30"))  # ends before it starts
     assert refused(event(reference="has spaces")) == ["data.reference"]
     assert refused(event(payer={"organisation_id": "x-trust", "role": "bank"})) == ["data.payer.role"]
     assert "data.colour" in refused(event(colour="blue"))
 
 
 def test_a_grant_award_carries_its_terms_and_only_an_award_does():
-    grant = {"scheme": "som-small-grants", "conditions": ["venues and stationery"],
-             "start_date": "2026-11-01", "spend_by": "2027-03-31"}
+    grant = {
+        "scheme": "som-small-grants",
+        "conditions": ["venues and stationery"],
+        "start_date": "2026-11-01",
+        "spend_by": "2027-03-31",
+    }
     scheme = {"organisation_id": "som-small-grants", "role": "grant_scheme"}
     ok = FundingFlowEvent.model_validate(event(kind="grant_award", payer=scheme, grant=grant, amount_gbp=2500.0))
     assert ok.data.grant is not None and ok.data.grant.spend_by.isoformat() == "2027-03-31"
-    assert refused(event(kind="grant_award", payer=scheme))                          # no terms
-    assert refused(event(kind="grant_award", grant=grant))                           # not a scheme
-    assert refused(event(grant=grant))                                               # a payment
+    assert refused(event(kind="grant_award", payer=scheme))  # no terms
+    assert refused(event(kind="grant_award", grant=grant))  # not a scheme
+    assert refused(event(grant=grant))  # a payment
     assert refused(event(kind="grant_award", payer=scheme, grant={**grant, "spend_by": "2026-10-01"}))
 
 

@@ -1,16 +1,29 @@
 """The taxonomy must say what the seed documents say. These tests read the seeds themselves."""
+
 from __future__ import annotations
 
 import re
 import pytest
 
 from tests.conftest import SEEDS
-from contracts.taxonomy import (CDW_ROLES, COMPETENCY_SOURCES, DESTINATION_SOURCES,
-                                DESTINATION_TITLES, PLAN_TITLES, SEED_CDW_GUIDE,
-                                SEED_COMMISSIONING_FRIEND, STAGE_ALIASES, STAGE_SOURCES, CDWRole,
-                                Competency, Destination, Plan, Stage, competency_named,
-                                taxonomy_document)
-
+from contracts.taxonomy import (
+    CDW_ROLES,
+    COMPETENCY_SOURCES,
+    DESTINATION_SOURCES,
+    DESTINATION_TITLES,
+    PLAN_TITLES,
+    SEED_CDW_GUIDE,
+    SEED_COMMISSIONING_FRIEND,
+    STAGE_ALIASES,
+    STAGE_SOURCES,
+    CDWRole,
+    Competency,
+    Destination,
+    Plan,
+    Stage,
+    competency_named,
+    taxonomy_document,
+)
 
 
 def seed_lines(name: str) -> list[str]:
@@ -24,7 +37,7 @@ def _role_row(role_word: str) -> str:
     lines = seed_lines(SEED_CDW_GUIDE)
     for i, line in enumerate(lines):
         if role_word in line and ("ompetenc" in line or "ompetenc" in lines[i + 1]):
-            return " ".join(lines[i:i + 3])
+            return " ".join(lines[i : i + 3])
     raise AssertionError(f"no mapping row for {role_word}")
 
 
@@ -39,11 +52,14 @@ def _stage_numbers(text: str) -> set[int]:
     return {int(n) for n in re.findall(r"(?<![\d,])(\d)\.\s+[A-Za-z]", tail)}
 
 
-@pytest.mark.parametrize("role, word, marker", [
-    (CDWRole.ACCESS_FACILITATOR, "ACCESS Facilitator", "Competency"),
-    (CDWRole.CHANGE_AGENT, "CHANGE AGENT</p> <p>As", "WCC competencies"),
-    (CDWRole.SERVICE_DEVELOPER, "STEP 3 SERVICE DEVELOPER", "WCC competencies"),
-])
+@pytest.mark.parametrize(
+    "role, word, marker",
+    [
+        (CDWRole.ACCESS_FACILITATOR, "ACCESS Facilitator", "Competency"),
+        (CDWRole.CHANGE_AGENT, "CHANGE AGENT</p> <p>As", "WCC competencies"),
+        (CDWRole.SERVICE_DEVELOPER, "STEP 3 SERVICE DEVELOPER", "WCC competencies"),
+    ],
+)
 def test_role_competencies_and_stages_match_the_seed_table(role, word, marker):
     row = _role_row(word)
     assert {int(c) for c in CDW_ROLES[role].competencies} == _numbers_after(row, marker)
@@ -69,7 +85,7 @@ def test_there_are_eight_stages_eleven_competencies_four_roles_three_plans():
 @pytest.mark.parametrize("competency", list(Competency))
 def test_competency_titles_and_descriptions_are_quoted_whole_from_the_seed(competency):
     ref = COMPETENCY_SOURCES[competency]
-    cited = re.sub(r"\s+", " ", " ".join(seed_lines(SEED_COMMISSIONING_FRIEND)[ref.lines[0] - 1:ref.lines[1]]))
+    cited = re.sub(r"\s+", " ", " ".join(seed_lines(SEED_COMMISSIONING_FRIEND)[ref.lines[0] - 1 : ref.lines[1]]))
     assert f"{int(competency)}. {competency.title}" in cited
     assert competency.description in cited
 
@@ -85,8 +101,10 @@ def _whole_title_in_seeds(title: str) -> bool:
 def test_stage_titles_appear_whole_in_the_seed(stage):
     assert _whole_title_in_seeds(stage.title)
     # Each stage cites the guide's numbered entry ("gaps analysis" there, "gap analysis" in 002).
-    assert any(f"{int(stage)}. {stage.title.lower()}" in ref.quote.lower().replace("gaps", "gap")
-               for ref in STAGE_SOURCES[stage])
+    assert any(
+        f"{int(stage)}. {stage.title.lower()}" in ref.quote.lower().replace("gaps", "gap")
+        for ref in STAGE_SOURCES[stage]
+    )
     if stage in STAGE_ALIASES:
         assert _whole_title_in_seeds(STAGE_ALIASES[stage])
 
@@ -99,8 +117,13 @@ def test_a_title_sharing_only_its_first_word_with_a_stage_fails():
 def test_competency_11_has_both_names_and_either_finds_it():
     c = Competency.EFFICIENCY_AND_EFFECTIVENESS_OF_SPEND
     assert c.other_names == ("Make sound financial investments",)
-    for text in ("Make sound financial investments", "  make SOUND financial   investments ",
-                 "Efficiency and effectiveness of spend", "11", c.slug):
+    for text in (
+        "Make sound financial investments",
+        "  make SOUND financial   investments ",
+        "Efficiency and effectiveness of spend",
+        "11",
+        c.slug,
+    ):
         assert competency_named(text) is c
     assert competency_named("Spend wisely") is None
     doc = {x["number"]: x for x in taxonomy_document()["competencies"]}
@@ -109,8 +132,14 @@ def test_competency_11_has_both_names_and_either_finds_it():
 
 
 def test_destinations_are_the_ones_the_guide_names():
-    assert {d.value for d in Destination} == {"lit", "jsna", "lsp_laa", "pct_decision_making",
-                                              "provider_workforce_monitoring", "contract_monitoring"}
+    assert {d.value for d in Destination} == {
+        "lit",
+        "jsna",
+        "lsp_laa",
+        "pct_decision_making",
+        "provider_workforce_monitoring",
+        "contract_monitoring",
+    }
     assert set(DESTINATION_SOURCES) == set(Destination) == set(DESTINATION_TITLES)
 
 

@@ -1,4 +1,5 @@
 """The demo data posted by `make up` (deploy/local/demo.py)."""
+
 from __future__ import annotations
 
 import functools
@@ -30,7 +31,7 @@ def test_every_demo_event_meets_the_contract_and_the_clock():
     from services.common.admission.admission import future_dates
 
     anchor = datetime.now(timezone.utc).date()
-    posted_at = datetime.combine(anchor, time(0), timezone.utc)   # the earliest hour make up runs
+    posted_at = datetime.combine(anchor, time(0), timezone.utc)  # the earliest hour make up runs
     for items in build_events(anchor).values():
         for body in items:
             event = partner_event_adapter.validate_python(body)
@@ -66,8 +67,15 @@ def test_the_demo_registers_no_more_than_each_partner_posts():
 
 # --- A demo a commissioner would recognise (domain issue #20, item 7) --------------------------
 
-ANCHORS = [datetime.now(timezone.utc).date(), date(2026, 12, 1), date(2027, 1, 31), date(2027, 2, 28),
-           date(2027, 3, 15), date(2028, 2, 29), date(2027, 7, 1)]
+ANCHORS = [
+    datetime.now(timezone.utc).date(),
+    date(2026, 12, 1),
+    date(2027, 1, 31),
+    date(2027, 2, 28),
+    date(2027, 3, 15),
+    date(2028, 2, 29),
+    date(2027, 7, 1),
+]
 
 
 @functools.cache
@@ -94,9 +102,9 @@ def test_every_alert_rule_fires_on_the_demo_where_the_demo_says(anchor):
     # integration test (tests/integration/test_demo.py) sees them fire on the running stack. The
     # funding flow rules read the flows of deploy/local/demo_funding.py (its own test), CQUIN aside.
     from services.alerts.domain.funding_flows import FUNDING_FLOW_RULES
+
     flows = FUNDING_FLOW_RULES - {AlertRule.CQUIN_AT_RISK}
-    assert {r for r in AlertRule if not r.value.startswith("recommendation_") and r not in flows} \
-        <= set(expected)
+    assert {r for r in AlertRule if not r.value.startswith("recommendation_") and r not in flows} <= set(expected)
     assert {(rule, *where) for rule, where in expected.items()} <= found
 
 
@@ -121,6 +129,7 @@ def test_every_provider_series_has_a_year_of_points_or_more(anchor):
 def test_the_overview_has_a_previous_window_to_compare_with(anchor):
     """The overview's default 30-day window and the 30 days before it both hold events, and not
     the same number: the report shows a change."""
+
     def count(first, last):
         return sum(first <= datetime.fromisoformat(e["occurred_at"]).date() <= last for e in _all(anchor))
 
@@ -165,8 +174,11 @@ def test_the_demo_reads_like_the_seeds():
     pattigift = [e for e in events if e["source"] == "pattigift"]
     assert kinds["pattigift"] == "independent_hospital"
     assert {e["data"]["provider_sector"] for e in pattigift} == {"independent"}
-    codes = [e["data"]["ethnicity"] for e in events if e["source"] == "bsol-mental-health-trust"
-             and e["data"]["indicator"] == "ethnicity_recording_completeness"]
+    codes = [
+        e["data"]["ethnicity"]
+        for e in events
+        if e["source"] == "bsol-mental-health-trust" and e["data"]["indicator"] == "ethnicity_recording_completeness"
+    ]
     assert len(codes) == 24
     for c in codes:
         records = c["valid"] + c["missing"]
@@ -193,8 +205,11 @@ def test_the_commissioners_answer_older_recommendations_and_leave_one_action_ove
             assert first["reason"] and len(bodies) == 1 and "due_date" not in first
         else:
             assert first["action"] and first["owner"] and first["due_date"]
-    overdue = [(f, b) for f, b in planned if b[0].get("due_date") and len(b) == 1
-               and date.fromisoformat(b[0]["due_date"]) < anchor]
+    overdue = [
+        (f, b)
+        for f, b in planned
+        if b[0].get("due_date") and len(b) == 1 and date.fromisoformat(b[0]["due_date"]) < anchor
+    ]
     assert len(overdue) == 1 and overdue[0][0]["area"] == "BSOL"
     ids = [b["response_id"] for _, bodies in planned for b in bodies]
     assert len(ids) == len(set(ids))

@@ -1,6 +1,7 @@
 """The demo's peer review returns: one per Focused Implementation Site the seeds name, each
 quoting its line, each within the contract and posted by a partner registered for its area, and
 answers that leave some recommendations answered, some completed and some waiting."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -39,7 +40,7 @@ def test_each_return_is_posted_by_a_partner_registered_for_the_site_and_answered
 
 def test_some_recommendations_are_answered_some_completed_and_some_left_waiting():
     given = answers(DAY0)
-    assert len(given) == len(SITES)                       # the second of each return waits
+    assert len(given) == len(SITES)  # the second of each return waits
     completed = [b for _a, _r, bodies in given for b in bodies if b.get("progress") == "completed"]
     assert 0 < len(completed) < len(SITES)
-    assert returns(DAY0) == returns(DAY0)                 # the same ids on every run
+    assert returns(DAY0) == returns(DAY0)  # the same ids on every run

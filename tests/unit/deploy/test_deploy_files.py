@@ -3,6 +3,7 @@
 promtool comes from Debian's ``prometheus`` package. Without it these tests fail (never skip): the
 rules would otherwise go unchecked in CI.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,14 +40,27 @@ def test_promtool_is_installed():
 
 # --- docker-compose.yml ---------------------------------------------------------------------
 
+
 def test_compose_file_is_valid_against_the_spec_and_the_repository(compose):
     _ok(validate.check_compose(REPO, compose))
 
 
 def test_compose_has_the_whole_stack(compose):
     services = set(compose["services"])
-    assert {"kafka", "postgres", "topics", "migrate", "intake", "mapping", "alerts", "alerts-api",
-            "reporting", "reporting-worker", "prometheus", "grafana"} <= services
+    assert {
+        "kafka",
+        "postgres",
+        "topics",
+        "migrate",
+        "intake",
+        "mapping",
+        "alerts",
+        "alerts-api",
+        "reporting",
+        "reporting-worker",
+        "prometheus",
+        "grafana",
+    } <= services
     assert compose["services"]["kafka"]["image"].startswith("apache/kafka:3.9")
     assert compose["services"]["postgres"]["image"].startswith("postgres:15")
 
@@ -88,6 +102,7 @@ def test_compose_repo_check_wants_a_healthcheck_before_service_healthy(compose):
 
 # --- Dockerfile -----------------------------------------------------------------------------
 
+
 def test_dockerfile_and_dockerignore_are_consistent():
     _ok(validate.check_dockerfile(REPO))
 
@@ -100,17 +115,26 @@ def test_dockerfile_builds_with_the_lock_as_a_non_root_user():
     assert re.search(r"^USER 10001", text, re.M)
 
 
-@pytest.mark.parametrize("path, ignored", [
-    (".venv/bin/python", True), (".git/config", True), ("services/intake/app.py", False),
-    ("services/intake/__pycache__/app.cpython-311.pyc", True), ("tests/unit/x.py", True),
-    ("services/intake/migrations/001_intake.sql", False), ("deploy/local/kafka.sh", True),
-    ("services/common/topics.py", False), ("constraints.txt", False),
-])
+@pytest.mark.parametrize(
+    "path, ignored",
+    [
+        (".venv/bin/python", True),
+        (".git/config", True),
+        ("services/intake/app.py", False),
+        ("services/intake/__pycache__/app.cpython-311.pyc", True),
+        ("tests/unit/x.py", True),
+        ("services/intake/migrations/001_intake.sql", False),
+        ("deploy/local/kafka.sh", True),
+        ("services/common/topics.py", False),
+        ("constraints.txt", False),
+    ],
+)
 def test_dockerignore_matching(path, ignored):
     assert validate.dockerignored(path, validate.dockerignore_patterns(REPO)) is ignored
 
 
 # --- Kubernetes -----------------------------------------------------------------------------
+
 
 def test_k8s_manifests_are_valid_against_the_schemas_and_each_other(k8s_docs):
     _ok(validate.check_k8s(REPO, k8s_docs))
@@ -145,9 +169,17 @@ def test_k8s_refuses_more_worker_replicas_than_partitions(k8s_docs):
 
 def test_k8s_refuses_a_secret_with_data_and_a_dangling_selector(k8s_docs):
     docs = copy.deepcopy(k8s_docs)
-    docs.append(("secret.yaml", {"apiVersion": "v1", "kind": "Secret",
-                                 "metadata": {"name": "csp-postgres", "namespace": "commissioning-signals"},
-                                 "stringData": {"dsn": "postgresql://csp:hunter2@db/csp"}}))
+    docs.append(
+        (
+            "secret.yaml",
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "csp-postgres", "namespace": "commissioning-signals"},
+                "stringData": {"dsn": "postgresql://csp:hunter2@db/csp"},
+            },
+        )
+    )
     service = next(d for _, d in docs if d["kind"] == "Service")
     service["spec"]["selector"] = {"app.kubernetes.io/name": "nobody"}
     problems = "\n".join(validate.k8s_consistency_problems(docs, REPO))
@@ -156,6 +188,7 @@ def test_k8s_refuses_a_secret_with_data_and_a_dangling_selector(k8s_docs):
 
 
 # --- Prometheus -----------------------------------------------------------------------------
+
 
 def test_promtool_checks_config_rules_and_rule_tests():
     _ok(validate.check_prometheus(REPO))
@@ -166,8 +199,7 @@ def test_promtool_catches_a_query_that_does_not_parse():
     assert problems and "broken" in problems[0]
 
 
-PROCESS_JOBS = {"csp-intake", "csp-mapping", "csp-alerts", "csp-alerts-api", "csp-reporting",
-                "csp-reporting-worker"}
+PROCESS_JOBS = {"csp-intake", "csp-mapping", "csp-alerts", "csp-alerts-api", "csp-reporting", "csp-reporting-worker"}
 
 
 @pytest.mark.parametrize("config", validate.PROM_CONFIGS)
@@ -186,11 +218,17 @@ def test_every_process_of_the_local_runner_is_scraped():
 
 def test_the_platform_alerts_exist():
     names = {r["alert"] for r in validate.alert_rules(REPO)}
-    assert {"CspServiceDown", "CspIntakeHighErrorRate", "CspConsumerLagGrowing", "CspDeadLetterGrowth",
-            "CspWebhookDeliveryFailures"} <= names
+    assert {
+        "CspServiceDown",
+        "CspIntakeHighErrorRate",
+        "CspConsumerLagGrowing",
+        "CspDeadLetterGrowth",
+        "CspWebhookDeliveryFailures",
+    } <= names
 
 
 # --- Grafana --------------------------------------------------------------------------------
+
 
 def test_grafana_dashboards_are_provisioned_and_their_queries_parse():
     _ok(validate.check_grafana(REPO))
@@ -204,6 +242,7 @@ def test_grafana_has_the_platform_and_business_dashboards():
 
 
 # --- metric names ---------------------------------------------------------------------------
+
 
 def _series_bases(name: str) -> set[str]:
     """A series name and the metric names prometheus_client could have declared it under."""
@@ -225,8 +264,9 @@ def test_every_metric_name_in_rules_and_dashboards_is_in_the_code_or_planned():
             if ":" in name:
                 ok = name in recorded
             else:
-                ok = any(f'"{b}"' in code for b in _series_bases(name)) or \
-                    any(b in validate.PLANNED_METRICS for b in _series_bases(name))
+                ok = any(f'"{b}"' in code for b in _series_bases(name)) or any(
+                    b in validate.PLANNED_METRICS for b in _series_bases(name)
+                )
             if not ok:
                 missing.append(f"{where}: {name}")
     assert not missing, "not in services/ nor in validate.PLANNED_METRICS:\n" + "\n".join(missing)
@@ -251,16 +291,22 @@ def test_planned_metrics_are_documented_and_agree_with_the_code_once_exported():
             assert (metric.type, set(metric.labels)) == (kind, set(labels)), (
                 f"{metric.source} exports {name} as a {metric.type} with labels {metric.labels}, but the "
                 f"rules and dashboards were written for a {kind} with {labels} (PLANNED_METRICS): "
-                f"change them together")
+                f"change them together"
+            )
 
 
 def test_the_metric_check_catches_unknown_names_labels_and_values():
-    problems = "\n".join(validate.metric_problems([
-        ("a", "rate(csp_http_request_total[5m])"),
-        ("b", 'sum by (area) (rate(csp_http_requests_total{worker="x"}[5m]))'),
-        ("c", 'csp_stream_records_total{worker="csp-mapping"}'),
-        ("d", 'csp_alerts{state="open"}'),
-    ], REPO))
+    problems = "\n".join(
+        validate.metric_problems(
+            [
+                ("a", "rate(csp_http_request_total[5m])"),
+                ("b", 'sum by (area) (rate(csp_http_requests_total{worker="x"}[5m]))'),
+                ("c", 'csp_stream_records_total{worker="csp-mapping"}'),
+                ("d", 'csp_alerts{state="open"}'),
+            ],
+            REPO,
+        )
+    )
     assert "csp_http_request_total is neither" in problems
     assert "no label 'worker'" in problems and "groups by 'area'" in problems
     assert "csp-mapping never set by the code" in problems
@@ -270,8 +316,14 @@ def test_the_metric_check_catches_unknown_names_labels_and_values():
 def test_every_exported_metric_is_in_the_catalogue_with_its_type_and_labels():
     _ok(validate.catalogue_problems(REPO))
     rows = validate.catalogue(REPO)
-    for name in ("csp_build_info", "csp_pg_pool_connections", "csp_kafka_consumer_lag_records",
-                 "csp_deadletter_records_total", "csp_alert_notifications_total", "csp_alerts"):
+    for name in (
+        "csp_build_info",
+        "csp_pg_pool_connections",
+        "csp_kafka_consumer_lag_records",
+        "csp_deadletter_records_total",
+        "csp_alert_notifications_total",
+        "csp_alerts",
+    ):
         assert name in rows, name
 
 
@@ -282,14 +334,16 @@ def test_the_catalogue_check_catches_missing_stale_and_wrong_rows(tmp_path):
         "A = Counter('csp_a_total', 'a', ['topic', 'outcome'])\n"
         "B = Gauge('csp_b', 'b', ['state'])\n"
         "C = Info('csp_c', 'c')\n"
-        "D = Gauge('csp_d', 'd')\n")
+        "D = Gauge('csp_d', 'd')\n"
+    )
     (tmp_path / "deploy").mkdir()
     (tmp_path / validate.RUNBOOK).write_text(
         "# Ops\n\n## Metrics catalogue\n\n| metric | type | labels | meaning |\n|---|---|---|---|\n"
         "| `csp_a_total` | counter | `topic` | a |\n"
         "| `csp_b` | counter | `state` | b |\n"
         "| `csp_c_info` | info | | c |\n"
-        "| `csp_gone` | gauge | | removed from the code |\n\n## Next\n")
+        "| `csp_gone` | gauge | | removed from the code |\n\n## Next\n"
+    )
     problems = "\n".join(validate.catalogue_problems(tmp_path))
     assert "csp_a_total: labels outcome are not in the catalogue" in problems
     assert "csp_b is catalogued as 'counter'" in problems
@@ -300,9 +354,11 @@ def test_the_catalogue_check_catches_missing_stale_and_wrong_rows(tmp_path):
 
 # --- the command line -----------------------------------------------------------------------
 
+
 def test_validate_command_passes():
-    proc = subprocess.run([sys.executable, "-m", "deploy.validate"], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "deploy.validate"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for check in validate.CHECKS:
         assert f"ok   {check}:" in proc.stdout

@@ -3,6 +3,7 @@ PodDisruptionBudget that lets a drain take one, the autoscalers (policy/v1 and a
 checked against the strict schemas with the rest) read metrics that exist, and no worker may
 run more pods than partitions carrying areas.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,11 +32,20 @@ def _problems(docs) -> str:
 
 
 def test_every_deployment_runs_two_pods_at_least_with_a_budget_and_the_new_kinds_are_schema_checked(docs):
-    hpa_min = {d["spec"]["scaleTargetRef"]["name"]: d["spec"]["minReplicas"]
-               for _, d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    hpa_min = {
+        d["spec"]["scaleTargetRef"]["name"]: d["spec"]["minReplicas"]
+        for _, d in docs
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
     deployments = [d for _, d in docs if d["kind"] == "Deployment"]
     assert {d["metadata"]["name"] for d in deployments} >= {
-        "intake", "alerts-api", "reporting", "mapping", "alerts", "reporting-worker"}
+        "intake",
+        "alerts-api",
+        "reporting",
+        "mapping",
+        "alerts",
+        "reporting-worker",
+    }
     for d in deployments:
         assert validate.min_replicas(d, hpa_min) >= 2, d["metadata"]["name"]
     assert {d["apiVersion"] for _, d in docs if d["kind"] == "PodDisruptionBudget"} == {"policy/v1"}
@@ -46,8 +56,11 @@ def test_every_deployment_runs_two_pods_at_least_with_a_budget_and_the_new_kinds
 
 
 def test_a_single_replica_deployment_is_refused(docs):
-    docs = [(f, d) for f, d in docs
-            if not (d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "alerts-api")]
+    docs = [
+        (f, d)
+        for f, d in docs
+        if not (d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "alerts-api")
+    ]
     _one(docs, "Deployment", "alerts-api")["spec"]["replicas"] = 1
     assert "Deployment/alerts-api: runs 1 replica(s) at least" in _problems(docs)
 
@@ -58,8 +71,9 @@ def test_an_autoscaler_floor_of_one_is_refused(docs):
 
 
 def test_a_deployment_without_a_budget_is_refused(docs):
-    docs = [(f, d) for f, d in docs
-            if not (d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"] == "reporting")]
+    docs = [
+        (f, d) for f, d in docs if not (d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"] == "reporting")
+    ]
     assert "Deployment/reporting has no PodDisruptionBudget" in _problems(docs)
 
 

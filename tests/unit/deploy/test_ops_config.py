@@ -1,6 +1,7 @@
 """The local stack's Prometheus and Alertmanager configuration (deploy/local/ops_config.py), the
 checks deploy/validate.py makes of it, and the receiver that logs Alertmanager's notifications
 (deploy/local/alert_receiver.py)."""
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,18 @@ from deploy import validate
 from deploy.local import alert_receiver, ops_config
 
 REPO = validate.REPO
-ENV = {"CSP_INTAKE_PORT": "1081", "CSP_MAPPING_PORT": "1082", "CSP_ALERTS_PORT": "1083",
-       "CSP_REPORTING_PORT": "1084", "CSP_REPORTING_WORKER_PORT": "1085", "CSP_ALERTS_API_PORT": "1086",
-       "CSP_KAFKA_METRICS_PORT": "1094", "CSP_PROMETHEUS_PORT": "1095", "CSP_ALERTMANAGER_PORT": "1096",
-       "CSP_ALERTMANAGER_RECEIVER_PORT": "1097"}
+ENV = {
+    "CSP_INTAKE_PORT": "1081",
+    "CSP_MAPPING_PORT": "1082",
+    "CSP_ALERTS_PORT": "1083",
+    "CSP_REPORTING_PORT": "1084",
+    "CSP_REPORTING_WORKER_PORT": "1085",
+    "CSP_ALERTS_API_PORT": "1086",
+    "CSP_KAFKA_METRICS_PORT": "1094",
+    "CSP_PROMETHEUS_PORT": "1095",
+    "CSP_ALERTMANAGER_PORT": "1096",
+    "CSP_ALERTMANAGER_RECEIVER_PORT": "1097",
+}
 
 
 def test_every_scrape_target_and_the_alertmanager_move_to_the_stack_ports(tmp_path):
@@ -79,23 +88,43 @@ def test_validate_accepts_the_files_as_they_are(tmp_path):
     assert validate._prometheus_config_problems(_repo_copy(tmp_path)) == []
 
 
-@pytest.mark.parametrize(("rel", "old", "new", "problem"), [
-    ("deploy/prometheus/prometheus.yml", '"127.0.0.1:19094"', '"127.0.0.1:19095"',
-     "job kafka scrapes: ['127.0.0.1:19095'], but CSP_KAFKA_METRICS_PORT defaults to 19094"),
-    ("deploy/prometheus/prometheus.yml", '"127.0.0.1:9093"', '"127.0.0.1:9193"',
-     "alerting sends to: ['127.0.0.1:9193'], but CSP_ALERTMANAGER_PORT defaults to 9093"),
-    ("deploy/alertmanager/alertmanager.yml", "127.0.0.1:9095", "127.0.0.1:9195",
-     "webhooks: ['127.0.0.1:9195'], but CSP_ALERTMANAGER_RECEIVER_PORT defaults to 9095"),
-    ("deploy/prometheus/prometheus.yml", "job_name: kafka", "job_name: broker",
-     "scrape job broker has no port setting"),
-])
+@pytest.mark.parametrize(
+    ("rel", "old", "new", "problem"),
+    [
+        (
+            "deploy/prometheus/prometheus.yml",
+            '"127.0.0.1:19094"',
+            '"127.0.0.1:19095"',
+            "job kafka scrapes: ['127.0.0.1:19095'], but CSP_KAFKA_METRICS_PORT defaults to 19094",
+        ),
+        (
+            "deploy/prometheus/prometheus.yml",
+            '"127.0.0.1:9093"',
+            '"127.0.0.1:9193"',
+            "alerting sends to: ['127.0.0.1:9193'], but CSP_ALERTMANAGER_PORT defaults to 9093",
+        ),
+        (
+            "deploy/alertmanager/alertmanager.yml",
+            "127.0.0.1:9095",
+            "127.0.0.1:9195",
+            "webhooks: ['127.0.0.1:9195'], but CSP_ALERTMANAGER_RECEIVER_PORT defaults to 9095",
+        ),
+        (
+            "deploy/prometheus/prometheus.yml",
+            "job_name: kafka",
+            "job_name: broker",
+            "scrape job broker has no port setting",
+        ),
+    ],
+)
 def test_validate_refuses_a_port_that_is_not_the_local_default(tmp_path, rel, old, new, problem):
     repo = _repo_copy(tmp_path)
     text = (repo / rel).read_text()
     assert old in text
     (repo / rel).write_text(text.replace(old, new))
-    assert any(problem in p for p in validate._prometheus_config_problems(repo)), \
-        validate._prometheus_config_problems(repo)
+    assert any(problem in p for p in validate._prometheus_config_problems(repo)), validate._prometheus_config_problems(
+        repo
+    )
 
 
 @pytest.fixture
@@ -122,8 +151,12 @@ def test_the_receiver_logs_each_notification_as_one_json_line(receiver):
     base, log = receiver
     with urllib.request.urlopen(f"{base}/healthz", timeout=5) as r:
         assert r.status == 200
-    note = {"version": "4", "status": "firing", "receiver": "platform-log",
-            "alerts": [{"status": "firing", "labels": {"alertname": "CspServiceDown", "job": "csp-mapping"}}]}
+    note = {
+        "version": "4",
+        "status": "firing",
+        "receiver": "platform-log",
+        "alerts": [{"status": "firing", "labels": {"alertname": "CspServiceDown", "job": "csp-mapping"}}],
+    }
     assert _post(f"{base}/alerts", json.dumps(note).encode()) == 200
     assert _post(f"{base}/alerts", json.dumps({**note, "status": "resolved"}).encode()) == 200
     lines = [json.loads(line) for line in log.read_text().splitlines()]
@@ -131,12 +164,15 @@ def test_the_receiver_logs_each_notification_as_one_json_line(receiver):
     assert lines[0]["alerts"] == note["alerts"] and lines[0]["received_at"]
 
 
-@pytest.mark.parametrize(("path", "body", "status"), [
-    ("/alerts", b"not json", 400),
-    ("/alerts", b'{"status": "firing"}', 400),
-    ("/alerts", b"[]", 400),
-    ("/elsewhere", b'{"alerts": []}', 404),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/alerts", b"not json", 400),
+        ("/alerts", b'{"status": "firing"}', 400),
+        ("/alerts", b"[]", 400),
+        ("/elsewhere", b'{"alerts": []}', 404),
+    ],
+)
 def test_the_receiver_refuses_what_is_not_a_notification(receiver, path, body, status):
     base, log = receiver
     assert _post(f"{base}{path}", body) == status

@@ -1,4 +1,5 @@
 """The shared metric helpers: build info labels, pool usage read at scrape time, dead letters."""
+
 from __future__ import annotations
 
 import platform
@@ -33,8 +34,9 @@ def sample(name: str, **labels) -> float | None:
 
 def test_build_info_names_the_component_not_the_service_target_label():
     metrics.set_build_info("intake", "9.9.9")
-    assert sample("csp_build_info", component="intake", version="9.9.9",
-                  python_version=platform.python_version()) == 1.0
+    assert (
+        sample("csp_build_info", component="intake", version="9.9.9", python_version=platform.python_version()) == 1.0
+    )
     text = metrics.exposition()[0].decode()
     assert 'service="' not in text.split("csp_build_info{", 1)[1].split("}", 1)[0]
 

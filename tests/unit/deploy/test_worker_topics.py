@@ -1,6 +1,7 @@
 """deploy/validate.py sizes each stream worker's replicas by the partitions of the topics it reads
 (worker_topics, from the faust app each worker's factory builds); they must be the topics the
 worker's agents are declared on in its source."""
+
 from __future__ import annotations
 
 import ast
@@ -9,8 +10,11 @@ from pathlib import Path
 from deploy.validate import WORKER_MODULES, worker_topics
 
 ROOT = Path(__file__).resolve().parents[3]
-MODULES = {"mapping": "services/mapping/worker.py", "alerts": "services/alerts/worker.py",
-           "reporting-worker": "services/reporting/worker.py"}
+MODULES = {
+    "mapping": "services/mapping/worker.py",
+    "alerts": "services/alerts/worker.py",
+    "reporting-worker": "services/reporting/worker.py",
+}
 
 
 def agent_topics(path: Path) -> set[str]:
@@ -21,12 +25,14 @@ def agent_topics(path: Path) -> set[str]:
     agents: set[str] = set()
 
     def constants(call: ast.Call) -> set[str]:
-        return {a.value.id for a in call.args[1:]
-                if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name)}
+        return {a.value.id for a in call.args[1:] if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name)}
 
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                and getattr(node.value.func, "id", None) == "raw_topic":
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "raw_topic"
+        ):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     named[target.id] = constants(node.value)

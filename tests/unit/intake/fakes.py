@@ -3,6 +3,7 @@
 They keep the adapters' contracts (services/intake/adapters/store.py, producer.py and
 services/common/organisations.py), not their SQL or Kafka: the integration tests cover those
 against the real PostgreSQL and broker."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from services.intake.adapters.store import LedgerRow
 @dataclass
 class FakeLedger:
     """The idempotency ledger: one row per event id, pending until marked published."""
+
     rows: dict[str, LedgerRow] = field(default_factory=dict)
 
     async def reserve(self, rows: list[tuple[str, str, str, str, bytes]]) -> set[str]:
@@ -32,18 +34,24 @@ class FakeLedger:
     async def mark_published(self, rows: list[tuple[str, str, int, int]]) -> None:
         for event_id, topic, partition, offset in rows:
             row = self.rows[event_id]
-            self.rows[event_id] = LedgerRow(event_id, row.organisation_id, row.body_sha256, True,
-                                            topic, partition, offset, row.age_s)
+            self.rows[event_id] = LedgerRow(
+                event_id, row.organisation_id, row.body_sha256, True, topic, partition, offset, row.age_s
+            )
 
     def age(self, seconds: float) -> None:
         """Every row as if reserved ``seconds`` ago (a publication that has long given up)."""
-        self.rows = {i: LedgerRow(r.event_id, r.organisation_id, r.body_sha256, r.published, r.topic,
-                                  r.partition, r.offset, seconds) for i, r in self.rows.items()}
+        self.rows = {
+            i: LedgerRow(
+                r.event_id, r.organisation_id, r.body_sha256, r.published, r.topic, r.partition, r.offset, seconds
+            )
+            for i, r in self.rows.items()
+        }
 
 
 @dataclass
 class FakePublisher:
     """The event log: records appended per topic; ``failing`` makes the broker refuse them all."""
+
     log: dict[str, list[tuple[bytes, bytes, list[tuple[str, bytes]]]]] = field(default_factory=dict)
     failing: bool = False
     on_late_ack: Callable | None = None
@@ -72,5 +80,11 @@ class FakeRegistry:
 
     def register(self, organisation_id: str, areas: set[str], provider_ids: set[str] = frozenset()) -> None:
         self.registrations[organisation_id] = Registration(
-            organisation_id, organisation_id, "vcse", frozenset(areas), frozenset(provider_ids),
-            frozenset(), frozenset({organisation_id, *provider_ids}))
+            organisation_id,
+            organisation_id,
+            "vcse",
+            frozenset(areas),
+            frozenset(provider_ids),
+            frozenset(),
+            frozenset({organisation_id, *provider_ids}),
+        )

@@ -50,6 +50,7 @@ def test_future_dates_name_each_field():
     assert future_dates(event(), now, skew) == []
     # Tomorrow has begun in Kiribati at 10:00 UTC today; the day after has not.
     assert future_dates(event(period_end=date(2026, 12, 4)), now, skew) == []
-    assert [f for f, _ in future_dates(event(period_start=date(2026, 12, 5), period_end=date(2026, 12, 5)),
-                                       now, skew)] == ["data.period_start", "data.period_end"]
+    assert [
+        f for f, _ in future_dates(event(period_start=date(2026, 12, 5), period_end=date(2026, 12, 5)), now, skew)
+    ] == ["data.period_start", "data.period_end"]
     assert [f for f, _ in future_dates(event(occurred_at="2026-12-03T12:06:00Z"), now, skew)] == ["occurred_at"]

@@ -1,5 +1,6 @@
 """How intake's batch routes read their events (services.intake.routes.read_each): each event of
 the batch on its own, so one invalid event is answered on its own and the rest are read."""
+
 from __future__ import annotations
 
 import copy
@@ -38,7 +39,7 @@ def test_a_batch_posted_to_the_other_type_refuses_each_event():
 
 
 def test_strict_types_hold_in_a_batch_as_in_a_single_post():
-    """"12" is not 12, and a date is text, in a batch as on the single-event route."""
+    """ "12" is not 12, and a date is text, in a batch as on the single-event route."""
     refused = read_each(FINDING_ADAPTER, [_finding(people_affected="12")])[0]
     assert isinstance(refused, ValidationError)
     assert {e["loc"] for e in refused.errors()} == {("data", "people_affected")}

@@ -2,6 +2,7 @@
 case calls them, so tests/unit/intake/test_service.py cannot pass against an adapter IntakeService
 no longer calls the way it is written: each method the service calls on its ledger, publisher and
 registry is on the fake, with the same parameter names, kinds and defaults as the adapter's."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,7 @@ from services.intake.adapters.store import Ledger
 
 from .fakes import FakeLedger, FakePublisher, FakeRegistry
 
-PAIRS = [("ledger", Ledger, FakeLedger), ("publisher", Publisher, FakePublisher),
-         ("registry", Registry, FakeRegistry)]
+PAIRS = [("ledger", Ledger, FakeLedger), ("publisher", Publisher, FakePublisher), ("registry", Registry, FakeRegistry)]
 
 
 def shape(fn) -> list[tuple[str, object, object]]:
@@ -28,10 +28,16 @@ def shape(fn) -> list[tuple[str, object, object]]:
 def called(attr: str) -> set[str]:
     """The methods the service calls on ``self.<attr>``."""
     tree = ast.parse(Path(inspect.getfile(service)).read_text(encoding="utf-8"))
-    return {n.func.attr for n in ast.walk(tree)
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-            and isinstance(n.func.value, ast.Attribute) and n.func.value.attr == attr
-            and isinstance(n.func.value.value, ast.Name) and n.func.value.value.id == "self"}
+    return {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Attribute)
+        and n.func.value.attr == attr
+        and isinstance(n.func.value.value, ast.Name)
+        and n.func.value.value.id == "self"
+    }
 
 
 @pytest.mark.parametrize(("attr", "real", "fake"), PAIRS, ids=[p[0] for p in PAIRS])

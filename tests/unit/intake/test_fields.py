@@ -1,5 +1,6 @@
 """fields.leaves: an event's values with their paths, from the model or from its dump alike;
 fields.checked: those of them the checks read."""
+
 from __future__ import annotations
 
 import copy
@@ -22,7 +23,7 @@ def test_a_model_gives_the_same_fields_as_its_dump_in_the_same_order():
         assert leaves(event) == leaves(event.model_dump())
         paths = [path for path, _ in leaves(event)]
         assert "data.summary" in paths or "data.indicator" in paths
-        assert not any(path == "data" for path in paths)          # nested models are walked into
+        assert not any(path == "data" for path in paths)  # nested models are walked into
 
 
 def test_lists_and_nested_dicts_are_walked_with_their_paths():
@@ -30,29 +31,46 @@ def test_lists_and_nested_dicts_are_walked_with_their_paths():
 
 
 # What fields.checked keeps is what every check reads: the same findings as the whole walk.
-_text = st.one_of(st.none(), st.text(max_size=60),
-                  st.sampled_from(["call 07700 900123", "NHS 943 476 5919", "a\x00b", "B11 4BW",
-                                   "jo@example.org", "born 3 May 1990", "ward 6, 2024"]))
+_text = st.one_of(
+    st.none(),
+    st.text(max_size=60),
+    st.sampled_from(
+        [
+            "call 07700 900123",
+            "NHS 943 476 5919",
+            "a\x00b",
+            "B11 4BW",
+            "jo@example.org",
+            "born 3 May 1990",
+            "ward 6, 2024",
+        ]
+    ),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(summary=_text, recommendation=_text, service=_text,
-       people=st.one_of(st.none(), st.integers(min_value=0, max_value=MAX_COUNT)),
-       offset=st.integers(min_value=-23, max_value=23))
-def test_checked_fields_are_the_whole_walk_less_what_no_check_reads(summary, recommendation, service,
-                                                                   people, offset):
+@given(
+    summary=_text,
+    recommendation=_text,
+    service=_text,
+    people=st.one_of(st.none(), st.integers(min_value=0, max_value=MAX_COUNT)),
+    offset=st.integers(min_value=-23, max_value=23),
+)
+def test_checked_fields_are_the_whole_walk_less_what_no_check_reads(summary, recommendation, service, people, offset):
     body = copy.deepcopy(FINDING)
     body["occurred_at"] = f"2026-11-02T18:30:00{offset:+03d}:00"
-    body["data"].update(summary=summary or "x", recommendation=recommendation, service=service,
-                        people_affected=people)
+    body["data"].update(summary=summary or "x", recommendation=recommendation, service=service, people_affected=people)
     _same_findings(CommunityEngagementFinding.model_validate(body))
 
 
 @settings(max_examples=200, deadline=None)
-@given(name=st.text(min_size=1, max_size=60), notes=_text,
-       value=st.floats(allow_nan=True, allow_infinity=True),
-       target=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
-       year=st.sampled_from([1, 2026, 9999]))
+@given(
+    name=st.text(min_size=1, max_size=60),
+    notes=_text,
+    value=st.floats(allow_nan=True, allow_infinity=True),
+    target=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    year=st.sampled_from([1, 2026, 9999]),
+)
 def test_the_same_holds_for_performance_events(name, notes, value, target, year):
     body = copy.deepcopy(PERFORMANCE)
     body["occurred_at"] = f"{year:04d}-01-01T00:30:00+01:00" if year == 1 else f"{year:04d}-12-31T23:30:00-01:00"
@@ -60,7 +78,7 @@ def test_the_same_holds_for_performance_events(name, notes, value, target, year)
     try:
         event = ProviderPerformanceEvent.model_validate(body)
     except ValidationError:
-        return      # not a valid event: nothing to check
+        return  # not a valid event: nothing to check
     _same_findings(event)
 
 

@@ -1,5 +1,6 @@
 """Where intake's publisher puts each record: the Java client's partitioner, remembered per key
 for as long as the topic's partitions stay the same (services.intake.adapters.producer)."""
+
 from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -27,7 +28,7 @@ async def test_each_key_goes_where_the_java_partitioner_puts_it_and_follows_a_pa
     publisher = Publisher("127.0.0.1:1", 1.0)
     metadata = Partitions(6)
     keys = [code.encode() for code in AREAS]
-    records = [("intake.findings.v1", key, b"{}", []) for key in keys * 2]    # every key twice
+    records = [("intake.findings.v1", key, b"{}", []) for key in keys * 2]  # every key twice
     for count in (6, 12):
         metadata.count = count
         placed = await publisher._place(metadata, records)

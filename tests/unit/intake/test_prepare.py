@@ -1,5 +1,6 @@
 """domain.prepare: the checks that need neither caller nor store, in the order they are answered,
 and what the ledger and the log get (canonical JSON, its digest, the attributes)."""
+
 from __future__ import annotations
 
 import copy
@@ -57,7 +58,7 @@ def test_the_clock_is_checked_before_the_privacy_guard():
     p = prepare(_event(body), NOW, SKEW)
     assert p.refusal is not None and p.refusal.reason == "future_date"
     assert [e["field"] for e in p.refusal.errors] == ["occurred_at"]
-    body["occurred_at"] = (NOW + SKEW).isoformat()          # at the allowance: on to the guard
+    body["occurred_at"] = (NOW + SKEW).isoformat()  # at the allowance: on to the guard
     assert prepare(_event(body), NOW, SKEW).refusal.reason == "privacy"
 
 

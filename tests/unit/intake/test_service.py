@@ -1,6 +1,7 @@
 """IntakeService.admit, the use case, with in-memory adapters (tests/unit/intake/fakes.py): the
 order of the checks, idempotency and what is answered when the log refuses. The same paths run
 against real PostgreSQL and Kafka in tests/integration/test_intake.py and tests/faults/."""
+
 from __future__ import annotations
 
 import copy
@@ -85,7 +86,7 @@ async def test_no_2xx_when_the_log_refuses_and_a_retry_publishes_under_the_same_
     assert (refused.status, refused.http_status) == ("unavailable", 503)
     assert not ledger.rows[str(event.event_id)].published and publisher.ids() == []
     publisher.failing = False
-    ledger.age(60)                   # the first attempt has long given up
+    ledger.age(60)  # the first attempt has long given up
     [retried] = await intake.admit(PARTNER, [event])
     assert (retried.status, retried.http_status) == ("accepted", 202)
     assert publisher.ids() == [str(event.event_id)]
@@ -100,7 +101,7 @@ async def test_a_partner_posts_only_as_itself_and_only_for_what_it_is_registered
     registry.registrations.clear()
     [unregistered] = await intake.admit(PARTNER, [finding()])
     assert unregistered.http_status == 403
-    assert ledger.rows == {} and publisher.ids() == []         # nothing reserved, nothing published
+    assert ledger.rows == {} and publisher.ids() == []  # nothing reserved, nothing published
 
 
 async def test_an_operator_may_post_for_any_organisation_without_a_registration():

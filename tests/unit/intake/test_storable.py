@@ -1,4 +1,5 @@
 """Values the stores downstream cannot keep are found before an event is admitted."""
+
 from __future__ import annotations
 
 import copy
@@ -39,8 +40,7 @@ def test_other_control_characters_are_kept():
     assert unstorable(_finding(summary="tab\tnew line\nbell\x07 escape\x1b")) == []
 
 
-@pytest.mark.parametrize("people, ok", [(0, True), (INT32_MAX, True), (INT32_MAX + 1, False),
-                                        (10**18, False)])
+@pytest.mark.parametrize("people, ok", [(0, True), (INT32_MAX, True), (INT32_MAX + 1, False), (10**18, False)])
 def test_people_affected_fits_the_reporting_column(people, ok):
     found = unstorable(_finding(people_affected=people))
     assert (found == []) is ok
@@ -55,15 +55,22 @@ def test_other_counts_fit_64_bits():
 
 
 def test_finite_extremes_are_kept():
-    assert unstorable(_performance(indicator="eip_new_cases", value=1.7e308, target=1.7e308,
-                                   numerator=None, denominator=None)) == []
+    assert (
+        unstorable(
+            _performance(indicator="eip_new_cases", value=1.7e308, target=1.7e308, numerator=None, denominator=None)
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("when, ok", [
-    ("0001-01-01T00:00:00+00:00", True),
-    ("0001-01-01T00:00:00+23:59", False),    # 31 December of year 0 in UTC
-    ("0001-01-02T00:00:00+23:59", True),
-])
+@pytest.mark.parametrize(
+    "when, ok",
+    [
+        ("0001-01-01T00:00:00+00:00", True),
+        ("0001-01-01T00:00:00+23:59", False),  # 31 December of year 0 in UTC
+        ("0001-01-02T00:00:00+23:59", True),
+    ],
+)
 def test_a_time_must_exist_in_utc(when, ok):
     event = _finding()
     event["occurred_at"] = datetime.fromisoformat(when)

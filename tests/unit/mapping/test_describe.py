@@ -1,4 +1,5 @@
 """The mapping as documents: the taxonomy with the rules in force, and one event explained."""
+
 from __future__ import annotations
 
 import copy
@@ -49,6 +50,7 @@ def test_every_quote_in_the_document_is_on_its_lines():
         elif isinstance(value, list):
             for v in value:
                 yield from cites(v)
+
     found = list(cites(mapping_document(RULES)))
     assert len(found) > 100
     for ref in parse_citations(found):

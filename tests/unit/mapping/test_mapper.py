@@ -1,4 +1,5 @@
 """The mapping is a pure function of the event and the rule set; every answer is explainable."""
+
 from __future__ import annotations
 
 import copy
@@ -8,8 +9,7 @@ from datetime import datetime, timezone
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from contracts.events import (CommunityEngagementFinding, DeadLetter, MappedEvent,
-                              ProviderPerformanceEvent)
+from contracts.events import CommunityEngagementFinding, DeadLetter, MappedEvent, ProviderPerformanceEvent
 from contracts.citations import LocalDefault, SeedRef, misquoted
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
 from contracts.topics import DEADLETTER, MAPPED
@@ -44,18 +44,20 @@ def test_language_barrier_is_access_facilitator_work():
     mapped = map_event(finding(theme=Theme.ACCESS_AND_LANGUAGE_BARRIERS, cdw_role=None), RULES, NOW)
     assert isinstance(mapped, MappedEvent)
     assert mapped.cdw_roles == [CDWRole.ACCESS_FACILITATOR]
-    assert set(mapped.stages) == set(CDW_ROLES[CDWRole.ACCESS_FACILITATOR].stages) == {
-        Stage(2), Stage(3), Stage(4), Stage(7)}
+    assert (
+        set(mapped.stages)
+        == set(CDW_ROLES[CDWRole.ACCESS_FACILITATOR].stages)
+        == {Stage(2), Stage(3), Stage(4), Stage(7)}
+    )
     assert set(mapped.competencies) == {Competency(4), Competency(7)}
     assert mapped.rule_ids == ["theme.access_and_language_barriers"]
     assert mapped.rules_version == RULES.version
 
 
 def test_reported_role_adds_its_stages_with_its_own_rule_id():
-    mapped = map_event(finding(theme=Theme.ACCESS_AND_LANGUAGE_BARRIERS,
-                               cdw_role=CDWRole.CAPACITY_BUILDER), RULES, NOW)
+    mapped = map_event(finding(theme=Theme.ACCESS_AND_LANGUAGE_BARRIERS, cdw_role=CDWRole.CAPACITY_BUILDER), RULES, NOW)
     assert mapped.cdw_roles == [CDWRole.ACCESS_FACILITATOR, CDWRole.CAPACITY_BUILDER]
-    assert Stage.MANAGING_PERFORMANCE in mapped.stages          # from the capacity builder
+    assert Stage.MANAGING_PERFORMANCE in mapped.stages  # from the capacity builder
     assert "role.capacity_builder" in mapped.rule_ids
 
 
@@ -67,10 +69,17 @@ def test_seven_day_follow_up_is_managing_performance():
 
 
 def test_voluntary_funding_gap_reaches_prioritising_investment():
-    event = performance(indicator=Indicator.FUNDING, unit=None, target=None,
-                        numerator=None, denominator=None, value=0.6,
-                        funding_committed_gbp=60000, funding_required_gbp=100000,
-                        provider_sector=ProviderSector.VOLUNTARY)
+    event = performance(
+        indicator=Indicator.FUNDING,
+        unit=None,
+        target=None,
+        numerator=None,
+        denominator=None,
+        value=0.6,
+        funding_committed_gbp=60000,
+        funding_required_gbp=100000,
+        provider_sector=ProviderSector.VOLUNTARY,
+    )
     mapped = map_event(event, RULES, NOW)
     assert Competency.PRIORITISE_INVESTMENT in mapped.competencies
     assert any(r.startswith("sector.") for r in mapped.rule_ids)
@@ -104,8 +113,7 @@ def test_no_rule_routes_to_the_organisational_development_plan():
 
 def test_evidence_for_decommissioning_includes_the_change_agent():
     mapped = map_event(finding(theme=Theme.EVIDENCE_FOR_DECOMMISSIONING, cdw_role=None), RULES, NOW)
-    assert mapped.cdw_roles == [CDWRole.ACCESS_FACILITATOR, CDWRole.CHANGE_AGENT,
-                                CDWRole.CAPACITY_BUILDER]
+    assert mapped.cdw_roles == [CDWRole.ACCESS_FACILITATOR, CDWRole.CHANGE_AGENT, CDWRole.CAPACITY_BUILDER]
 
 
 def test_every_destination_is_reached_by_some_rule():
@@ -135,9 +143,12 @@ def test_missing_theme_rule_is_unplaceable_with_reason():
 
 
 @settings(max_examples=200, deadline=None)
-@given(theme=st.sampled_from(list(Theme)), community=st.sampled_from(list(Community)),
-       severity=st.sampled_from(list(Severity)),
-       role=st.one_of(st.none(), st.sampled_from(list(CDWRole))))
+@given(
+    theme=st.sampled_from(list(Theme)),
+    community=st.sampled_from(list(Community)),
+    severity=st.sampled_from(list(Severity)),
+    role=st.one_of(st.none(), st.sampled_from(list(CDWRole))),
+)
 def test_every_finding_maps_deterministically_inside_its_roles(theme, community, severity, role):
     event = finding(theme=theme, community=community, severity=severity, cdw_role=role)
     a, b = map_event(event, RULES, NOW), map_event(event, RULES, NOW)

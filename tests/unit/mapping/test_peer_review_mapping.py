@@ -1,6 +1,7 @@
 """Peer review returns through the mapping rule set: every return fires the panel rule, each of
 the five answers its question's rule; the record goes to mapped.peer-reviews.v1, and a return
 that breaks the contract is dead-lettered with the field named."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """A running service keeps its rules when a reload fails, and takes good ones."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ def test_refused_reload_keeps_the_rules_in_force(tmp_path):
     raw = yaml.safe_load(DEFAULT_RULES.read_text())
     path.write_text(yaml.safe_dump(raw))
     holder = RuleHolder(path)
-    assert holder.check() is False                   # unchanged file: nothing to do
+    assert holder.check() is False  # unchanged file: nothing to do
     version = holder.current.version
 
     bad = yaml.safe_load(DEFAULT_RULES.read_text())

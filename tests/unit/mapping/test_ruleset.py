@@ -1,4 +1,5 @@
 """An invalid rule file is refused at load, naming the bad entry."""
+
 from __future__ import annotations
 
 import pytest

@@ -13,6 +13,7 @@ so the tests built on them check the worker's counting and the domain's shaping 
 Only the methods the tested views and the worker call are here; a unit test holds each to the
 store's signature (tests/unit/reporting/test_store_fakes.py).
 """
+
 from __future__ import annotations
 
 import copy
@@ -83,20 +84,27 @@ class FakeReportingStore:
         if not unique:
             return set()
         if any(_has_nul(m.model_dump(mode="json")) for m in unique.values()):
-            raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding \"UTF8\": 0x00")
-        t = copy.deepcopy(self.tables)                       # the transaction
+            raise asyncpg.exceptions.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
+        t = copy.deepcopy(self.tables)  # the transaction
         fresh = [m for i, m in unique.items() if i not in t.events]
         for m in fresh:
             t.events[m.event_id] = m
         if fresh:
             self._write_rollups(t, rollup(fresh))
-            for m in sorted((m for m in fresh if isinstance(m.event, ProviderPerformanceEvent)),
-                            key=lambda m: m.event.occurred_at):
+            for m in sorted(
+                (m for m in fresh if isinstance(m.event, ProviderPerformanceEvent)), key=lambda m: m.event.occurred_at
+            ):
                 e = m.event
                 assert isinstance(e, ProviderPerformanceEvent)
                 d = e.data
-                key = (e.area, d.provider_id, d.indicator.value, d.community.value if d.community else "",
-                       d.period_start, d.period_end)
+                key = (
+                    e.area,
+                    d.provider_id,
+                    d.indicator.value,
+                    d.community.value if d.community else "",
+                    d.period_start,
+                    d.period_end,
+                )
                 if key not in t.series or e.occurred_at >= t.series[key][0]:
                     t.series[key] = (e.occurred_at, e.event_id)
         self.tables, self.commits = t, self.commits + 1
@@ -138,26 +146,47 @@ class FakeReportingStore:
                 row["events" + suffix] += c.events
                 row["people" + suffix] += c.people_affected
                 row["unmet_need" + suffix] += c.unmet_need
-        return [{"area": a, "type": t, **{k: row[k] for k in ("events", "events_prev", "people", "people_prev",
-                                                                  "unmet_need", "unmet_need_prev")}}
-                for (a, t), row in out.items()]
+        return [
+            {
+                "area": a,
+                "type": t,
+                **{
+                    k: row[k]
+                    for k in ("events", "events_prev", "people", "people_prev", "unmet_need", "unmet_need_prev")
+                },
+            }
+            for (a, t), row in out.items()
+        ]
 
-    async def signature_counts(self, areas: list[str], cur: Window, prev: Window, *,
-                               community: str | None = None, theme: str | None = None) -> list[dict]:
+    async def signature_counts(
+        self, areas: list[str], cur: Window, prev: Window, *, community: str | None = None, theme: str | None = None
+    ) -> list[dict]:
         out: dict[int, dict[str, int]] = {}
         rows: list[tuple[str, date, int, Counts]]
         if community is None and theme is None:
             rows = [(a, d, sid, c) for (a, d, sid), c in self.tables.area.items()]
         else:
-            rows = [(a, d, sid, c) for (a, d, sid, com, th), c in self.tables.detail.items()
-                    if community in (None, com) and theme in (None, th)]
+            rows = [
+                (a, d, sid, c)
+                for (a, d, sid, com, th), c in self.tables.detail.items()
+                if community in (None, com) and theme in (None, th)
+            ]
         for area, day, sid, c in rows:
             if area in areas and prev.start <= day <= cur.end:
                 row = out.setdefault(sid, defaultdict(int))
                 row["events" if day >= cur.start else "events_prev"] += c.events
-        return [{"signature_id": sid, "type": (s := self.tables.signatures[sid]).type, "stages": list(s.stages),
-                 "competencies": list(s.competencies), "cdw_roles": list(s.cdw_roles),
-                 "events": row["events"], "events_prev": row["events_prev"]} for sid, row in out.items()]
+        return [
+            {
+                "signature_id": sid,
+                "type": (s := self.tables.signatures[sid]).type,
+                "stages": list(s.stages),
+                "competencies": list(s.competencies),
+                "cdw_roles": list(s.cdw_roles),
+                "events": row["events"],
+                "events_prev": row["events_prev"],
+            }
+            for sid, row in out.items()
+        ]
 
     async def community_theme(self, areas: list[str], cur: Window, prev: Window) -> list[dict]:
         tiles = {**{t: False for t in cover(prev.start, prev.end)}, **{t: True for t in cover(cur.start, cur.end)}}
@@ -173,22 +202,36 @@ class FakeReportingStore:
             if current:
                 row["severity_weight"] += c.severity_weight
                 row["high_severity"] += c.high_severity
-        return [{"community": com, "theme": th, **{k: row[k] for k in (
-                    "findings", "findings_prev", "people", "people_prev", "severity_weight", "high_severity")}}
-                for (com, th), row in out.items()]
+        return [
+            {
+                "community": com,
+                "theme": th,
+                **{
+                    k: row[k]
+                    for k in ("findings", "findings_prev", "people", "people_prev", "severity_weight", "high_severity")
+                },
+            }
+            for (com, th), row in out.items()
+        ]
 
-    async def alerts(self, areas: list[str], *, include_resolved: bool = False, sort: str = "age",
-                     limit: int = 500) -> list[dict]:
-        ORDER_BY["alerts"][sort]                             # KeyError for anything not whitelisted
-        keys = {"age": lambda r: (r["starts_at"], r["fingerprint"]),
-                "severity": lambda r: (r["severity"] != "red", r["starts_at"], r["fingerprint"]),
-                "area": lambda r: (r["area"], r["starts_at"], r["fingerprint"]),
-                "rule": lambda r: (r["rule"], r["starts_at"], r["fingerprint"])}
-        rows = [{k: v for k, v in r.items() if k != "evidence"} for r in self.tables.alerts.values()
-                if r["area"] in areas and (include_resolved or r["status"] != "resolved")]
+    async def alerts(
+        self, areas: list[str], *, include_resolved: bool = False, sort: str = "age", limit: int = 500
+    ) -> list[dict]:
+        ORDER_BY["alerts"][sort]  # KeyError for anything not whitelisted
+        keys = {
+            "age": lambda r: (r["starts_at"], r["fingerprint"]),
+            "severity": lambda r: (r["severity"] != "red", r["starts_at"], r["fingerprint"]),
+            "area": lambda r: (r["area"], r["starts_at"], r["fingerprint"]),
+            "rule": lambda r: (r["rule"], r["starts_at"], r["fingerprint"]),
+        }
+        rows = [
+            {k: v for k, v in r.items() if k != "evidence"}
+            for r in self.tables.alerts.values()
+            if r["area"] in areas and (include_resolved or r["status"] != "resolved")
+        ]
         if sort in keys:
             rows.sort(key=keys[sort])
-        else:                                                # newest, updated: descending, then fingerprint
+        else:  # newest, updated: descending, then fingerprint
             column = "starts_at" if sort == "newest" else "updated_at"
             rows.sort(key=lambda r: r["fingerprint"])
             rows.sort(key=lambda r: r[column], reverse=True)

@@ -1,5 +1,6 @@
 """The community x theme rollup in calendar buckets (migration 012) as pure functions: which
 bucket a day falls in, how a window is tiled, and what a batch of events adds."""
+
 from __future__ import annotations
 
 import copy
@@ -19,9 +20,11 @@ def _days(tiles: list[tuple[str, date]]) -> list[date]:
     """Every day the tiles hold, in order."""
     out = []
     for grain, start in tiles:
-        end = {"day": start, "week": start + timedelta(days=6),
-               "month": rollups.bucket_start("month", start.replace(day=28) + timedelta(days=4))
-               - timedelta(days=1)}[grain]
+        end = {
+            "day": start,
+            "week": start + timedelta(days=6),
+            "month": rollups.bucket_start("month", start.replace(day=28) + timedelta(days=4)) - timedelta(days=1),
+        }[grain]
         out += [start + timedelta(days=i) for i in range((end - start).days + 1)]
     return out
 
@@ -38,18 +41,30 @@ def test_bucket_start_is_the_day_the_monday_and_the_first():
 
 def test_a_90_day_window_is_a_dozen_buckets_whole_months_in_the_middle():
     tiles = rollups.cover(date(2026, 9, 6), date(2026, 12, 4))
-    assert tiles == [("day", date(2026, 9, 6)), ("week", date(2026, 9, 7)), ("week", date(2026, 9, 14)),
-                     ("week", date(2026, 9, 21)), ("day", date(2026, 9, 28)), ("day", date(2026, 9, 29)),
-                     ("day", date(2026, 9, 30)), ("month", date(2026, 10, 1)), ("month", date(2026, 11, 1)),
-                     ("day", date(2026, 12, 1)), ("day", date(2026, 12, 2)), ("day", date(2026, 12, 3)),
-                     ("day", date(2026, 12, 4))]
+    assert tiles == [
+        ("day", date(2026, 9, 6)),
+        ("week", date(2026, 9, 7)),
+        ("week", date(2026, 9, 14)),
+        ("week", date(2026, 9, 21)),
+        ("day", date(2026, 9, 28)),
+        ("day", date(2026, 9, 29)),
+        ("day", date(2026, 9, 30)),
+        ("month", date(2026, 10, 1)),
+        ("month", date(2026, 11, 1)),
+        ("day", date(2026, 12, 1)),
+        ("day", date(2026, 12, 2)),
+        ("day", date(2026, 12, 3)),
+        ("day", date(2026, 12, 4)),
+    ]
 
 
 def test_short_windows_and_year_ends():
     assert rollups.cover(date(2026, 12, 4), date(2026, 12, 4)) == [("day", date(2026, 12, 4))]
     assert rollups.cover(date(2026, 12, 5), date(2026, 12, 4)) == []
-    assert rollups.cover(date(2026, 12, 1), date(2027, 1, 31)) == [("month", date(2026, 12, 1)),
-                                                                   ("month", date(2027, 1, 1))]
+    assert rollups.cover(date(2026, 12, 1), date(2027, 1, 31)) == [
+        ("month", date(2026, 12, 1)),
+        ("month", date(2027, 1, 1)),
+    ]
     # A week that crosses a month's end stays a week when no whole month is in the window.
     assert rollups.cover(date(2026, 11, 30), date(2026, 12, 6)) == [("week", date(2026, 11, 30))]
 
@@ -73,8 +88,12 @@ def test_a_finding_adds_to_its_day_week_and_month_and_performance_adds_nothing()
     day = date(2026, 12, 3)
     perf = copy.deepcopy(PERFORMANCE)
     perf.update(event_id=str(uuid.uuid4()))
-    events = [_mapped(_body(day, people=5, severity="high")), _mapped(_body(day, people=3, severity="low")),
-              _mapped(_body(day - timedelta(days=1), community="irish")), _mapped(perf)]
+    events = [
+        _mapped(_body(day, people=5, severity="high")),
+        _mapped(_body(day, people=3, severity="low")),
+        _mapped(_body(day - timedelta(days=1), community="irish")),
+        _mapped(perf),
+    ]
     batch = rollups.rollup(events)
     key = ("BSOL", "somali", "unmet_need")
     for grain, first in (("day", day), ("week", date(2026, 11, 30)), ("month", date(2026, 12, 1))):
@@ -88,8 +107,10 @@ def test_a_finding_adds_to_its_day_week_and_month_and_performance_adds_nothing()
 
 def test_summing_the_tiles_gives_the_daily_figures():
     start = date(2026, 8, 20)
-    events = [_mapped(_body(start + timedelta(days=i % 120), people=i % 7 + 1,
-                            community=("somali", "irish")[i % 2])) for i in range(400)]
+    events = [
+        _mapped(_body(start + timedelta(days=i % 120), people=i % 7 + 1, community=("somali", "irish")[i % 2]))
+        for i in range(400)
+    ]
     batch = rollups.rollup(events)
     window = (date(2026, 9, 3), date(2026, 11, 20))
     by_tiles: dict[str, int] = {}

@@ -1,4 +1,5 @@
 """CSV export cells: formulas neutralised after leading white space too, numbers kept numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -9,14 +10,25 @@ import pytest
 from services.reporting.domain.csvout import cell, formula_like, to_csv
 
 
-@pytest.mark.parametrize("text", [
-    " =1+1",                    # the case in issue #18: a space before the formula
-    "\n=cmd|' /C calc'!A0",     # newline-led
-    "\r\n=1+1", "\t=1+1", "  \t @SUM(A1)", " +1", "\n-2+3",
-    "\u00a0=1+1",               # a no-break space is white space to a spreadsheet too
-    "=1+1", "+1", "-1+2", "@x",
-    "\tplain", "\rplain",       # a leading tab or CR, whatever follows (OWASP)
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        " =1+1",  # the case in issue #18: a space before the formula
+        "\n=cmd|' /C calc'!A0",  # newline-led
+        "\r\n=1+1",
+        "\t=1+1",
+        "  \t @SUM(A1)",
+        " +1",
+        "\n-2+3",
+        "\u00a0=1+1",  # a no-break space is white space to a spreadsheet too
+        "=1+1",
+        "+1",
+        "-1+2",
+        "@x",
+        "\tplain",
+        "\rplain",  # a leading tab or CR, whatever follows (OWASP)
+    ],
+)
 def test_formula_like_text_is_prefixed_with_an_apostrophe(text):
     assert formula_like(text)
     assert cell(text) == "'" + text

@@ -1,5 +1,6 @@
 """Delegated calls as a session's own key: sealing, the form token, and act_as over a fake
 transport (the HTTP exchange is httpx's MockTransport; the session row a fake pool's answer)."""
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,20 @@ KEY = "csp_partner_example_key_1234567890"
 
 # -- sealing ---------------------------------------------------------------------------------------
 
+
 def test_a_sealed_key_opens_only_with_the_same_secret():
     token = delegate.seal(KEY, SECRET)
-    assert KEY.encode() not in token                       # never in clear
+    assert KEY.encode() not in token  # never in clear
     assert delegate.unseal(token, SECRET, 3600) == KEY
     assert delegate.unseal(token, OTHER, 3600) is None
-    assert delegate.seal(KEY, SECRET) != token              # a fresh IV each time
+    assert delegate.seal(KEY, SECRET) != token  # a fresh IV each time
 
 
 def test_the_seal_key_is_derived_for_its_purpose_not_the_secret_itself():
     import base64
     from cryptography.fernet import Fernet, InvalidToken
-    naive = Fernet(base64.urlsafe_b64encode(SECRET))       # the secret used directly
+
+    naive = Fernet(base64.urlsafe_b64encode(SECRET))  # the secret used directly
     with pytest.raises(InvalidToken):
         naive.decrypt(delegate.seal(KEY, SECRET))
 
@@ -59,15 +62,16 @@ def test_no_secret_seals_nothing():
 
 # -- the form token --------------------------------------------------------------------------------
 
+
 def test_a_form_token_belongs_to_one_session_and_one_server():
     sid, other_sid = session.new_session_id(), session.new_session_id()
     token = delegate.form_token_for(sid, SECRET)
     assert delegate.form_token_ok(sid, token, SECRET)
-    assert not delegate.form_token_ok(other_sid, token, SECRET)        # another session
-    assert not delegate.form_token_ok(sid, token, OTHER)               # another server
+    assert not delegate.form_token_ok(other_sid, token, SECRET)  # another session
+    assert not delegate.form_token_ok(sid, token, OTHER)  # another server
     assert not delegate.form_token_ok(sid, None, SECRET) and not delegate.form_token_ok(None, token, SECRET)
     assert not delegate.form_token_ok(sid, token[:-1], SECRET)
-    assert not delegate.form_token_ok(sid, "é" * 10, SECRET)            # non-ASCII: refused, no error
+    assert not delegate.form_token_ok(sid, "é" * 10, SECRET)  # non-ASCII: refused, no error
 
 
 def test_a_form_token_is_not_the_session_cookie_nor_the_login_token():
@@ -78,6 +82,7 @@ def test_a_form_token_is_not_the_session_cookie_nor_the_login_token():
 
 
 # -- act_as and the request-bound helpers ----------------------------------------------------------
+
 
 class FakePool:
     """Answers the one query PortalStore.sealed_key makes: the sealed key of a live session."""
@@ -94,15 +99,15 @@ def make_request(app: FastAPI, cookie: str | None, headers: dict[str, str] | Non
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if cookie is not None:
         raw.append((b"cookie", f"{SESSION_COOKIE}={cookie}".encode()))
-    return Request({"type": "http", "method": "POST", "path": "/portal/report", "headers": raw,
-                    "query_string": b"", "app": app})
+    return Request(
+        {"type": "http", "method": "POST", "path": "/portal/report", "headers": raw, "query_string": b"", "app": app}
+    )
 
 
 def make_app(rows: dict[bytes, bytes], handler) -> FastAPI:
     app = FastAPI()
     app.state.session_secret = SECRET
-    app.state.settings = ReportingSettings(intake_url="http://intake.test:1",
-                                           alerts_api_url="http://alerts.test:2/")
+    app.state.settings = ReportingSettings(intake_url="http://intake.test:1", alerts_api_url="http://alerts.test:2/")
     app.state.pool = FakePool(rows)
     app.state.delegate_client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return app
@@ -131,14 +136,17 @@ async def test_act_as_calls_the_service_with_the_sessions_own_key():
     assert json.loads(seen[0].content) == {"a": 1}
     await delegate.act_as(req, "alerts", "GET", "/v1/alerts", headers={"Authorization": "Bearer forged"})
     assert str(seen[1].url) == "http://alerts.test:2/v1/alerts"
-    assert seen[1].headers["authorization"] == f"Bearer {KEY}"          # a caller cannot swap the key
+    assert seen[1].headers["authorization"] == f"Bearer {KEY}"  # a caller cannot swap the key
     await delegate.close(app)
 
 
 async def test_answers_pass_through_as_they_came():
     def handler(req: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, json={"title": "Forbidden", "detail": "a commissioner key cannot post events"},
-                              headers={"content-type": "application/problem+json"})
+        return httpx.Response(
+            403,
+            json={"title": "Forbidden", "detail": "a commissioner key cannot post events"},
+            headers={"content-type": "application/problem+json"},
+        )
 
     cookie, rows = signed_in()
     answer = await delegate.act_as(make_request(make_app(rows, handler), cookie), "intake", "POST", "/v1/findings")
@@ -187,7 +195,7 @@ def test_the_form_token_of_the_request_checks_against_its_session():
     app = make_app(rows, lambda r: httpx.Response(200))
     req = make_request(app, cookie)
     token = delegate.form_csrf_token(req)
-    delegate.check_form_csrf(req, token)                                  # no exception
+    delegate.check_form_csrf(req, token)  # no exception
     other_cookie, _ = signed_in()
     with pytest.raises(Problem) as info:
         delegate.check_form_csrf(make_request(app, other_cookie), token)

@@ -1,5 +1,6 @@
 """Follow the money (services/reporting/funding_chain.py): the chain, its stalls and members, small
 grants by scheme, Vital Signs tiers, the flow chart, and the page, from plain values."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -11,24 +12,35 @@ from contracts.citations import misquoted, parse_citations
 from contracts.funding import FundingData
 from deploy.local import demo_funding
 from services.reporting import pages
-from services.reporting.funding_chain import (VITAL_SIGNS, Flow, chain_chart, chain_table, chain_view, grants_table,
-                                              grants_view, vital_signs_table, vital_signs_view)
+from services.reporting.funding_chain import (
+    VITAL_SIGNS,
+    Flow,
+    chain_chart,
+    chain_table,
+    chain_view,
+    grants_table,
+    grants_view,
+    vital_signs_table,
+    vital_signs_view,
+)
 
 DAY0 = date(2026, 12, 1)
 TODAY = DAY0 + timedelta(days=1)
 
 
 def demo_flows() -> list[Flow]:
-    return [Flow(e["event_id"], e["area"], datetime.fromisoformat(e["occurred_at"]),
-                 FundingData.model_validate(e["data"]))
-            for items in demo_funding.build_events(DAY0).values() for e in items]
+    return [
+        Flow(e["event_id"], e["area"], datetime.fromisoformat(e["occurred_at"]), FundingData.model_validate(e["data"]))
+        for items in demo_funding.build_events(DAY0).values()
+        for e in items
+    ]
 
 
 def test_the_chain_shows_who_paid_whom_and_where_money_waits():
     view = chain_view(demo_flows(), demo_funding.shares(), TODAY)
     [alliance] = view["alliances"]
     assert alliance["alliance_id"] == "rethink-somerset"
-    [stall] = alliance["stalls"]                                   # this quarter's money, at the trust
+    [stall] = alliance["stalls"]  # this quarter's money, at the trust
     assert stall["at"] == "somerset-nhs-ft" and stall["days_waiting"] == 21 and stall["amount_gbp"] == 45_000
     carers = next(m for m in alliance["members"] if m["member"] == demo_funding.UNPAID_MEMBER)
     assert carers["share"] == 0.15 and len(carers["periods_with_nothing"]) == 1
@@ -54,27 +66,39 @@ def test_small_grants_by_scheme_with_awarded_paid_and_spent():
 def test_indicators_are_grouped_by_vital_signs_tier_with_their_quotes():
     for tier in VITAL_SIGNS:
         assert all(misquoted(c) is None for c in tier.cites)
-    row = {"area": "CAMP", "provider_id": "cpft", "provider_name": "CPFT", "indicator": "iapt_access",
-           "period_start": "2026-10-01", "period_end": "2026-10-31", "value": 14.0, "target": None}
+    row = {
+        "area": "CAMP",
+        "provider_id": "cpft",
+        "provider_name": "CPFT",
+        "indicator": "iapt_access",
+        "period_start": "2026-10-01",
+        "period_end": "2026-10-31",
+        "value": 14.0,
+        "target": None,
+    }
     view = vital_signs_view([row])
     tier2 = next(t for t in view["tiers"] if t["tier"] == "tier_2")
     assert tier2["indicators"][0]["providers"] == [row]
     assert next(t for t in view["tiers"] if t["tier"] == "tier_1")["not_collected"]
     assert parse_citations(tier2["cites"])[0].seed == "002"
-    assert vital_signs_table(view)[1] == [["tier_2", "iapt_access", "CAMP", "cpft", "CPFT", "2026-10-01",
-                                           "2026-10-31", 14.0, None]]
+    assert vital_signs_table(view)[1] == [
+        ["tier_2", "iapt_access", "CAMP", "cpft", "CPFT", "2026-10-01", "2026-10-31", 14.0, None]
+    ]
 
 
 def test_the_chart_is_svg_that_names_the_stall_and_escapes_names():
     flows = demo_flows()
     i = next(n for n, f in enumerate(flows) if f.data.kind.value == "payment" and f.data.payee.role.value == "trust")
-    hostile = FundingData.model_validate({**flows[i].data.model_dump(mode="json"),
-                                          "payee": {"organisation_id": "somerset-nhs-ft", "role": "trust",
-                                                    "name": "<script>alert(1)</script> & co"}})
+    hostile = FundingData.model_validate(
+        {
+            **flows[i].data.model_dump(mode="json"),
+            "payee": {"organisation_id": "somerset-nhs-ft", "role": "trust", "name": "<script>alert(1)</script> & co"},
+        }
+    )
     flows[i] = Flow(flows[i].event_id, flows[i].area, flows[i].occurred_at, hostile)
     [alliance] = chain_view(flows, demo_funding.shares(), TODAY)["alliances"]
     drawn = chain_chart(alliance, "chain-test")
-    root = ET.fromstring(drawn)                                   # well-formed XML
+    root = ET.fromstring(drawn)  # well-formed XML
     assert root.get("role") == "img" and "<script>" not in drawn
     desc = root.find("{http://www.w3.org/2000/svg}desc")
     assert desc is not None and "waiting at" in (desc.text or "") and "carers" in (desc.text or "")
@@ -82,15 +106,33 @@ def test_the_chart_is_svg_that_names_the_stall_and_escapes_names():
 
 def test_the_page_renders_the_chain_grants_and_tiers():
     flows = demo_flows()
-    view = {"areas": ["SOM"], "region": None, "data_as_of": None,
-            "window": {"from": "2025-12-02", "to": "2026-12-01", "days": 365},
-            "previous_window": {"from": "2024-12-02", "to": "2025-12-01", "days": 365},
-            **chain_view(flows, demo_funding.shares(), TODAY)}
+    view = {
+        "areas": ["SOM"],
+        "region": None,
+        "data_as_of": None,
+        "window": {"from": "2025-12-02", "to": "2026-12-01", "days": 365},
+        "previous_window": {"from": "2024-12-02", "to": "2025-12-01", "days": 365},
+        **chain_view(flows, demo_funding.shares(), TODAY),
+    }
     charts = {a["alliance_id"]: Markup(chain_chart(a, "chain-x")) for a in view["alliances"]}
-    frame = pages.Frame("Follow the money", "funding", "/dashboard/funding-chain", "somerset-icb (commissioner)",
-                        ["SOM"], {"area": "SOM", "days": "365"})
-    page = pages.render("funding_chain.html", title=frame.title, frame=frame, view=view, params=frame.params,
-                        charts=charts, grants=grants_view(flows, TODAY), tiers=vital_signs_view([]))
+    frame = pages.Frame(
+        "Follow the money",
+        "funding",
+        "/dashboard/funding-chain",
+        "somerset-icb (commissioner)",
+        ["SOM"],
+        {"area": "SOM", "days": "365"},
+    )
+    page = pages.render(
+        "funding_chain.html",
+        title=frame.title,
+        frame=frame,
+        view=view,
+        params=frame.params,
+        charts=charts,
+        grants=grants_view(flows, TODAY),
+        tiers=vital_signs_view([]),
+    )
     assert 'data-testid="funding-chain-chart"' in page and "<svg" in page
     assert "Somerset carers" in page and "not paid by its start" in page
     assert "/v1/reports/funding-chain.csv?area=SOM" in page and "Tier two" in page

@@ -1,6 +1,7 @@
 """The dashboard's pages, rendered from the Jinja2 templates with views the pure domain built: every
 value a partner or a visitor can choose is shown escaped, the charts are inserted as the SVG they
 are, and the templates the pages need are the ones the package ships."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -77,7 +78,7 @@ def test_every_page_shows_hostile_text_escaped_in_a_whole_document(name):
     page = PAGES[name]()
     assert page.startswith("<!DOCTYPE html>")
     assert "<script" not in page and "<b>" not in page and "<i>" not in page
-    assert "None" not in page                          # a missing value prints as nothing or "–"
+    assert "None" not in page  # a missing value prints as nothing or "–"
     seen = _balanced(page)
     for tag in ("html", "title", "nav", "main", "h1", "form", "footer"):
         assert tag in seen, tag
@@ -90,28 +91,31 @@ def test_every_page_shows_hostile_text_escaped_in_a_whole_document(name):
     assert len(re.findall(r'aria-current="page"', page)) == 1
 
 
-@pytest.mark.parametrize("name, where", [
-    ("unmet", "<th scope=\"row\">" + ESCAPED + "</th>"),                        # a community
-    ("unmet", "<td>" + ESCAPED + "</td>"),                                     # a theme
-    ("alerts", "<p>" + ESCAPED + "</p>"),                                      # an alert's summary
-    ("alerts", "<th scope=\"row\">Unmet need: " + ESCAPED + "</th>"),          # its subject, in its title
-    ("findings", "<td>" + ESCAPED + "</td>"),                                  # a finding's summary
-    ("findings", "; community " + ESCAPED + "; theme Unmet need (showing 2)."),  # the filters in words
-    ("funding", ESCAPED + ' <span class="muted">(BSOL)</span>'),               # a provider's name
-    ("overview", ESCAPED + ' <span class="muted">(BSOL)</span>'),              # in the completeness table
-    ("performance", "<h3 id=\"perf-1\">" + ESCAPED + ": Four-week wait ("),    # a provider's name
-    ("performance", "Four-week wait (" + ESCAPED + ")</h3>"),                 # a community
-])
+@pytest.mark.parametrize(
+    "name, where",
+    [
+        ("unmet", '<th scope="row">' + ESCAPED + "</th>"),  # a community
+        ("unmet", "<td>" + ESCAPED + "</td>"),  # a theme
+        ("alerts", "<p>" + ESCAPED + "</p>"),  # an alert's summary
+        ("alerts", '<th scope="row">Unmet need: ' + ESCAPED + "</th>"),  # its subject, in its title
+        ("findings", "<td>" + ESCAPED + "</td>"),  # a finding's summary
+        ("findings", "; community " + ESCAPED + "; theme Unmet need (showing 2)."),  # the filters in words
+        ("funding", ESCAPED + ' <span class="muted">(BSOL)</span>'),  # a provider's name
+        ("overview", ESCAPED + ' <span class="muted">(BSOL)</span>'),  # in the completeness table
+        ("performance", '<h3 id="perf-1">' + ESCAPED + ": Four-week wait ("),  # a provider's name
+        ("performance", "Four-week wait (" + ESCAPED + ")</h3>"),  # a community
+    ],
+)
 def test_partner_text_is_shown_escaped_where_it_belongs(name, where):
     assert where in PAGES[name]()
 
 
 def test_the_charts_are_inserted_as_svg_that_escapes_its_own_text():
     page = PAGES["performance"]()
-    assert page.count('<div data-testid="spc-chart"><svg ') == 2       # the 14-month and 3-month series
-    assert page.count('<svg ') == 3                                   # and one comparison with the region
+    assert page.count('<div data-testid="spc-chart"><svg ') == 2  # the 14-month and 3-month series
+    assert page.count("<svg ") == 3  # and one comparison with the region
     assert "<p>One period so far: the chart needs at least two.</p>" in page
-    assert "<title id=\"spc-1-title\">&lt;script&gt;" not in page      # the one-period item has no chart
+    assert '<title id="spc-1-title">&lt;script&gt;' not in page  # the one-period item has no chart
     assert "Trial limits: 3 points (limits settle at 12 or more)." in page
     heat = PAGES["heatmap"]()
     assert heat.count('<div class="card" data-testid="heatmap"><svg ') == 1
@@ -125,10 +129,11 @@ def test_figures_links_and_words():
     overview = PAGES["overview"]()
     assert '<span class="n">1,235</span><span class="l">findings · +231 (+23.0%) on previous</span>' in overview
     assert '<a href="/dashboard/alerts?area=BSOL&amp;days=30&amp;from=' in overview
-    assert 'Areas: Birmingham and Solihull, Arden.' in overview
+    assert "Areas: Birmingham and Solihull, Arden." in overview
     unmet = PAGES["unmet"]()
-    assert ('<td>Unmet need <span class="tag">unmet need</span></td>' in unmet
-            and '<span class="red">new</span>' in unmet)
+    assert (
+        '<td>Unmet need <span class="tag">unmet need</span></td>' in unmet and '<span class="red">new</span>' in unmet
+    )
     funding = PAGES["funding"]()
     assert '<span class="n">£60,000</span><span class="l">funding gap across 2 providers</span>' in funding
     assert '<span class="tag red">ends in 30 days</span>' in funding and '<span class="tag red">ended</span>' in funding
@@ -154,11 +159,15 @@ def test_empty_views_say_so():
     page = pages.alerts_page(empty, frame("alerts", {}))
     assert "<p>Open alerts: none.</p>" in page and '<td colspan="6">No open alerts.</td>' in page
     assert "Data as of" in page
-    page = pages.funding_page(v.header(None) | {"data_as_of": None, "areas": []} | {
-        "items": [], "totals": {"gap_gbp": 0, "with_gap": 0, "contracts_ending_soon": 0}}, frame("funding", {}))
+    page = pages.funding_page(
+        v.header(None)
+        | {"data_as_of": None, "areas": []}
+        | {"items": [], "totals": {"gap_gbp": 0, "with_gap": 0, "contracts_ending_soon": 0}},
+        frame("funding", {}),
+    )
     assert 'data-testid="data-as-of">no data yet<' in page
     assert '<td colspan="8">No funding reports from voluntary providers.</td>' in page
-    assert '<option value="30" selected>Last 30 days</option>' in page     # the default window
+    assert '<option value="30" selected>Last 30 days</option>' in page  # the default window
 
 
 def test_the_sign_in_and_error_pages_escape_what_they_echo():
@@ -166,8 +175,9 @@ def test_the_sign_in_and_error_pages_escape_what_they_echo():
     assert '<input type="hidden" name="csrf_token" value="tok&#34;&lt;en&gt;">' in login
     assert 'name="next" value="/dashboard?a=&lt;b&gt;&amp;c=&#39;d&#39;"' in login
     assert '<div class="error" role="alert"><p>Bad &lt;key&gt;</p></div>' in login
-    assert "<title>Sign in – Commissioning signals</title>" in login and 'role="alert"' not in \
-        pages.login_page("t", "/dashboard")
+    assert "<title>Sign in – Commissioning signals</title>" in login and 'role="alert"' not in pages.login_page(
+        "t", "/dashboard"
+    )
     _balanced(login)
     error = pages.error_page("Invalid <query>", "area: unknown '<script>'")
     assert "<h1>Invalid &lt;query&gt;</h1>" in error and "unknown &#39;&lt;script&gt;&#39;" in error

@@ -1,6 +1,7 @@
 """Pages fixed where they failed a reader: SPC charts over their history, a percentage's limits
 within 0-100, chart titles and provider names not cut off, human labels from one place, and the
 pure parts of the dashboard's actions."""
+
 from __future__ import annotations
 
 import re
@@ -24,6 +25,7 @@ NS = "{http://www.w3.org/2000/svg}"
 
 # -- SPC history and limits ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("days", [7, 30, 90])
 def test_the_series_is_read_from_24_months_back_whatever_the_window(days):
     end = date(2026, 3, 31)
@@ -39,7 +41,7 @@ def test_a_long_window_reads_back_to_its_previous_window():
 def test_the_chart_draws_24_months_of_history_when_the_window_holds_three():
     rows = _series([80 + (i % 5) for i in range(30)])
     last = rows[-1]["period_end"]
-    cur = Window(date.fromordinal(last.toordinal() - 89), last)     # 90 days: three periods
+    cur = Window(date.fromordinal(last.toordinal() - 89), last)  # 90 days: three periods
     item = reports.performance(rows, cur, cur.previous(), {})[0]
     assert item["window"]["periods"] == 3
     assert len(item["series"]) == 24 and item["spc"]["points_used"] == 24
@@ -49,15 +51,19 @@ def test_the_chart_draws_24_months_of_history_when_the_window_holds_three():
 def test_a_percentages_limits_stay_between_0_and_100():
     values = [99.0, 60.0, 100.0, 55.0, 98.0, 62.0, 99.5, 58.0, 100.0, 61.0, 97.0, 59.0]
     raw = stats.xmr_limits(values)
-    assert raw.upper_process_limit > 100 and raw.lower_process_limit < 0     # what XmR gives
+    assert raw.upper_process_limit > 100 and raw.lower_process_limit < 0  # what XmR gives
     result = reports.spc_of(values, Indicator.FOUR_WEEK_WAIT, 95.0)
     assert result is not None
     lim = result.limits
     assert lim.upper_process_limit == 100.0 and lim.lower_process_limit == 0.0
     assert 0.0 <= lim.lower_near_limit <= lim.upper_near_limit <= 100.0
     assert lim.mean == pytest.approx(raw.mean)
-    item = reports.performance(_series(values), Window(date(2025, 12, 1), date(2025, 12, 28)),
-                               Window(date(2025, 11, 1), date(2025, 11, 30)), {})[0]
+    item = reports.performance(
+        _series(values),
+        Window(date(2025, 12, 1), date(2025, 12, 28)),
+        Window(date(2025, 11, 1), date(2025, 11, 30)),
+        {},
+    )[0]
     assert item["spc"]["upper_process_limit"] == 100.0 and item["spc"]["lower_process_limit"] == 0.0
     # A count has no upper end: its limits are left as XmR gives them.
     counts = reports.spc_of([5.0, 40.0, 3.0, 45.0], Indicator.EIP_NEW_CASES, None)
@@ -96,13 +102,15 @@ def test_a_long_spc_title_wraps_inside_the_chart():
     markup = svg.spc_chart(result, None, title=LONG_TITLE, unit="%")
     _inside(markup)
     shown = " ".join("".join(t.itertext()) for t in _texts(markup) if t.get("font-weight") == "bold")
-    assert shown == LONG_TITLE                     # every word, in order, on more than one line
+    assert shown == LONG_TITLE  # every word, in order, on more than one line
     assert len([t for t in _texts(markup) if t.get("font-weight") == "bold"]) >= 2
 
 
 def test_provider_names_are_not_cut_in_the_comparison_chart():
-    bars = [svg.ComparisonBar(LONG_PROVIDER, 81.0, 76.0, 85.0, stats.Significance.WORSE),
-            svg.ComparisonBar("Region (West Midlands)", 90.0)]
+    bars = [
+        svg.ComparisonBar(LONG_PROVIDER, 81.0, 76.0, 85.0, stats.Significance.WORSE),
+        svg.ComparisonBar("Region (West Midlands)", 90.0),
+    ]
     markup = svg.comparison_chart(bars, title=f"Four-week wait: {LONG_PROVIDER} against region", target=95.0)
     _inside(markup)
     words = " ".join("".join(t.itertext()) for t in _texts(markup) if t.get("text-anchor") == "end")
@@ -116,6 +124,7 @@ def test_wrap_breaks_between_words_and_keeps_every_character():
 
 
 # -- labels --------------------------------------------------------------------------------------
+
 
 def test_labels_name_the_codes_people_read():
     assert labels.label("community", "african_caribbean") == "African Caribbean"
@@ -147,8 +156,10 @@ def test_every_code_of_the_vocabulary_has_a_name_that_is_not_its_code():
 
 def test_alert_titles_read_as_words():
     assert labels.alert_title("unmet_need", "community:african_caribbean") == "Unmet need: African Caribbean"
-    assert (labels.alert_title("performance_below_target", "provider:bsmhft/indicator:four_week_wait")
-            == "Performance below target: provider bsmhft, Four-week wait")
+    assert (
+        labels.alert_title("performance_below_target", "provider:bsmhft/indicator:four_week_wait")
+        == "Performance below target: provider bsmhft, Four-week wait"
+    )
     assert labels.subject("not a code") == "not a code"
 
 
@@ -156,14 +167,27 @@ def test_a_provider_alert_is_titled_by_the_providers_name_from_its_evidence():
     from datetime import datetime, timezone
 
     from services.reporting.domain.reports import alert_items, alerts_table
+
     when = datetime(2026, 12, 1, tzinfo=timezone.utc)
-    row = {"fingerprint": "f", "rule": "performance_below_target", "area": "BSOL", "region": "midlands",
-           "subject": "provider:bsmhft/indicator:four_week_wait", "severity": "red", "status": "firing",
-           "summary": "s", "stages": [], "competencies": [], "event_ids": [], "starts_at": when,
-           "updated_at": when, "ends_at": None, "provider_name": "Birmingham and Solihull Mental Health NHS FT"}
+    row = {
+        "fingerprint": "f",
+        "rule": "performance_below_target",
+        "area": "BSOL",
+        "region": "midlands",
+        "subject": "provider:bsmhft/indicator:four_week_wait",
+        "severity": "red",
+        "status": "firing",
+        "summary": "s",
+        "stages": [],
+        "competencies": [],
+        "event_ids": [],
+        "starts_at": when,
+        "updated_at": when,
+        "ends_at": None,
+        "provider_name": "Birmingham and Solihull Mental Health NHS FT",
+    }
     [item] = alert_items([row], when)
-    assert item["title"] == ("Performance below target: Birmingham and Solihull Mental Health NHS FT, "
-                             "Four-week wait")
+    assert item["title"] == ("Performance below target: Birmingham and Solihull Mental Health NHS FT, Four-week wait")
     assert alerts_table([item])[1][0][4] == item["title"]
     [unnamed] = alert_items([{**row, "provider_name": None}], when)
     assert unnamed["title"] == "Performance below target: provider bsmhft, Four-week wait"
@@ -171,18 +195,23 @@ def test_a_provider_alert_is_titled_by_the_providers_name_from_its_evidence():
 
 def test_pages_show_labels_not_codes():
     from . import dashboard_views as v
+
     frame = pages.Frame("Unmet", "unmet", "/dashboard/unmet-needs", "org", ["BSOL"], {"area": "BSOL"})
     page = pages.unmet_page(v.unmet(), frame)
-    assert not re.search(r">[a-z]+_[a-z_]+<", page)       # no snake_case code as a cell's text
+    assert not re.search(r">[a-z]+_[a-z_]+<", page)  # no snake_case code as a cell's text
 
 
 # -- actions: the pure parts ---------------------------------------------------------------------
 
+
 def test_the_status_message_is_signed_and_read_once_only_if_signed_here():
     secret = b"s" * 32
     value = actions.flash_value("ok", "Acknowledged: Unmet need: Somali.", secret, "ab" * 8)
-    assert actions.read_flash(value, secret) == {"kind": "ok", "text": "Acknowledged: Unmet need: Somali.",
-                                                 "fp": "ab" * 8}
+    assert actions.read_flash(value, secret) == {
+        "kind": "ok",
+        "text": "Acknowledged: Unmet need: Somali.",
+        "fp": "ab" * 8,
+    }
     assert actions.read_flash(value, b"t" * 32) is None
     payload, _, mac = value.rpartition(".")
     forged = actions.flash_value("error", "x", secret).split(".")[0] + "." + mac
@@ -191,13 +220,20 @@ def test_the_status_message_is_signed_and_read_once_only_if_signed_here():
 
 
 def test_api_refusals_read_as_sentences():
-    assert actions.problem_text(403, {"title": "Forbidden", "detail": "this key is not granted area 'SOM'"}) \
+    assert (
+        actions.problem_text(403, {"title": "Forbidden", "detail": "this key is not granted area 'SOM'"})
         == "Not allowed: this key is not granted area 'SOM'."
-    assert actions.problem_text(409, {"title": "Conflict", "detail": "cannot acknowledge an acknowledged alert"}) \
+    )
+    assert (
+        actions.problem_text(409, {"title": "Conflict", "detail": "cannot acknowledge an acknowledged alert"})
         == "Not possible now: cannot acknowledge an acknowledged alert."
-    assert actions.problem_text(422, {"title": "Invalid request", "errors": [
-        {"field": "target", "reason": "the host does not resolve"}]}) == \
-        "Please check the form: target: the host does not resolve."
+    )
+    assert (
+        actions.problem_text(
+            422, {"title": "Invalid request", "errors": [{"field": "target", "reason": "the host does not resolve"}]}
+        )
+        == "Please check the form: target: the host does not resolve."
+    )
     assert actions.problem_text(500, None) == "The alerts API refused the request (500)."
 
 
@@ -210,20 +246,37 @@ def test_silence_lengths_are_whole_hours_up_to_a_year():
 
 
 def test_an_action_returns_to_the_view_it_came_from_and_nowhere_else():
-    assert actions.back_to({"area": "BSOL", "days": "30", "next": "https://evil.example"}) == \
-        "/dashboard/alerts?area=BSOL&days=30"
+    assert (
+        actions.back_to({"area": "BSOL", "days": "30", "next": "https://evil.example"})
+        == "/dashboard/alerts?area=BSOL&days=30"
+    )
     assert actions.back_to({}) == "/dashboard/alerts"
 
 
 def test_csv_exports_carry_the_same_names_beside_the_codes():
-    view = {"items": [{"community": "african_caribbean", "theme": "unmet_need", "unmet_need_theme": True,
-                       "findings": {"current": 3, "previous": 1, "change": 2, "change_pct": 200.0}, "trend": "rising",
-                       "people_affected": {"current": 30, "previous": 10}, "severity_weight": 9, "high_severity": 2}]}
+    view = {
+        "items": [
+            {
+                "community": "african_caribbean",
+                "theme": "unmet_need",
+                "unmet_need_theme": True,
+                "findings": {"current": 3, "previous": 1, "change": 2, "change_pct": 200.0},
+                "trend": "rising",
+                "people_affected": {"current": 30, "previous": 10},
+                "severity_weight": 9,
+                "high_severity": 2,
+            }
+        ]
+    }
     cols, rows = reports.unmet_table(view)
     row = dict(zip(cols, rows[0]))
     assert (row["community"], row["community_label"]) == ("african_caribbean", "African Caribbean")
     assert row["theme_label"] == "Unmet need"
-    item = reports.performance(_series([80.0, 81.0]), Window(date(2025, 2, 1), date(2025, 2, 28)),
-                               Window(date(2025, 1, 1), date(2025, 1, 31)), {})[0]
+    item = reports.performance(
+        _series([80.0, 81.0]),
+        Window(date(2025, 2, 1), date(2025, 2, 28)),
+        Window(date(2025, 1, 1), date(2025, 1, 31)),
+        {},
+    )[0]
     cols, rows = reports.performance_table([item])
     assert dict(zip(cols, rows[0]))["indicator_label"] == "Four-week wait"

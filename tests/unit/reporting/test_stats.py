@@ -1,4 +1,5 @@
 """Reporting statistics against worked examples with known answers."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,16 @@ import pytest
 
 from contracts.vocabulary import Indicator
 from services.reporting.domain import stats
-from services.reporting.domain.stats import (AssuranceIcon, FunnelPosition, Polarity, PointType,
-                                             Rule, Significance, VariationIcon, XmRLimits)
+from services.reporting.domain.stats import (
+    AssuranceIcon,
+    FunnelPosition,
+    Polarity,
+    PointType,
+    Rule,
+    Significance,
+    VariationIcon,
+    XmRLimits,
+)
 
 HIGHER = Polarity.HIGHER_IS_BETTER
 LOWER = Polarity.LOWER_IS_BETTER
@@ -18,6 +27,7 @@ NEITHER = Polarity.NO_JUDGEMENT
 
 # --- Wilson score interval ---------------------------------------------------------------------
 
+
 def test_z_values():
     assert stats.z_for(0.95) == pytest.approx(1.959964, abs=1e-6)
     assert stats.z_for(0.998) == pytest.approx(3.090232, abs=1e-6)
@@ -25,15 +35,18 @@ def test_z_values():
         stats.z_for(1.0)
 
 
-@pytest.mark.parametrize("x, n, lower, upper", [
-    # Newcombe (1998), Statistics in Medicine 17:857-872, method 3 (score), examples (i)-(iv).
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-    (0, 10, 0.0, 0.2775),
-    (10, 10, 0.7225, 1.0),
-])
+@pytest.mark.parametrize(
+    "x, n, lower, upper",
+    [
+        # Newcombe (1998), Statistics in Medicine 17:857-872, method 3 (score), examples (i)-(iv).
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+    ],
+)
 def test_wilson_newcombe_examples(x, n, lower, upper):
     ci = stats.wilson_interval(x, n)
     assert round(ci.lower, 4) == lower
@@ -71,6 +84,7 @@ def test_proportions_and_pooled_benchmark():
 
 # --- Benchmarking and polarity -----------------------------------------------------------------
 
+
 def test_polarity_comes_from_the_indicator_contract():
     assert stats.polarity_of(Indicator.FOUR_WEEK_WAIT) is HIGHER
     assert stats.polarity_of(Indicator.PAYMENT_OVERDUE) is LOWER
@@ -102,8 +116,7 @@ def test_benchmark_inside_the_interval_is_similar():
 def test_interval_touching_the_benchmark_is_similar():
     upper = stats.wilson_interval(81, 263).upper
     assert stats.compare_with_benchmark(81, 263, upper, HIGHER).significance is Significance.SIMILAR
-    assert stats.compare_with_benchmark(81, 263, upper + 1e-9, HIGHER).significance \
-        is Significance.WORSE
+    assert stats.compare_with_benchmark(81, 263, upper + 1e-9, HIGHER).significance is Significance.WORSE
 
 
 def test_998_level_reported_when_it_holds():
@@ -117,8 +130,7 @@ def test_998_level_reported_when_it_holds():
     assert (at_30.significance, at_30.level) == (Significance.SIMILAR, None)
 
 
-@pytest.mark.parametrize("x, n, benchmark", [(None, None, 0.5), (0, 0, 0.5), (5, 10, None),
-                                              (5, 10, 1.5)])
+@pytest.mark.parametrize("x, n, benchmark", [(None, None, 0.5), (0, 0, 0.5), (5, 10, None), (5, 10, 1.5)])
 def test_not_compared_without_data_or_benchmark(x, n, benchmark):
     c = stats.compare_with_benchmark(x, n, benchmark, HIGHER)
     assert c.significance is Significance.NOT_COMPARED
@@ -127,13 +139,16 @@ def test_not_compared_without_data_or_benchmark(x, n, benchmark):
 
 # --- Funnel limits -------------------------------------------------------------------------------
 
+
 def _fingertips_sigma_adjustment(p: float, n: int, average: float, side: str) -> float:
     """PHEindicatormethods R/Funnels.R ``sigma_adjustment``, transcribed, as a proportion."""
     z = NormalDist().inv_cdf(p)
-    first = average * (n / z ** 2 + 1)
-    adj = math.sqrt((-8 * average * (n / z ** 2 + 1)) ** 2 - 64 * (1 / z ** 2 + 1 / n) * average
-                    * (n * (average * (n / z ** 2 + 2) - 1) + z ** 2 * (average - 1)))
-    last = 1 / z ** 2 + 1 / n
+    first = average * (n / z**2 + 1)
+    adj = math.sqrt(
+        (-8 * average * (n / z**2 + 1)) ** 2
+        - 64 * (1 / z**2 + 1 / n) * average * (n * (average * (n / z**2 + 2) - 1) + z**2 * (average - 1))
+    )
+    last = 1 / z**2 + 1 / n
     return ((first - adj / 8) if side == "low" else (first + adj / 8)) / last / n
 
 
@@ -150,8 +165,10 @@ def test_funnel_limits_hand_computed():
 def test_funnel_limits_agree_with_fingertips(target, n):
     # Fingertips clips the limits to 0..100% as it plots them (phe_funnels); so do we.
     f = stats.funnel_limits(target, n)
-    low, high = (lambda p: max(0.0, _fingertips_sigma_adjustment(p, n, target, "low")),
-                 lambda p: min(1.0, _fingertips_sigma_adjustment(p, n, target, "high")))
+    low, high = (
+        lambda p: max(0.0, _fingertips_sigma_adjustment(p, n, target, "low")),
+        lambda p: min(1.0, _fingertips_sigma_adjustment(p, n, target, "high")),
+    )
     assert f.lower_95 == pytest.approx(low(0.975))
     assert f.upper_95 == pytest.approx(high(0.975))
     assert f.lower_998 == pytest.approx(low(0.999))
@@ -162,8 +179,7 @@ def test_funnel_limit_is_where_the_wilson_interval_touches_the_target():
     f = stats.funnel_limits(0.3, 400)
     z = stats.z_for(0.95)
     p, n = f.upper_95, 400
-    wilson_lower = (p + z * z / (2 * n) - z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) \
-        / (1 + z * z / n)
+    wilson_lower = (p + z * z / (2 * n) - z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
     assert wilson_lower == pytest.approx(0.3)
 
 
@@ -178,13 +194,16 @@ def test_funnel_limits_narrow_with_size_and_stay_in_range():
         stats.funnel_limits(50.0, 100)
 
 
-@pytest.mark.parametrize("x, position", [
-    (34, FunnelPosition.LOW_998),   # 0.34 < 0.3455
-    (40, FunnelPosition.LOW_95),    # 0.3455 <= 0.40 < 0.4020
-    (50, FunnelPosition.WITHIN),
-    (60, FunnelPosition.HIGH_95),   # 0.5980 < 0.60 <= 0.6545
-    (66, FunnelPosition.HIGH_998),
-])
+@pytest.mark.parametrize(
+    "x, position",
+    [
+        (34, FunnelPosition.LOW_998),  # 0.34 < 0.3455
+        (40, FunnelPosition.LOW_95),  # 0.3455 <= 0.40 < 0.4020
+        (50, FunnelPosition.WITHIN),
+        (60, FunnelPosition.HIGH_95),  # 0.5980 < 0.60 <= 0.6545
+        (66, FunnelPosition.HIGH_998),
+    ],
+)
 def test_funnel_position(x, position):
     assert stats.funnel_position(x, 100, 0.5) is position
 
@@ -205,8 +224,8 @@ def test_xmr_limits_hand_computed():
     lim = stats.xmr_limits(HAND_SERIES)
     assert lim.mean == 12.0
     assert lim.mean_moving_range == pytest.approx(4 / 3)
-    assert lim.upper_process_limit == pytest.approx(12 + 2.66 * 4 / 3)   # 15.5467
-    assert lim.lower_process_limit == pytest.approx(12 - 2.66 * 4 / 3)   # 8.4533
+    assert lim.upper_process_limit == pytest.approx(12 + 2.66 * 4 / 3)  # 15.5467
+    assert lim.lower_process_limit == pytest.approx(12 - 2.66 * 4 / 3)  # 8.4533
     assert lim.upper_near_limit == pytest.approx(12 + 2 / 3 * 2.66 * 4 / 3)  # 14.3644
     assert lim.lower_near_limit == pytest.approx(12 - 2 / 3 * 2.66 * 4 / 3)  # 9.6356
     assert lim.sigma == pytest.approx(2.66 * 4 / 3 / 3)
@@ -236,14 +255,19 @@ def test_xmr_needs_two_values():
 # --- Special-cause rules at their edges --------------------------------------------------------------
 
 # Mean 0, mean moving range 1: process limits +/-2.66, near limits +/-1.7733.
-UNIT = XmRLimits(mean=0.0, mean_moving_range=1.0, lower_process_limit=-2.66,
-                 upper_process_limit=2.66, lower_near_limit=-2 / 3 * 2.66,
-                 upper_near_limit=2 / 3 * 2.66, points_used=20)
+UNIT = XmRLimits(
+    mean=0.0,
+    mean_moving_range=1.0,
+    lower_process_limit=-2.66,
+    upper_process_limit=2.66,
+    lower_near_limit=-2 / 3 * 2.66,
+    upper_near_limit=2 / 3 * 2.66,
+    points_used=20,
+)
 
 
 def test_outside_limits_is_strict():
-    assert stats.outside_limits([2.66, -2.66, 2.6601, -2.6601, 0.0], UNIT) == \
-        [False, False, True, True, False]
+    assert stats.outside_limits([2.66, -2.66, 2.6601, -2.6601, 0.0], UNIT) == [False, False, True, True, False]
 
 
 def test_shift_needs_seven_on_one_side():
@@ -324,14 +348,17 @@ def test_shift_of_seven_fires_and_six_does_not():
     assert seven.limits.mean == 10.5 and seven.limits.points_used == 12
 
 
-@pytest.mark.parametrize("polarity, series, point_type, icon", [
-    (HIGHER, HIGH_SHIFT, PointType.IMPROVEMENT, VariationIcon.IMPROVEMENT_HIGH),
-    (LOWER, HIGH_SHIFT, PointType.CONCERN, VariationIcon.CONCERN_HIGH),
-    (NEITHER, HIGH_SHIFT, PointType.NEUTRAL, VariationIcon.NEUTRAL_HIGH),
-    (HIGHER, LOW_SHIFT, PointType.CONCERN, VariationIcon.CONCERN_LOW),
-    (LOWER, LOW_SHIFT, PointType.IMPROVEMENT, VariationIcon.IMPROVEMENT_LOW),
-    (NEITHER, LOW_SHIFT, PointType.NEUTRAL, VariationIcon.NEUTRAL_LOW),
-])
+@pytest.mark.parametrize(
+    "polarity, series, point_type, icon",
+    [
+        (HIGHER, HIGH_SHIFT, PointType.IMPROVEMENT, VariationIcon.IMPROVEMENT_HIGH),
+        (LOWER, HIGH_SHIFT, PointType.CONCERN, VariationIcon.CONCERN_HIGH),
+        (NEITHER, HIGH_SHIFT, PointType.NEUTRAL, VariationIcon.NEUTRAL_HIGH),
+        (HIGHER, LOW_SHIFT, PointType.CONCERN, VariationIcon.CONCERN_LOW),
+        (LOWER, LOW_SHIFT, PointType.IMPROVEMENT, VariationIcon.IMPROVEMENT_LOW),
+        (NEITHER, LOW_SHIFT, PointType.NEUTRAL, VariationIcon.NEUTRAL_LOW),
+    ],
+)
 def test_polarity_decides_improvement_or_concern(polarity, series, point_type, icon):
     r = stats.spc(BASE + series, polarity, baseline_points=12)
     assert {p.point_type for p in r.points[12:]} == {point_type}
@@ -349,8 +376,7 @@ def test_point_outside_limits_and_icon_from_latest_point():
 def test_two_of_three_through_spc():
     # Near band above the mean: 12.27 to 13.16.
     r = stats.spc(BASE + [12.5, 11.0, 12.6], LOWER, baseline_points=12)
-    assert [sorted(p.rules) for p in r.points[12:]] == [[Rule.TWO_OF_THREE], [],
-                                                       [Rule.TWO_OF_THREE]]
+    assert [sorted(p.rules) for p in r.points[12:]] == [[Rule.TWO_OF_THREE], [], [Rule.TWO_OF_THREE]]
     assert r.points[-1].point_type is PointType.CONCERN
 
 
@@ -362,8 +388,7 @@ def test_rising_trend_from_below_the_mean_signals_its_direction():
     assert all(p.rules == {Rule.TREND} for p in trend)
     # Below the mean yet rising: improvement where higher is better, not concern.
     assert all(p.point_type is PointType.IMPROVEMENT for p in trend)
-    assert stats.spc(BASE + rising, LOWER, baseline_points=12).points[12].point_type \
-        is PointType.CONCERN
+    assert stats.spc(BASE + rising, LOWER, baseline_points=12).points[12].point_type is PointType.CONCERN
 
 
 def test_trend_of_six_does_not_fire_through_spc():
@@ -372,15 +397,18 @@ def test_trend_of_six_does_not_fire_through_spc():
     assert not any(Rule.TREND in p.rules for p in r.points)
 
 
-@pytest.mark.parametrize("target, polarity, icon", [
-    (15.0, HIGHER, AssuranceIcon.HIT_AND_MISS),
-    (16.0, HIGHER, AssuranceIcon.CONSISTENTLY_FAIL),
-    (8.0, HIGHER, AssuranceIcon.CONSISTENTLY_PASS),
-    (16.0, LOWER, AssuranceIcon.CONSISTENTLY_PASS),
-    (8.0, LOWER, AssuranceIcon.CONSISTENTLY_FAIL),
-    (None, HIGHER, AssuranceIcon.NOT_ASSESSED),
-    (15.0, NEITHER, AssuranceIcon.NOT_ASSESSED),
-])
+@pytest.mark.parametrize(
+    "target, polarity, icon",
+    [
+        (15.0, HIGHER, AssuranceIcon.HIT_AND_MISS),
+        (16.0, HIGHER, AssuranceIcon.CONSISTENTLY_FAIL),
+        (8.0, HIGHER, AssuranceIcon.CONSISTENTLY_PASS),
+        (16.0, LOWER, AssuranceIcon.CONSISTENTLY_PASS),
+        (8.0, LOWER, AssuranceIcon.CONSISTENTLY_FAIL),
+        (None, HIGHER, AssuranceIcon.NOT_ASSESSED),
+        (15.0, NEITHER, AssuranceIcon.NOT_ASSESSED),
+    ],
+)
 def test_assurance(target, polarity, icon):
     # Limits of the hand series: 8.4533 to 15.5467.
     assert stats.spc(HAND_SERIES, polarity, target).assurance is icon

@@ -2,6 +2,7 @@
 a test cannot pass against a store the worker and the reports no longer call the way it is
 written: each method of the fake is the store's, with the same parameter names, kinds and
 defaults, and every store method the worker and the views the unit tests cover call is on it."""
+
 from __future__ import annotations
 
 import ast
@@ -29,10 +30,17 @@ def store_calls(module, functions: set[str] | None, name: str) -> set[str]:
     """The attributes taken of the variable ``name`` (the store) in ``module``, within
     ``functions`` (top-level functions by name) or anywhere."""
     tree = ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))
-    scopes: list[ast.AST] = [tree] if functions is None else [
-        n for n in tree.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef) and n.name in functions]
-    return {n.attr for scope in scopes for n in ast.walk(scope)
-            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name}
+    scopes: list[ast.AST] = (
+        [tree]
+        if functions is None
+        else [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef) and n.name in functions]
+    )
+    return {
+        n.attr
+        for scope in scopes
+        for n in ast.walk(scope)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name
+    }
 
 
 def test_each_method_of_the_fake_is_the_stores_with_the_same_parameters():

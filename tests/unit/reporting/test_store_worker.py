@@ -6,6 +6,7 @@ The report figures are sums in SQL; the fake sums its rows in Python, so these t
 counting of what was recorded (the pure ``rollups``) and the shaping of the rows into the reports
 (services/reporting/views.py over the pure ``domain.reports``). Each test names the integration
 test that runs the same path against real PostgreSQL and Kafka, which holds the SQL."""
+
 from __future__ import annotations
 
 import copy
@@ -27,19 +28,39 @@ AREA, OTHER_AREA = "ARDN", "WMER"
 AGES = {2: 3, 20: 5, 60: 7}  # days ago -> findings that many days ago, as tests/integration/test_reporting.py
 
 
-def mapped(days_ago: int, *, community: str = "somali", theme: str = "unmet_need", people: int = 10,
-           area: str = AREA, summary: str | None = None, stages=(1, 2), comps=(2, 5)) -> MappedEvent:
+def mapped(
+    days_ago: int,
+    *,
+    community: str = "somali",
+    theme: str = "unmet_need",
+    people: int = 10,
+    area: str = AREA,
+    summary: str | None = None,
+    stages=(1, 2),
+    comps=(2, 5),
+) -> MappedEvent:
     body = copy.deepcopy(FINDING)
     at = datetime.combine(TODAY - timedelta(days=days_ago), datetime.min.time(), tzinfo=timezone.utc)
-    body.update(event_id=str(uuid.uuid4()), source="black-country-cdw", area=area, region="west_midlands",
-                occurred_at=(at + timedelta(hours=10)).isoformat())
+    body.update(
+        event_id=str(uuid.uuid4()),
+        source="black-country-cdw",
+        area=area,
+        region="west_midlands",
+        occurred_at=(at + timedelta(hours=10)).isoformat(),
+    )
     body["data"].update(community=community, theme=theme, people_affected=people, cdw_role=None)
     if summary is not None:
         body["data"]["summary"] = summary
-    return MappedEvent(event=partner_event_adapter.validate_python(body), cdw_roles=[CDWRole.CHANGE_AGENT],
-                       stages=[Stage(s) for s in stages], competencies=[Competency(c) for c in comps],
-                       plans=[Plan.STRATEGIC_COMMISSIONING_PLAN], rule_ids=["r1"], rules_version="1",
-                       mapped_at=datetime.now(timezone.utc))
+    return MappedEvent(
+        event=partner_event_adapter.validate_python(body),
+        cdw_roles=[CDWRole.CHANGE_AGENT],
+        stages=[Stage(s) for s in stages],
+        competencies=[Competency(c) for c in comps],
+        plans=[Plan.STRATEGIC_COMMISSIONING_PLAN],
+        rule_ids=["r1"],
+        rules_version="1",
+        mapped_at=datetime.now(timezone.utc),
+    )
 
 
 def posted() -> list[MappedEvent]:
@@ -67,11 +88,11 @@ async def test_a_batch_is_recorded_once_and_a_replay_changes_nothing():
     """Mirrors tests/integration/test_reporting.py::test_replaying_changes_nothing and
     tests/integration/test_report_rollups.py::test_a_replay_adds_nothing_to_the_bucket_rollup."""
     store, events = FakeReportingStore(), posted()
-    new, refused = await worker_batch(store, events + events[:3])       # copies inside the batch too
+    new, refused = await worker_batch(store, events + events[:3])  # copies inside the batch too
     assert new == {e.event_id for e in events} and refused == []
     before = {d: await views.summary(store, query(d)) for d in (7, 30, 90)}
     tables = copy.deepcopy(store.tables)
-    new, _ = await worker_batch(store, events)                          # the whole batch redelivered
+    new, _ = await worker_batch(store, events)  # the whole batch redelivered
     assert new == set() and store.tables == tables
     marker = mapped(1, community="chinese", theme="stigma", people=4)
     new, _ = await worker_batch(store, [events[0], marker])
@@ -127,19 +148,31 @@ async def test_unmet_needs_and_the_heatmap_count_what_was_recorded():
     assert len(heat["cells"]) == 88
     cells = {(c["stage"], c["competency"]): c["events"] for c in heat["cells"]}
     assert cells[(1, 2)] == cells[(2, 5)] == 15 and cells[(3, 7)] == 1
-    assert sum(cells.values()) == 4 * 15 + 1                  # each finding in each of its stage x competency
+    assert sum(cells.values()) == 4 * 15 + 1  # each finding in each of its stage x competency
     irish, _ = await views.heatmap(store, query(90), community="irish")
     assert {(c["stage"], c["competency"]): c["events"] for c in irish["cells"] if c["events"]} == {(3, 7): 1}
 
 
 def alert(fingerprint: str, status: str, updated: datetime, area: str = AREA) -> Alert:
-    return Alert.model_validate({
-        "fingerprint": fingerprint, "rule": "unmet_need", "area": area, "region": "west_midlands",
-        "subject": "somali", "severity": "red", "status": status,
-        "summary": "Unmet need reported by the Somali community is rising", "stages": [1, 2],
-        "competencies": [2, 5], "evidence": {"findings": 9}, "event_ids": [str(uuid.uuid4())],
-        "starts_at": (updated - timedelta(days=3)).isoformat(), "updated_at": updated.isoformat(),
-        "ends_at": None})
+    return Alert.model_validate(
+        {
+            "fingerprint": fingerprint,
+            "rule": "unmet_need",
+            "area": area,
+            "region": "west_midlands",
+            "subject": "somali",
+            "severity": "red",
+            "status": status,
+            "summary": "Unmet need reported by the Somali community is rising",
+            "stages": [1, 2],
+            "competencies": [2, 5],
+            "evidence": {"findings": 9},
+            "event_ids": [str(uuid.uuid4())],
+            "starts_at": (updated - timedelta(days=3)).isoformat(),
+            "updated_at": updated.isoformat(),
+            "ends_at": None,
+        }
+    )
 
 
 async def test_the_latest_state_of_an_alert_wins_whatever_the_order():
@@ -148,7 +181,7 @@ async def test_the_latest_state_of_an_alert_wins_whatever_the_order():
     fp, other = uuid.uuid4().hex, uuid.uuid4().hex
     assert await store.upsert_alert(alert(fp, "firing", now - timedelta(minutes=5)))
     assert await store.upsert_alert(alert(fp, "acknowledged", now - timedelta(minutes=1)))
-    assert not await store.upsert_alert(alert(fp, "firing", now - timedelta(minutes=3)))   # older, late
+    assert not await store.upsert_alert(alert(fp, "firing", now - timedelta(minutes=3)))  # older, late
     assert not await store.upsert_alert(alert(fp, "acknowledged", now - timedelta(minutes=1)))  # a replay
     assert await store.upsert_alert(alert(other, "firing", now, area="BSOL"))
     body, _ = await views.alerts(store, query(30))
@@ -160,5 +193,5 @@ async def test_the_latest_state_of_an_alert_wins_whatever_the_order():
     assert await store.upsert_alert(alert(fp, "resolved", now))
     assert (await views.alerts(store, query(30)))[0]["items"] == []
     assert [i["state"] for i in (await views.alerts(store, query(30), include_resolved=True))[0]["items"]] == [
-        "resolved"]
-
+        "resolved"
+    ]

@@ -1,4 +1,5 @@
 """Server-rendered SVG: well-formed, labelled, escaped, deterministic, readable."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -10,7 +11,7 @@ from services.reporting.domain import stats, svg
 from services.reporting.domain.stats import Polarity, PointType, Significance
 
 NS = "{http://www.w3.org/2000/svg}"
-HOSTILE = '<script>alert("x")</script> & \'quotes\''
+HOSTILE = "<script>alert(\"x\")</script> & 'quotes'"
 BASE = [11.0, 10.0] * 6
 
 
@@ -34,15 +35,26 @@ def assert_labelled(root: ET.Element, title: str) -> None:
 
 def assert_self_contained(markup: str) -> None:
     lowered = markup.lower().replace('xmlns="http://www.w3.org/2000/svg"', "")
-    for forbidden in ("<script", "javascript:", "http://", "https://", "url(", "@import",
-                      "<image", "<foreignobject", "onload", "onclick"):
+    for forbidden in (
+        "<script",
+        "javascript:",
+        "http://",
+        "https://",
+        "url(",
+        "@import",
+        "<image",
+        "<foreignobject",
+        "onload",
+        "onclick",
+    ):
         assert forbidden not in lowered, forbidden
 
 
 def mixed_result() -> stats.SpcResult:
     # A low shift of seven (concern where higher is better), then one point above the limits.
-    return stats.spc(BASE + [9.5, 9.8, 9.6, 9.7, 9.5, 9.8, 9.6, 14.0], Polarity.HIGHER_IS_BETTER,
-                     target=12.0, baseline_points=12)
+    return stats.spc(
+        BASE + [9.5, 9.8, 9.6, 9.7, 9.5, 9.8, 9.6, 14.0], Polarity.HIGHER_IS_BETTER, target=12.0, baseline_points=12
+    )
 
 
 def labels_for(n: int) -> list[str]:
@@ -50,6 +62,7 @@ def labels_for(n: int) -> list[str]:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
 
 def test_escape_helpers():
     assert svg.esc("<a & b>") == "&lt;a &amp; b&gt;"
@@ -84,10 +97,10 @@ def test_text_colours_meet_wcag_aa():
 
 # --- SPC chart ------------------------------------------------------------------------------------------
 
+
 def test_spc_chart_is_labelled_xml():
     result = mixed_result()
-    markup = svg.spc_chart(result, labels_for(len(result.points)), title="Four-week wait, BSOL",
-                           unit="%")
+    markup = svg.spc_chart(result, labels_for(len(result.points)), title="Four-week wait, BSOL", unit="%")
     root = parse(markup)
     assert_labelled(root, "Four-week wait, BSOL")
     desc = root.find(f"{NS}desc").text
@@ -103,8 +116,7 @@ def test_spc_chart_draws_lines_for_mean_limits_and_target():
     classes = {el.get("class") for el in root.iter(f"{NS}line")}
     assert {"mean", "upper-limit", "lower-limit", "target"} <= classes
     no_target = stats.spc(BASE, Polarity.HIGHER_IS_BETTER)
-    classes = {el.get("class") for el in parse(svg.spc_chart(no_target, None, title="t"))
-               .iter(f"{NS}line")}
+    classes = {el.get("class") for el in parse(svg.spc_chart(no_target, None, title="t")).iter(f"{NS}line")}
     assert "target" not in classes
 
 
@@ -119,8 +131,7 @@ def test_special_cause_points_differ_in_shape_and_colour():
         marker = next(iter(el for el in g if el.tag != f"{NS}title"))
         seen[kind] = (marker.tag, marker.get("fill"))
         assert g.find(f"{NS}title").text == g.get("aria-label")
-    assert set(seen) == {PointType.COMMON_CAUSE.value, PointType.CONCERN.value,
-                         PointType.IMPROVEMENT.value}
+    assert set(seen) == {PointType.COMMON_CAUSE.value, PointType.CONCERN.value, PointType.IMPROVEMENT.value}
     shapes = {tag for tag, _ in seen.values()}
     fills = {fill for _, fill in seen.values()}
     assert len(fills) == 3
@@ -134,8 +145,7 @@ def test_special_cause_points_differ_in_shape_and_colour():
 
 def test_spc_chart_point_titles_name_the_rules():
     root = parse(svg.spc_chart(mixed_result(), labels_for(20), title="t", unit="%"))
-    titles = [g.find(f"{NS}title").text for g in root.iter(f"{NS}g")
-              if (g.get("class") or "").startswith("point ")]
+    titles = [g.find(f"{NS}title").text for g in root.iter(f"{NS}g") if (g.get("class") or "").startswith("point ")]
     assert "2024-20: 14.0%, special cause: improvement (outside the process limits)" in titles
     assert any("run of 7 or more on one side of the mean" in t for t in titles)
 
@@ -151,8 +161,7 @@ def test_spc_chart_escapes_hostile_text():
 
 
 def test_spc_chart_neutral_legend_and_label_count():
-    result = stats.spc(BASE + [9.5, 9.8, 9.6, 9.7, 9.5, 9.8, 9.6], Polarity.NO_JUDGEMENT,
-                       baseline_points=12)
+    result = stats.spc(BASE + [9.5, 9.8, 9.6, 9.7, 9.5, 9.8, 9.6], Polarity.NO_JUDGEMENT, baseline_points=12)
     text = all_text(parse(svg.spc_chart(result, None, title="t")))
     assert "Special cause: neither improvement nor concern" in text
     assert "Special cause: concern" not in text
@@ -179,8 +188,9 @@ def test_heat_map_has_a_cell_per_stage_and_competency():
     assert_labelled(root, "Evidence in the cycle")
     found = cells(root)
     assert len(found) == len(Stage) * len(Competency) == 88
-    assert {(int(g.get("data-stage")), int(g.get("data-competency"))) for g in found} == \
-        {(int(s), int(c)) for s in Stage for c in Competency}
+    assert {(int(g.get("data-stage")), int(g.get("data-competency"))) for g in found} == {
+        (int(s), int(c)) for s in Stage for c in Competency
+    }
 
 
 def test_heat_map_counts_and_gaps_are_written():
@@ -220,8 +230,7 @@ def test_heat_map_text_contrast_on_every_cell():
 
 def test_heat_map_accepts_enum_keys_and_links_non_empty_cells():
     counts = {(Stage.ASSESSING_NEEDS, Competency.LOCALLY_LEAD_THE_NHS): 3}
-    markup = svg.heat_map(counts, title="t",
-                          cell_href=lambda s, c: f"/findings?stage={int(s)}&competency={int(c)}")
+    markup = svg.heat_map(counts, title="t", cell_href=lambda s, c: f"/findings?stage={int(s)}&competency={int(c)}")
     assert 'href="/findings?stage=1&amp;competency=1"' in markup
     root = parse(markup)
     links = list(root.iter(f"{NS}a"))
@@ -253,13 +262,15 @@ def test_heat_bins():
 
 # --- Area vs region vs England ---------------------------------------------------------------------
 
+
 def test_comparison_chart_states_significance_in_words():
     c = stats.compare_with_benchmark(81, 263, 0.40, Polarity.HIGHER_IS_BETTER)
-    bars = [svg.ComparisonBar.from_interval("Birmingham and Solihull", c.value, c.interval_95,
-                                            c.significance),
-            svg.ComparisonBar("West Midlands", 40.0),
-            svg.ComparisonBar("England", 42.0),
-            svg.ComparisonBar(HOSTILE, None)]
+    bars = [
+        svg.ComparisonBar.from_interval("Birmingham and Solihull", c.value, c.interval_95, c.significance),
+        svg.ComparisonBar("West Midlands", 40.0),
+        svg.ComparisonBar("England", 42.0),
+        svg.ComparisonBar(HOSTILE, None),
+    ]
     markup = svg.comparison_chart(bars, title="Four-week wait", scale_max=100, target=95)
     root = parse(markup)
     assert_labelled(root, "Four-week wait")
@@ -276,6 +287,7 @@ def test_comparison_chart_states_significance_in_words():
 
 
 # --- Sparkline -----------------------------------------------------------------------------------------
+
 
 def test_sparkline_breaks_at_missing_periods():
     root = parse(svg.sparkline([3, 5, None, 4, 8, 7], label="Unmet need: Somali"))

@@ -31,12 +31,15 @@ def test_change_against_previous():
     assert change(3, 0)["change_pct"] is None
 
 
-@pytest.mark.parametrize("start,end,field", [
-    (date(9999, 12, 31), date(9999, 12, 31), "to"),       # was an OverflowError, a 500
-    (date(2026, 12, 5), date(2026, 12, 5), "to"),         # after tomorrow: nothing is dated later
-    (date(1, 1, 1), date(1, 1, 1), "from"),
-    (EARLIEST, date(2000, 1, 31), "from"),                # the window before it starts in 1999
-])
+@pytest.mark.parametrize(
+    "start,end,field",
+    [
+        (date(9999, 12, 31), date(9999, 12, 31), "to"),  # was an OverflowError, a 500
+        (date(2026, 12, 5), date(2026, 12, 5), "to"),  # after tomorrow: nothing is dated later
+        (date(1, 1, 1), date(1, 1, 1), "from"),
+        (EARLIEST, date(2000, 1, 31), "from"),  # the window before it starts in 1999
+    ],
+)
 def test_windows_outside_the_range_are_refused_naming_the_parameter(start, end, field):
     with pytest.raises(WindowError) as refused:
         custom(start, end, TODAY)

@@ -1,4 +1,5 @@
 """Small formatting helpers for the sentences rules write."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

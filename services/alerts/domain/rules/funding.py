@@ -12,6 +12,7 @@ Three conditions, each its own alert rule so each can be acknowledged on its own
 Each function takes the provider's latest record for the indicator and decides; which
 providers are watched is ``FundingThresholds.sectors`` (voluntary by default).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -30,10 +31,16 @@ def _watched(record: PerformanceRecord, indicator: Indicator, t: FundingThreshol
 
 def _provider_facts(record: PerformanceRecord) -> dict:
     d = record.data
-    return {"provider_id": d.provider_id, "provider_name": d.provider_name,
-            "provider_sector": d.provider_sector.value, "indicator": d.indicator.value,
-            "period_start": d.period_start.isoformat(), "period_end": d.period_end.isoformat(),
-            "event_id": str(record.event_id), "occurred_at": record.occurred_at.isoformat()}
+    return {
+        "provider_id": d.provider_id,
+        "provider_name": d.provider_name,
+        "provider_sector": d.provider_sector.value,
+        "indicator": d.indicator.value,
+        "period_start": d.period_start.isoformat(),
+        "period_end": d.period_end.isoformat(),
+        "event_id": str(record.event_id),
+        "occurred_at": record.occurred_at.isoformat(),
+    }
 
 
 def _who(record: PerformanceRecord) -> str:
@@ -59,20 +66,32 @@ def funding_gap(record: PerformanceRecord, t: FundingThresholds) -> RuleOutcome 
     if gap <= t.shortfall_tolerance:
         return None
     severity = AlertSeverity.RED if gap > t.red_shortfall else AlertSeverity.AMBER
-    evidence = {**_provider_facts(record), "funding_committed_gbp": committed,
-                "funding_required_gbp": required, "shortfall_gbp": round(required - committed, 2),
-                "shortfall_fraction": round(gap, 4),
-                "shortfall_tolerance": t.shortfall_tolerance, "red_shortfall": t.red_shortfall}
-    detail = (f"Funding gap at {_who(record)[:-1]}: £{committed:,.0f} "
-              f"committed against £{required:,.0f} required for the period to "
-              f"{day(d.period_end)}, a shortfall of {gap:.0%} "
-              f"(tolerance {t.shortfall_tolerance:.0%}).")
-    return RuleOutcome(severity=severity, subject=f"provider:{d.provider_id}", detail=detail,
-                       evidence=evidence, event_ids=(record.event_id,), provider_id=d.provider_id)
+    evidence = {
+        **_provider_facts(record),
+        "funding_committed_gbp": committed,
+        "funding_required_gbp": required,
+        "shortfall_gbp": round(required - committed, 2),
+        "shortfall_fraction": round(gap, 4),
+        "shortfall_tolerance": t.shortfall_tolerance,
+        "red_shortfall": t.red_shortfall,
+    }
+    detail = (
+        f"Funding gap at {_who(record)[:-1]}: £{committed:,.0f} "
+        f"committed against £{required:,.0f} required for the period to "
+        f"{day(d.period_end)}, a shortfall of {gap:.0%} "
+        f"(tolerance {t.shortfall_tolerance:.0%})."
+    )
+    return RuleOutcome(
+        severity=severity,
+        subject=f"provider:{d.provider_id}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )
 
 
-def contract_ending(record: PerformanceRecord, today: date,
-                    t: FundingThresholds) -> RuleOutcome | None:
+def contract_ending(record: PerformanceRecord, today: date, t: FundingThresholds) -> RuleOutcome | None:
     """Fires when the contract ends within ``contract_ending_days`` and no renewal is recorded."""
     if not _watched(record, Indicator.CONTRACT_END, t):
         return None
@@ -84,16 +103,24 @@ def contract_ending(record: PerformanceRecord, today: date,
     if days_left > t.contract_ending_days:
         return None
     red = days_left <= t.red_contract_ending_days
-    evidence = {**_provider_facts(record), "contract_end_date": end.isoformat(),
-                "days_left": days_left, "renewal_recorded": d.renewal_recorded,
-                "contract_ending_days": t.contract_ending_days,
-                "red_contract_ending_days": t.red_contract_ending_days}
-    when = (f"ended on {day(end)}" if days_left < 0 else
-            f"ends on {day(end)}, in {plural(days_left, 'day')}")
+    evidence = {
+        **_provider_facts(record),
+        "contract_end_date": end.isoformat(),
+        "days_left": days_left,
+        "renewal_recorded": d.renewal_recorded,
+        "contract_ending_days": t.contract_ending_days,
+        "red_contract_ending_days": t.red_contract_ending_days,
+    }
+    when = f"ended on {day(end)}" if days_left < 0 else f"ends on {day(end)}, in {plural(days_left, 'day')}"
     detail = f"Contract with {_who(record)} {when}, and no renewal is recorded."
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
-                       event_ids=(record.event_id,), provider_id=d.provider_id)
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )
 
 
 def days_overdue(reported_days: float, as_at: date, today: date) -> float:
@@ -103,8 +130,7 @@ def days_overdue(reported_days: float, as_at: date, today: date) -> float:
     return reported_days + max(0, (today - as_at).days)
 
 
-def payment_overdue(record: PerformanceRecord, today: date,
-                    t: FundingThresholds) -> RuleOutcome | None:
+def payment_overdue(record: PerformanceRecord, today: date, t: FundingThresholds) -> RuleOutcome | None:
     """Fires when a payment is overdue by more than ``payment_overdue_days``."""
     if not _watched(record, Indicator.PAYMENT_OVERDUE, t):
         return None
@@ -113,13 +139,24 @@ def payment_overdue(record: PerformanceRecord, today: date,
     if overdue <= t.payment_overdue_days:
         return None
     red = overdue > t.red_payment_overdue_days
-    evidence = {**_provider_facts(record), "reported_days_overdue": d.value,
-                "as_at": d.period_end.isoformat(), "days_overdue_now": overdue,
-                "payment_overdue_days": t.payment_overdue_days,
-                "red_payment_overdue_days": t.red_payment_overdue_days}
-    detail = (f"Payment to {_who(record)} is {number(overdue)} days "
-              f"overdue ({number(d.value)} days as at {day(d.period_end)}; alert beyond "
-              f"{t.payment_overdue_days} days).")
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
-                       event_ids=(record.event_id,), provider_id=d.provider_id)
+    evidence = {
+        **_provider_facts(record),
+        "reported_days_overdue": d.value,
+        "as_at": d.period_end.isoformat(),
+        "days_overdue_now": overdue,
+        "payment_overdue_days": t.payment_overdue_days,
+        "red_payment_overdue_days": t.red_payment_overdue_days,
+    }
+    detail = (
+        f"Payment to {_who(record)} is {number(overdue)} days "
+        f"overdue ({number(d.value)} days as at {day(d.period_end)}; alert beyond "
+        f"{t.payment_overdue_days} days)."
+    )
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )

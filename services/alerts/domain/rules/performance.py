@@ -19,14 +19,14 @@ Red: the run of missed periods reaches ``red_periods``, or the latest period is 
 worse than target (for a percentage with numerator and denominator, the whole Wilson interval
 is on the wrong side of the target).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts.events import AlertSeverity
-from contracts.vocabulary import (INDICATORS, LOCAL_TARGET, REPORTED_TARGET, Unit,
-                                  default_target_label)
+from contracts.vocabulary import INDICATORS, LOCAL_TARGET, REPORTED_TARGET, Unit, default_target_label
 
 from ..records import PerformanceRecord, RuleOutcome
 from ..stats import Interval, wilson_interval
@@ -102,14 +102,11 @@ def significantly_worse(interval: Interval | None, target: float, higher_is_bett
     return interval.upper < target if higher_is_better else interval.lower > target
 
 
-def performance_below_target(history: Sequence[PerformanceRecord],
-                             t: PerformanceThresholds) -> RuleOutcome | None:
+def performance_below_target(history: Sequence[PerformanceRecord], t: PerformanceThresholds) -> RuleOutcome | None:
     """Fires while the series' hysteresis scan is in breach; see the module docstring."""
     if len({r.series_key for r in history}) > 1:
-        raise ValueError("performance_below_target reads one series (provider, indicator, "
-                         "community) at a time")
-    judged = [(r, tg) for r in by_period(history)[-t.history_periods:]
-              if (tg := target_for(r, t)) is not None]
+        raise ValueError("performance_below_target reads one series (provider, indicator, community) at a time")
+    judged = [(r, tg) for r in by_period(history)[-t.history_periods :] if (tg := target_for(r, t)) is not None]
     if not judged:
         return None
     first = judged[0][0].data
@@ -122,40 +119,58 @@ def performance_below_target(history: Sequence[PerformanceRecord],
     interval = percent_interval(latest, t.significance_z)
     worse = significantly_worse(interval, target, spec.higher_is_better)
     red = state.missed_run >= t.red_periods or (not met[-1] and worse)
-    shown = judged[-max(t.red_periods, t.consecutive_periods + t.resolve_periods):]
+    shown = judged[-max(t.red_periods, t.consecutive_periods + t.resolve_periods) :]
     d = latest.data
     evidence = {
-        "provider_id": d.provider_id, "provider_name": d.provider_name,
-        "provider_sector": d.provider_sector.value, "indicator": d.indicator.value,
-        "indicator_title": spec.title, "unit": spec.unit.value,
+        "provider_id": d.provider_id,
+        "provider_name": d.provider_name,
+        "provider_sector": d.provider_sector.value,
+        "indicator": d.indicator.value,
+        "indicator_title": spec.title,
+        "unit": spec.unit.value,
         "community": d.community.value if d.community else None,
-        "higher_is_better": spec.higher_is_better, "target": target,
-        "target_source": target_source, "target_label": target_label(latest, target_source),
+        "higher_is_better": spec.higher_is_better,
+        "target": target,
+        "target_source": target_source,
+        "target_label": target_label(latest, target_source),
         "missed_run": state.missed_run,
-        "met_run": state.met_run, "consecutive_periods": t.consecutive_periods,
-        "resolve_periods": t.resolve_periods, "red_periods": t.red_periods,
-        "latest_interval": None if interval is None else {
-            "lower": round(interval.lower, 2), "upper": round(interval.upper, 2),
-            "z": t.significance_z},
+        "met_run": state.met_run,
+        "consecutive_periods": t.consecutive_periods,
+        "resolve_periods": t.resolve_periods,
+        "red_periods": t.red_periods,
+        "latest_interval": None
+        if interval is None
+        else {"lower": round(interval.lower, 2), "upper": round(interval.upper, 2), "z": t.significance_z},
         "significantly_worse": worse,
-        "periods": [{"period_start": r.data.period_start.isoformat(),
-                     "period_end": r.data.period_end.isoformat(), "value": r.data.value,
-                     "target": tg[0], "met": ok, "event_id": str(r.event_id)}
-                    for (r, tg), ok in zip(shown, met[-len(shown):])],
+        "periods": [
+            {
+                "period_start": r.data.period_start.isoformat(),
+                "period_end": r.data.period_end.isoformat(),
+                "value": r.data.value,
+                "target": tg[0],
+                "met": ok,
+                "event_id": str(r.event_id),
+            }
+            for (r, tg), ok in zip(shown, met[-len(shown) :])
+        ],
     }
     direction = "above" if not spec.higher_is_better else "below"
-    who = d.provider_name + (f", {d.community.value.replace('_', ' ')} community"
-                             if d.community else "")
+    who = d.provider_name + (f", {d.community.value.replace('_', ' ')} community" if d.community else "")
     if state.missed_run:
         status = f"{direction} target for {plural(state.missed_run, 'period')} in a row"
     else:
-        status = (f"back at target for {state.met_run} of the {t.resolve_periods} periods in a "
-                  f"row needed to clear")
-    detail = (f"{spec.title} at {who}: {status} (latest {number(d.value)} against a "
-              f"{target_label(latest, target_source)} of {number(target)}, period to "
-              f"{day(d.period_end)}).")
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}/indicator:{d.indicator.value}"
-                               + (f"/community:{d.community.value}" if d.community else ""),
-                       detail=detail, evidence=evidence,
-                       event_ids=tuple(r.event_id for r, _ in shown), provider_id=d.provider_id)
+        status = f"back at target for {state.met_run} of the {t.resolve_periods} periods in a row needed to clear"
+    detail = (
+        f"{spec.title} at {who}: {status} (latest {number(d.value)} against a "
+        f"{target_label(latest, target_source)} of {number(target)}, period to "
+        f"{day(d.period_end)})."
+    )
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}/indicator:{d.indicator.value}"
+        + (f"/community:{d.community.value}" if d.community else ""),
+        detail=detail,
+        evidence=evidence,
+        event_ids=tuple(r.event_id for r, _ in shown),
+        provider_id=d.provider_id,
+    )

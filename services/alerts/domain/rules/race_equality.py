@@ -18,6 +18,7 @@
   when the interval's lower bound is above the ratio threshold (parity by default). Access
   indicators keep measuring under-use; coercive care measures over-representation.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,14 +34,18 @@ from ._text import day, label, number
 
 def _facts(record: PerformanceRecord) -> dict:
     d = record.data
-    return {"provider_id": d.provider_id, "provider_name": d.provider_name,
-            "provider_sector": d.provider_sector.value, "indicator": d.indicator.value,
-            "period_start": d.period_start.isoformat(), "period_end": d.period_end.isoformat(),
-            "event_id": str(record.event_id)}
+    return {
+        "provider_id": d.provider_id,
+        "provider_name": d.provider_name,
+        "provider_sector": d.provider_sector.value,
+        "indicator": d.indicator.value,
+        "period_start": d.period_start.isoformat(),
+        "period_end": d.period_end.isoformat(),
+        "event_id": str(record.event_id),
+    }
 
 
-def ethnicity_recording_gap(record: PerformanceRecord,
-                            t: RaceEqualityThresholds) -> RuleOutcome | None:
+def ethnicity_recording_gap(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
     """Fires when completeness is below ``completeness_below`` (red below the red threshold)."""
     d = record.data
     if d.indicator is not Indicator.ETHNICITY_RECORDING_COMPLETENESS:
@@ -50,43 +55,70 @@ def ethnicity_recording_gap(record: PerformanceRecord,
         return None
     red = completeness < t.red_completeness_below
     numerator, denominator = d.measured_counts
-    evidence = {**_facts(record), "completeness_percent": completeness,
-                "reported_value": d.value, "numerator": numerator, "denominator": denominator,
-                "completeness_below": t.completeness_below, "target_label": LOCAL_TARGET,
-                "red_completeness_below": t.red_completeness_below}
+    evidence = {
+        **_facts(record),
+        "completeness_percent": completeness,
+        "reported_value": d.value,
+        "numerator": numerator,
+        "denominator": denominator,
+        "completeness_below": t.completeness_below,
+        "target_label": LOCAL_TARGET,
+        "red_completeness_below": t.red_completeness_below,
+    }
     counts = d.ethnicity
     if counts is None:
         found = f"{number(d.value)}% of records have a valid ethnic category"
     else:
-        evidence.update(valid=counts.valid, not_stated=counts.not_stated, missing=counts.missing,
-                        valid_percent=round(counts.valid_percent, 2))
-        found = (f"{number(completeness)}% of records have a known ethnic category "
-                 f"({number(counts.valid_percent)}% have a valid code, but "
-                 f"{counts.not_stated} of those {counts.valid} are \"not stated\")")
-    detail = (f"Ethnicity recording at {d.provider_name}: {found} in the period to "
-              f"{day(d.period_end)} (local target {number(t.completeness_below)}%). Without it, "
-              f"needs cannot be assessed by community.")
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
-                       event_ids=(record.event_id,), provider_id=d.provider_id)
+        evidence.update(
+            valid=counts.valid,
+            not_stated=counts.not_stated,
+            missing=counts.missing,
+            valid_percent=round(counts.valid_percent, 2),
+        )
+        found = (
+            f"{number(completeness)}% of records have a known ethnic category "
+            f"({number(counts.valid_percent)}% have a valid code, but "
+            f'{counts.not_stated} of those {counts.valid} are "not stated")'
+        )
+    detail = (
+        f"Ethnicity recording at {d.provider_name}: {found} in the period to "
+        f"{day(d.period_end)} (local target {number(t.completeness_below)}%). Without it, "
+        f"needs cannot be assessed by community."
+    )
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )
 
 
-def _share_ratio(record: PerformanceRecord, indicator: Indicator,
-                 t: RaceEqualityThresholds) -> Interval | None:
+def _share_ratio(record: PerformanceRecord, indicator: Indicator, t: RaceEqualityThresholds) -> Interval | None:
     """The group's share over its population share, with its Wilson interval, for a record of
     ``indicator`` that carries the group, its population share and both counts; else None (the
     difference cannot be judged without them, so the rules stay quiet rather than guess)."""
     d = record.data
-    if (d.indicator is not indicator or d.community is None or not d.population_share
-            or not d.denominator or d.numerator is None):
+    if (
+        d.indicator is not indicator
+        or d.community is None
+        or not d.population_share
+        or not d.denominator
+        or d.numerator is None
+    ):
         return None
     return share_ratio_interval(d.numerator, d.denominator, d.population_share, t.z)
 
 
 def _ratio_facts(record: PerformanceRecord, ratio: Interval, t: RaceEqualityThresholds) -> dict:
-    return {"population_share": record.data.population_share,
-            "ratio": round(ratio.estimate, 4), "ratio_lower": round(ratio.lower, 4),
-            "ratio_upper": round(ratio.upper, 4), "z": t.z}
+    return {
+        "population_share": record.data.population_share,
+        "ratio": round(ratio.estimate, 4),
+        "ratio_lower": round(ratio.lower, 4),
+        "ratio_upper": round(ratio.upper, 4),
+        "z": t.z,
+    }
 
 
 def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
@@ -98,23 +130,34 @@ def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutco
     assert d.community is not None and d.numerator is not None and d.denominator  # _share_ratio
     red = ratio.upper < t.red_under_use_ratio
     confidence = math.erf(t.z / math.sqrt(2))
-    evidence = {**_facts(record), "community": d.community.value,
-                "group_users": d.numerator, "all_users": d.denominator,
-                "use_share": round(d.numerator / d.denominator, 4),
-                **_ratio_facts(record, ratio, t),
-                "under_use_ratio": t.under_use_ratio,
-                "red_under_use_ratio": t.red_under_use_ratio, "reported_value": d.value}
-    detail = (f"Under-use of {d.provider_name} by the {label(d.community)} community: "
-              f"{d.numerator} of {d.denominator} users ({d.numerator / d.denominator:.1%}) "
-              f"against {d.population_share:.1%} of the population, a use ratio of "
-              f"{ratio.estimate:.2f} ({confidence:.0%} interval {ratio.lower:.2f} to "
-              f"{ratio.upper:.2f}, wholly below the local target of {number(t.under_use_ratio)}; "
-              f"1 is parity), "
-              f"period to {day(d.period_end)}.")
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}/community:{d.community.value}",
-                       detail=detail, evidence=evidence, event_ids=(record.event_id,),
-                       provider_id=d.provider_id)
+    evidence = {
+        **_facts(record),
+        "community": d.community.value,
+        "group_users": d.numerator,
+        "all_users": d.denominator,
+        "use_share": round(d.numerator / d.denominator, 4),
+        **_ratio_facts(record, ratio, t),
+        "under_use_ratio": t.under_use_ratio,
+        "red_under_use_ratio": t.red_under_use_ratio,
+        "reported_value": d.value,
+    }
+    detail = (
+        f"Under-use of {d.provider_name} by the {label(d.community)} community: "
+        f"{d.numerator} of {d.denominator} users ({d.numerator / d.denominator:.1%}) "
+        f"against {d.population_share:.1%} of the population, a use ratio of "
+        f"{ratio.estimate:.2f} ({confidence:.0%} interval {ratio.lower:.2f} to "
+        f"{ratio.upper:.2f}, wholly below the local target of {number(t.under_use_ratio)}; "
+        f"1 is parity), "
+        f"period to {day(d.period_end)}."
+    )
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}/community:{d.community.value}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )
 
 
 def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
@@ -129,21 +172,32 @@ def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) ->
     assert d.community is not None and d.numerator is not None and d.denominator  # _share_ratio
     red = ratio.lower > t.red_over_representation_ratio
     confidence = math.erf(t.z / math.sqrt(2))
-    evidence = {**_facts(record), "community": d.community.value,
-                "group_people": d.numerator, "all_people": d.denominator,
-                "group_share": round(d.numerator / d.denominator, 4),
-                **_ratio_facts(record, ratio, t),
-                "over_representation_ratio": t.over_representation_ratio,
-                "red_over_representation_ratio": t.red_over_representation_ratio,
-                "target_label": LOCAL_TARGET, "reported_value": d.value}
-    detail = (f"Over-representation of the {label(d.community)} community in coercive care at "
-              f"{d.provider_name}: {d.numerator} of {d.denominator} people detained, admitted "
-              f"compulsorily or secluded ({d.numerator / d.denominator:.1%}) against "
-              f"{d.population_share:.1%} of the population, a rate ratio of {ratio.estimate:.2f} "
-              f"({confidence:.0%} interval {ratio.lower:.2f} to {ratio.upper:.2f}, wholly above the "
-              f"local target of {number(t.over_representation_ratio)}; 1 is parity), period to "
-              f"{day(d.period_end)}.")
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}/community:{d.community.value}/coercive",
-                       detail=detail, evidence=evidence, event_ids=(record.event_id,),
-                       provider_id=d.provider_id)
+    evidence = {
+        **_facts(record),
+        "community": d.community.value,
+        "group_people": d.numerator,
+        "all_people": d.denominator,
+        "group_share": round(d.numerator / d.denominator, 4),
+        **_ratio_facts(record, ratio, t),
+        "over_representation_ratio": t.over_representation_ratio,
+        "red_over_representation_ratio": t.red_over_representation_ratio,
+        "target_label": LOCAL_TARGET,
+        "reported_value": d.value,
+    }
+    detail = (
+        f"Over-representation of the {label(d.community)} community in coercive care at "
+        f"{d.provider_name}: {d.numerator} of {d.denominator} people detained, admitted "
+        f"compulsorily or secluded ({d.numerator / d.denominator:.1%}) against "
+        f"{d.population_share:.1%} of the population, a rate ratio of {ratio.estimate:.2f} "
+        f"({confidence:.0%} interval {ratio.lower:.2f} to {ratio.upper:.2f}, wholly above the "
+        f"local target of {number(t.over_representation_ratio)}; 1 is parity), period to "
+        f"{day(d.period_end)}."
+    )
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}/community:{d.community.value}/coercive",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )

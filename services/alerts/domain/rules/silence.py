@@ -7,6 +7,7 @@ reporter is not called silent after six weeks: the silence threshold is the larg
 ``occurred_at``, as for every rule. Silence at or beyond the threshold fires; a silent
 provider's other alerts are inhibited (no alert is computed on missing data).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -40,8 +41,7 @@ def silence_threshold_days(days: Sequence[date], t: SilenceThresholds) -> float:
     return max(float(t.silent_after_days), t.cadence_multiplier * (interval or 0.0))
 
 
-def provider_silence(records: Sequence[PerformanceRecord], now: datetime,
-                     t: SilenceThresholds) -> RuleOutcome | None:
+def provider_silence(records: Sequence[PerformanceRecord], now: datetime, t: SilenceThresholds) -> RuleOutcome | None:
     """Fires when a provider with ``min_reports`` reporting days has been quiet long enough."""
     if not records:
         return None
@@ -58,18 +58,30 @@ def provider_silence(records: Sequence[PerformanceRecord], now: datetime,
         return None
     red = quiet_days >= t.red_factor * threshold
     d = last.data
-    evidence = {"provider_id": d.provider_id, "provider_name": d.provider_name,
-                "provider_sector": d.provider_sector.value,
-                "last_event_id": str(last.event_id), "last_report_at": last.occurred_at.isoformat(),
-                "days_quiet": int(quiet_days),  # whole days: stable between evaluations
-                "threshold_days": round(threshold, 2),
-                "usual_interval_days": usual_interval_days(days),
-                "reporting_days": len(days), "silent_after_days": t.silent_after_days,
-                "red_after_days": round(t.red_factor * threshold, 2)}
-    detail = (f"No data from {d.provider_name} for {number(int(quiet_days))} days (last report "
-              f"{day(last.occurred_at)}; it usually reports every "
-              f"{number(usual_interval_days(days) or 0)} days). Its other alerts are held "
-              f"until it reports again.")
-    return RuleOutcome(severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-                       subject=f"provider:{d.provider_id}", detail=detail, evidence=evidence,
-                       event_ids=(last.event_id,), provider_id=d.provider_id)
+    evidence = {
+        "provider_id": d.provider_id,
+        "provider_name": d.provider_name,
+        "provider_sector": d.provider_sector.value,
+        "last_event_id": str(last.event_id),
+        "last_report_at": last.occurred_at.isoformat(),
+        "days_quiet": int(quiet_days),  # whole days: stable between evaluations
+        "threshold_days": round(threshold, 2),
+        "usual_interval_days": usual_interval_days(days),
+        "reporting_days": len(days),
+        "silent_after_days": t.silent_after_days,
+        "red_after_days": round(t.red_factor * threshold, 2),
+    }
+    detail = (
+        f"No data from {d.provider_name} for {number(int(quiet_days))} days (last report "
+        f"{day(last.occurred_at)}; it usually reports every "
+        f"{number(usual_interval_days(days) or 0)} days). Its other alerts are held "
+        f"until it reports again."
+    )
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(last.event_id,),
+        provider_id=d.provider_id,
+    )

@@ -15,6 +15,7 @@ The rule fires when the window's score reaches a threshold, or when the number o
 rises significantly against the previous window (exact conditional Poisson test, see
 ``stats.rise_p_value``). Counts, not scores, are tested: findings arrive as events, scores do not.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,19 +44,18 @@ def finding_weight(severity: Severity, people_affected: int | None) -> float:
     return severity.weight * people_factor(people_affected)
 
 
-def in_window(findings: Sequence[FindingRecord], start: datetime,
-              end: datetime) -> tuple[FindingRecord, ...]:
+def in_window(findings: Sequence[FindingRecord], start: datetime, end: datetime) -> tuple[FindingRecord, ...]:
     """Findings with ``start < occurred_at <= end``, oldest first."""
-    return tuple(sorted((f for f in findings if start < f.occurred_at <= end),
-                        key=lambda f: f.sort_key))
+    return tuple(sorted((f for f in findings if start < f.occurred_at <= end), key=lambda f: f.sort_key))
 
 
 def window_score(findings: Sequence[FindingRecord]) -> float:
     return math.fsum(finding_weight(f.severity, f.people_affected) for f in findings)
 
 
-def unmet_need(community: Community, findings: Sequence[FindingRecord], now: datetime,
-               t: UnmetNeedThresholds) -> RuleOutcome | None:
+def unmet_need(
+    community: Community, findings: Sequence[FindingRecord], now: datetime, t: UnmetNeedThresholds
+) -> RuleOutcome | None:
     """Fires amber/red on the window's score, or amber on a significant rise in findings."""
     relevant = [f for f in findings if f.community is community and f.theme in UNMET_NEED_THEMES]
     width = timedelta(days=t.window_days)
@@ -76,15 +76,17 @@ def unmet_need(community: Community, findings: Sequence[FindingRecord], now: dat
     evidence = {
         "community": community.value,
         # Dates, not instants: evidence must not change with every evaluation's clock.
-        "window": {"from": (now - width).date().isoformat(), "to": now.date().isoformat(),
-                   "days": t.window_days},
+        "window": {"from": (now - width).date().isoformat(), "to": now.date().isoformat(), "days": t.window_days},
         "findings": len(current),
         "score": round(score, 2),
         "people_affected": sum(f.people_affected or 0 for f in current),
         "by_theme": dict(sorted(Counter(f.theme.value for f in current).items())),
         "by_severity": dict(sorted(Counter(f.severity.value for f in current).items())),
-        "previous_window": {"from": (now - 2 * width).date().isoformat(),
-                            "to": (now - width).date().isoformat(), "days": t.window_days},
+        "previous_window": {
+            "from": (now - 2 * width).date().isoformat(),
+            "to": (now - width).date().isoformat(),
+            "days": t.window_days,
+        },
         "previous_findings": len(previous),
         "previous_score": round(previous_score, 2),
         "amber_score": t.amber_score,
@@ -94,18 +96,32 @@ def unmet_need(community: Community, findings: Sequence[FindingRecord], now: dat
         "significant_rise": rise,
         "triggers": triggers,
         "contributions": [
-            {"event_id": str(f.event_id), "occurred_at": f.occurred_at.isoformat(),
-             "theme": f.theme.value, "severity": f.severity.value,
-             "people_affected": f.people_affected,
-             "weight": round(finding_weight(f.severity, f.people_affected), 2)}
-            for f in current],
+            {
+                "event_id": str(f.event_id),
+                "occurred_at": f.occurred_at.isoformat(),
+                "theme": f.theme.value,
+                "severity": f.severity.value,
+                "people_affected": f.people_affected,
+                "weight": round(finding_weight(f.severity, f.people_affected), 2),
+            }
+            for f in current
+        ],
     }
-    detail = (f"Unmet need (community: {label(community)}): "
-              f"{plural(len(current), 'finding')} of unmet need or a service gap in the "
-              f"{t.window_days} days to {day(now)}, weighted score {number(round(score, 1))} "
-              f"(amber from {number(t.amber_score)}, red from {number(t.red_score)}).")
+    detail = (
+        f"Unmet need (community: {label(community)}): "
+        f"{plural(len(current), 'finding')} of unmet need or a service gap in the "
+        f"{t.window_days} days to {day(now)}, weighted score {number(round(score, 1))} "
+        f"(amber from {number(t.amber_score)}, red from {number(t.red_score)})."
+    )
     if rise:
-        detail += (f" That is up from {len(previous)} in the previous {t.window_days} days, "
-                   f"a rise unlikely to be chance (p = {p_value:.3f}).")
-    return RuleOutcome(severity=severity, subject=f"community:{community.value}", detail=detail,
-                       evidence=evidence, event_ids=tuple(f.event_id for f in current))
+        detail += (
+            f" That is up from {len(previous)} in the previous {t.window_days} days, "
+            f"a rise unlikely to be chance (p = {p_value:.3f})."
+        )
+    return RuleOutcome(
+        severity=severity,
+        subject=f"community:{community.value}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=tuple(f.event_id for f in current),
+    )
