@@ -7,7 +7,7 @@ checked on every request. Commissioners read their granted areas; operators read
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from services.common.auth import Principal, Role
 from services.common.http import authenticate
@@ -49,3 +49,17 @@ async def reader(request: Request) -> Principal:
     if not may_read_reports(p):
         raise Problem(403, "Forbidden", "reports are for commissioners and operators")
     return p
+
+
+def set_login_csrf(request: Request, response: Response, token: str) -> Response:
+    """The sign-in form's CSRF cookie (the dashboard's and the portal's forms both post to /login)."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=session.CSRF_SECONDS,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.reporting_cookie_secure,
+    )
+    return response

@@ -113,8 +113,9 @@ def back_to(form: dict[str, str]) -> str:
     return "/dashboard/alerts" + ("?" + urlencode(params) if params else "")
 
 
-def _done(request: Request, form: dict[str, str], kind: str, text: str, fingerprint: str | None = None) -> Response:
-    response = RedirectResponse(back_to(form), status_code=303)
+def flash_redirect(request: Request, location: str, kind: str, text: str, fingerprint: str | None = None) -> Response:
+    """A 303 back to a dashboard page, carrying the action's outcome in a short-lived signed cookie."""
+    response = RedirectResponse(location, status_code=303)
     response.set_cookie(
         FLASH_COOKIE,
         flash_value(kind, text, request.app.state.session_secret, fingerprint),
@@ -125,6 +126,10 @@ def _done(request: Request, form: dict[str, str], kind: str, text: str, fingerpr
         secure=request.app.state.settings.reporting_cookie_secure,
     )
     return response
+
+
+def _done(request: Request, form: dict[str, str], kind: str, text: str, fingerprint: str | None = None) -> Response:
+    return flash_redirect(request, back_to(form), kind, text, fingerprint)
 
 
 async def _call(

@@ -25,7 +25,7 @@ from services.common.http import auth_failure_wait, note_auth_failure
 from services.common.problems import Problem
 
 from . import actions, delegate, pages, views
-from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none
+from .access import CSRF_COOKIE, SESSION_COOKIE, may_read_reports, principal_or_none, set_login_csrf
 from .adapters.store import ReportingStore
 from .routes import build_query
 from .domain import session, windows
@@ -251,16 +251,7 @@ async def findings_page(request: Request) -> Response:
 def _login_form(request: Request, next_path: str, error: str | None = None, status: int = 200) -> Response:
     token = session.new_csrf_token(request.app.state.session_secret, time.time())
     response = html(pages.login_page(token, next_path, error), status)
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=session.CSRF_SECONDS,
-        path="/login",
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.reporting_cookie_secure,
-    )
-    return response
+    return set_login_csrf(request, response, token)
 
 
 @router.get("/login")

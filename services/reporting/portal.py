@@ -28,7 +28,7 @@ from services.common.auth import Principal
 from services.common.problems import Problem
 
 from . import delegate
-from .access import CSRF_COOKIE, principal_or_none
+from .access import principal_or_none, set_login_csrf
 from .adapters.portal_store import PortalStore
 from .dashboard import SECURITY_HEADERS, sign_out
 from .domain import portal as forms
@@ -129,16 +129,7 @@ def _portal_next(target: str | None) -> str:
 async def login_form(request: Request) -> Response:
     token = session.new_csrf_token(request.app.state.session_secret, time.time())
     response = _page("portal_login.html", csrf_token=token, next_path=_portal_next(request.query_params.get("next")))
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=session.CSRF_SECONDS,
-        path="/login",
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.reporting_cookie_secure,
-    )
-    return response
+    return set_login_csrf(request, response, token)
 
 
 @router.get("/portal/logout")

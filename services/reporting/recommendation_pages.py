@@ -27,7 +27,7 @@ from services.common.problems import Problem
 
 from . import delegate, pages
 from .access import may_read_reports, principal_or_none
-from .actions import FLASH_COOKIE, flash_value, problem_text, read_flash
+from .actions import FLASH_COOKIE, flash_redirect, problem_text, read_flash
 from .dashboard import error_response, html
 
 log = logging.getLogger("reporting.recommendations")
@@ -104,17 +104,7 @@ def _json(answer: httpx.Response) -> Any:
 
 
 def _done(request: Request, area: str, kind: str, text: str) -> Response:
-    response = RedirectResponse(_page_path(area), status_code=303)
-    response.set_cookie(
-        FLASH_COOKIE,
-        flash_value(kind, text, request.app.state.session_secret),
-        max_age=120,
-        path="/dashboard",
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.reporting_cookie_secure,
-    )
-    return response
+    return flash_redirect(request, _page_path(area), kind, text)
 
 
 @router.post("/dashboard/recommendations/{area}/{rec_id}/responses")
