@@ -91,6 +91,22 @@ class RuleOutcome(_Record):
     provider_id: str | None = None
 
 
+def provider_outcome(
+    record: "PerformanceRecord", *, red: bool, detail: str, evidence: dict[str, Any], about: str = ""
+) -> RuleOutcome:
+    """A rule's outcome about one provider, decided from one of its records: the subject is the
+    provider (``about`` adds, for example, ``/community:somali``) and the record is the evidence."""
+    d = record.data
+    return RuleOutcome(
+        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
+        subject=f"provider:{d.provider_id}{about}",
+        detail=detail,
+        evidence=evidence,
+        event_ids=(record.event_id,),
+        provider_id=d.provider_id,
+    )
+
+
 def latest(records: "list[PerformanceRecord] | tuple[PerformanceRecord, ...]") -> PerformanceRecord:
     """The record of the latest period (a restatement of the same period wins)."""
     if not records:

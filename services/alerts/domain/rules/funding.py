@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.events import AlertSeverity
 from contracts.vocabulary import Indicator, ProviderSector
 
-from ..records import PerformanceRecord, RuleOutcome
+from ..records import PerformanceRecord, RuleOutcome, provider_outcome
 from ..thresholds import FundingThresholds
 from ._text import day, number, plural
 
@@ -65,7 +64,6 @@ def funding_gap(record: PerformanceRecord, t: FundingThresholds) -> RuleOutcome 
     gap = shortfall_fraction(committed, required)
     if gap <= t.shortfall_tolerance:
         return None
-    severity = AlertSeverity.RED if gap > t.red_shortfall else AlertSeverity.AMBER
     evidence = {
         **_provider_facts(record),
         "funding_committed_gbp": committed,
@@ -81,14 +79,7 @@ def funding_gap(record: PerformanceRecord, t: FundingThresholds) -> RuleOutcome 
         f"{day(d.period_end)}, a shortfall of {gap:.0%} "
         f"(tolerance {t.shortfall_tolerance:.0%})."
     )
-    return RuleOutcome(
-        severity=severity,
-        subject=f"provider:{d.provider_id}",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(record.event_id,),
-        provider_id=d.provider_id,
-    )
+    return provider_outcome(record, red=gap > t.red_shortfall, detail=detail, evidence=evidence)
 
 
 def contract_ending(record: PerformanceRecord, today: date, t: FundingThresholds) -> RuleOutcome | None:
@@ -113,14 +104,7 @@ def contract_ending(record: PerformanceRecord, today: date, t: FundingThresholds
     }
     when = f"ended on {day(end)}" if days_left < 0 else f"ends on {day(end)}, in {plural(days_left, 'day')}"
     detail = f"Contract with {_who(record)} {when}, and no renewal is recorded."
-    return RuleOutcome(
-        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-        subject=f"provider:{d.provider_id}",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(record.event_id,),
-        provider_id=d.provider_id,
-    )
+    return provider_outcome(record, red=red, detail=detail, evidence=evidence)
 
 
 def days_overdue(reported_days: float, as_at: date, today: date) -> float:
@@ -152,11 +136,4 @@ def payment_overdue(record: PerformanceRecord, today: date, t: FundingThresholds
         f"overdue ({number(d.value)} days as at {day(d.period_end)}; alert beyond "
         f"{t.payment_overdue_days} days)."
     )
-    return RuleOutcome(
-        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-        subject=f"provider:{d.provider_id}",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(record.event_id,),
-        provider_id=d.provider_id,
-    )
+    return provider_outcome(record, red=red, detail=detail, evidence=evidence)

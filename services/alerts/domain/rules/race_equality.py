@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import math
 
-from contracts.events import AlertSeverity
 from contracts.vocabulary import LOCAL_TARGET, Indicator
 
-from ..records import PerformanceRecord, RuleOutcome
+from ..records import PerformanceRecord, RuleOutcome, provider_outcome
 from ..stats import Interval, share_ratio_interval
 from ..thresholds import RaceEqualityThresholds
 from ._text import day, label, number
@@ -85,14 +84,7 @@ def ethnicity_recording_gap(record: PerformanceRecord, t: RaceEqualityThresholds
         f"{day(d.period_end)} (local target {number(t.completeness_below)}%). Without it, "
         f"needs cannot be assessed by community."
     )
-    return RuleOutcome(
-        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-        subject=f"provider:{d.provider_id}",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(record.event_id,),
-        provider_id=d.provider_id,
-    )
+    return provider_outcome(record, red=red, detail=detail, evidence=evidence)
 
 
 def _share_ratio(record: PerformanceRecord, indicator: Indicator, t: RaceEqualityThresholds) -> Interval | None:
@@ -150,14 +142,7 @@ def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutco
         f"1 is parity), "
         f"period to {day(d.period_end)}."
     )
-    return RuleOutcome(
-        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-        subject=f"provider:{d.provider_id}/community:{d.community.value}",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(record.event_id,),
-        provider_id=d.provider_id,
-    )
+    return provider_outcome(record, red=red, detail=detail, evidence=evidence, about=f"/community:{d.community.value}")
 
 
 def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
@@ -193,11 +178,6 @@ def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) ->
         f"local target of {number(t.over_representation_ratio)}; 1 is parity), period to "
         f"{day(d.period_end)}."
     )
-    return RuleOutcome(
-        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-        subject=f"provider:{d.provider_id}/community:{d.community.value}/coercive",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(record.event_id,),
-        provider_id=d.provider_id,
+    return provider_outcome(
+        record, red=red, detail=detail, evidence=evidence, about=f"/community:{d.community.value}/coercive"
     )

@@ -14,9 +14,8 @@ import statistics
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from contracts.events import AlertSeverity
 
-from ..records import PerformanceRecord, RuleOutcome
+from ..records import PerformanceRecord, RuleOutcome, provider_outcome
 from ..thresholds import SilenceThresholds
 from ._text import day, number
 
@@ -77,11 +76,4 @@ def provider_silence(records: Sequence[PerformanceRecord], now: datetime, t: Sil
         f"{number(usual_interval_days(days) or 0)} days). Its other alerts are held "
         f"until it reports again."
     )
-    return RuleOutcome(
-        severity=AlertSeverity.RED if red else AlertSeverity.AMBER,
-        subject=f"provider:{d.provider_id}",
-        detail=detail,
-        evidence=evidence,
-        event_ids=(last.event_id,),
-        provider_id=d.provider_id,
-    )
+    return provider_outcome(last, red=red, detail=detail, evidence=evidence)
