@@ -91,6 +91,21 @@ class RuleOutcome(_Record):
     provider_id: str | None = None
 
 
+def provider_facts(record: "PerformanceRecord") -> dict[str, Any]:
+    """The facts every alert about a provider's figure gives as evidence: who, what and when."""
+    d = record.data
+    return {
+        "provider_id": d.provider_id,
+        "provider_name": d.provider_name,
+        "provider_sector": d.provider_sector.value,
+        "indicator": d.indicator.value,
+        "period_start": d.period_start.isoformat(),
+        "period_end": d.period_end.isoformat(),
+        "event_id": str(record.event_id),
+        "occurred_at": record.occurred_at.isoformat(),
+    }
+
+
 def provider_outcome(
     record: "PerformanceRecord", *, red: bool, detail: str, evidence: dict[str, Any], about: str = ""
 ) -> RuleOutcome:

@@ -19,27 +19,13 @@ from datetime import date
 
 from contracts.vocabulary import Indicator, ProviderSector
 
-from ..records import PerformanceRecord, RuleOutcome, provider_outcome
+from ..records import PerformanceRecord, RuleOutcome, provider_facts, provider_outcome
 from ..thresholds import FundingThresholds
 from ._text import day, number, plural
 
 
 def _watched(record: PerformanceRecord, indicator: Indicator, t: FundingThresholds) -> bool:
     return record.data.indicator is indicator and record.data.provider_sector in t.sectors
-
-
-def _provider_facts(record: PerformanceRecord) -> dict:
-    d = record.data
-    return {
-        "provider_id": d.provider_id,
-        "provider_name": d.provider_name,
-        "provider_sector": d.provider_sector.value,
-        "indicator": d.indicator.value,
-        "period_start": d.period_start.isoformat(),
-        "period_end": d.period_end.isoformat(),
-        "event_id": str(record.event_id),
-        "occurred_at": record.occurred_at.isoformat(),
-    }
 
 
 def _who(record: PerformanceRecord) -> str:
@@ -65,7 +51,7 @@ def funding_gap(record: PerformanceRecord, t: FundingThresholds) -> RuleOutcome 
     if gap <= t.shortfall_tolerance:
         return None
     evidence = {
-        **_provider_facts(record),
+        **provider_facts(record),
         "funding_committed_gbp": committed,
         "funding_required_gbp": required,
         "shortfall_gbp": round(required - committed, 2),
@@ -95,7 +81,7 @@ def contract_ending(record: PerformanceRecord, today: date, t: FundingThresholds
         return None
     red = days_left <= t.red_contract_ending_days
     evidence = {
-        **_provider_facts(record),
+        **provider_facts(record),
         "contract_end_date": end.isoformat(),
         "days_left": days_left,
         "renewal_recorded": d.renewal_recorded,
@@ -124,7 +110,7 @@ def payment_overdue(record: PerformanceRecord, today: date, t: FundingThresholds
         return None
     red = overdue > t.red_payment_overdue_days
     evidence = {
-        **_provider_facts(record),
+        **provider_facts(record),
         "reported_days_overdue": d.value,
         "as_at": d.period_end.isoformat(),
         "days_overdue_now": overdue,

@@ -25,23 +25,10 @@ import math
 
 from contracts.vocabulary import LOCAL_TARGET, Indicator
 
-from ..records import PerformanceRecord, RuleOutcome, provider_outcome
+from ..records import PerformanceRecord, RuleOutcome, provider_facts, provider_outcome
 from ..stats import Interval, share_ratio_interval
 from ..thresholds import RaceEqualityThresholds
 from ._text import day, label, number
-
-
-def _facts(record: PerformanceRecord) -> dict:
-    d = record.data
-    return {
-        "provider_id": d.provider_id,
-        "provider_name": d.provider_name,
-        "provider_sector": d.provider_sector.value,
-        "indicator": d.indicator.value,
-        "period_start": d.period_start.isoformat(),
-        "period_end": d.period_end.isoformat(),
-        "event_id": str(record.event_id),
-    }
 
 
 def ethnicity_recording_gap(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutcome | None:
@@ -55,7 +42,7 @@ def ethnicity_recording_gap(record: PerformanceRecord, t: RaceEqualityThresholds
     red = completeness < t.red_completeness_below
     numerator, denominator = d.measured_counts
     evidence = {
-        **_facts(record),
+        **provider_facts(record),
         "completeness_percent": completeness,
         "reported_value": d.value,
         "numerator": numerator,
@@ -123,7 +110,7 @@ def under_use(record: PerformanceRecord, t: RaceEqualityThresholds) -> RuleOutco
     red = ratio.upper < t.red_under_use_ratio
     confidence = math.erf(t.z / math.sqrt(2))
     evidence = {
-        **_facts(record),
+        **provider_facts(record),
         "community": d.community.value,
         "group_users": d.numerator,
         "all_users": d.denominator,
@@ -158,7 +145,7 @@ def over_representation(record: PerformanceRecord, t: RaceEqualityThresholds) ->
     red = ratio.lower > t.red_over_representation_ratio
     confidence = math.erf(t.z / math.sqrt(2))
     evidence = {
-        **_facts(record),
+        **provider_facts(record),
         "community": d.community.value,
         "group_people": d.numerator,
         "all_people": d.denominator,
