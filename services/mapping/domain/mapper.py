@@ -15,7 +15,7 @@ from contracts.events import CommunityEngagementFinding, MappedEvent, ProviderPe
 from contracts.funding import FundingFlowEvent
 from contracts.taxonomy import CDW_ROLES, CDWRole, Competency, Destination, Plan, Stage
 
-from .ruleset import RuleSet
+from .ruleset import PlacingRule, RuleSet
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,21 @@ class Explanation:
         )
 
 
+def rule_firing(rule: PlacingRule) -> Firing:
+    """A rule that places what it matches by its own stages and competencies (no role of the
+    community development worker), with its plans and destinations."""
+    return Firing(
+        rule.id,
+        rule.why,
+        rule.cites,
+        tuple(sorted(rule.stages)),
+        tuple(sorted(rule.competencies)),
+        (),
+        rule.plans,
+        rule.destinations,
+    )
+
+
 def _role_firing(role: CDWRole, rule_id: str, why: str, cites, plans=(), destinations=()) -> Firing:
     m = CDW_ROLES[role]
     return Firing(
@@ -104,18 +119,7 @@ def explain(
         flow_rule = rules.funding_rule(kind)
         if flow_rule is None:
             return Unplaceable(f"no rule for funding flow '{kind.value}' in rule set {rules.version}")
-        out.firings.append(
-            Firing(
-                flow_rule.id,
-                flow_rule.why,
-                flow_rule.cites,
-                tuple(sorted(flow_rule.stages)),
-                tuple(sorted(flow_rule.competencies)),
-                (),
-                flow_rule.plans,
-                flow_rule.destinations,
-            )
-        )
+        out.firings.append(rule_firing(flow_rule))
         return out
     if isinstance(event, CommunityEngagementFinding):
         rule = rules.theme_rule(event.data.theme)
@@ -150,32 +154,10 @@ def explain(
     indicator_rule = rules.indicator_rule(event.data.indicator)
     if indicator_rule is None:
         return Unplaceable(f"no rule for indicator '{event.data.indicator.value}' in rule set {rules.version}")
-    out.firings.append(
-        Firing(
-            indicator_rule.id,
-            indicator_rule.why,
-            indicator_rule.cites,
-            tuple(sorted(indicator_rule.stages)),
-            tuple(sorted(indicator_rule.competencies)),
-            (),
-            indicator_rule.plans,
-            indicator_rule.destinations,
-        )
-    )
+    out.firings.append(rule_firing(indicator_rule))
     sector = rules.sector_rule(event.data.provider_sector)
     if sector is not None:
-        out.firings.append(
-            Firing(
-                sector.id,
-                sector.why,
-                sector.cites,
-                tuple(sorted(sector.stages)),
-                tuple(sorted(sector.competencies)),
-                (),
-                sector.plans,
-                sector.destinations,
-            )
-        )
+        out.firings.append(rule_firing(sector))
     return out
 
 

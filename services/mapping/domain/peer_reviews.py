@@ -10,7 +10,7 @@ from datetime import datetime
 
 from contracts.peer_review import MappedPeerReview, PeerReviewReturn
 
-from .mapper import Explanation, Firing, Unplaceable
+from .mapper import Explanation, Unplaceable, rule_firing
 from .ruleset import RuleSet
 
 
@@ -18,18 +18,7 @@ def explain_review(review: PeerReviewReturn, rules: RuleSet) -> Explanation | Un
     out = Explanation()
     for question in (None, *(a.question for a in review.data.answers)):
         for rule in rules.peer_review_rules(question):
-            out.firings.append(
-                Firing(
-                    rule.id,
-                    rule.why,
-                    rule.cites,
-                    tuple(sorted(rule.stages)),
-                    tuple(sorted(rule.competencies)),
-                    (),
-                    rule.plans,
-                    rule.destinations,
-                )
-            )
+            out.firings.append(rule_firing(rule))
     if not out.firings:
         return Unplaceable(f"no rule for peer review returns in rule set {rules.version}")
     return out

@@ -34,7 +34,7 @@ class _Rule(BaseModel):
         return tuple(c for c in self.cites if isinstance(c, SeedRef))
 
 
-class _PlacingRule(_Rule):
+class PlacingRule(_Rule):
     """A rule that places what it matches in the cycle: its stages and competencies."""
 
     stages: tuple[Stage, ...] = Field(min_length=1)
@@ -46,21 +46,21 @@ class ThemeRule(_Rule):
     cdw_roles: tuple[CDWRole, ...] = Field(min_length=1)
 
 
-class IndicatorRule(_PlacingRule):
+class IndicatorRule(PlacingRule):
     indicator: Indicator
 
 
-class SectorRule(_PlacingRule):
+class SectorRule(PlacingRule):
     sector: ProviderSector
 
 
-class FundingRule(_PlacingRule):
+class FundingRule(PlacingRule):
     """Where a funding flow of one kind sits in the commissioning cycle."""
 
     kind: FlowKind
 
 
-class PeerReviewRule(_PlacingRule):
+class PeerReviewRule(PlacingRule):
     """Where a peer review return sits: by a question it answers, or (no question) every return."""
 
     question: ReviewQuestion | None = None
