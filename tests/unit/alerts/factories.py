@@ -6,8 +6,9 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
-from contracts.events import CommunityEngagementFinding, ProviderPerformanceEvent
+from contracts.events import CommunityEngagementFinding, MappedEvent, ProviderPerformanceEvent
 from contracts.places import AREAS
+from contracts.taxonomy import CDWRole, Competency, Stage
 from contracts.vocabulary import Community, FindingSource, Indicator, ProviderSector, Severity, Theme
 from services.alerts.domain.records import FindingRecord, PerformanceRecord
 
@@ -99,6 +100,26 @@ def figure(
             "contract_end_date": contract_end,
             "renewal_recorded": renewal,
         },
+    )
+
+
+def with_recommendation(event: CommunityEngagementFinding, recommendation: str | None) -> CommunityEngagementFinding:
+    """The finding carrying a recommendation about talking therapies (``None``: none)."""
+    data = event.data.model_copy(update={"recommendation": recommendation, "service": "talking therapies"})
+    return event.model_copy(update={"data": data})
+
+
+def as_mapped(event: CommunityEngagementFinding) -> MappedEvent:
+    """The finding as the mapping worker passes it on: an unmet need placed at needs assessment."""
+    return MappedEvent(
+        event=event,
+        cdw_roles=[CDWRole.CHANGE_AGENT],
+        stages=[Stage.ASSESSING_NEEDS],
+        competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
+        plans=[],
+        rule_ids=["theme.unmet_need"],
+        rules_version="test",
+        mapped_at=NOW,
     )
 
 

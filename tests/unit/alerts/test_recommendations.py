@@ -32,7 +32,7 @@ from services.alerts.domain.recommendations import (
 from services.alerts.domain.state import new_state
 from services.alerts.domain.thresholds import RecommendationThresholds, threshold_sources
 
-from .factories import AREA, NOW, finding
+from .factories import AREA, NOW, as_mapped, finding, with_recommendation
 
 DEFAULTS = RecommendationThresholds()
 
@@ -40,22 +40,7 @@ DEFAULTS = RecommendationThresholds()
 def mapped(
     *, recommendation: str | None = "Fund a Somali-speaking counsellor at the GP practice.", days_ago: float = 1.0
 ) -> MappedEvent:
-    event = finding(days_ago=days_ago)
-    event = event.model_copy(
-        update={
-            "data": event.data.model_copy(update={"recommendation": recommendation, "service": "talking therapies"})
-        }
-    )
-    return MappedEvent(
-        event=event,
-        cdw_roles=[CDWRole.CHANGE_AGENT],
-        stages=[Stage.ASSESSING_NEEDS],
-        competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
-        plans=[],
-        rule_ids=["theme.unmet_need"],
-        rules_version="test",
-        mapped_at=NOW,
-    )
+    return as_mapped(with_recommendation(finding(days_ago=days_ago), recommendation))
 
 
 def rec(days_ago: float = 1.0) -> Recommendation:

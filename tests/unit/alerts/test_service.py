@@ -14,7 +14,7 @@ import pytest
 from contracts.events import AlertRule, MappedEvent, RecommendationResponse
 from contracts.peer_review import EXAMPLE, MappedPeerReview, PeerReviewReturn, recommendation_id
 from contracts.places import AREAS
-from contracts.taxonomy import CDWRole, Competency, Stage
+from contracts.taxonomy import Competency, Stage
 from contracts.vocabulary import Severity
 from services.alerts.domain.conditions import fingerprint
 from services.alerts.domain.delivery import Subscription
@@ -22,7 +22,7 @@ from services.alerts.domain.lifecycle import AlertRecord, LifecycleError, Notifi
 from services.alerts.domain.thresholds import AreaThresholds
 from services.alerts.service import AlertsService, ResponseIdTaken, UnknownAlert
 
-from .factories import AREA, NOW, finding
+from .factories import AREA, NOW, as_mapped, finding, with_recommendation
 from .fakes import FakeDatabase, FakePool, StoreFailure, stores
 
 #: The service's configured policy (services/alerts/config.py defaults) with the integration
@@ -55,22 +55,7 @@ def mapped(
     severity: Severity = Severity.HIGH, people: int | None = 100, recommendation: str | None = None
 ) -> MappedEvent:
     event = finding(severity=severity, people=people)
-    if recommendation:
-        event = event.model_copy(
-            update={
-                "data": event.data.model_copy(update={"recommendation": recommendation, "service": "talking therapies"})
-            }
-        )
-    return MappedEvent(
-        event=event,
-        cdw_roles=[CDWRole.CHANGE_AGENT],
-        stages=[Stage.ASSESSING_NEEDS],
-        competencies=[Competency.ENGAGE_WITH_PUBLIC_AND_PATIENTS],
-        plans=[],
-        rule_ids=["theme.unmet_need"],
-        rules_version="test",
-        mapped_at=NOW,
-    )
+    return as_mapped(with_recommendation(event, recommendation) if recommendation else event)
 
 
 def alert(db: FakeDatabase, fp: str = FP) -> AlertRecord:
